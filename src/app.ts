@@ -1,0 +1,155 @@
+/**
+ * Builds the HTTP application from its dependencies; `server.ts` only listens. Tests build it with
+ * their own dependencies and call `app.inject()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import type { EventSink } from './events/events.js';
+import { healthRoutes } from './health/health.routes.js';
+import type { HealthCheck } from './health/health.js';
+import { registerAuth } from './http/auth.js';
+import { AppError, type ErrorBody } from './http/errors.js';
+import { validatorCompiler } from './http/validation.js';
+import { identityRoutes } from './identity/identity.routes.js';
+import type { Clock } from './platform/clock.js';
+import type { Logger } from './platform/logger.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  /** Where stored events go next (the campaign engine's triggers and waits). */
+  eventSink: EventSink;
+  healthChecks: HealthCheck[];
+  isShuttingDown: () => boolean;
+}
+
+/** Route plugins of each domain, registered in the authenticated `/api` scope. */
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes];
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+  return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: true,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // React Flow positions nodes with inline style attributes.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+      },
+    },
+  });
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new AppError('RATE_LIMITED', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Unite Hub API', version: '1', description: 'Marketing CRM and campaign automation. Authenticate with a session cookie (+ x-csrf-token) or `Authorization: Bearer <API key>`.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.code === 'RATE_LIMITED') reply.header('retry-after', '60');
+      return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
+    }
+    if (error.validation) {
+      const details = error.validation.map((v) => ({ path: v.instancePath || '/', message: v.message ?? 'is invalid', ...(v.params ? { params: v.params } : {}) }));
+      const where = error.validationContext ?? 'request';
+      const first = details[0];
+      return reply.code(400).send(errorBody('VALIDATION_FAILED', `Invalid ${where}: ${first ? `${first.path} ${first.message}` : 'failed validation'}`, details));
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply.code(413).send(errorBody('BODY_TOO_LARGE', `The request body is larger than ${config.bodyLimitBytes} bytes`));
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply.code(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json'));
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return reply.code(400).send(errorBody('INVALID_JSON', 'The request body is not valid JSON'));
+    }
+    if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
+      return reply.code(400).send(errorBody('INVALID_JSON', 'The request body is not valid JSON'));
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send(errorBody(error.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED', error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send(errorBody('INTERNAL_ERROR', `Something went wrong on our side; quote request id ${request.id}`));
+  });
+
+  healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown });
+
+  await app.register(
+    async (api) => {
+      registerAuth(api, deps);
+      for (const routes of API_ROUTES) routes(api, deps);
+      api.setNotFoundHandler((request, reply) =>
+        reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),
+      );
+    },
+    { prefix: '/api' },
+  );
+
+  const indexHtml = path.join(config.webDist, 'index.html');
+  const hasWeb = existsSync(indexHtml);
+  if (hasWeb) {
+    await app.register(fastifyStatic, { root: config.webDist, wildcard: false, index: false });
+    app.get('/', { schema: { hide: true } }, (_request, reply) => reply.sendFile('index.html'));
+  }
+  app.setNotFoundHandler((request, reply) => {
+    // Client-side routes of the web app load its index page.
+    if (hasWeb && request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) {
+      return reply.sendFile('index.html');
+    }
+    return reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  return app;
+}

@@ -1,0 +1,119 @@
+/**
+ * The only module that reads the environment. `loadConfig` validates every variable once and
+ * returns a frozen object; a bad value stops the process with a message naming the variable.
+ */
+import path from 'node:path';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type ProcessRole = 'all' | 'api' | 'worker';
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly port: number;
+  readonly host: string;
+  /** Public base URL used in links inside emails (tracking, unsubscribe). */
+  readonly publicUrl: string;
+  /** `postgres://…` selects PostgreSQL; undefined selects embedded PGlite in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly databasePoolSize: number;
+  readonly role: ProcessRole;
+  readonly logLevel: string;
+  /**
+   * Secret for signing tracking links and encrypting provider credentials. When unset, the
+   * composition root keeps a generated one in `dataDir` so links survive restarts.
+   */
+  readonly appSecret: string | undefined;
+  readonly smtpUrl: string | undefined;
+  readonly emailFrom: string;
+  readonly bodyLimitBytes: number;
+  readonly webDist: string;
+  readonly secureCookies: boolean;
+  readonly loginRateLimitPerMinute: number;
+  readonly workerPollMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const port = int(env, 'PORT', 3008, 0, 65535);
+  const host = env.HOST && env.HOST !== '' ? env.HOST : '0.0.0.0';
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const secret = env.APP_SECRET;
+  if (secret !== undefined && secret !== '' && secret.length < 32) {
+    throw new ConfigError('APP_SECRET', 'must be at least 32 characters');
+  }
+  if (nodeEnv === 'production' && (secret === undefined || secret === '')) {
+    throw new ConfigError('APP_SECRET', 'is required when NODE_ENV=production');
+  }
+  const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
+  const emailFrom = env.EMAIL_FROM && env.EMAIL_FROM !== '' ? env.EMAIL_FROM : 'Unite Hub <no-reply@unitehub.local>';
+  if (!/@/.test(emailFrom)) throw new ConfigError('EMAIL_FROM', 'must contain an email address');
+
+  const config: Config = {
+    nodeEnv,
+    port,
+    host,
+    publicUrl: publicUrl.replace(/\/$/, ''),
+    databaseUrl,
+    dataDir: path.resolve(cwd, env.DATA_DIR && env.DATA_DIR !== '' ? env.DATA_DIR : 'data'),
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    role: oneOf(env, 'UNITE_ROLE', ['all', 'api', 'worker'] as const, 'all'),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'silent' : 'info'),
+    appSecret: secret && secret !== '' ? secret : undefined,
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    emailFrom,
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    webDist: path.resolve(cwd, 'dist/web'),
+    secureCookies: oneOf(env, 'SECURE_COOKIES', ['true', 'false'] as const, nodeEnv === 'production' ? 'true' : 'false') === 'true',
+    loginRateLimitPerMinute: int(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 10, 1, 10_000),
+    workerPollMs: int(env, 'WORKER_POLL_MS', 500, 10, 60_000),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 100, 600_000),
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,88 @@
+/**
+ * Recording events about contacts. Every producer (Segment-compatible ingestion, contact changes,
+ * email tracking and provider webhooks, campaign actions) writes through `recordEvents` in its
+ * own transaction, and the registered `EventSink` (the campaign engine) sees the same events in
+ * that transaction, so a trigger or a waiting step can never miss an event that was stored.
+ */
+import type { Queryable } from '../db/database.js';
+
+/** Event kinds are persisted strings: never rename them. */
+export type EventType = 'track' | 'identify' | 'page' | 'screen' | 'group' | 'alias' | 'system' | 'email';
+
+/**
+ * Well-known names. `system`: contact_created, tag_added, tag_removed, score_threshold_crossed,
+ * segment_entered, segment_exited, field_updated. `email`: sent, delivered, opened, clicked,
+ * replied, bounced, complained, unsubscribed.
+ */
+export interface NewEvent {
+  contactId: string | null;
+  type: EventType;
+  name: string;
+  properties?: Record<string, unknown>;
+  /** Deduplicates ingestion (Segment messageId); a repeated id is dropped. */
+  messageId?: string | null;
+  occurredAt?: Date;
+}
+
+export interface RecordedEvent {
+  id: string;
+  workspaceId: string;
+  contactId: string | null;
+  type: EventType;
+  name: string;
+  properties: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+/** Receives every stored event inside the transaction that stored it. */
+export interface EventSink {
+  onEvents(q: Queryable, events: RecordedEvent[]): Promise<void>;
+}
+
+export const NO_EVENT_SINK: EventSink = { onEvents: async () => undefined };
+
+/**
+ * Stores events in one statement and hands the ones actually inserted (not deduplicated away)
+ * to the sink. `now` is the received time.
+ */
+export async function recordEvents(
+  q: Queryable,
+  sink: EventSink,
+  workspaceId: string,
+  events: NewEvent[],
+  now: Date,
+): Promise<RecordedEvent[]> {
+  if (events.length === 0) return [];
+  const result = await q.query<{ id: string; contact_id: string | null; type: EventType; name: string; properties: Record<string, unknown>; occurred_at: Date }>(
+    `INSERT INTO events (workspace_id, contact_id, type, name, properties, message_id, occurred_at, received_at)
+     SELECT $1, e.contact_id, e.type, e.name, e.properties, e.message_id, COALESCE(e.occurred_at, $3), $3
+       FROM jsonb_to_recordset($2::jsonb) AS e(contact_id uuid, type text, name text, properties jsonb, message_id text, occurred_at timestamptz)
+     ON CONFLICT (workspace_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
+     RETURNING id, contact_id, type, name, properties, occurred_at`,
+    [
+      workspaceId,
+      JSON.stringify(
+        events.map((e) => ({
+          contact_id: e.contactId,
+          type: e.type,
+          name: e.name,
+          properties: e.properties ?? {},
+          message_id: e.messageId ?? null,
+          occurred_at: e.occurredAt?.toISOString() ?? null,
+        })),
+      ),
+      now,
+    ],
+  );
+  const recorded = result.rows.map((r) => ({
+    id: r.id,
+    workspaceId,
+    contactId: r.contact_id,
+    type: r.type,
+    name: r.name,
+    properties: r.properties,
+    occurredAt: r.occurred_at,
+  }));
+  if (recorded.length > 0) await sink.onEvents(q, recorded);
+  return recorded;
+}

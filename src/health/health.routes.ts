@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { overall, timed, type HealthCheck } from './health.js';
+
+const CheckSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
+  latencyMs: Type.Number(),
+  detail: Type.Optional(Type.String()),
+});
+
+export function healthRoutes(app: FastifyInstance, deps: { checks: HealthCheck[]; isShuttingDown: () => boolean }): void {
+  const database = deps.checks.find((c) => c.critical && c.name === 'database');
+
+  app.get('/health/live', { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+
+  app.get(
+    '/health/ready',
+    { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String(), database: CheckSchema }), 503: Type.Object({ status: Type.String(), database: Type.Optional(CheckSchema), detail: Type.Optional(Type.String()) }) } } },
+    async (_request, reply) => {
+      if (deps.isShuttingDown()) return reply.code(503).send({ status: 'unhealthy', detail: 'shutting down' });
+      if (!database) return { status: 'ok', database: { status: 'ok' as const, latencyMs: 0 } };
+      const result = await timed(database);
+      return reply.code(result.status === 'ok' ? 200 : 503).send({ status: result.status === 'ok' ? 'ok' : 'unhealthy', database: result });
+    },
+  );
+
+  app.get(
+    '/health/deep',
+    { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckSchema) }), 503: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckSchema) }) } } },
+    async (_request, reply) => {
+      const results = await Promise.all(deps.checks.map((check) => timed(check)));
+      const status = overall(results);
+      const checks = Object.fromEntries(deps.checks.map((check, i) => [check.name, results[i]!]));
+      return reply.code(status === 'unhealthy' ? 503 : 200).send({ status, checks });
+    },
+  );
+}

@@ -1,0 +1,53 @@
+/**
+ * Expected failures carry a stable machine-readable code and an HTTP status; the body is
+ * `{ error: { code, message, details? } }`. Codes are persisted in clients' code: never rename one.
+ * Every code is listed in ERROR_CODES and documented in docs/errors.md (a test checks both).
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BODY_TOO_LARGE: 413,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  CSRF_TOKEN_INVALID: 403,
+  ORIGIN_NOT_ALLOWED: 403,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  EMAIL_TAKEN: 409,
+  CONTACT_EMAIL_EXISTS: 409,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  LAST_OWNER: 409,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.statusCode = ERROR_CODES[code];
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export function notFound(what: string): AppError {
+  return new AppError('NOT_FOUND', `${what} not found`);
+}
+
+/** For exhaustive switches over persisted unions: a new member fails the typecheck. */
+export function assertUnreachable(value: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,18 @@
+/** Shapes shared by several domains' routes; each domain keeps its own shapes beside its routes. */
+import { Type } from '@sinclair/typebox';
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
+  },
+);
+
+export const Email = Type.String({ format: 'email', maxLength: 254 });
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+export const CursorQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,190 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { actorOf, authOf, CSRF_COOKIE, SESSION_COOKIE } from '../http/auth.js';
+import { AppError } from '../http/errors.js';
+import { Email, ErrorResponse, IdParams } from '../http/schemas.js';
+import { listAudit } from './audit.js';
+import {
+  addMember,
+  changeMemberRole,
+  createApiKey,
+  getWorkspace,
+  listApiKeys,
+  listMembers,
+  listUserWorkspaces,
+  logIn,
+  logOut,
+  removeMember,
+  revokeApiKey,
+  signUp,
+  switchWorkspace,
+  type SessionGrant,
+} from './identity.js';
+import { permissionsOf, ROLES } from './permissions.js';
+
+const Password = Type.String({ minLength: 10, maxLength: 200, description: 'At least 10 characters' });
+const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+const KeyRole = Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')]);
+
+const SignUpBody = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    organizationName: Type.String({ minLength: 1, maxLength: 200 }),
+    workspaceName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+const LogInBody = Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+const User = Type.Object({ id: Type.String(), email: Type.String(), name: Type.String() });
+const Workspace = Type.Object({ id: Type.String(), name: Type.String(), organizationId: Type.String() });
+const ApiKey = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String(),
+  role: RoleSchema,
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+const Member = Type.Object({ userId: Type.String(), email: Type.String(), name: Type.String(), role: RoleSchema, joinedAt: Type.String({ format: 'date-time' }) });
+const Me = Type.Object({
+  user: Type.Union([User, Type.Null()]),
+  apiKeyId: Type.Union([Type.String(), Type.Null()]),
+  workspace: Workspace,
+  role: RoleSchema,
+  permissions: Type.Array(Type.String()),
+  workspaces: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), organizationId: Type.String(), role: RoleSchema })),
+  csrfToken: Type.Union([Type.String(), Type.Null()]),
+});
+
+export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { db, clock, config } = deps;
+
+  function setSessionCookies(reply: FastifyReply, session: SessionGrant): void {
+    const common = { path: '/', sameSite: 'lax' as const, secure: config.secureCookies, expires: session.expiresAt };
+    reply.setCookie(SESSION_COOKIE, session.token, { ...common, httpOnly: true });
+    // Readable by the web app, which echoes it in the x-csrf-token header (double submit).
+    reply.setCookie(CSRF_COOKIE, session.csrfToken, { ...common, httpOnly: false });
+  }
+
+  app.post(
+    '/auth/signup',
+    {
+      config: { permission: 'public', rateLimit: { max: config.loginRateLimitPerMinute, timeWindow: 60_000 } },
+      schema: { tags: ['auth'], summary: 'Create an organization, its first workspace and its owner', body: SignUpBody, response: { 201: Type.Object({ user: User, workspace: Workspace, csrfToken: Type.String() }), 409: ErrorResponse } },
+    },
+    async (request, reply) => {
+      const body = request.body as Static<typeof SignUpBody>;
+      const result = await signUp(db, clock, body, { ip: request.ip, userAgent: request.headers['user-agent'], requestId: request.id });
+      setSessionCookies(reply, result.session);
+      return reply.code(201).send({ user: result.user, workspace: result.workspace, csrfToken: result.session.csrfToken });
+    },
+  );
+
+  app.post(
+    '/auth/login',
+    {
+      config: { permission: 'public', rateLimit: { max: config.loginRateLimitPerMinute, timeWindow: 60_000 } },
+      schema: { tags: ['auth'], summary: 'Log in with email and password (rate-limited)', body: LogInBody, response: { 200: Type.Object({ user: User, csrfToken: Type.String() }), 401: ErrorResponse } },
+    },
+    async (request, reply) => {
+      const body = request.body as Static<typeof LogInBody>;
+      const result = await logIn(db, clock, body, { ip: request.ip, userAgent: request.headers['user-agent'] });
+      setSessionCookies(reply, result.session);
+      return { user: result.user, csrfToken: result.session.csrfToken };
+    },
+  );
+
+  app.post('/auth/logout', { config: { permission: 'authenticated' }, schema: { tags: ['auth'], response: { 204: Type.Null() } } }, async (request, reply) => {
+    const auth = authOf(request);
+    if (auth.sessionToken) await logOut(db, auth.sessionToken);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.clearCookie(CSRF_COOKIE, { path: '/' });
+    return reply.code(204).send();
+  });
+
+  app.get('/auth/me', { config: { permission: 'authenticated' }, schema: { tags: ['auth'], summary: 'The caller, its workspace, role and permissions', response: { 200: Me } } }, async (request) => {
+    const auth = authOf(request);
+    const workspace = await getWorkspace(db, auth.workspaceId);
+    const workspaces = auth.userId ? await listUserWorkspaces(db, auth.userId) : [{ ...workspace, role: auth.role }];
+    const user = auth.userId ? (await listMembers(db, auth.workspaceId)).find((m) => m.userId === auth.userId) : undefined;
+    return {
+      user: user ? { id: user.userId, email: user.email, name: user.name } : null,
+      apiKeyId: auth.apiKeyId,
+      workspace,
+      role: auth.role,
+      permissions: permissionsOf(auth.role),
+      workspaces,
+      csrfToken: request.cookies[CSRF_COOKIE] ?? null,
+    };
+  });
+
+  app.post(
+    '/auth/workspace',
+    { config: { permission: 'authenticated' }, schema: { tags: ['auth'], summary: 'Switch the session to another workspace the user belongs to', body: Type.Object({ workspaceId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }), response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      const auth = authOf(request);
+      if (!auth.sessionToken || !auth.userId) throw new AppError('FORBIDDEN', 'API keys are bound to one workspace');
+      await switchWorkspace(db, auth.sessionToken, auth.userId, (request.body as { workspaceId: string }).workspaceId);
+      return reply.code(204).send();
+    },
+  );
+
+  // ---- API keys (owners only) ----
+  app.get('/api-keys', { config: { permission: 'api_keys:read' }, schema: { tags: ['api keys'], response: { 200: Type.Object({ apiKeys: Type.Array(ApiKey) }) } } }, async (request) => ({
+    apiKeys: await listApiKeys(db, authOf(request).workspaceId),
+  }));
+
+  const CreateKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), role: Type.Optional(KeyRole) }, { additionalProperties: false });
+  app.post(
+    '/api-keys',
+    { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Create an API key; the key is shown once', body: CreateKeyBody, response: { 201: Type.Object({ apiKey: ApiKey, key: Type.String() }) } } },
+    async (request, reply) => {
+      const body = request.body as Static<typeof CreateKeyBody>;
+      const created = await createApiKey(db, authOf(request).workspaceId, actorOf(request), { name: body.name, role: body.role ?? 'admin' });
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.delete('/api-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
+    await revokeApiKey(db, clock, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id);
+    return reply.code(204).send();
+  });
+
+  // ---- Members (owners manage roles) ----
+  app.get('/members', { config: { permission: 'members:read' }, schema: { tags: ['members'], response: { 200: Type.Object({ members: Type.Array(Member) }) } } }, async (request) => ({
+    members: await listMembers(db, authOf(request).workspaceId),
+  }));
+
+  const AddMemberBody = Type.Object(
+    { email: Email, role: RoleSchema, name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), password: Type.Optional(Password) },
+    { additionalProperties: false },
+  );
+  app.post('/members', { config: { permission: 'members:write' }, schema: { tags: ['members'], summary: 'Add an existing account, or create one with name and password', body: AddMemberBody, response: { 201: Member } } }, async (request, reply) => {
+    const member = await addMember(db, authOf(request).workspaceId, actorOf(request), request.body as Static<typeof AddMemberBody>);
+    return reply.code(201).send(member);
+  });
+
+  const UserParams = Type.Object({ userId: Type.String({ format: 'uuid' }) });
+  app.patch(
+    '/members/:userId',
+    { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, body: Type.Object({ role: RoleSchema }, { additionalProperties: false }), response: { 200: Member } } },
+    async (request) => changeMemberRole(db, authOf(request).workspaceId, actorOf(request), (request.params as { userId: string }).userId, (request.body as { role: (typeof ROLES)[number] }).role),
+  );
+
+  app.delete('/members/:userId', { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, response: { 204: Type.Null() } } }, async (request, reply) => {
+    await removeMember(db, authOf(request).workspaceId, actorOf(request), (request.params as { userId: string }).userId);
+    return reply.code(204).send();
+  });
+
+  // ---- Audit log ----
+  const AuditQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false });
+  app.get('/audit-log', { config: { permission: 'audit:read' }, schema: { tags: ['audit'], querystring: AuditQuery } }, async (request) => {
+    const query = request.query as Static<typeof AuditQuery>;
+    const entries = await listAudit(db, authOf(request).workspaceId, query.limit ?? 50, query.before);
+    return { entries };
+  });
+}

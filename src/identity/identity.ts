@@ -1,0 +1,359 @@
+/**
+ * Identity: sign-up (organization + first workspace + owner), log-in sessions, workspace API keys
+ * and members. Every function that touches tenant rows takes the workspace id.
+ */
+import { hash, verify } from '@node-rs/argon2';
+import type { Database, Queryable } from '../db/database.js';
+import { AppError, notFound } from '../http/errors.js';
+import type { Clock } from '../platform/clock.js';
+import { recordAudit, type Actor } from './audit.js';
+import type { Role } from './permissions.js';
+import { newApiKey, normalizeEmail, randomToken, sha256 } from './tokens.js';
+
+const SESSION_DAYS = 14;
+// A real hash computed once, so an unknown email costs the same time as a wrong password.
+let dummyHash: Promise<string> | undefined;
+
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+}
+export interface WorkspaceView {
+  id: string;
+  name: string;
+  organizationId: string;
+}
+export interface SessionGrant {
+  token: string;
+  csrfToken: string;
+  expiresAt: Date;
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  // argon2id with the OWASP-recommended minimum (19 MiB, t=2, p=1); the library defaults match it.
+  return hash(password);
+}
+
+export async function signUp(
+  db: Database,
+  clock: Clock,
+  input: { email: string; password: string; name: string; organizationName: string; workspaceName?: string | undefined },
+  meta: { ip?: string | undefined; userAgent?: string | undefined; requestId?: string | undefined },
+): Promise<{ user: UserView; workspace: WorkspaceView; session: SessionGrant }> {
+  const email = normalizeEmail(input.email);
+  const passwordHash = await hashPassword(input.password);
+  return db.transaction(async (tx) => {
+    const existing = await tx.query('SELECT 1 FROM users WHERE email = $1', [email]);
+    if (existing.rowCount > 0) throw new AppError('EMAIL_TAKEN', 'An account with this email already exists');
+    const org = await tx.query<{ id: string }>('INSERT INTO organizations (name) VALUES ($1) RETURNING id', [input.organizationName]);
+    const orgId = org.rows[0]!.id;
+    const ws = await tx.query<{ id: string; name: string }>(
+      'INSERT INTO workspaces (organization_id, name) VALUES ($1, $2) RETURNING id, name',
+      [orgId, input.workspaceName ?? input.organizationName],
+    );
+    const workspace = { id: ws.rows[0]!.id, name: ws.rows[0]!.name, organizationId: orgId };
+    const user = await tx.query<UserView>(
+      'INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING id, email, name',
+      [email, input.name, passwordHash],
+    );
+    const userView = user.rows[0]!;
+    await tx.query(`INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, 'owner')`, [workspace.id, userView.id]);
+    await recordAudit(tx, {
+      workspaceId: workspace.id,
+      actor: { type: 'user', id: userView.id, ip: meta.ip, requestId: meta.requestId },
+      action: 'workspace.create',
+      resourceType: 'workspace',
+      resourceId: workspace.id,
+      after: { workspace: workspace.name, owner: email },
+    });
+    const session = await createSession(tx, clock, userView.id, workspace.id, meta);
+    return { user: userView, workspace, session };
+  });
+}
+
+async function createSession(
+  q: Queryable,
+  clock: Clock,
+  userId: string,
+  workspaceId: string,
+  meta: { ip?: string | undefined; userAgent?: string | undefined },
+): Promise<SessionGrant> {
+  const token = randomToken();
+  const csrfToken = randomToken();
+  const expiresAt = new Date(clock.now().getTime() + SESSION_DAYS * 86_400_000);
+  await q.query(
+    `INSERT INTO sessions (token_hash, user_id, workspace_id, csrf_token, expires_at, ip, user_agent, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [sha256(token), userId, workspaceId, csrfToken, expiresAt, meta.ip ?? null, meta.userAgent?.slice(0, 500) ?? null, clock.now()],
+  );
+  return { token, csrfToken, expiresAt };
+}
+
+export async function logIn(
+  db: Database,
+  clock: Clock,
+  input: { email: string; password: string },
+  meta: { ip?: string | undefined; userAgent?: string | undefined },
+): Promise<{ user: UserView; session: SessionGrant }> {
+  const email = normalizeEmail(input.email);
+  const found = await db.query<UserView & { password_hash: string }>(
+    'SELECT id, email, name, password_hash FROM users WHERE email = $1',
+    [email],
+  );
+  const row = found.rows[0];
+  if (!row) {
+    dummyHash ??= hashPassword(randomToken());
+    await verify(await dummyHash, input.password).catch(() => false);
+    throw new AppError('INVALID_CREDENTIALS', 'Email or password is incorrect');
+  }
+  const ok = await verify(row.password_hash, input.password).catch(() => false);
+  if (!ok) throw new AppError('INVALID_CREDENTIALS', 'Email or password is incorrect');
+  const membership = await db.query<{ workspace_id: string }>(
+    'SELECT workspace_id FROM memberships WHERE user_id = $1 ORDER BY created_at LIMIT 1',
+    [row.id],
+  );
+  const workspaceId = membership.rows[0]?.workspace_id;
+  if (!workspaceId) throw new AppError('FORBIDDEN', 'This account is not a member of any workspace');
+  const session = await createSession(db, clock, row.id, workspaceId, meta);
+  return { user: { id: row.id, email: row.email, name: row.name }, session };
+}
+
+export async function logOut(q: Queryable, token: string): Promise<void> {
+  await q.query('DELETE FROM sessions WHERE token_hash = $1', [sha256(token)]);
+}
+
+export interface SessionAuth {
+  userId: string;
+  email: string;
+  name: string;
+  workspaceId: string;
+  role: Role;
+  csrfToken: string;
+}
+
+/** Resolves a session token to the user and the role in the session's current workspace. */
+export async function resolveSession(q: Queryable, clock: Clock, token: string): Promise<SessionAuth | null> {
+  const result = await q.query<{ user_id: string; email: string; name: string; workspace_id: string; role: Role; csrf_token: string }>(
+    `SELECT s.user_id, u.email, u.name, s.workspace_id, m.role, s.csrf_token
+       FROM sessions s
+       JOIN users u ON u.id = s.user_id
+       JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
+      WHERE s.token_hash = $1 AND s.expires_at > $2`,
+    [sha256(token), clock.now()],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return { userId: row.user_id, email: row.email, name: row.name, workspaceId: row.workspace_id, role: row.role, csrfToken: row.csrf_token };
+}
+
+export async function switchWorkspace(q: Queryable, token: string, userId: string, workspaceId: string): Promise<void> {
+  const member = await q.query('SELECT 1 FROM memberships WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
+  if (member.rowCount === 0) throw notFound('Workspace');
+  await q.query('UPDATE sessions SET workspace_id = $1 WHERE token_hash = $2', [workspaceId, sha256(token)]);
+}
+
+export async function listUserWorkspaces(q: Queryable, userId: string): Promise<Array<WorkspaceView & { role: Role }>> {
+  const result = await q.query<{ id: string; name: string; organization_id: string; role: Role }>(
+    `SELECT w.id, w.name, w.organization_id, m.role
+       FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+      WHERE m.user_id = $1 ORDER BY m.created_at`,
+    [userId],
+  );
+  return result.rows.map((r) => ({ id: r.id, name: r.name, organizationId: r.organization_id, role: r.role }));
+}
+
+export async function getWorkspace(q: Queryable, workspaceId: string): Promise<WorkspaceView> {
+  const result = await q.query<{ id: string; name: string; organization_id: string }>(
+    'SELECT id, name, organization_id FROM workspaces WHERE id = $1',
+    [workspaceId],
+  );
+  const row = result.rows[0];
+  if (!row) throw notFound('Workspace');
+  return { id: row.id, name: row.name, organizationId: row.organization_id };
+}
+
+// ---- API keys ----
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+interface ApiKeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const toApiKeyView = (r: ApiKeyRow): ApiKeyView => ({
+  id: r.id,
+  name: r.name,
+  prefix: r.prefix,
+  role: r.role,
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+  revokedAt: r.revoked_at,
+});
+
+export async function createApiKey(
+  db: Database,
+  workspaceId: string,
+  actor: Actor,
+  input: { name: string; role: Exclude<Role, 'owner'> },
+): Promise<{ apiKey: ApiKeyView; key: string }> {
+  const generated = newApiKey();
+  return db.transaction(async (tx) => {
+    const result = await tx.query<ApiKeyRow>(
+      `INSERT INTO api_keys (workspace_id, name, prefix, key_hash, role, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       RETURNING id, name, prefix, role, created_at, last_used_at, revoked_at`,
+      [workspaceId, input.name, generated.prefix, generated.hash, input.role, actor.type === 'user' ? actor.id : null],
+    );
+    const apiKey = toApiKeyView(result.rows[0]!);
+    await recordAudit(tx, { workspaceId, actor, action: 'api_key.create', resourceType: 'api_key', resourceId: apiKey.id, after: { name: apiKey.name, role: apiKey.role, prefix: apiKey.prefix } });
+    return { apiKey, key: generated.key };
+  });
+}
+
+export async function listApiKeys(q: Queryable, workspaceId: string): Promise<ApiKeyView[]> {
+  const result = await q.query<ApiKeyRow>(
+    `SELECT id, name, prefix, role, created_at, last_used_at, revoked_at
+       FROM api_keys WHERE workspace_id = $1 ORDER BY created_at DESC`,
+    [workspaceId],
+  );
+  return result.rows.map(toApiKeyView);
+}
+
+export async function revokeApiKey(db: Database, clock: Clock, workspaceId: string, actor: Actor, id: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const result = await tx.query<ApiKeyRow>(
+      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3)
+        WHERE workspace_id = $1 AND id = $2
+        RETURNING id, name, prefix, role, created_at, last_used_at, revoked_at`,
+      [workspaceId, id, clock.now()],
+    );
+    if (result.rowCount === 0) throw notFound('API key');
+    await recordAudit(tx, { workspaceId, actor, action: 'api_key.revoke', resourceType: 'api_key', resourceId: id });
+  });
+}
+
+export interface ApiKeyAuth {
+  keyId: string;
+  workspaceId: string;
+  role: Role;
+}
+
+export async function resolveApiKey(q: Queryable, clock: Clock, key: string): Promise<ApiKeyAuth | null> {
+  // last_used_at is written at most once a minute per key so a busy key does not rewrite its row on every request.
+  const result = await q.query<{ id: string; workspace_id: string; role: Role }>(
+    `UPDATE api_keys
+        SET last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute' THEN $2 ELSE last_used_at END
+      WHERE key_hash = $1 AND revoked_at IS NULL
+      RETURNING id, workspace_id, role`,
+    [sha256(key), clock.now()],
+  );
+  const row = result.rows[0];
+  return row ? { keyId: row.id, workspaceId: row.workspace_id, role: row.role } : null;
+}
+
+// ---- Members ----
+
+export interface MemberView {
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+  joinedAt: Date;
+}
+
+export async function listMembers(q: Queryable, workspaceId: string): Promise<MemberView[]> {
+  const result = await q.query<{ user_id: string; email: string; name: string; role: Role; created_at: Date }>(
+    `SELECT m.user_id, u.email, u.name, m.role, m.created_at
+       FROM memberships m JOIN users u ON u.id = m.user_id
+      WHERE m.workspace_id = $1 ORDER BY m.created_at`,
+    [workspaceId],
+  );
+  return result.rows.map((r) => ({ userId: r.user_id, email: r.email, name: r.name, role: r.role, joinedAt: r.created_at }));
+}
+
+/**
+ * Adds a member: an existing account by email, or a new account when a password is given.
+ */
+export async function addMember(
+  db: Database,
+  workspaceId: string,
+  actor: Actor,
+  input: { email: string; role: Role; name?: string | undefined; password?: string | undefined },
+): Promise<MemberView> {
+  const email = normalizeEmail(input.email);
+  const passwordHash = input.password ? await hashPassword(input.password) : undefined;
+  return db.transaction(async (tx) => {
+    let user = (await tx.query<{ id: string; email: string; name: string }>('SELECT id, email, name FROM users WHERE email = $1', [email])).rows[0];
+    if (!user) {
+      if (!passwordHash || !input.name) {
+        throw new AppError('VALIDATION_FAILED', 'No account has this email: give name and password to create one', [
+          { path: '/password', message: 'required for a new account' },
+        ]);
+      }
+      user = (
+        await tx.query<{ id: string; email: string; name: string }>(
+          'INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING id, email, name',
+          [email, input.name, passwordHash],
+        )
+      ).rows[0]!;
+    }
+    const inserted = await tx.query<{ created_at: Date }>(
+      `INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)
+       ON CONFLICT (workspace_id, user_id) DO NOTHING RETURNING created_at`,
+      [workspaceId, user.id, input.role],
+    );
+    if (inserted.rowCount === 0) throw new AppError('CONFLICT', 'This user is already a member of the workspace');
+    await recordAudit(tx, { workspaceId, actor, action: 'member.add', resourceType: 'member', resourceId: user.id, after: { email, role: input.role } });
+    return { userId: user.id, email: user.email, name: user.name, role: input.role, joinedAt: inserted.rows[0]!.created_at };
+  });
+}
+
+async function assertNotLastOwner(tx: Queryable, workspaceId: string, userId: string): Promise<void> {
+  const owners = await tx.query<{ user_id: string }>(
+    `SELECT user_id FROM memberships WHERE workspace_id = $1 AND role = 'owner' FOR UPDATE`,
+    [workspaceId],
+  );
+  if (owners.rows.length === 1 && owners.rows[0]!.user_id === userId) {
+    throw new AppError('LAST_OWNER', 'A workspace must keep at least one owner');
+  }
+}
+
+export async function changeMemberRole(db: Database, workspaceId: string, actor: Actor, userId: string, role: Role): Promise<MemberView> {
+  return db.transaction(async (tx) => {
+    const current = await tx.query<{ role: Role }>('SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
+    const before = current.rows[0];
+    if (!before) throw notFound('Member');
+    if (before.role === 'owner' && role !== 'owner') await assertNotLastOwner(tx, workspaceId, userId);
+    await tx.query('UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId, role]);
+    await recordAudit(tx, { workspaceId, actor, action: 'member.role', resourceType: 'member', resourceId: userId, before: { role: before.role }, after: { role } });
+    const members = await listMembers(tx, workspaceId);
+    return members.find((m) => m.userId === userId)!;
+  });
+}
+
+export async function removeMember(db: Database, workspaceId: string, actor: Actor, userId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const current = await tx.query<{ role: Role }>('SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
+    const before = current.rows[0];
+    if (!before) throw notFound('Member');
+    if (before.role === 'owner') await assertNotLastOwner(tx, workspaceId, userId);
+    await tx.query('DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
+    await tx.query('DELETE FROM sessions WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
+    await recordAudit(tx, { workspaceId, actor, action: 'member.remove', resourceType: 'member', resourceId: userId, before: { role: before.role } });
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * Test support: a fresh database per test file (a clone of the migrated template on PostgreSQL,
+ * or a migrated in-memory PGlite), the app built on it with inject(), and a signed-up workspace.
+ * Only side effects (clock, providers) are replaced; the database is always real.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { inject } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { createPgliteDatabase, createPostgresDatabase, type Database } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { createRuntime, type Runtime } from '../src/init.js';
+import type { Clock } from '../src/platform/clock.js';
+import { createLogger } from '../src/platform/logger.js';
+import { withDatabase } from './global-setup.js';
+
+export interface TestDatabase {
+  db: Database;
+  /** Connection string of this file's own database (PostgreSQL only), e.g. for child processes. */
+  url: string | null;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const template = inject('templateDatabase');
+  const adminUrl = process.env.DATABASE_URL;
+  if (!template || !adminUrl) {
+    const db = await createPgliteDatabase(undefined);
+    await migrate(db);
+    return { db, url: null, drop: () => db.close() };
+  }
+  const name = `${template.replace('uh_tpl_', 'uh_t_')}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+  await admin.end();
+  const url = withDatabase(adminUrl, name);
+  const db = createPostgresDatabase(url, 5);
+  return {
+    db,
+    url,
+    async drop() {
+      await db.close();
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', APP_SECRET: 'test-secret-that-is-at-least-32-characters', PUBLIC_URL: 'http://localhost:3008', DATA_DIR: '/tmp/unite-hub-test-data', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', ...overrides });
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  runtime: Runtime;
+  db: Database;
+  testDb: TestDatabase;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(options: { clock?: Clock; config?: Record<string, string>; testDb?: TestDatabase } = {}): Promise<TestApp> {
+  const testDb = options.testDb ?? (await createTestDatabase());
+  const config = testConfig(options.config);
+  const runtime = await createRuntime(config, { db: testDb.db, logger: createLogger('silent'), ...(options.clock ? { clock: options.clock } : {}) });
+  const app = await buildApp(runtime.deps);
+  await app.ready();
+  return {
+    app,
+    runtime,
+    db: testDb.db,
+    testDb,
+    async close() {
+      await app.close();
+      await runtime.close();
+      if (!options.testDb) await testDb.drop();
+    },
+  };
+}
+
+export interface Caller {
+  workspaceId: string;
+  userId: string;
+  email: string;
+  password: string;
+  /** Headers for a cookie-authenticated unsafe request (session + CSRF). */
+  session: Record<string, string>;
+  /** Headers for an API-key request (an admin key). */
+  bearer: Record<string, string>;
+  apiKey: string;
+}
+
+function cookiesOf(response: LightMyRequestResponse): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of response.cookies) out[c.name] = c.value;
+  return out;
+}
+
+export function sessionHeaders(response: LightMyRequestResponse): Record<string, string> {
+  const cookies = cookiesOf(response);
+  return {
+    cookie: Object.entries(cookies)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; '),
+    'x-csrf-token': cookies.uh_csrf ?? '',
+  };
+}
+
+let counter = 0;
+/** Signs up a brand-new organization and workspace, and creates an admin API key in it. */
+export async function signUp(app: FastifyInstance, name = 'Owner'): Promise<Caller> {
+  counter += 1;
+  const email = `owner-${Date.now()}-${counter}-${randomBytes(3).toString('hex')}@example.com`;
+  const password = 'correct horse battery';
+  const response = await app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email, password, name, organizationName: `Org ${counter}` } });
+  if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`);
+  const body = response.json() as { user: { id: string }; workspace: { id: string } };
+  const session = sessionHeaders(response);
+  const key = await app.inject({ method: 'POST', url: '/api/api-keys', headers: session, payload: { name: 'test key', role: 'admin' } });
+  if (key.statusCode !== 201) throw new Error(`api key failed: ${key.statusCode} ${key.body}`);
+  const apiKey = (key.json() as { key: string }).key;
+  return { workspaceId: body.workspace.id, userId: body.user.id, email, password, session, bearer: { authorization: `Bearer ${apiKey}` }, apiKey };
+}
