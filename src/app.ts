@@ -23,6 +23,7 @@ import { validatorCompiler } from './http/validation.js';
 import { identityRoutes } from './identity/identity.routes.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
+import { registerHttpMetrics, type Metrics } from './platform/metrics.js';
 
 export interface AppDeps {
   config: Config;
@@ -33,6 +34,8 @@ export interface AppDeps {
   eventSink: EventSink;
   healthChecks: HealthCheck[];
   isShuttingDown: () => boolean;
+  /** Prometheus registry; other domains add their own counters to it. */
+  metrics: Metrics;
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
@@ -124,6 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send(errorBody('INTERNAL_ERROR', `Something went wrong on our side; quote request id ${request.id}`));
   });
 
+  registerHttpMetrics(app, deps.metrics);
   healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown });
 
   await app.register(

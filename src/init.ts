@@ -14,6 +14,7 @@ import { NO_EVENT_SINK } from './events/events.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { createMetrics } from './platform/metrics.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
 export interface BackgroundWorker {
@@ -76,6 +77,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     clock,
     logger,
     eventSink: NO_EVENT_SINK,
+    metrics: createMetrics(),
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
   };

@@ -146,3 +146,14 @@ describe('config', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 });
+
+describe('metrics', () => {
+  it('exposes Prometheus metrics with request counts by route pattern', async () => {
+    await t.app.inject({ method: 'GET', url: '/health/live' });
+    const r = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toContain('text/plain');
+    expect(r.body).toMatch(/http_requests_total\{method="GET",route="\/health\/live",status="200"\} \d+/);
+    expect(r.body).toContain('process_resident_memory_bytes');
+  });
+});
