@@ -79,6 +79,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         formAction: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
+        // Only when served over HTTPS; on plain-HTTP installs it would break every asset.
+        upgradeInsecureRequests: config.secureCookies ? [] : null,
       },
     },
   });
