@@ -41,11 +41,11 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('server process on the embedded database', () => {
+describe('server process on the embedded database', { timeout: 300_000 }, () => {
   it('starts ready on a fresh data directory, keeps data across a restart, and shuts down on SIGTERM', async () => {
     const first = start();
     try {
-      await waitReady(30_000);
+      await waitReady(120_000);
       const signup = await fetch(`${base}/api/auth/signup`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -59,7 +59,7 @@ describe('server process on the embedded database', () => {
 
     const second = start();
     try {
-      await waitReady(30_000);
+      await waitReady(120_000);
       const login = await fetch(`${base}/api/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
