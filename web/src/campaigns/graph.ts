@@ -1,0 +1,142 @@
+/**
+ * Pure conversions between a campaign definition and what the graph view draws: node positions
+ * (the stored `position`, or a top-down layout by depth from the entry node when missing), edge
+ * labels, and the standard drip flow the "new campaign" form creates.
+ */
+import type { CampaignDefinition, CampaignNode, NodeType } from '../api';
+
+export const NODE_WIDTH = 220;
+export const LAYER_GAP = 150;
+export const COLUMN_GAP = 260;
+
+export interface LaidOutNode {
+  node: CampaignNode;
+  x: number;
+  y: number;
+}
+
+/** Depth of each node along the edges from the entry (breadth-first); unreachable nodes go last. */
+function depths(definition: CampaignDefinition): Map<string, number> {
+  const children = new Map<string, string[]>();
+  for (const edge of definition.edges) children.set(edge.from, [...(children.get(edge.from) ?? []), edge.to]);
+  const depth = new Map<string, number>();
+  const queue: string[] = [];
+  if (definition.nodes.some((n) => n.id === definition.entryNodeId)) {
+    depth.set(definition.entryNodeId, 0);
+    queue.push(definition.entryNodeId);
+  }
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    for (const child of children.get(id) ?? []) {
+      if (!depth.has(child)) {
+        depth.set(child, depth.get(id)! + 1);
+        queue.push(child);
+      }
+    }
+  }
+  let last = Math.max(-1, ...depth.values());
+  for (const node of definition.nodes) if (!depth.has(node.id)) depth.set(node.id, ++last);
+  return depth;
+}
+
+/** Positions every node: stored positions win; the rest are laid out in layers, centred. */
+export function layoutDefinition(definition: CampaignDefinition): LaidOutNode[] {
+  const depth = depths(definition);
+  const layers = new Map<number, CampaignNode[]>();
+  for (const node of definition.nodes) {
+    const d = depth.get(node.id)!;
+    layers.set(d, [...(layers.get(d) ?? []), node]);
+  }
+  return definition.nodes.map((node) => {
+    if (node.position && Number.isFinite(node.position.x) && Number.isFinite(node.position.y)) {
+      return { node, x: node.position.x, y: node.position.y };
+    }
+    const d = depth.get(node.id)!;
+    const layer = layers.get(d)!;
+    const index = layer.indexOf(node);
+    return { node, x: (index - (layer.length - 1) / 2) * COLUMN_GAP, y: d * LAYER_GAP };
+  });
+}
+
+const durationUnits: Array<[number, string]> = [
+  [86_400, 'day'],
+  [3_600, 'hour'],
+  [60, 'minute'],
+  [1, 'second'],
+];
+
+export function formatDuration(seconds: number): string {
+  for (const [size, unit] of durationUnits) {
+    if (seconds >= size && seconds % size === 0) {
+      const count = seconds / size;
+      return `${count} ${unit}${count === 1 ? '' : 's'}`;
+    }
+  }
+  return `${seconds} seconds`;
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/** One line saying what a node does, from its config. */
+export function describeNode(node: CampaignNode): string {
+  const config = node.config ?? {};
+  const type: NodeType = node.type;
+  switch (type) {
+    case 'trigger': {
+      const kind = str(config.kind) ?? 'manual';
+      return kind === 'manual' ? 'Manual enrollment' : `Trigger: ${kind.replace(/_/g, ' ')}`;
+    }
+    case 'email':
+      return str(config.subject) ? `“${String(config.subject)}”` : 'Email';
+    case 'wait': {
+      if (config.kind === 'duration' && typeof config.seconds === 'number') return `Wait ${formatDuration(config.seconds)}`;
+      return `Wait (${str(config.kind)?.replace(/_/g, ' ') ?? 'configured'})`;
+    }
+    case 'condition':
+      return 'Branch on a condition';
+    case 'split':
+      return 'A/B split';
+    case 'action':
+      return str(config.kind) ? `Action: ${String(config.kind).replace(/_/g, ' ')}` : 'Action';
+    case 'exit':
+      return 'Leave the campaign';
+    default: {
+      const unknown: never = type;
+      return String(unknown);
+    }
+  }
+}
+
+export interface DripInput {
+  firstSubject: string;
+  firstHtml: string;
+  waitSeconds: number;
+  secondSubject: string;
+  secondHtml: string;
+}
+
+/** The standard drip: manual trigger → email → wait → email → exit, laid out top-down. */
+export function standardDrip(input: DripInput): CampaignDefinition {
+  const ids = ['trigger', 'email-1', 'wait-1', 'email-2', 'exit'] as const;
+  const steps: Array<Omit<CampaignNode, 'position'>> = [
+    { id: ids[0], type: 'trigger', name: 'Start', config: { kind: 'manual' } },
+    { id: ids[1], type: 'email', name: 'First email', config: { subject: input.firstSubject, html: input.firstHtml } },
+    { id: ids[2], type: 'wait', name: 'Wait', config: { kind: 'duration', seconds: input.waitSeconds } },
+    { id: ids[3], type: 'email', name: 'Follow-up email', config: { subject: input.secondSubject, html: input.secondHtml } },
+    { id: ids[4], type: 'exit', name: 'Done', config: {} },
+  ];
+  const nodes = steps.map((node, index) => ({ ...node, position: { x: 0, y: index * LAYER_GAP } }));
+  const edges = ids.slice(1).map((to, index) => ({ from: ids[index]!, to }));
+  return { entryNodeId: ids[0], nodes, edges };
+}
+
+/** Turns plain text paragraphs into simple email HTML (escaped). */
+export function textToHtml(text: string): string {
+  const escape = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return text
+    .split(/\n{2,}/)
+    .map((paragraph) => paragraph.trim())
+    .filter(Boolean)
+    .map((paragraph) => `<p>${escape(paragraph).replace(/\n/g, '<br>')}</p>`)
+    .join('\n');
+}
