@@ -15,24 +15,29 @@ export interface LaidOutNode {
   y: number;
 }
 
-/** Depth of each node along the edges from the entry (breadth-first); unreachable nodes go last. */
-function depths(definition: CampaignDefinition): Map<string, number> {
-  const children = new Map<string, string[]>();
-  for (const edge of definition.edges) children.set(edge.from, [...(children.get(edge.from) ?? []), edge.to]);
+/**
+ * Layer of each node: the longest path from the entry, so a node sits below every node that leads
+ * to it (a branch that rejoins does not draw an edge sideways). Cycles are cut by capping the
+ * layer at the node count; unreachable nodes go after the last layer.
+ */
+export function layers(definition: CampaignDefinition): Map<string, number> {
+  const ids = new Set(definition.nodes.map((n) => n.id));
+  const edges = definition.edges.filter((e) => ids.has(e.from) && ids.has(e.to));
+  const cap = definition.nodes.length;
   const depth = new Map<string, number>();
-  const queue: string[] = [];
-  if (definition.nodes.some((n) => n.id === definition.entryNodeId)) {
-    depth.set(definition.entryNodeId, 0);
-    queue.push(definition.entryNodeId);
-  }
-  while (queue.length > 0) {
-    const id = queue.shift()!;
-    for (const child of children.get(id) ?? []) {
-      if (!depth.has(child)) {
-        depth.set(child, depth.get(id)! + 1);
-        queue.push(child);
+  if (ids.has(definition.entryNodeId)) depth.set(definition.entryNodeId, 0);
+  for (let pass = 0; pass < cap; pass += 1) {
+    let changed = false;
+    for (const edge of edges) {
+      const from = depth.get(edge.from);
+      if (from === undefined || edge.to === definition.entryNodeId) continue;
+      const candidate = Math.min(from + 1, cap);
+      if ((depth.get(edge.to) ?? -1) < candidate) {
+        depth.set(edge.to, candidate);
+        changed = true;
       }
     }
+    if (!changed) break;
   }
   let last = Math.max(-1, ...depth.values());
   for (const node of definition.nodes) if (!depth.has(node.id)) depth.set(node.id, ++last);
@@ -41,18 +46,18 @@ function depths(definition: CampaignDefinition): Map<string, number> {
 
 /** Positions every node: stored positions win; the rest are laid out in layers, centred. */
 export function layoutDefinition(definition: CampaignDefinition): LaidOutNode[] {
-  const depth = depths(definition);
-  const layers = new Map<number, CampaignNode[]>();
+  const depth = layers(definition);
+  const byLayer = new Map<number, CampaignNode[]>();
   for (const node of definition.nodes) {
     const d = depth.get(node.id)!;
-    layers.set(d, [...(layers.get(d) ?? []), node]);
+    byLayer.set(d, [...(byLayer.get(d) ?? []), node]);
   }
   return definition.nodes.map((node) => {
     if (node.position && Number.isFinite(node.position.x) && Number.isFinite(node.position.y)) {
       return { node, x: node.position.x, y: node.position.y };
     }
     const d = depth.get(node.id)!;
-    const layer = layers.get(d)!;
+    const layer = byLayer.get(d)!;
     const index = layer.indexOf(node);
     return { node, x: (index - (layer.length - 1) / 2) * COLUMN_GAP, y: d * LAYER_GAP };
   });

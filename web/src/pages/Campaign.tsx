@@ -11,7 +11,7 @@ import { Link } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, PageHeader, Spinner, useLoad } from '../ui';
 import { STATUS_LABEL } from './Campaigns';
-import { contactName } from './Contacts';
+import { contactName } from '../format';
 
 const POLL_MS = 4000;
 

@@ -3,25 +3,10 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, CONTACT_STATUSES, errorMessage, fieldErrors, type Contact, type ContactInput } from '../api';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
+import { contactName, parseTags, scoreTone } from '../format';
 import { Alert, Badge, Field, PageHeader, Spinner } from '../ui';
 
 const PAGE_SIZE = 50;
-
-export function contactName(contact: Pick<Contact, 'firstName' | 'lastName' | 'email'>): string {
-  const name = [contact.firstName, contact.lastName].filter(Boolean).join(' ');
-  return name === '' ? contact.email : name;
-}
-
-export function scoreTone(score: number): string {
-  if (score >= 80) return 'hot';
-  if (score >= 60) return 'warm';
-  return 'cold';
-}
-
-/** Parses "a, b ,c" into unique, trimmed tags. */
-export function parseTags(text: string): string[] {
-  return [...new Set(text.split(',').map((tag) => tag.trim()).filter(Boolean))];
-}
 
 function useDebounced<T>(value: T, ms: number): T {
   const [debounced, setDebounced] = useState(value);

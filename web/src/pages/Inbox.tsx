@@ -3,31 +3,12 @@
  * iframe with an empty `sandbox` (no scripts, no same-origin access, no forms, no navigation).
  */
 import { useState } from 'react';
-import { api, type InboxMessage } from '../api';
+import { api } from '../api';
 import { Link } from '../router';
+import { headerRows } from '../format';
 import { Alert, formatDate, PageHeader, Spinner, useLoad } from '../ui';
 
 type Tab = 'html' | 'text' | 'headers';
-
-/** Headers as name/value rows, whether the API sends an object or a list of pairs. */
-export function headerRows(headers: InboxMessage['headers']): Array<[string, string]> {
-  if (!headers) return [];
-  const show = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
-  if (Array.isArray(headers)) {
-    return headers.flatMap((entry): Array<[string, string]> => {
-      if (Array.isArray(entry) && entry.length >= 2) return [[String(entry[0]), show(entry[1])]];
-      if (typeof entry === 'object' && entry !== null) {
-        const { name, key, value } = entry as Record<string, unknown>;
-        const label = typeof name === 'string' ? name : typeof key === 'string' ? key : undefined;
-        return label ? [[label, show(value)]] : [];
-      }
-      return [];
-    });
-  }
-  return Object.entries(headers).flatMap(([name, value]): Array<[string, string]> =>
-    Array.isArray(value) ? value.map((v): [string, string] => [name, show(v)]) : [[name, show(value)]],
-  );
-}
 
 function MessageView({ messageId }: { messageId: string }) {
   const [loaded] = useLoad(() => api.inbox.get(messageId), [messageId]);
