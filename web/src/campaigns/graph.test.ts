@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CampaignDefinition } from '../api';
-import { describeNode, formatDuration, LAYER_GAP, layers, layoutDefinition, standardDrip, textToHtml } from './graph';
+import { COLUMN_GAP, describeNode, formatDuration, LAYER_GAP, layers, layoutDefinition, standardDrip, textToHtml } from './graph';
 
 const branching: CampaignDefinition = {
   entryNodeId: 't',
@@ -23,6 +23,14 @@ describe('campaign graph layout', () => {
   it('puts each node below every node that leads to it, and unreachable nodes last', () => {
     const depth = layers(branching);
     expect(Object.fromEntries(depth)).toEqual({ t: 0, c: 1, e: 2, x: 3, orphan: 4 });
+  });
+
+  it('moves a node aside when an edge passes through its layer', () => {
+    const laid = Object.fromEntries(layoutDefinition(branching).map((n) => [n.node.id, n.x]));
+    // c → x skips the layer of e, so e is not centred under c where that edge runs.
+    expect(laid.c).toBe(0);
+    expect(laid.x).toBe(0);
+    expect(Math.abs(laid.e!)).toBeGreaterThanOrEqual(COLUMN_GAP / 2);
   });
 
   it('terminates on cycles', () => {

@@ -44,21 +44,28 @@ export function layers(definition: CampaignDefinition): Map<string, number> {
   return depth;
 }
 
-/** Positions every node: stored positions win; the rest are laid out in layers, centred. */
+/**
+ * Positions every node: stored positions win; the rest are laid out in layers, centred. An edge
+ * that skips layers reserves a column in each layer it crosses, so it is not drawn through a node.
+ */
 export function layoutDefinition(definition: CampaignDefinition): LaidOutNode[] {
   const depth = layers(definition);
-  const byLayer = new Map<number, CampaignNode[]>();
-  for (const node of definition.nodes) {
-    const d = depth.get(node.id)!;
-    byLayer.set(d, [...(byLayer.get(d) ?? []), node]);
-  }
+  const byLayer = new Map<number, string[]>();
+  const occupy = (layer: number, slot: string) => byLayer.set(layer, [...(byLayer.get(layer) ?? []), slot]);
+  for (const node of definition.nodes) occupy(depth.get(node.id)!, node.id);
+  definition.edges.forEach((edge, index) => {
+    const from = depth.get(edge.from);
+    const to = depth.get(edge.to);
+    if (from === undefined || to === undefined) return;
+    for (let layer = from + 1; layer < to; layer += 1) occupy(layer, `edge:${index}`);
+  });
   return definition.nodes.map((node) => {
     if (node.position && Number.isFinite(node.position.x) && Number.isFinite(node.position.y)) {
       return { node, x: node.position.x, y: node.position.y };
     }
     const d = depth.get(node.id)!;
     const layer = byLayer.get(d)!;
-    const index = layer.indexOf(node);
+    const index = layer.indexOf(node.id);
     return { node, x: (index - (layer.length - 1) / 2) * COLUMN_GAP, y: d * LAYER_GAP };
   });
 }

@@ -120,7 +120,9 @@ export function ContactsPage() {
             <thead>
               <tr>
                 <th scope="col">Name</th>
-                <th scope="col">Email</th>
+                <th scope="col" className="hide-narrow">
+                  Email
+                </th>
                 <th scope="col" className="hide-narrow">
                   Company
                 </th>
@@ -140,8 +142,9 @@ export function ContactsPage() {
                     <Link to={`/contacts/${contact.id}`} onClick={(event) => event.stopPropagation()}>
                       {contactName(contact)}
                     </Link>
+                    <span className="show-narrow muted small break">{contact.email}</span>
                   </td>
-                  <td className="break">{contact.email}</td>
+                  <td className="break hide-narrow">{contact.email}</td>
                   <td className="hide-narrow">{contact.company ?? '—'}</td>
                   <td>
                     <Badge tone={contact.status}>{contact.status}</Badge>

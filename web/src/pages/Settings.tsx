@@ -68,7 +68,9 @@ function ApiKeys({ canWrite }: { canWrite: boolean }) {
   return (
     <section className="panel stack" aria-labelledby="api-keys-title">
       <h2 id="api-keys-title">API keys</h2>
-      <p className="muted small">Server-to-server calls authenticate with `Authorization: Bearer &lt;key&gt;`. Keys are stored hashed: each is shown once.</p>
+      <p className="muted small">
+        Server-to-server calls authenticate with <code>Authorization: Bearer &lt;key&gt;</code>. Keys are stored hashed: each is shown once.
+      </p>
       {error ? <Alert>{error}</Alert> : null}
       {created ? (
         <div className="alert alert-success stack" role="status">
