@@ -17,7 +17,10 @@ const root = path.resolve(import.meta.dirname, '../..');
 async function ensureWebBuilt(): Promise<void> {
   if (existsSync(path.join(root, 'dist/web/index.html'))) return;
   const { build } = await import('vite');
+  const nodeEnv = process.env.NODE_ENV;
   await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
+  // Vite's build() switches this process to NODE_ENV=production; the tests run as 'test'.
+  process.env.NODE_ENV = nodeEnv;
 }
 
 describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? '' : ` (skipped: ${CHROMIUM} is not installed; apt-get install chromium)`}`, () => {
@@ -113,6 +116,40 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
 
     await page.getByRole('button', { name: 'Done' }).click();
     expect(await page.getByTestId('new-api-key').count()).toBe(0);
+
+    // Revoking asks first, then the key stops working.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await table.getByRole('button', { name: 'Revoke Website form' }).click();
+    await table.getByText('revoked').waitFor();
+    const revoked = await fetch(`${baseUrl}/api/auth/me`, { headers: { authorization: `Bearer ${key}` } });
+    expect(revoked.status).toBe(401);
+
+    // The activity log shows both changes after a fresh load.
+    await page.reload();
+    const activity = page.getByRole('table', { name: 'Activity' });
+    await activity.getByRole('cell', { name: 'api_key.revoke' }).waitFor();
+    expect(await activity.getByRole('cell', { name: 'api_key.create' }).isVisible()).toBe(true);
+  });
+
+  it('adds a member, changes their role and removes them', async () => {
+    const members = page.getByRole('table', { name: 'Members' });
+    const form = page.getByRole('form', { name: 'Add a member' });
+    await form.getByLabel('Email').fill('charles@example.com');
+    await form.getByLabel('Role').selectOption('member');
+    await form.getByLabel('Name (new accounts)').fill('Charles Babbage');
+    await form.getByLabel('First password (new accounts)').fill('difference engine 2');
+    await form.getByRole('button', { name: 'Add member' }).click();
+    await members.getByRole('cell', { name: 'charles@example.com', exact: true }).waitFor();
+
+    await members.getByLabel('Role of charles@example.com').selectOption('viewer');
+    await page.getByText('charles@example.com is now viewer.').waitFor();
+    const listed = await testApp.app.inject({ method: 'GET', url: '/api/members', headers: { cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } });
+    expect((listed.json() as { members: Array<{ email: string; role: string }> }).members.find((m) => m.email === 'charles@example.com')?.role).toBe('viewer');
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await members.getByRole('button', { name: 'Remove charles@example.com' }).click();
+    await page.getByText('charles@example.com was removed.').waitFor();
+    await members.getByRole('cell', { name: 'charles@example.com', exact: true }).waitFor({ state: 'detached' });
   });
 
   it('adds a contact and sees it listed', async (context) => {

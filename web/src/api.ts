@@ -43,6 +43,21 @@ export interface Member {
   joinedAt: string;
 }
 
+/** A row of `GET /api/audit-log` (the identity API answers in the table's column names). */
+export interface AuditEntry {
+  id: number;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  before: unknown;
+  after: unknown;
+  ip: string | null;
+  request_id: string | null;
+  created_at: string;
+}
+
 export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
 export interface Contact {
   id: string;
@@ -242,6 +257,9 @@ export const api = {
     add: (input: { email: string; role: Role; name?: string; password?: string }) => request<Member>('POST', '/members', input),
     changeRole: (userId: string, role: Role) => request<Member>('PATCH', `/members/${id(userId)}`, { role }),
     remove: (userId: string) => request<void>('DELETE', `/members/${id(userId)}`),
+  },
+  auditLog: {
+    list: (params: { limit?: number; before?: number }) => request<{ entries: AuditEntry[] }>('GET', `/audit-log${query(params)}`),
   },
   contacts: {
     list: (params: { limit?: number; cursor?: string; search?: string; status?: string; tag?: string }) =>

@@ -57,7 +57,7 @@ function NewCampaignForm({ onCancel }: { onCancel: () => void }) {
   return (
     <form className="panel stack" onSubmit={submit} aria-labelledby="new-campaign-title" noValidate>
       <h2 id="new-campaign-title">New drip campaign</h2>
-      <p className="muted small">Creates a draft: manual enrollment → first email → wait → follow-up email → exit. Emails accept Liquid variables such as {'{{ contact.firstName }}'}.</p>
+      <p className="muted small">Creates a draft: manual enrollment → first email → wait → follow-up email → exit. Subjects and bodies accept Liquid variables.</p>
       {error ? <Alert>{error}</Alert> : null}
       <Field label="Campaign name" name="name" required error={errors.name} />
       <fieldset>

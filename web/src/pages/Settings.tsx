@@ -3,7 +3,7 @@
  * remove). Actions the caller's role lacks are not shown; the API enforces them regardless.
  */
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage, fieldErrors, type ApiKey, type Member, type Role } from '../api';
+import { api, errorMessage, fieldErrors, type ApiKey, type AuditEntry, type Member, type Role } from '../api';
 import { useCan, useMe, useSession } from '../session';
 import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
 
@@ -187,9 +187,9 @@ function Members({ canWrite }: { canWrite: boolean }) {
     setNotice(undefined);
     try {
       const member = await api.members.add({ email, role, ...(name ? { name } : {}), ...(password ? { password } : {}) });
-      setNotice(`${member.email} joined as ${member.role}.`);
       formElement.reset();
       await reload();
+      setNotice(`${member.email} joined as ${member.role}.`);
     } catch (caught) {
       setErrors(fieldErrors(caught));
       setError(errorMessage(caught));
@@ -203,8 +203,8 @@ function Members({ canWrite }: { canWrite: boolean }) {
     setNotice(undefined);
     try {
       await api.members.changeRole(member.userId, role);
-      setNotice(`${member.email} is now ${role}.`);
       await reload();
+      setNotice(`${member.email} is now ${role}.`);
       if (member.userId === me.user?.id) await refresh();
     } catch (caught) {
       setError(errorMessage(caught));
@@ -218,8 +218,8 @@ function Members({ canWrite }: { canWrite: boolean }) {
     setNotice(undefined);
     try {
       await api.members.remove(member.userId);
-      setNotice(`${member.email} was removed.`);
       await reload();
+      setNotice(`${member.email} was removed.`);
     } catch (caught) {
       setError(errorMessage(caught));
     }
@@ -313,6 +313,87 @@ function Members({ canWrite }: { canWrite: boolean }) {
   );
 }
 
+const AUDIT_PAGE = 50;
+
+function summarize(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
+}
+
+function ActivityLog() {
+  const [entries, setEntries] = useState<AuditEntry[]>([]);
+  const [loaded] = useLoad(async () => {
+    const page = await api.auditLog.list({ limit: AUDIT_PAGE });
+    setEntries(page.entries);
+    return page.entries.length === AUDIT_PAGE;
+  }, []);
+  const [more, setMore] = useState<boolean>();
+  const [error, setError] = useState<string>();
+  const hasMore = more ?? (loaded.status === 'ready' && loaded.data);
+
+  const loadOlder = async () => {
+    const last = entries[entries.length - 1];
+    if (!last) return;
+    try {
+      const page = await api.auditLog.list({ limit: AUDIT_PAGE, before: last.id });
+      setEntries((previous) => [...previous, ...page.entries]);
+      setMore(page.entries.length === AUDIT_PAGE);
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  };
+
+  return (
+    <section className="panel stack" aria-labelledby="activity-title">
+      <h2 id="activity-title">Activity</h2>
+      <p className="muted small">Every change in this workspace: who made it, when, from where, and what it changed.</p>
+      {loaded.status === 'loading' ? <Spinner /> : null}
+      {loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : null}
+      {error ? <Alert>{error}</Alert> : null}
+      {loaded.status === 'ready' && entries.length === 0 ? <p className="muted">Nothing recorded yet.</p> : null}
+      {entries.length > 0 ? (
+        <div className="table-wrap">
+          <table className="table compact-rows" aria-label="Activity">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Action</th>
+                <th scope="col" className="hide-narrow">
+                  By
+                </th>
+                <th scope="col" className="hide-narrow">
+                  Change
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((entry) => (
+                <tr key={entry.id}>
+                  <td>{formatDate(entry.created_at)}</td>
+                  <td className="mono">{entry.action}</td>
+                  <td className="hide-narrow small">
+                    {entry.actor_type.replace('_', ' ')}
+                    {entry.ip ? <span className="muted"> · {entry.ip}</span> : null}
+                  </td>
+                  <td className="hide-narrow mono small break">{summarize(entry.after ?? entry.before)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {hasMore ? (
+        <div className="load-more">
+          <button type="button" className="button" onClick={() => void loadOlder()}>
+            Older entries
+          </button>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
 export function SettingsPage() {
   const me = useMe();
   const can = useCan();
@@ -342,6 +423,7 @@ export function SettingsPage() {
       </div>
       {can('api_keys:read') ? <ApiKeys canWrite={can('api_keys:write')} /> : null}
       {can('members:read') ? <Members canWrite={can('members:write')} /> : null}
+      {can('audit:read') ? <ActivityLog /> : null}
       {!can('members:write') ? <p className="muted small">Only workspace owners manage API keys and members.</p> : null}
     </section>
   );
