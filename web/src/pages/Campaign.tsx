@@ -97,7 +97,7 @@ function CampaignGraph({ detail, problems }: { detail: CampaignDetail; problems:
     selectable: false,
   }));
   return (
-    <div className="flow-canvas" aria-label="Campaign flow" role="img">
+    <div className="flow-canvas" aria-label="Campaign flow" role="region">
       <ReactFlow
         nodes={nodes}
         edges={edges}

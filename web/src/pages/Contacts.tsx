@@ -1,5 +1,5 @@
 /** Contacts: search, status and tag filters, "load more" pages, and the add-contact form. */
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, CONTACT_STATUSES, errorMessage, fieldErrors, type Contact, type ContactInput } from '../api';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
@@ -35,6 +35,9 @@ export function ContactsPage() {
   const debouncedSearch = useDebounced(search.trim(), 250);
   const debouncedTag = useDebounced(tag.trim(), 250);
 
+  // The filters' current request; a page from an older filter (a late "load more") is dropped.
+  const current = useRef<{ cancelled: boolean }>({ cancelled: false });
+
   const load = useCallback(
     async (cursor: string | undefined, signal: { cancelled: boolean }) => {
       setList((previous) => ({ ...previous, loading: true, error: undefined }));
@@ -55,6 +58,7 @@ export function ContactsPage() {
 
   useEffect(() => {
     const signal = { cancelled: false };
+    current.current = signal;
     void load(undefined, signal);
     return () => {
       signal.cancelled = true;
@@ -171,7 +175,7 @@ export function ContactsPage() {
       {list.loading ? <Spinner label="Loading contacts…" /> : null}
       {list.nextCursor && !list.loading ? (
         <div className="load-more">
-          <button type="button" className="button" onClick={() => void load(list.nextCursor ?? undefined, { cancelled: false })}>
+          <button type="button" className="button" onClick={() => void load(list.nextCursor ?? undefined, current.current)}>
             Load more
           </button>
         </div>
