@@ -1,0 +1,138 @@
+/**
+ * The app shell: the route table, the guard (anonymous visitors go to the login page, signed-in
+ * ones away from it) and the navigation with the user, the workspace and log-out.
+ */
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
+import { Link, matchPath, navigate, safeNextPath, useLocation } from './router';
+import { useMe, useSession } from './session';
+import { LoginPage, SignUpPage } from './pages/Auth';
+import { ContactsPage } from './pages/Contacts';
+import { ContactPage } from './pages/Contact';
+import { CampaignsPage } from './pages/Campaigns';
+import { InboxPage } from './pages/Inbox';
+import { SettingsPage } from './pages/Settings';
+import { Alert, Spinner } from './ui';
+
+// The graph view pulls in React Flow; load it only when a campaign is opened.
+const CampaignPage = lazy(() => import('./pages/Campaign').then((module) => ({ default: module.CampaignPage })));
+
+const PUBLIC_PATHS = new Set(['/login', '/signup']);
+
+const NAV: Array<{ to: string; label: string; permission: string }> = [
+  { to: '/contacts', label: 'Contacts', permission: 'contacts:read' },
+  { to: '/campaigns', label: 'Campaigns', permission: 'campaigns:read' },
+  { to: '/inbox', label: 'Inbox', permission: 'messages:read' },
+  { to: '/settings', label: 'Settings', permission: 'members:read' },
+];
+
+function routeFor(pathname: string): ReactNode {
+  let params: Record<string, string> | null;
+  if (pathname === '/' || pathname === '/contacts') return <ContactsPage />;
+  if ((params = matchPath('/contacts/:id', pathname))) return <ContactPage key={params.id} contactId={params.id!} />;
+  if (pathname === '/campaigns') return <CampaignsPage />;
+  if ((params = matchPath('/campaigns/:id', pathname))) return <CampaignPage key={params.id} campaignId={params.id!} />;
+  if (pathname === '/inbox') return <InboxPage messageId={undefined} />;
+  if ((params = matchPath('/inbox/:id', pathname))) return <InboxPage messageId={params.id!} />;
+  if (pathname === '/settings') return <SettingsPage />;
+  return (
+    <section>
+      <h1>Page not found</h1>
+      <p>
+        Nothing lives at <code>{pathname}</code>. <Link to="/contacts">Go to contacts</Link>.
+      </p>
+    </section>
+  );
+}
+
+function Shell() {
+  const me = useMe();
+  const { logOut } = useSession();
+  const { pathname } = useLocation();
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [pathname]);
+
+  const displayName = me.user?.name ?? 'API key';
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link to="/contacts" className="brand">
+          <span className="brand-mark" aria-hidden="true">
+            U
+          </span>{' '}
+          Unite Hub
+        </Link>
+        <button type="button" className="button ghost menu-toggle" aria-expanded={menuOpen} aria-controls="main-nav" onClick={() => setMenuOpen((open) => !open)}>
+          Menu
+        </button>
+        <nav id="main-nav" aria-label="Main" className={menuOpen ? 'open' : undefined}>
+          <ul>
+            {NAV.filter((item) => me.permissions.includes(item.permission)).map((item) => {
+              const active = pathname === item.to || pathname.startsWith(`${item.to}/`) || (item.to === '/contacts' && pathname === '/');
+              return (
+                <li key={item.to}>
+                  <Link to={item.to} aria-current={active ? 'page' : undefined}>
+                    {item.label}
+                  </Link>
+                </li>
+              );
+            })}
+          </ul>
+          <div className="account">
+            <div className="account-text">
+              <span className="account-name" data-testid="current-user">
+                {displayName}
+              </span>
+              <span className="account-workspace" data-testid="current-workspace">
+                {me.workspace.name} · {me.role}
+              </span>
+            </div>
+            <button type="button" className="button ghost" onClick={() => void logOut()}>
+              Log out
+            </button>
+          </div>
+        </nav>
+      </header>
+      <main id="main" className="content">
+        <Suspense fallback={<Spinner />}>{routeFor(pathname)}</Suspense>
+      </main>
+    </div>
+  );
+}
+
+export function App() {
+  const { state, refresh } = useSession();
+  const { pathname, href, search } = useLocation();
+  const next = search.get('next');
+  const isPublic = PUBLIC_PATHS.has(pathname);
+
+  useEffect(() => {
+    if (state.status === 'anonymous' && !isPublic) {
+      navigate(pathname === '/' ? '/login' : `/login?next=${encodeURIComponent(href)}`, { replace: true });
+    }
+    if (state.status === 'signed-in' && isPublic) navigate(safeNextPath(next, '/contacts'), { replace: true });
+  }, [state.status, isPublic, pathname, href, next]);
+
+  if (state.status === 'loading') return <Spinner />;
+  if (state.status === 'error') {
+    return (
+      <main className="auth-page">
+        <div className="auth-card stack">
+          <Alert>Unite Hub could not load your session: {state.message}</Alert>
+          <button type="button" className="button" onClick={() => void refresh()}>
+            Retry
+          </button>
+        </div>
+      </main>
+    );
+  }
+  if (state.status === 'anonymous') {
+    if (pathname === '/signup') return <SignUpPage />;
+    if (pathname === '/login') return <LoginPage />;
+    return <Spinner />;
+  }
+  if (isPublic) return <Spinner />;
+  return <Shell />;
+}

@@ -1,0 +1,284 @@
+/**
+ * The typed client of the Unite Hub API (same origin, cookie session). Every unsafe request echoes
+ * the `uh_csrf` cookie in `x-csrf-token` (double submit); every failure becomes an `ApiError`
+ * carrying the server's stable code and human message.
+ */
+
+export type Role = 'owner' | 'admin' | 'member' | 'viewer';
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+}
+export interface Workspace {
+  id: string;
+  name: string;
+  organizationId: string;
+}
+export interface Me {
+  user: User | null;
+  apiKeyId: string | null;
+  workspace: Workspace;
+  role: Role;
+  permissions: string[];
+  workspaces: Array<Workspace & { role: Role }>;
+  csrfToken: string | null;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+export interface Member {
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+  joinedAt: string;
+}
+
+/** A row of `GET /api/audit-log` (the identity API answers in the table's column names). */
+export interface AuditEntry {
+  id: number;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  before: unknown;
+  after: unknown;
+  ip: string | null;
+  request_id: string | null;
+  created_at: string;
+}
+
+export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
+export interface Contact {
+  id: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  company: string | null;
+  jobTitle: string | null;
+  phone: string | null;
+  status: string;
+  tags: string[];
+  customFields: Record<string, unknown>;
+  timezone: string | null;
+  subscriptionState: string;
+  score: number;
+  scoreBreakdown?: unknown;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface ContactInput {
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  company?: string;
+  jobTitle?: string;
+  phone?: string;
+  status?: string;
+  tags?: string[];
+}
+export interface TimelineItem {
+  kind: string;
+  name: string;
+  at: string;
+  properties: Record<string, unknown> | null;
+}
+
+export type CampaignStatus = 'draft' | 'active' | 'paused' | 'archived';
+export type NodeType = 'trigger' | 'email' | 'wait' | 'condition' | 'split' | 'action' | 'exit';
+export interface Campaign {
+  id: string;
+  name: string;
+  status: CampaignStatus;
+  currentVersion: number;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface CampaignNode {
+  id: string;
+  type: NodeType;
+  name?: string;
+  position?: { x: number; y: number };
+  config: Record<string, unknown>;
+}
+export interface CampaignEdge {
+  from: string;
+  to: string;
+  handle?: string;
+}
+export interface CampaignDefinition {
+  entryNodeId: string;
+  nodes: CampaignNode[];
+  edges: CampaignEdge[];
+}
+export interface NodeMetrics {
+  entered: number;
+  completed: number;
+  waiting: number;
+  failed: number;
+}
+export interface CampaignDetail {
+  campaign: Campaign;
+  definition: CampaignDefinition;
+  metrics: { nodes: Record<string, NodeMetrics> };
+}
+
+export interface InboxSummary {
+  id: string;
+  from: string;
+  to: string;
+  subject: string;
+  createdAt: string;
+}
+export interface InboxMessage extends InboxSummary {
+  html: string | null;
+  text: string | null;
+  headers: Record<string, unknown> | Array<unknown> | null;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Per-field messages from a 400 `VALIDATION_FAILED` (`details: [{ path: '/email', message }]`). */
+export function fieldErrors(error: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!(error instanceof ApiError) || !Array.isArray(error.details)) return out;
+  for (const detail of error.details as unknown[]) {
+    if (typeof detail !== 'object' || detail === null) continue;
+    const { path, field, message } = detail as { path?: unknown; field?: unknown; message?: unknown };
+    const name = typeof field === 'string' ? field : typeof path === 'string' ? path.replace(/^\//, '').split('/')[0] : undefined;
+    if (name && typeof message === 'string' && !(name in out)) out[name] = message;
+  }
+  return out;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof TypeError) return 'The server could not be reached; check your connection and retry.';
+  return error instanceof Error ? error.message : String(error);
+}
+
+let onUnauthenticated: (() => void) | undefined;
+/** The session layer registers how to react when any call answers 401 (back to the login page). */
+export function setUnauthenticatedHandler(handler: (() => void) | undefined): void {
+  onUnauthenticated = handler;
+}
+
+function csrfToken(): string | undefined {
+  for (const part of document.cookie.split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === 'uh_csrf') return decodeURIComponent(rest.join('='));
+  }
+  return undefined;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') {
+    const token = csrfToken();
+    if (token) headers['x-csrf-token'] = token;
+  }
+  const response = await fetch(`/api${path}`, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    const apiError = new ApiError(
+      response.status,
+      error?.code ?? `HTTP_${response.status}`,
+      error?.message ?? `The server answered ${response.status} ${response.statusText}`,
+      error?.details,
+    );
+    if (response.status === 401 && !path.startsWith('/auth/login') && !path.startsWith('/auth/signup')) onUnauthenticated?.();
+    throw apiError;
+  }
+  return parsed as T;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== '') search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+const id = (value: string): string => encodeURIComponent(value);
+
+export const api = {
+  auth: {
+    signUp: (input: { email: string; password: string; name: string; organizationName: string }) =>
+      request<{ user: User; workspace: Workspace; csrfToken: string }>('POST', '/auth/signup', input),
+    logIn: (input: { email: string; password: string }) => request<{ user: User; csrfToken: string }>('POST', '/auth/login', input),
+    logOut: () => request<void>('POST', '/auth/logout'),
+    me: () => request<Me>('GET', '/auth/me'),
+  },
+  apiKeys: {
+    list: () => request<{ apiKeys: ApiKey[] }>('GET', '/api-keys'),
+    create: (input: { name: string; role: Exclude<Role, 'owner'> }) => request<{ apiKey: ApiKey; key: string }>('POST', '/api-keys', input),
+    revoke: (keyId: string) => request<void>('DELETE', `/api-keys/${id(keyId)}`),
+  },
+  members: {
+    list: () => request<{ members: Member[] }>('GET', '/members'),
+    add: (input: { email: string; role: Role; name?: string; password?: string }) => request<Member>('POST', '/members', input),
+    changeRole: (userId: string, role: Role) => request<Member>('PATCH', `/members/${id(userId)}`, { role }),
+    remove: (userId: string) => request<void>('DELETE', `/members/${id(userId)}`),
+  },
+  auditLog: {
+    list: (params: { limit?: number; before?: number }) => request<{ entries: AuditEntry[] }>('GET', `/audit-log${query(params)}`),
+  },
+  contacts: {
+    list: (params: { limit?: number; cursor?: string; search?: string; status?: string; tag?: string }) =>
+      request<{ contacts: Contact[]; nextCursor: string | null }>('GET', `/contacts${query(params)}`),
+    create: (input: ContactInput) => request<Contact>('POST', '/contacts', input),
+    get: (contactId: string) => request<Contact>('GET', `/contacts/${id(contactId)}`),
+    update: (contactId: string, input: Partial<ContactInput>) => request<Contact>('PATCH', `/contacts/${id(contactId)}`, input),
+    remove: (contactId: string) => request<void>('DELETE', `/contacts/${id(contactId)}`),
+    timeline: (contactId: string) => request<{ items: TimelineItem[] }>('GET', `/contacts/${id(contactId)}/timeline`),
+  },
+  campaigns: {
+    list: () => request<{ campaigns: Campaign[] }>('GET', '/campaigns'),
+    create: (input: { name: string; definition: CampaignDefinition }) => request<Campaign | { campaign: Campaign }>('POST', '/campaigns', input),
+    get: (campaignId: string) => request<CampaignDetail>('GET', `/campaigns/${id(campaignId)}`),
+    publish: (campaignId: string) => request<unknown>('POST', `/campaigns/${id(campaignId)}/publish`),
+    enroll: (campaignId: string, contactIds: string[]) => request<unknown>('POST', `/campaigns/${id(campaignId)}/enroll`, { contactIds }),
+  },
+  inbox: {
+    list: () => request<{ messages: InboxSummary[] }>('GET', '/inbox'),
+    get: (messageId: string) => request<InboxMessage>('GET', `/inbox/${id(messageId)}`),
+  },
+};

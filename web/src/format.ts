@@ -1,0 +1,84 @@
+/** Pure presentation helpers shared by the pages (and unit-tested without a browser). */
+import type { Contact, InboxMessage } from './api';
+
+export function contactName(contact: Pick<Contact, 'firstName' | 'lastName' | 'email'>): string {
+  const name = [contact.firstName, contact.lastName].filter(Boolean).join(' ');
+  return name === '' ? contact.email : name;
+}
+
+export function scoreTone(score: number): string {
+  if (score >= 80) return 'hot';
+  if (score >= 60) return 'warm';
+  return 'cold';
+}
+
+/** Parses "a, b ,c" into unique, trimmed tags. */
+export function parseTags(text: string): string[] {
+  return [...new Set(text.split(',').map((tag) => tag.trim()).filter(Boolean))];
+}
+
+export interface ScorePart {
+  label: string;
+  points: number;
+  max?: number;
+  note?: string;
+}
+
+const humanize = (key: string): string => key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').replace(/^./, (c) => c.toUpperCase());
+
+function numberOf(value: Record<string, unknown>, keys: string[]): number | undefined {
+  for (const key of keys) if (typeof value[key] === 'number') return value[key];
+  return undefined;
+}
+
+function stringOf(value: Record<string, unknown>, keys: string[]): string | undefined {
+  for (const key of keys) if (typeof value[key] === 'string') return value[key];
+  return undefined;
+}
+
+/**
+ * Reads the score breakdown the API attaches to a contact: either `{ part: points }`,
+ * `{ part: { points|score|value, max|weight, reason|explanation } }` or a list of such objects
+ * with a `part|name|label`. Anything else yields no parts.
+ */
+export function scoreParts(breakdown: unknown): ScorePart[] {
+  if (breakdown === null || typeof breakdown !== 'object') return [];
+  const source = Array.isArray(breakdown)
+    ? breakdown.map((entry): [string, unknown] => [typeof entry === 'object' && entry !== null ? (stringOf(entry as Record<string, unknown>, ['part', 'name', 'label', 'key']) ?? '') : '', entry])
+    : Object.entries(breakdown as Record<string, unknown>);
+  const parts: ScorePart[] = [];
+  for (const [key, value] of source) {
+    if (key === '' || key === 'total') continue;
+    if (typeof value === 'number') {
+      parts.push({ label: humanize(key), points: value });
+    } else if (typeof value === 'object' && value !== null) {
+      const record = value as Record<string, unknown>;
+      const points = numberOf(record, ['points', 'score', 'value', 'contribution']);
+      if (points === undefined) continue;
+      const max = numberOf(record, ['max', 'maxPoints', 'weight']);
+      const note = stringOf(record, ['reason', 'explanation', 'detail', 'description']);
+      parts.push({ label: humanize(key), points, ...(max !== undefined ? { max } : {}), ...(note !== undefined ? { note } : {}) });
+    }
+  }
+  return parts;
+}
+
+/** Headers as name/value rows, whether the API sends an object or a list of pairs. */
+export function headerRows(headers: InboxMessage['headers']): Array<[string, string]> {
+  if (!headers) return [];
+  const show = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+  if (Array.isArray(headers)) {
+    return headers.flatMap((entry): Array<[string, string]> => {
+      if (Array.isArray(entry) && entry.length >= 2) return [[String(entry[0]), show(entry[1])]];
+      if (typeof entry === 'object' && entry !== null) {
+        const { name, key, value } = entry as Record<string, unknown>;
+        const label = typeof name === 'string' ? name : typeof key === 'string' ? key : undefined;
+        return label ? [[label, show(value)]] : [];
+      }
+      return [];
+    });
+  }
+  return Object.entries(headers).flatMap(([name, value]): Array<[string, string]> =>
+    Array.isArray(value) ? value.map((v): [string, string] => [name, show(v)]) : [[name, show(value)]],
+  );
+}

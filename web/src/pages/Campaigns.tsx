@@ -1,0 +1,169 @@
+/** Campaigns: the list with statuses, and the form that creates the standard drip flow. */
+import { useState, type FormEvent } from 'react';
+import { api, errorMessage, fieldErrors, type Campaign, type CampaignStatus } from '../api';
+import { standardDrip, textToHtml } from '../campaigns/graph';
+import { Link, navigate } from '../router';
+import { useCan } from '../session';
+import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
+
+export const STATUS_LABEL: Record<CampaignStatus, string> = { draft: 'Draft', active: 'Active', paused: 'Paused', archived: 'Archived' };
+
+const WAIT_UNITS = [
+  { value: 60, label: 'minutes' },
+  { value: 3_600, label: 'hours' },
+  { value: 86_400, label: 'days' },
+];
+
+function NewCampaignForm({ onCancel }: { onCancel: () => void }) {
+  const [error, setError] = useState<string>();
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const text = (name: string) => String(form.get(name) ?? '').trim();
+    const waitAmount = Number(text('waitAmount'));
+    const local: Record<string, string> = {};
+    if (text('name') === '') local.name = 'Name the campaign';
+    if (text('firstSubject') === '') local.firstSubject = 'Write a subject';
+    if (text('secondSubject') === '') local.secondSubject = 'Write a subject';
+    if (text('firstBody') === '') local.firstBody = 'Write the email';
+    if (text('secondBody') === '') local.secondBody = 'Write the email';
+    if (!Number.isInteger(waitAmount) || waitAmount < 1) local.waitAmount = 'Wait a whole number, at least 1';
+    setErrors(local);
+    if (Object.keys(local).length > 0) return;
+
+    const definition = standardDrip({
+      firstSubject: text('firstSubject'),
+      firstHtml: textToHtml(text('firstBody')),
+      waitSeconds: waitAmount * Number(text('waitUnit')),
+      secondSubject: text('secondSubject'),
+      secondHtml: textToHtml(text('secondBody')),
+    });
+    setBusy(true);
+    setError(undefined);
+    try {
+      const created = await api.campaigns.create({ name: text('name'), definition });
+      const campaignId = 'campaign' in created ? created.campaign.id : created.id;
+      navigate(`/campaigns/${campaignId}`);
+    } catch (caught) {
+      setErrors(fieldErrors(caught));
+      setError(errorMessage(caught));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="panel stack" onSubmit={submit} aria-labelledby="new-campaign-title" noValidate>
+      <h2 id="new-campaign-title">New drip campaign</h2>
+      <p className="muted small">Creates a draft: manual enrollment → first email → wait → follow-up email → exit. Subjects and bodies accept Liquid variables.</p>
+      {error ? <Alert>{error}</Alert> : null}
+      <Field label="Campaign name" name="name" required error={errors.name} />
+      <fieldset>
+        <legend>First email</legend>
+        <Field label="Subject" name="firstSubject" id="first-subject" required error={errors.firstSubject} />
+        <div className={`field${errors.firstBody ? ' field-invalid' : ''}`}>
+          <label htmlFor="first-body">Body</label>
+          <textarea id="first-body" name="firstBody" rows={4} aria-describedby={errors.firstBody ? 'first-body-error' : undefined} />
+          {errors.firstBody ? <p className="field-error" id="first-body-error">{errors.firstBody}</p> : null}
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Then wait</legend>
+        <div className="row">
+          <Field label="Amount" name="waitAmount" type="number" min={1} step={1} defaultValue={2} required error={errors.waitAmount} />
+          <div className="field">
+            <label htmlFor="wait-unit">Unit</label>
+            <select id="wait-unit" name="waitUnit" defaultValue={86_400}>
+              {WAIT_UNITS.map((unit) => (
+                <option key={unit.value} value={unit.value}>
+                  {unit.label}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Follow-up email</legend>
+        <Field label="Subject" name="secondSubject" id="second-subject" required error={errors.secondSubject} />
+        <div className={`field${errors.secondBody ? ' field-invalid' : ''}`}>
+          <label htmlFor="second-body">Body</label>
+          <textarea id="second-body" name="secondBody" rows={4} aria-describedby={errors.secondBody ? 'second-body-error' : undefined} />
+          {errors.secondBody ? <p className="field-error" id="second-body-error">{errors.secondBody}</p> : null}
+        </div>
+      </fieldset>
+      <div className="row">
+        <button type="submit" className="button primary" disabled={busy}>
+          {busy ? 'Creating…' : 'Create campaign'}
+        </button>
+        <button type="button" className="button ghost" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function CampaignsPage() {
+  const can = useCan();
+  const [creating, setCreating] = useState(false);
+  const [loaded] = useLoad(() => api.campaigns.list(), []);
+
+  let body;
+  if (loaded.status === 'loading') body = <Spinner label="Loading campaigns…" />;
+  else if (loaded.status === 'error') body = <Alert>{loaded.message}</Alert>;
+  else if (loaded.data.campaigns.length === 0) body = <div className="empty">No campaigns yet.</div>;
+  else {
+    const campaigns: Campaign[] = loaded.data.campaigns;
+    body = (
+      <div className="table-wrap">
+        <table className="table" aria-label="Campaigns">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="num hide-narrow">
+                Version
+              </th>
+              <th scope="col" className="hide-narrow">
+                Updated
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {campaigns.map((campaign) => (
+              <tr key={campaign.id} className="clickable" onClick={() => navigate(`/campaigns/${campaign.id}`)}>
+                <td>
+                  <Link to={`/campaigns/${campaign.id}`} onClick={(event) => event.stopPropagation()}>
+                    {campaign.name}
+                  </Link>
+                </td>
+                <td>
+                  <Badge tone={campaign.status}>{STATUS_LABEL[campaign.status] ?? campaign.status}</Badge>
+                </td>
+                <td className="num hide-narrow">v{campaign.currentVersion}</td>
+                <td className="hide-narrow">{formatDate(campaign.updatedAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    );
+  }
+
+  return (
+    <section>
+      <PageHeader title="Campaigns">
+        {can('campaigns:write') && !creating ? (
+          <button type="button" className="button primary" onClick={() => setCreating(true)}>
+            New campaign
+          </button>
+        ) : null}
+      </PageHeader>
+      {creating ? <NewCampaignForm onCancel={() => setCreating(false)} /> : null}
+      {body}
+    </section>
+  );
+}

@@ -1,0 +1,240 @@
+/** One contact: its fields and tags, the lead score with its parts, the timeline; edit and delete. */
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, errorMessage, fieldErrors, type Contact, type ContactInput, type TimelineItem } from '../api';
+import { Link, navigate } from '../router';
+import { useCan } from '../session';
+import { Alert, Badge, formatDate, PageHeader, Spinner, useLoad } from '../ui';
+import { contactName, scoreParts, scoreTone } from '../format';
+import { ContactFields, contactInputFromForm } from './Contacts';
+
+function ScoreCard({ contact }: { contact: Contact }) {
+  const parts = scoreParts(contact.scoreBreakdown);
+  const tone = scoreTone(contact.score);
+  return (
+    <div className="panel">
+      <h2>Lead score</h2>
+      <p className="score-line">
+        <span className={`score score-${tone}`}>{contact.score}</span>
+        <span className="muted">/ 100 · {tone === 'hot' ? 'hot' : tone === 'warm' ? 'warm' : 'not yet warm'}</span>
+      </p>
+      {parts.length > 0 ? (
+        <ul className="breakdown" aria-label="Score breakdown">
+          {parts.map((part) => (
+            <li key={part.label}>
+              <div className="breakdown-head">
+                <span>{part.label}</span>
+                <span className="num">
+                  {Math.round(part.points * 10) / 10}
+                  {part.max !== undefined ? ` / ${part.max}` : ''}
+                </span>
+              </div>
+              {part.max ? (
+                <div className="meter" aria-hidden="true">
+                  <span style={{ width: `${Math.max(0, Math.min(100, (part.points / part.max) * 100))}%` }} />
+                </div>
+              ) : null}
+              {part.note ? <p className="muted small">{part.note}</p> : null}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted small">No breakdown yet: the score is explained once events arrive.</p>
+      )}
+    </div>
+  );
+}
+
+function formatValue(value: unknown): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+function Timeline({ contactId }: { contactId: string }) {
+  const [timeline] = useLoad(() => api.contacts.timeline(contactId), [contactId]);
+  if (timeline.status === 'loading') return <Spinner label="Loading timeline…" />;
+  if (timeline.status === 'error') return <Alert>{timeline.message}</Alert>;
+  const items: TimelineItem[] = timeline.data.items;
+  if (items.length === 0) return <p className="muted">Nothing has happened with this contact yet.</p>;
+  return (
+    <ol className="timeline">
+      {items.map((item, index) => {
+        const properties = Object.entries(item.properties ?? {});
+        return (
+          <li key={`${item.at}-${index}`}>
+            <div className="timeline-head">
+              <Badge tone="neutral">{item.kind}</Badge>
+              <strong>{item.name}</strong>
+              <time dateTime={item.at} className="muted small">
+                {formatDate(item.at)}
+              </time>
+            </div>
+            {properties.length > 0 ? (
+              <dl className="properties">
+                {properties.slice(0, 8).map(([key, value]) => (
+                  <div key={key}>
+                    <dt>{key}</dt>
+                    <dd>{formatValue(value)}</dd>
+                  </div>
+                ))}
+              </dl>
+            ) : null}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+function EditContact({ contact, onSaved, onCancel }: { contact: Contact; onSaved: (contact: Contact) => void; onCancel: () => void }) {
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const input = contactInputFromForm(new FormData(event.currentTarget));
+    // Empty optional fields are left out (the API rejects empty strings); tags are always sent so
+    // removing the last one works.
+    const patch: Partial<ContactInput> = { ...input, tags: input.tags ?? [] };
+    setBusy(true);
+    setError(undefined);
+    setErrors({});
+    try {
+      onSaved(await api.contacts.update(contact.id, patch));
+    } catch (caught) {
+      const byField = fieldErrors(caught);
+      if (caught instanceof ApiError && caught.code === 'CONTACT_EMAIL_EXISTS') byField.email = caught.message;
+      setErrors(byField);
+      setError(errorMessage(caught));
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="panel stack" onSubmit={submit} aria-labelledby="edit-contact-title" noValidate>
+      <h2 id="edit-contact-title">Edit contact</h2>
+      {error ? <Alert>{error}</Alert> : null}
+      <ContactFields errors={errors} initial={contact} />
+      <div className="row">
+        <button type="submit" className="button primary" disabled={busy}>
+          {busy ? 'Saving…' : 'Save changes'}
+        </button>
+        <button type="button" className="button ghost" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function ContactPage({ contactId }: { contactId: string }) {
+  const can = useCan();
+  const [loaded, reload] = useLoad(() => api.contacts.get(contactId), [contactId]);
+  const [editing, setEditing] = useState(false);
+  const [actionError, setActionError] = useState<string>();
+
+  if (loaded.status === 'loading') return <Spinner />;
+  if (loaded.status === 'error') {
+    return (
+      <section>
+        <p>
+          <Link to="/contacts">← Contacts</Link>
+        </p>
+        <Alert>{loaded.message}</Alert>
+      </section>
+    );
+  }
+  const contact = loaded.data;
+
+  const remove = async () => {
+    if (!window.confirm(`Delete ${contact.email}? Its timeline goes with it.`)) return;
+    try {
+      await api.contacts.remove(contact.id);
+      navigate('/contacts');
+    } catch (error) {
+      setActionError(errorMessage(error));
+    }
+  };
+
+  const details: Array<[string, string]> = [
+    ['Email', contact.email],
+    ['Company', contact.company ?? '—'],
+    ['Job title', contact.jobTitle ?? '—'],
+    ['Phone', contact.phone ?? '—'],
+    ['Time zone', contact.timezone ?? '—'],
+    ['Subscription', contact.subscriptionState],
+    ['Created', formatDate(contact.createdAt)],
+    ['Updated', formatDate(contact.updatedAt)],
+  ];
+  const customFields = Object.entries(contact.customFields ?? {});
+
+  return (
+    <section>
+      <p className="crumbs">
+        <Link to="/contacts">← Contacts</Link>
+      </p>
+      <PageHeader title={contactName(contact)}>
+        <Badge tone={contact.status}>{contact.status}</Badge>
+        {can('contacts:write') && !editing ? (
+          <>
+            <button type="button" className="button" onClick={() => setEditing(true)}>
+              Edit
+            </button>
+            <button type="button" className="button danger" onClick={() => void remove()}>
+              Delete
+            </button>
+          </>
+        ) : null}
+      </PageHeader>
+      {actionError ? <Alert>{actionError}</Alert> : null}
+      {editing ? (
+        <EditContact
+          contact={contact}
+          onSaved={() => {
+            setEditing(false);
+            void reload();
+          }}
+          onCancel={() => setEditing(false)}
+        />
+      ) : null}
+      <div className="two-columns">
+        <div className="stack">
+          <div className="panel">
+            <h2>Details</h2>
+            <dl className="details">
+              {details.map(([label, value]) => (
+                <div key={label}>
+                  <dt>{label}</dt>
+                  <dd className="break">{value}</dd>
+                </div>
+              ))}
+              {customFields.map(([key, value]) => (
+                <div key={`custom-${key}`}>
+                  <dt>{key}</dt>
+                  <dd className="break">{formatValue(value)}</dd>
+                </div>
+              ))}
+            </dl>
+            <h3>Tags</h3>
+            {contact.tags.length > 0 ? (
+              <span className="tags">
+                {contact.tags.map((tag) => (
+                  <span key={tag} className="tag">
+                    {tag}
+                  </span>
+                ))}
+              </span>
+            ) : (
+              <p className="muted small">No tags.</p>
+            )}
+          </div>
+          <ScoreCard contact={contact} />
+        </div>
+        <div className="panel">
+          <h2>Timeline</h2>
+          <Timeline contactId={contact.id} />
+        </div>
+      </div>
+    </section>
+  );
+}

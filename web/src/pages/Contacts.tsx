@@ -1,0 +1,286 @@
+/** Contacts: search, status and tag filters, "load more" pages, and the add-contact form. */
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { api, ApiError, CONTACT_STATUSES, errorMessage, fieldErrors, type Contact, type ContactInput } from '../api';
+import { Link, navigate } from '../router';
+import { useCan } from '../session';
+import { contactName, parseTags, scoreTone } from '../format';
+import { Alert, Badge, Field, PageHeader, Spinner } from '../ui';
+
+const PAGE_SIZE = 50;
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setDebounced(value), ms);
+    return () => window.clearTimeout(timer);
+  }, [value, ms]);
+  return debounced;
+}
+
+interface ListState {
+  contacts: Contact[];
+  nextCursor: string | null;
+  loading: boolean;
+  error?: string;
+}
+
+export function ContactsPage() {
+  const can = useCan();
+  const [search, setSearch] = useState('');
+  const [status, setStatus] = useState('');
+  const [tag, setTag] = useState('');
+  const [adding, setAdding] = useState(false);
+  const [notice, setNotice] = useState<string>();
+  const [list, setList] = useState<ListState>({ contacts: [], nextCursor: null, loading: true });
+  const debouncedSearch = useDebounced(search.trim(), 250);
+  const debouncedTag = useDebounced(tag.trim(), 250);
+
+  // The filters' current request; a page from an older filter (a late "load more") is dropped.
+  const current = useRef<{ cancelled: boolean }>({ cancelled: false });
+
+  const load = useCallback(
+    async (cursor: string | undefined, signal: { cancelled: boolean }) => {
+      setList((previous) => ({ ...previous, loading: true, error: undefined }));
+      try {
+        const page = await api.contacts.list({ limit: PAGE_SIZE, cursor, search: debouncedSearch, status, tag: debouncedTag });
+        if (signal.cancelled) return;
+        setList((previous) => ({
+          contacts: cursor ? [...previous.contacts, ...page.contacts] : page.contacts,
+          nextCursor: page.nextCursor,
+          loading: false,
+        }));
+      } catch (error) {
+        if (!signal.cancelled) setList((previous) => ({ ...previous, loading: false, error: errorMessage(error) }));
+      }
+    },
+    [debouncedSearch, status, debouncedTag],
+  );
+
+  useEffect(() => {
+    const signal = { cancelled: false };
+    current.current = signal;
+    void load(undefined, signal);
+    return () => {
+      signal.cancelled = true;
+    };
+  }, [load]);
+
+  const filtered = debouncedSearch !== '' || status !== '' || debouncedTag !== '';
+
+  return (
+    <section>
+      <PageHeader title="Contacts">
+        {can('contacts:write') ? (
+          <button type="button" className="button primary" onClick={() => setAdding((open) => !open)} aria-expanded={adding}>
+            {adding ? 'Close form' : 'Add contact'}
+          </button>
+        ) : null}
+      </PageHeader>
+
+      {notice ? <Alert kind="success">{notice}</Alert> : null}
+
+      {adding ? (
+        <AddContactForm
+          onCreated={(contact) => {
+            setAdding(false);
+            setNotice(`Added ${contact.email}.`);
+            setList((previous) => ({ ...previous, contacts: [contact, ...previous.contacts.filter((c) => c.id !== contact.id)] }));
+          }}
+          onCancel={() => setAdding(false)}
+        />
+      ) : null}
+
+      <form className="filters" role="search" onSubmit={(event) => event.preventDefault()}>
+        <div className="field grow">
+          <label htmlFor="contact-search">Search</label>
+          <input id="contact-search" type="search" placeholder="Name, email or company" value={search} onChange={(event) => setSearch(event.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="contact-status">Status</label>
+          <select id="contact-status" value={status} onChange={(event) => setStatus(event.target.value)}>
+            <option value="">All statuses</option>
+            {CONTACT_STATUSES.map((value) => (
+              <option key={value} value={value}>
+                {value}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="contact-tag">Tag</label>
+          <input id="contact-tag" placeholder="e.g. webinar" value={tag} onChange={(event) => setTag(event.target.value)} />
+        </div>
+      </form>
+
+      {list.error ? <Alert>{list.error}</Alert> : null}
+
+      {list.contacts.length === 0 && !list.loading && !list.error ? (
+        <div className="empty">{filtered ? 'No contact matches these filters.' : 'No contacts yet. Add the first one, or send them through the API.'}</div>
+      ) : null}
+
+      {list.contacts.length > 0 ? (
+        <div className="table-wrap">
+          <table className="table" aria-label="Contacts">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col" className="hide-narrow">
+                  Email
+                </th>
+                <th scope="col" className="hide-narrow">
+                  Company
+                </th>
+                <th scope="col">Status</th>
+                <th scope="col" className="num">
+                  Score
+                </th>
+                <th scope="col" className="hide-narrow">
+                  Tags
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.contacts.map((contact) => (
+                <tr key={contact.id} className="clickable" onClick={() => navigate(`/contacts/${contact.id}`)}>
+                  <td>
+                    <Link to={`/contacts/${contact.id}`} onClick={(event) => event.stopPropagation()}>
+                      {contactName(contact)}
+                    </Link>
+                    <span className="show-narrow muted small break">{contact.email}</span>
+                  </td>
+                  <td className="break hide-narrow">{contact.email}</td>
+                  <td className="hide-narrow">{contact.company ?? '—'}</td>
+                  <td>
+                    <Badge tone={contact.status}>{contact.status}</Badge>
+                  </td>
+                  <td className="num">
+                    <Badge tone={scoreTone(contact.score)}>{contact.score}</Badge>
+                  </td>
+                  <td className="hide-narrow">
+                    <span className="tags">
+                      {contact.tags.map((t) => (
+                        <span key={t} className="tag">
+                          {t}
+                        </span>
+                      ))}
+                    </span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+
+      {list.loading ? <Spinner label="Loading contacts…" /> : null}
+      {list.nextCursor && !list.loading ? (
+        <div className="load-more">
+          <button type="button" className="button" onClick={() => void load(list.nextCursor ?? undefined, current.current)}>
+            Load more
+          </button>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+const TEXT_FIELDS: Array<{ name: keyof ContactInput; label: string; type?: string; autoComplete?: string }> = [
+  { name: 'firstName', label: 'First name', autoComplete: 'off' },
+  { name: 'lastName', label: 'Last name', autoComplete: 'off' },
+  { name: 'company', label: 'Company', autoComplete: 'off' },
+  { name: 'jobTitle', label: 'Job title', autoComplete: 'off' },
+  { name: 'phone', label: 'Phone', type: 'tel', autoComplete: 'off' },
+];
+
+/** Reads the contact form into the API's input, leaving out empty optional fields. */
+export function contactInputFromForm(form: FormData): ContactInput {
+  const input: ContactInput = { email: String(form.get('email') ?? '').trim() };
+  for (const { name } of TEXT_FIELDS) {
+    const value = String(form.get(name) ?? '').trim();
+    if (value !== '') (input as unknown as Record<string, string>)[name] = value;
+  }
+  const status = String(form.get('status') ?? '');
+  if (status !== '') input.status = status;
+  const tags = parseTags(String(form.get('tags') ?? ''));
+  if (tags.length > 0) input.tags = tags;
+  return input;
+}
+
+export function ContactFields({ errors, initial }: { errors: Record<string, string>; initial?: Contact }) {
+  return (
+    <div className="grid-fields">
+      <Field label="Email" name="email" type="email" required autoComplete="off" error={errors.email} defaultValue={initial?.email} />
+      {TEXT_FIELDS.map((field) => (
+        <Field
+          key={field.name}
+          label={field.label}
+          name={field.name}
+          type={field.type ?? 'text'}
+          autoComplete={field.autoComplete}
+          error={errors[field.name]}
+          defaultValue={(initial?.[field.name as keyof Contact] as string | null | undefined) ?? ''}
+        />
+      ))}
+      <div className={`field${errors.status ? ' field-invalid' : ''}`}>
+        <label htmlFor="field-status">Status</label>
+        <select id="field-status" name="status" defaultValue={initial?.status ?? ''} aria-describedby={errors.status ? 'field-status-error' : undefined}>
+          {initial ? null : <option value="">Default (prospect)</option>}
+          {[...new Set([...CONTACT_STATUSES, ...(initial ? [initial.status] : [])])].map((value) => (
+            <option key={value} value={value}>
+              {value}
+            </option>
+          ))}
+        </select>
+        {errors.status ? (
+          <p className="field-error" id="field-status-error">
+            {errors.status}
+          </p>
+        ) : null}
+      </div>
+      <Field label="Tags" name="tags" hint="Separate tags with commas" error={errors.tags} defaultValue={initial?.tags.join(', ') ?? ''} />
+    </div>
+  );
+}
+
+function AddContactForm({ onCreated, onCancel }: { onCreated: (contact: Contact) => void; onCancel: () => void }) {
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const input = contactInputFromForm(new FormData(event.currentTarget));
+    if (input.email === '') {
+      setErrors({ email: 'Enter an email address' });
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    setErrors({});
+    try {
+      onCreated(await api.contacts.create(input));
+    } catch (caught) {
+      const byField = fieldErrors(caught);
+      if (caught instanceof ApiError && caught.code === 'CONTACT_EMAIL_EXISTS') byField.email = caught.message;
+      setErrors(byField);
+      setError(errorMessage(caught));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="panel stack" onSubmit={submit} aria-labelledby="add-contact-title" noValidate>
+      <h2 id="add-contact-title">New contact</h2>
+      {error ? <Alert>{error}</Alert> : null}
+      <ContactFields errors={errors} />
+      <div className="row">
+        <button type="submit" className="button primary" disabled={busy}>
+          {busy ? 'Saving…' : 'Save contact'}
+        </button>
+        <button type="button" className="button ghost" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

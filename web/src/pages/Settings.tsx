@@ -1,0 +1,430 @@
+/**
+ * Settings: workspace API keys (create shows the key once; revoke) and members (add, change role,
+ * remove). Actions the caller's role lacks are not shown; the API enforces them regardless.
+ */
+import { useState, type FormEvent } from 'react';
+import { api, errorMessage, fieldErrors, type ApiKey, type AuditEntry, type Member, type Role } from '../api';
+import { useCan, useMe, useSession } from '../session';
+import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
+
+const ROLES: Role[] = ['owner', 'admin', 'member', 'viewer'];
+const KEY_ROLES = ['admin', 'member', 'viewer'] as const;
+
+function ApiKeys({ canWrite }: { canWrite: boolean }) {
+  const [loaded, reload] = useLoad(() => api.apiKeys.list(), []);
+  const [created, setCreated] = useState<{ name: string; key: string }>();
+  const [error, setError] = useState<string>();
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const [copied, setCopied] = useState(false);
+
+  const create = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    const form = new FormData(formElement);
+    const name = String(form.get('name') ?? '').trim();
+    const role = String(form.get('role')) as (typeof KEY_ROLES)[number];
+    if (name === '') {
+      setErrors({ name: 'Name the key after what will use it' });
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    setErrors({});
+    try {
+      const result = await api.apiKeys.create({ name, role });
+      setCreated({ name: result.apiKey.name, key: result.key });
+      setCopied(false);
+      formElement.reset();
+      await reload();
+    } catch (caught) {
+      setErrors(fieldErrors(caught));
+      setError(errorMessage(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const revoke = async (key: ApiKey) => {
+    if (!window.confirm(`Revoke “${key.name}”? Anything using it stops working at once.`)) return;
+    setError(undefined);
+    try {
+      await api.apiKeys.revoke(key.id);
+      await reload();
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  };
+
+  const copy = async (key: string) => {
+    try {
+      await navigator.clipboard.writeText(key);
+      setCopied(true);
+    } catch {
+      setCopied(false);
+    }
+  };
+
+  return (
+    <section className="panel stack" aria-labelledby="api-keys-title">
+      <h2 id="api-keys-title">API keys</h2>
+      <p className="muted small">
+        Server-to-server calls authenticate with <code>Authorization: Bearer &lt;key&gt;</code>. Keys are stored hashed: each is shown once.
+      </p>
+      {error ? <Alert>{error}</Alert> : null}
+      {created ? (
+        <div className="alert alert-success stack" role="status">
+          <p>
+            <strong>Copy the key “{created.name}” now</strong> — it will not be shown again.
+          </p>
+          <div className="row">
+            <code className="secret" data-testid="new-api-key">
+              {created.key}
+            </code>
+            <button type="button" className="button" onClick={() => void copy(created.key)}>
+              {copied ? 'Copied' : 'Copy'}
+            </button>
+            <button type="button" className="button ghost" onClick={() => setCreated(undefined)}>
+              Done
+            </button>
+          </div>
+        </div>
+      ) : null}
+      {loaded.status === 'loading' ? <Spinner /> : null}
+      {loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : null}
+      {loaded.status === 'ready' ? (
+        loaded.data.apiKeys.length === 0 ? (
+          <p className="muted">No API keys yet.</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="table" aria-label="API keys">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Key</th>
+                  <th scope="col">Role</th>
+                  <th scope="col" className="hide-narrow">
+                    Created
+                  </th>
+                  <th scope="col" className="hide-narrow">
+                    Last used
+                  </th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {loaded.data.apiKeys.map((key) => (
+                  <tr key={key.id} className={key.revokedAt ? 'revoked' : undefined}>
+                    <td>{key.name}</td>
+                    <td className="mono">{key.prefix}…</td>
+                    <td>{key.role}</td>
+                    <td className="hide-narrow">{formatDate(key.createdAt)}</td>
+                    <td className="hide-narrow">{formatDate(key.lastUsedAt)}</td>
+                    <td className="actions">
+                      {key.revokedAt ? (
+                        <Badge tone="archived">revoked</Badge>
+                      ) : canWrite ? (
+                        <button type="button" className="button danger small" onClick={() => void revoke(key)} aria-label={`Revoke ${key.name}`}>
+                          Revoke
+                        </button>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )
+      ) : null}
+      {canWrite ? (
+        <form className="row align-end wrap" onSubmit={create} aria-label="Create API key" noValidate>
+          <Field label="Key name" name="name" id="key-name" placeholder="e.g. Website signup form" error={errors.name} />
+          <div className="field">
+            <label htmlFor="key-role">Role</label>
+            <select id="key-role" name="role" defaultValue="member">
+              {KEY_ROLES.map((role) => (
+                <option key={role} value={role}>
+                  {role}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button type="submit" className="button primary" disabled={busy}>
+            {busy ? 'Creating…' : 'Create key'}
+          </button>
+        </form>
+      ) : null}
+    </section>
+  );
+}
+
+function Members({ canWrite }: { canWrite: boolean }) {
+  const me = useMe();
+  const { refresh } = useSession();
+  const [loaded, reload] = useLoad(() => api.members.list(), []);
+  const [error, setError] = useState<string>();
+  const [notice, setNotice] = useState<string>();
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+
+  const add = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    const form = new FormData(formElement);
+    const email = String(form.get('email') ?? '').trim();
+    const name = String(form.get('name') ?? '').trim();
+    const password = String(form.get('password') ?? '');
+    const role = String(form.get('role')) as Role;
+    const local: Record<string, string> = {};
+    if (email === '') local.email = 'Enter their email';
+    if (password !== '' && password.length < 10) local.password = 'Use at least 10 characters';
+    setErrors(local);
+    if (Object.keys(local).length > 0) return;
+    setBusy(true);
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      const member = await api.members.add({ email, role, ...(name ? { name } : {}), ...(password ? { password } : {}) });
+      formElement.reset();
+      await reload();
+      setNotice(`${member.email} joined as ${member.role}.`);
+    } catch (caught) {
+      setErrors(fieldErrors(caught));
+      setError(errorMessage(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const changeRole = async (member: Member, role: Role) => {
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      await api.members.changeRole(member.userId, role);
+      await reload();
+      setNotice(`${member.email} is now ${role}.`);
+      if (member.userId === me.user?.id) await refresh();
+    } catch (caught) {
+      setError(errorMessage(caught));
+      await reload();
+    }
+  };
+
+  const remove = async (member: Member) => {
+    if (!window.confirm(`Remove ${member.email} from ${me.workspace.name}?`)) return;
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      await api.members.remove(member.userId);
+      await reload();
+      setNotice(`${member.email} was removed.`);
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  };
+
+  return (
+    <section className="panel stack" aria-labelledby="members-title">
+      <h2 id="members-title">Members</h2>
+      {error ? <Alert>{error}</Alert> : null}
+      {notice ? <Alert kind="success">{notice}</Alert> : null}
+      {loaded.status === 'loading' ? <Spinner /> : null}
+      {loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : null}
+      {loaded.status === 'ready' ? (
+        <div className="table-wrap">
+          <table className="table" aria-label="Members">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col" className="hide-narrow">
+                  Joined
+                </th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {loaded.data.members.map((member) => (
+                <tr key={member.userId}>
+                  <td>
+                    {member.name}
+                    {member.userId === me.user?.id ? <span className="muted small"> (you)</span> : null}
+                  </td>
+                  <td className="break">{member.email}</td>
+                  <td>
+                    {canWrite ? (
+                      <select aria-label={`Role of ${member.email}`} value={member.role} onChange={(event) => void changeRole(member, event.target.value as Role)}>
+                        {ROLES.map((role) => (
+                          <option key={role} value={role}>
+                            {role}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      member.role
+                    )}
+                  </td>
+                  <td className="hide-narrow">{formatDate(member.joinedAt)}</td>
+                  <td className="actions">
+                    {canWrite && member.userId !== me.user?.id ? (
+                      <button type="button" className="button danger small" onClick={() => void remove(member)} aria-label={`Remove ${member.email}`}>
+                        Remove
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {canWrite ? (
+        <form className="stack" onSubmit={add} aria-labelledby="add-member-title" noValidate>
+          <h3 id="add-member-title">Add a member</h3>
+          <p className="muted small">An existing Unite Hub account joins with its email alone; for someone new, also set a name and a first password to share with them.</p>
+          <div className="grid-fields">
+            <Field label="Email" name="email" id="member-email" type="email" autoComplete="off" error={errors.email} />
+            <div className="field">
+              <label htmlFor="member-role">Role</label>
+              <select id="member-role" name="role" defaultValue="member">
+                {ROLES.map((role) => (
+                  <option key={role} value={role}>
+                    {role}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <Field label="Name (new accounts)" name="name" id="member-name" autoComplete="off" error={errors.name} />
+            <Field label="First password (new accounts)" name="password" id="member-password" type="password" autoComplete="new-password" error={errors.password} />
+          </div>
+          <div className="row">
+            <button type="submit" className="button primary" disabled={busy}>
+              {busy ? 'Adding…' : 'Add member'}
+            </button>
+          </div>
+        </form>
+      ) : null}
+    </section>
+  );
+}
+
+const AUDIT_PAGE = 50;
+
+function summarize(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
+}
+
+function ActivityLog() {
+  const [entries, setEntries] = useState<AuditEntry[]>([]);
+  const [loaded] = useLoad(async () => {
+    const page = await api.auditLog.list({ limit: AUDIT_PAGE });
+    setEntries(page.entries);
+    return page.entries.length === AUDIT_PAGE;
+  }, []);
+  const [more, setMore] = useState<boolean>();
+  const [error, setError] = useState<string>();
+  const hasMore = more ?? (loaded.status === 'ready' && loaded.data);
+
+  const loadOlder = async () => {
+    const last = entries[entries.length - 1];
+    if (!last) return;
+    try {
+      const page = await api.auditLog.list({ limit: AUDIT_PAGE, before: last.id });
+      setEntries((previous) => [...previous, ...page.entries]);
+      setMore(page.entries.length === AUDIT_PAGE);
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  };
+
+  return (
+    <section className="panel stack" aria-labelledby="activity-title">
+      <h2 id="activity-title">Activity</h2>
+      <p className="muted small">Every change in this workspace: who made it, when, from where, and what it changed.</p>
+      {loaded.status === 'loading' ? <Spinner /> : null}
+      {loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : null}
+      {error ? <Alert>{error}</Alert> : null}
+      {loaded.status === 'ready' && entries.length === 0 ? <p className="muted">Nothing recorded yet.</p> : null}
+      {entries.length > 0 ? (
+        <div className="table-wrap">
+          <table className="table compact-rows" aria-label="Activity">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Action</th>
+                <th scope="col" className="hide-narrow">
+                  By
+                </th>
+                <th scope="col" className="hide-narrow">
+                  Change
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((entry) => (
+                <tr key={entry.id}>
+                  <td>{formatDate(entry.created_at)}</td>
+                  <td className="mono">{entry.action}</td>
+                  <td className="hide-narrow small">
+                    {entry.actor_type.replace('_', ' ')}
+                    {entry.ip ? <span className="muted"> · {entry.ip}</span> : null}
+                  </td>
+                  <td className="hide-narrow mono small break">{summarize(entry.after ?? entry.before)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {hasMore ? (
+        <div className="load-more">
+          <button type="button" className="button" onClick={() => void loadOlder()}>
+            Older entries
+          </button>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+export function SettingsPage() {
+  const me = useMe();
+  const can = useCan();
+  return (
+    <section className="stack">
+      <PageHeader title="Settings" />
+      <div className="panel">
+        <h2>Workspace</h2>
+        <dl className="details">
+          <div>
+            <dt>Workspace</dt>
+            <dd>{me.workspace.name}</dd>
+          </div>
+          <div>
+            <dt>Your role</dt>
+            <dd>{me.role}</dd>
+          </div>
+          {me.user ? (
+            <div>
+              <dt>Signed in as</dt>
+              <dd className="break">
+                {me.user.name} ({me.user.email})
+              </dd>
+            </div>
+          ) : null}
+        </dl>
+      </div>
+      {can('api_keys:read') ? <ApiKeys canWrite={can('api_keys:write')} /> : null}
+      {can('members:read') ? <Members canWrite={can('members:write')} /> : null}
+      {can('audit:read') ? <ActivityLog /> : null}
+      {!can('members:write') ? <p className="muted small">Only workspace owners manage API keys and members.</p> : null}
+    </section>
+  );
+}
