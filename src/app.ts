@@ -13,6 +13,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import type { Config } from './config.js';
+import { contactsRoutes } from './contacts/contacts.routes.js';
+import type { ScoreRecompute } from './contacts/contacts.js';
 import type { Database } from './db/database.js';
 import type { EventSink } from './events/events.js';
 import { healthRoutes } from './health/health.routes.js';
@@ -31,12 +33,14 @@ export interface AppDeps {
   logger: Logger;
   /** Where stored events go next (the campaign engine's triggers and waits). */
   eventSink: EventSink;
+  /** Recomputes lead scores after contact changes (scoring domain). */
+  scoreRecompute?: ScoreRecompute;
   healthChecks: HealthCheck[];
   isShuttingDown: () => boolean;
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

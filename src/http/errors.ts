@@ -20,6 +20,10 @@ export const ERROR_CODES = {
   CONFLICT: 409,
   RATE_LIMITED: 429,
   LAST_OWNER: 409,
+  // contacts and events
+  INVALID_EMAIL: 400,
+  INVALID_CURSOR: 400,
+  CONTACT_STATUS_REGRESSION: 409,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;
