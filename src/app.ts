@@ -17,6 +17,8 @@ import { contactsRoutes } from './contacts/contacts.routes.js';
 import type { ScoreRecompute } from './contacts/contacts.js';
 import type { Database } from './db/database.js';
 import type { EventSink } from './events/events.js';
+import { eventsRoutes } from './events/events.routes.js';
+import { trackingRoutes } from './events/tracking.routes.js';
 import { healthRoutes } from './health/health.routes.js';
 import type { HealthCheck } from './health/health.js';
 import { registerAuth } from './http/auth.js';
@@ -40,7 +42,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, eventsRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -129,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown });
+  trackingRoutes(app, deps);
 
   await app.register(
     async (api) => {
