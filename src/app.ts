@@ -14,7 +14,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import type { Config } from './config.js';
 import { contactsRoutes } from './contacts/contacts.routes.js';
-import type { ScoreRecompute } from './contacts/contacts.js';
 import type { Database } from './db/database.js';
 import type { EventSink } from './events/events.js';
 import { eventsRoutes } from './events/events.routes.js';
@@ -27,6 +26,7 @@ import { validatorCompiler } from './http/validation.js';
 import { identityRoutes } from './identity/identity.routes.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
+import type { LeadScoring } from './scoring/scoring.js';
 
 export interface AppDeps {
   config: Config;
@@ -35,8 +35,8 @@ export interface AppDeps {
   logger: Logger;
   /** Where stored events go next (the campaign engine's triggers and waits). */
   eventSink: EventSink;
-  /** Recomputes lead scores after contact changes (scoring domain). */
-  scoreRecompute?: ScoreRecompute;
+  /** The lead score; also told about events attributed to a contact after they were stored. */
+  leadScoring?: LeadScoring;
   healthChecks: HealthCheck[];
   isShuttingDown: () => boolean;
 }

@@ -10,10 +10,12 @@ import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { NO_EVENT_SINK } from './events/events.js';
+import { NO_EVENT_SINK, type EventSink } from './events/events.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { RulesReplyClassifier } from './scoring/classifier.js';
+import { combineEventSinks, createLeadScoring } from './scoring/scoring.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
 export interface BackgroundWorker {
@@ -70,12 +72,18 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
   const workers: BackgroundWorker[] = [];
 
+  // The lead score sees every stored event before the campaign engine; band crossings it records
+  // go through the whole sink, so the engine sees them too.
+  const leadScoring = createLeadScoring(new RulesReplyClassifier(), clock, () => eventSink);
+  const eventSink: EventSink = combineEventSinks(leadScoring.sink, NO_EVENT_SINK);
+
   const deps: AppDeps = {
     config,
     db,
     clock,
     logger,
-    eventSink: NO_EVENT_SINK,
+    eventSink,
+    leadScoring,
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
   };

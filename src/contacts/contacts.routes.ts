@@ -10,10 +10,9 @@ const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409
 
 export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
   const domain: ContactsDeps = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
-  const recompute = deps.scoreRecompute;
 
   app.post('/contacts', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Create a contact', body: CreateContactBody, response: { 201: ContactSchema, ...errors } } }, async (request, reply) => {
-    const contact = await createContact(domain, authOf(request).workspaceId, actorOf(request), request.body as Static<typeof CreateContactBody>, recompute);
+    const contact = await createContact(domain, authOf(request).workspaceId, actorOf(request), request.body as Static<typeof CreateContactBody>);
     return reply.code(201).send(contact);
   });
 
@@ -42,7 +41,7 @@ export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.patch('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Update fields; tags replace the set; customFields merge (null removes a key)', params: IdParams, body: UpdateContactBody, response: { 200: ContactSchema, ...errors } } }, async (request) => {
     const { id } = request.params as Static<typeof IdParams>;
-    return updateContact(domain, authOf(request).workspaceId, actorOf(request), id, request.body as Static<typeof UpdateContactBody>, recompute);
+    return updateContact(domain, authOf(request).workspaceId, actorOf(request), id, request.body as Static<typeof UpdateContactBody>);
   });
 
   app.delete('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
@@ -53,12 +52,12 @@ export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post('/contacts/:id/tags', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Add tags (present ones are ignored)', params: IdParams, body: TagsBody, response: { 200: ContactSchema, ...errors } } }, async (request) => {
     const { id } = request.params as Static<typeof IdParams>;
-    return addTags(domain, authOf(request).workspaceId, actorOf(request), id, (request.body as Static<typeof TagsBody>).tags, recompute);
+    return addTags(domain, authOf(request).workspaceId, actorOf(request), id, (request.body as Static<typeof TagsBody>).tags);
   });
 
   app.delete('/contacts/:id/tags/:tag', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Remove a tag', params: TagParams, response: { 200: ContactSchema, ...errors } } }, async (request) => {
     const { id, tag } = request.params as Static<typeof TagParams>;
-    return removeTag(domain, authOf(request).workspaceId, actorOf(request), id, tag, recompute);
+    return removeTag(domain, authOf(request).workspaceId, actorOf(request), id, tag);
   });
 
   app.get('/contacts/:id/timeline', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Events and emails of a contact, newest first', params: IdParams, querystring: TimelineQuery, response: { 200: TimelinePage, 400: ErrorResponse, 404: ErrorResponse } } }, async (request) => {

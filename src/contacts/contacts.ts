@@ -168,10 +168,7 @@ export async function getContact(q: Queryable, workspaceId: string, id: string):
   return toContact(row);
 }
 
-/** Recomputes scores after a change; wired by the scoring domain, a no-op when absent. */
-export type ScoreRecompute = (q: Queryable, workspaceId: string, contactIds: string[], now: Date) => Promise<void>;
-
-export async function createContact(deps: ContactsDeps, workspaceId: string, actor: Actor, input: ContactFields & { email: string }, recompute?: ScoreRecompute): Promise<Contact> {
+export async function createContact(deps: ContactsDeps, workspaceId: string, actor: Actor, input: ContactFields & { email: string }): Promise<Contact> {
   const email = requireEmail(input.email);
   requireTimezone(input.timezone);
   const tags = normalizeTags(input.tags ?? []);
@@ -205,7 +202,6 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
     for (const tag of tags) events.push({ contactId: row.id, type: 'system', name: 'tag_added', properties: { tag } });
     await recordEvents(tx, deps.eventSink, workspaceId, events, now);
     await recordAudit(tx, { workspaceId, actor, action: 'contact.create', resourceType: 'contact', resourceId: row.id, after: toContact(row) });
-    if (recompute) await recompute(tx, workspaceId, [row.id], now);
     return getContact(tx, workspaceId, row.id);
   });
 }
@@ -231,7 +227,7 @@ export interface ContactPatch extends ContactFields {
  * Applies a partial update. `tags` replaces the set (recording tag_added/tag_removed for the
  * difference); `customFields` merges shallowly and a null value removes that key.
  */
-export async function updateContact(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, patch: ContactPatch, recompute?: ScoreRecompute): Promise<Contact> {
+export async function updateContact(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, patch: ContactPatch): Promise<Contact> {
   const email = patch.email === undefined ? undefined : requireEmail(patch.email);
   requireTimezone(patch.timezone);
   const now = deps.clock.now();
@@ -300,7 +296,6 @@ export async function updateContact(deps: ContactsDeps, workspaceId: string, act
     for (const tag of removed) events.push({ contactId: id, type: 'system', name: 'tag_removed', properties: { tag } });
     await recordEvents(tx, deps.eventSink, workspaceId, events, now);
     await recordAudit(tx, { workspaceId, actor, action: 'contact.update', resourceType: 'contact', resourceId: id, before: toContact(before), after: toContact(row) });
-    if (recompute) await recompute(tx, workspaceId, [id], now);
     return getContact(tx, workspaceId, id);
   });
 }
@@ -314,14 +309,14 @@ export async function deleteContact(deps: ContactsDeps, workspaceId: string, act
 }
 
 /** Adds tags (already present ones are ignored); records tag_added for each new one. */
-export async function addTags(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, tags: string[], recompute?: ScoreRecompute): Promise<Contact> {
+export async function addTags(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, tags: string[]): Promise<Contact> {
   const current = await getContact(deps.db, workspaceId, id);
-  return updateContact(deps, workspaceId, actor, id, { tags: [...current.tags, ...normalizeTags(tags)] }, recompute);
+  return updateContact(deps, workspaceId, actor, id, { tags: [...current.tags, ...normalizeTags(tags)] });
 }
 
-export async function removeTag(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, tag: string, recompute?: ScoreRecompute): Promise<Contact> {
+export async function removeTag(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, tag: string): Promise<Contact> {
   const current = await getContact(deps.db, workspaceId, id);
-  return updateContact(deps, workspaceId, actor, id, { tags: current.tags.filter((t) => t !== tag.trim()) }, recompute);
+  return updateContact(deps, workspaceId, actor, id, { tags: current.tags.filter((t) => t !== tag.trim()) });
 }
 
 /* ---------- listing ---------- */

@@ -14,7 +14,7 @@ import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
 import { isValidTimezone, parseEmail } from '../contacts/contacts.js';
 import { AppError, notFound } from '../http/errors.js';
-import type { ScoreRecompute } from '../contacts/contacts.js';
+import type { LeadScoring } from '../scoring/scoring.js';
 import { recordEvents, type EventSink, type EventType, type NewEvent } from './events.js';
 
 /** Segment's limits. */
@@ -200,7 +200,7 @@ export function contactFromTraits(email: string, traits: Obj, context: Obj | nul
 export interface TrackingDeps {
   db: Database;
   eventSink: EventSink;
-  scoreRecompute?: ScoreRecompute | undefined;
+  leadScoring?: LeadScoring | undefined;
 }
 
 export interface IngestResult {
@@ -322,7 +322,7 @@ export async function ingestMessages(
         after: { created: created.map((c) => c.id), updated: upserted.filter((u) => !u.inserted).map((u) => u.id) },
       });
     }
-    if (deps.scoreRecompute && attributed.length > 0) await deps.scoreRecompute(tx, workspaceId, attributed, now);
+    if (deps.leadScoring && attributed.length > 0) await deps.leadScoring.onEventsAttributed(tx, workspaceId, attributed, now);
     const stored = recorded.filter((e) => e.type !== 'system').length;
     return { accepted: messages.length, duplicates: messages.length - stored, errors };
   });
@@ -399,17 +399,17 @@ async function saveLinks(q: Queryable, workspaceId: string, links: Link[], now: 
  * name: attribute-earlier-events — events stored before their sender was identified get the
  * contact; the partial indexes on unattributed anonymous_id / user_id keep this cheap.
  */
-async function attributeEarlierEvents(q: Queryable, workspaceId: string, links: Link[]): Promise<string[]> {
+async function attributeEarlierEvents(q: Queryable, workspaceId: string, links: Link[]): Promise<Array<{ contactId: string; type: EventType; name: string; properties: Record<string, unknown> }>> {
   if (links.length === 0) return [];
-  const result = await q.query<{ contact_id: string }>(
+  const result = await q.query<{ contact_id: string; type: EventType; name: string; properties: Record<string, unknown> }>(
     `UPDATE events e SET contact_id = l.contact_id
        FROM jsonb_to_recordset($2::jsonb) AS l(kind text, value text, contact_id uuid)
       WHERE e.workspace_id = $1 AND e.contact_id IS NULL
         AND ((l.kind = 'anonymous_id' AND e.anonymous_id = l.value) OR (l.kind = 'user_id' AND e.user_id = l.value))
-      RETURNING e.contact_id`,
+      RETURNING e.contact_id, e.type, e.name, e.properties`,
     [workspaceId, JSON.stringify(links)],
   );
-  return [...new Set(result.rows.map((r) => r.contact_id))];
+  return result.rows.map((r) => ({ contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties }));
 }
 
 /* ---------- the plain events API ---------- */
