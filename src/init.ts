@@ -16,6 +16,7 @@ import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { RulesReplyClassifier } from './scoring/classifier.js';
 import { combineEventSinks, createLeadScoring } from './scoring/scoring.js';
+import { createSegmentsSink } from './segments/segments.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
 export interface BackgroundWorker {
@@ -72,10 +73,11 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
   const workers: BackgroundWorker[] = [];
 
-  // The lead score sees every stored event before the campaign engine; band crossings it records
-  // go through the whole sink, so the engine sees them too.
+  // Every stored event goes to the lead score, then segment membership (which may depend on the
+  // new score), then the campaign engine; what the first two record (band crossings, segment
+  // entries) goes through the whole sink again, so the engine sees it too.
   const leadScoring = createLeadScoring(new RulesReplyClassifier(), clock, () => eventSink);
-  const eventSink: EventSink = combineEventSinks(leadScoring.sink, NO_EVENT_SINK);
+  const eventSink: EventSink = combineEventSinks(leadScoring.sink, createSegmentsSink(() => eventSink, clock), NO_EVENT_SINK);
 
   const deps: AppDeps = {
     config,

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   INVALID_WRITE_KEY: 401,
   MESSAGE_TOO_LARGE: 400,
   MESSAGE_INVALID: 400,
+  SEGMENT_NOT_STATIC: 409,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;
