@@ -264,7 +264,8 @@ export async function ingestMessages(
       // Several identifies of one address in a batch merge, later traits winning.
       upserts.set(email, previous ? mergeUpsert(previous, row) : row);
     }
-    const upserted = await upsertContacts(tx, workspaceId, [...upserts.values()], now);
+    // Sorted, so concurrent batches lock the same contacts in the same order.
+    const upserted = await upsertContacts(tx, workspaceId, [...upserts.values()].sort((x, y) => (x.email < y.email ? -1 : x.email > y.email ? 1 : 0)), now);
     const contactByEmail = new Map(upserted.map((u) => [u.email, u]));
 
     // 2. Links, in message order, so a track after an identify in the same batch is attributed.
@@ -309,7 +310,7 @@ export async function ingestMessages(
     const created = upserted.filter((u) => u.inserted);
     for (const contact of created) events.unshift({ contactId: contact.id, type: 'system', name: 'contact_created', properties: { email: contact.email, source: 'identify' } });
 
-    const linkRows = [...links.values()];
+    const linkRows = [...links.values()].sort((x, y) => (`${x.kind}:${x.value}` < `${y.kind}:${y.value}` ? -1 : 1));
     await saveLinks(tx, workspaceId, linkRows, now);
     const recorded = await recordEvents(tx, deps.eventSink, workspaceId, events, now);
     const attributed = await attributeEarlierEvents(tx, workspaceId, linkRows);

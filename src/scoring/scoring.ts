@@ -31,7 +31,7 @@ export interface Engagement {
   intentReason: string | null;
 }
 
-const NO_ENGAGEMENT: Engagement = { opens: 0, clicks: 0, replies: 0, activity: 0, sentimentSum: 0, sentimentCount: 0, maxIntent: 0, intentReason: null };
+export const NO_ENGAGEMENT: Readonly<Engagement> = { opens: 0, clicks: 0, replies: 0, activity: 0, sentimentSum: 0, sentimentCount: 0, maxIntent: 0, intentReason: null };
 
 // Track events whose names signal buying intent, strongest first.
 const INTENT_EVENTS: Array<[RegExp, number, string]> = [
@@ -202,7 +202,7 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
          FROM contacts c LEFT JOIN contact_engagement e ON e.contact_id = c.id
         WHERE c.workspace_id = $1 AND c.id = ANY($2::uuid[])
         ORDER BY c.id
-        FOR UPDATE OF c`,
+        FOR NO KEY UPDATE OF c`,
       [workspaceId, sorted],
     );
     const updates: Array<{ id: string; score: number; breakdown: ScorePart[] }> = [];
@@ -229,7 +229,8 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
       }
     }
     // name: update-scores — one statement for the batch; the rows were locked above in id order,
-    // so concurrent batches touching the same contacts queue instead of deadlocking.
+    // so concurrent batches touching the same contacts queue instead of deadlocking. NO KEY UPDATE
+    // (not UPDATE) because inserting events takes KEY SHARE locks on the same contacts.
     await q.query(
       `UPDATE contacts c SET score = u.score, score_breakdown = u.breakdown
          FROM jsonb_to_recordset($2::jsonb) AS u(id uuid, score int, breakdown jsonb)
@@ -244,7 +245,11 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
     sink: {
       async onEvents(q, events) {
         const byWorkspace = new Map<string, RecordedEvent[]>();
-        for (const event of events) byWorkspace.set(event.workspaceId, [...(byWorkspace.get(event.workspaceId) ?? []), event]);
+        for (const event of events) {
+          const list = byWorkspace.get(event.workspaceId);
+          if (list) list.push(event);
+          else byWorkspace.set(event.workspaceId, [event]);
+        }
         for (const [workspaceId, list] of byWorkspace) await applyEvents(q, workspaceId, list, clock.now());
       },
     },
