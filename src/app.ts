@@ -13,8 +13,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import type { Config } from './config.js';
+import { contactsRoutes } from './contacts/contacts.routes.js';
+import { importRoutes } from './contacts/import.routes.js';
 import type { Database } from './db/database.js';
 import type { EventSink } from './events/events.js';
+import { eventsRoutes } from './events/events.routes.js';
+import { trackingRoutes } from './events/tracking.routes.js';
 import { healthRoutes } from './health/health.routes.js';
 import type { HealthCheck } from './health/health.js';
 import { registerAuth } from './http/auth.js';
@@ -24,6 +28,8 @@ import { identityRoutes } from './identity/identity.routes.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { registerHttpMetrics, type Metrics } from './platform/metrics.js';
+import type { LeadScoring } from './scoring/scoring.js';
+import { segmentsRoutes } from './segments/segments.routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -32,6 +38,8 @@ export interface AppDeps {
   logger: Logger;
   /** Where stored events go next (the campaign engine's triggers and waits). */
   eventSink: EventSink;
+  /** The lead score; also told about events attributed to a contact after they were stored. */
+  leadScoring?: LeadScoring;
   healthChecks: HealthCheck[];
   isShuttingDown: () => boolean;
   /** Prometheus registry; other domains add their own counters to it. */
@@ -39,7 +47,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, importRoutes, eventsRoutes, segmentsRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -131,6 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerHttpMetrics(app, deps.metrics);
   healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown });
+  trackingRoutes(app, deps);
 
   await app.register(
     async (api) => {

@@ -10,11 +10,14 @@ import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { NO_EVENT_SINK } from './events/events.js';
+import { NO_EVENT_SINK, type EventSink } from './events/events.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
+import { RulesReplyClassifier } from './scoring/classifier.js';
+import { combineEventSinks, createLeadScoring } from './scoring/scoring.js';
+import { createSegmentsSink } from './segments/segments.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
 export interface BackgroundWorker {
@@ -71,13 +74,20 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
   const workers: BackgroundWorker[] = [];
 
+  // Every stored event goes to the lead score, then segment membership (which may depend on the
+  // new score), then the campaign engine; what the first two record (band crossings, segment
+  // entries) goes through the whole sink again, so the engine sees it too.
+  const leadScoring = createLeadScoring(new RulesReplyClassifier(), clock, () => eventSink);
+  const eventSink: EventSink = combineEventSinks(leadScoring.sink, createSegmentsSink(() => eventSink, clock), NO_EVENT_SINK);
+
   const deps: AppDeps = {
     config,
     db,
     clock,
     logger,
-    eventSink: NO_EVENT_SINK,
+    eventSink,
     metrics: createMetrics(),
+    leadScoring,
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
   };

@@ -22,6 +22,11 @@ export interface NewEvent {
   /** Deduplicates ingestion (Segment messageId); a repeated id is dropped. */
   messageId?: string | null;
   occurredAt?: Date;
+  /** Segment identities of the sender, kept so identify/alias can attribute the event later. */
+  anonymousId?: string | null;
+  userId?: string | null;
+  /** Segment `context` (ip, userAgent, library, page …). */
+  context?: Record<string, unknown> | null;
 }
 
 export interface RecordedEvent {
@@ -54,9 +59,9 @@ export async function recordEvents(
 ): Promise<RecordedEvent[]> {
   if (events.length === 0) return [];
   const result = await q.query<{ id: string; contact_id: string | null; type: EventType; name: string; properties: Record<string, unknown>; occurred_at: Date }>(
-    `INSERT INTO events (workspace_id, contact_id, type, name, properties, message_id, occurred_at, received_at)
-     SELECT $1, e.contact_id, e.type, e.name, e.properties, e.message_id, COALESCE(e.occurred_at, $3), $3
-       FROM jsonb_to_recordset($2::jsonb) AS e(contact_id uuid, type text, name text, properties jsonb, message_id text, occurred_at timestamptz)
+    `INSERT INTO events (workspace_id, contact_id, type, name, properties, message_id, occurred_at, received_at, anonymous_id, user_id, context)
+     SELECT $1, e.contact_id, e.type, e.name, e.properties, e.message_id, COALESCE(e.occurred_at, $3), $3, e.anonymous_id, e.user_id, e.context
+       FROM jsonb_to_recordset($2::jsonb) AS e(contact_id uuid, type text, name text, properties jsonb, message_id text, occurred_at timestamptz, anonymous_id text, user_id text, context jsonb)
      ON CONFLICT (workspace_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
      RETURNING id, contact_id, type, name, properties, occurred_at`,
     [
@@ -69,6 +74,9 @@ export async function recordEvents(
           properties: e.properties ?? {},
           message_id: e.messageId ?? null,
           occurred_at: e.occurredAt?.toISOString() ?? null,
+          anonymous_id: e.anonymousId ?? null,
+          user_id: e.userId ?? null,
+          context: e.context ?? null,
         })),
       ),
       now,

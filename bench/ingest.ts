@@ -1,0 +1,77 @@
+/**
+ * `npm run bench:ingest`: events per second through the Segment-compatible `/v1/batch` over real
+ * HTTP on real PostgreSQL, durably stored (each batch committed before its 200). 20,000 known
+ * users are identified first; then 400 batches of 500 track events each (200,000 events) are sent
+ * by 8 concurrent clients. Every event carries a messageId, and the stored count is checked.
+ */
+import { percentile, createBenchEnv, requireDatabaseUrl, signUpOwner } from './support.js';
+
+const USERS = 20_000;
+const BATCH = 500;
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 400);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+
+const env = await createBenchEnv(requireDatabaseUrl(), 12);
+try {
+  const { app } = env;
+  const owner = await signUpOwner(app);
+  const key = (await app.inject({ method: 'POST', url: '/api/write-keys', headers: owner.session, payload: { name: 'bench' } })).json() as { key: string };
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const authorization = `Basic ${Buffer.from(`${key.key}:`).toString('base64')}`;
+
+  const send = async (batch: unknown[]): Promise<number> => {
+    const started = performance.now();
+    const response = await fetch(`${address}/v1/batch`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
+    const body = await response.text();
+    if (response.status !== 200 || body !== '{"success":true}') throw new Error(`batch refused: ${response.status} ${body}`);
+    return performance.now() - started;
+  };
+  const run = async (batches: unknown[][]): Promise<number[]> => {
+    const latencies: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < batches.length) {
+          const batch = batches[next]!;
+          next += 1;
+          latencies.push(await send(batch));
+        }
+      }),
+    );
+    return latencies;
+  };
+
+  const identifies: unknown[][] = [];
+  for (let b = 0; b < USERS / BATCH; b += 1) {
+    identifies.push(Array.from({ length: BATCH }, (_, i) => {
+      const n = b * BATCH + i;
+      return { type: 'identify', userId: `user-${n}`, messageId: `id-${n}`, traits: { email: `user-${n}@example.com`, firstName: `User${n}`, title: n % 10 === 0 ? 'CEO' : 'Engineer', plan: n % 3 === 0 ? 'pro' : 'free' } };
+    }));
+  }
+  const identifyStart = performance.now();
+  await run(identifies);
+  const identifySeconds = (performance.now() - identifyStart) / 1000;
+
+  const names = ['Page Viewed', 'Product Viewed', 'Added To Cart', 'Checkout Started', 'Order Completed'];
+  const tracks: unknown[][] = [];
+  for (let b = 0; b < BATCHES; b += 1) {
+    tracks.push(Array.from({ length: BATCH }, (_, i) => {
+      const n = b * BATCH + i;
+      const user = (n * 7919) % USERS;
+      return { type: 'track', userId: `user-${user}`, messageId: `t-${n}`, event: names[n % names.length], properties: { sku: `sku-${n % 997}`, price: (n % 100) + 0.99, currency: 'EUR' }, timestamp: new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString(), context: { library: { name: 'bench', version: '1' } } };
+    }));
+  }
+  const trackStart = performance.now();
+  const latencies = await run(tracks);
+  const seconds = (performance.now() - trackStart) / 1000;
+
+  const stored = await env.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE workspace_id = $1 AND type = 'track' AND contact_id IS NOT NULL`, [owner.workspaceId]);
+  const expected = BATCH * BATCHES;
+  if (stored.rows[0]?.n !== expected) throw new Error(`expected ${expected} stored track events, found ${stored.rows[0]?.n}`);
+  latencies.sort((x, y) => x - y);
+  console.log(`identified ${USERS} users in ${identifySeconds.toFixed(1)} s (${Math.round(USERS / identifySeconds)} identifies/s, contacts upserted and scored)`);
+  console.log(`${expected} track events in ${seconds.toFixed(1)} s, batches of ${BATCH}, ${CONCURRENCY} clients; batch latency p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`);
+  console.log(`BENCH ingest_events_per_s ${Math.round(expected / seconds)} events/s`);
+} finally {
+  await env.close();
+}

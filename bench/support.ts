@@ -1,0 +1,73 @@
+/** Bench support: a fresh PostgreSQL database per run (created, migrated, dropped) and an app on it. */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createPostgresDatabase, type Database } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { createRuntime, type Runtime } from '../src/init.js';
+import { createLogger } from '../src/platform/logger.js';
+
+export interface BenchEnv {
+  db: Database;
+  runtime: Runtime;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export function requireDatabaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error('DATABASE_URL is required (a PostgreSQL server the bench can create a database on)');
+    process.exit(1);
+  }
+  return url;
+}
+
+export async function createBenchEnv(adminUrl: string, poolSize: number): Promise<BenchEnv> {
+  const name = `uh_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const parsed = new URL(adminUrl);
+  parsed.pathname = `/${name}`;
+  const url = parsed.toString();
+  const db = createPostgresDatabase(url, poolSize);
+  await migrate(db);
+  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url, DATABASE_POOL_SIZE: String(poolSize), APP_SECRET: randomBytes(32).toString('hex'), PUBLIC_URL: 'http://127.0.0.1:3999', LOG_LEVEL: 'warn', DATA_DIR: '/tmp/uh-bench' });
+  const runtime = await createRuntime(config, { db, logger: createLogger('warn') });
+  const app = await buildApp(runtime.deps);
+  await app.ready();
+  return {
+    db,
+    runtime,
+    app,
+    async close() {
+      await app.close();
+      await runtime.close();
+      await db.close();
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+/** Signs up an owner; returns the session headers and workspace id. */
+export async function signUpOwner(app: FastifyInstance): Promise<{ workspaceId: string; session: Record<string, string> }> {
+  const response = await app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email: `bench-${randomBytes(4).toString('hex')}@example.com`, password: 'bench password 123', name: 'Bench', organizationName: 'Bench' } });
+  if (response.statusCode !== 201) throw new Error(`signup failed: ${response.body}`);
+  const cookies = Object.fromEntries(response.cookies.map((c) => [c.name, c.value]));
+  return {
+    workspaceId: (response.json() as { workspace: { id: string } }).workspace.id,
+    session: { cookie: Object.entries(cookies).map(([k, v]) => `${k}=${v}`).join('; '), 'x-csrf-token': cookies.uh_csrf ?? '' },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}

@@ -1,0 +1,68 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { actorOf, authOf } from '../http/auth.js';
+import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { addTags, contactTimeline, createContact, deleteContact, getContact, listContacts, removeTag, updateContact, type ContactsDeps } from './contacts.js';
+import { ContactPage, ContactSchema, CreateContactBody, ListContactsQuery, TagParams, TagsBody, TimelinePage, TimelineQuery, UpdateContactBody } from './contacts.schemas.js';
+
+const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+
+export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const domain: ContactsDeps = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
+
+  app.post('/contacts', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Create a contact', body: CreateContactBody, response: { 201: ContactSchema, ...errors } } }, async (request, reply) => {
+    const contact = await createContact(domain, authOf(request).workspaceId, actorOf(request), request.body as Static<typeof CreateContactBody>);
+    return reply.code(201).send(contact);
+  });
+
+  app.get('/contacts', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'List contacts, newest first, with search and filters (custom fields: cf.<key>=<value>)', querystring: ListContactsQuery, response: { 200: ContactPage, 400: ErrorResponse } } }, async (request) => {
+    const query = request.query as Static<typeof ListContactsQuery> & Record<string, unknown>;
+    const customFields: Record<string, string> = {};
+    for (const [key, value] of Object.entries(query)) {
+      if (key.startsWith('cf.') && typeof value === 'string') customFields[key.slice(3)] = value;
+    }
+    return listContacts(deps.db, authOf(request).workspaceId, {
+      limit: query.limit,
+      cursor: query.cursor,
+      search: query.search,
+      status: query.status,
+      tag: query.tag,
+      minScore: query.minScore,
+      maxScore: query.maxScore,
+      customFields,
+    });
+  });
+
+  app.get('/contacts/:id', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], params: IdParams, response: { 200: ContactSchema, 404: ErrorResponse } } }, async (request) => {
+    const { id } = request.params as Static<typeof IdParams>;
+    return getContact(deps.db, authOf(request).workspaceId, id);
+  });
+
+  app.patch('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Update fields; tags replace the set; customFields merge (null removes a key)', params: IdParams, body: UpdateContactBody, response: { 200: ContactSchema, ...errors } } }, async (request) => {
+    const { id } = request.params as Static<typeof IdParams>;
+    return updateContact(domain, authOf(request).workspaceId, actorOf(request), id, request.body as Static<typeof UpdateContactBody>);
+  });
+
+  app.delete('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
+    const { id } = request.params as Static<typeof IdParams>;
+    await deleteContact(domain, authOf(request).workspaceId, actorOf(request), id);
+    return reply.code(204).send();
+  });
+
+  app.post('/contacts/:id/tags', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Add tags (present ones are ignored)', params: IdParams, body: TagsBody, response: { 200: ContactSchema, ...errors } } }, async (request) => {
+    const { id } = request.params as Static<typeof IdParams>;
+    return addTags(domain, authOf(request).workspaceId, actorOf(request), id, (request.body as Static<typeof TagsBody>).tags);
+  });
+
+  app.delete('/contacts/:id/tags/:tag', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Remove a tag', params: TagParams, response: { 200: ContactSchema, ...errors } } }, async (request) => {
+    const { id, tag } = request.params as Static<typeof TagParams>;
+    return removeTag(domain, authOf(request).workspaceId, actorOf(request), id, tag);
+  });
+
+  app.get('/contacts/:id/timeline', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Events and emails of a contact, newest first', params: IdParams, querystring: TimelineQuery, response: { 200: TimelinePage, 400: ErrorResponse, 404: ErrorResponse } } }, async (request) => {
+    const { id } = request.params as Static<typeof IdParams>;
+    const query = request.query as Static<typeof TimelineQuery>;
+    return contactTimeline(deps.db, authOf(request).workspaceId, id, query.limit, query.cursor);
+  });
+}

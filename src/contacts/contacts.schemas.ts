@@ -1,0 +1,91 @@
+/** Contact shapes: one schema per shape, shared by validation, OpenAPI and the web app. */
+import { Type } from '@sinclair/typebox';
+import { CONTACT_STATUSES, SUBSCRIPTION_STATES } from './contacts.js';
+
+const NullableText = (maxLength: number) => Type.Union([Type.String({ maxLength }), Type.Null()]);
+export const ContactStatusSchema = Type.Union(CONTACT_STATUSES.map((s) => Type.Literal(s)));
+export const SubscriptionStateSchema = Type.Union(SUBSCRIPTION_STATES.map((s) => Type.Literal(s)));
+const Tag = Type.String({ minLength: 1, maxLength: 64 });
+const CustomFields = Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Unknown(), { maxProperties: 100 });
+
+export const ScorePartSchema = Type.Object({
+  part: Type.Union([Type.Literal('engagement'), Type.Literal('sentiment'), Type.Literal('intent'), Type.Literal('role'), Type.Literal('status')]),
+  points: Type.Number(),
+  max: Type.Number(),
+  explanation: Type.String(),
+});
+
+export const ContactSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  firstName: NullableText(200),
+  lastName: NullableText(200),
+  company: NullableText(200),
+  jobTitle: NullableText(200),
+  phone: NullableText(50),
+  status: ContactStatusSchema,
+  tags: Type.Array(Type.String()),
+  customFields: Type.Record(Type.String(), Type.Unknown()),
+  timezone: NullableText(64),
+  subscriptionState: SubscriptionStateSchema,
+  score: Type.Integer({ minimum: 0, maximum: 100 }),
+  scoreBreakdown: Type.Optional(Type.Array(ScorePartSchema)),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+const writable = {
+  firstName: Type.Optional(NullableText(200)),
+  lastName: Type.Optional(NullableText(200)),
+  company: Type.Optional(NullableText(200)),
+  jobTitle: Type.Optional(NullableText(200)),
+  phone: Type.Optional(NullableText(50)),
+  status: Type.Optional(ContactStatusSchema),
+  tags: Type.Optional(Type.Array(Tag, { maxItems: 100 })),
+  customFields: Type.Optional(CustomFields),
+  timezone: Type.Optional(NullableText(64)),
+  subscriptionState: Type.Optional(SubscriptionStateSchema),
+};
+
+// Email is a plain string here: the domain trims, lower-cases and checks it (INVALID_EMAIL).
+export const CreateContactBody = Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }), ...writable }, { additionalProperties: false });
+export const UpdateContactBody = Type.Object(
+  {
+    email: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
+    ...writable,
+    force: Type.Optional(Type.Boolean({ description: 'Allow moving status backwards' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const ListContactsQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+    cursor: Type.Optional(Type.String({ maxLength: 300 })),
+    search: Type.Optional(Type.String({ maxLength: 200, description: 'Substring of email, name or company' })),
+    status: Type.Optional(ContactStatusSchema),
+    tag: Type.Optional(Tag),
+    minScore: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    maxScore: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  },
+  {
+    additionalProperties: false,
+    // Custom field equality: `cf.<key>=<value>`.
+    patternProperties: { '^cf\\.[A-Za-z0-9_.-]{1,64}$': Type.String({ maxLength: 500 }) },
+  },
+);
+
+export const ContactPage = Type.Object({ contacts: Type.Array(ContactSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const TagsBody = Type.Object({ tags: Type.Array(Tag, { minItems: 1, maxItems: 100 }) }, { additionalProperties: false });
+export const TagParams = Type.Object({ id: Type.String({ format: 'uuid' }), tag: Tag });
+
+export const TimelineQuery = Type.Object(
+  { limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), cursor: Type.Optional(Type.String({ maxLength: 300 })) },
+  { additionalProperties: false },
+);
+export const TimelineItemSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('event'), id: Type.String(), at: Type.String(), type: Type.String(), name: Type.String(), properties: Type.Record(Type.String(), Type.Unknown()) }),
+  Type.Object({ kind: Type.Literal('message'), id: Type.String(), at: Type.String(), subject: Type.String(), status: Type.String(), toAddress: Type.String(), sentAt: Type.Union([Type.String(), Type.Null()]) }),
+]);
+export const TimelinePage = Type.Object({ items: Type.Array(TimelineItemSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });

@@ -1,0 +1,264 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+
+let t: TestApp;
+let a: Caller;
+beforeAll(async () => {
+  t = await createTestApp();
+  a = await signUp(t.app);
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function create(caller: Caller, payload: Record<string, unknown>) {
+  return t.app.inject({ method: 'POST', url: '/api/contacts', headers: caller.bearer, payload });
+}
+
+async function eventsOf(workspaceId: string, contactId: string) {
+  const result = await t.db.query<{ type: string; name: string; properties: Record<string, unknown> }>(
+    'SELECT type, name, properties FROM events WHERE workspace_id = $1 AND contact_id = $2 ORDER BY received_at, name',
+    [workspaceId, contactId],
+  );
+  return result.rows;
+}
+
+describe('contacts CRUD', () => {
+  it('creates a contact with a normalized email, the documented shape, events and an audit entry', async () => {
+    const response = await create(a, { email: '  Ada.Lovelace@Example.COM ', firstName: 'Ada', company: 'Analytical', tags: ['vip', ' vip ', 'math'], customFields: { plan: 'pro', seats: 5 }, timezone: 'Europe/London' });
+    expect(response.statusCode).toBe(201);
+    const contact = response.json();
+    expect(contact).toMatchObject({
+      email: 'ada.lovelace@example.com',
+      firstName: 'Ada',
+      lastName: null,
+      company: 'Analytical',
+      jobTitle: null,
+      phone: null,
+      status: 'prospect',
+      tags: ['vip', 'math'],
+      customFields: { plan: 'pro', seats: 5 },
+      timezone: 'Europe/London',
+      subscriptionState: 'subscribed',
+    });
+    expect(typeof contact.score).toBe('number');
+    expect(contact.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const events = await eventsOf(a.workspaceId, contact.id);
+    expect(events.map((e) => e.name).sort()).toEqual(['contact_created', 'tag_added', 'tag_added']);
+    expect(events.filter((e) => e.name === 'tag_added').map((e) => e.properties.tag).sort()).toEqual(['math', 'vip']);
+    expect(events.every((e) => e.type === 'system')).toBe(true);
+    const audit = await t.db.query<{ action: string }>('SELECT action FROM audit_log WHERE workspace_id = $1 AND resource_id = $2', [a.workspaceId, contact.id]);
+    expect(audit.rows.map((r) => r.action)).toEqual(['contact.create']);
+
+    const read = await t.app.inject({ method: 'GET', url: `/api/contacts/${contact.id}`, headers: a.bearer });
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toEqual(contact);
+  });
+
+  it('refuses a duplicate email (any case) with 409 CONTACT_EMAIL_EXISTS and keeps the first', async () => {
+    const first = await create(a, { email: 'dup@example.com', firstName: 'First' });
+    expect(first.statusCode).toBe(201);
+    const again = await create(a, { email: 'DUP@example.com ', firstName: 'Second' });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.code).toBe('CONTACT_EMAIL_EXISTS');
+    const other = await create(a, { email: 'other-dup@example.com' });
+    const clash = await t.app.inject({ method: 'PATCH', url: `/api/contacts/${other.json().id}`, headers: a.bearer, payload: { email: 'Dup@Example.com' } });
+    expect(clash.statusCode).toBe(409);
+    expect(clash.json().error.code).toBe('CONTACT_EMAIL_EXISTS');
+    const kept = await t.app.inject({ method: 'GET', url: `/api/contacts/${first.json().id}`, headers: a.bearer });
+    expect(kept.json().firstName).toBe('First');
+  });
+
+  it('validates input: bad email, unknown fields, wrong types, bad time zone', async () => {
+    const badEmail = await create(a, { email: 'not an email' });
+    expect(badEmail.statusCode).toBe(400);
+    expect(badEmail.json().error.code).toBe('INVALID_EMAIL');
+    const unknown = await create(a, { email: 'u@example.com', favouriteColour: 'red' });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.code).toBe('VALIDATION_FAILED');
+    const wrongType = await create(a, { email: 'w@example.com', tags: 'vip' });
+    expect(wrongType.statusCode).toBe(400);
+    expect(wrongType.json().error.code).toBe('VALIDATION_FAILED');
+    const badStatus = await create(a, { email: 'w@example.com', status: 'vip' });
+    expect(badStatus.json().error.code).toBe('VALIDATION_FAILED');
+    const badZone = await create(a, { email: 'w@example.com', timezone: 'Mars/Olympus' });
+    expect(badZone.statusCode).toBe(400);
+    const noBody = await t.app.inject({ method: 'PATCH', url: `/api/contacts/00000000-0000-4000-8000-000000000000`, headers: a.bearer, payload: {} });
+    expect(noBody.statusCode).toBe(400);
+    const list = await t.app.inject({ method: 'GET', url: '/api/contacts?limit=0', headers: a.bearer });
+    expect(list.json().error.code).toBe('VALIDATION_FAILED');
+    const cursor = await t.app.inject({ method: 'GET', url: '/api/contacts?cursor=garbage', headers: a.bearer });
+    expect(cursor.statusCode).toBe(400);
+    expect(cursor.json().error.code).toBe('INVALID_CURSOR');
+    const stored = await t.db.query('SELECT 1 FROM contacts WHERE workspace_id = $1 AND email IN ($2, $3)', [a.workspaceId, 'u@example.com', 'w@example.com']);
+    expect(stored.rows).toHaveLength(0);
+  });
+
+  it('updates fields, merges custom fields, records field_updated and audits before/after', async () => {
+    const created = (await create(a, { email: 'patch@example.com', customFields: { plan: 'free', region: 'eu' } })).json();
+    const response = await t.app.inject({ method: 'PATCH', url: `/api/contacts/${created.id}`, headers: a.bearer, payload: { jobTitle: 'CTO', status: 'lead', customFields: { plan: 'pro', region: null } } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ jobTitle: 'CTO', status: 'lead', customFields: { plan: 'pro' } });
+    const events = await eventsOf(a.workspaceId, created.id);
+    const update = events.find((e) => e.name === 'field_updated');
+    expect(update?.properties.changes).toMatchObject({ jobTitle: { from: null, to: 'CTO' }, status: { from: 'prospect', to: 'lead' } });
+    const audit = await t.db.query<{ before: { jobTitle: string | null }; after: { jobTitle: string } }>(`SELECT before, after FROM audit_log WHERE resource_id = $1 AND action = 'contact.update'`, [created.id]);
+    expect(audit.rows[0]?.before.jobTitle).toBeNull();
+    expect(audit.rows[0]?.after.jobTitle).toBe('CTO');
+  });
+
+  it('moves status forward freely and backwards only with force', async () => {
+    const created = (await create(a, { email: 'status@example.com', status: 'customer' })).json();
+    const back = await t.app.inject({ method: 'PATCH', url: `/api/contacts/${created.id}`, headers: a.bearer, payload: { status: 'lead' } });
+    expect(back.statusCode).toBe(409);
+    expect(back.json().error.code).toBe('CONTACT_STATUS_REGRESSION');
+    const forced = await t.app.inject({ method: 'PATCH', url: `/api/contacts/${created.id}`, headers: a.bearer, payload: { status: 'lead', force: true } });
+    expect(forced.statusCode).toBe(200);
+    expect(forced.json().status).toBe('lead');
+  });
+
+  it('adds and removes tags with tag_added / tag_removed events', async () => {
+    const created = (await create(a, { email: 'tags@example.com', tags: ['a'] })).json();
+    const added = await t.app.inject({ method: 'POST', url: `/api/contacts/${created.id}/tags`, headers: a.bearer, payload: { tags: ['a', 'b', 'c'] } });
+    expect(added.statusCode).toBe(200);
+    expect(added.json().tags).toEqual(['a', 'b', 'c']);
+    const removed = await t.app.inject({ method: 'DELETE', url: `/api/contacts/${created.id}/tags/b`, headers: a.bearer });
+    expect(removed.json().tags).toEqual(['a', 'c']);
+    const events = await eventsOf(a.workspaceId, created.id);
+    expect(events.filter((e) => e.name === 'tag_added').map((e) => e.properties.tag).sort()).toEqual(['a', 'b', 'c']);
+    expect(events.filter((e) => e.name === 'tag_removed').map((e) => e.properties.tag)).toEqual(['b']);
+  });
+
+  it('deletes a contact (404 afterwards) and audits it', async () => {
+    const created = (await create(a, { email: 'gone@example.com' })).json();
+    const deleted = await t.app.inject({ method: 'DELETE', url: `/api/contacts/${created.id}`, headers: a.bearer });
+    expect(deleted.statusCode).toBe(204);
+    const read = await t.app.inject({ method: 'GET', url: `/api/contacts/${created.id}`, headers: a.bearer });
+    expect(read.statusCode).toBe(404);
+    expect(read.json().error.code).toBe('NOT_FOUND');
+    const again = await t.app.inject({ method: 'DELETE', url: `/api/contacts/${created.id}`, headers: a.bearer });
+    expect(again.statusCode).toBe(404);
+    const audit = await t.db.query(`SELECT 1 FROM audit_log WHERE resource_id = $1 AND action = 'contact.delete'`, [created.id]);
+    expect(audit.rows).toHaveLength(1);
+  });
+});
+
+describe('listing', () => {
+  it('pages through every contact exactly once with an opaque cursor', async () => {
+    const caller = await signUp(t.app);
+    const emails = Array.from({ length: 23 }, (_, i) => `page-${i}@example.com`);
+    for (const email of emails) expect((await create(caller, { email })).statusCode).toBe(201);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const url: string = `/api/contacts?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = await t.app.inject({ method: 'GET', url, headers: caller.bearer });
+      expect(page.statusCode).toBe(200);
+      const body = page.json() as { contacts: Array<{ email: string }>; nextCursor: string | null };
+      expect(body.contacts.length).toBeLessThanOrEqual(5);
+      seen.push(...body.contacts.map((c) => c.email));
+      cursor = body.nextCursor;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(5);
+    expect(seen.sort()).toEqual([...emails].sort());
+  });
+
+  it('filters by search, status, tag, score range and custom field', async () => {
+    const caller = await signUp(t.app);
+    await create(caller, { email: 'grace@navy.mil', firstName: 'Grace', lastName: 'Hopper', company: 'US Navy', status: 'lead', tags: ['cobol'], customFields: { plan: 'pro' } });
+    await create(caller, { email: 'alan@bletchley.uk', firstName: 'Alan', company: 'Bletchley 100%', tags: ['enigma'], customFields: { plan: 'free' } });
+    await create(caller, { email: 'linus@kernel.org', firstName: 'Linus', status: 'customer', customFields: { plan: 'pro' } });
+    const emails = async (query: string) => {
+      const response = await t.app.inject({ method: 'GET', url: `/api/contacts?${query}`, headers: caller.bearer });
+      expect(response.statusCode).toBe(200);
+      return (response.json().contacts as Array<{ email: string }>).map((c) => c.email).sort();
+    };
+    expect(await emails('search=NAVY')).toEqual(['grace@navy.mil']);
+    expect(await emails('search=grace%20hopper')).toEqual(['grace@navy.mil']);
+    expect(await emails('search=kernel.org')).toEqual(['linus@kernel.org']);
+    expect(await emails('search=100%25')).toEqual(['alan@bletchley.uk']);
+    expect(await emails('search=bletch')).toEqual(['alan@bletchley.uk']);
+    expect(await emails('search=hop%20gra')).toEqual(['grace@navy.mil']);
+    expect(await emails('search=grace%40navy.mil')).toEqual(['grace@navy.mil']);
+    expect(await emails('search=avy')).toEqual([]);
+    expect(await emails("search=x'%20%26%20!")).toEqual([]);
+    expect(await emails('search=%25')).toHaveLength(3);
+    expect(await emails('status=customer')).toEqual(['linus@kernel.org']);
+    expect(await emails('tag=enigma')).toEqual(['alan@bletchley.uk']);
+    expect(await emails('cf.plan=pro')).toEqual(['grace@navy.mil', 'linus@kernel.org']);
+    expect(await emails('cf.plan=pro&status=lead')).toEqual(['grace@navy.mil']);
+    expect(await emails('minScore=0&maxScore=100')).toHaveLength(3);
+    expect(await emails('minScore=100')).toEqual([]);
+    const bad = await t.app.inject({ method: 'GET', url: '/api/contacts?colour=red', headers: caller.bearer });
+    expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('timeline', () => {
+  it('merges events and emails newest first', async () => {
+    const created = (await create(a, { email: 'timeline@example.com', tags: ['x'] })).json();
+    await t.db.query(
+      `INSERT INTO messages (workspace_id, contact_id, idempotency_key, source_type, from_address, to_address, subject, html, text_body, created_at)
+       VALUES ($1, $2, 'tl-1', 'test', 'from@example.com', 'timeline@example.com', 'Welcome', '<p>Hi</p>', 'Hi', now() + interval '1 hour')`,
+      [a.workspaceId, created.id],
+    );
+    const response = await t.app.inject({ method: 'GET', url: `/api/contacts/${created.id}/timeline?limit=2`, headers: a.bearer });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.items[0]).toMatchObject({ kind: 'message', subject: 'Welcome', status: 'queued' });
+    expect(body.items[1].kind).toBe('event');
+    expect(body.nextCursor).not.toBeNull();
+    const rest = await t.app.inject({ method: 'GET', url: `/api/contacts/${created.id}/timeline?limit=10&cursor=${encodeURIComponent(body.nextCursor)}`, headers: a.bearer });
+    const names = rest.json().items.map((i: { name: string }) => i.name);
+    expect([body.items[1].name, ...names].sort()).toEqual(['contact_created', 'tag_added']);
+  });
+});
+
+describe('access', () => {
+  it('hides another workspace’s contacts: read, update, delete, tag and timeline are 404', async () => {
+    const b = await signUp(t.app);
+    const created = (await create(a, { email: 'private@example.com' })).json();
+    const id = created.id as string;
+    const attempts = [
+      { method: 'GET' as const, url: `/api/contacts/${id}` },
+      { method: 'PATCH' as const, url: `/api/contacts/${id}`, payload: { firstName: 'Hacked' } },
+      { method: 'DELETE' as const, url: `/api/contacts/${id}` },
+      { method: 'POST' as const, url: `/api/contacts/${id}/tags`, payload: { tags: ['x'] } },
+      { method: 'GET' as const, url: `/api/contacts/${id}/timeline` },
+    ];
+    for (const attempt of attempts) {
+      const response = await t.app.inject({ ...attempt, headers: b.bearer });
+      expect(response.statusCode, `${attempt.method} ${attempt.url}`).toBe(404);
+    }
+    const list = await t.app.inject({ method: 'GET', url: '/api/contacts?search=private', headers: b.bearer });
+    expect(list.json().contacts).toEqual([]);
+    const same = await create(b, { email: 'private@example.com' });
+    expect(same.statusCode).toBe(201);
+    const intact = await t.app.inject({ method: 'GET', url: `/api/contacts/${id}`, headers: a.bearer });
+    expect(intact.json().firstName).toBeNull();
+  });
+
+  it('lets a viewer read but not write (403)', async () => {
+    const key = await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: a.session, payload: { name: 'viewer', role: 'viewer' } });
+    const viewer = { authorization: `Bearer ${key.json().key}` };
+    const list = await t.app.inject({ method: 'GET', url: '/api/contacts', headers: viewer });
+    expect(list.statusCode).toBe(200);
+    const write = await t.app.inject({ method: 'POST', url: '/api/contacts', headers: viewer, payload: { email: 'viewer-made@example.com' } });
+    expect(write.statusCode).toBe(403);
+    expect(write.json().error.code).toBe('FORBIDDEN');
+    const id = list.json().contacts[0].id;
+    const patch = await t.app.inject({ method: 'PATCH', url: `/api/contacts/${id}`, headers: viewer, payload: { firstName: 'x' } });
+    expect(patch.statusCode).toBe(403);
+    const del = await t.app.inject({ method: 'DELETE', url: `/api/contacts/${id}`, headers: viewer });
+    expect(del.statusCode).toBe(403);
+  });
+
+  it('works with a session cookie and CSRF token', async () => {
+    const response = await t.app.inject({ method: 'POST', url: '/api/contacts', headers: a.session, payload: { email: 'session-made@example.com' } });
+    expect(response.statusCode).toBe(201);
+    const unauth = await t.app.inject({ method: 'GET', url: '/api/contacts' });
+    expect(unauth.statusCode).toBe(401);
+  });
+});

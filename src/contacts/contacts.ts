@@ -1,0 +1,455 @@
+/**
+ * Contacts: the people a workspace markets to. Every mutation runs in one transaction with its
+ * audit entry and its events (contact_created, tag_added, tag_removed, field_updated), so the
+ * campaign engine sees exactly what was stored. Emails are normalized (trimmed, lower-cased) and
+ * unique per workspace; status only moves forward (prospect → lead → customer) unless forced.
+ */
+import type { Database, Queryable } from '../db/database.js';
+import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { AppError, notFound } from '../http/errors.js';
+import { recordAudit, type Actor } from '../identity/audit.js';
+import { normalizeEmail } from '../identity/tokens.js';
+import type { Clock } from '../platform/clock.js';
+
+/** Persisted strings: never rename. Order is the progression. */
+export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
+export type ContactStatus = (typeof CONTACT_STATUSES)[number];
+export const SUBSCRIPTION_STATES = ['subscribed', 'unsubscribed'] as const;
+export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
+
+export interface ScorePart {
+  part: 'engagement' | 'sentiment' | 'intent' | 'role' | 'status';
+  points: number;
+  max: number;
+  explanation: string;
+}
+
+export interface Contact {
+  id: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  company: string | null;
+  jobTitle: string | null;
+  phone: string | null;
+  status: ContactStatus;
+  tags: string[];
+  customFields: Record<string, unknown>;
+  timezone: string | null;
+  subscriptionState: SubscriptionState;
+  score: number;
+  scoreBreakdown?: ScorePart[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The writable fields; strings may be null to clear them (email excepted). */
+export interface ContactFields {
+  email?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  company?: string | null;
+  jobTitle?: string | null;
+  phone?: string | null;
+  status?: ContactStatus;
+  tags?: string[];
+  customFields?: Record<string, unknown>;
+  timezone?: string | null;
+  subscriptionState?: SubscriptionState;
+}
+
+export interface ContactsDeps {
+  db: Database;
+  clock: Clock;
+  eventSink: EventSink;
+}
+
+export interface ContactRow {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  company: string | null;
+  job_title: string | null;
+  phone: string | null;
+  status: ContactStatus;
+  tags: string[];
+  custom_fields: Record<string, unknown>;
+  timezone: string | null;
+  subscription_state: SubscriptionState;
+  score: number;
+  score_breakdown: ScorePart[] | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const CONTACT_COLUMNS = `id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields,
+  timezone, subscription_state, score, score_breakdown, created_at, updated_at`;
+
+export function toContact(row: ContactRow): Contact {
+  const contact: Contact = {
+    id: row.id,
+    email: row.email,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    company: row.company,
+    jobTitle: row.job_title,
+    phone: row.phone,
+    status: row.status,
+    tags: row.tags,
+    customFields: row.custom_fields,
+    timezone: row.timezone,
+    subscriptionState: row.subscription_state,
+    score: row.score,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+  if (row.score_breakdown) contact.scoreBreakdown = row.score_breakdown;
+  return contact;
+}
+
+// Pragmatic address check (the HTML living standard's): a local part, an @, a dotted domain.
+const EMAIL_PATTERN = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/** The normalized email, or null when it is not a plausible address. */
+export function parseEmail(raw: string): string | null {
+  const email = normalizeEmail(raw);
+  return email.length <= 254 && EMAIL_PATTERN.test(email) ? email : null;
+}
+
+export function requireEmail(raw: string): string {
+  const email = parseEmail(raw);
+  if (!email) throw new AppError('INVALID_EMAIL', `"${raw.slice(0, 100)}" is not a valid email address`, { field: 'email' });
+  return email;
+}
+
+export function isValidTimezone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function requireTimezone(zone: string | null | undefined): void {
+  if (zone && !isValidTimezone(zone)) throw new AppError('VALIDATION_FAILED', `"${zone}" is not an IANA time zone`, { field: 'timezone' });
+}
+
+/** Tags are trimmed; blanks dropped, duplicates removed, first spelling kept. */
+export function normalizeTags(tags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const raw of tags) {
+    const tag = raw.trim();
+    if (tag && !out.includes(tag)) out.push(tag);
+  }
+  return out;
+}
+
+export function statusRank(status: ContactStatus): number {
+  return CONTACT_STATUSES.indexOf(status);
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
+
+async function lockContact(q: Queryable, workspaceId: string, id: string): Promise<ContactRow> {
+  const result = await q.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, [workspaceId, id]);
+  const row = result.rows[0];
+  if (!row) throw notFound('Contact');
+  return row;
+}
+
+export async function getContact(q: Queryable, workspaceId: string, id: string): Promise<Contact> {
+  const result = await q.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+  const row = result.rows[0];
+  if (!row) throw notFound('Contact');
+  return toContact(row);
+}
+
+export async function createContact(deps: ContactsDeps, workspaceId: string, actor: Actor, input: ContactFields & { email: string }): Promise<Contact> {
+  const email = requireEmail(input.email);
+  requireTimezone(input.timezone);
+  const tags = normalizeTags(input.tags ?? []);
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    // ON CONFLICT DO NOTHING: a duplicate returns no row instead of aborting the transaction.
+    const inserted = await tx.query<ContactRow>(
+      `INSERT INTO contacts (workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+       ON CONFLICT (workspace_id, email) DO NOTHING
+       RETURNING ${CONTACT_COLUMNS}`,
+      [
+        workspaceId,
+        email,
+        input.firstName ?? null,
+        input.lastName ?? null,
+        input.company ?? null,
+        input.jobTitle ?? null,
+        input.phone ?? null,
+        input.status ?? 'prospect',
+        tags,
+        JSON.stringify(input.customFields ?? {}),
+        input.timezone ?? null,
+        input.subscriptionState ?? 'subscribed',
+        now,
+      ],
+    );
+    const row = inserted.rows[0];
+    if (!row) throw new AppError('CONTACT_EMAIL_EXISTS', `A contact with email ${email} already exists in this workspace`, { email });
+    const events: NewEvent[] = [{ contactId: row.id, type: 'system', name: 'contact_created', properties: { email, source: actor.type } }];
+    for (const tag of tags) events.push({ contactId: row.id, type: 'system', name: 'tag_added', properties: { tag } });
+    await recordEvents(tx, deps.eventSink, workspaceId, events, now);
+    await recordAudit(tx, { workspaceId, actor, action: 'contact.create', resourceType: 'contact', resourceId: row.id, after: toContact(row) });
+    return getContact(tx, workspaceId, row.id);
+  });
+}
+
+const FIELD_COLUMNS = {
+  email: 'email',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  company: 'company',
+  jobTitle: 'job_title',
+  phone: 'phone',
+  status: 'status',
+  timezone: 'timezone',
+  subscriptionState: 'subscription_state',
+} as const;
+
+export interface ContactPatch extends ContactFields {
+  /** Allows moving status backwards (customer → lead, …). */
+  force?: boolean;
+}
+
+/**
+ * Applies a partial update. `tags` replaces the set (recording tag_added/tag_removed for the
+ * difference); `customFields` merges shallowly and a null value removes that key.
+ */
+export async function updateContact(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, patch: ContactPatch): Promise<Contact> {
+  const email = patch.email === undefined ? undefined : requireEmail(patch.email);
+  requireTimezone(patch.timezone);
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const before = await lockContact(tx, workspaceId, id);
+    if (patch.status && !patch.force && statusRank(patch.status) < statusRank(before.status)) {
+      throw new AppError('CONTACT_STATUS_REGRESSION', `Status cannot move back from ${before.status} to ${patch.status}; send "force": true to do so on purpose`, { from: before.status, to: patch.status });
+    }
+    const next: Record<string, unknown> = {};
+    const changes: Record<string, { from: unknown; to: unknown }> = {};
+    for (const [field, column] of Object.entries(FIELD_COLUMNS) as Array<[keyof typeof FIELD_COLUMNS, string]>) {
+      const value = field === 'email' ? email : patch[field];
+      if (value === undefined) continue;
+      const current = (before as unknown as Record<string, unknown>)[column];
+      if (value !== current) {
+        next[column] = value;
+        changes[field] = { from: current, to: value };
+      }
+    }
+    let customFields = before.custom_fields;
+    if (patch.customFields) {
+      customFields = { ...before.custom_fields };
+      for (const [key, value] of Object.entries(patch.customFields)) {
+        if (value === null) delete customFields[key];
+        else customFields[key] = value;
+      }
+      if (JSON.stringify(customFields) !== JSON.stringify(before.custom_fields)) changes.customFields = { from: before.custom_fields, to: customFields };
+    }
+    const tags = patch.tags ? normalizeTags(patch.tags) : before.tags;
+    const added = tags.filter((t) => !before.tags.includes(t));
+    const removed = before.tags.filter((t) => !tags.includes(t));
+    if (Object.keys(changes).length === 0 && added.length === 0 && removed.length === 0) return toContact(before);
+
+    let row: ContactRow;
+    try {
+      const updated = await tx.query<ContactRow>(
+        `UPDATE contacts SET email = $3, first_name = $4, last_name = $5, company = $6, job_title = $7, phone = $8, status = $9,
+                timezone = $10, subscription_state = $11, custom_fields = $12, tags = $13, updated_at = $14
+          WHERE workspace_id = $1 AND id = $2
+          RETURNING ${CONTACT_COLUMNS}`,
+        [
+          workspaceId,
+          id,
+          next.email ?? before.email,
+          'first_name' in next ? next.first_name : before.first_name,
+          'last_name' in next ? next.last_name : before.last_name,
+          'company' in next ? next.company : before.company,
+          'job_title' in next ? next.job_title : before.job_title,
+          'phone' in next ? next.phone : before.phone,
+          next.status ?? before.status,
+          'timezone' in next ? next.timezone : before.timezone,
+          next.subscription_state ?? before.subscription_state,
+          JSON.stringify(customFields),
+          tags,
+          now,
+        ],
+      );
+      row = updated.rows[0]!;
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('CONTACT_EMAIL_EXISTS', `A contact with email ${email} already exists in this workspace`, { email });
+      throw error;
+    }
+    const events: NewEvent[] = [];
+    if (Object.keys(changes).length > 0) events.push({ contactId: id, type: 'system', name: 'field_updated', properties: { changes } });
+    for (const tag of added) events.push({ contactId: id, type: 'system', name: 'tag_added', properties: { tag } });
+    for (const tag of removed) events.push({ contactId: id, type: 'system', name: 'tag_removed', properties: { tag } });
+    await recordEvents(tx, deps.eventSink, workspaceId, events, now);
+    await recordAudit(tx, { workspaceId, actor, action: 'contact.update', resourceType: 'contact', resourceId: id, before: toContact(before), after: toContact(row) });
+    return getContact(tx, workspaceId, id);
+  });
+}
+
+export async function deleteContact(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const before = await lockContact(tx, workspaceId, id);
+    await tx.query(`DELETE FROM contacts WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+    await recordAudit(tx, { workspaceId, actor, action: 'contact.delete', resourceType: 'contact', resourceId: id, before: toContact(before) });
+  });
+}
+
+/** Adds tags (already present ones are ignored); records tag_added for each new one. */
+export async function addTags(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, tags: string[]): Promise<Contact> {
+  const current = await getContact(deps.db, workspaceId, id);
+  return updateContact(deps, workspaceId, actor, id, { tags: [...current.tags, ...normalizeTags(tags)] });
+}
+
+export async function removeTag(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, tag: string): Promise<Contact> {
+  const current = await getContact(deps.db, workspaceId, id);
+  return updateContact(deps, workspaceId, actor, id, { tags: current.tags.filter((t) => t !== tag.trim()) });
+}
+
+/* ---------- listing ---------- */
+
+export interface ContactFilters {
+  limit: number;
+  cursor?: string | undefined;
+  search?: string | undefined;
+  status?: ContactStatus | undefined;
+  tag?: string | undefined;
+  minScore?: number | undefined;
+  maxScore?: number | undefined;
+  /** Custom field equality, compared as text (`{"plan": "pro"}`). */
+  customFields?: Record<string, string> | undefined;
+}
+
+interface Position {
+  at: string;
+  id: string;
+}
+
+export function encodeCursor(position: Position): string {
+  return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Position {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' && !Number.isNaN(Date.parse(parsed[0])) && /^[0-9a-f-]{36}$/.test(parsed[1])) {
+      return { at: parsed[0], id: parsed[1] };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new AppError('INVALID_CURSOR', 'The cursor is not one this API returned');
+}
+
+/** The indexed search document (migration 015 indexes exactly this expression). */
+const CONTACT_SEARCH_VECTOR = `to_tsvector('simple'::regconfig, translate(email, '@.+_-', '     ') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(company, ''))`;
+
+/** Words of the query as a prefix tsquery (`ada:* & hop:*`); only letters and digits pass. */
+export function searchQuery(search: string): string | null {
+  const words = search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 8);
+  return words.length > 0 ? words.map((w) => `${w.slice(0, 64)}:*`).join(' & ') : null;
+}
+
+// Exact microsecond timestamps for the cursor: a JS Date would drop the microseconds.
+const EXACT_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
+
+/**
+ * name: list-contacts — newest first, keyset-paginated on (created_at, id), which walks the
+ * (workspace_id, created_at, id) index; every filter is optional (a NULL parameter disables it).
+ * A search uses the GIN index contacts_search_idx (word prefixes of email, names, company).
+ */
+export async function listContacts(q: Queryable, workspaceId: string, filters: ContactFilters): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
+  const position = filters.cursor ? decodeCursor(filters.cursor) : null;
+  const search = filters.search ? searchQuery(filters.search) : null;
+  const customFields = filters.customFields && Object.keys(filters.customFields).length > 0 ? JSON.stringify(filters.customFields) : null;
+  const result = await q.query<ContactRow & { created_key: string }>(
+    `SELECT ${CONTACT_COLUMNS}, ${EXACT_CREATED_AT}
+       FROM contacts c
+      WHERE workspace_id = $1
+        AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
+        AND ($4::text IS NULL OR ${CONTACT_SEARCH_VECTOR} @@ to_tsquery('simple'::regconfig, $4))
+        AND ($5::text IS NULL OR status = $5)
+        AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
+        AND ($7::int IS NULL OR score >= $7)
+        AND ($8::int IS NULL OR score <= $8)
+        AND ($9::jsonb IS NULL OR NOT EXISTS (
+              SELECT 1 FROM jsonb_each_text($9::jsonb) f WHERE (c.custom_fields ->> f.key) IS DISTINCT FROM f.value))
+      ORDER BY created_at DESC, id DESC
+      LIMIT $10`,
+    [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields, filters.limit + 1],
+  );
+  const rows = result.rows.slice(0, filters.limit);
+  const last = rows[rows.length - 1];
+  const nextCursor = result.rows.length > filters.limit && last ? encodeCursor({ at: last.created_key, id: last.id }) : null;
+  return { contacts: rows.map(toContact), nextCursor };
+}
+
+/* ---------- timeline ---------- */
+
+export type TimelineItem =
+  | { kind: 'event'; id: string; at: string; type: string; name: string; properties: Record<string, unknown> }
+  | { kind: 'message'; id: string; at: string; subject: string; status: string; toAddress: string; sentAt: string | null };
+
+interface TimelineRow {
+  kind: 'event' | 'message';
+  id: string;
+  at_key: string;
+  at: Date;
+  type: string | null;
+  name: string | null;
+  properties: Record<string, unknown> | null;
+  subject: string | null;
+  status: string | null;
+  to_address: string | null;
+  sent_at: Date | null;
+}
+
+/**
+ * name: contact-timeline — the contact's events and emails merged newest first; each side uses
+ * its (workspace_id, contact_id, time DESC) index and the merge keeps (at, id) as the cursor.
+ */
+export async function contactTimeline(q: Queryable, workspaceId: string, contactId: string, limit: number, cursor?: string): Promise<{ items: TimelineItem[]; nextCursor: string | null }> {
+  await getContact(q, workspaceId, contactId);
+  const position = cursor ? decodeCursor(cursor) : null;
+  const result = await q.query<TimelineRow>(
+    `SELECT * FROM (
+        (SELECT 'event' AS kind, id, occurred_at AS at, type, name, properties,
+                NULL::text AS subject, NULL::text AS status, NULL::text AS to_address, NULL::timestamptz AS sent_at
+           FROM events
+          WHERE workspace_id = $1 AND contact_id = $2
+            AND ($3::timestamptz IS NULL OR (occurred_at, id) < ($3::timestamptz, $4::uuid))
+          ORDER BY occurred_at DESC, id DESC LIMIT $5)
+        UNION ALL
+        (SELECT 'message' AS kind, id, created_at AS at, NULL, NULL, NULL, subject, status, to_address, sent_at
+           FROM messages
+          WHERE workspace_id = $1 AND contact_id = $2
+            AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+          ORDER BY created_at DESC, id DESC LIMIT $5)
+      ) merged_timeline
+      CROSS JOIN LATERAL (SELECT to_char(merged_timeline.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key) k
+      ORDER BY at DESC, id DESC
+      LIMIT $5`,
+    [workspaceId, contactId, position?.at ?? null, position?.id ?? null, limit + 1],
+  );
+  const rows = result.rows.slice(0, limit);
+  const last = rows[rows.length - 1];
+  const items = rows.map((r): TimelineItem =>
+    r.kind === 'event'
+      ? { kind: 'event', id: r.id, at: new Date(r.at).toISOString(), type: r.type ?? '', name: r.name ?? '', properties: r.properties ?? {} }
+      : { kind: 'message', id: r.id, at: new Date(r.at).toISOString(), subject: r.subject ?? '', status: r.status ?? '', toAddress: r.to_address ?? '', sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null },
+  );
+  return { items, nextCursor: result.rows.length > limit && last ? encodeCursor({ at: last.at_key, id: last.id }) : null };
+}

@@ -1,0 +1,70 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { AppDeps } from '../app.js';
+import { actorOf, authOf } from '../http/auth.js';
+import { AppError } from '../http/errors.js';
+import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { getImport, importContacts, listImports, parseTarget, type ImportTarget } from './import.js';
+
+const ImportSchema = Type.Object({
+  id: Type.String(),
+  status: Type.Union([Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
+  source: Type.String(),
+  filename: Type.Union([Type.String(), Type.Null()]),
+  mapping: Type.Record(Type.String(), Type.String()),
+  bytesRead: Type.Integer(),
+  rowsProcessed: Type.Integer(),
+  rowsCreated: Type.Integer(),
+  rowsUpdated: Type.Integer(),
+  rowsFailed: Type.Integer(),
+  errors: Type.Array(Type.Object({ row: Type.Integer(), code: Type.String(), message: Type.String() })),
+  failure: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+});
+const ImportQuery = Type.Object(
+  {
+    filename: Type.Optional(Type.String({ maxLength: 300 })),
+    map: Type.Optional(Type.Array(Type.String({ maxLength: 200, pattern: '^[^=]+=.+$' }), { maxItems: 200, description: 'column=field, e.g. "E-mail address=email", "Plan=custom:plan", "Notes=ignore"' })),
+  },
+  { additionalProperties: false },
+);
+
+/** `col=field` pairs → mapping; an unknown field is a 400 naming it. */
+export function parseMappingPairs(pairs: string[]): Record<string, ImportTarget> {
+  const mapping: Record<string, ImportTarget> = {};
+  for (const pair of pairs) {
+    const at = pair.lastIndexOf('=');
+    const column = pair.slice(0, at).trim();
+    const target = parseTarget(pair.slice(at + 1).trim());
+    if (!column || !target) throw new AppError('VALIDATION_FAILED', `"${pair}" is not column=field (fields: email, firstName, lastName, name, company, jobTitle, phone, status, tags, timezone, subscriptionState, custom:<key>, ignore)`, { field: 'map' });
+    mapping[column] = target;
+  }
+  return mapping;
+}
+
+export function importRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const domain = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
+
+  void app.register(async (scope) => {
+    // The CSV body is handed to the import as a stream, never buffered whole.
+    scope.addContentTypeParser(['text/csv', 'application/csv'], (_request, payload, done) => done(null, payload));
+
+    scope.post('/imports', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Import contacts from a CSV body (text/csv, streamed); merges by email; answers with the report', querystring: ImportQuery, response: { 201: ImportSchema, 400: ErrorResponse, 413: ErrorResponse } } }, async (request, reply) => {
+      const query = request.query as Static<typeof ImportQuery>;
+      const mapping = parseMappingPairs(query.map ?? []);
+      if (!request.body || typeof (request.body as Readable).pipe !== 'function') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV as text/csv');
+      const report = await importContacts(domain, authOf(request).workspaceId, actorOf(request), request.body as Readable, { source: 'api', filename: query.filename, mapping });
+      return reply.code(201).send(report);
+    });
+
+    scope.get('/imports', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Recent imports with their progress (poll while one runs)', response: { 200: Type.Object({ imports: Type.Array(ImportSchema) }) } } }, async (request) => ({
+      imports: await listImports(deps.db, authOf(request).workspaceId, 50),
+    }));
+
+    scope.get('/imports/:id', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], params: IdParams, response: { 200: ImportSchema, 404: ErrorResponse } } }, async (request) =>
+      getImport(deps.db, authOf(request).workspaceId, (request.params as Static<typeof IdParams>).id),
+    );
+  });
+}

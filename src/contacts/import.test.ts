@@ -1,0 +1,124 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseImportArgs, runImport } from '../cli/import.js';
+import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+
+let t: TestApp;
+let a: Caller;
+beforeAll(async () => {
+  t = await createTestApp();
+  a = await signUp(t.app);
+});
+afterAll(async () => {
+  await t.close();
+});
+
+function upload(caller: Caller, csv: string, query = '') {
+  return t.app.inject({ method: 'POST', url: `/api/imports${query}`, headers: { ...caller.bearer, 'content-type': 'text/csv' }, payload: csv });
+}
+async function contactByEmail(caller: Caller, email: string) {
+  const response = await t.app.inject({ method: 'GET', url: `/api/contacts?search=${encodeURIComponent(email)}`, headers: caller.bearer });
+  return response.json().contacts.find((c: { email: string }) => c.email === email);
+}
+
+describe('CSV import', () => {
+  it('maps columns, merges by email, reports bad rows and records events', async () => {
+    const caller = await signUp(t.app);
+    await t.app.inject({ method: 'POST', url: '/api/contacts', headers: caller.bearer, payload: { email: 'existing@example.com', firstName: 'Keep', phone: '+1 555', status: 'customer', tags: ['old'], subscriptionState: 'unsubscribed' } });
+    const csv = [
+      'E-mail Address,First Name,Last Name,Company,Title,Status,Tags,Plan,Notes',
+      'new.one@example.com,New,One,Acme,CEO,lead,vip;eu,pro,hello',
+      'EXISTING@example.com,,Surname,Globex,,prospect,new-tag,free,',
+      'not-an-email,Bad,Row,,,,,,',
+      'bad.status@example.com,X,Y,,,vip,,,',
+      '"quoted@example.com","Quoted, Name",Z,"Initech, Inc.",,,,,',
+      'new.one@example.com,,,,,customer,late,,',
+      ',,,,,,,,',
+    ].join('\n');
+    const response = await upload(caller, csv, '?filename=people.csv&map=Notes%3Dignore&map=Plan%3Dcustom:plan');
+    expect(response.statusCode).toBe(201);
+    const report = response.json();
+    expect(report).toMatchObject({ status: 'completed', filename: 'people.csv', rowsProcessed: 6, rowsCreated: 2, rowsUpdated: 1, rowsFailed: 2 });
+    expect(report.errors).toEqual([
+      { row: 4, code: 'INVALID_EMAIL', message: '"not-an-email" is not a valid email address' },
+      { row: 5, code: 'INVALID_VALUE', message: expect.stringContaining('status must be one of') },
+    ]);
+    expect(report.mapping).toMatchObject({ 'E-mail Address': 'email', Title: 'jobTitle', Plan: 'custom:plan', Notes: 'ignore' });
+
+    const created = await contactByEmail(caller, 'new.one@example.com');
+    // The same email twice in the file merges: later values win, tags add up.
+    expect(created).toMatchObject({ firstName: 'New', lastName: 'One', company: 'Acme', jobTitle: 'CEO', status: 'customer', tags: ['vip', 'eu', 'late'], customFields: { plan: 'pro' } });
+    expect(created.customFields).not.toHaveProperty('Notes');
+    const merged = await contactByEmail(caller, 'existing@example.com');
+    // Empty cells keep values, status never regresses, an unsubscribed contact stays unsubscribed.
+    expect(merged).toMatchObject({ firstName: 'Keep', lastName: 'Surname', company: 'Globex', phone: '+1 555', status: 'customer', tags: ['old', 'new-tag'], subscriptionState: 'unsubscribed', customFields: { plan: 'free' } });
+    expect(await contactByEmail(caller, 'quoted@example.com')).toMatchObject({ firstName: 'Quoted, Name', company: 'Initech, Inc.' });
+
+    const events = await t.db.query<{ name: string; email: string }>(
+      `SELECT e.name, c.email FROM events e JOIN contacts c ON c.id = e.contact_id WHERE e.workspace_id = $1 AND e.name IN ('contact_created', 'tag_added', 'field_updated') AND c.email <> 'existing@example.com' OR (e.workspace_id = $1 AND c.email = 'existing@example.com' AND e.properties ->> 'source' = 'import')`,
+      [caller.workspaceId],
+    );
+    const names = events.rows.map((r) => `${r.name}:${r.email}`).sort();
+    expect(names).toEqual(expect.arrayContaining(['contact_created:new.one@example.com', 'contact_created:quoted@example.com', 'field_updated:existing@example.com', 'tag_added:new.one@example.com']));
+    // The score is computed for imported contacts (a CEO customer has role and status points).
+    expect(created.score).toBe(20);
+
+    const progress = await t.app.inject({ method: 'GET', url: `/api/imports/${report.id}`, headers: caller.bearer });
+    expect(progress.json()).toEqual(report);
+    const list = await t.app.inject({ method: 'GET', url: '/api/imports', headers: caller.bearer });
+    expect(list.json().imports[0].id).toBe(report.id);
+    const other = await signUp(t.app);
+    expect((await t.app.inject({ method: 'GET', url: `/api/imports/${report.id}`, headers: other.bearer })).statusCode).toBe(404);
+  });
+
+  it('refuses a file without an email column, a malformed CSV and a bad mapping, keeping the report', async () => {
+    const noEmail = await upload(a, 'name,company\nA,B\n');
+    expect(noEmail.statusCode).toBe(400);
+    expect(noEmail.json().error.code).toBe('IMPORT_NO_EMAIL_COLUMN');
+    const failed = await t.app.inject({ method: 'GET', url: `/api/imports/${noEmail.json().error.details.importId}`, headers: a.bearer });
+    expect(failed.json().status).toBe('failed');
+
+    const malformed = await upload(a, 'email,name\nok@example.com,"unterminated\n');
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error.code).toBe('IMPORT_CSV_INVALID');
+
+    const badMap = await upload(a, 'email\nx@example.com\n', '?map=email%3Dpassword');
+    expect(badMap.statusCode).toBe(400);
+    expect(badMap.json().error.code).toBe('VALIDATION_FAILED');
+    const json = await t.app.inject({ method: 'POST', url: '/api/imports', headers: a.bearer, payload: { email: 'x@example.com' } });
+    expect(json.statusCode).toBe(415);
+
+    const key = await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: a.session, payload: { name: 'viewer', role: 'viewer' } });
+    const viewer = await t.app.inject({ method: 'POST', url: '/api/imports', headers: { authorization: `Bearer ${key.json().key}`, 'content-type': 'text/csv' }, payload: 'email\nv@example.com\n' });
+    expect(viewer.statusCode).toBe(403);
+  });
+
+  it('imports in chunks from the CLI with progress on stderr', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'uh-import-'));
+    const file = path.join(dir, 'contacts.csv');
+    const lines = ['mail;Full Name;Segment'];
+    for (let i = 0; i < 2500; i += 1) lines.push(`cli-${i}@example.com;Person ${i};s${i % 3}`);
+    // Semicolon-separated files are not auto-detected: the delimiter is the comma, so map the single column.
+    writeFileSync(file, `${lines.join('\n').replace(/;/g, ',')}\n`);
+    const args = parseImportArgs([file, '--workspace', a.workspaceId, '--map', 'Segment=custom:segment', '--chunk-size', '1000']);
+    let progress = '';
+    const stderr = new Writable({
+      write(chunk, _encoding, done) {
+        progress += String(chunk);
+        done();
+      },
+    }) as unknown as NodeJS.WriteStream;
+    const report = await runImport(t.runtime, args, stderr);
+    expect(report).toMatchObject({ status: 'completed', rowsProcessed: 2500, rowsCreated: 2500, rowsFailed: 0 });
+    expect(progress).toContain('100%');
+    expect(progress.match(/\r/g)?.length).toBeGreaterThanOrEqual(3);
+    const sample = await contactByEmail(a, 'cli-7@example.com');
+    expect(sample).toMatchObject({ firstName: 'Person', lastName: '7', customFields: { segment: 's1' } });
+    const again = await runImport(t.runtime, args, stderr);
+    expect(again).toMatchObject({ rowsCreated: 0, rowsUpdated: 2500 });
+    expect(() => parseImportArgs([file])).toThrow(/--workspace/);
+  });
+});

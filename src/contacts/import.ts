@@ -1,0 +1,434 @@
+/**
+ * CSV import of contacts: the file is streamed through csv-parse, rows are mapped to fields,
+ * validated one by one (a bad row is reported, never fatal) and written in chunks — per chunk one
+ * lookup of the existing contacts, one multi-row `INSERT … ON CONFLICT (workspace_id, email) DO
+ * UPDATE`, one event insert — each chunk in its own transaction, so progress is visible and a
+ * crash keeps what was committed (running the same file again merges, it never duplicates).
+ *
+ * Merge by email: a non-empty cell overwrites, an empty one keeps the stored value; tags are added;
+ * custom fields merge; status only moves forward; an unsubscribed contact is never re-subscribed.
+ */
+import { Readable } from 'node:stream';
+import { parse, CsvError } from 'csv-parse';
+import type { Database, Queryable } from '../db/database.js';
+import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { AppError, notFound } from '../http/errors.js';
+import { recordAudit, type Actor } from '../identity/audit.js';
+import type { Clock } from '../platform/clock.js';
+import { computeScore, NO_ENGAGEMENT } from '../scoring/scoring.js';
+import { CONTACT_STATUSES, isValidTimezone, normalizeTags, parseEmail, type ContactStatus, type SubscriptionState } from './contacts.js';
+
+export const FIELD_TARGETS = ['email', 'firstName', 'lastName', 'name', 'company', 'jobTitle', 'phone', 'status', 'tags', 'timezone', 'subscriptionState', 'ignore'] as const;
+/** A column goes to a field, to a custom field (`custom:<key>`), or nowhere (`ignore`). */
+export type ImportTarget = (typeof FIELD_TARGETS)[number] | `custom:${string}`;
+
+export const DEFAULT_CHUNK_SIZE = 5000;
+const MAX_STORED_ERRORS = 1000;
+const MAX_IMPORT_BYTES = 1024 * 1024 * 1024;
+const ANALYZE_AFTER_ROWS = 10_000;
+
+const HEADER_ALIASES: Record<string, ImportTarget> = {
+  email: 'email', emailaddress: 'email', mail: 'email',
+  firstname: 'firstName', first: 'firstName', givenname: 'firstName',
+  lastname: 'lastName', last: 'lastName', surname: 'lastName', familyname: 'lastName',
+  name: 'name', fullname: 'name',
+  company: 'company', companyname: 'company', organization: 'company', organisation: 'company', account: 'company',
+  jobtitle: 'jobTitle', title: 'jobTitle', position: 'jobTitle', role: 'jobTitle',
+  phone: 'phone', phonenumber: 'phone', mobile: 'phone', telephone: 'phone',
+  status: 'status', lifecyclestage: 'status', stage: 'status',
+  tags: 'tags', tag: 'tags', labels: 'tags',
+  timezone: 'timezone', tz: 'timezone',
+  subscriptionstate: 'subscriptionState', subscription: 'subscriptionState', subscribed: 'subscriptionState',
+};
+
+export function parseTarget(raw: string): ImportTarget | null {
+  if ((FIELD_TARGETS as readonly string[]).includes(raw)) return raw as ImportTarget;
+  const custom = /^(?:custom[:.])(.{1,64})$/.exec(raw);
+  return custom ? `custom:${custom[1]}` : null;
+}
+
+/** Maps each header to a target: explicit mapping first, then well-known names, else a custom field. */
+export function resolveMapping(header: string[], explicit: Record<string, ImportTarget>): ImportTarget[] {
+  return header.map((column) => {
+    const given = explicit[column];
+    if (given) return given;
+    const alias = HEADER_ALIASES[column.toLowerCase().replace(/[^a-z0-9]/g, '')];
+    if (alias) return alias;
+    const key = column.trim().slice(0, 64);
+    return key ? (`custom:${key}` as const) : 'ignore';
+  });
+}
+
+export interface ImportRowError {
+  row: number;
+  code: 'INVALID_EMAIL' | 'INVALID_VALUE';
+  message: string;
+}
+
+interface ImportRow {
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  company: string | null;
+  job_title: string | null;
+  phone: string | null;
+  status: ContactStatus | null;
+  tags: string[];
+  custom_fields: Record<string, string>;
+  timezone: string | null;
+  subscription_state: SubscriptionState | null;
+}
+
+const LIMITS: Partial<Record<ImportTarget, number>> = { firstName: 200, lastName: 200, name: 400, company: 200, jobTitle: 200, phone: 50, timezone: 64 };
+
+/** One CSV record → a row to upsert, or the reason it is refused. */
+export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: number): ImportRow | ImportRowError {
+  const row: ImportRow = { email: '', first_name: null, last_name: null, company: null, job_title: null, phone: null, status: null, tags: [], custom_fields: {}, timezone: null, subscription_state: null };
+  let rawEmail = '';
+  for (let i = 0; i < targets.length; i += 1) {
+    const target = targets[i]!;
+    const value = (record[i] ?? '').trim();
+    if (!value || target === 'ignore') continue;
+    const limit = LIMITS[target];
+    if (limit && value.length > limit) return { row: rowNumber, code: 'INVALID_VALUE', message: `${target} is longer than ${limit} characters` };
+    switch (target) {
+      case 'email':
+        rawEmail = value;
+        break;
+      case 'firstName':
+        row.first_name = value;
+        break;
+      case 'lastName':
+        row.last_name = value;
+        break;
+      case 'name': {
+        const space = value.indexOf(' ');
+        row.first_name ??= (space < 0 ? value : value.slice(0, space)).slice(0, 200);
+        if (space > 0) row.last_name ??= value.slice(space + 1).trim().slice(0, 200);
+        break;
+      }
+      case 'company':
+        row.company = value;
+        break;
+      case 'jobTitle':
+        row.job_title = value;
+        break;
+      case 'phone':
+        row.phone = value;
+        break;
+      case 'status': {
+        const status = value.toLowerCase();
+        if (!(CONTACT_STATUSES as readonly string[]).includes(status)) return { row: rowNumber, code: 'INVALID_VALUE', message: `status must be one of ${CONTACT_STATUSES.join(', ')}, got "${value.slice(0, 50)}"` };
+        row.status = status as ContactStatus;
+        break;
+      }
+      case 'tags':
+        row.tags = normalizeTags(value.split(/[;|]/)).filter((t) => t.length <= 64);
+        break;
+      case 'timezone':
+        if (!isValidTimezone(value)) return { row: rowNumber, code: 'INVALID_VALUE', message: `"${value.slice(0, 64)}" is not an IANA time zone` };
+        row.timezone = value;
+        break;
+      case 'subscriptionState': {
+        const v = value.toLowerCase();
+        if (['subscribed', 'true', 'yes', '1'].includes(v)) row.subscription_state = 'subscribed';
+        else if (['unsubscribed', 'false', 'no', '0'].includes(v)) row.subscription_state = 'unsubscribed';
+        else return { row: rowNumber, code: 'INVALID_VALUE', message: `subscriptionState must be subscribed or unsubscribed, got "${value.slice(0, 50)}"` };
+        break;
+      }
+      default:
+        row.custom_fields[target.slice('custom:'.length)] = value.slice(0, 2000);
+    }
+  }
+  const email = parseEmail(rawEmail);
+  if (!email) return { row: rowNumber, code: 'INVALID_EMAIL', message: rawEmail ? `"${rawEmail.slice(0, 100)}" is not a valid email address` : 'the email is missing' };
+  row.email = email;
+  return row;
+}
+
+function mergeRows(a: ImportRow, b: ImportRow): ImportRow {
+  return {
+    email: a.email,
+    first_name: b.first_name ?? a.first_name,
+    last_name: b.last_name ?? a.last_name,
+    company: b.company ?? a.company,
+    job_title: b.job_title ?? a.job_title,
+    phone: b.phone ?? a.phone,
+    status: b.status ?? a.status,
+    tags: normalizeTags([...a.tags, ...b.tags]),
+    custom_fields: { ...a.custom_fields, ...b.custom_fields },
+    timezone: b.timezone ?? a.timezone,
+    subscription_state: b.subscription_state ?? a.subscription_state,
+  };
+}
+
+export interface ContactImport {
+  id: string;
+  status: 'running' | 'completed' | 'failed';
+  source: string;
+  filename: string | null;
+  mapping: Record<string, string>;
+  bytesRead: number;
+  rowsProcessed: number;
+  rowsCreated: number;
+  rowsUpdated: number;
+  rowsFailed: number;
+  errors: ImportRowError[];
+  failure: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+interface ImportDbRow {
+  id: string;
+  status: ContactImport['status'];
+  source: string;
+  filename: string | null;
+  mapping: Record<string, string>;
+  bytes_read: number;
+  rows_processed: number;
+  rows_created: number;
+  rows_updated: number;
+  rows_failed: number;
+  errors: ImportRowError[];
+  failure: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+function toImport(r: ImportDbRow): ContactImport {
+  return {
+    id: r.id,
+    status: r.status,
+    source: r.source,
+    filename: r.filename,
+    mapping: r.mapping,
+    bytesRead: Number(r.bytes_read),
+    rowsProcessed: r.rows_processed,
+    rowsCreated: r.rows_created,
+    rowsUpdated: r.rows_updated,
+    rowsFailed: r.rows_failed,
+    errors: r.errors,
+    failure: r.failure,
+    createdAt: new Date(r.created_at).toISOString(),
+    finishedAt: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+  };
+}
+
+const IMPORT_COLUMNS = 'id, status, source, filename, mapping, bytes_read, rows_processed, rows_created, rows_updated, rows_failed, errors, failure, created_at, finished_at';
+
+export async function getImport(q: Queryable, workspaceId: string, id: string): Promise<ContactImport> {
+  const result = await q.query<ImportDbRow>(`SELECT ${IMPORT_COLUMNS} FROM contact_imports WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+  const row = result.rows[0];
+  if (!row) throw notFound('Import');
+  return toImport(row);
+}
+
+export async function listImports(q: Queryable, workspaceId: string, limit: number): Promise<ContactImport[]> {
+  const result = await q.query<ImportDbRow>(`SELECT ${IMPORT_COLUMNS} FROM contact_imports WHERE workspace_id = $1 ORDER BY created_at DESC, id LIMIT $2`, [workspaceId, limit]);
+  return result.rows.map(toImport);
+}
+
+export interface ImportDeps {
+  db: Database;
+  clock: Clock;
+  eventSink: EventSink;
+}
+
+export interface ImportOptions {
+  source: 'api' | 'cli';
+  filename?: string | undefined;
+  mapping?: Record<string, ImportTarget> | undefined;
+  chunkSize?: number | undefined;
+  /** Called after each chunk (the CLI's progress bar). */
+  onProgress?: ((progress: ContactImport) => void) | undefined;
+}
+
+interface ExistingRow {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  company: string | null;
+  job_title: string | null;
+  phone: string | null;
+  status: ContactStatus;
+  tags: string[];
+  timezone: string | null;
+  subscription_state: SubscriptionState;
+}
+
+/**
+ * name: import-chunk — one transaction: look up the chunk's existing contacts (unique index on
+ * (workspace_id, email)), upsert all rows in one statement, record the events in one statement.
+ */
+async function writeChunk(deps: ImportDeps, workspaceId: string, rows: ImportRow[], now: Date): Promise<{ created: number; updated: number }> {
+  rows.sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+  // A new contact's first score (no engagement yet) is written with it, so the scoring sink finds
+  // nothing to change instead of rewriting every row it was just given.
+  const scored = rows.map((r) => {
+    const { score, breakdown } = computeScore({ jobTitle: r.job_title, status: r.status ?? 'prospect' }, NO_ENGAGEMENT);
+    return { ...r, score, score_breakdown: breakdown };
+  });
+  return deps.db.transaction(async (tx) => {
+    const emails = rows.map((r) => r.email);
+    const found = await tx.query<ExistingRow>(
+      `SELECT id, email, first_name, last_name, company, job_title, phone, status, tags, timezone, subscription_state
+         FROM contacts WHERE workspace_id = $1 AND email = ANY($2::text[]) ORDER BY email FOR NO KEY UPDATE`,
+      [workspaceId, emails],
+    );
+    const existing = new Map(found.rows.map((r) => [r.email, r]));
+    const upserted = await tx.query<ExistingRow>(
+      `INSERT INTO contacts AS c (workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score, score_breakdown, created_at, updated_at)
+       SELECT $1, r.email, r.first_name, r.last_name, r.company, r.job_title, r.phone, COALESCE(r.status, 'prospect'),
+              ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.custom_fields, r.timezone, COALESCE(r.subscription_state, 'subscribed'), r.score, r.score_breakdown, $3, $3
+         FROM jsonb_to_recordset($2::jsonb) AS r(email text, first_name text, last_name text, company text, job_title text, phone text, status text,
+              tags jsonb, custom_fields jsonb, timezone text, subscription_state text, score int, score_breakdown jsonb)
+       ON CONFLICT (workspace_id, email) DO UPDATE SET
+         first_name = COALESCE(EXCLUDED.first_name, c.first_name),
+         last_name = COALESCE(EXCLUDED.last_name, c.last_name),
+         company = COALESCE(EXCLUDED.company, c.company),
+         job_title = COALESCE(EXCLUDED.job_title, c.job_title),
+         phone = COALESCE(EXCLUDED.phone, c.phone),
+         status = CASE WHEN array_position(ARRAY['prospect', 'lead', 'customer'], EXCLUDED.status) > array_position(ARRAY['prospect', 'lead', 'customer'], c.status)
+                       THEN EXCLUDED.status ELSE c.status END,
+         tags = c.tags || ARRAY(SELECT t FROM unnest(EXCLUDED.tags) AS t WHERE NOT (t = ANY(c.tags))),
+         custom_fields = c.custom_fields || EXCLUDED.custom_fields,
+         timezone = COALESCE(EXCLUDED.timezone, c.timezone),
+         subscription_state = CASE WHEN c.subscription_state = 'unsubscribed' THEN c.subscription_state ELSE EXCLUDED.subscription_state END,
+         updated_at = EXCLUDED.updated_at
+       RETURNING id, email, first_name, last_name, company, job_title, phone, status, tags, timezone, subscription_state`,
+      [workspaceId, JSON.stringify(scored), now],
+    );
+    const events: NewEvent[] = [];
+    let created = 0;
+    for (const after of upserted.rows) {
+      const before = existing.get(after.email);
+      if (!before) {
+        created += 1;
+        events.push({ contactId: after.id, type: 'system', name: 'contact_created', properties: { email: after.email, source: 'import' } });
+        for (const tag of after.tags) events.push({ contactId: after.id, type: 'system', name: 'tag_added', properties: { tag } });
+        continue;
+      }
+      const changes: Record<string, { from: unknown; to: unknown }> = {};
+      for (const [field, column] of [['firstName', 'first_name'], ['lastName', 'last_name'], ['company', 'company'], ['jobTitle', 'job_title'], ['phone', 'phone'], ['status', 'status'], ['timezone', 'timezone'], ['subscriptionState', 'subscription_state']] as const) {
+        if (before[column] !== after[column]) changes[field] = { from: before[column], to: after[column] };
+      }
+      if (Object.keys(changes).length > 0) events.push({ contactId: after.id, type: 'system', name: 'field_updated', properties: { changes, source: 'import' } });
+      for (const tag of after.tags) if (!before.tags.includes(tag)) events.push({ contactId: after.id, type: 'system', name: 'tag_added', properties: { tag } });
+    }
+    await recordEvents(tx, deps.eventSink, workspaceId, events, now);
+    return { created, updated: upserted.rows.length - created };
+  });
+}
+
+/** Counts the bytes flowing through, refusing a file over the limit. */
+async function* countBytes(input: Readable, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  let total = 0;
+  for await (const chunk of input) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    total += buffer.length;
+    if (total > MAX_IMPORT_BYTES) throw new AppError('IMPORT_TOO_LARGE', `A CSV import may be at most ${MAX_IMPORT_BYTES} bytes`);
+    onBytes(total);
+    yield buffer;
+  }
+}
+
+/**
+ * Runs an import to its end and returns the final report. Bad rows are reported; a CSV that
+ * cannot be parsed stops the import (status failed) after keeping the chunks already written.
+ */
+export async function importContacts(deps: ImportDeps, workspaceId: string, actor: Actor, input: Readable, options: ImportOptions): Promise<ContactImport> {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const explicit = options.mapping ?? {};
+  const inserted = await deps.db.query<{ id: string }>(
+    `INSERT INTO contact_imports (workspace_id, source, filename, mapping, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
+    [workspaceId, options.source, options.filename ?? null, JSON.stringify(explicit), deps.clock.now()],
+  );
+  const importId = inserted.rows[0]!.id;
+  let bytesRead = 0;
+  let processed = 0;
+  let created = 0;
+  let updated = 0;
+  let failed = 0;
+  const errors: ImportRowError[] = [];
+  let header: string[] | null = null;
+  let targets: ImportTarget[] | null = null;
+  let pending = new Map<string, ImportRow>();
+
+  const saveProgress = async (status: ContactImport['status'], failure: string | null = null) => {
+    const finished = status === 'running' ? null : deps.clock.now();
+    const result = await deps.db.query<ImportDbRow>(
+      `UPDATE contact_imports SET status = $3, bytes_read = $4, rows_processed = $5, rows_created = $6, rows_updated = $7, rows_failed = $8,
+              errors = $9, failure = $10, mapping = $11, updated_at = $12, finished_at = $13
+        WHERE workspace_id = $1 AND id = $2 RETURNING ${IMPORT_COLUMNS}`,
+      [workspaceId, importId, status, bytesRead, processed, created, updated, failed, JSON.stringify(errors), failure, JSON.stringify(mappingReport()), deps.clock.now(), finished],
+    );
+    const report = toImport(result.rows[0]!);
+    options.onProgress?.(report);
+    return report;
+  };
+  const mappingReport = (): Record<string, string> => (header && targets ? Object.fromEntries(header.map((h, i) => [h, targets![i]!])) : explicit);
+
+  const flush = async () => {
+    if (pending.size === 0) return;
+    const rows = [...pending.values()];
+    pending = new Map();
+    const result = await writeChunk(deps, workspaceId, rows, deps.clock.now());
+    created += result.created;
+    updated += result.updated;
+    await saveProgress('running');
+  };
+
+  const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_empty_values: true, info: true, max_record_size: 1024 * 1024 });
+  const source = Readable.from(
+    countBytes(input, (n) => {
+      bytesRead = n;
+    }),
+  );
+  // pipe() applies backpressure; errors of the source (size limit, a broken upload) stop the parser.
+  source.on('error', (error) => parser.destroy(error));
+  source.pipe(parser);
+
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (!header) {
+        header = item.record.map((h) => h.trim());
+        targets = resolveMapping(header, explicit);
+        if (!targets.includes('email')) throw new AppError('IMPORT_NO_EMAIL_COLUMN', 'No column maps to email: name one "email" or map one to email', { header });
+        continue;
+      }
+      processed += 1;
+      const mapped = mapRecord(item.record, targets!, item.info.lines);
+      if ('code' in mapped) {
+        failed += 1;
+        if (errors.length < MAX_STORED_ERRORS) errors.push(mapped);
+        continue;
+      }
+      // The same email twice in a chunk merges (one upsert cannot touch a row twice).
+      const previous = pending.get(mapped.email);
+      pending.set(mapped.email, previous ? mergeRows(previous, mapped) : mapped);
+      if (pending.size >= chunkSize) await flush();
+    }
+    await flush();
+  } catch (error) {
+    source.destroy();
+    const message = error instanceof CsvError ? `The CSV could not be parsed: ${error.message}` : error instanceof AppError ? error.message : 'The import stopped on an internal error';
+    const report = await saveProgress('failed', message);
+    await recordAudit(deps.db, { workspaceId, actor, action: 'contact.import', resourceType: 'contact_import', resourceId: importId, after: report });
+    if (error instanceof CsvError) throw new AppError('IMPORT_CSV_INVALID', message, { importId, line: (error as CsvError & { lines?: number }).lines });
+    if (error instanceof AppError) throw new AppError(error.code, error.message, { importId, ...(typeof error.details === 'object' ? error.details : {}) });
+    throw error;
+  }
+  if (!header) {
+    const report = await saveProgress('failed', 'The file is empty');
+    await recordAudit(deps.db, { workspaceId, actor, action: 'contact.import', resourceType: 'contact_import', resourceId: importId, after: report });
+    throw new AppError('IMPORT_NO_EMAIL_COLUMN', 'The file is empty: expected a header row with an email column', { importId });
+  }
+  // A bulk import changes the table's shape at once; fresh statistics let the planner choose
+  // between the search index and the ordered scan right away instead of after autovacuum.
+  if (created >= ANALYZE_AFTER_ROWS) await deps.db.query('ANALYZE contacts');
+  const report = await saveProgress('completed');
+  await recordAudit(deps.db, { workspaceId, actor, action: 'contact.import', resourceType: 'contact_import', resourceId: importId, after: { ...report, errors: report.errors.length } });
+  return report;
+}

@@ -1,0 +1,48 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { actorOf, authOf } from '../http/auth.js';
+import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { trackEvent } from './tracking.js';
+import { createWriteKey, listWriteKeys, revokeWriteKey } from './write-keys.js';
+
+const TrackBody = Type.Object(
+  {
+    contactId: Type.Optional(Type.String({ format: 'uuid' })),
+    email: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    timestamp: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+const TrackResponse = Type.Object({
+  duplicate: Type.Boolean(),
+  event: Type.Union([Type.Object({ id: Type.String(), contactId: Type.String(), name: Type.String(), occurredAt: Type.String() }), Type.Null()]),
+});
+const WriteKey = Type.Object({ id: Type.String(), name: Type.String(), prefix: Type.String(), createdAt: Type.String(), revokedAt: Type.Union([Type.String(), Type.Null()]) });
+const CreateWriteKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+
+export function eventsRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const tracking = { db: deps.db, eventSink: deps.eventSink, leadScoring: deps.leadScoring };
+
+  app.post('/events', { config: { permission: 'events:write' }, schema: { tags: ['events'], summary: 'Record a track event for a contact (by contactId or email); a repeated messageId is dropped', body: TrackBody, response: { 201: TrackResponse, 200: TrackResponse, 400: ErrorResponse, 404: ErrorResponse } } }, async (request, reply) => {
+    const result = await trackEvent(tracking, authOf(request).workspaceId, request.body as Static<typeof TrackBody>, deps.clock.now());
+    return reply.code(result.duplicate ? 200 : 201).send(result);
+  });
+
+  app.get('/write-keys', { config: { permission: 'api_keys:read' }, schema: { tags: ['events'], summary: 'Write keys of the Segment-compatible /v1 API', response: { 200: Type.Object({ writeKeys: Type.Array(WriteKey) }) } } }, async (request) => ({
+    writeKeys: await listWriteKeys(deps.db, authOf(request).workspaceId),
+  }));
+
+  app.post('/write-keys', { config: { permission: 'api_keys:write' }, schema: { tags: ['events'], summary: 'Create a write key (shown once)', body: CreateWriteKeyBody, response: { 201: Type.Object({ writeKey: WriteKey, key: Type.String() }) } } }, async (request, reply) => {
+    const result = await createWriteKey(deps.db, authOf(request).workspaceId, actorOf(request), (request.body as Static<typeof CreateWriteKeyBody>).name);
+    return reply.code(201).send(result);
+  });
+
+  app.delete('/write-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['events'], params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
+    await revokeWriteKey(deps.db, deps.clock, authOf(request).workspaceId, actorOf(request), (request.params as Static<typeof IdParams>).id);
+    return reply.code(204).send();
+  });
+}

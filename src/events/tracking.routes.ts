@@ -1,0 +1,74 @@
+/**
+ * The Segment-compatible HTTP Tracking API at the root: `/v1/identify`, `/v1/track`, `/v1/page`,
+ * `/v1/screen`, `/v1/group`, `/v1/alias`, `/v1/batch` (and `/v1/import`, Segment's alias of batch).
+ * Authenticated by a workspace write key as the HTTP Basic user (empty password) or a `writeKey`
+ * body field; outside `/api`, so no session, CSRF or permission applies.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { AppError } from '../http/errors.js';
+import { ErrorResponse } from '../http/schemas.js';
+import type { Actor } from '../identity/audit.js';
+import { ingestMessages, MAX_BATCH_BYTES, type MessageType } from './tracking.js';
+import { resolveWriteKey } from './write-keys.js';
+
+const AnyObject = Type.Object({}, { additionalProperties: true });
+const Accepted = Type.Object({
+  success: Type.Literal(true),
+  errors: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), messageId: Type.Union([Type.String(), Type.Null()]), code: Type.String(), message: Type.String() }))),
+});
+
+function writeKeyOf(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Basic ')) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon < 0 ? decoded : decoded.slice(0, colon);
+  }
+  const body = request.body as { writeKey?: unknown } | undefined;
+  return typeof body?.writeKey === 'string' ? body.writeKey : null;
+}
+
+export function trackingRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const tracking = { db: deps.db, eventSink: deps.eventSink, leadScoring: deps.leadScoring };
+
+  void app.register(async (scope) => {
+    // analytics.js sends beacons as text/plain; the body is still JSON.
+    scope.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch {
+        done(new AppError('INVALID_JSON', 'The request body is not valid JSON'), undefined);
+      }
+    });
+
+    async function authenticate(request: FastifyRequest): Promise<{ workspaceId: string; actor: Actor }> {
+      const key = writeKeyOf(request);
+      const resolved = key ? await resolveWriteKey(deps.db, key) : null;
+      if (!resolved) throw new AppError('INVALID_WRITE_KEY', 'Send a valid write key as the HTTP Basic user name');
+      return { workspaceId: resolved.workspaceId, actor: { type: 'api_key', id: resolved.id, ip: request.ip, requestId: request.id } };
+    }
+
+    const single = (type: MessageType) =>
+      scope.post(`/v1/${type}`, { bodyLimit: MAX_BATCH_BYTES, schema: { tags: ['tracking'], summary: `Segment ${type}`, body: AnyObject, response: { 200: Accepted, 400: ErrorResponse, 401: ErrorResponse } } }, async (request) => {
+        const { workspaceId, actor } = await authenticate(request);
+        const result = await ingestMessages(tracking, workspaceId, actor, [request.body], { implied: type, now: deps.clock.now() });
+        const refused = result.errors[0];
+        if (refused) throw new AppError(refused.code, refused.message);
+        return { success: true as const };
+      });
+    for (const type of ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const) single(type);
+
+    for (const path of ['/v1/batch', '/v1/import']) {
+      scope.post(path, { bodyLimit: MAX_BATCH_BYTES, schema: { tags: ['tracking'], summary: 'Segment batch: up to 500 KB, 32 KB per message', body: AnyObject, response: { 200: Accepted, 400: ErrorResponse, 401: ErrorResponse } } }, async (request) => {
+        const { workspaceId, actor } = await authenticate(request);
+        const body = request.body as { batch?: unknown; sentAt?: unknown; context?: unknown };
+        if (!Array.isArray(body.batch) || body.batch.length === 0) throw new AppError('VALIDATION_FAILED', 'batch must be a non-empty array of messages', { field: 'batch' });
+        const result = await ingestMessages(tracking, workspaceId, actor, body.batch, { implied: null, batchSentAt: body.sentAt, batchContext: body.context, now: deps.clock.now() });
+        if (result.accepted === 0) throw new AppError('MESSAGE_INVALID', 'Every message in the batch was refused', { errors: result.errors });
+        return result.errors.length > 0 ? { success: true as const, errors: result.errors } : { success: true as const };
+      });
+    }
+  });
+}

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordEvents } from '../events/events.js';
+import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { RulesReplyClassifier } from './classifier.js';
+import { bandOf, computeScore, type Engagement } from './scoring.js';
+
+describe('computeScore', () => {
+  it('always sums its parts to the score, each part within its maximum', () => {
+    const statuses = ['prospect', 'lead', 'customer'] as const;
+    const titles = [null, 'CEO', 'VP Sales', 'Director of Marketing', 'Engineering Manager', 'Developer'];
+    let checked = 0;
+    for (const status of statuses) {
+      for (const jobTitle of titles) {
+        for (let n = 0; n < 30; n += 1) {
+          const e: Engagement = { opens: n * 3, clicks: n, replies: Math.floor(n / 3), activity: n * 2, sentimentSum: n % 2 ? -0.5 * Math.floor(n / 3) : 0.7 * Math.floor(n / 3), sentimentCount: Math.floor(n / 3), maxIntent: (n % 6) / 5, intentReason: 'x' };
+          const { score, breakdown } = computeScore({ jobTitle, status }, e);
+          expect(breakdown.map((p) => p.part)).toEqual(['engagement', 'sentiment', 'intent', 'role', 'status']);
+          expect(breakdown.reduce((s, p) => s + p.points, 0)).toBe(score);
+          expect(breakdown.map((p) => p.max)).toEqual([40, 20, 20, 10, 10]);
+          for (const part of breakdown) {
+            expect(part.points).toBeGreaterThanOrEqual(0);
+            expect(part.points).toBeLessThanOrEqual(part.max);
+            expect(part.explanation.length).toBeGreaterThan(0);
+          }
+          expect(score).toBeGreaterThanOrEqual(0);
+          expect(score).toBeLessThanOrEqual(100);
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBe(540);
+  });
+
+  it('bands: cold below 60, warm 60–79, hot 80–100', () => {
+    expect([0, 59, 60, 79, 80, 100].map(bandOf)).toEqual(['cold', 'cold', 'warm', 'warm', 'hot', 'hot']);
+  });
+
+  it('scores the role from the job title and the status progression', () => {
+    const none: Engagement = { opens: 0, clicks: 0, replies: 0, activity: 0, sentimentSum: 0, sentimentCount: 0, maxIntent: 0, intentReason: null };
+    expect(computeScore({ jobTitle: 'Co-Founder & CEO', status: 'customer' }, none).score).toBe(20);
+    expect(computeScore({ jobTitle: 'Head of Growth', status: 'lead' }, none).score).toBe(13);
+    expect(computeScore({ jobTitle: null, status: 'prospect' }, none).score).toBe(0);
+  });
+});
+
+describe('RulesReplyClassifier', () => {
+  const classifier = new RulesReplyClassifier();
+  it('reads positive replies with buying intent', async () => {
+    const c = await classifier.classify('Thanks, this looks great! Could you send pricing for 20 seats?');
+    expect(c.sentiment).toBeGreaterThan(0.5);
+    expect(c.intent).toBe(0.8);
+    expect(c.reason).toBe('asked about pricing');
+  });
+  it('reads negative replies as negative with no intent', async () => {
+    const c = await classifier.classify('Not interested. Please unsubscribe me and stop emailing, what is the price of spam anyway');
+    expect(c.sentiment).toBe(-1);
+    expect(c.intent).toBe(0);
+  });
+  it('is neutral on plain text', async () => {
+    expect(await classifier.classify('Received.')).toEqual({ sentiment: 0, intent: 0, reason: 'no buying signal' });
+  });
+});
+
+describe('lead scoring as events arrive', () => {
+  let t: TestApp;
+  let a: Caller;
+  beforeAll(async () => {
+    t = await createTestApp();
+    a = await signUp(t.app);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function contact(id: string) {
+    const response = await t.app.inject({ method: 'GET', url: `/api/contacts/${id}`, headers: a.bearer });
+    return response.json() as { score: number; scoreBreakdown: Array<{ part: string; points: number; explanation: string }> };
+  }
+  async function emailEvents(contactId: string, events: Array<{ name: string; properties?: Record<string, unknown> }>) {
+    await t.db.transaction((tx) => recordEvents(tx, t.runtime.deps.eventSink, a.workspaceId, events.map((e) => ({ contactId, type: 'email' as const, ...e })), new Date()));
+  }
+  async function crossings(contactId: string) {
+    const result = await t.db.query<{ properties: Record<string, unknown> }>(
+      `SELECT properties FROM events WHERE workspace_id = $1 AND contact_id = $2 AND name = 'score_threshold_crossed' ORDER BY received_at, id`,
+      [a.workspaceId, contactId],
+    );
+    return result.rows.map((r) => r.properties);
+  }
+
+  it('scores a new contact, rises with engagement and replies, and records band crossings', async () => {
+    const created = (await t.app.inject({ method: 'POST', url: '/api/contacts', headers: a.bearer, payload: { email: 'ceo@example.com', jobTitle: 'CEO', status: 'customer' } })).json();
+    expect(created.score).toBe(20);
+    expect(created.scoreBreakdown.find((p: { part: string }) => p.part === 'role').points).toBe(10);
+
+    await emailEvents(created.id, [{ name: 'opened' }, { name: 'opened' }, { name: 'opened' }, { name: 'opened' }, { name: 'opened' }, { name: 'clicked' }, { name: 'clicked' }, { name: 'clicked' }, { name: 'delivered' }]);
+    const engaged = await contact(created.id);
+    expect(engaged.score).toBe(20 + 10 + 12);
+    expect(engaged.scoreBreakdown[0]?.explanation).toContain('5 opens');
+    expect(await crossings(created.id)).toEqual([]);
+
+    await emailEvents(created.id, [{ name: 'replied', properties: { text: 'Thanks, great product — can you send pricing?' } }, { name: 'replied', properties: { text: 'Thanks!' } }]);
+    const hot = await contact(created.id);
+    expect(hot.score).toBe(94);
+    expect(hot.scoreBreakdown.reduce((s, p) => s + p.points, 0)).toBe(hot.score);
+    expect(hot.scoreBreakdown.find((p) => p.part === 'intent')?.explanation).toContain('pricing');
+    expect(await crossings(created.id)).toEqual([{ from: 'cold', to: 'hot', band: 'hot', score: 94, previousScore: 42, direction: 'up' }]);
+
+    // Moving status back on purpose lowers the score into the warm band: a downward crossing.
+    const demoted = await t.app.inject({ method: 'PATCH', url: `/api/contacts/${created.id}`, headers: a.bearer, payload: { status: 'prospect', force: true, jobTitle: 'Engineer' } });
+    expect(demoted.json().score).toBe(94 - 10 - 7);
+    expect((await crossings(created.id)).at(-1)).toEqual({ from: 'hot', to: 'warm', band: 'warm', score: 77, previousScore: 94, direction: 'down' });
+  });
+
+  it('counts track events as activity and intent, including events attributed later by identify', async () => {
+    const created = (await t.app.inject({ method: 'POST', url: '/api/contacts', headers: a.bearer, payload: { email: 'buyer@example.com' } })).json();
+    const tracked = await t.app.inject({ method: 'POST', url: '/api/events', headers: a.bearer, payload: { contactId: created.id, name: 'Checkout Started' } });
+    expect(tracked.statusCode).toBe(201);
+    const after = await contact(created.id);
+    expect(after.score).toBe(1 + 14);
+    expect(after.scoreBreakdown.find((p) => p.part === 'intent')?.explanation).toContain('Checkout Started');
+
+    const key = (await t.app.inject({ method: 'POST', url: '/api/write-keys', headers: a.session, payload: { name: 'web' } })).json().key;
+    const headers = { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` };
+    const pages = Array.from({ length: 3 }, (_, i) => ({ type: 'page', anonymousId: 'visitor-1', messageId: `p${i}`, properties: { path: `/p${i}` } }));
+    expect((await t.app.inject({ method: 'POST', url: '/v1/batch', headers, payload: { batch: pages } })).statusCode).toBe(200);
+    await t.app.inject({ method: 'POST', url: '/v1/identify', headers, payload: { anonymousId: 'visitor-1', traits: { email: 'buyer@example.com' } } });
+    const identified = await contact(created.id);
+    expect(identified.score).toBe(4 + 14);
+    expect(identified.scoreBreakdown[0]?.explanation).toContain('4 tracked events');
+  });
+});

@@ -1,0 +1,294 @@
+/**
+ * Lead score 0–100 = engagement (40) + sentiment (20) + intent (20) + role (10) + status (10),
+ * each part explained and stored in contacts.score_breakdown. The scoring sink sees every stored
+ * event in its transaction: it adds the batch's deltas to the contact's engagement counters (one
+ * upsert), recomputes the touched contacts (one read, one update) and records
+ * `score_threshold_crossed` when a contact changes band (cold < 60 ≤ warm < 80 ≤ hot).
+ */
+import type { Queryable } from '../db/database.js';
+import type { ContactStatus, ScorePart } from '../contacts/contacts.js';
+import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from '../events/events.js';
+import { assertUnreachable } from '../http/errors.js';
+import type { Clock } from '../platform/clock.js';
+import type { ReplyClassifier } from './classifier.js';
+
+export type ScoreBand = 'cold' | 'warm' | 'hot';
+
+export function bandOf(score: number): ScoreBand {
+  if (score >= 80) return 'hot';
+  if (score >= 60) return 'warm';
+  return 'cold';
+}
+
+export interface Engagement {
+  opens: number;
+  clicks: number;
+  replies: number;
+  activity: number;
+  sentimentSum: number;
+  sentimentCount: number;
+  maxIntent: number;
+  intentReason: string | null;
+}
+
+export const NO_ENGAGEMENT: Readonly<Engagement> = { opens: 0, clicks: 0, replies: 0, activity: 0, sentimentSum: 0, sentimentCount: 0, maxIntent: 0, intentReason: null };
+
+// Track events whose names signal buying intent, strongest first.
+const INTENT_EVENTS: Array<[RegExp, number, string]> = [
+  [/(order|purchase|checkout).*(complete|placed)|subscription started|payment/i, 1, 'completed a purchase'],
+  [/checkout|quote|contact sales|pricing/i, 0.7, 'looked at pricing or checkout'],
+  [/demo|trial|sign(ed)? ?up|register/i, 0.5, 'requested a demo or signed up'],
+];
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function rolePart(jobTitle: string | null): ScorePart {
+  const title = (jobTitle ?? '').toLowerCase();
+  let points = 0;
+  let why = 'no job title';
+  if (/\b(ceo|cto|cmo|cfo|coo|cro|chief|founder|co-founder|owner|president|partner)\b/.test(title)) [points, why] = [10, 'executive or founder'];
+  else if (/\b(vp|vice president|svp|evp)\b/.test(title)) [points, why] = [9, 'vice president'];
+  else if (/\b(director|head)\b/.test(title)) [points, why] = [8, 'director or head of a team'];
+  else if (/\b(manager|lead|principal)\b/.test(title)) [points, why] = [6, 'manager or team lead'];
+  else if (title.trim()) [points, why] = [3, 'individual contributor'];
+  return { part: 'role', points, max: 10, explanation: jobTitle ? `${jobTitle}: ${why}` : why };
+}
+
+function statusPart(status: ContactStatus): ScorePart {
+  switch (status) {
+    case 'prospect':
+      return { part: 'status', points: 0, max: 10, explanation: 'prospect' };
+    case 'lead':
+      return { part: 'status', points: 5, max: 10, explanation: 'lead' };
+    case 'customer':
+      return { part: 'status', points: 10, max: 10, explanation: 'customer' };
+    default:
+      return assertUnreachable(status);
+  }
+}
+
+/** The score and its explanation; the parts always sum to the score. */
+export function computeScore(contact: { jobTitle: string | null; status: ContactStatus }, e: Engagement): { score: number; breakdown: ScorePart[] } {
+  const opens = Math.min(10, e.opens * 2);
+  const clicks = Math.min(16, e.clicks * 4);
+  const replies = Math.min(16, e.replies * 8);
+  const activity = Math.min(8, e.activity);
+  const engagement = Math.min(40, opens + clicks + replies + activity);
+  const average = e.sentimentCount > 0 ? e.sentimentSum / e.sentimentCount : 0;
+  const sentiment = e.sentimentCount > 0 ? Math.round(((average + 1) / 2) * 20) : 0;
+  const intent = Math.round(Math.min(1, Math.max(0, e.maxIntent)) * 20);
+  const breakdown: ScorePart[] = [
+    {
+      part: 'engagement',
+      points: engagement,
+      max: 40,
+      explanation: `${plural(e.opens, 'open')} (${opens}/10), ${plural(e.clicks, 'click')} (${clicks}/16), ${plural(e.replies, 'reply').replace('replys', 'replies')} (${replies}/16), ${plural(e.activity, 'tracked event')} (${activity}/8)`,
+    },
+    {
+      part: 'sentiment',
+      points: sentiment,
+      max: 20,
+      explanation: e.sentimentCount > 0 ? `average reply sentiment ${average.toFixed(2)} over ${plural(e.sentimentCount, 'reply').replace('replys', 'replies')} (−1 … 1)` : 'no replies yet',
+    },
+    { part: 'intent', points: intent, max: 20, explanation: e.maxIntent > 0 ? `strongest signal: ${e.intentReason ?? 'buying signal'}` : 'no buying signal yet' },
+    rolePart(contact.jobTitle),
+    statusPart(contact.status),
+  ];
+  const score = breakdown.reduce((sum, part) => sum + part.points, 0);
+  return { score: Math.max(0, Math.min(100, score)), breakdown };
+}
+
+function replyText(properties: Record<string, unknown>): string | null {
+  for (const key of ['text', 'body', 'snippet', 'reply']) {
+    const value = properties[key];
+    if (typeof value === 'string' && value.trim()) return value.slice(0, 10_000);
+  }
+  return null;
+}
+
+/** How one event changes the counters, or null when it does not count. */
+async function deltaOf(event: Pick<RecordedEvent, 'type' | 'name' | 'properties'>, classifier: ReplyClassifier): Promise<Partial<Engagement> | null> {
+  switch (event.type) {
+    case 'email':
+      if (event.name === 'opened') return { opens: 1 };
+      if (event.name === 'clicked') return { clicks: 1 };
+      if (event.name === 'replied') {
+        const text = replyText(event.properties);
+        if (!text) return { replies: 1 };
+        const c = await classifier.classify(text);
+        return { replies: 1, sentimentSum: c.sentiment, sentimentCount: 1, maxIntent: c.intent, intentReason: c.intent > 0 ? `a reply ${c.reason}` : null };
+      }
+      return null;
+    case 'track': {
+      const signal = INTENT_EVENTS.find(([pattern]) => pattern.test(event.name));
+      return signal ? { activity: 1, maxIntent: signal[1], intentReason: `${signal[2]} (${event.name})` } : { activity: 1 };
+    }
+    case 'page':
+    case 'screen':
+      return { activity: 1 };
+    case 'identify':
+    case 'group':
+    case 'alias':
+    case 'system':
+      return null;
+    default:
+      return assertUnreachable(event.type);
+  }
+}
+
+interface ScoreRow {
+  id: string;
+  job_title: string | null;
+  status: ContactStatus;
+  score: number;
+  opens: number | null;
+  clicks: number | null;
+  replies: number | null;
+  activity: number | null;
+  sentiment_sum: number | null;
+  sentiment_count: number | null;
+  max_intent: number | null;
+  intent_reason: string | null;
+}
+
+export interface LeadScoring {
+  /** Sees every stored event; wire it into the composite event sink. */
+  sink: EventSink;
+  /** Events attributed to a contact after they were stored (Segment identify/alias). */
+  onEventsAttributed(q: Queryable, workspaceId: string, events: Array<Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>>, now: Date): Promise<void>;
+  /** Recomputes the given contacts' scores from their counters and fields. */
+  recompute(q: Queryable, workspaceId: string, contactIds: string[], now: Date): Promise<void>;
+}
+
+/**
+ * `outer` is the application's whole event sink (this one included), so a band crossing reaches
+ * the campaign engine too; it is read lazily because it is built around this sink.
+ */
+export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, outer: () => EventSink): LeadScoring {
+  async function applyEvents(q: Queryable, workspaceId: string, events: Array<Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>>, now: Date): Promise<void> {
+    const deltas = new Map<string, Engagement>();
+    const touched = new Set<string>();
+    for (const event of events) {
+      if (!event.contactId) continue;
+      // A threshold event must not recompute again (it is the recomputation's own output).
+      if (event.type === 'system' && (event.name === 'score_threshold_crossed' || event.name.startsWith('segment_'))) continue;
+      touched.add(event.contactId);
+      const delta = await deltaOf(event, classifier);
+      if (!delta) continue;
+      const total = deltas.get(event.contactId) ?? { ...NO_ENGAGEMENT };
+      total.opens += delta.opens ?? 0;
+      total.clicks += delta.clicks ?? 0;
+      total.replies += delta.replies ?? 0;
+      total.activity += delta.activity ?? 0;
+      total.sentimentSum += delta.sentimentSum ?? 0;
+      total.sentimentCount += delta.sentimentCount ?? 0;
+      if ((delta.maxIntent ?? 0) > total.maxIntent) {
+        total.maxIntent = delta.maxIntent ?? 0;
+        total.intentReason = delta.intentReason ?? null;
+      }
+      deltas.set(event.contactId, total);
+    }
+    if (deltas.size > 0) await addEngagement(q, workspaceId, deltas, now);
+    if (touched.size > 0) await recompute(q, workspaceId, [...touched], now);
+  }
+
+  async function recompute(q: Queryable, workspaceId: string, contactIds: string[], now: Date): Promise<void> {
+    if (contactIds.length === 0) return;
+    const sorted = [...new Set(contactIds)].sort();
+    const rows = await q.query<ScoreRow>(
+      `SELECT c.id, c.job_title, c.status, c.score, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
+         FROM contacts c LEFT JOIN contact_engagement e ON e.contact_id = c.id
+        WHERE c.workspace_id = $1 AND c.id = ANY($2::uuid[])
+        ORDER BY c.id
+        FOR NO KEY UPDATE OF c`,
+      [workspaceId, sorted],
+    );
+    const updates: Array<{ id: string; score: number; breakdown: ScorePart[] }> = [];
+    const crossings: NewEvent[] = [];
+    for (const row of rows.rows) {
+      const { score, breakdown } = computeScore(
+        { jobTitle: row.job_title, status: row.status },
+        {
+          opens: row.opens ?? 0,
+          clicks: row.clicks ?? 0,
+          replies: row.replies ?? 0,
+          activity: row.activity ?? 0,
+          sentimentSum: row.sentiment_sum ?? 0,
+          sentimentCount: row.sentiment_count ?? 0,
+          maxIntent: row.max_intent ?? 0,
+          intentReason: row.intent_reason,
+        },
+      );
+      updates.push({ id: row.id, score, breakdown });
+      const from = bandOf(row.score);
+      const to = bandOf(score);
+      if (from !== to) {
+        crossings.push({ contactId: row.id, type: 'system', name: 'score_threshold_crossed', properties: { from, to, band: to, score, previousScore: row.score, direction: score > row.score ? 'up' : 'down' } });
+      }
+    }
+    // name: update-scores — one statement for the batch; the rows were locked above in id order,
+    // so concurrent batches touching the same contacts queue instead of deadlocking. NO KEY UPDATE
+    // (not UPDATE) because inserting events takes KEY SHARE locks on the same contacts.
+    await q.query(
+      `UPDATE contacts c SET score = u.score, score_breakdown = u.breakdown
+         FROM jsonb_to_recordset($2::jsonb) AS u(id uuid, score int, breakdown jsonb)
+        WHERE c.workspace_id = $1 AND c.id = u.id
+          AND (c.score IS DISTINCT FROM u.score OR c.score_breakdown IS DISTINCT FROM u.breakdown)`,
+      [workspaceId, JSON.stringify(updates)],
+    );
+    if (crossings.length > 0) await recordEvents(q, outer(), workspaceId, crossings, now);
+  }
+
+  return {
+    sink: {
+      async onEvents(q, events) {
+        const byWorkspace = new Map<string, RecordedEvent[]>();
+        for (const event of events) {
+          const list = byWorkspace.get(event.workspaceId);
+          if (list) list.push(event);
+          else byWorkspace.set(event.workspaceId, [event]);
+        }
+        for (const [workspaceId, list] of byWorkspace) await applyEvents(q, workspaceId, list, clock.now());
+      },
+    },
+    onEventsAttributed: applyEvents,
+    recompute,
+  };
+}
+
+/**
+ * name: add-engagement — adds a batch's deltas to the counters in one upsert, in contact id order
+ * so concurrent batches lock rows in the same order.
+ */
+async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<string, Engagement>, now: Date): Promise<void> {
+  const rows = [...deltas.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([contactId, d]) => ({ contact_id: contactId, opens: d.opens, clicks: d.clicks, replies: d.replies, activity: d.activity, sentiment_sum: d.sentimentSum, sentiment_count: d.sentimentCount, max_intent: d.maxIntent, intent_reason: d.intentReason }));
+  await q.query(
+    `INSERT INTO contact_engagement AS ce (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, updated_at)
+     SELECT d.contact_id, $1, d.opens, d.clicks, d.replies, d.activity, d.sentiment_sum, d.sentiment_count, d.max_intent, d.intent_reason, $3
+       FROM jsonb_to_recordset($2::jsonb) AS d(contact_id uuid, opens int, clicks int, replies int, activity int, sentiment_sum float8, sentiment_count int, max_intent float8, intent_reason text)
+     ON CONFLICT (contact_id) DO UPDATE SET
+       opens = ce.opens + EXCLUDED.opens,
+       clicks = ce.clicks + EXCLUDED.clicks,
+       replies = ce.replies + EXCLUDED.replies,
+       activity = ce.activity + EXCLUDED.activity,
+       sentiment_sum = ce.sentiment_sum + EXCLUDED.sentiment_sum,
+       sentiment_count = ce.sentiment_count + EXCLUDED.sentiment_count,
+       intent_reason = CASE WHEN EXCLUDED.max_intent > ce.max_intent THEN EXCLUDED.intent_reason ELSE ce.intent_reason END,
+       max_intent = GREATEST(ce.max_intent, EXCLUDED.max_intent),
+       updated_at = EXCLUDED.updated_at`,
+    [workspaceId, JSON.stringify(rows), now],
+  );
+}
+
+/** Runs every sink in order on the same transaction. */
+export function combineEventSinks(...sinks: EventSink[]): EventSink {
+  return {
+    async onEvents(q, events) {
+      for (const sink of sinks) await sink.onEvents(q, events);
+    },
+  };
+}

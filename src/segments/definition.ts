@@ -1,0 +1,103 @@
+/**
+ * A dynamic segment's definition and its translation to one SQL condition over `contacts c`.
+ * Every value travels as a parameter; column names come from a fixed map, never from input.
+ * Condition kinds and operators are persisted strings: never rename.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { assertUnreachable } from '../http/errors.js';
+
+const Text = Type.String({ maxLength: 500 });
+const FieldName = Type.Union(
+  (['email', 'firstName', 'lastName', 'company', 'jobTitle', 'phone', 'status', 'timezone', 'subscriptionState'] as const).map((f) => Type.Literal(f)),
+);
+const TextOp = Type.Union((['eq', 'neq', 'contains', 'exists', 'not_exists'] as const).map((o) => Type.Literal(o)));
+const Window = { withinDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) };
+const Counts = { minCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })), maxCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })) };
+
+export const ConditionSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('field'), field: FieldName, op: TextOp, value: Type.Optional(Text) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('custom_field'), key: Type.String({ minLength: 1, maxLength: 64 }), op: TextOp, value: Type.Optional(Text) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('tag'), op: Type.Union([Type.Literal('has'), Type.Literal('not_has')]), tag: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('score'), op: Type.Union((['gte', 'gt', 'lte', 'lt', 'eq'] as const).map((o) => Type.Literal(o))), value: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('event'), name: Type.String({ minLength: 1, maxLength: 200 }), type: Type.Optional(Type.String({ maxLength: 20 })), ...Counts, ...Window }, { additionalProperties: false }),
+  Type.Object(
+    { kind: Type.Literal('email'), action: Type.Union((['delivered', 'opened', 'clicked', 'replied', 'bounced', 'complained', 'unsubscribed'] as const).map((a) => Type.Literal(a))), ...Counts, ...Window },
+    { additionalProperties: false },
+  ),
+]);
+export type Condition = Static<typeof ConditionSchema>;
+
+export const DefinitionSchema = Type.Object(
+  { match: Type.Union([Type.Literal('all'), Type.Literal('any')]), conditions: Type.Array(ConditionSchema, { minItems: 1, maxItems: 50 }) },
+  { additionalProperties: false },
+);
+export type SegmentDefinition = Static<typeof DefinitionSchema>;
+
+const COLUMNS: Record<Static<typeof FieldName>, string> = {
+  email: 'c.email',
+  firstName: 'c.first_name',
+  lastName: 'c.last_name',
+  company: 'c.company',
+  jobTitle: 'c.job_title',
+  phone: 'c.phone',
+  status: 'c.status',
+  timezone: 'c.timezone',
+  subscriptionState: 'c.subscription_state',
+};
+
+function likeOf(value: string): string {
+  return `%${value.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+}
+
+/** Builds SQL conditions, appending their values to `params` (1-based placeholders). */
+export function compileDefinition(definition: SegmentDefinition, params: unknown[], now: Date): string {
+  const param = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const textCondition = (expr: string, op: Static<typeof TextOp>, value: string | undefined): string => {
+    switch (op) {
+      case 'eq':
+        return `lower(${expr}) = lower(${param(value ?? '')})`;
+      case 'neq':
+        return `(${expr} IS NULL OR lower(${expr}) <> lower(${param(value ?? '')}))`;
+      case 'contains':
+        return `${expr} ILIKE ${param(likeOf(value ?? ''))}`;
+      case 'exists':
+        return `(${expr} IS NOT NULL AND ${expr} <> '')`;
+      case 'not_exists':
+        return `(${expr} IS NULL OR ${expr} = '')`;
+      default:
+        return assertUnreachable(op);
+    }
+  };
+  const countCondition = (typeSql: string, name: string, minCount: number | undefined, maxCount: number | undefined, withinDays: number | undefined): string => {
+    const since = withinDays ? param(new Date(now.getTime() - withinDays * 86_400_000)) : null;
+    // Uses events_contact_idx (workspace_id, contact_id, occurred_at DESC).
+    const count = `(SELECT count(*) FROM events e WHERE e.workspace_id = c.workspace_id AND e.contact_id = c.id AND ${typeSql} AND e.name = ${param(name)}${since ? ` AND e.occurred_at >= ${since}` : ''})`;
+    const parts = [`${count} >= ${param(minCount ?? 1)}`];
+    if (maxCount !== undefined) parts.push(`${count} <= ${param(maxCount)}`);
+    return `(${parts.join(' AND ')})`;
+  };
+  const compile = (condition: Condition): string => {
+    switch (condition.kind) {
+      case 'field':
+        return textCondition(COLUMNS[condition.field], condition.op, condition.value);
+      case 'custom_field':
+        return textCondition(`(c.custom_fields ->> ${param(condition.key)})`, condition.op, condition.value);
+      case 'tag':
+        return `${condition.op === 'not_has' ? 'NOT ' : ''}(c.tags @> ARRAY[${param(condition.tag)}::text])`;
+      case 'score': {
+        const operator = { gte: '>=', gt: '>', lte: '<=', lt: '<', eq: '=' }[condition.op];
+        return `c.score ${operator} ${param(condition.value)}`;
+      }
+      case 'event':
+        return countCondition(condition.type ? `e.type = ${param(condition.type)}` : 'TRUE', condition.name, condition.minCount, condition.maxCount, condition.withinDays);
+      case 'email':
+        return countCondition(`e.type = 'email'`, condition.action, condition.minCount, condition.maxCount, condition.withinDays);
+      default:
+        return assertUnreachable(condition);
+    }
+  };
+  return `(${definition.conditions.map(compile).join(definition.match === 'all' ? ' AND ' : ' OR ')})`;
+}

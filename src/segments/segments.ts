@@ -1,0 +1,227 @@
+/**
+ * Segments and their membership. Dynamic membership is stored (segment_members) and kept current
+ * by the segments event sink: every stored batch of events re-evaluates the dynamic segments of
+ * the workspace for exactly the contacts the batch touched. Changes are recorded as
+ * `segment_entered` / `segment_exited` events through the whole event sink, so campaigns can
+ * start on them. Time windows ("3 opens in 7 days") are re-checked when the contact next changes
+ * or on refresh, not on a timer.
+ */
+import type { Database, Queryable } from '../db/database.js';
+import { CONTACT_COLUMNS, toContact, type Contact, type ContactRow } from '../contacts/contacts.js';
+import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { AppError, notFound } from '../http/errors.js';
+import { recordAudit, type Actor } from '../identity/audit.js';
+import type { Clock } from '../platform/clock.js';
+import { compileDefinition, type SegmentDefinition } from './definition.js';
+
+export type SegmentKind = 'dynamic' | 'static';
+
+export interface Segment {
+  id: string;
+  name: string;
+  kind: SegmentKind;
+  definition: SegmentDefinition | null;
+  memberCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface SegmentRow {
+  id: string;
+  name: string;
+  kind: SegmentKind;
+  definition: SegmentDefinition | null;
+  member_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toSegment(row: SegmentRow): Segment {
+  return { id: row.id, name: row.name, kind: row.kind, definition: row.definition, memberCount: row.member_count, createdAt: new Date(row.created_at).toISOString(), updatedAt: new Date(row.updated_at).toISOString() };
+}
+
+export interface SegmentsDeps {
+  db: Database;
+  clock: Clock;
+  eventSink: EventSink;
+}
+
+const SEGMENT_SELECT = `SELECT s.id, s.name, s.kind, s.definition, s.created_at, s.updated_at,
+  (SELECT count(*) FROM segment_members m WHERE m.segment_id = s.id)::int AS member_count
+  FROM segments s`;
+
+export async function getSegment(q: Queryable, workspaceId: string, id: string): Promise<Segment> {
+  const result = await q.query<SegmentRow>(`${SEGMENT_SELECT} WHERE s.workspace_id = $1 AND s.id = $2`, [workspaceId, id]);
+  const row = result.rows[0];
+  if (!row) throw notFound('Segment');
+  return toSegment(row);
+}
+
+export async function listSegments(q: Queryable, workspaceId: string): Promise<Segment[]> {
+  const result = await q.query<SegmentRow>(`${SEGMENT_SELECT} WHERE s.workspace_id = $1 ORDER BY s.created_at DESC, s.id`, [workspaceId]);
+  return result.rows.map(toSegment);
+}
+
+interface Change {
+  change: 'entered' | 'exited';
+  contact_id: string;
+}
+
+/**
+ * name: evaluate-segment — inserts the contacts now matching and deletes those no longer
+ * matching, in one statement; `contactIds` restricts it to those contacts (null: everyone).
+ */
+async function evaluate(q: Queryable, workspaceId: string, segmentId: string, definition: SegmentDefinition, contactIds: string[] | null, now: Date): Promise<Change[]> {
+  const params: unknown[] = [workspaceId, segmentId, now, contactIds];
+  const condition = compileDefinition(definition, params, now);
+  const result = await q.query<Change>(
+    `WITH matching AS (
+        SELECT c.id FROM contacts c
+         WHERE c.workspace_id = $1 AND ($4::uuid[] IS NULL OR c.id = ANY($4::uuid[])) AND ${condition}),
+      entered AS (
+        INSERT INTO segment_members (segment_id, contact_id, workspace_id, added_at)
+        SELECT $2, id, $1, $3 FROM matching ORDER BY id
+        ON CONFLICT (segment_id, contact_id) DO NOTHING
+        RETURNING contact_id),
+      exited AS (
+        DELETE FROM segment_members m
+         WHERE m.segment_id = $2 AND ($4::uuid[] IS NULL OR m.contact_id = ANY($4::uuid[]))
+           AND NOT EXISTS (SELECT 1 FROM matching x WHERE x.id = m.contact_id)
+        RETURNING contact_id)
+     SELECT 'entered' AS change, contact_id FROM entered
+     UNION ALL
+     SELECT 'exited' AS change, contact_id FROM exited`,
+    params,
+  );
+  return result.rows;
+}
+
+function changeEvents(segment: { id: string; name: string }, changes: Change[]): NewEvent[] {
+  return changes.map((c) => ({ contactId: c.contact_id, type: 'system', name: c.change === 'entered' ? 'segment_entered' : 'segment_exited', properties: { segmentId: segment.id, segmentName: segment.name } }));
+}
+
+export async function createSegment(deps: SegmentsDeps, workspaceId: string, actor: Actor, input: { name: string; kind: SegmentKind; definition?: SegmentDefinition | undefined }): Promise<Segment> {
+  if (input.kind === 'dynamic' && !input.definition) throw new AppError('VALIDATION_FAILED', 'A dynamic segment needs a definition', { field: 'definition' });
+  if (input.kind === 'static' && input.definition) throw new AppError('VALIDATION_FAILED', 'A static segment has no definition', { field: 'definition' });
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const inserted = await tx.query<{ id: string }>(
+      `INSERT INTO segments (workspace_id, name, kind, definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
+      [workspaceId, input.name, input.kind, input.definition ? JSON.stringify(input.definition) : null, now],
+    );
+    const id = inserted.rows[0]!.id;
+    if (input.definition) {
+      const changes = await evaluate(tx, workspaceId, id, input.definition, null, now);
+      await recordEvents(tx, deps.eventSink, workspaceId, changeEvents({ id, name: input.name }, changes), now);
+    }
+    const segment = await getSegment(tx, workspaceId, id);
+    await recordAudit(tx, { workspaceId, actor, action: 'segment.create', resourceType: 'segment', resourceId: id, after: segment });
+    return segment;
+  });
+}
+
+export async function updateSegment(deps: SegmentsDeps, workspaceId: string, actor: Actor, id: string, patch: { name?: string | undefined; definition?: SegmentDefinition | undefined }): Promise<Segment> {
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const locked = await tx.query<SegmentRow>(`SELECT id, name, kind, definition, created_at, updated_at, 0 AS member_count FROM segments WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, [workspaceId, id]);
+    const before = locked.rows[0];
+    if (!before) throw notFound('Segment');
+    if (patch.definition && before.kind === 'static') throw new AppError('VALIDATION_FAILED', 'A static segment has no definition', { field: 'definition' });
+    const name = patch.name ?? before.name;
+    const definition = patch.definition ?? before.definition;
+    await tx.query(`UPDATE segments SET name = $3, definition = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2`, [workspaceId, id, name, definition ? JSON.stringify(definition) : null, now]);
+    if (patch.definition) {
+      const changes = await evaluate(tx, workspaceId, id, patch.definition, null, now);
+      await recordEvents(tx, deps.eventSink, workspaceId, changeEvents({ id, name }, changes), now);
+    }
+    const segment = await getSegment(tx, workspaceId, id);
+    await recordAudit(tx, { workspaceId, actor, action: 'segment.update', resourceType: 'segment', resourceId: id, before: toSegment(before), after: segment });
+    return segment;
+  });
+}
+
+/** Re-evaluates a dynamic segment for every contact (picks up expired time windows). */
+export async function refreshSegment(deps: SegmentsDeps, workspaceId: string, actor: Actor, id: string): Promise<Segment> {
+  const segment = await getSegment(deps.db, workspaceId, id);
+  if (!segment.definition) throw new AppError('VALIDATION_FAILED', 'Only a dynamic segment can be refreshed');
+  return updateSegment(deps, workspaceId, actor, id, { definition: segment.definition });
+}
+
+export async function deleteSegment(deps: SegmentsDeps, workspaceId: string, actor: Actor, id: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const before = await getSegment(tx, workspaceId, id);
+    await tx.query(`DELETE FROM segments WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+    await recordAudit(tx, { workspaceId, actor, action: 'segment.delete', resourceType: 'segment', resourceId: id, before });
+  });
+}
+
+/** Adds or removes contacts of a static list; unknown ids (or another workspace's) are ignored and reported. */
+export async function changeStaticMembers(deps: SegmentsDeps, workspaceId: string, actor: Actor, id: string, contactIds: string[], action: 'add' | 'remove'): Promise<{ segment: Segment; changed: number; ignored: string[] }> {
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const segment = await getSegment(tx, workspaceId, id);
+    if (segment.kind !== 'static') throw new AppError('SEGMENT_NOT_STATIC', 'Members of a dynamic segment follow its definition; edit the definition instead');
+    const unique = [...new Set(contactIds)].sort();
+    const result =
+      action === 'add'
+        ? await tx.query<{ contact_id: string }>(
+            `INSERT INTO segment_members (segment_id, contact_id, workspace_id, added_at)
+             SELECT $2, c.id, $1, $4 FROM contacts c WHERE c.workspace_id = $1 AND c.id = ANY($3::uuid[]) ORDER BY c.id
+             ON CONFLICT (segment_id, contact_id) DO NOTHING RETURNING contact_id`,
+            [workspaceId, id, unique, now],
+          )
+        : await tx.query<{ contact_id: string }>(`DELETE FROM segment_members WHERE workspace_id = $1 AND segment_id = $2 AND contact_id = ANY($3::uuid[]) RETURNING contact_id`, [workspaceId, id, unique]);
+    const changes: Change[] = result.rows.map((r) => ({ change: action === 'add' ? 'entered' : 'exited', contact_id: r.contact_id }));
+    await recordEvents(tx, deps.eventSink, workspaceId, changeEvents(segment, changes), now);
+    const known = await tx.query<{ id: string }>(`SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::uuid[])`, [workspaceId, unique]);
+    const knownIds = new Set(known.rows.map((r) => r.id));
+    await recordAudit(tx, { workspaceId, actor, action: `segment.members.${action}`, resourceType: 'segment', resourceId: id, after: { contactIds: changes.map((c) => c.contact_id) } });
+    return { segment: await getSegment(tx, workspaceId, id), changed: changes.length, ignored: unique.filter((c) => !knownIds.has(c)) };
+  });
+}
+
+/** name: segment-members — newest members first, keyset on (added_at, contact_id) via the primary key. */
+export async function listMembers(q: Queryable, workspaceId: string, id: string, limit: number, offsetId?: string): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
+  await getSegment(q, workspaceId, id);
+  const result = await q.query<ContactRow>(
+    `SELECT ${CONTACT_COLUMNS.split(',').map((c) => `c.${c.trim()}`).join(', ')}
+       FROM segment_members m JOIN contacts c ON c.id = m.contact_id
+      WHERE m.workspace_id = $1 AND m.segment_id = $2 AND ($3::uuid IS NULL OR m.contact_id > $3::uuid)
+      ORDER BY m.contact_id
+      LIMIT $4`,
+    [workspaceId, id, offsetId ?? null, limit + 1],
+  );
+  const rows = result.rows.slice(0, limit);
+  return { contacts: rows.map(toContact), nextCursor: result.rows.length > limit ? (rows[rows.length - 1]?.id ?? null) : null };
+}
+
+/**
+ * The segments event sink: after a batch of events, re-evaluates every dynamic segment of the
+ * workspace for the contacts the batch touched (one statement per segment, whatever the batch
+ * size). `outer` is the whole sink, read lazily, so membership events reach the campaign engine.
+ */
+export function createSegmentsSink(outer: () => EventSink, clock: Clock): EventSink {
+  return {
+    async onEvents(q, events) {
+      const byWorkspace = new Map<string, Set<string>>();
+      for (const event of events) {
+        // Membership events are this sink's own output.
+        if (!event.contactId || (event.type === 'system' && event.name.startsWith('segment_'))) continue;
+        const set = byWorkspace.get(event.workspaceId) ?? new Set<string>();
+        set.add(event.contactId);
+        byWorkspace.set(event.workspaceId, set);
+      }
+      const now = clock.now();
+      for (const [workspaceId, contactIds] of byWorkspace) {
+        const segments = await q.query<{ id: string; name: string; definition: SegmentDefinition }>(
+          `SELECT id, name, definition FROM segments WHERE workspace_id = $1 AND kind = 'dynamic' ORDER BY id`,
+          [workspaceId],
+        );
+        const ids = [...contactIds].sort();
+        const changes: NewEvent[] = [];
+        for (const segment of segments.rows) changes.push(...changeEvents(segment, await evaluate(q, workspaceId, segment.id, segment.definition, ids, now)));
+        if (changes.length > 0) await recordEvents(q, outer(), workspaceId, changes, now);
+      }
+    },
+  };
+}
