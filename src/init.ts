@@ -10,6 +10,7 @@ import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
 import { NO_EVENT_SINK } from './events/events.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -36,6 +37,8 @@ export interface RuntimeOverrides {
   logger?: Logger;
   /** An already open database (tests); it is not closed by `close()`. */
   db?: Database;
+  /** Randomness (retry jitter), in [0, 1). */
+  random?: () => number;
 }
 
 /** With no APP_SECRET, keep a generated secret beside the embedded data so signed links survive restarts. */
@@ -79,6 +82,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
   };
+  const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink });
+  workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
 
   return {
     deps,
