@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
-import { NO_EVENT_SINK } from './events/events.js';
+import { createCampaignEventSink } from './campaigns/sink.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -78,7 +78,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     db,
     clock,
     logger,
-    eventSink: NO_EVENT_SINK,
+    eventSink: createCampaignEventSink({ clock }),
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
   };

@@ -12,9 +12,32 @@ export type NodeType = (typeof NODE_TYPES)[number];
 
 const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' });
 
-export const TriggerConfig = Type.Union([
-  Type.Object({ kind: Type.Literal('manual') }, { additionalProperties: false }),
-], { description: 'How contacts enter the campaign' });
+export const PropertyFilter = Type.Object(
+  { property: Type.String({ minLength: 1, maxLength: 200 }), op: Type.Union(['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'].map((o) => Type.Literal(o as 'eq'))), value: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Type.Null()])) },
+  { additionalProperties: false },
+);
+
+export const TriggerConfig = Type.Union(
+  [
+    Type.Object({ kind: Type.Literal('manual') }, { additionalProperties: false }),
+    Type.Object({ kind: Type.Literal('contact_created') }, { additionalProperties: false }),
+    Type.Object({ kind: Type.Literal('tag_added'), tag: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+    Type.Object(
+      { kind: Type.Literal('score_threshold'), threshold: Type.Integer({ minimum: 1, maximum: 100 }) },
+      { additionalProperties: false, description: 'A score_threshold_crossed event upwards through this threshold' },
+    ),
+    Type.Object(
+      { kind: Type.Literal('event'), name: Type.String({ minLength: 1, maxLength: 200 }), filters: Type.Optional(Type.Array(PropertyFilter, { maxItems: 20 })) },
+      { additionalProperties: false, description: 'A tracked event with this name whose properties pass every filter' },
+    ),
+    Type.Object(
+      { kind: Type.Literal('email_event'), event: Type.Union(['opened', 'clicked', 'replied', 'bounced'].map((o) => Type.Literal(o as 'opened'))) },
+      { additionalProperties: false },
+    ),
+    Type.Object({ kind: Type.Literal('segment_entered'), segmentId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+  ],
+  { description: 'How contacts enter the campaign' },
+);
 
 export const EmailConfig = Type.Object(
   {
@@ -26,8 +49,29 @@ export const EmailConfig = Type.Object(
   { additionalProperties: false },
 );
 
+const Hour = Type.Integer({ minimum: 0, maximum: 23 });
 export const WaitConfig = Type.Union([
   Type.Object({ kind: Type.Literal('duration'), seconds: Type.Integer({ minimum: 0, maximum: 366 * 86_400 }) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('until_time'),
+      weekdays: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), { minItems: 1, maxItems: 7, description: '0 = Sunday' })),
+      hour: Type.Optional(Hour),
+      minute: Type.Optional(Type.Integer({ minimum: 0, maximum: 59 })),
+      quietHours: Type.Optional(Type.Object({ start: Hour, end: Hour }, { additionalProperties: false, description: 'Local hours [start, end) never chosen; may wrap midnight' })),
+      defaultTimezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'For contacts without a time zone; UTC when absent' })),
+    },
+    { additionalProperties: false, description: 'Until the next local time (contact time zone) on an allowed weekday, outside quiet hours' },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('event'),
+      name: Type.String({ minLength: 1, maxLength: 200 }),
+      timeoutSeconds: Type.Integer({ minimum: 1, maximum: 366 * 86_400 }),
+      correlationKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Only an event whose property has the same value as in the entry event' })),
+    },
+    { additionalProperties: false, description: 'Leaves by `next` when the event arrives, by `timeout` otherwise' },
+  ),
 ]);
 
 export const COMPARE_OPERATORS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'] as const;
@@ -141,6 +185,9 @@ export const CampaignEdge = Type.Object(
 
 export const CampaignSettings = Type.Object(
   {
+    goal: Type.Optional(
+      Type.Object({ eventName: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false, description: 'Reaching it exits the contact and counts a conversion' }),
+    ),
     reentry: Type.Optional(
       Type.Object(
         { mode: Type.Union([Type.Literal('never'), Type.Literal('after'), Type.Literal('always')]), days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) },
@@ -203,6 +250,7 @@ export interface CampaignDefinition {
 
 export const NEXT_HANDLE = 'next';
 export const DEFAULT_HANDLE = 'default';
+export const TIMEOUT_HANDLE = 'timeout';
 
 /** The handle an edge leaves by; edges drawn without one leave by `next`. */
 export function handleOf(edge: DefinitionEdge): string {

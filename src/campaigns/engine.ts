@@ -26,13 +26,15 @@ import {
   compileDefinition,
   DEFAULT_HANDLE,
   NEXT_HANDLE,
+  TIMEOUT_HANDLE,
   type CampaignDefinition,
-  type CompareOperator,
   type CompiledDefinition,
   type ConditionRuleValue,
   type DefinitionNode,
   type RuleGroup,
 } from './definition.js';
+import { compare } from './compare.js';
+import { isTimeZone, nextAllowedTime } from './schedule.js';
 import { ENROLLMENTS_CHANNEL } from './store.js';
 
 export interface EngineOptions {
@@ -112,7 +114,11 @@ interface EnrollmentRow {
   waiting_for: WaitState | null;
 }
 
-type WaitState = { kind: 'duration'; until: string };
+/** Persisted in enrollments.waiting_for while an enrollment sits at a wait node. */
+export type WaitState =
+  | { kind: 'duration'; until: string }
+  | { kind: 'until_time'; until: string }
+  | { kind: 'event'; name: string; until: string; correlation: { key: string; value: unknown } | null; matched?: boolean; eventId?: string };
 
 interface ContactRow {
   id: string;
@@ -198,32 +204,6 @@ export function splitVariant(contactId: string, nodeId: string, variants: Array<
     if (bucket < cumulative) return v.id;
   }
   return variants[variants.length - 1]!.id;
-}
-
-function compare(actual: unknown, op: CompareOperator, expected: unknown): boolean {
-  switch (op) {
-    case 'exists':
-      return actual !== null && actual !== undefined && actual !== '';
-    case 'not_exists':
-      return actual === null || actual === undefined || actual === '';
-    case 'eq':
-      return String(actual ?? '').toLowerCase() === String(expected ?? '').toLowerCase();
-    case 'neq':
-      return String(actual ?? '').toLowerCase() !== String(expected ?? '').toLowerCase();
-    case 'contains':
-      return Array.isArray(actual) ? actual.map(String).includes(String(expected)) : String(actual ?? '').toLowerCase().includes(String(expected ?? '').toLowerCase());
-    case 'gt':
-    case 'gte':
-    case 'lt':
-    case 'lte': {
-      const a = Number(actual);
-      const b = Number(expected);
-      if (actual === null || actual === undefined || Number.isNaN(a) || Number.isNaN(b)) return false;
-      return op === 'gt' ? a > b : op === 'gte' ? a >= b : op === 'lt' ? a < b : a <= b;
-    }
-    default:
-      return assertUnreachable(op);
-  }
 }
 
 export class CampaignEngine {
@@ -501,8 +481,27 @@ export class CampaignEngine {
             if (until.getTime() <= now.getTime()) return { kind: 'advance', handle: NEXT_HANDLE, detail: { waitedUntil: until.toISOString() } };
             return { kind: 'wait', until, state: { kind: 'duration', until: until.toISOString() } };
           }
+          case 'until_time': {
+            const zone = contact.timezone && isTimeZone(contact.timezone) ? contact.timezone : (config.defaultTimezone ?? 'UTC');
+            const until = waitingFor?.kind === 'until_time' ? new Date(waitingFor.until) : nextAllowedTime(now, zone, config);
+            if (until.getTime() <= now.getTime()) return { kind: 'advance', handle: NEXT_HANDLE, detail: { waitedUntil: until.toISOString(), timezone: zone } };
+            return { kind: 'wait', until, state: { kind: 'until_time', until: until.toISOString() } };
+          }
+          case 'event': {
+            if (waitingFor?.kind === 'event') {
+              if (waitingFor.matched) return { kind: 'advance', handle: NEXT_HANDLE, detail: { event: waitingFor.name, eventId: waitingFor.eventId ?? null } };
+              if (new Date(waitingFor.until).getTime() <= now.getTime()) return { kind: 'advance', handle: TIMEOUT_HANDLE, detail: { event: waitingFor.name, timedOut: true } };
+              return { kind: 'wait', until: new Date(waitingFor.until), state: waitingFor };
+            }
+            const until = new Date(now.getTime() + config.timeoutSeconds * 1000);
+            const key = config.correlationKey;
+            const entryProperties = (e.entry_event?.properties ?? {}) as Record<string, unknown>;
+            // The event sink matches waiting rows by name and correlation value (see sink.ts).
+            const correlation = key === undefined ? null : { key, value: entryProperties[key] ?? null };
+            return { kind: 'wait', until, state: { kind: 'event', name: config.name, until: until.toISOString(), correlation } };
+          }
           default:
-            return assertUnreachable(config.kind);
+            return assertUnreachable(config);
         }
       }
       case 'condition': {

@@ -157,14 +157,13 @@ export interface EnrollResult {
  * trigger enrolls in the transaction that stored its event). The re-entry rule and the
  * one-running-journey index decide who may enter; the rest get a per-contact reason.
  */
-export async function enrollContacts(
-  q: Queryable,
-  workspaceId: string,
-  campaignId: string,
-  contactIds: string[],
-  now: Date,
-  entryEvent: Record<string, unknown> | null = null,
-): Promise<EnrollResult[]> {
+export interface EnrollmentEntry {
+  contactId: string;
+  /** The event that started the journey (its properties are `event` in templates). */
+  entryEvent: Record<string, unknown> | null;
+}
+
+export async function enrollContacts(q: Queryable, workspaceId: string, campaignId: string, entries: EnrollmentEntry[], now: Date): Promise<EnrollResult[]> {
   const campaign = await q.query<{ status: CampaignStatus; current_version: number | null; definition: CampaignDefinition | null }>(
     `SELECT c.status, c.current_version, v.definition
        FROM campaigns c LEFT JOIN campaign_versions v ON v.campaign_id = c.id AND v.version = c.current_version
@@ -177,25 +176,28 @@ export async function enrollContacts(
     throw new AppError('CAMPAIGN_NOT_ACTIVE', `Contacts can only enter an active (published, not paused) campaign; this one is ${row.status}`);
   }
   const reentry = row.definition.settings?.reentry ?? { mode: 'never' as const };
-  const unique = [...new Set(contactIds)];
-  // The NOT EXISTS applies the re-entry rule; ON CONFLICT covers a concurrent enrollment of the same contact.
+  const firstByContact = new Map<string, EnrollmentEntry>();
+  for (const entry of entries) if (!firstByContact.has(entry.contactId)) firstByContact.set(entry.contactId, entry);
+  const unique = [...firstByContact.values()];
+  // name: insertEnrollments — the NOT EXISTS applies the re-entry rule; ON CONFLICT covers a
+  // concurrent enrollment of the same contact (enrollments_one_active_key).
   const inserted = await q.query<{ id: string; contact_id: string }>(
     `INSERT INTO enrollments (workspace_id, campaign_id, version, contact_id, current_node_id, next_run_at, entry_event, enrolled_at, updated_at)
-     SELECT $1, $2, $3, c.id, $4, $5, $6, $5, $5
-       FROM contacts c
-      WHERE c.workspace_id = $1 AND c.id = ANY($7::uuid[])
-        AND NOT EXISTS (
+     SELECT $1, $2, $3, c.id, $4, $5, x.entry_event, $5, $5
+       FROM jsonb_to_recordset($6::jsonb) AS x(contact_id uuid, entry_event jsonb)
+       JOIN contacts c ON c.id = x.contact_id AND c.workspace_id = $1
+      WHERE NOT EXISTS (
           SELECT 1 FROM enrollments e
            WHERE e.campaign_id = $2 AND e.contact_id = c.id
              AND (e.status IN ('active', 'failed')
-                  OR $8 = 'never'
-                  OR ($8 = 'after' AND e.enrolled_at > $5::timestamptz - make_interval(days => $9::int))))
+                  OR $7 = 'never'
+                  OR ($7 = 'after' AND e.enrolled_at > $5::timestamptz - make_interval(days => $8::int))))
      ON CONFLICT (campaign_id, contact_id) WHERE status IN ('active', 'failed') DO NOTHING
      RETURNING id, contact_id`,
-    [workspaceId, campaignId, row.current_version, row.definition.entryNodeId, now, entryEvent === null ? null : JSON.stringify(entryEvent), unique, reentry.mode, reentry.days ?? 0],
+    [workspaceId, campaignId, row.current_version, row.definition.entryNodeId, now, JSON.stringify(unique.map((u) => ({ contact_id: u.contactId, entry_event: u.entryEvent }))), reentry.mode, reentry.days ?? 0],
   );
   const byContact = new Map(inserted.rows.map((r) => [r.contact_id, r.id]));
-  const missing = unique.filter((id) => !byContact.has(id));
+  const missing = unique.map((u) => u.contactId).filter((id) => !byContact.has(id));
   const reasons = new Map<string, EnrollResult['status']>();
   if (missing.length > 0) {
     const known = await q.query<{ id: string; running: boolean }>(
@@ -206,7 +208,7 @@ export async function enrollContacts(
     for (const k of known.rows) reasons.set(k.id, k.running ? 'already_enrolled' : 'reentry_refused');
   }
   if (inserted.rows.length > 0) await q.query('SELECT pg_notify($1, $2)', [ENROLLMENTS_CHANNEL, campaignId]);
-  return unique.map((contactId) => {
+  return unique.map(({ contactId }) => {
     const enrollmentId = byContact.get(contactId);
     if (enrollmentId) return { contactId, status: 'enrolled', enrollmentId };
     return { contactId, status: reasons.get(contactId) ?? 'contact_not_found' };
@@ -216,7 +218,7 @@ export async function enrollContacts(
 /** Manual enrollment from the API: refused as a whole only when nobody could enter. */
 export async function enrollManually(db: Database, workspaceId: string, actor: Actor, campaignId: string, contactIds: string[], now: Date): Promise<EnrollResult[]> {
   return db.transaction(async (tx) => {
-    const results = await enrollContacts(tx, workspaceId, campaignId, contactIds, now);
+    const results = await enrollContacts(tx, workspaceId, campaignId, contactIds.map((contactId) => ({ contactId, entryEvent: null })), now);
     const enrolled = results.filter((r) => r.status === 'enrolled');
     if (enrolled.length === 0) {
       if (results.every((r) => r.status === 'contact_not_found')) throw new AppError('ENROLLMENT_CONTACTS_NOT_FOUND', 'None of the contacts exist in this workspace', results);
@@ -267,7 +269,11 @@ export interface EmailMetrics {
  * Per-node counts computed from the journey log (finished steps) and the enrollments' current
  * nodes (waiting or failed there): entered = completed + waiting + failed.
  */
-export async function campaignMetrics(q: Queryable, workspaceId: string, campaignId: string): Promise<{ nodes: Record<string, NodeMetrics>; emails: Record<string, EmailMetrics> }> {
+export async function campaignMetrics(
+  q: Queryable,
+  workspaceId: string,
+  campaignId: string,
+): Promise<{ nodes: Record<string, NodeMetrics>; emails: Record<string, EmailMetrics>; enrollments: Record<EnrollmentStatus, number>; conversions: number }> {
   const nodes: Record<string, NodeMetrics> = {};
   const at = (id: string): NodeMetrics => (nodes[id] ??= { entered: 0, completed: 0, waiting: 0, failed: 0 });
   const done = await q.query<{ node_id: string; n: number }>(
@@ -279,6 +285,16 @@ export async function campaignMetrics(q: Queryable, workspaceId: string, campaig
     `SELECT current_node_id, status, count(*)::int AS n FROM enrollments WHERE campaign_id = $1 AND workspace_id = $2 AND status IN ('active', 'failed') GROUP BY current_node_id, status`,
     [campaignId, workspaceId],
   );
+  const totals = await q.query<{ status: EnrollmentStatus; goal: boolean; n: number }>(
+    `SELECT status, exit_reason = 'goal' AS goal, count(*)::int AS n FROM enrollments WHERE campaign_id = $1 AND workspace_id = $2 GROUP BY 1, 2`,
+    [campaignId, workspaceId],
+  );
+  const enrollments: Record<EnrollmentStatus, number> = { active: 0, completed: 0, exited: 0, failed: 0 };
+  let conversions = 0;
+  for (const r of totals.rows) {
+    enrollments[r.status] += r.n;
+    if (r.goal) conversions += r.n;
+  }
   for (const r of current.rows) {
     if (r.status === 'active') at(r.current_node_id).waiting += r.n;
     else at(r.current_node_id).failed += r.n;
@@ -312,7 +328,7 @@ export async function campaignMetrics(q: Queryable, workspaceId: string, campaig
     [workspaceId, campaignId],
   );
   for (const r of engagement.rows) email(r.node_id)[r.name as 'opened'] += r.n;
-  return { nodes, emails };
+  return { nodes, emails, enrollments, conversions };
 }
 
 export interface Journey {

@@ -102,7 +102,7 @@ describe('campaign definition validator', () => {
     expect(issues).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ nodeId: 'e2', field: 'config', message: expect.stringContaining('bogus') }),
-        expect.objectContaining({ nodeId: 'w', field: 'config.kind', message: 'must be one of duration' }),
+        expect.objectContaining({ nodeId: 'w', field: 'config.kind', message: 'must be one of duration, until_time, event' }),
         expect.objectContaining({ nodeId: 'a', field: 'config.delta' }),
         expect.objectContaining({ nodeId: 'e', field: 'type', message: 'the entry node must be a trigger' }),
         expect.objectContaining({ nodeId: 'e', field: 'edges', message: expect.stringContaining('sideways') }),

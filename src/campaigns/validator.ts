@@ -13,6 +13,7 @@ import {
   NEXT_HANDLE,
   NODE_CONFIG_SCHEMAS,
   NODE_TYPES,
+  TIMEOUT_HANDLE,
   handleOf,
   type CampaignDefinition,
   type DefinitionNode,
@@ -20,6 +21,7 @@ import {
   type RuleGroup,
 } from './definition.js';
 import { assertUnreachable } from '../http/errors.js';
+import { inQuietHours, isTimeZone } from './schedule.js';
 
 export interface DefinitionIssue {
   /** The node the problem is on; null for the definition as a whole (entry, settings). */
@@ -86,8 +88,9 @@ function handlesOf(node: DefinitionNode): { allowed: string[]; required: string[
     case 'trigger':
     case 'email':
     case 'action':
-    case 'wait':
       return { allowed: [NEXT_HANDLE], required: [NEXT_HANDLE] };
+    case 'wait':
+      return node.config.kind === 'event' ? { allowed: [NEXT_HANDLE, TIMEOUT_HANDLE], required: [NEXT_HANDLE, TIMEOUT_HANDLE] } : { allowed: [NEXT_HANDLE], required: [NEXT_HANDLE] };
     case 'condition': {
       const ids = node.config.branches.map((b) => b.id);
       return { allowed: [...ids, DEFAULT_HANDLE], required: [...ids, DEFAULT_HANDLE] };
@@ -156,6 +159,13 @@ export async function validateDefinition(input: unknown): Promise<DefinitionIssu
       for (const issue of await checkContent(node.config)) {
         issues.push({ nodeId, field: `config.${issue.field}`, message: issue.line === null ? issue.message : `line ${issue.line}: ${issue.message}` });
       }
+    }
+    if (node.type === 'wait' && node.config.kind === 'until_time') {
+      const zone = node.config.defaultTimezone;
+      if (zone !== undefined && !isTimeZone(zone)) issues.push({ nodeId, field: 'config.defaultTimezone', message: `"${zone}" is not a time zone` });
+      const quiet = node.config.quietHours;
+      if (quiet && node.config.hour !== undefined && inQuietHours(node.config.hour, quiet)) issues.push({ nodeId, field: 'config.hour', message: 'falls within the quiet hours' });
+      if (quiet && quiet.start === quiet.end) issues.push({ nodeId, field: 'config.quietHours', message: 'start and end must differ' });
     }
     if (node.type === 'split') {
       const total = node.config.variants.reduce((sum, v) => sum + v.weight, 0);
