@@ -211,3 +211,40 @@ describe('failures and retries', () => {
     expect((await messagesOf(contactId)).map((m) => m.subject)).toEqual(['Your plan: Pro']);
   });
 });
+
+describe('versioning', () => {
+  it('keeps running enrollments on their version, and moves them only through the migrate endpoint', async () => {
+    const campaignId = await publish(dripDefinition());
+    const onV1 = await insertContact(t.db, caller.workspaceId);
+    await enroll(campaignId, [onV1]);
+    await engineOf(t).runDue();
+
+    const v2 = dripDefinition() as { nodes: Array<{ id: string; config: Record<string, unknown> }> };
+    v2.nodes[3]!.config = { subject: 'Version two', html: '<p>v2</p>' };
+    await t.app.inject({ method: 'PUT', url: `/api/campaigns/${campaignId}`, headers: caller.bearer, payload: { definition: v2 } });
+    expect((await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/publish`, headers: caller.bearer })).json().campaign.currentVersion).toBe(2);
+    const onV2 = await insertContact(t.db, caller.workspaceId);
+    await enroll(campaignId, [onV2]);
+    await engineOf(t).runDue();
+
+    clock.advance(3 * DAY);
+    await engineOf(t).runDue();
+    expect((await messagesOf(onV1)).map((m) => m.subject)).toContain('Still there?');
+    expect((await messagesOf(onV2)).map((m) => m.subject)).toContain('Version two');
+
+    // A contact waiting on v2 when v3 is published moves only when asked to.
+    const waitingOnV2 = await insertContact(t.db, caller.workspaceId);
+    await enroll(campaignId, [waitingOnV2]);
+    await engineOf(t).runDue();
+    const v3 = dripDefinition() as { nodes: Array<{ id: string; config: Record<string, unknown> }> };
+    v3.nodes[3]!.config = { subject: 'Version three', html: '<p>v3</p>' };
+    await t.app.inject({ method: 'PUT', url: `/api/campaigns/${campaignId}`, headers: caller.bearer, payload: { definition: v3 } });
+    await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/publish`, headers: caller.bearer });
+    const migrated = await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/migrate`, headers: caller.bearer, payload: { fromVersion: 2 } });
+    expect(migrated.statusCode, migrated.body).toBe(200);
+    expect(migrated.json()).toEqual({ toVersion: 3, moved: 1, stayed: 0 });
+    clock.advance(3 * DAY);
+    await engineOf(t).runDue();
+    expect((await messagesOf(waitingOnV2)).map((m) => m.subject)).toContain('Version three');
+  });
+});

@@ -671,14 +671,23 @@ export class CampaignEngine {
       await enqueueEmail(tx, { workspaceId: m.workspaceId, contactId: m.contactId, idempotencyKey: m.key, sourceType: 'campaign', sourceId: m.campaignId, from: m.from, to: m.to, subject: m.subject, html: m.html, text: m.text });
     }
     if (batch.steps.length > 0) {
-      // name: appendJourneySteps — one INSERT for the whole batch.
+      // name: appendJourneySteps — one INSERT for the whole batch, from typed arrays.
+      const steps = batch.steps;
       await tx.query(
         `INSERT INTO enrollment_steps (workspace_id, campaign_id, enrollment_id, node_id, outcome, handle, detail, at)
-         SELECT u.workspace_id, u.campaign_id, u.enrollment_id, u.node_id, u.outcome, u.handle, u.detail, $2
-           FROM unnest($1::text[]) WITH ORDINALITY AS j(doc, n),
-                LATERAL jsonb_to_record(j.doc::jsonb) AS u(workspace_id uuid, campaign_id uuid, enrollment_id uuid, node_id text, outcome text, handle text, detail jsonb)
-          ORDER BY j.n`,
-        [batch.steps.map((s) => JSON.stringify({ workspace_id: s.workspaceId, campaign_id: s.campaignId, enrollment_id: s.enrollmentId, node_id: s.nodeId, outcome: s.outcome, handle: s.handle, detail: s.detail })), now],
+         SELECT u.workspace_id, u.campaign_id, u.enrollment_id, u.node_id, u.outcome, u.handle, u.detail::jsonb, $8
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[])
+                AS u(workspace_id, campaign_id, enrollment_id, node_id, outcome, handle, detail)`,
+        [
+          steps.map((s) => s.workspaceId),
+          steps.map((s) => s.campaignId),
+          steps.map((s) => s.enrollmentId),
+          steps.map((s) => s.nodeId),
+          steps.map((s) => s.outcome),
+          steps.map((s) => s.handle),
+          steps.map((s) => JSON.stringify(s.detail)),
+          now,
+        ],
       );
     }
     const ids: string[] = [];

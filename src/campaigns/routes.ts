@@ -11,6 +11,7 @@ import {
   getCampaign,
   getJourney,
   listCampaigns,
+  migrateEnrollments,
   publishCampaign,
   retryEnrollment,
   setCampaignStatus,
@@ -114,6 +115,23 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => ({
       results: await enrollManually(db, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id, (request.body as Static<typeof EnrollBody>).contactIds, clock.now()),
     }),
+  );
+
+  const MigrateBody = Type.Object({ fromVersion: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+  app.post(
+    '/campaigns/:id/migrate',
+    {
+      config: { permission: 'campaigns:write' },
+      schema: {
+        tags: ['campaigns'],
+        summary: 'Move running enrollments from an older version to the current one',
+        params: IdParams,
+        body: MigrateBody,
+        response: { 200: Type.Object({ toVersion: Type.Integer(), moved: Type.Integer(), stayed: Type.Integer() }), 404: ErrorResponse, 409: ErrorResponse },
+      },
+    },
+    async (request) =>
+      migrateEnrollments(db, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id, (request.body as Static<typeof MigrateBody>).fromVersion, clock.now()),
   );
 
   app.get(

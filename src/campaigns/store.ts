@@ -392,3 +392,39 @@ export async function getJourney(q: Queryable, workspaceId: string, campaignId: 
     steps: steps.rows.map((s) => ({ nodeId: s.node_id, outcome: s.outcome, handle: s.handle, detail: s.detail, at: s.at.toISOString() })),
   };
 }
+
+/**
+ * Moves running enrollments from one published version to the current one, on purpose. An
+ * enrollment moves only when the node it sits at exists in the target with the same type (so a
+ * wait keeps its meaning); the others stay on their version and are counted.
+ */
+export async function migrateEnrollments(db: Database, workspaceId: string, actor: Actor, campaignId: string, fromVersion: number, now: Date): Promise<{ toVersion: number; moved: number; stayed: number }> {
+  return db.transaction(async (tx) => {
+    const row = await loadCampaignRow(tx, workspaceId, campaignId, true);
+    const toVersion = row.current_version;
+    if (toVersion === null) throw new AppError('CAMPAIGN_NOT_ACTIVE', 'The campaign has no published version');
+    if (fromVersion === toVersion) throw new AppError('VALIDATION_FAILED', `Enrollments on version ${fromVersion} are already on the current version`);
+    const versions = await tx.query<{ version: number; definition: CampaignDefinition }>(
+      'SELECT version, definition FROM campaign_versions WHERE workspace_id = $1 AND campaign_id = $2 AND version = ANY($3::int[])',
+      [workspaceId, campaignId, [fromVersion, toVersion]],
+    );
+    const from = versions.rows.find((v) => v.version === fromVersion)?.definition;
+    const to = versions.rows.find((v) => v.version === toVersion)?.definition;
+    if (!from || !to) throw notFound(`Version ${fromVersion}`);
+    const targetTypes = new Map(to.nodes.map((n) => [n.id, n.type]));
+    const movable = from.nodes.filter((n) => targetTypes.get(n.id) === n.type).map((n) => n.id);
+    // Rows the engine holds are moved after its batch commits (plain row locks, no SKIP LOCKED).
+    const moved = await tx.query(
+      `UPDATE enrollments SET version = $4, updated_at = $6
+        WHERE workspace_id = $1 AND campaign_id = $2 AND version = $3 AND status IN ('active', 'failed') AND current_node_id = ANY($5::text[])`,
+      [workspaceId, campaignId, fromVersion, toVersion, movable, now],
+    );
+    const stayed = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM enrollments WHERE workspace_id = $1 AND campaign_id = $2 AND version = $3 AND status IN ('active', 'failed')`,
+      [workspaceId, campaignId, fromVersion],
+    );
+    const result = { toVersion, moved: moved.rowCount, stayed: stayed.rows[0]!.n };
+    await recordAudit(tx, { workspaceId, actor, action: 'campaign.migrate_enrollments', resourceType: 'campaign', resourceId: campaignId, before: { version: fromVersion }, after: result });
+    return result;
+  });
+}
