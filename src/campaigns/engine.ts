@@ -234,7 +234,7 @@ export class CampaignEngine {
    */
   async runBatch(): Promise<number> {
     try {
-      return await this.deps.db.transaction((tx) => this.process(tx, null));
+      return await this.deps.db.transaction((tx) => this.process(tx, null, this.deps.clock.now()));
     } catch (error) {
       this.deps.logger.warn({ err: error }, 'campaign batch failed; re-running its enrollments one by one');
       const due = await this.deps.db.query<{ id: string }>(
@@ -245,7 +245,7 @@ export class CampaignEngine {
       let n = 0;
       for (const { id } of due.rows) {
         try {
-          n += await this.deps.db.transaction((tx) => this.process(tx, id));
+          n += await this.deps.db.transaction((tx) => this.process(tx, id, this.deps.clock.now()));
         } catch (single) {
           await this.recordFailure(id, single);
           n += 1;
@@ -318,8 +318,15 @@ export class CampaignEngine {
     });
   }
 
-  private async process(tx: Queryable, onlyId: string | null): Promise<number> {
-    const now = this.deps.clock.now();
+  /**
+   * Runs one enrollment, if due at `now`, inside the caller's transaction (simulation runs a
+   * journey in a transaction it then rolls back).
+   */
+  async runEnrollmentAt(tx: Queryable, enrollmentId: string, now: Date): Promise<number> {
+    return this.process(tx, enrollmentId, now);
+  }
+
+  private async process(tx: Queryable, onlyId: string | null, now: Date): Promise<number> {
     // name: claimDueEnrollments — the partial index enrollments_due_idx gives due rows in time
     // order; SKIP LOCKED lets concurrent workers take disjoint batches without waiting. Rows of
     // paused campaigns stay due and are passed over until the campaign resumes.

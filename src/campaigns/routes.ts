@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { simulateCampaign } from './simulate.js';
 import { CampaignDefinitionSchema, DEFINITION_SCHEMA_VERSION, NODE_CONFIG_SCHEMAS } from './definition.js';
 import {
   campaignMetrics,
@@ -55,6 +56,56 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
       return reply.code(201).send({ campaign });
     },
   );
+
+  const SimulationOptions = {
+    contactId: Type.Optional(Type.String({ format: 'uuid', description: 'A real contact (nothing about it is changed)' })),
+    contact: Type.Optional(
+      Type.Object(
+        {
+          email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+          first_name: Type.Optional(Type.String({ maxLength: 200 })),
+          last_name: Type.Optional(Type.String({ maxLength: 200 })),
+          company: Type.Optional(Type.String({ maxLength: 200 })),
+          job_title: Type.Optional(Type.String({ maxLength: 200 })),
+          timezone: Type.Optional(Type.String({ maxLength: 64 })),
+          tags: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 100 })),
+          score: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+          custom_fields: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+        },
+        { additionalProperties: false, description: 'A hypothetical contact' },
+      ),
+    ),
+    entryEvent: Type.Optional(Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { additionalProperties: false })),
+    events: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            afterSeconds: Type.Integer({ minimum: 0 }),
+            type: Type.Optional(Type.Union(['track', 'system', 'email'].map((v) => Type.Literal(v as 'track')))),
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 100 },
+      ),
+    ),
+    horizonDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+  };
+  const SimulateBody = Type.Object({ definition: DefinitionBody, ...SimulationOptions }, { additionalProperties: false });
+  const SimulateDraftBody = Type.Object(SimulationOptions, { additionalProperties: false });
+  const simulationSchema = { tags: ['campaigns'], summary: 'Run a definition for one contact with time fast-forwarded; nothing is stored or sent', response: { 400: ErrorResponse, 404: ErrorResponse } };
+
+  app.post('/campaigns/simulate', { config: { permission: 'campaigns:read' }, schema: { ...simulationSchema, body: SimulateBody } }, async (request) => {
+    const body = request.body as Static<typeof SimulateBody>;
+    return simulateCampaign(deps, authOf(request).workspaceId, 'Simulation', body);
+  });
+
+  app.post('/campaigns/:id/simulate', { config: { permission: 'campaigns:read' }, schema: { ...simulationSchema, params: IdParams, body: SimulateDraftBody } }, async (request) => {
+    const workspaceId = authOf(request).workspaceId;
+    const { campaign, definition } = await getCampaign(db, workspaceId, (request.params as { id: string }).id);
+    return simulateCampaign(deps, workspaceId, campaign.name, { ...(request.body as Static<typeof SimulateDraftBody>), definition });
+  });
 
   app.get(
     '/campaigns/:id',
