@@ -33,14 +33,15 @@ CREATE TRIGGER campaign_versions_no_update BEFORE UPDATE ON campaign_versions
   FOR EACH ROW EXECUTE FUNCTION campaign_versions_immutable();
 
 -- One row per contact's journey through one campaign. 'active' rows are due at next_run_at
--- (a wait is simply a future next_run_at); 'failed' rows are parked until retried by hand.
+-- (a wait is simply a future next_run_at); 'failed' rows are parked until retried by hand;
+-- 'paused' rows keep their node and due time until resumed.
 CREATE TABLE enrollments (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   workspace_id uuid NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
   campaign_id uuid NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
   version integer NOT NULL,
   contact_id uuid NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
-  status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'completed', 'exited', 'failed')),
+  status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'completed', 'exited', 'failed')),
   current_node_id text NOT NULL,
   next_run_at timestamptz NOT NULL,
   attempts integer NOT NULL DEFAULT 0,
@@ -56,7 +57,7 @@ CREATE TABLE enrollments (
 -- The worker's claim scans due active rows in time order (see engine.ts, claimDueEnrollments).
 CREATE INDEX enrollments_due_idx ON enrollments (next_run_at) WHERE status = 'active';
 -- At most one running journey per contact and campaign; re-entry rules decide about finished ones.
-CREATE UNIQUE INDEX enrollments_one_active_key ON enrollments (campaign_id, contact_id) WHERE status IN ('active', 'failed');
+CREATE UNIQUE INDEX enrollments_one_active_key ON enrollments (campaign_id, contact_id) WHERE status IN ('active', 'paused', 'failed');
 CREATE INDEX enrollments_contact_idx ON enrollments (workspace_id, contact_id, enrolled_at DESC);
 CREATE INDEX enrollments_campaign_node_idx ON enrollments (campaign_id, status, current_node_id);
 -- Event waits are found by contact when an event arrives.

@@ -187,6 +187,24 @@ describe('enrollment rules', () => {
   });
 });
 
+describe('enrollment pause and resume', () => {
+  it('holds one enrollment at its node until resumed', async () => {
+    const campaignId = await publish(dripDefinition());
+    const contactId = await insertContact(t.db, caller.workspaceId);
+    const { enrollmentId } = (await enroll(campaignId, [contactId])).json().results[0];
+    await engineOf(t).runDue();
+    const url = `/api/campaigns/${campaignId}/enrollments/${enrollmentId}`;
+    expect((await t.app.inject({ method: 'POST', url: `${url}/pause`, headers: caller.bearer })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'POST', url: `${url}/pause`, headers: caller.bearer })).json().error.code).toBe('ENROLLMENT_STATE_CONFLICT');
+    clock.advance(3 * DAY);
+    await engineOf(t).runDue();
+    expect(await messagesOf(contactId)).toHaveLength(1);
+    expect((await t.app.inject({ method: 'POST', url: `${url}/resume`, headers: caller.bearer })).statusCode).toBe(204);
+    await engineOf(t).runDue();
+    expect(await messagesOf(contactId)).toHaveLength(2);
+  });
+});
+
 describe('failures and retries', () => {
   it('parks an enrollment whose template cannot render as failed, and retries it on request', async () => {
     const definition = dripDefinition() as { nodes: Array<{ id: string; config: Record<string, unknown> }> };

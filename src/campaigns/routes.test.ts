@@ -35,7 +35,7 @@ describe('campaign routes', () => {
 
     const detail = await t.app.inject({ method: 'GET', url: `/api/campaigns/${campaign.id}`, headers: caller.bearer });
     expect(detail.json().definition.nodes[1].config.subject).toBe('Hello again');
-    expect(detail.json().metrics).toEqual({ nodes: {}, emails: {}, enrollments: { active: 0, completed: 0, exited: 0, failed: 0 }, conversions: 0 });
+    expect(detail.json().metrics).toEqual({ nodes: {}, emails: {}, enrollments: { active: 0, paused: 0, completed: 0, exited: 0, failed: 0 }, conversions: 0 });
 
     // Published versions are immutable in the database itself.
     await expect(t.db.query(`UPDATE campaign_versions SET definition = '{}' WHERE campaign_id = $1`, [campaign.id])).rejects.toThrow(/immutable/);

@@ -15,6 +15,7 @@ import {
   migrateEnrollments,
   publishCampaign,
   retryEnrollment,
+  setEnrollmentPaused,
   setCampaignStatus,
   updateCampaign,
 } from './store.js';
@@ -193,6 +194,18 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
       return getJourney(db, authOf(request).workspaceId, params.id, params.enrollmentId);
     },
   );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(
+      `/campaigns/:id/enrollments/:enrollmentId/${action}`,
+      { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: `${action === 'pause' ? 'Pause' : 'Resume'} one enrollment`, params: EnrollmentParams, response: { 204: Type.Null(), 404: ErrorResponse, 409: ErrorResponse } } },
+      async (request, reply) => {
+        const params = request.params as Static<typeof EnrollmentParams>;
+        await setEnrollmentPaused(db, authOf(request).workspaceId, actorOf(request), params.id, params.enrollmentId, action === 'pause', clock.now());
+        return reply.code(204).send();
+      },
+    );
+  }
 
   app.post(
     '/campaigns/:id/enrollments/:enrollmentId/retry',

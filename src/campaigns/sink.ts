@@ -73,7 +73,7 @@ export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
           `UPDATE enrollments e
               SET status = 'exited', exit_reason = 'goal', waiting_for = NULL, finished_at = $3, updated_at = $3
              FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb), campaign_versions v
-            WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.status IN ('active', 'failed')
+            WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.status IN ('active', 'paused', 'failed')
               AND v.campaign_id = e.campaign_id AND v.version = e.version
               AND v.definition->'settings'->'goal'->>'eventName' = ev.name
             RETURNING e.id, e.campaign_id, e.current_node_id, ev.name`,

@@ -12,7 +12,7 @@ import { validateDefinition } from './validator.js';
 export const ENROLLMENTS_CHANNEL = 'campaign_enrollments_due';
 
 export type CampaignStatus = 'draft' | 'active' | 'paused' | 'archived';
-export type EnrollmentStatus = 'active' | 'completed' | 'exited' | 'failed';
+export type EnrollmentStatus = 'active' | 'paused' | 'completed' | 'exited' | 'failed';
 
 export interface Campaign {
   id: string;
@@ -189,10 +189,10 @@ export async function enrollContacts(q: Queryable, workspaceId: string, campaign
       WHERE NOT EXISTS (
           SELECT 1 FROM enrollments e
            WHERE e.campaign_id = $2 AND e.contact_id = c.id
-             AND (e.status IN ('active', 'failed')
+             AND (e.status IN ('active', 'paused', 'failed')
                   OR $7 = 'never'
                   OR ($7 = 'after' AND e.enrolled_at > $5::timestamptz - make_interval(days => $8::int))))
-     ON CONFLICT (campaign_id, contact_id) WHERE status IN ('active', 'failed') DO NOTHING
+     ON CONFLICT (campaign_id, contact_id) WHERE status IN ('active', 'paused', 'failed') DO NOTHING
      RETURNING id, contact_id`,
     [workspaceId, campaignId, row.current_version, row.definition.entryNodeId, now, JSON.stringify(unique.map((u) => ({ contact_id: u.contactId, entry_event: u.entryEvent }))), reentry.mode, reentry.days ?? 0],
   );
@@ -201,7 +201,7 @@ export async function enrollContacts(q: Queryable, workspaceId: string, campaign
   const reasons = new Map<string, EnrollResult['status']>();
   if (missing.length > 0) {
     const known = await q.query<{ id: string; running: boolean }>(
-      `SELECT c.id, EXISTS (SELECT 1 FROM enrollments e WHERE e.campaign_id = $2 AND e.contact_id = c.id AND e.status IN ('active', 'failed')) AS running
+      `SELECT c.id, EXISTS (SELECT 1 FROM enrollments e WHERE e.campaign_id = $2 AND e.contact_id = c.id AND e.status IN ('active', 'paused', 'failed')) AS running
          FROM contacts c WHERE c.workspace_id = $1 AND c.id = ANY($3::uuid[])`,
       [workspaceId, campaignId, missing],
     );
@@ -282,21 +282,21 @@ export async function campaignMetrics(
   );
   for (const r of done.rows) at(r.node_id).completed += r.n;
   const current = await q.query<{ current_node_id: string; status: EnrollmentStatus; n: number }>(
-    `SELECT current_node_id, status, count(*)::int AS n FROM enrollments WHERE campaign_id = $1 AND workspace_id = $2 AND status IN ('active', 'failed') GROUP BY current_node_id, status`,
+    `SELECT current_node_id, status, count(*)::int AS n FROM enrollments WHERE campaign_id = $1 AND workspace_id = $2 AND status IN ('active', 'paused', 'failed') GROUP BY current_node_id, status`,
     [campaignId, workspaceId],
   );
   const totals = await q.query<{ status: EnrollmentStatus; goal: boolean; n: number }>(
     `SELECT status, exit_reason = 'goal' AS goal, count(*)::int AS n FROM enrollments WHERE campaign_id = $1 AND workspace_id = $2 GROUP BY 1, 2`,
     [campaignId, workspaceId],
   );
-  const enrollments: Record<EnrollmentStatus, number> = { active: 0, completed: 0, exited: 0, failed: 0 };
+  const enrollments: Record<EnrollmentStatus, number> = { active: 0, paused: 0, completed: 0, exited: 0, failed: 0 };
   let conversions = 0;
   for (const r of totals.rows) {
     enrollments[r.status] += r.n;
     if (r.goal) conversions += r.n;
   }
   for (const r of current.rows) {
-    if (r.status === 'active') at(r.current_node_id).waiting += r.n;
+    if (r.status === 'active' || r.status === 'paused') at(r.current_node_id).waiting += r.n;
     else at(r.current_node_id).failed += r.n;
   }
   for (const m of Object.values(nodes)) m.entered = m.completed + m.waiting + m.failed;
@@ -416,15 +416,30 @@ export async function migrateEnrollments(db: Database, workspaceId: string, acto
     // Rows the engine holds are moved after its batch commits (plain row locks, no SKIP LOCKED).
     const moved = await tx.query(
       `UPDATE enrollments SET version = $4, updated_at = $6
-        WHERE workspace_id = $1 AND campaign_id = $2 AND version = $3 AND status IN ('active', 'failed') AND current_node_id = ANY($5::text[])`,
+        WHERE workspace_id = $1 AND campaign_id = $2 AND version = $3 AND status IN ('active', 'paused', 'failed') AND current_node_id = ANY($5::text[])`,
       [workspaceId, campaignId, fromVersion, toVersion, movable, now],
     );
     const stayed = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM enrollments WHERE workspace_id = $1 AND campaign_id = $2 AND version = $3 AND status IN ('active', 'failed')`,
+      `SELECT count(*)::int AS n FROM enrollments WHERE workspace_id = $1 AND campaign_id = $2 AND version = $3 AND status IN ('active', 'paused', 'failed')`,
       [workspaceId, campaignId, fromVersion],
     );
     const result = { toVersion, moved: moved.rowCount, stayed: stayed.rows[0]!.n };
     await recordAudit(tx, { workspaceId, actor, action: 'campaign.migrate_enrollments', resourceType: 'campaign', resourceId: campaignId, before: { version: fromVersion }, after: result });
     return result;
+  });
+}
+
+/** Pauses one running enrollment (it keeps its node and due time) or resumes a paused one. */
+export async function setEnrollmentPaused(db: Database, workspaceId: string, actor: Actor, campaignId: string, enrollmentId: string, paused: boolean, now: Date): Promise<void> {
+  await db.transaction(async (tx) => {
+    // A row the engine holds is changed after its batch commits.
+    const result = await tx.query<{ status: EnrollmentStatus }>('SELECT status FROM enrollments WHERE workspace_id = $1 AND campaign_id = $2 AND id = $3 FOR UPDATE', [workspaceId, campaignId, enrollmentId]);
+    const row = result.rows[0];
+    if (!row) throw notFound('Enrollment');
+    const from: EnrollmentStatus = paused ? 'active' : 'paused';
+    if (row.status !== from) throw new AppError('ENROLLMENT_STATE_CONFLICT', `Only ${paused ? 'a running' : 'a paused'} enrollment can be ${paused ? 'paused' : 'resumed'}; this one is ${row.status}`);
+    await tx.query('UPDATE enrollments SET status = $2, updated_at = $3 WHERE id = $1', [enrollmentId, paused ? 'paused' : 'active', now]);
+    await recordAudit(tx, { workspaceId, actor, action: `campaign.enrollment.${paused ? 'pause' : 'resume'}`, resourceType: 'enrollment', resourceId: enrollmentId, before: { status: row.status }, after: { status: paused ? 'paused' : 'active' } });
+    if (!paused) await tx.query('SELECT pg_notify($1, $2)', [ENROLLMENTS_CHANNEL, campaignId]);
   });
 }
