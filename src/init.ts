@@ -12,6 +12,7 @@ import { createPgliteDatabase, createPostgresDatabase, type Database } from './d
 import { migrate } from './db/migrate.js';
 import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
 import { createCampaignEventSink } from './campaigns/sink.js';
+import { createWebhookWorker, nodeWebhookClient, systemDnsResolver, type DnsResolver, type WebhookHttpClient } from './campaigns/webhooks.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -39,6 +40,9 @@ export interface RuntimeOverrides {
   db?: Database;
   /** Randomness (retry jitter), in [0, 1). */
   random?: () => number;
+  /** Outbound HTTP and DNS of campaign webhooks. */
+  webhookHttp?: WebhookHttpClient;
+  dns?: DnsResolver;
 }
 
 /** With no APP_SECRET, keep a generated secret beside the embedded data so signed links survive restarts. */
@@ -84,6 +88,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   };
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink });
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
+  workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, dns: overrides.dns ?? systemDnsResolver, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {
     deps,

@@ -142,6 +142,14 @@ export const ActionConfig = Type.Union([
   ),
   Type.Object(
     {
+      kind: Type.Literal('webhook'),
+      url: Type.String({ minLength: 8, maxLength: 2000, pattern: '^https?://' }),
+      secret: Type.String({ minLength: 16, maxLength: 200, description: 'Signs each call: x-unitehub-signature = v1=HMAC-SHA256(secret, "<x-unitehub-timestamp>.<body>")' }),
+    },
+    { additionalProperties: false, description: 'POSTs the contact and step as JSON; never to private, loopback or link-local addresses' },
+  ),
+  Type.Object(
+    {
       kind: Type.Literal('notify'),
       userId: Type.String({ format: 'uuid' }),
       subject: Type.String({ minLength: 1, maxLength: 998 }),

@@ -79,6 +79,7 @@ interface Snapshot {
   contact: ContactRow;
   change: ContactChange;
   emails: number;
+  webhooks: number;
   events: number;
   steps: number;
 }
@@ -89,6 +90,7 @@ function snapshot(contact: ContactRow, scratch: RunScratch): Snapshot {
     contact: { ...contact, tags: [...contact.tags], custom_fields: { ...contact.custom_fields } },
     change: { ...c, addTags: [...c.addTags], removeTags: [...c.removeTags], fields: { ...c.fields }, custom: { ...c.custom } },
     emails: scratch.emails.length,
+    webhooks: scratch.webhooks.length,
     events: scratch.events.length,
     steps: scratch.steps.length,
   };
@@ -98,6 +100,7 @@ function restore(contact: ContactRow, scratch: RunScratch, mark: Snapshot): void
   Object.assign(contact, mark.contact);
   Object.assign(scratch.contact, mark.change);
   scratch.emails.length = mark.emails;
+  scratch.webhooks.length = mark.webhooks;
   scratch.events.length = mark.events;
   scratch.steps.length = mark.steps;
 }
@@ -166,6 +169,16 @@ interface NextState {
   waitingFor: WaitState | null;
 }
 
+interface PendingWebhook {
+  workspaceId: string;
+  campaignId: string;
+  enrollmentId: string;
+  key: string;
+  url: string;
+  secret: string;
+  body: Record<string, unknown>;
+}
+
 interface PendingEmail {
   workspaceId: string;
   contactId: string | null;
@@ -181,6 +194,7 @@ interface PendingEmail {
 /** Everything one batch will write, gathered before any write happens. */
 class BatchEffects {
   readonly emails: PendingEmail[] = [];
+  readonly webhooks: PendingWebhook[] = [];
   readonly contacts = new Map<string, ContactChange>();
   readonly events = new Map<string, NewEvent[]>();
   readonly steps: Array<StepRecord & { enrollmentId: string; workspaceId: string; campaignId: string }> = [];
@@ -190,6 +204,7 @@ class BatchEffects {
 /** Per enrollment, effects are staged here and merged into the batch only if the run succeeded. */
 interface RunScratch {
   emails: PendingEmail[];
+  webhooks: PendingWebhook[];
   contact: ContactChange;
   events: NewEvent[];
   steps: StepRecord[];
@@ -360,6 +375,7 @@ export class CampaignEngine {
     for (const e of enrollments) {
       const scratch: RunScratch = {
         emails: [],
+        webhooks: [],
         contact: batch.contacts.get(e.contact_id) ?? { workspaceId: e.workspace_id, addTags: [], removeTags: [], scoreDelta: 0, fields: {}, custom: {} },
         events: [],
         steps: [],
@@ -400,6 +416,7 @@ export class CampaignEngine {
   private mergeScratch(batch: BatchEffects, e: EnrollmentRow, scratch: RunScratch): void {
     batch.contacts.set(e.contact_id, scratch.contact);
     batch.emails.push(...scratch.emails);
+    batch.webhooks.push(...scratch.webhooks);
     if (scratch.events.length > 0) {
       const list = batch.events.get(e.workspace_id) ?? [];
       list.push(...scratch.events);
@@ -578,6 +595,26 @@ export class CampaignEngine {
         scratch.events.push({ contactId: contact.id, type: 'system', name: 'field_updated', properties: { field, campaignId: e.campaign_id, enrollmentId: e.id } });
         return { field, value };
       }
+      case 'webhook': {
+        const key = `enrollment:${e.id}:node:${node.id}`;
+        scratch.webhooks.push({
+          workspaceId: e.workspace_id,
+          campaignId: e.campaign_id,
+          enrollmentId: e.id,
+          key,
+          url: config.url,
+          secret: config.secret,
+          body: {
+            type: 'campaign.step',
+            campaignId: e.campaign_id,
+            enrollmentId: e.id,
+            nodeId: node.id,
+            contact: { id: contact.id, email: contact.email, first_name: contact.first_name, last_name: contact.last_name, company: contact.company, job_title: contact.job_title, status: contact.status, score: contact.score, tags: contact.tags, custom_fields: contact.custom_fields },
+            event: e.entry_event,
+          },
+        });
+        return { webhook: config.url };
+      }
       case 'notify': {
         const member = await tx.query<{ email: string; name: string }>(
           'SELECT u.email, u.name FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.user_id = $2',
@@ -676,6 +713,16 @@ export class CampaignEngine {
     for (const [workspaceId, events] of batch.events) await recordEvents(tx, this.deps.eventSink(), workspaceId, events, now);
     for (const m of batch.emails) {
       await enqueueEmail(tx, { workspaceId: m.workspaceId, contactId: m.contactId, idempotencyKey: m.key, sourceType: 'campaign', sourceId: m.campaignId, from: m.from, to: m.to, subject: m.subject, html: m.html, text: m.text });
+    }
+    if (batch.webhooks.length > 0) {
+      // name: enqueueWebhooks — the idempotency key makes a replayed step find its row.
+      await tx.query(
+        `INSERT INTO campaign_webhooks (workspace_id, campaign_id, enrollment_id, idempotency_key, url, secret, body, next_attempt_at, created_at)
+         SELECT w.workspace_id, w.campaign_id, w.enrollment_id, w.key, w.url, w.secret, w.body, $2, $2
+           FROM jsonb_to_recordset($1::jsonb) AS w(workspace_id uuid, campaign_id uuid, enrollment_id uuid, key text, url text, secret text, body jsonb)
+         ON CONFLICT (workspace_id, idempotency_key) DO NOTHING`,
+        [JSON.stringify(batch.webhooks.map((w) => ({ workspace_id: w.workspaceId, campaign_id: w.campaignId, enrollment_id: w.enrollmentId, key: w.key, url: w.url, secret: w.secret, body: w.body }))), now],
+      );
     }
     if (batch.steps.length > 0) {
       // name: appendJourneySteps — one INSERT for the whole batch, from typed arrays.

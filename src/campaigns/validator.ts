@@ -21,7 +21,9 @@ import {
   type RuleGroup,
 } from './definition.js';
 import { assertUnreachable } from '../http/errors.js';
+import ipaddr from 'ipaddr.js';
 import { inQuietHours, isTimeZone } from './schedule.js';
+import { isPublicAddress } from './webhooks.js';
 
 export interface DefinitionIssue {
   /** The node the problem is on; null for the definition as a whole (entry, settings). */
@@ -166,6 +168,15 @@ export async function validateDefinition(input: unknown): Promise<DefinitionIssu
       const quiet = node.config.quietHours;
       if (quiet && node.config.hour !== undefined && inQuietHours(node.config.hour, quiet)) issues.push({ nodeId, field: 'config.hour', message: 'falls within the quiet hours' });
       if (quiet && quiet.start === quiet.end) issues.push({ nodeId, field: 'config.quietHours', message: 'start and end must differ' });
+    }
+    if (node.type === 'action' && node.config.kind === 'webhook') {
+      try {
+        const host = new URL(node.config.url).hostname.replace(/^\[|\]$/g, '');
+        if (ipaddr.isValid(host) && !isPublicAddress(host)) issues.push({ nodeId, field: 'config.url', message: `${host} is not a public address` });
+        if (host === 'localhost' || host.endsWith('.localhost')) issues.push({ nodeId, field: 'config.url', message: 'localhost is not allowed' });
+      } catch {
+        issues.push({ nodeId, field: 'config.url', message: 'is not a valid URL' });
+      }
     }
     if (node.type === 'split') {
       const total = node.config.variants.reduce((sum, v) => sum + v.weight, 0);
