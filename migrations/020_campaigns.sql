@@ -20,8 +20,12 @@ CREATE TABLE campaign_versions (
   version integer NOT NULL,
   definition jsonb NOT NULL,
   published_at timestamptz NOT NULL DEFAULT now(),
+  -- The goal event of this version (settings.goal.eventName), so the event sink finds goals by
+  -- name without reading every definition.
+  goal_event text,
   PRIMARY KEY (campaign_id, version)
 );
+CREATE INDEX campaign_versions_goal_idx ON campaign_versions (workspace_id, goal_event) WHERE goal_event IS NOT NULL;
 
 -- A published definition is history that enrollments point at: refuse any change to it.
 CREATE FUNCTION campaign_versions_immutable() RETURNS trigger AS $$

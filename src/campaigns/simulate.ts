@@ -59,7 +59,13 @@ export async function simulateCampaign(deps: { db: Database; clock: Clock; logge
         start,
       ]);
       const campaignId = campaign.rows[0]!.id;
-      await tx.query('INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at) VALUES ($1, $2, 1, $3, $4)', [workspaceId, campaignId, JSON.stringify(definition), start]);
+      await tx.query('INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at, goal_event) VALUES ($1, $2, 1, $3, $4, $5)', [
+        workspaceId,
+        campaignId,
+        JSON.stringify(definition),
+        start,
+        definition.settings?.goal?.eventName ?? null,
+      ]);
       const contactId = await simulatedContact(tx, workspaceId, input);
       const entry = input.entryEvent ? { id: null, type: 'track', name: input.entryEvent.name, properties: input.entryEvent.properties ?? {}, occurredAt: start.toISOString() } : null;
       const [enrolled] = await enrollContacts(tx, workspaceId, campaignId, [{ contactId, entryEvent: entry }], start);

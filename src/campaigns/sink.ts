@@ -9,7 +9,7 @@ import type { EventSink, RecordedEvent } from '../events/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import { compare } from './compare.js';
-import type { TriggerNodeConfig } from './definition.js';
+import type { CampaignDefinition, TriggerNodeConfig } from './definition.js';
 import { enrollContacts, ENROLLMENTS_CHANNEL, type EnrollmentEntry } from './store.js';
 
 export function triggerMatches(trigger: TriggerNodeConfig, event: RecordedEvent): boolean {
@@ -42,6 +42,10 @@ function entryEventOf(event: RecordedEvent): Record<string, unknown> {
 }
 
 export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
+  // Published versions never change, so their parsed definitions are cached by (campaign, version).
+  const versions = new Map<string, CampaignDefinition>();
+  const MAX_CACHED = 2000;
+
   return {
     async onEvents(q: Queryable, events: RecordedEvent[]): Promise<void> {
       const byWorkspace = new Map<string, RecordedEvent[]>();
@@ -68,40 +72,54 @@ export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
             RETURNING e.id`,
           [workspaceId, payload, now],
         );
-        // name: exitOnGoal — the goal of the version each enrollment runs on.
-        const converted = await q.query<{ id: string; campaign_id: string; current_node_id: string; name: string }>(
-          `UPDATE enrollments e
-              SET status = 'exited', exit_reason = 'goal', waiting_for = NULL, finished_at = $3, updated_at = $3
-             FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb), campaign_versions v
-            WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.status IN ('active', 'paused', 'failed')
-              AND v.campaign_id = e.campaign_id AND v.version = e.version
-              AND v.definition->'settings'->'goal'->>'eventName' = ev.name
-            RETURNING e.id, e.campaign_id, e.current_node_id, ev.name`,
-          [workspaceId, payload, now],
-        );
-        if (converted.rows.length > 0) {
-          await q.query(
-            `INSERT INTO enrollment_steps (workspace_id, campaign_id, enrollment_id, node_id, outcome, handle, detail, at)
-             SELECT $1, c.campaign_id, c.id, c.node_id, 'skipped', NULL, jsonb_build_object('goal', c.name), $3
-               FROM jsonb_to_recordset($2::jsonb) AS c(id uuid, campaign_id uuid, node_id text, name text)`,
-            [workspaceId, JSON.stringify(converted.rows.map((r) => ({ id: r.id, campaign_id: r.campaign_id, node_id: r.current_node_id, name: r.name }))), now],
+
+        // name: goalEvents — a partial index holds only versions that have a goal.
+        const goals = await q.query<{ goal_event: string }>('SELECT DISTINCT goal_event FROM campaign_versions WHERE workspace_id = $1 AND goal_event IS NOT NULL', [workspaceId]);
+        const goalNames = new Set(goals.rows.map((g) => g.goal_event));
+        if (list.some((e) => goalNames.has(e.name))) {
+          // name: exitOnGoal — the goal of the version each enrollment runs on.
+          const converted = await q.query<{ id: string; campaign_id: string; current_node_id: string; name: string }>(
+            `UPDATE enrollments e
+                SET status = 'exited', exit_reason = 'goal', waiting_for = NULL, finished_at = $3, updated_at = $3
+               FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb), campaign_versions v
+              WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.status IN ('active', 'paused', 'failed')
+                AND v.campaign_id = e.campaign_id AND v.version = e.version AND v.goal_event = ev.name
+              RETURNING e.id, e.campaign_id, e.current_node_id, ev.name`,
+            [workspaceId, payload, now],
           );
+          if (converted.rows.length > 0) {
+            await q.query(
+              `INSERT INTO enrollment_steps (workspace_id, campaign_id, enrollment_id, node_id, outcome, handle, detail, at)
+               SELECT $1, c.campaign_id, c.id, c.node_id, 'skipped', NULL, jsonb_build_object('goal', c.name), $3
+                 FROM jsonb_to_recordset($2::jsonb) AS c(id uuid, campaign_id uuid, node_id text, name text)`,
+              [workspaceId, JSON.stringify(converted.rows.map((r) => ({ id: r.id, campaign_id: r.campaign_id, node_id: r.current_node_id, name: r.name }))), now],
+            );
+          }
         }
-        // name: activeTriggers — the entry node of each active campaign's current version.
-        const triggers = await q.query<{ id: string; trigger: { config: TriggerNodeConfig } }>(
-          `SELECT c.id, t.node AS trigger
-             FROM campaigns c
-             JOIN campaign_versions v ON v.campaign_id = c.id AND v.version = c.current_version
-             CROSS JOIN LATERAL (SELECT n AS node FROM jsonb_array_elements(v.definition->'nodes') AS n WHERE n->>'id' = v.definition->>'entryNodeId') t
-            WHERE c.workspace_id = $1 AND c.status = 'active' AND t.node->'config'->>'kind' <> 'manual'`,
+
+        // name: activeCampaigns — campaigns_workspace_idx; definitions come from the cache.
+        const active = await q.query<{ id: string; current_version: number }>(
+          `SELECT id, current_version FROM campaigns WHERE workspace_id = $1 AND status = 'active' AND current_version IS NOT NULL`,
           [workspaceId],
         );
-        for (const campaign of triggers.rows) {
+        const missing = active.rows.filter((c) => !versions.has(`${c.id}:${c.current_version}`));
+        if (missing.length > 0) {
+          const loaded = await q.query<{ campaign_id: string; version: number; definition: CampaignDefinition }>(
+            `SELECT campaign_id, version, definition FROM campaign_versions WHERE (campaign_id, version) IN (SELECT * FROM unnest($1::uuid[], $2::int[]))`,
+            [missing.map((c) => c.id), missing.map((c) => c.current_version)],
+          );
+          if (versions.size + loaded.rows.length > MAX_CACHED) versions.clear();
+          for (const v of loaded.rows) versions.set(`${v.campaign_id}:${v.version}`, v.definition);
+        }
+        for (const campaign of active.rows) {
+          const definition = versions.get(`${campaign.id}:${campaign.current_version}`);
+          const trigger = definition?.nodes.find((n) => n.id === definition.entryNodeId);
+          if (!definition || trigger?.type !== 'trigger' || trigger.config.kind === 'manual') continue;
           const entries: EnrollmentEntry[] = [];
           for (const event of list) {
-            if (triggerMatches(campaign.trigger.config, event)) entries.push({ contactId: event.contactId!, entryEvent: entryEventOf(event) });
+            if (triggerMatches(trigger.config, event)) entries.push({ contactId: event.contactId!, entryEvent: entryEventOf(event) });
           }
-          if (entries.length > 0) await enrollContacts(q, workspaceId, campaign.id, entries, now);
+          if (entries.length > 0) await enrollContacts(q, workspaceId, campaign.id, entries, now, { version: campaign.current_version, definition });
         }
         if (woken.rows.length > 0) await q.query('SELECT pg_notify($1, $2)', [ENROLLMENTS_CHANNEL, workspaceId]);
       }

@@ -110,12 +110,13 @@ export async function publishCampaign(db: Database, workspaceId: string, actor: 
     // The stored draft was valid when saved; validation rules may have grown since.
     const definition = await assertValidDefinition(row.draft_definition);
     const version = (row.current_version ?? 0) + 1;
-    await tx.query(`INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at) VALUES ($1, $2, $3, $4, $5)`, [
+    await tx.query(`INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at, goal_event) VALUES ($1, $2, $3, $4, $5, $6)`, [
       workspaceId,
       campaignId,
       version,
       JSON.stringify(definition),
       now,
+      definition.settings?.goal?.eventName ?? null,
     ]);
     const result = await tx.query<CampaignRow>(
       `UPDATE campaigns SET current_version = $3, status = CASE WHEN status = 'paused' THEN 'paused' ELSE 'active' END, updated_at = $4
@@ -163,13 +164,23 @@ export interface EnrollmentEntry {
   entryEvent: Record<string, unknown> | null;
 }
 
-export async function enrollContacts(q: Queryable, workspaceId: string, campaignId: string, entries: EnrollmentEntry[], now: Date): Promise<EnrollResult[]> {
-  const campaign = await q.query<{ status: CampaignStatus; current_version: number | null; definition: CampaignDefinition | null }>(
-    `SELECT c.status, c.current_version, v.definition
-       FROM campaigns c LEFT JOIN campaign_versions v ON v.campaign_id = c.id AND v.version = c.current_version
-      WHERE c.workspace_id = $1 AND c.id = $2`,
-    [workspaceId, campaignId],
-  );
+export async function enrollContacts(
+  q: Queryable,
+  workspaceId: string,
+  campaignId: string,
+  entries: EnrollmentEntry[],
+  now: Date,
+  /** The active campaign's current version, when the caller has just read it in this transaction. */
+  known?: { version: number; definition: CampaignDefinition },
+): Promise<EnrollResult[]> {
+  const campaign = known
+    ? { rows: [{ status: 'active' as CampaignStatus, current_version: known.version, definition: known.definition }] }
+    : await q.query<{ status: CampaignStatus; current_version: number | null; definition: CampaignDefinition | null }>(
+        `SELECT c.status, c.current_version, v.definition
+           FROM campaigns c LEFT JOIN campaign_versions v ON v.campaign_id = c.id AND v.version = c.current_version
+          WHERE c.workspace_id = $1 AND c.id = $2`,
+        [workspaceId, campaignId],
+      );
   const row = campaign.rows[0];
   if (!row) throw notFound('Campaign');
   if (row.status !== 'active' || row.current_version === null || !row.definition) {
