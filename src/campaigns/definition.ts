@@ -193,6 +193,11 @@ export const CampaignEdge = Type.Object(
 
 export const CampaignSettings = Type.Object(
   {
+    priority: Type.Optional(
+      Type.Union([Type.Literal('transactional'), Type.Literal('lifecycle'), Type.Literal('promotional')], {
+        description: 'For frequency caps: transactional is never capped; promotional keeps one slot free for lifecycle. Default lifecycle.',
+      }),
+    ),
     goal: Type.Optional(
       Type.Object({ eventName: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false, description: 'Reaching it exits the contact and counts a conversion' }),
     ),

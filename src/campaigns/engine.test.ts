@@ -266,3 +266,49 @@ describe('versioning', () => {
     expect((await messagesOf(waitingOnV2)).map((m) => m.subject)).toContain('Version three');
   });
 });
+
+describe('frequency caps across campaigns', () => {
+  it('defers (never drops) emails over the cap, keeps a slot for lifecycle, and never caps transactional', async () => {
+    const other = await signUp(t.app);
+    const put = await t.app.inject({ method: 'PUT', url: '/api/campaigns/frequency-cap', headers: other.bearer, payload: { frequencyCap: { maxEmails: 2, windowHours: 24 } } });
+    expect(put.statusCode, put.body).toBe(200);
+    const oneEmail = (subject: string, priority: string) => ({
+      entryNodeId: 't',
+      nodes: [
+        { id: 't', type: 'trigger', config: { kind: 'manual' } },
+        { id: 'mail', type: 'email', config: { subject, html: '<p>x</p>' } },
+        { id: 'x', type: 'exit', config: {} },
+      ],
+      edges: [
+        { from: 't', to: 'mail' },
+        { from: 'mail', to: 'x' },
+      ],
+      settings: { priority },
+    });
+    const publishAs = async (definition: Record<string, unknown>) => {
+      const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: other.bearer, payload: { name: 'Cap', definition } });
+      const id = created.json().campaign.id as string;
+      await t.app.inject({ method: 'POST', url: `/api/campaigns/${id}/publish`, headers: other.bearer });
+      return id;
+    };
+    const lifecycle = await publishAs(oneEmail('Lifecycle', 'lifecycle'));
+    const promo1 = await publishAs(oneEmail('Promo 1', 'promotional'));
+    const promo2 = await publishAs(oneEmail('Promo 2', 'promotional'));
+    const receipt = await publishAs(oneEmail('Receipt', 'transactional'));
+    const contactId = await insertContact(t.db, other.workspaceId);
+    const enrollIn = async (id: string) => {
+      await t.app.inject({ method: 'POST', url: `/api/campaigns/${id}/enroll`, headers: other.bearer, payload: { contactIds: [contactId] } });
+      await engineOf(t).runDue();
+    };
+    await enrollIn(promo1);
+    await enrollIn(promo2); // promotional: one slot of two is kept for lifecycle → deferred
+    await enrollIn(lifecycle);
+    await enrollIn(receipt);
+    expect((await messagesOf(contactId)).map((m) => m.subject).sort()).toEqual(['Lifecycle', 'Promo 1', 'Receipt']);
+    const waiting = await t.db.query<{ current_node_id: string; status: string }>('SELECT current_node_id, status FROM enrollments WHERE campaign_id = $1', [promo2]);
+    expect(waiting.rows[0]).toEqual({ current_node_id: 'mail', status: 'active' });
+    clock.advance(25 * 3_600_000);
+    await engineOf(t).runDue();
+    expect((await messagesOf(contactId)).map((m) => m.subject).sort()).toEqual(['Lifecycle', 'Promo 1', 'Promo 2', 'Receipt']);
+  });
+});

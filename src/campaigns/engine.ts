@@ -120,6 +120,7 @@ interface EnrollmentRow {
 /** Persisted in enrollments.waiting_for while an enrollment sits at a wait node. */
 export type WaitState =
   | { kind: 'duration'; until: string }
+  | { kind: 'frequency_cap'; until: string }
   | { kind: 'until_time'; until: string }
   | { kind: 'event'; name: string; until: string; correlation: { key: string; value: unknown } | null; matched?: boolean; eventId?: string };
 
@@ -167,6 +168,18 @@ interface NextState {
   lastError: string | null;
   exitReason: string | null;
   waitingFor: WaitState | null;
+}
+
+/** Workspace setting `settings.campaigns.frequencyCap`: at most maxEmails campaign emails per contact per window. */
+export interface FrequencyCap {
+  maxEmails: number;
+  windowHours: number;
+}
+
+interface RunContext {
+  campaign: string;
+  workspace: string;
+  cap: FrequencyCap | null;
 }
 
 interface PendingWebhook {
@@ -365,8 +378,9 @@ export class CampaignEngine {
       [[...new Set(enrollments.map((e) => e.contact_id))]],
     );
     for (const c of contactRows.rows) contacts.set(c.id, c);
-    const names = await tx.query<{ id: string; campaign_name: string; workspace_name: string }>(
-      `SELECT c.id, c.name AS campaign_name, w.name AS workspace_name FROM campaigns c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = ANY($1::uuid[])`,
+    const names = await tx.query<{ id: string; campaign_name: string; workspace_name: string; cap: FrequencyCap | null }>(
+      `SELECT c.id, c.name AS campaign_name, w.name AS workspace_name, w.settings->'campaigns'->'frequencyCap' AS cap
+         FROM campaigns c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = ANY($1::uuid[])`,
       [[...new Set(enrollments.map((e) => e.campaign_id))]],
     );
     const campaignNames = new Map(names.rows.map((r) => [r.id, r]));
@@ -390,7 +404,7 @@ export class CampaignEngine {
         if (!contact) throw new PermanentStepError('the contact no longer exists');
         const compiled = await this.definitionOf(tx, e.campaign_id, e.version);
         const meta = campaignNames.get(e.campaign_id);
-        state = await this.run(tx, e, compiled, contact, scratch, now, { campaign: meta?.campaign_name ?? '', workspace: meta?.workspace_name ?? '' });
+        state = await this.run(tx, e, compiled, contact, scratch, now, { campaign: meta?.campaign_name ?? '', workspace: meta?.workspace_name ?? '', cap: meta?.cap ?? null });
         contacts.set(contact.id, contact);
         this.mergeScratch(batch, e, scratch);
       } catch (error) {
@@ -433,7 +447,7 @@ export class CampaignEngine {
     contact: ContactRow,
     scratch: RunScratch,
     now: Date,
-    names: { campaign: string; workspace: string },
+    names: RunContext,
   ): Promise<NextState> {
     let nodeId = e.current_node_id;
     let waitingFor = e.waiting_for;
@@ -473,7 +487,7 @@ export class CampaignEngine {
     contact: ContactRow,
     scratch: RunScratch,
     now: Date,
-    names: { campaign: string; workspace: string },
+    names: RunContext,
     waitingFor: WaitState | null,
     compiled: CompiledDefinition,
   ): Promise<
@@ -486,6 +500,12 @@ export class CampaignEngine {
         return { kind: 'advance', handle: NEXT_HANDLE, detail: {} };
       case 'email': {
         if (contact.subscription_state === 'unsubscribed') return { kind: 'advance', handle: NEXT_HANDLE, detail: { reason: 'unsubscribed' }, skipped: true };
+        const priority = compiled.definition.settings?.priority ?? 'lifecycle';
+        if (names.cap && priority !== 'transactional') {
+          const deferUntil = await this.frequencyCapDefer(tx, e, names.cap, priority, scratch, now);
+          // Deferred, not dropped: the step runs again when the oldest counted email leaves the window.
+          if (deferUntil) return { kind: 'wait', until: deferUntil, state: { kind: 'frequency_cap', until: deferUntil.toISOString() } };
+        }
         const variables = {
           contact: { ...contact.custom_fields, id: contact.id, email: contact.email, first_name: contact.first_name, last_name: contact.last_name, company: contact.company, job_title: contact.job_title, phone: contact.phone, status: contact.status, score: contact.score, tags: contact.tags, timezone: contact.timezone, custom: contact.custom_fields },
           workspace: { name: names.workspace },
@@ -495,7 +515,7 @@ export class CampaignEngine {
         const rendered = await renderContent(node.config, variables);
         const key = `enrollment:${e.id}:node:${node.id}`;
         scratch.emails.push({ workspaceId: e.workspace_id, contactId: contact.id, campaignId: e.campaign_id, key, from: node.config.from ?? this.deps.config.emailFrom, to: contact.email, ...rendered });
-        return { kind: 'advance', handle: NEXT_HANDLE, detail: { idempotencyKey: key, subject: rendered.subject } };
+        return { kind: 'advance', handle: NEXT_HANDLE, detail: { idempotencyKey: key, subject: rendered.subject, emailPriority: priority } };
       }
       case 'wait': {
         const config = node.config;
@@ -545,6 +565,30 @@ export class CampaignEngine {
       default:
         return assertUnreachable(node);
     }
+  }
+
+  /**
+   * Campaign emails the contact got within the cap's window (journey rows of email steps, in
+   * engine time), plus those staged in this claim. Promotional emails keep one slot free for
+   * lifecycle ones; transactional emails are never capped.
+   */
+  private async frequencyCapDefer(tx: Queryable, e: EnrollmentRow, cap: FrequencyCap, priority: 'lifecycle' | 'promotional', scratch: RunScratch, now: Date): Promise<Date | null> {
+    const windowMs = cap.windowHours * 3_600_000;
+    const since = new Date(now.getTime() - windowMs);
+    // Uses enrollments_contact_idx, then enrollment_steps_enrollment_idx.
+    const sent = await tx.query<{ n: number; oldest: Date | null }>(
+      `SELECT count(*)::int AS n, min(s.at) AS oldest
+         FROM enrollments e JOIN enrollment_steps s ON s.enrollment_id = e.id
+        WHERE e.workspace_id = $1 AND e.contact_id = $2 AND s.outcome = 'completed' AND s.at > $3 AND s.detail ? 'emailPriority'
+          AND s.detail->>'emailPriority' <> 'transactional'`,
+      [e.workspace_id, e.contact_id, since],
+    );
+    const staged = scratch.emails.filter((m) => m.contactId === e.contact_id).length;
+    const count = sent.rows[0]!.n + staged;
+    const limit = priority === 'promotional' && cap.maxEmails > 1 ? cap.maxEmails - 1 : cap.maxEmails;
+    if (count < limit) return null;
+    const oldest = sent.rows[0]!.oldest ?? now;
+    return new Date(Math.max(oldest.getTime() + windowMs, now.getTime() + 60_000));
   }
 
   private async act(tx: Queryable, e: EnrollmentRow, node: Extract<DefinitionNode, { type: 'action' }>, contact: ContactRow, scratch: RunScratch): Promise<Record<string, unknown>> {

@@ -10,12 +10,14 @@ import {
   createCampaign,
   enrollManually,
   getCampaign,
+  getFrequencyCap,
   getJourney,
   listCampaigns,
   migrateEnrollments,
   publishCampaign,
   retryEnrollment,
   setEnrollmentPaused,
+  setFrequencyCap,
   setCampaignStatus,
   updateCampaign,
 } from './store.js';
@@ -43,6 +45,16 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
     definition: CampaignDefinitionSchema,
     nodeConfigs: NODE_CONFIG_SCHEMAS,
   }));
+
+  const Cap = Type.Union([Type.Object({ maxEmails: Type.Integer({ minimum: 1, maximum: 100 }), windowHours: Type.Integer({ minimum: 1, maximum: 24 * 31 }) }, { additionalProperties: false }), Type.Null()]);
+  app.get('/campaigns/frequency-cap', { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'The workspace cap on campaign emails per contact', response: { 200: Type.Object({ frequencyCap: Cap }) } } }, async (request) => ({
+    frequencyCap: await getFrequencyCap(db, authOf(request).workspaceId),
+  }));
+  app.put(
+    '/campaigns/frequency-cap',
+    { config: { permission: 'settings:write' }, schema: { tags: ['campaigns'], summary: 'Set (or with null remove) the cap; capped emails are deferred, not dropped', body: Type.Object({ frequencyCap: Cap }, { additionalProperties: false }), response: { 200: Type.Object({ frequencyCap: Cap }) } } },
+    async (request) => ({ frequencyCap: await setFrequencyCap(db, authOf(request).workspaceId, actorOf(request), (request.body as { frequencyCap: Static<typeof Cap> }).frequencyCap) }),
+  );
 
   app.get('/campaigns', { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], response: { 200: Type.Object({ campaigns: Type.Array(CampaignSchema) }) } } }, async (request) => ({
     campaigns: await listCampaigns(db, authOf(request).workspaceId),

@@ -454,3 +454,29 @@ export async function setEnrollmentPaused(db: Database, workspaceId: string, act
     if (!paused) await tx.query('SELECT pg_notify($1, $2)', [ENROLLMENTS_CHANNEL, campaignId]);
   });
 }
+
+export interface FrequencyCapSetting {
+  maxEmails: number;
+  windowHours: number;
+}
+
+export async function getFrequencyCap(q: Queryable, workspaceId: string): Promise<FrequencyCapSetting | null> {
+  const r = await q.query<{ cap: FrequencyCapSetting | null }>(`SELECT settings->'campaigns'->'frequencyCap' AS cap FROM workspaces WHERE id = $1`, [workspaceId]);
+  return r.rows[0]?.cap ?? null;
+}
+
+/** Sets (or with null, removes) the workspace's cap on campaign emails per contact. */
+export async function setFrequencyCap(db: Database, workspaceId: string, actor: Actor, cap: FrequencyCapSetting | null): Promise<FrequencyCapSetting | null> {
+  return db.transaction(async (tx) => {
+    const before = await getFrequencyCap(tx, workspaceId);
+    await tx.query(
+      `UPDATE workspaces SET settings = settings || jsonb_build_object('campaigns',
+          CASE WHEN $2::jsonb IS NULL THEN COALESCE(settings->'campaigns', '{}'::jsonb) - 'frequencyCap'
+               ELSE COALESCE(settings->'campaigns', '{}'::jsonb) || jsonb_build_object('frequencyCap', $2::jsonb) END)
+        WHERE id = $1`,
+      [workspaceId, cap === null ? null : JSON.stringify(cap)],
+    );
+    await recordAudit(tx, { workspaceId, actor, action: 'campaign.frequency_cap', resourceType: 'workspace', resourceId: workspaceId, before, after: cap });
+    return cap;
+  });
+}
