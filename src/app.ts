@@ -24,6 +24,7 @@ import type { HealthCheck } from './health/health.js';
 import { registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
+import { campaignRoutes } from './campaigns/routes.js';
 import { identityRoutes } from './identity/identity.routes.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
@@ -47,7 +48,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, importRoutes, eventsRoutes, segmentsRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

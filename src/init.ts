@@ -10,7 +10,10 @@ import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { NO_EVENT_SINK, type EventSink } from './events/events.js';
+import type { EventSink } from './events/events.js';
+import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
+import { createCampaignEventSink } from './campaigns/sink.js';
+import { createWebhookWorker, nodeWebhookClient, systemDnsResolver, type DnsResolver, type WebhookHttpClient } from './campaigns/webhooks.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -40,6 +43,11 @@ export interface RuntimeOverrides {
   logger?: Logger;
   /** An already open database (tests); it is not closed by `close()`. */
   db?: Database;
+  /** Randomness (retry jitter), in [0, 1). */
+  random?: () => number;
+  /** Outbound HTTP and DNS of campaign webhooks. */
+  webhookHttp?: WebhookHttpClient;
+  dns?: DnsResolver;
 }
 
 /** With no APP_SECRET, keep a generated secret beside the embedded data so signed links survive restarts. */
@@ -78,7 +86,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   // new score), then the campaign engine; what the first two record (band crossings, segment
   // entries) goes through the whole sink again, so the engine sees it too.
   const leadScoring = createLeadScoring(new RulesReplyClassifier(), clock, () => eventSink);
-  const eventSink: EventSink = combineEventSinks(leadScoring.sink, createSegmentsSink(() => eventSink, clock), NO_EVENT_SINK);
+  const eventSink: EventSink = combineEventSinks(leadScoring.sink, createSegmentsSink(() => eventSink, clock), createCampaignEventSink({ clock }));
 
   const deps: AppDeps = {
     config,
@@ -91,6 +99,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
   };
+  const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink });
+  workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
+  workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, dns: overrides.dns ?? systemDnsResolver, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {
     deps,

@@ -1,0 +1,29 @@
+/** Comparisons shared by condition rules and trigger property filters. Text compares case-insensitively. */
+import { assertUnreachable } from '../http/errors.js';
+import type { CompareOperator } from './definition.js';
+
+export function compare(actual: unknown, op: CompareOperator, expected: unknown): boolean {
+  switch (op) {
+    case 'exists':
+      return actual !== null && actual !== undefined && actual !== '';
+    case 'not_exists':
+      return actual === null || actual === undefined || actual === '';
+    case 'eq':
+      return String(actual ?? '').toLowerCase() === String(expected ?? '').toLowerCase();
+    case 'neq':
+      return String(actual ?? '').toLowerCase() !== String(expected ?? '').toLowerCase();
+    case 'contains':
+      return Array.isArray(actual) ? actual.map(String).includes(String(expected)) : String(actual ?? '').toLowerCase().includes(String(expected ?? '').toLowerCase());
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte': {
+      const a = Number(actual);
+      const b = Number(expected);
+      if (actual === null || actual === undefined || Number.isNaN(a) || Number.isNaN(b)) return false;
+      return op === 'gt' ? a > b : op === 'gte' ? a >= b : op === 'lt' ? a < b : a <= b;
+    }
+    default:
+      return assertUnreachable(op);
+  }
+}

@@ -1,0 +1,223 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { recordEvents, NO_EVENT_SINK } from '../events/events.js';
+import { ManualClock } from '../platform/clock.js';
+import { splitVariant } from './engine.js';
+import { engineOf, insertContact } from './test-support.js';
+
+let t: TestApp;
+let clock: ManualClock;
+let caller: Caller;
+beforeAll(async () => {
+  clock = new ManualClock();
+  t = await createTestApp({ clock });
+  caller = await signUp(t.app);
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function publish(definition: Record<string, unknown>): Promise<string> {
+  const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Nodes', definition } });
+  expect(created.statusCode, created.body).toBe(201);
+  const id = created.json().campaign.id as string;
+  expect((await t.app.inject({ method: 'POST', url: `/api/campaigns/${id}/publish`, headers: caller.bearer })).statusCode).toBe(200);
+  return id;
+}
+
+async function enrollAndRun(campaignId: string, contactIds: string[]): Promise<string[]> {
+  const response = await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/enroll`, headers: caller.bearer, payload: { contactIds } });
+  expect(response.statusCode, response.body).toBe(200);
+  await engineOf(t).runDue();
+  return response.json().results.map((r: { enrollmentId: string }) => r.enrollmentId);
+}
+
+async function pathOf(campaignId: string, enrollmentId: string): Promise<Array<{ nodeId: string; handle: string | null; outcome: string }>> {
+  const journey = await t.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}/enrollments/${enrollmentId}`, headers: caller.bearer });
+  return journey.json().steps;
+}
+
+const exitNode = (id: string) => ({ id, type: 'exit', config: { reason: id } });
+
+describe('condition node', () => {
+  const definition = {
+    entryNodeId: 't',
+    nodes: [
+      { id: 't', type: 'trigger', config: { kind: 'manual' } },
+      {
+        id: 'c',
+        type: 'condition',
+        config: {
+          branches: [
+            { id: 'vip', match: { operator: 'and', rules: [{ kind: 'tag', tag: 'vip', present: true }, { kind: 'score', op: 'gte', value: 50 }] } },
+            {
+              id: 'engaged',
+              match: {
+                operator: 'or',
+                rules: [
+                  { kind: 'event', name: 'pricing_viewed', withinSeconds: 86_400, present: true },
+                  { operator: 'and', rules: [{ kind: 'field', field: 'plan', op: 'eq', value: 'pro' }, { kind: 'field', field: 'first_name', op: 'exists' }] },
+                ],
+              },
+            },
+          ],
+        },
+      },
+      exitNode('x_vip'),
+      exitNode('x_engaged'),
+      exitNode('x_default'),
+    ],
+    edges: [
+      { from: 't', to: 'c' },
+      { from: 'c', to: 'x_vip', handle: 'vip' },
+      { from: 'c', to: 'x_engaged', handle: 'engaged' },
+      { from: 'c', to: 'x_default', handle: 'default' },
+    ],
+  };
+
+  it('takes the first matching branch over tags, score, events and fields (AND/OR groups), else default', async () => {
+    const campaignId = await publish(definition);
+    const vip = await insertContact(t.db, caller.workspaceId, { tags: ['vip'], score: 70, custom_fields: { plan: 'pro' } });
+    const lowVip = await insertContact(t.db, caller.workspaceId, { tags: ['vip'], score: 10 });
+    const pro = await insertContact(t.db, caller.workspaceId, { custom_fields: { plan: 'Pro' } });
+    const viewer = await insertContact(t.db, caller.workspaceId);
+    const oldViewer = await insertContact(t.db, caller.workspaceId);
+    await recordEvents(t.db, NO_EVENT_SINK, caller.workspaceId, [{ contactId: viewer, type: 'track', name: 'pricing_viewed' }], clock.now());
+    await recordEvents(t.db, NO_EVENT_SINK, caller.workspaceId, [{ contactId: oldViewer, type: 'track', name: 'pricing_viewed', occurredAt: new Date(clock.now().getTime() - 3 * 86_400_000) }], clock.now());
+    const ids = await enrollAndRun(campaignId, [vip, lowVip, pro, viewer, oldViewer]);
+    const ends = await Promise.all(ids.map(async (id) => (await pathOf(campaignId, id)).at(-1)!.nodeId));
+    expect(ends).toEqual(['x_vip', 'x_default', 'x_engaged', 'x_engaged', 'x_default']);
+  });
+
+  it('branches on engagement with an email this enrollment received earlier', async () => {
+    const campaignId = await publish({
+      entryNodeId: 't',
+      nodes: [
+        { id: 't', type: 'trigger', config: { kind: 'manual' } },
+        { id: 'mail', type: 'email', config: { subject: 'Offer', html: '<p>Offer</p>' } },
+        { id: 'w', type: 'wait', config: { kind: 'duration', seconds: 86_400 } },
+        { id: 'c', type: 'condition', config: { branches: [{ id: 'opened', match: { operator: 'and', rules: [{ kind: 'email', nodeId: 'mail', event: 'opened', present: true }] } }] } },
+        exitNode('x_opened'),
+        exitNode('x_default'),
+      ],
+      edges: [
+        { from: 't', to: 'mail' },
+        { from: 'mail', to: 'w' },
+        { from: 'w', to: 'c' },
+        { from: 'c', to: 'x_opened', handle: 'opened' },
+        { from: 'c', to: 'x_default', handle: 'default' },
+      ],
+    });
+    const opener = await insertContact(t.db, caller.workspaceId);
+    const ignorer = await insertContact(t.db, caller.workspaceId);
+    const [openerEnrollment, ignorerEnrollment] = await enrollAndRun(campaignId, [opener, ignorer]);
+    const message = await t.db.query<{ id: string }>('SELECT id FROM messages WHERE contact_id = $1', [opener]);
+    const otherMessage = await t.db.query<{ id: string }>('SELECT id FROM messages WHERE contact_id = $1', [ignorer]);
+    await recordEvents(t.db, NO_EVENT_SINK, caller.workspaceId, [{ contactId: opener, type: 'email', name: 'opened', properties: { messageId: message.rows[0]!.id } }], clock.now());
+    // A click on a message that is not this enrollment's does not count.
+    await recordEvents(t.db, NO_EVENT_SINK, caller.workspaceId, [{ contactId: ignorer, type: 'email', name: 'clicked', properties: { messageId: otherMessage.rows[0]!.id } }], clock.now());
+    clock.advance(86_400_000);
+    await engineOf(t).runDue();
+    expect((await pathOf(campaignId, openerEnrollment!)).at(-1)!.nodeId).toBe('x_opened');
+    expect((await pathOf(campaignId, ignorerEnrollment!)).at(-1)!.nodeId).toBe('x_default');
+    const metrics = (await t.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}`, headers: caller.bearer })).json().metrics;
+    expect(metrics.emails.mail).toMatchObject({ queued: 2, opened: 1, clicked: 1 });
+  });
+});
+
+describe('split node', () => {
+  it('puts a contact always in the same variant, following the weights', async () => {
+    const variants = [
+      { id: 'a', weight: 70 },
+      { id: 'b', weight: 30 },
+    ];
+    const counts = { a: 0, b: 0 };
+    for (let i = 0; i < 2000; i++) counts[splitVariant(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, 's', variants) as 'a' | 'b'] += 1;
+    expect(counts.a).toBeGreaterThan(1250);
+    expect(counts.a).toBeLessThan(1550);
+    expect(splitVariant('c1', 's', variants)).toBe(splitVariant('c1', 's', variants));
+
+    const campaignId = await publish({
+      entryNodeId: 't',
+      nodes: [{ id: 't', type: 'trigger', config: { kind: 'manual' } }, { id: 's', type: 'split', config: { variants } }, exitNode('x_a'), exitNode('x_b')],
+      edges: [
+        { from: 't', to: 's' },
+        { from: 's', to: 'x_a', handle: 'a' },
+        { from: 's', to: 'x_b', handle: 'b' },
+      ],
+    });
+    const contacts = await Promise.all(Array.from({ length: 20 }, () => insertContact(t.db, caller.workspaceId)));
+    const ids = await enrollAndRun(campaignId, contacts);
+    for (const [i, id] of ids.entries()) {
+      const steps = await pathOf(campaignId, id);
+      expect(steps[1]!.handle).toBe(splitVariant(contacts[i]!, 's', variants));
+    }
+    const metrics = (await t.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}`, headers: caller.bearer })).json().metrics;
+    expect(metrics.nodes.x_a.entered + metrics.nodes.x_b.entered).toBe(20);
+  });
+});
+
+describe('action nodes', () => {
+  it('adds and removes tags (recording events), changes the score, updates fields and notifies a member', async () => {
+    const campaignId = await publish({
+      entryNodeId: 't',
+      nodes: [
+        { id: 't', type: 'trigger', config: { kind: 'manual' } },
+        { id: 'add', type: 'action', config: { kind: 'tag_add', tag: 'nurtured' } },
+        { id: 'remove', type: 'action', config: { kind: 'tag_remove', tag: 'cold' } },
+        { id: 'score', type: 'action', config: { kind: 'score_change', delta: 95 } },
+        { id: 'status', type: 'action', config: { kind: 'field_update', field: 'status', value: 'lead' } },
+        { id: 'plan', type: 'action', config: { kind: 'field_update', field: 'plan', value: 'trial' } },
+        { id: 'tell', type: 'action', config: { kind: 'notify', userId: caller.userId, subject: 'New lead', text: 'Call them' } },
+        { id: 'check', type: 'condition', config: { branches: [{ id: 'ok', match: { operator: 'and', rules: [{ kind: 'tag', tag: 'nurtured', present: true }, { kind: 'score', op: 'eq', value: 100 }] } }] } },
+        exitNode('x_ok'),
+        exitNode('x_default'),
+      ],
+      edges: [
+        { from: 't', to: 'add' },
+        { from: 'add', to: 'remove' },
+        { from: 'remove', to: 'score' },
+        { from: 'score', to: 'status' },
+        { from: 'status', to: 'plan' },
+        { from: 'plan', to: 'tell' },
+        { from: 'tell', to: 'check' },
+        { from: 'check', to: 'x_ok', handle: 'ok' },
+        { from: 'check', to: 'x_default', handle: 'default' },
+      ],
+    });
+    const contactId = await insertContact(t.db, caller.workspaceId, { tags: ['cold', 'newsletter'], score: 20, custom_fields: { source: 'ads' } });
+    const [enrollmentId] = await enrollAndRun(campaignId, [contactId]);
+    const contact = await t.db.query<{ tags: string[]; score: number; status: string; custom_fields: Record<string, unknown> }>('SELECT tags, score, status, custom_fields FROM contacts WHERE id = $1', [contactId]);
+    expect(contact.rows[0]).toEqual({ tags: ['newsletter', 'nurtured'], score: 100, status: 'lead', custom_fields: { source: 'ads', plan: 'trial' } });
+    const events = await t.db.query<{ name: string; properties: { tag?: string } }>(`SELECT name, properties FROM events WHERE contact_id = $1 AND type = 'system' ORDER BY name`, [contactId]);
+    expect(events.rows.map((e) => `${e.name}:${e.properties.tag ?? ''}`)).toEqual(['field_updated:', 'field_updated:', 'tag_added:nurtured', 'tag_removed:cold']);
+    const notice = await t.db.query<{ to_address: string; subject: string; text_body: string }>('SELECT to_address, subject, text_body FROM messages WHERE idempotency_key = $1', [`enrollment:${enrollmentId}:node:tell`]);
+    expect(notice.rows[0]).toMatchObject({ to_address: caller.email, subject: 'New lead' });
+    expect(notice.rows[0]!.text_body).toContain('Call them');
+    expect((await pathOf(campaignId, enrollmentId!)).at(-1)!.nodeId).toBe('x_ok');
+  });
+
+  it('fails the step (not the batch) when a field update is invalid, keeping the earlier steps', async () => {
+    const campaignId = await publish({
+      entryNodeId: 't',
+      nodes: [
+        { id: 't', type: 'trigger', config: { kind: 'manual' } },
+        { id: 'add', type: 'action', config: { kind: 'tag_add', tag: 'seen' } },
+        { id: 'bad', type: 'action', config: { kind: 'field_update', field: 'status', value: 'royalty' } },
+        exitNode('x'),
+      ],
+      edges: [
+        { from: 't', to: 'add' },
+        { from: 'add', to: 'bad' },
+        { from: 'bad', to: 'x' },
+      ],
+    });
+    const a = await insertContact(t.db, caller.workspaceId);
+    const [enrollmentId] = await enrollAndRun(campaignId, [a]);
+    const journey = (await t.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}/enrollments/${enrollmentId}`, headers: caller.bearer })).json();
+    expect(journey.enrollment).toMatchObject({ status: 'failed', currentNodeId: 'bad' });
+    expect(journey.steps.map((s: { nodeId: string; outcome: string }) => `${s.nodeId}:${s.outcome}`)).toEqual(['t:completed', 'add:completed', 'bad:failed']);
+    const tags = await t.db.query<{ tags: string[] }>('SELECT tags FROM contacts WHERE id = $1', [a]);
+    expect(tags.rows[0]!.tags).toEqual(['seen']);
+  });
+});

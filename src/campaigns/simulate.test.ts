@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { ManualClock } from '../platform/clock.js';
+import { dripDefinition, insertContact } from './test-support.js';
+
+let t: TestApp;
+let caller: Caller;
+beforeAll(async () => {
+  t = await createTestApp({ clock: new ManualClock() });
+  caller = await signUp(t.app);
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function counts() {
+  const r = await t.db.query<{ campaigns: number; messages: number; enrollments: number; contacts: number }>(
+    `SELECT (SELECT count(*)::int FROM campaigns) AS campaigns, (SELECT count(*)::int FROM messages) AS messages,
+            (SELECT count(*)::int FROM enrollments) AS enrollments, (SELECT count(*)::int FROM contacts) AS contacts`,
+  );
+  return r.rows[0]!;
+}
+
+describe('simulation', () => {
+  it('fast-forwards a hypothetical contact through waits and reports path, emails and waits, storing nothing', async () => {
+    const before = await counts();
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/campaigns/simulate',
+      headers: caller.bearer,
+      payload: { definition: dripDefinition(), contact: { first_name: 'Sim', email: 'sim@example.com' } },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const result = response.json();
+    expect(result.status).toBe('completed');
+    expect(result.path.map((s: { nodeId: string }) => s.nodeId)).toEqual(['start', 'welcome', 'pause', 'followup', 'end']);
+    expect(result.emails.map((e: { subject: string }) => e.subject)).toEqual(['Welcome Sim', 'Still there?']);
+    expect(result.waits).toHaveLength(1);
+    expect(new Date(result.waits[0].until).getTime() - new Date(result.waits[0].from).getTime()).toBe(3 * 86_400_000);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('applies supplied events: an event wait released before its timeout, a real contact left untouched', async () => {
+    const contactId = await insertContact(t.db, caller.workspaceId, { first_name: 'Real', tags: ['a'] });
+    const definition = {
+      entryNodeId: 't',
+      nodes: [
+        { id: 't', type: 'trigger', config: { kind: 'manual' } },
+        { id: 'tag', type: 'action', config: { kind: 'tag_add', tag: 'simulated' } },
+        { id: 'w', type: 'wait', config: { kind: 'event', name: 'order_completed', timeoutSeconds: 86_400, correlationKey: 'cart' } },
+        { id: 'bought', type: 'exit', config: { reason: 'bought' } },
+        { id: 'late', type: 'exit', config: { reason: 'timeout' } },
+      ],
+      edges: [
+        { from: 't', to: 'tag' },
+        { from: 'tag', to: 'w' },
+        { from: 'w', to: 'bought' },
+        { from: 'w', to: 'late', handle: 'timeout' },
+      ],
+    };
+    const bought = await t.app.inject({
+      method: 'POST',
+      url: '/api/campaigns/simulate',
+      headers: caller.bearer,
+      payload: { definition, contactId, entryEvent: { name: 'cart_abandoned', properties: { cart: 'k1' } }, events: [{ afterSeconds: 3600, name: 'order_completed', properties: { cart: 'k1' } }] },
+    });
+    expect(bought.json()).toMatchObject({ status: 'completed', exitReason: 'bought' });
+    const late = await t.app.inject({
+      method: 'POST',
+      url: '/api/campaigns/simulate',
+      headers: caller.bearer,
+      payload: { definition, contactId, entryEvent: { name: 'cart_abandoned', properties: { cart: 'k1' } }, events: [{ afterSeconds: 3600, name: 'order_completed', properties: { cart: 'other' } }] },
+    });
+    expect(late.json()).toMatchObject({ status: 'completed', exitReason: 'timeout' });
+    const contact = await t.db.query<{ tags: string[] }>('SELECT tags FROM contacts WHERE id = $1', [contactId]);
+    expect(contact.rows[0]!.tags).toEqual(['a']);
+  });
+
+  it('simulates a saved draft, and refuses an invalid definition with CAMPAIGN_INVALID', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Draft', definition: dripDefinition() } });
+    const draft = await t.app.inject({ method: 'POST', url: `/api/campaigns/${created.json().campaign.id}/simulate`, headers: caller.bearer, payload: { contact: { first_name: 'D' } } });
+    expect(draft.json().emails[0].subject).toBe('Welcome D');
+    const invalid = await t.app.inject({ method: 'POST', url: '/api/campaigns/simulate', headers: caller.bearer, payload: { definition: { entryNodeId: 'x', nodes: [], edges: [] } } });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json().error.code).toBe('CAMPAIGN_INVALID');
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * The campaign engine's EventSink: every stored event passes through here inside the transaction
+ * that stored it, so a trigger, a waiting step or a goal can never miss an event. Per call it
+ * (1) wakes enrollments waiting for that event, (2) exits enrollments whose goal it is, and
+ * (3) starts campaigns whose trigger it matches. All three are set-based statements.
+ */
+import type { Queryable } from '../db/database.js';
+import type { EventSink, RecordedEvent } from '../events/events.js';
+import { assertUnreachable } from '../http/errors.js';
+import type { Clock } from '../platform/clock.js';
+import { compare } from './compare.js';
+import type { CampaignDefinition, TriggerNodeConfig } from './definition.js';
+import { enrollContacts, ENROLLMENTS_CHANNEL, type EnrollmentEntry } from './store.js';
+
+export function triggerMatches(trigger: TriggerNodeConfig, event: RecordedEvent): boolean {
+  const p = event.properties;
+  switch (trigger.kind) {
+    case 'manual':
+      return false;
+    case 'contact_created':
+      return event.type === 'system' && event.name === 'contact_created';
+    case 'tag_added':
+      return event.type === 'system' && event.name === 'tag_added' && p.tag === trigger.tag;
+    case 'score_threshold': {
+      if (event.type !== 'system' || event.name !== 'score_threshold_crossed') return false;
+      if (typeof p.threshold === 'number') return p.threshold === trigger.threshold && p.direction !== 'down';
+      return Number(p.from) < trigger.threshold && Number(p.to) >= trigger.threshold;
+    }
+    case 'event':
+      return event.type === 'track' && event.name === trigger.name && (trigger.filters ?? []).every((f) => compare(p[f.property], f.op, f.value));
+    case 'email_event':
+      return event.type === 'email' && event.name === trigger.event;
+    case 'segment_entered':
+      return event.type === 'system' && event.name === 'segment_entered' && p.segmentId === trigger.segmentId;
+    default:
+      return assertUnreachable(trigger);
+  }
+}
+
+function entryEventOf(event: RecordedEvent): Record<string, unknown> {
+  return { id: event.id, type: event.type, name: event.name, properties: event.properties, occurredAt: event.occurredAt.toISOString() };
+}
+
+export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
+  // Published versions never change, so their parsed definitions are cached by (campaign, version).
+  const versions = new Map<string, CampaignDefinition>();
+  const MAX_CACHED = 2000;
+
+  return {
+    async onEvents(q: Queryable, events: RecordedEvent[]): Promise<void> {
+      const byWorkspace = new Map<string, RecordedEvent[]>();
+      for (const e of events) {
+        if (e.contactId === null) continue;
+        const list = byWorkspace.get(e.workspaceId) ?? [];
+        list.push(e);
+        byWorkspace.set(e.workspaceId, list);
+      }
+      const now = deps.clock.now();
+      for (const [workspaceId, list] of byWorkspace) {
+        const payload = JSON.stringify(list.map((e) => ({ id: e.id, contact_id: e.contactId, name: e.name, properties: e.properties })));
+        // name: wakeEventWaits — enrollments_event_wait_idx finds the contact's waiting rows;
+        // a row the engine holds is updated after its batch commits (and re-checked then).
+        const woken = await q.query(
+          `UPDATE enrollments e
+              SET waiting_for = e.waiting_for || jsonb_build_object('matched', true, 'eventId', ev.id), next_run_at = $3, updated_at = $3
+             FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb)
+            WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.waiting_for IS NOT NULL AND e.status = 'active'
+              AND e.waiting_for->>'kind' = 'event' AND e.waiting_for->>'name' = ev.name
+              AND NOT COALESCE((e.waiting_for->>'matched')::boolean, false)
+              AND (jsonb_typeof(e.waiting_for->'correlation') IS DISTINCT FROM 'object'
+                   OR ev.properties -> (e.waiting_for->'correlation'->>'key') = e.waiting_for->'correlation'->'value')
+            RETURNING e.id`,
+          [workspaceId, payload, now],
+        );
+
+        // name: goalEvents — a partial index holds only versions that have a goal.
+        const goals = await q.query<{ goal_event: string }>('SELECT DISTINCT goal_event FROM campaign_versions WHERE workspace_id = $1 AND goal_event IS NOT NULL', [workspaceId]);
+        const goalNames = new Set(goals.rows.map((g) => g.goal_event));
+        if (list.some((e) => goalNames.has(e.name))) {
+          // name: exitOnGoal — the goal of the version each enrollment runs on.
+          const converted = await q.query<{ id: string; campaign_id: string; current_node_id: string; name: string }>(
+            `UPDATE enrollments e
+                SET status = 'exited', exit_reason = 'goal', waiting_for = NULL, finished_at = $3, updated_at = $3
+               FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb), campaign_versions v
+              WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.status IN ('active', 'paused', 'failed')
+                AND v.campaign_id = e.campaign_id AND v.version = e.version AND v.goal_event = ev.name
+              RETURNING e.id, e.campaign_id, e.current_node_id, ev.name`,
+            [workspaceId, payload, now],
+          );
+          if (converted.rows.length > 0) {
+            await q.query(
+              `INSERT INTO enrollment_steps (workspace_id, campaign_id, enrollment_id, node_id, outcome, handle, detail, at)
+               SELECT $1, c.campaign_id, c.id, c.node_id, 'skipped', NULL, jsonb_build_object('goal', c.name), $3
+                 FROM jsonb_to_recordset($2::jsonb) AS c(id uuid, campaign_id uuid, node_id text, name text)`,
+              [workspaceId, JSON.stringify(converted.rows.map((r) => ({ id: r.id, campaign_id: r.campaign_id, node_id: r.current_node_id, name: r.name }))), now],
+            );
+          }
+        }
+
+        // name: activeCampaigns — campaigns_workspace_idx; definitions come from the cache.
+        const active = await q.query<{ id: string; current_version: number }>(
+          `SELECT id, current_version FROM campaigns WHERE workspace_id = $1 AND status = 'active' AND current_version IS NOT NULL`,
+          [workspaceId],
+        );
+        const missing = active.rows.filter((c) => !versions.has(`${c.id}:${c.current_version}`));
+        if (missing.length > 0) {
+          const loaded = await q.query<{ campaign_id: string; version: number; definition: CampaignDefinition }>(
+            `SELECT campaign_id, version, definition FROM campaign_versions WHERE (campaign_id, version) IN (SELECT * FROM unnest($1::uuid[], $2::int[]))`,
+            [missing.map((c) => c.id), missing.map((c) => c.current_version)],
+          );
+          if (versions.size + loaded.rows.length > MAX_CACHED) versions.clear();
+          for (const v of loaded.rows) versions.set(`${v.campaign_id}:${v.version}`, v.definition);
+        }
+        for (const campaign of active.rows) {
+          const definition = versions.get(`${campaign.id}:${campaign.current_version}`);
+          const trigger = definition?.nodes.find((n) => n.id === definition.entryNodeId);
+          if (!definition || trigger?.type !== 'trigger' || trigger.config.kind === 'manual') continue;
+          const entries: EnrollmentEntry[] = [];
+          for (const event of list) {
+            if (triggerMatches(trigger.config, event)) entries.push({ contactId: event.contactId!, entryEvent: entryEventOf(event) });
+          }
+          if (entries.length > 0) await enrollContacts(q, workspaceId, campaign.id, entries, now, { version: campaign.current_version, definition });
+        }
+        if (woken.rows.length > 0) await q.query('SELECT pg_notify($1, $2)', [ENROLLMENTS_CHANNEL, workspaceId]);
+      }
+    },
+  };
+}
