@@ -14,6 +14,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
+import type { EmailServices } from './email/email.js';
+import { emailRoutes } from './email/email.routes.js';
+import { emailPublicRoutes } from './email/public.routes.js';
 import type { EventSink } from './events/events.js';
 import { healthRoutes } from './health/health.routes.js';
 import type { HealthCheck } from './health/health.js';
@@ -32,11 +35,13 @@ export interface AppDeps {
   /** Where stored events go next (the campaign engine's triggers and waits). */
   eventSink: EventSink;
   healthChecks: HealthCheck[];
+  /** Link signing and the email sender (tracking, unsubscribe, dev inbox). */
+  email: EmailServices;
   isShuttingDown: () => boolean;
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, emailRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -125,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown });
+  await app.register(async (scope) => emailPublicRoutes(scope, deps));
 
   await app.register(
     async (api) => {

@@ -10,6 +10,8 @@ import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { createEmailServices } from './email/email.js';
+import type { EmailProvider } from './email/provider.js';
 import { NO_EVENT_SINK } from './events/events.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -36,6 +38,8 @@ export interface RuntimeOverrides {
   logger?: Logger;
   /** An already open database (tests); it is not closed by `close()`. */
   db?: Database;
+  /** Replaces the configured email provider (tests, benchmarks). */
+  emailProvider?: EmailProvider;
 }
 
 /** With no APP_SECRET, keep a generated secret beside the embedded data so signed links survive restarts. */
@@ -70,7 +74,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
   const workers: BackgroundWorker[] = [];
 
-  const deps: AppDeps = {
+  const base: Omit<AppDeps, 'email'> = {
     config,
     db,
     clock,
@@ -79,6 +83,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
   };
+  // The same object: services that read deps.eventSink later see a sink wired after them.
+  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}) }) });
+  workers.push(deps.email.sender);
 
   return {
     deps,
