@@ -38,34 +38,37 @@ function formField(body: unknown, name: string): string | null {
   return new URLSearchParams(body).get(name);
 }
 
+// Tokens carry the signed URL, longer than a route parameter may be, so the routes take the rest of the path.
+type TokenParams = { '*': string };
+
 export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { signer } = deps.email;
   // One-click POSTs arrive form-encoded (or multipart); the token alone authorizes them.
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: 65_536 }, (_request, body, done) => done(null, body));
 
-  app.get<{ Params: { token: string } }>('/t/o/:token', { schema: { hide: true } }, async (request, reply) => {
-    const link = signer.verify(request.params.token.replace(/\.gif$/, ''), 'o');
+  app.get<{ Params: TokenParams }>('/t/o/*', { schema: { hide: true } }, async (request, reply) => {
+    const link = signer.verify(request.params['*'].replace(/\.gif$/, ''), 'o');
     if (!link) return reply.code(404).send();
     await recordOpen(deps.db, deps.eventSink, link, visitorOf(request), deps.clock.now());
     return reply.header('cache-control', 'no-store, max-age=0').type('image/gif').send(PIXEL);
   });
 
-  app.get<{ Params: { token: string } }>('/t/c/:token', { schema: { hide: true } }, async (request, reply) => {
-    const link = signer.verify(request.params.token, 'c');
+  app.get<{ Params: TokenParams }>('/t/c/*', { schema: { hide: true } }, async (request, reply) => {
+    const link = signer.verify(request.params['*'], 'c');
     if (!link) return notFoundPage(reply);
     await recordClick(deps.db, deps.eventSink, link, visitorOf(request), deps.clock.now());
     return reply.header('cache-control', 'no-store').redirect(link.u, 302);
   });
 
-  app.get<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
-    const link = signer.verify(request.params.token, 'u');
+  app.get<{ Params: TokenParams }>('/u/*', { schema: { hide: true } }, async (request, reply) => {
+    const link = signer.verify(request.params['*'], 'u');
     const status = link ? await subscriptionStatus(deps.db, link) : null;
     if (!status) return notFoundPage(reply);
-    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(preferencePage(request.params.token, status, null));
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(preferencePage(request.params['*'], status, null));
   });
 
-  app.post<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
-    const link = signer.verify(request.params.token, 'u');
+  app.post<{ Params: TokenParams }>('/u/*', { schema: { hide: true } }, async (request, reply) => {
+    const link = signer.verify(request.params['*'], 'u');
     if (!link) return notFoundPage(reply);
     const now = deps.clock.now();
     const wanted = formField(request.body, 'action');
@@ -75,6 +78,6 @@ export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
         : await unsubscribe(deps.db, deps.eventSink, link, wanted === 'unsubscribe' ? 'preference_page' : 'one_click', now);
     if (!status) return notFoundPage(reply);
     const notice = wanted === 'resubscribe' ? (status.unsubscribed ? 'This address stays blocked for another reason (bounce or complaint).' : 'You are subscribed again.') : 'You are unsubscribed.';
-    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(preferencePage(request.params.token, status, notice));
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(preferencePage(request.params['*'], status, notice));
   });
 }
