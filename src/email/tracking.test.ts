@@ -77,6 +77,7 @@ describe('click and open tracking', () => {
     expect(human.statusCode).toBe(200);
     expect(human.headers['content-type']).toBe('image/gif');
     expect(human.rawPayload.subarray(0, 6).toString()).toBe('GIF89a');
+    clock.advance(1000);
     await t.app.inject({ method: 'GET', url: pixel, headers: { 'user-agent': 'Mozilla/5.0' } });
     const opens = await emailEvents('opened');
     expect(opens.map((o) => o.properties.machineOpen)).toEqual([false, true]);
