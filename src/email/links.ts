@@ -69,7 +69,8 @@ const LINK = /(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?:\/\/[^"']+)\2/gi;
 
 /** Rewrites http(s) links to signed click redirects and appends the open pixel. */
 export function addTracking(html: string, ctx: TrackingContext): string {
-  const own = `${ctx.baseUrl}/u/`;
+  // Our own links (unsubscribe, already tracked) are left as they are.
+  const own = `${ctx.baseUrl}/`;
   const rewritten = html.replace(LINK, (whole, before: string, quote: string, href: string) => {
     const url = decodeEntities(href);
     if (url.startsWith(own)) return whole;

@@ -37,6 +37,8 @@ export interface EmailSenderOptions {
   batchSize?: number;
   /** Messages handed to the provider at once within a batch. */
   concurrency?: number;
+  /** Batches in flight at once in this worker. */
+  lanes?: number;
   leaseMs?: number;
   pollMs?: number;
   maxAttempts?: number;
@@ -80,15 +82,17 @@ export class EmailSender implements BackgroundWorker {
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly random: () => number;
+  private readonly lanes: number;
   private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private loops: Array<Promise<void>> = [];
+  private readonly waiters = new Set<() => void>();
   private pendingWake = false;
   private unlisten: (() => Promise<void>) | null = null;
 
   constructor(private readonly options: EmailSenderOptions) {
     this.batchSize = options.batchSize ?? 200;
     this.concurrency = options.concurrency ?? 50;
+    this.lanes = options.lanes ?? 2;
     this.leaseMs = options.leaseMs ?? 5 * 60_000;
     this.pollMs = options.pollMs ?? 1000;
     this.maxAttempts = options.maxAttempts ?? 8;
@@ -104,14 +108,20 @@ export class EmailSender implements BackgroundWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    const listening = this.options.db
+      .listen(MESSAGES_CHANNEL, () => this.notify())
+      .then((unlisten) => {
+        this.unlisten = unlisten;
+      })
+      .catch((error: unknown) => this.options.logger.warn({ err: error }, 'email sender cannot LISTEN; polling only'));
+    this.loops = Array.from({ length: this.lanes }, () => listening.then(() => this.lane()));
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.notify();
-    await this.loop;
-    this.loop = null;
+    await Promise.all(this.loops);
+    this.loops = [];
     if (this.unlisten) await this.unlisten().catch(() => undefined);
     this.unlisten = null;
     await this.options.provider.close?.();
@@ -119,15 +129,14 @@ export class EmailSender implements BackgroundWorker {
 
   private notify(): void {
     this.pendingWake = true;
-    this.wake?.();
+    for (const wake of this.waiters) wake();
   }
 
-  private async run(): Promise<void> {
-    try {
-      this.unlisten = await this.options.db.listen(MESSAGES_CHANNEL, () => this.notify());
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'email sender cannot LISTEN; polling only');
-    }
+  /**
+   * One claim-deliver-finish loop. Several lanes run in the worker so that one batch's database
+   * work overlaps another batch's sends; SKIP LOCKED keeps their batches disjoint.
+   */
+  private async lane(): Promise<void> {
     while (this.running) {
       let handled = 0;
       try {
@@ -142,14 +151,14 @@ export class EmailSender implements BackgroundWorker {
         continue;
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.pollMs);
-        this.wake = () => {
+        const wake = () => {
           clearTimeout(timer);
+          this.waiters.delete(wake);
           resolve();
         };
+        const timer = setTimeout(wake, this.pollMs);
+        this.waiters.add(wake);
       });
-      this.wake = null;
-      this.pendingWake = false;
     }
   }
 

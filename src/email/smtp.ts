@@ -37,7 +37,7 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
     secure: parsed.protocol === 'smtps:',
     ...(parsed.username ? { auth: { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } } : {}),
     pool: true,
-    maxConnections: options.maxConnections ?? 5,
+    maxConnections: options.maxConnections ?? 20,
     maxMessages: Infinity,
     connectionTimeout: timeout,
     greetingTimeout: timeout,
