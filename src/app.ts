@@ -17,6 +17,7 @@ import type { Database } from './db/database.js';
 import type { EmailServices } from './email/email.js';
 import { emailRoutes } from './email/email.routes.js';
 import { emailPublicRoutes } from './email/public.routes.js';
+import { providerRoutes } from './email/providers.routes.js';
 import { templateRoutes } from './email/templates.routes.js';
 import type { EventSink } from './events/events.js';
 import { healthRoutes } from './health/health.routes.js';
@@ -42,7 +43,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, emailRoutes, templateRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, emailRoutes, templateRoutes, providerRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

@@ -12,6 +12,7 @@ import { createPgliteDatabase, createPostgresDatabase, type Database } from './d
 import { migrate } from './db/migrate.js';
 import { createEmailServices } from './email/email.js';
 import type { EmailProvider } from './email/provider.js';
+import type { HttpClient } from './email/providers/http.js';
 import { NO_EVENT_SINK } from './events/events.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -40,6 +41,8 @@ export interface RuntimeOverrides {
   db?: Database;
   /** Replaces the configured email provider (tests, benchmarks). */
   emailProvider?: EmailProvider;
+  /** Outbound HTTP for the email provider APIs (tests). */
+  emailHttp?: HttpClient;
 }
 
 /** With no APP_SECRET, keep a generated secret beside the embedded data so signed links survive restarts. */
@@ -84,7 +87,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     isShuttingDown: () => shuttingDown,
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
-  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}) }) });
+  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
   workers.push(deps.email.sender);
 
   return {

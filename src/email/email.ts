@@ -3,18 +3,23 @@ import type { AppDeps } from '../app.js';
 import { createDevInboxProvider } from './dev-inbox.js';
 import { LinkSigner } from './links.js';
 import type { EmailProvider } from './provider.js';
+import { ProviderSettings } from './provider-settings.js';
+import { fetchHttp, type HttpClient } from './providers/http.js';
 import { EmailSender } from './sender.js';
 import { createSmtpProvider } from './smtp.js';
 
 export interface EmailServices {
   signer: LinkSigner;
   sender: EmailSender;
+  providers: ProviderSettings;
 }
 
 export interface EmailServiceOptions {
   appSecret: string;
   /** Replaces the configured provider (tests). */
   provider?: EmailProvider;
+  /** Outbound HTTP for the provider APIs (tests point it at local servers). */
+  http?: HttpClient;
 }
 
 /** SMTP when SMTP_URL is set, otherwise the dev inbox. */
@@ -24,15 +29,18 @@ export function configuredProvider(deps: Pick<AppDeps, 'config' | 'db'>): EmailP
 
 export function createEmailServices(deps: Omit<AppDeps, 'email'>, options: EmailServiceOptions): EmailServices {
   const signer = new LinkSigner(options.appSecret);
+  const providers = new ProviderSettings(deps.db, deps.clock, options.appSecret, options.http ?? fetchHttp);
   const sender = new EmailSender({
     db: deps.db,
     clock: deps.clock,
     logger: deps.logger,
     eventSink: () => deps.eventSink,
     provider: options.provider ?? configuredProvider(deps),
+    providerFor: (workspaceId) => providers.routerFor(workspaceId),
+    onStop: () => providers.close(),
     signer,
     publicUrl: deps.config.publicUrl,
     pollMs: deps.config.workerPollMs,
   });
-  return { signer, sender };
+  return { signer, sender, providers };
 }

@@ -22,6 +22,8 @@ export interface ProviderMessage {
 
 export interface SendResult {
   providerMessageId: string;
+  /** The provider that accepted, when a router chose among several. */
+  provider?: string;
 }
 
 export interface ProviderCheck {

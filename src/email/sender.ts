@@ -30,8 +30,13 @@ export interface EmailSenderOptions {
   logger: Logger;
   /** Read at use, so a sink wired after the sender is built is still used. */
   eventSink: () => EventSink;
+  /** The default provider: used for workspaces with no providers of their own. */
   provider: EmailProvider;
+  /** A workspace's own providers (routed with failover), or null to use the default. */
+  providerFor?: (workspaceId: string) => Promise<EmailProvider | null>;
   signer: LinkSigner;
+  /** Called once the sender stopped (releases the workspace providers' connections). */
+  onStop?: () => Promise<void>;
   /** PUBLIC_URL, the base of tracking and unsubscribe links. */
   publicUrl: string;
   batchSize?: number;
@@ -64,9 +69,9 @@ interface ClaimedMessage {
 }
 
 type Outcome =
-  | { kind: 'sent'; providerMessageId: string; latencyMs: number }
-  | { kind: 'retry'; error: string; latencyMs: number; nextAttemptAt: Date }
-  | { kind: 'failed'; error: string; latencyMs: number; result: 'transient_error' | 'permanent_error' }
+  | { kind: 'sent'; provider: string; providerMessageId: string; latencyMs: number }
+  | { kind: 'retry'; provider: string; error: string; latencyMs: number; nextAttemptAt: Date }
+  | { kind: 'failed'; provider: string; error: string; latencyMs: number; result: 'transient_error' | 'permanent_error' }
   | { kind: 'suppressed'; reason: string };
 
 /** Sources whose emails are marketing: they get tracking and unsubscribe headers. */
@@ -125,6 +130,7 @@ export class EmailSender implements BackgroundWorker {
     if (this.unlisten) await this.unlisten().catch(() => undefined);
     this.unlisten = null;
     await this.options.provider.close?.();
+    await this.options.onStop?.();
   }
 
   private notify(): void {
@@ -243,15 +249,18 @@ export class EmailSender implements BackgroundWorker {
 
   private async deliver(message: ClaimedMessage): Promise<Outcome> {
     const started = performance.now();
+    let provider = this.options.provider;
     try {
-      const result = await this.options.provider.send(this.prepare(message), { idempotencyKey: `${message.workspace_id}:${message.idempotency_key}` });
-      return { kind: 'sent', providerMessageId: result.providerMessageId, latencyMs: Math.round(performance.now() - started) };
+      provider = (await this.options.providerFor?.(message.workspace_id)) ?? this.options.provider;
+      const result = await provider.send(this.prepare(message), { idempotencyKey: `${message.workspace_id}:${message.idempotency_key}` });
+      return { kind: 'sent', provider: result.provider ?? provider.name, providerMessageId: result.providerMessageId, latencyMs: Math.round(performance.now() - started) };
     } catch (thrown) {
       const error = asProviderError(thrown);
       const latencyMs = Math.round(performance.now() - started);
-      if (error.kind === 'permanent') return { kind: 'failed', error: error.message, latencyMs, result: 'permanent_error' };
-      if (message.attempts >= this.maxAttempts) return { kind: 'failed', error: `${error.message} (gave up after ${message.attempts} attempts)`, latencyMs, result: 'transient_error' };
-      return { kind: 'retry', error: error.message, latencyMs, nextAttemptAt: this.nextAttemptAt(message.attempts, error.retryAfterMs) };
+      const name = provider.name;
+      if (error.kind === 'permanent') return { kind: 'failed', provider: name, error: error.message, latencyMs, result: 'permanent_error' };
+      if (message.attempts >= this.maxAttempts) return { kind: 'failed', provider: name, error: `${error.message} (gave up after ${message.attempts} attempts)`, latencyMs, result: 'transient_error' };
+      return { kind: 'retry', provider: name, error: error.message, latencyMs, nextAttemptAt: this.nextAttemptAt(message.attempts, error.retryAfterMs) };
     }
   }
 
@@ -267,17 +276,16 @@ export class EmailSender implements BackgroundWorker {
   // statements. Each message update requires the batch's claim token: a sender whose lease ran
   // out cannot overwrite what the sender that re-claimed the message decided.
   private async finish(claimed: ClaimedMessage[], outcomes: Map<string, Outcome>, claimToken: string): Promise<void> {
-    const provider = this.options.provider.name;
     const now = this.options.clock.now();
     const rows = claimed.map((m) => {
       const o = outcomes.get(m.id)!;
       switch (o.kind) {
         case 'sent':
-          return { id: m.id, status: 'sent', provider, provider_message_id: o.providerMessageId, last_error: null, next_attempt_at: null, result: 'sent', latency_ms: o.latencyMs };
+          return { id: m.id, status: 'sent', provider: o.provider, provider_message_id: o.providerMessageId, last_error: null, next_attempt_at: null, result: 'sent', latency_ms: o.latencyMs };
         case 'retry':
-          return { id: m.id, status: 'queued', provider, provider_message_id: null, last_error: o.error, next_attempt_at: o.nextAttemptAt.toISOString(), result: 'transient_error', latency_ms: o.latencyMs };
+          return { id: m.id, status: 'queued', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: o.nextAttemptAt.toISOString(), result: 'transient_error', latency_ms: o.latencyMs };
         case 'failed':
-          return { id: m.id, status: 'failed', provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: o.result, latency_ms: o.latencyMs };
+          return { id: m.id, status: 'failed', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: o.result, latency_ms: o.latencyMs };
         case 'suppressed':
           return { id: m.id, status: 'suppressed', provider: 'suppression_list', provider_message_id: null, last_error: `suppressed: ${o.reason}`, next_attempt_at: null, result: 'suppressed', latency_ms: 0 };
         default:
@@ -289,7 +297,7 @@ export class EmailSender implements BackgroundWorker {
       const o = outcomes.get(m.id)!;
       if (o.kind !== 'sent') continue;
       const list = byWorkspace.get(m.workspace_id) ?? [];
-      list.push({ contactId: m.contact_id, type: 'email', name: 'sent', properties: { messageId: m.id, provider, sourceType: m.source_type }, messageId: `email:sent:${m.id}` });
+      list.push({ contactId: m.contact_id, type: 'email', name: 'sent', properties: { messageId: m.id, provider: o.provider, sourceType: m.source_type }, messageId: `email:sent:${m.id}` });
       byWorkspace.set(m.workspace_id, list);
     }
     const payload = JSON.stringify(rows);
