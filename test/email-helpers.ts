@@ -4,6 +4,7 @@ import { buildApp } from '../src/app.js';
 import type { Database } from '../src/db/database.js';
 import { enqueueEmail, type OutboundEmail } from '../src/email/outbox.js';
 import type { EmailProvider } from '../src/email/provider.js';
+import type { HttpClient } from '../src/email/providers/http.js';
 import { createRuntime, type Runtime } from '../src/init.js';
 import type { Clock } from '../src/platform/clock.js';
 import { createLogger } from '../src/platform/logger.js';
@@ -17,13 +18,14 @@ export interface EmailTestApp {
   close(): Promise<void>;
 }
 
-export async function createEmailTestApp(options: { clock?: Clock; config?: Record<string, string>; provider?: EmailProvider } = {}): Promise<EmailTestApp> {
+export async function createEmailTestApp(options: { clock?: Clock; config?: Record<string, string>; provider?: EmailProvider; http?: HttpClient } = {}): Promise<EmailTestApp> {
   const testDb = await createTestDatabase();
   const runtime = await createRuntime(testConfig(options.config), {
     db: testDb.db,
     logger: createLogger('silent'),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.provider ? { emailProvider: options.provider } : {}),
+    ...(options.http ? { emailHttp: options.http } : {}),
   });
   const app = await buildApp(runtime.deps);
   await app.ready();
