@@ -12,6 +12,10 @@ export interface EmailServices {
   signer: LinkSigner;
   sender: EmailSender;
   providers: ProviderSettings;
+  /** Outbound HTTP for provider APIs and SNS certificates. */
+  http: HttpClient;
+  /** SNS signing certificates already fetched, by URL. */
+  snsCertificates: Map<string, string>;
 }
 
 export interface EmailServiceOptions {
@@ -29,7 +33,8 @@ export function configuredProvider(deps: Pick<AppDeps, 'config' | 'db'>): EmailP
 
 export function createEmailServices(deps: Omit<AppDeps, 'email'>, options: EmailServiceOptions): EmailServices {
   const signer = new LinkSigner(options.appSecret);
-  const providers = new ProviderSettings(deps.db, deps.clock, options.appSecret, options.http ?? fetchHttp);
+  const http = options.http ?? fetchHttp;
+  const providers = new ProviderSettings(deps.db, deps.clock, options.appSecret, http);
   const sender = new EmailSender({
     db: deps.db,
     clock: deps.clock,
@@ -42,5 +47,5 @@ export function createEmailServices(deps: Omit<AppDeps, 'email'>, options: Email
     publicUrl: deps.config.publicUrl,
     pollMs: deps.config.workerPollMs,
   });
-  return { signer, sender, providers };
+  return { signer, sender, providers, http, snsCertificates: new Map() };
 }

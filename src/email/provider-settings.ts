@@ -20,6 +20,15 @@ import { createSmtpProvider } from './smtp.js';
 export const PROVIDER_KINDS = ['smtp', 'resend', 'postmark', 'sendgrid', 'ses'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
+/** Optional fields that verify the provider's bounce and complaint webhooks. */
+export const WEBHOOK_FIELDS: Record<ProviderKind, readonly string[]> = {
+  smtp: [],
+  resend: ['webhookSecret'],
+  postmark: ['webhookUser', 'webhookPassword'],
+  sendgrid: ['webhookPublicKey'],
+  ses: [],
+};
+
 /** The credential fields each kind needs. */
 export const CREDENTIAL_FIELDS: Record<ProviderKind, readonly string[]> = {
   smtp: ['url'],
@@ -89,7 +98,7 @@ interface ProviderRow {
 const COLUMNS = 'id, name, kind, priority, enabled, credentials_encrypted, rate_per_second, created_at, updated_at';
 
 function mask(field: string, value: string): string {
-  if (field === 'region') return value;
+  if (field === 'region' || field === 'webhookUser' || field === 'webhookPublicKey') return field === 'webhookPublicKey' ? `****${value.slice(-8)}` : value;
   if (field === 'url') {
     try {
       const url = new URL(value);
@@ -104,7 +113,7 @@ function mask(field: string, value: string): string {
 
 function validateCredentials(kind: ProviderKind, credentials: Credentials): void {
   const missing = CREDENTIAL_FIELDS[kind].filter((f) => typeof credentials[f] !== 'string' || credentials[f] === '');
-  const unknown = Object.keys(credentials).filter((f) => !CREDENTIAL_FIELDS[kind].includes(f));
+  const unknown = Object.keys(credentials).filter((f) => !CREDENTIAL_FIELDS[kind].includes(f) && !WEBHOOK_FIELDS[kind].includes(f));
   if (missing.length > 0 || unknown.length > 0) {
     throw new AppError('PROVIDER_CREDENTIALS_INVALID', `${kind} needs credentials ${CREDENTIAL_FIELDS[kind].join(', ')}`, { missing, unknown });
   }
@@ -231,6 +240,13 @@ export class ProviderSettings {
     } finally {
       await client.close?.();
     }
+  }
+
+  /** A stored provider's kind and decrypted credentials (webhook verification); null when unknown. */
+  async credentialsOf(providerId: string): Promise<{ workspaceId: string; kind: ProviderKind; credentials: Credentials } | null> {
+    const result = await this.db.query<{ workspace_id: string; kind: ProviderKind; credentials_encrypted: string }>('SELECT workspace_id, kind, credentials_encrypted FROM email_providers WHERE id = $1', [providerId]);
+    const row = result.rows[0];
+    return row ? { workspaceId: row.workspace_id, kind: row.kind, credentials: this.vault.decrypt(row.credentials_encrypted) } : null;
   }
 
   /** The circuit state of each configured provider (for health and Guardian). */

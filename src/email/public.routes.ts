@@ -5,8 +5,11 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
+import { AppError } from '../http/errors.js';
+import { handleWebhook, WebhookRejected } from './webhooks.js';
 import { recordClick, recordOpen, resubscribe, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
 function escapeHtml(value: string): string {
@@ -45,6 +48,33 @@ export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { signer } = deps.email;
   // One-click POSTs arrive form-encoded (or multipart); the token alone authorizes them.
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: 65_536 }, (_request, body, done) => done(null, body));
+  // Webhook signatures cover the exact bytes, so JSON stays a string in this scope.
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1_048_576 }, (_request, body, done) => done(null, body));
+
+  app.post<{ Params: { providerId: string } }>('/webhooks/email/:providerId', { schema: { hide: true } }, async (request, reply) => {
+    const { providerId } = request.params;
+    const body = typeof request.body === 'string' ? request.body : '';
+    const provider = UUID.test(providerId) ? await deps.email.providers.credentialsOf(providerId) : null;
+    if (!provider) {
+      request.log.warn({ providerId }, 'email webhook for an unknown provider');
+      throw new AppError('WEBHOOK_UNVERIFIED', 'The webhook could not be verified');
+    }
+    try {
+      const recorded = await handleWebhook(
+        { db: deps.db, clock: deps.clock, eventSink: () => deps.eventSink, http: deps.email.http, certificates: deps.email.snsCertificates },
+        provider,
+        request.headers as Record<string, string | undefined>,
+        body,
+      );
+      return reply.code(200).send({ received: recorded });
+    } catch (error) {
+      if (error instanceof WebhookRejected) {
+        request.log.warn({ providerId, kind: provider.kind, workspaceId: provider.workspaceId, reason: error.message }, 'email webhook rejected');
+        throw new AppError('WEBHOOK_UNVERIFIED', 'The webhook could not be verified');
+      }
+      throw error;
+    }
+  });
 
   app.get<{ Params: TokenParams }>('/t/o/*', { schema: { hide: true } }, async (request, reply) => {
     const link = signer.verify(request.params['*'].replace(/\.gif$/, ''), 'o');
