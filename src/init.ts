@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createEmailServices } from './email/email.js';
+import { emailDeliveryCheck } from './email/email-health.js';
 import type { EmailProvider } from './email/provider.js';
 import type { HttpClient } from './email/providers/http.js';
 import { NO_EVENT_SINK } from './events/events.js';
@@ -89,6 +90,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   // The same object: services that read deps.eventSink later see a sink wired after them.
   const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
   workers.push(deps.email.sender);
+  deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers));
 
   return {
     deps,
