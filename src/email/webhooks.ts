@@ -36,6 +36,7 @@ export class WebhookRejected extends Error {
 }
 
 const TOLERANCE_MS = 5 * 60_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function safeEqualText(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -273,13 +274,12 @@ export async function handleWebhook(
     let recorded = 0;
     for (const event of events) {
       const email = normalizeEmail(event.email);
-      // name: find-message-for-webhook — by our id when echoed, else by the provider's id.
-      const found = await tx.query<{ id: string; contact_id: string | null }>(
-        `SELECT id, contact_id FROM messages
-          WHERE workspace_id = $1 AND (id::text = $2 OR (provider_message_id IS NOT NULL AND provider_message_id = $3))
-          LIMIT 1`,
-        [provider.workspaceId, event.messageId ?? '', event.providerMessageId ?? ''],
-      );
+      // name: find-message-for-webhook — by our id when the provider echoes it (primary key), else by
+      // the provider's id (messages_provider_message_idx).
+      const ourId = event.messageId && UUID.test(event.messageId) ? event.messageId : null;
+      const found = ourId
+        ? await tx.query<{ id: string; contact_id: string | null }>('SELECT id, contact_id FROM messages WHERE workspace_id = $1 AND id = $2', [provider.workspaceId, ourId])
+        : await tx.query<{ id: string; contact_id: string | null }>('SELECT id, contact_id FROM messages WHERE workspace_id = $1 AND provider_message_id = $2 LIMIT 1', [provider.workspaceId, event.providerMessageId ?? '']);
       const message = found.rows[0];
       let contactId = message?.contact_id ?? null;
       if (!contactId) {

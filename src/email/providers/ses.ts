@@ -26,7 +26,8 @@ export function signAwsRequest(
   const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
   const date = amzDate.slice(0, 8);
   const payloadHash = sha256(request.body);
-  const headers: Record<string, string> = { ...request.headers, host: url.host, 'x-amz-date': amzDate, 'x-amz-content-sha256': payloadHash };
+  // SES does not need x-amz-content-sha256 (S3 does); the payload hash is signed either way.
+  const headers: Record<string, string> = { ...request.headers, host: url.host, 'x-amz-date': amzDate };
   const names = Object.keys(headers).map((h) => h.toLowerCase()).sort();
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v.trim().replace(/\s+/g, ' ')]));
   const canonicalHeaders = names.map((n) => `${n}:${lower[n]}\n`).join('');
