@@ -191,6 +191,17 @@ describe('email sender with the dev inbox', () => {
     expect(provider.calls).toHaveLength(0);
   });
 
+  it('skips marketing email to a contact who unsubscribed, but still sends them transactional email', async () => {
+    provider.behaviour = () => 'deliver';
+    const contactId = await createContact(t.db, caller.workspaceId, 'quiet@example.com');
+    await t.db.query(`UPDATE contacts SET subscription_state = 'unsubscribed' WHERE id = $1`, [contactId]);
+    const marketing = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, to: 'quiet@example.com', sourceType: 'campaign' });
+    const receipt = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, to: 'quiet@example.com', sourceType: 'test' });
+    await newSender().runOnce();
+    expect(await messageRow(t.db, marketing)).toMatchObject({ status: 'suppressed', last_error: 'suppressed: unsubscribed' });
+    expect((await messageRow(t.db, receipt)).status).toBe('sent');
+  });
+
   it('wakes on NOTIFY when a message is queued, without waiting for the poll', async () => {
     provider.behaviour = () => 'deliver';
     const sender = newSender({ pollMs: 600_000, clock: { now: () => new Date(Date.now() + 1000) } });

@@ -178,10 +178,19 @@ export class EmailSender implements BackgroundWorker {
       this.options.db,
       claimed.map((m) => ({ workspaceId: m.workspace_id, email: addressOf(m.to_address) })),
     );
+    // Marketing email also respects the contact's own subscription state (set by people or imports).
+    const marketingContacts = claimed.filter((m) => m.contact_id && MARKETING_SOURCES.has(m.source_type)).map((m) => m.contact_id!);
+    const unsubscribed = new Set(
+      marketingContacts.length === 0
+        ? []
+        : (await this.options.db.query<{ id: string }>(`SELECT id FROM contacts WHERE id = ANY($1::uuid[]) AND subscription_state = 'unsubscribed'`, [marketingContacts])).rows.map((r) => r.id),
+    );
     const outcomes = new Map<string, Outcome>();
     const toSend: ClaimedMessage[] = [];
     for (const message of claimed) {
-      const reason = suppressed.get(`${message.workspace_id}|${addressOf(message.to_address)}`);
+      const reason =
+        suppressed.get(`${message.workspace_id}|${addressOf(message.to_address)}`) ??
+        (message.contact_id && MARKETING_SOURCES.has(message.source_type) && unsubscribed.has(message.contact_id) ? 'unsubscribed' : undefined);
       if (reason) outcomes.set(message.id, { kind: 'suppressed', reason });
       else toSend.push(message);
     }
