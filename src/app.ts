@@ -16,6 +16,11 @@ import type { Config } from './config.js';
 import { contactsRoutes } from './contacts/contacts.routes.js';
 import { importRoutes } from './contacts/import.routes.js';
 import type { Database } from './db/database.js';
+import type { EmailServices } from './email/email.js';
+import { emailRoutes } from './email/email.routes.js';
+import { emailPublicRoutes } from './email/public.routes.js';
+import { providerRoutes } from './email/providers.routes.js';
+import { templateRoutes } from './email/templates.routes.js';
 import type { EventSink } from './events/events.js';
 import { eventsRoutes } from './events/events.routes.js';
 import { trackingRoutes } from './events/tracking.routes.js';
@@ -42,13 +47,15 @@ export interface AppDeps {
   /** The lead score; also told about events attributed to a contact after they were stored. */
   leadScoring?: LeadScoring;
   healthChecks: HealthCheck[];
+  /** Link signing and the email sender (tracking, unsubscribe, dev inbox). */
+  email: EmailServices;
   isShuttingDown: () => boolean;
   /** Prometheus registry; other domains add their own counters to it. */
   metrics: Metrics;
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -141,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHttpMetrics(app, deps.metrics);
   healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown });
   trackingRoutes(app, deps);
+  await app.register(async (scope) => emailPublicRoutes(scope, deps));
 
   await app.register(
     async (api) => {

@@ -14,6 +14,10 @@ import type { EventSink } from './events/events.js';
 import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
 import { createCampaignEventSink } from './campaigns/sink.js';
 import { createWebhookWorker, nodeWebhookClient, systemDnsResolver, type DnsResolver, type WebhookHttpClient } from './campaigns/webhooks.js';
+import { createEmailServices } from './email/email.js';
+import { emailDeliveryCheck } from './email/email-health.js';
+import type { EmailProvider } from './email/provider.js';
+import type { HttpClient } from './email/providers/http.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -48,6 +52,10 @@ export interface RuntimeOverrides {
   /** Outbound HTTP and DNS of campaign webhooks. */
   webhookHttp?: WebhookHttpClient;
   dns?: DnsResolver;
+  /** Replaces the configured email provider (tests, benchmarks). */
+  emailProvider?: EmailProvider;
+  /** Outbound HTTP for the email provider APIs (tests). */
+  emailHttp?: HttpClient;
 }
 
 /** With no APP_SECRET, keep a generated secret beside the embedded data so signed links survive restarts. */
@@ -88,7 +96,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const leadScoring = createLeadScoring(new RulesReplyClassifier(), clock, () => eventSink);
   const eventSink: EventSink = combineEventSinks(leadScoring.sink, createSegmentsSink(() => eventSink, clock), createCampaignEventSink({ clock }));
 
-  const deps: AppDeps = {
+  const base: Omit<AppDeps, 'email'> = {
     config,
     db,
     clock,
@@ -99,6 +107,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
   };
+  // The same object: services that read deps.eventSink later see a sink wired after them.
+  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
+  workers.push(deps.email.sender);
+  deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink });
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
   workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, dns: overrides.dns ?? systemDnsResolver, random: overrides.random ?? Math.random }, config.workerPollMs));

@@ -9,7 +9,7 @@
 import { Liquid, type Template } from 'liquidjs';
 import mjml2html from 'mjml';
 import sanitizeHtml from 'sanitize-html';
-import { convert as htmlToText } from 'html-to-text';
+import { compile as compileHtmlToText } from 'html-to-text';
 
 export interface MessageContent {
   subject: string;
@@ -60,6 +60,9 @@ const SANITIZE: sanitizeHtml.IOptions = {
   allowVulnerableTags: true,
   disallowedTagsMode: 'discard',
 };
+
+// Compiled once: building html-to-text's selector matcher per call dominated render time.
+const htmlToText = compileHtmlToText({ wordwrap: 78, selectors: [{ selector: 'img', format: 'skip' }] });
 
 function isMjml(source: string): boolean {
   return /^\s*<mjml[\s>]/i.test(source);
@@ -148,6 +151,6 @@ export async function renderContent(content: MessageContent, variables: Record<s
   };
   const subject = (await run('subject', compiled.subject)).replace(/\s+/g, ' ').trim();
   const html = sanitizeHtml(await run('html', compiled.html), SANITIZE);
-  const text = compiled.text ? await run('text', compiled.text) : htmlToText(html, { wordwrap: 78, selectors: [{ selector: 'img', format: 'skip' }] });
+  const text = compiled.text ? await run('text', compiled.text) : htmlToText(html);
   return { subject, html, text };
 }

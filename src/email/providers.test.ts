@@ -1,0 +1,351 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEmailTestApp, enqueueTestEmail, messageRow, type EmailTestApp } from '../../test/email-helpers.js';
+import { signUp, type Caller } from '../../test/helpers.js';
+import { ManualClock } from '../platform/clock.js';
+import { CircuitBreaker, RateLimiter } from './failover.js';
+import { ProviderError, type EmailProvider, type ProviderMessage } from './provider.js';
+import { fetchHttp, type HttpClient } from './providers/http.js';
+import { EmailSender } from './sender.js';
+import { createPostmarkProvider } from './providers/postmark.js';
+import { createResendProvider } from './providers/resend.js';
+import { createSendGridProvider } from './providers/sendgrid.js';
+import { createSesProvider, signAwsRequest } from './providers/ses.js';
+
+type Mode = 'ok' | 'reject' | 'throttle' | 'down' | 'slow' | 'slow-once';
+interface Seen {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** One local server answering each provider's documented contract; behaviour set per path. */
+const modes: Record<string, Mode> = {};
+const seen: Seen[] = [];
+const stored = new Map<string, string>();
+let server: Server;
+let port = 0;
+
+function answer(path: string, body: string, headers: IncomingMessage['headers']): { status: number; headers?: Record<string, string>; body: string } {
+  switch (path) {
+    case '/emails': {
+      const key = String(headers['idempotency-key'] ?? '');
+      const id = stored.get(key) ?? `re_${stored.size + 1}`;
+      stored.set(key, id);
+      return { status: 200, body: JSON.stringify({ id }) };
+    }
+    case '/email':
+      return { status: 200, body: JSON.stringify({ To: JSON.parse(body).To, MessageID: 'pm-0001', ErrorCode: 0, Message: 'OK' }) };
+    case '/v3/mail/send':
+      return { status: 202, headers: { 'x-message-id': 'sg-0001' }, body: '' };
+    case '/v2/email/outbound-emails':
+      return { status: 200, body: JSON.stringify({ MessageId: 'ses-0001' }) };
+    default:
+      return { status: 200, body: '{}' };
+  }
+}
+
+function errorFor(path: string, mode: Mode): { status: number; headers?: Record<string, string>; body: string } {
+  const message = (text: string) => (path === '/email' ? JSON.stringify({ ErrorCode: 300, Message: text }) : path === '/v3/mail/send' ? JSON.stringify({ errors: [{ message: text }] }) : JSON.stringify({ message: text }));
+  if (mode === 'reject') return { status: path === '/email' ? 422 : 400, body: message('Invalid To address') };
+  if (mode === 'throttle') return { status: 429, headers: { 'retry-after': '7' }, body: message('Too many requests') };
+  return { status: 503, body: message('Service unavailable') };
+}
+
+/** The injected HTTP function: the real fetch, pointed at the local server instead of the provider's host. */
+const localHttp: HttpClient = (request) => fetchHttp({ ...request, url: request.url.replace(/^https:\/\/[^/]+/, `http://127.0.0.1:${port}`) });
+
+const message: ProviderMessage = {
+  workspaceId: 'ws-1',
+  messageId: 'msg-1',
+  from: 'Acme News <news@acme.test>',
+  to: 'ada@example.com',
+  subject: 'Spring',
+  html: '<p>Hello</p>',
+  text: 'Hello',
+  headers: { 'List-Unsubscribe': '<https://x/u/1>' },
+  rfcMessageId: '<abc@acme.test>',
+};
+
+const clock = new ManualClock(Date.UTC(2026, 0, 5, 9, 0, 0));
+const contracts: Array<{ name: string; path: string; make: (timeoutMs?: number) => EmailProvider; id: string; check: (seen: Seen) => void }> = [
+  {
+    name: 'resend',
+    path: '/emails',
+    make: (timeoutMs) => createResendProvider({ apiKey: 're_key' }, localHttp, { timeoutMs: timeoutMs ?? 2000 }),
+    id: 're_1',
+    check: (s) => {
+      expect(s.headers.authorization).toBe('Bearer re_key');
+      expect(s.headers['idempotency-key']).toBe('ws-1:key-1');
+      expect(JSON.parse(s.body)).toMatchObject({ from: 'Acme News <news@acme.test>', to: ['ada@example.com'], subject: 'Spring', html: '<p>Hello</p>', text: 'Hello', headers: { 'List-Unsubscribe': '<https://x/u/1>', 'Message-ID': '<abc@acme.test>' } });
+    },
+  },
+  {
+    name: 'postmark',
+    path: '/email',
+    make: (timeoutMs) => createPostmarkProvider({ serverToken: 'pm-token' }, localHttp, { timeoutMs: timeoutMs ?? 2000 }),
+    id: 'pm-0001',
+    check: (s) => {
+      expect(s.headers['x-postmark-server-token']).toBe('pm-token');
+      expect(s.headers.accept).toBe('application/json');
+      expect(JSON.parse(s.body)).toMatchObject({ From: 'Acme News <news@acme.test>', To: 'ada@example.com', Subject: 'Spring', HtmlBody: '<p>Hello</p>', TextBody: 'Hello', MessageStream: 'outbound', Headers: expect.arrayContaining([{ Name: 'Message-ID', Value: '<abc@acme.test>' }]) });
+    },
+  },
+  {
+    name: 'sendgrid',
+    path: '/v3/mail/send',
+    make: (timeoutMs) => createSendGridProvider({ apiKey: 'SG.key' }, localHttp, { timeoutMs: timeoutMs ?? 2000 }),
+    id: 'sg-0001',
+    check: (s) => {
+      expect(s.headers.authorization).toBe('Bearer SG.key');
+      expect(JSON.parse(s.body)).toMatchObject({
+        personalizations: [{ to: [{ email: 'ada@example.com' }] }],
+        from: { email: 'news@acme.test', name: 'Acme News' },
+        subject: 'Spring',
+        content: [
+          { type: 'text/plain', value: 'Hello' },
+          { type: 'text/html', value: '<p>Hello</p>' },
+        ],
+        custom_args: { message_id: 'msg-1', workspace_id: 'ws-1' },
+      });
+    },
+  },
+  {
+    name: 'ses',
+    path: '/v2/email/outbound-emails',
+    make: (timeoutMs) => createSesProvider({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', region: 'eu-west-1' }, localHttp, clock, { timeoutMs: timeoutMs ?? 2000 }),
+    id: 'ses-0001',
+    check: (s) => {
+      expect(s.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20260105\/eu-west-1\/ses\/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=[0-9a-f]{64}$/);
+      expect(s.headers['x-amz-date']).toBe('20260105T090000Z');
+      expect(JSON.parse(s.body)).toMatchObject({ FromEmailAddress: 'Acme News <news@acme.test>', Destination: { ToAddresses: ['ada@example.com'] }, Content: { Simple: { Subject: { Data: 'Spring' }, Body: { Html: { Data: '<p>Hello</p>' }, Text: { Data: 'Hello' } } } } });
+    },
+  },
+];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const path = (req.url ?? '').split('?')[0]!;
+      seen.push({ path, headers: req.headers, body });
+      const mode = modes[path] ?? 'ok';
+      const reply = (r: { status: number; headers?: Record<string, string>; body: string }) => {
+        if (res.destroyed) return;
+        res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
+        res.end(r.body);
+      };
+      if (mode === 'slow' || mode === 'slow-once') {
+        // Accepts (and stores) the email but answers too late for the caller's timeout.
+        const accepted = answer(path, body, req.headers);
+        if (mode === 'slow-once') modes[path] = 'ok';
+        setTimeout(() => reply(accepted), 1500);
+        return;
+      }
+      reply(mode === 'ok' ? answer(path, body, req.headers) : errorFor(path, mode));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+beforeEach(() => {
+  for (const key of Object.keys(modes)) delete modes[key];
+  seen.length = 0;
+});
+
+async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as ProviderError;
+  }
+  throw new Error('expected the send to fail');
+}
+
+describe.each(contracts)('$name contract', (contract) => {
+  it('sends with its auth header and documented request shape, and returns the provider id', async () => {
+    const result = await contract.make().send(message, { idempotencyKey: 'ws-1:key-1' });
+    expect(result.providerMessageId).toBe(contract.id);
+    const request = seen.find((s) => s.path === contract.path)!;
+    contract.check(request);
+  });
+
+  it('classifies 4xx as permanent, 429 as transient with Retry-After, 5xx and timeouts as transient', async () => {
+    const provider = contract.make(300);
+    modes[contract.path] = 'reject';
+    const rejected = await failureOf(provider.send(message, { idempotencyKey: 'k' }));
+    expect(rejected).toBeInstanceOf(ProviderError);
+    expect(rejected.kind).toBe('permanent');
+    expect(rejected.message).toContain('Invalid To address');
+    modes[contract.path] = 'throttle';
+    const throttled = await failureOf(provider.send(message, { idempotencyKey: 'k' }));
+    expect([throttled.kind, throttled.retryAfterMs]).toEqual(['transient', 7000]);
+    modes[contract.path] = 'down';
+    expect((await failureOf(provider.send(message, { idempotencyKey: 'k' }))).kind).toBe('transient');
+    modes[contract.path] = 'slow';
+    const timedOut = await failureOf(provider.send(message, { idempotencyKey: 'k' }));
+    expect(timedOut.kind).toBe('transient');
+    expect(timedOut.message).toContain('within 300 ms');
+  });
+
+  it('tests the connection', async () => {
+    expect(await contract.make().check!()).toMatchObject({ ok: true });
+  });
+});
+
+describe('AWS Signature Version 4', () => {
+  it('matches the AWS test suite vector get-vanilla', () => {
+    const headers = signAwsRequest(
+      { method: 'GET', url: 'https://example.amazonaws.com/', headers: {}, body: '' },
+      { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', region: 'us-east-1', service: 'service' },
+      new Date('2015-08-30T12:36:00Z'),
+    );
+    expect(headers.authorization).toBe(
+      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
+    );
+  });
+});
+
+describe('circuit breaker and rate limit', () => {
+  it('opens after consecutive failures, half-opens after the cool-down for one trial, and closes on success', () => {
+    const c = new ManualClock();
+    const breaker = new CircuitBreaker(c, { consecutiveFailures: 3, failureRate: 0.5, minimumCalls: 100, windowSize: 100, cooldownMs: 30_000 });
+    for (let i = 0; i < 3; i += 1) {
+      expect(breaker.tryAcquire()).toBe(true);
+      breaker.onFailure();
+    }
+    expect(breaker.current).toBe('open');
+    expect(breaker.tryAcquire()).toBe(false);
+    c.advance(30_000);
+    expect(breaker.current).toBe('half_open');
+    expect(breaker.tryAcquire()).toBe(true);
+    expect(breaker.tryAcquire()).toBe(false);
+    breaker.onFailure();
+    expect(breaker.current).toBe('open');
+    c.advance(30_000);
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.onSuccess();
+    expect(breaker.current).toBe('closed');
+  });
+
+  it('opens on the failure rate even without a run of consecutive failures', () => {
+    const breaker = new CircuitBreaker(new ManualClock(), { consecutiveFailures: 100, failureRate: 0.5, minimumCalls: 10, windowSize: 10, cooldownMs: 1000 });
+    for (let i = 0; i < 10; i += 1) {
+      if (i % 2 === 0) breaker.onSuccess();
+      else breaker.onFailure();
+    }
+    expect(breaker.current).toBe('open');
+  });
+
+  it('limits sends per second with a token bucket on the injected clock', () => {
+    const c = new ManualClock();
+    const limiter = new RateLimiter(c, 2);
+    expect([limiter.tryTake(), limiter.tryTake(), limiter.tryTake()]).toEqual([true, true, false]);
+    expect(limiter.waitMs()).toBe(500);
+    c.advance(500);
+    expect(limiter.tryTake()).toBe(true);
+  });
+});
+
+describe('workspace providers with failover', () => {
+  let t: EmailTestApp;
+  let caller: Caller;
+  const appClock = new ManualClock();
+
+  beforeAll(async () => {
+    t = await createEmailTestApp({ clock: appClock, http: localHttp });
+    caller = await signUp(t.app);
+    appClock.set(new Date(Date.now() + 5 * 60_000));
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('validates credentials, encrypts them at rest and masks them in answers', async () => {
+    const missing = await t.app.inject({ method: 'POST', url: '/api/providers', headers: caller.bearer, payload: { name: 'SES', kind: 'ses', credentials: { accessKeyId: 'AKID' } } });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().error).toMatchObject({ code: 'PROVIDER_CREDENTIALS_INVALID', details: { missing: ['secretAccessKey', 'region'] } });
+    const created = await t.app.inject({ method: 'POST', url: '/api/providers', headers: caller.bearer, payload: { name: 'Resend', kind: 'resend', priority: 1, credentials: { apiKey: 're_live_secret_1234' } } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().credentials).toEqual({ apiKey: '****1234' });
+    const raw = await t.db.query<{ credentials_encrypted: string }>('SELECT credentials_encrypted FROM email_providers WHERE id = $1', [created.json().id]);
+    expect(raw.rows[0]!.credentials_encrypted).not.toContain('re_live_secret');
+    expect(raw.rows[0]!.credentials_encrypted).toMatch(/^v1\./);
+    const tested = await t.app.inject({ method: 'POST', url: `/api/providers/${created.json().id}/test`, headers: caller.bearer });
+    expect(tested.json()).toMatchObject({ ok: true });
+    const auditRows = await t.db.query<{ after: { credentials: Record<string, string> } }>(`SELECT after FROM audit_log WHERE resource_type = 'email_provider' AND resource_id = $1`, [created.json().id]);
+    expect(JSON.stringify(auditRows.rows)).not.toContain('re_live_secret');
+    const removed = await t.app.inject({ method: 'DELETE', url: `/api/providers/${created.json().id}`, headers: caller.bearer });
+    expect(removed.statusCode).toBe(204);
+  });
+
+  it('fails over to the next provider when the first is down, opens its circuit, and recovers after the cool-down', async () => {
+    const resend = await t.app.inject({ method: 'POST', url: '/api/providers', headers: caller.bearer, payload: { name: 'Resend', kind: 'resend', priority: 1, credentials: { apiKey: 're_key' } } });
+    const postmark = await t.app.inject({ method: 'POST', url: '/api/providers', headers: caller.bearer, payload: { name: 'Postmark', kind: 'postmark', priority: 2, credentials: { serverToken: 'pm' } } });
+    expect([resend.statusCode, postmark.statusCode]).toEqual([201, 201]);
+    modes['/emails'] = 'down';
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i += 1) ids.push(await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: `failover:${i}` }));
+    // One at a time, so each send sees the breaker state the previous one left.
+    const deps = t.runtime.deps;
+    const oneByOne = new EmailSender({ db: t.db, clock: appClock, logger: deps.logger, eventSink: () => deps.eventSink, provider: deps.email.sender.provider, providerFor: (w) => deps.email.providers.routerFor(w), signer: deps.email.signer, publicUrl: deps.config.publicUrl, concurrency: 1 });
+    await oneByOne.runOnce();
+    for (const id of ids) {
+      const row = await messageRow(t.db, id);
+      expect(row.status).toBe('sent');
+      expect(row.provider).toBe('postmark');
+    }
+    // Five consecutive failures opened Resend's circuit: later sends skip it.
+    expect(seen.filter((s) => s.path === '/emails')).toHaveLength(5);
+    expect(t.runtime.deps.email.providers.circuitStates().find((c) => c.providerId === resend.json().id)?.state).toBe('open');
+
+    modes['/emails'] = 'ok';
+    appClock.advance(30_000);
+    const after = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'failover:after' });
+    await t.runtime.deps.email.sender.runOnce();
+    expect((await messageRow(t.db, after)).provider).toBe('resend');
+    expect(t.runtime.deps.email.providers.circuitStates().find((c) => c.providerId === resend.json().id)?.state).toBe('closed');
+  });
+
+  it('does not fail over a message the provider refused, and never reports it sent', async () => {
+    modes['/emails'] = 'reject';
+    const id = await enqueueTestEmail(t.db, caller.workspaceId);
+    const before = seen.length;
+    await t.runtime.deps.email.sender.runOnce();
+    const row = await messageRow(t.db, id);
+    expect(row.status).toBe('failed');
+    expect(row.last_error).toContain('Invalid To address');
+    expect(seen.slice(before).map((s) => s.path)).toEqual(['/emails']);
+  });
+
+  it('retries a timed-out send with the same idempotency key, so the provider stores it once', async () => {
+    modes['/emails'] = 'slow-once';
+    const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'timeout:1' });
+    const deps = t.runtime.deps;
+    const quickResend = createResendProvider({ apiKey: 're_key' }, localHttp, { timeoutMs: 300 });
+    const sender = new EmailSender({ db: t.db, clock: appClock, logger: deps.logger, eventSink: () => deps.eventSink, provider: quickResend, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000, random: () => 1 });
+    // Only this workspace's default provider is used: remove its configured ones first.
+    for (const p of await deps.email.providers.list(caller.workspaceId)) await deps.email.providers.remove(caller.workspaceId, p.id, { type: 'system', id: null });
+    await sender.runOnce();
+    let row = await messageRow(t.db, id);
+    expect(row.status).toBe('queued');
+    expect(row.last_error).toContain('within 300 ms');
+    appClock.advance(1000);
+    await sender.runOnce();
+    row = await messageRow(t.db, id);
+    expect(row.status).toBe('sent');
+    const key = `${caller.workspaceId}:timeout:1`;
+    const requests = seen.filter((s) => s.path === '/emails');
+    expect(requests.map((s) => s.headers['idempotency-key'])).toEqual([key, key]);
+    expect(row.provider_message_id).toBe(stored.get(key));
+    const attempts = await t.db.query<{ result: string }>('SELECT result FROM send_attempts WHERE message_id = $1 ORDER BY id', [id]);
+    expect(attempts.rows.map((r) => r.result)).toEqual(['transient_error', 'sent']);
+  });
+});

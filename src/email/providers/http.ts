@@ -1,0 +1,89 @@
+/**
+ * Outbound HTTP for the email provider APIs, behind one injected function so tests point it at
+ * local servers. Every call has a timeout; responses are classified the same way for every
+ * provider: 2xx accepted; 408, 429 (with Retry-After) and 5xx transient; network errors and
+ * timeouts transient; 401/403 transient too (a credential problem of this provider, so the
+ * router fails over and the breaker opens, rather than dropping the message); other 4xx permanent.
+ */
+import { ProviderError } from '../provider.js';
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type HttpClient = (request: HttpRequest) => Promise<HttpResponse>;
+
+export class HttpTimeoutError extends Error {
+  constructor(url: string, timeoutMs: number) {
+    super(`no answer from ${new URL(url).host} within ${timeoutMs} ms`);
+    this.name = 'HttpTimeoutError';
+  }
+}
+
+export const fetchHttp: HttpClient = async (request) => {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+  try {
+    const response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body ?? null, signal: controller.signal, redirect: 'error' });
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, key) => {
+      headers[key.toLowerCase()] = value;
+    });
+    return { status: response.status, headers, body: await response.text() };
+  } catch (error) {
+    if (controller.signal.aborted) throw new HttpTimeoutError(request.url, request.timeoutMs);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/** Retry-After as seconds or an HTTP date, in milliseconds from `now`. */
+export function retryAfterMs(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Sends and returns the accepted response, or throws a classified ProviderError. */
+export async function callProvider(http: HttpClient, provider: string, request: HttpRequest, describeError: (response: HttpResponse) => string): Promise<HttpResponse> {
+  let response: HttpResponse;
+  try {
+    response = await http(request);
+  } catch (error) {
+    throw new ProviderError('transient', `${provider}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (response.status >= 200 && response.status < 300) return response;
+  const detail = `${provider} ${response.status}: ${describeError(response)}`.slice(0, 1000);
+  if (response.status === 429) throw new ProviderError('transient', detail, retryAfterMs(response.headers['retry-after']));
+  if (response.status === 408 || response.status >= 500 || response.status === 401 || response.status === 403) throw new ProviderError('transient', detail);
+  throw new ProviderError('permanent', detail);
+}
+
+export function jsonOf(body: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** `Name <a@b>` → { name, email }. */
+export function parseMailbox(mailbox: string): { name: string | null; email: string } {
+  const match = /^\s*(.*?)\s*<([^>]+)>\s*$/.exec(mailbox);
+  if (!match) return { name: null, email: mailbox.trim() };
+  const name = match[1]!.replace(/^"|"$/g, '').trim();
+  return { name: name === '' ? null : name, email: match[2]!.trim() };
+}

@@ -1,0 +1,113 @@
+/**
+ * Public email routes at the root (no session): the open pixel `/t/o/:token`, click redirects
+ * `/t/c/:token`, and unsubscribe `/u/:token` (preference page on GET, RFC 8058 one-click and the
+ * page's form on POST). Every token is verified first; a bad one is a 404, never a redirect.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { AppError } from '../http/errors.js';
+import { handleWebhook, WebhookRejected } from './webhooks.js';
+import { recordClick, recordOpen, resubscribe, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function notFoundPage(reply: FastifyReply): FastifyReply {
+  return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><meta charset="utf-8"><title>Link not found</title><p>This link is not valid.</p>');
+}
+
+function preferencePage(token: string, status: SubscriptionStatus, notice: string | null): string {
+  const action = status.unsubscribed
+    ? `<p>You will not receive marketing email at <strong>${escapeHtml(status.email)}</strong>.</p>
+<form method="post" action="/u/${escapeHtml(token)}"><input type="hidden" name="action" value="resubscribe"><button type="submit">Subscribe again</button></form>`
+    : `<p>You receive marketing email at <strong>${escapeHtml(status.email)}</strong>.</p>
+<form method="post" action="/u/${escapeHtml(token)}"><input type="hidden" name="action" value="unsubscribe"><button type="submit">Unsubscribe from all marketing email</button></form>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Email preferences</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937}button{font:inherit;padding:.5rem 1rem;cursor:pointer}.notice{background:#ecfdf5;padding:.5rem 1rem;border-radius:.25rem}</style>
+</head><body><h1>Email preferences</h1>${notice ? `<p class="notice" role="status">${escapeHtml(notice)}</p>` : ''}${action}</body></html>`;
+}
+
+function visitorOf(request: FastifyRequest): { userAgent: string; ip: string } {
+  return { userAgent: String(request.headers['user-agent'] ?? '').slice(0, 500), ip: request.ip };
+}
+
+function formField(body: unknown, name: string): string | null {
+  if (typeof body !== 'string') return null;
+  return new URLSearchParams(body).get(name);
+}
+
+// Tokens carry the signed URL, longer than a route parameter may be, so the routes take the rest of the path.
+type TokenParams = { '*': string };
+
+export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { signer } = deps.email;
+  // One-click POSTs arrive form-encoded (or multipart); the token alone authorizes them.
+  app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: 65_536 }, (_request, body, done) => done(null, body));
+  // Webhook signatures cover the exact bytes, so JSON stays a string in this scope.
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1_048_576 }, (_request, body, done) => done(null, body));
+
+  app.post<{ Params: { providerId: string } }>('/webhooks/email/:providerId', { schema: { hide: true } }, async (request, reply) => {
+    const { providerId } = request.params;
+    const body = typeof request.body === 'string' ? request.body : '';
+    const provider = UUID.test(providerId) ? await deps.email.providers.credentialsOf(providerId) : null;
+    if (!provider) {
+      request.log.warn({ providerId }, 'email webhook for an unknown provider');
+      throw new AppError('WEBHOOK_UNVERIFIED', 'The webhook could not be verified');
+    }
+    try {
+      const recorded = await handleWebhook(
+        { db: deps.db, clock: deps.clock, eventSink: () => deps.eventSink, http: deps.email.http, certificates: deps.email.snsCertificates },
+        provider,
+        request.headers as Record<string, string | undefined>,
+        body,
+      );
+      return reply.code(200).send({ received: recorded });
+    } catch (error) {
+      if (error instanceof WebhookRejected) {
+        request.log.warn({ providerId, kind: provider.kind, workspaceId: provider.workspaceId, reason: error.message }, 'email webhook rejected');
+        throw new AppError('WEBHOOK_UNVERIFIED', 'The webhook could not be verified');
+      }
+      throw error;
+    }
+  });
+
+  app.get<{ Params: TokenParams }>('/t/o/*', { schema: { hide: true } }, async (request, reply) => {
+    const link = signer.verify(request.params['*'].replace(/\.gif$/, ''), 'o');
+    if (!link) return reply.code(404).send();
+    await recordOpen(deps.db, deps.eventSink, link, visitorOf(request), deps.clock.now());
+    return reply.header('cache-control', 'no-store, max-age=0').type('image/gif').send(PIXEL);
+  });
+
+  app.get<{ Params: TokenParams }>('/t/c/*', { schema: { hide: true } }, async (request, reply) => {
+    const link = signer.verify(request.params['*'], 'c');
+    if (!link) return notFoundPage(reply);
+    await recordClick(deps.db, deps.eventSink, link, visitorOf(request), deps.clock.now());
+    return reply.header('cache-control', 'no-store').redirect(link.u, 302);
+  });
+
+  app.get<{ Params: TokenParams }>('/u/*', { schema: { hide: true } }, async (request, reply) => {
+    const link = signer.verify(request.params['*'], 'u');
+    const status = link ? await subscriptionStatus(deps.db, link) : null;
+    if (!status) return notFoundPage(reply);
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(preferencePage(request.params['*'], status, null));
+  });
+
+  app.post<{ Params: TokenParams }>('/u/*', { schema: { hide: true } }, async (request, reply) => {
+    const link = signer.verify(request.params['*'], 'u');
+    if (!link) return notFoundPage(reply);
+    const now = deps.clock.now();
+    const wanted = formField(request.body, 'action');
+    const status =
+      wanted === 'resubscribe'
+        ? await resubscribe(deps.db, link, now)
+        : await unsubscribe(deps.db, deps.eventSink, link, wanted === 'unsubscribe' ? 'preference_page' : 'one_click', now);
+    if (!status) return notFoundPage(reply);
+    const notice = wanted === 'resubscribe' ? (status.unsubscribed ? 'This address stays blocked for another reason (bounce or complaint).' : 'You are subscribed again.') : 'You are unsubscribed.';
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(preferencePage(request.params['*'], status, notice));
+  });
+}

@@ -1,0 +1,259 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContact, createEmailTestApp, enqueueTestEmail, messageRow, type EmailTestApp } from '../../test/email-helpers.js';
+import { signUp, type Caller } from '../../test/helpers.js';
+import { ManualClock } from '../platform/clock.js';
+import { createDevInboxProvider } from './dev-inbox.js';
+import { ProviderError, type EmailProvider, type ProviderMessage } from './provider.js';
+import { EmailSender } from './sender.js';
+
+/** Lets each test decide how the provider behaves, around the real dev inbox. */
+class ScriptedProvider implements EmailProvider {
+  readonly name = 'scripted';
+  calls: string[] = [];
+  behaviour: (message: ProviderMessage, call: number) => 'deliver' | 'transient' | 'permanent' | 'deliver-then-drop' = () => 'deliver';
+  inner: EmailProvider | null = null;
+  async send(message: ProviderMessage, options: { idempotencyKey: string }) {
+    this.calls.push(options.idempotencyKey);
+    const wanted = this.behaviour(message, this.calls.length);
+    if (wanted === 'transient') throw new ProviderError('transient', 'try later');
+    if (wanted === 'permanent') throw new ProviderError('permanent', 'mailbox does not exist');
+    const result = await this.inner!.send(message, options);
+    // The provider accepted, but the answer never reached us (a dropped connection).
+    if (wanted === 'deliver-then-drop') throw new ProviderError('transient', 'connection reset after DATA');
+    return result;
+  }
+}
+
+let t: EmailTestApp;
+let caller: Caller;
+const clock = new ManualClock(Date.now() + 1000);
+const provider = new ScriptedProvider();
+
+beforeAll(async () => {
+  t = await createEmailTestApp({ clock, provider });
+  provider.inner = createDevInboxProvider(t.db);
+  caller = await signUp(t.app);
+  // Ahead of the database's now(), so messages enqueued during the tests are due.
+  clock.set(new Date(Date.now() + 5 * 60_000));
+});
+afterAll(async () => {
+  await t.close();
+});
+
+function newSender(options: Partial<ConstructorParameters<typeof EmailSender>[0]> = {}): EmailSender {
+  const deps = t.runtime.deps;
+  return new EmailSender({ db: t.db, clock, logger: deps.logger, eventSink: () => deps.eventSink, provider, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000, ...options });
+}
+
+describe('email sender with the dev inbox', () => {
+  it('delivers a queued message to the dev inbox, readable through the API, and records the attempt and a sent event', async () => {
+    provider.behaviour = () => 'deliver';
+    const contactId = await createContact(t.db, caller.workspaceId, 'ada@example.com');
+    const id = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, to: 'Ada <ada@example.com>', subject: 'Welcome Ada', idempotencyKey: 'welcome:ada' });
+    expect(await t.runtime.deps.email.sender.runOnce()).toBeGreaterThanOrEqual(1);
+
+    const row = await messageRow(t.db, id);
+    expect(row.status).toBe('sent');
+    expect(row.provider).toBe('scripted');
+    expect(row.sent_at).not.toBeNull();
+
+    const list = await t.app.inject({ method: 'GET', url: '/api/inbox', headers: caller.bearer });
+    expect(list.statusCode).toBe(200);
+    const summary = list.json().messages.find((m: { subject: string }) => m.subject === 'Welcome Ada');
+    expect(summary).toMatchObject({ from: 'Acme <news@acme.test>', to: 'Ada <ada@example.com>' });
+    expect(Object.keys(summary).sort()).toEqual(['createdAt', 'from', 'id', 'subject', 'to']);
+    expect(row.provider_message_id).toBe(summary.id);
+
+    const one = await t.app.inject({ method: 'GET', url: `/api/inbox/${summary.id}`, headers: caller.bearer });
+    expect(one.statusCode).toBe(200);
+    const email = one.json();
+    expect(email.html).toContain('Hello number');
+    expect(email.text).toContain('Hello number');
+    expect(email.headers['Message-ID']).toMatch(/^<[0-9a-f]{40}@acme\.test>$/);
+    // Transactional (test) email carries no tracking and no unsubscribe header.
+    expect(email.html).not.toContain('/t/o/');
+    expect(email.headers['List-Unsubscribe']).toBeUndefined();
+
+    const attempts = await t.db.query<{ result: string; provider: string; provider_message_id: string }>('SELECT result, provider, provider_message_id FROM send_attempts WHERE message_id = $1', [id]);
+    expect(attempts.rows).toEqual([{ result: 'sent', provider: 'scripted', provider_message_id: summary.id }]);
+    const events = await t.db.query<{ name: string; contact_id: string }>(`SELECT name, contact_id FROM events WHERE workspace_id = $1 AND type = 'email' AND properties->>'messageId' = $2`, [caller.workspaceId, id]);
+    expect(events.rows).toEqual([{ name: 'sent', contact_id: contactId }]);
+  });
+
+  it('keeps inboxes apart: another workspace cannot read the email', async () => {
+    const other = await signUp(t.app);
+    const list = await t.app.inject({ method: 'GET', url: '/api/inbox', headers: other.bearer });
+    expect(list.json().messages).toEqual([]);
+    const mine = await t.app.inject({ method: 'GET', url: '/api/inbox', headers: caller.bearer });
+    const id = mine.json().messages[0].id as string;
+    const theirs = await t.app.inject({ method: 'GET', url: `/api/inbox/${id}`, headers: other.bearer });
+    expect(theirs.statusCode).toBe(404);
+    expect(theirs.json().error.code).toBe('NOT_FOUND');
+  });
+
+  it('never delivers a message twice when two senders run at once and then run again', async () => {
+    provider.behaviour = () => 'deliver';
+    provider.calls = [];
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i += 1) ids.push(await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: `twice:${i}` }));
+    const a = newSender({ batchSize: 7 });
+    const b = newSender({ batchSize: 7 });
+    for (let round = 0; round < 5; round += 1) await Promise.all([a.runOnce(), b.runOnce(), a.runOnce(), b.runOnce()]);
+    expect(await a.runOnce()).toBe(0);
+    expect(await b.runOnce()).toBe(0);
+    const keys = provider.calls.filter((k) => k.includes(':twice:'));
+    expect(keys).toHaveLength(40);
+    expect(new Set(keys).size).toBe(40);
+    const inbox = await t.db.query<{ n: number }>(`SELECT count(*) AS n FROM dev_inbox WHERE workspace_id = $1 AND idempotency_key LIKE '%:twice:%'`, [caller.workspaceId]);
+    expect(inbox.rows[0]!.n).toBe(40);
+    for (const id of ids) expect((await messageRow(t.db, id)).status).toBe('sent');
+  });
+
+  it('re-claims a message whose sender crashed mid-send once the lease expires, without storing it twice', async () => {
+    provider.behaviour = () => 'deliver';
+    const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'crash:1' });
+    // A sender claimed it, the dev inbox stored it, then the sender died before recording the outcome.
+    const prepared = newSender().prepare((await t.db.query<never>(`SELECT m.*, m.text_body FROM messages m WHERE id = $1`, [id])).rows[0]!);
+    await provider.inner!.send(prepared, { idempotencyKey: `${caller.workspaceId}:crash:1` });
+    await t.db.query(`UPDATE messages SET status = 'sending', attempts = 1, locked_until = $2, claim_token = gen_random_uuid() WHERE id = $1`, [id, new Date(clock.now().getTime() + 60_000)]);
+
+    const sender = newSender();
+    await sender.runOnce();
+    expect((await messageRow(t.db, id)).status).toBe('sending');
+    clock.advance(61_000);
+    await sender.runOnce();
+    const row = await messageRow(t.db, id);
+    expect(row.status).toBe('sent');
+    expect(row.attempts).toBe(2);
+    const inbox = await t.db.query<{ n: number }>(`SELECT count(*) AS n FROM dev_inbox WHERE workspace_id = $1 AND idempotency_key = $2`, [caller.workspaceId, `${caller.workspaceId}:crash:1`]);
+    expect(inbox.rows[0]!.n).toBe(1);
+  });
+
+  it('retries a transient failure later with backoff, and a lost acceptance is stored once', async () => {
+    provider.behaviour = (_m, call) => (call === 1 ? 'deliver-then-drop' : 'deliver');
+    provider.calls = [];
+    const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dropped:1' });
+    const sender = newSender({ random: () => 0.5 });
+    await sender.runOnce();
+    let row = await messageRow(t.db, id);
+    expect(row.status).toBe('queued');
+    expect(row.attempts).toBe(1);
+    expect(row.last_error).toContain('connection reset');
+    // First retry after 1 s base backoff with jitter in [0.5, 1] → 750 ms at random 0.5.
+    expect(row.next_attempt_at.getTime() - clock.now().getTime()).toBe(750);
+    await sender.runOnce();
+    expect((await messageRow(t.db, id)).status).toBe('queued');
+    clock.advance(750);
+    await sender.runOnce();
+    row = await messageRow(t.db, id);
+    expect(row.status).toBe('sent');
+    const inbox = await t.db.query<{ n: number }>(`SELECT count(*) AS n FROM dev_inbox WHERE workspace_id = $1 AND idempotency_key = $2`, [caller.workspaceId, `${caller.workspaceId}:dropped:1`]);
+    expect(inbox.rows[0]!.n).toBe(1);
+    const attempts = await t.db.query<{ result: string }>('SELECT result FROM send_attempts WHERE message_id = $1 ORDER BY id', [id]);
+    expect(attempts.rows.map((r) => r.result)).toEqual(['transient_error', 'sent']);
+  });
+
+  it('leaves a message failed, never sent, on a permanent error and after the last transient attempt', async () => {
+    provider.behaviour = () => 'permanent';
+    const permanent = await enqueueTestEmail(t.db, caller.workspaceId);
+    const sender = newSender({ maxAttempts: 2, random: () => 0 });
+    await sender.runOnce();
+    let row = await messageRow(t.db, permanent);
+    expect(row.status).toBe('failed');
+    expect(row.sent_at).toBeNull();
+    expect(row.last_error).toContain('mailbox does not exist');
+
+    provider.behaviour = () => 'transient';
+    const transient = await enqueueTestEmail(t.db, caller.workspaceId);
+    await sender.runOnce();
+    expect((await messageRow(t.db, transient)).status).toBe('queued');
+    clock.advance(10_000);
+    await sender.runOnce();
+    row = await messageRow(t.db, transient);
+    expect(row.status).toBe('failed');
+    expect(row.attempts).toBe(2);
+    expect(row.last_error).toContain('gave up after 2 attempts');
+    const sent = await t.db.query(`SELECT 1 FROM events WHERE name = 'sent' AND properties->>'messageId' = ANY($1)`, [[permanent, transient]]);
+    expect(sent.rowCount).toBe(0);
+  });
+
+  it('skips a suppressed address with the reason and sends nothing', async () => {
+    provider.behaviour = () => 'deliver';
+    provider.calls = [];
+    const added = await t.app.inject({ method: 'POST', url: '/api/suppressions', headers: caller.bearer, payload: { email: 'Blocked@Example.com' } });
+    expect(added.statusCode).toBe(201);
+    expect(added.json()).toMatchObject({ email: 'blocked@example.com', reason: 'manual' });
+    const id = await enqueueTestEmail(t.db, caller.workspaceId, { to: 'Blocked <BLOCKED@example.com>' });
+    await newSender().runOnce();
+    const row = await messageRow(t.db, id);
+    expect(row.status).toBe('suppressed');
+    expect(row.last_error).toBe('suppressed: manual');
+    expect(provider.calls).toHaveLength(0);
+  });
+
+  it('skips marketing email to a contact who unsubscribed, but still sends them transactional email', async () => {
+    provider.behaviour = () => 'deliver';
+    const contactId = await createContact(t.db, caller.workspaceId, 'quiet@example.com');
+    await t.db.query(`UPDATE contacts SET subscription_state = 'unsubscribed' WHERE id = $1`, [contactId]);
+    const marketing = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, to: 'quiet@example.com', sourceType: 'campaign' });
+    const receipt = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, to: 'quiet@example.com', sourceType: 'test' });
+    await newSender().runOnce();
+    expect(await messageRow(t.db, marketing)).toMatchObject({ status: 'suppressed', last_error: 'suppressed: unsubscribed' });
+    expect((await messageRow(t.db, receipt)).status).toBe('sent');
+  });
+
+  it('wakes on NOTIFY when a message is queued, without waiting for the poll', async () => {
+    provider.behaviour = () => 'deliver';
+    const sender = newSender({ pollMs: 600_000, clock: { now: () => new Date(Date.now() + 1000) } });
+    sender.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const id = await t.db.transaction((tx) => enqueueTestEmail(tx as never, caller.workspaceId, { idempotencyKey: 'notify:1' }));
+      let status = '';
+      for (let i = 0; i < 100 && status !== 'sent'; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = (await messageRow(t.db, id)).status;
+      }
+      expect(status).toBe('sent');
+    } finally {
+      await sender.stop();
+    }
+  });
+});
+
+describe('suppression routes', () => {
+  it('lists, looks up and removes suppressions, and validates input', async () => {
+    await t.app.inject({ method: 'POST', url: '/api/suppressions', headers: caller.bearer, payload: { email: 'b@example.com', reason: 'complaint' } });
+    const again = await t.app.inject({ method: 'POST', url: '/api/suppressions', headers: caller.bearer, payload: { email: 'B@example.com', reason: 'manual' } });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().reason).toBe('complaint');
+    const list = await t.app.inject({ method: 'GET', url: '/api/suppressions?limit=500', headers: caller.bearer });
+    expect(list.json().suppressions.map((s: { email: string }) => s.email)).toContain('b@example.com');
+    const one = await t.app.inject({ method: 'GET', url: '/api/suppressions?email=B@example.com', headers: caller.bearer });
+    expect(one.json().suppressions).toHaveLength(1);
+    const bad = await t.app.inject({ method: 'POST', url: '/api/suppressions', headers: caller.bearer, payload: { email: 'nope', reason: 'whatever' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('VALIDATION_FAILED');
+    const removed = await t.app.inject({ method: 'DELETE', url: '/api/suppressions/b%40example.com', headers: caller.bearer });
+    expect(removed.statusCode).toBe(204);
+    const gone = await t.app.inject({ method: 'DELETE', url: '/api/suppressions/b%40example.com', headers: caller.bearer });
+    expect(gone.statusCode).toBe(404);
+    const audit = await t.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE workspace_id = $1 AND resource_type = 'suppression' ORDER BY id`, [caller.workspaceId]);
+    expect(audit.rows.map((r) => r.action)).toEqual(expect.arrayContaining(['suppression.create', 'suppression.delete']));
+  });
+});
+
+describe('deep health', () => {
+  it('reports email queue lag, degraded when the oldest due message waits more than 5 minutes', async () => {
+    const ok = await t.app.inject({ method: 'GET', url: '/health/deep' });
+    expect(ok.json().checks.email_delivery).toMatchObject({ status: 'ok' });
+    await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'lagging' });
+    clock.advance(10 * 60_000);
+    const late = await t.app.inject({ method: 'GET', url: '/health/deep' });
+    expect(late.json().checks.email_delivery).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/^queue lag \d+ s$/) });
+    expect(late.json().status).toBe('degraded');
+    await t.runtime.deps.email.sender.runOnce();
+    const caughtUp = await t.app.inject({ method: 'GET', url: '/health/deep' });
+    expect(caughtUp.json().checks.email_delivery.status).toBe('ok');
+  });
+});

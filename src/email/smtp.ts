@@ -1,0 +1,78 @@
+/**
+ * SMTP delivery through nodemailer with a connection pool (SMTP_URL). A 5xx reply is permanent
+ * (the server refused this message); a 4xx reply or a connection problem is transient.
+ */
+import nodemailer from 'nodemailer';
+import { ProviderError, type EmailProvider, type ProviderMessage, type SendResult } from './provider.js';
+
+export interface SmtpOptions {
+  maxConnections?: number;
+  /** Milliseconds for connecting, greeting and each socket read; well below the sender's lease. */
+  timeoutMs?: number;
+}
+
+interface SmtpFailure {
+  message?: string;
+  code?: string;
+  responseCode?: number;
+}
+
+export function classifySmtpError(error: unknown): ProviderError {
+  const failure = (error ?? {}) as SmtpFailure;
+  const message = failure.message ?? String(error);
+  if (typeof failure.responseCode === 'number') {
+    return new ProviderError(failure.responseCode >= 500 ? 'permanent' : 'transient', `SMTP ${failure.responseCode}: ${message}`);
+  }
+  // Authentication failures do not fix themselves by retrying the same message.
+  if (failure.code === 'EAUTH') return new ProviderError('permanent', `SMTP authentication failed: ${message}`);
+  return new ProviderError('transient', `SMTP ${failure.code ?? 'error'}: ${message}`);
+}
+
+export function createSmtpProvider(url: string, options: SmtpOptions = {}): EmailProvider {
+  const timeout = options.timeoutMs ?? 30_000;
+  const parsed = new URL(url);
+  const transporter = nodemailer.createTransport({
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : parsed.protocol === 'smtps:' ? 465 : 587,
+    secure: parsed.protocol === 'smtps:',
+    ...(parsed.username ? { auth: { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } } : {}),
+    pool: true,
+    maxConnections: options.maxConnections ?? 20,
+    maxMessages: Infinity,
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout,
+    // Local relays (and the tests' server) offer STARTTLS with self-signed certificates.
+    tls: { rejectUnauthorized: parsed.searchParams.get('tls_verify') !== 'false' && parsed.hostname !== '127.0.0.1' && parsed.hostname !== 'localhost' },
+  });
+  return {
+    name: 'smtp',
+    async send(message: ProviderMessage): Promise<SendResult> {
+      try {
+        const info = (await transporter.sendMail({
+          from: message.from,
+          to: message.to,
+          subject: message.subject,
+          html: message.html,
+          text: message.text,
+          headers: message.headers,
+          messageId: message.rfcMessageId,
+        })) as { messageId?: string; response?: string };
+        return { providerMessageId: info.messageId ?? message.rfcMessageId };
+      } catch (error) {
+        throw classifySmtpError(error);
+      }
+    },
+    async check() {
+      try {
+        await transporter.verify();
+        return { ok: true, detail: `connected to ${parsed.hostname}:${parsed.port || 'default'}` };
+      } catch (error) {
+        return { ok: false, detail: classifySmtpError(error).message };
+      }
+    },
+    async close() {
+      transporter.close();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The suppression list: addresses a workspace must not email, with why. Every send checks it;
+ * unsubscribes, hard bounces and complaints add to it; people add and remove entries by hand.
+ * Reasons are persisted strings: never rename them.
+ */
+import type { Database, Queryable } from '../db/database.js';
+import { recordAudit, type Actor } from '../identity/audit.js';
+
+export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint', 'manual'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+export interface Suppression {
+  email: string;
+  reason: SuppressionReason;
+  source: string | null;
+  createdAt: string;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** The bare address of `Name <a@b>` or `a@b`. */
+export function addressOf(mailbox: string): string {
+  const match = /<([^>]+)>\s*$/.exec(mailbox);
+  return normalizeEmail(match?.[1] ?? mailbox);
+}
+
+interface SuppressionRow {
+  email: string;
+  reason: SuppressionReason;
+  source: string | null;
+  created_at: Date;
+}
+
+const toSuppression = (r: SuppressionRow): Suppression => ({ email: r.email, reason: r.reason, source: r.source, createdAt: r.created_at.toISOString() });
+
+/** Adds or keeps a suppression; returns it and whether it is new. An existing reason is kept. */
+export async function addSuppression(
+  q: Queryable,
+  workspaceId: string,
+  email: string,
+  reason: SuppressionReason,
+  source: string | null,
+): Promise<{ suppression: Suppression; created: boolean }> {
+  const inserted = await q.query<SuppressionRow>(
+    `INSERT INTO suppressions (workspace_id, email, reason, source)
+     VALUES ($1, $2, $3, $4)
+     ON CONFLICT (workspace_id, email) DO NOTHING
+     RETURNING email, reason, source, created_at`,
+    [workspaceId, normalizeEmail(email), reason, source],
+  );
+  if (inserted.rows[0]) return { suppression: toSuppression(inserted.rows[0]), created: true };
+  const existing = await q.query<SuppressionRow>('SELECT email, reason, source, created_at FROM suppressions WHERE workspace_id = $1 AND email = $2', [workspaceId, normalizeEmail(email)]);
+  return { suppression: toSuppression(existing.rows[0]!), created: false };
+}
+
+/** Removes a suppression (optionally only one with the given reason); returns the removed one. */
+export async function removeSuppression(q: Queryable, workspaceId: string, email: string, onlyReason?: SuppressionReason): Promise<Suppression | null> {
+  const result = await q.query<SuppressionRow>(
+    `DELETE FROM suppressions
+      WHERE workspace_id = $1 AND email = $2 AND ($3::text IS NULL OR reason = $3)
+     RETURNING email, reason, source, created_at`,
+    [workspaceId, normalizeEmail(email), onlyReason ?? null],
+  );
+  return result.rows[0] ? toSuppression(result.rows[0]) : null;
+}
+
+export async function getSuppression(q: Queryable, workspaceId: string, email: string): Promise<Suppression | null> {
+  const result = await q.query<SuppressionRow>('SELECT email, reason, source, created_at FROM suppressions WHERE workspace_id = $1 AND email = $2', [workspaceId, normalizeEmail(email)]);
+  return result.rows[0] ? toSuppression(result.rows[0]) : null;
+}
+
+/** A page of suppressions in address order, after `afterEmail`. */
+export async function listSuppressions(q: Queryable, workspaceId: string, limit: number, afterEmail?: string): Promise<Suppression[]> {
+  const result = await q.query<SuppressionRow>(
+    `SELECT email, reason, source, created_at
+       FROM suppressions
+      WHERE workspace_id = $1 AND ($2::text IS NULL OR email > $2)
+      ORDER BY email
+      LIMIT $3`,
+    [workspaceId, afterEmail ?? null, limit],
+  );
+  return result.rows.map(toSuppression);
+}
+
+/**
+ * The suppressed ones among (workspace, address) pairs, in one query for a whole send batch;
+ * keyed `workspaceId|email`. Served by the primary key (workspace_id, email).
+ */
+export async function suppressedAmong(q: Queryable, pairs: Array<{ workspaceId: string; email: string }>): Promise<Map<string, SuppressionReason>> {
+  if (pairs.length === 0) return new Map();
+  const result = await q.query<{ workspace_id: string; email: string; reason: SuppressionReason }>(
+    `SELECT s.workspace_id, s.email, s.reason
+       FROM suppressions s
+       JOIN unnest($1::uuid[], $2::text[]) AS p(workspace_id, email) ON s.workspace_id = p.workspace_id AND s.email = p.email`,
+    [pairs.map((p) => p.workspaceId), pairs.map((p) => normalizeEmail(p.email))],
+  );
+  return new Map(result.rows.map((r) => [`${r.workspace_id}|${r.email}`, r.reason]));
+}
+
+/** A person adds a suppression by hand (audited). */
+export async function suppressAddress(
+  db: Database,
+  workspaceId: string,
+  email: string,
+  reason: SuppressionReason,
+  actor: Actor,
+): Promise<{ suppression: Suppression; created: boolean }> {
+  return db.transaction(async (tx) => {
+    const outcome = await addSuppression(tx, workspaceId, email, reason, actor.type === 'system' ? 'system' : `${actor.type}:${actor.id ?? ''}`);
+    if (outcome.created) {
+      await recordAudit(tx, { workspaceId, actor, action: 'suppression.create', resourceType: 'suppression', resourceId: outcome.suppression.email, after: outcome.suppression });
+    }
+    return outcome;
+  });
+}
+
+/** A person removes a suppression (audited); null when there was none. */
+export async function unsuppressAddress(db: Database, workspaceId: string, email: string, actor: Actor): Promise<Suppression | null> {
+  return db.transaction(async (tx) => {
+    const removed = await removeSuppression(tx, workspaceId, email);
+    if (removed) await recordAudit(tx, { workspaceId, actor, action: 'suppression.delete', resourceType: 'suppression', resourceId: removed.email, before: removed });
+    return removed;
+  });
+}
