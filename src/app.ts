@@ -29,7 +29,7 @@ import type { HealthCheck } from './health/health.js';
 import { registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
-import { campaignRoutes } from './campaigns/routes.js';
+import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
 import { identityRoutes } from './identity/identity.routes.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
@@ -149,6 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown });
   trackingRoutes(app, deps);
   await app.register(async (scope) => emailPublicRoutes(scope, deps));
+  campaignHookRoutes(app, deps);
 
   await app.register(
     async (api) => {

@@ -35,6 +35,10 @@ export const TriggerConfig = Type.Union(
       { additionalProperties: false },
     ),
     Type.Object({ kind: Type.Literal('segment_entered'), segmentId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+    Type.Object(
+      { kind: Type.Literal('inbound_webhook') },
+      { additionalProperties: false, description: 'POST /hooks/campaigns/:id with the campaign secret (Authorization: Bearer) and {email | contactId, properties?}' },
+    ),
   ],
   { description: 'How contacts enter the campaign' },
 );

@@ -2,11 +2,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
+import { AppError } from '../http/errors.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
 import { simulateCampaign } from './simulate.js';
 import { CampaignDefinitionSchema, DEFINITION_SCHEMA_VERSION, NODE_CONFIG_SCHEMAS } from './definition.js';
 import {
   campaignMetrics,
+  enrollFromInboundWebhook,
+  rotateInboundSecret,
   createCampaign,
   enrollManually,
   getCampaign,
@@ -198,6 +201,16 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
       migrateEnrollments(db, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id, (request.body as Static<typeof MigrateBody>).fromVersion, clock.now()),
   );
 
+  app.post(
+    '/campaigns/:id/inbound-secret',
+    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Create or rotate the inbound webhook secret (shown once)', params: IdParams, response: { 201: Type.Object({ secret: Type.String(), url: Type.String() }), 404: ErrorResponse } } },
+    async (request, reply) => {
+      const id = (request.params as { id: string }).id;
+      const secret = await rotateInboundSecret(db, authOf(request).workspaceId, actorOf(request), id);
+      return reply.code(201).send({ secret, url: `${deps.config.publicUrl}/hooks/campaigns/${id}` });
+    },
+  );
+
   app.get(
     '/campaigns/:id/enrollments/:enrollmentId',
     { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'An enrollment and its journey, step by step', params: EnrollmentParams, response: { 404: ErrorResponse } } },
@@ -230,3 +243,28 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
   );
 }
 
+
+const InboundBody = Type.Object(
+  {
+    email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+    contactId: Type.Optional(Type.String({ format: 'uuid' })),
+    properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+/** Public (root scope) route of inbound webhook triggers, authenticated by the campaign secret. */
+export function campaignHookRoutes(app: FastifyInstance, deps: AppDeps): void {
+  app.post(
+    '/hooks/campaigns/:id',
+    { schema: { tags: ['campaigns'], summary: 'Inbound webhook trigger (Authorization: Bearer <campaign secret>)', params: IdParams, body: InboundBody, response: { 202: Type.Object({ contactId: Type.String(), status: Type.String(), enrollmentId: Type.Optional(Type.String()) }), 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } } },
+    async (request, reply) => {
+      const authorization = request.headers.authorization ?? '';
+      const secret = authorization.startsWith('Bearer ') ? authorization.slice(7).trim() : '';
+      const body = request.body as Static<typeof InboundBody>;
+      if (!body.email && !body.contactId) throw new AppError('VALIDATION_FAILED', 'Send email or contactId');
+      const result = await enrollFromInboundWebhook(deps.db, (request.params as { id: string }).id, secret, body, deps.clock.now());
+      return reply.code(202).send(result);
+    },
+  );
+}

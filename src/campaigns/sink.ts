@@ -16,6 +16,7 @@ export function triggerMatches(trigger: TriggerNodeConfig, event: RecordedEvent)
   const p = event.properties;
   switch (trigger.kind) {
     case 'manual':
+    case 'inbound_webhook':
       return false;
     case 'contact_created':
       return event.type === 'system' && event.name === 'contact_created';
@@ -114,7 +115,7 @@ export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
         for (const campaign of active.rows) {
           const definition = versions.get(`${campaign.id}:${campaign.current_version}`);
           const trigger = definition?.nodes.find((n) => n.id === definition.entryNodeId);
-          if (!definition || trigger?.type !== 'trigger' || trigger.config.kind === 'manual') continue;
+          if (!definition || trigger?.type !== 'trigger' || trigger.config.kind === 'manual' || trigger.config.kind === 'inbound_webhook') continue;
           const entries: EnrollmentEntry[] = [];
           for (const event of list) {
             if (triggerMatches(trigger.config, event)) entries.push({ contactId: event.contactId!, entryEvent: entryEventOf(event) });

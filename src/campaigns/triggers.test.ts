@@ -214,3 +214,29 @@ describe('goals', () => {
     expect(metrics.enrollments).toMatchObject({ exited: 1, completed: 1 });
   });
 });
+
+describe('inbound webhook trigger', () => {
+  it('enrolls a contact by email when called with the campaign secret, and refuses a wrong one', async () => {
+    const campaignId = await publish(simple({ kind: 'inbound_webhook' }));
+    const secretResponse = await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/inbound-secret`, headers: caller.bearer });
+    expect(secretResponse.statusCode).toBe(201);
+    const { secret, url } = secretResponse.json();
+    expect(url).toContain(`/hooks/campaigns/${campaignId}`);
+    await insertContact(t.db, caller.workspaceId, { email: 'hooked@example.com' });
+
+    const wrong = await t.app.inject({ method: 'POST', url: `/hooks/campaigns/${campaignId}`, headers: { authorization: 'Bearer nope' }, payload: { email: 'hooked@example.com' } });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().error.code).toBe('UNAUTHENTICATED');
+    const unknown = await t.app.inject({ method: 'POST', url: `/hooks/campaigns/${campaignId}`, headers: { authorization: `Bearer ${secret}` }, payload: { email: 'nobody@example.com' } });
+    expect(unknown.json().error.code).toBe('ENROLLMENT_CONTACTS_NOT_FOUND');
+    const ok = await t.app.inject({ method: 'POST', url: `/hooks/campaigns/${campaignId}`, headers: { authorization: `Bearer ${secret}` }, payload: { email: 'Hooked@example.com', properties: { plan: 'gold' } } });
+    expect(ok.statusCode, ok.body).toBe(202);
+    expect(ok.json().status).toBe('enrolled');
+    await engineOf(t).runDue();
+    const mail = await t.db.query<{ html: string }>('SELECT html FROM messages WHERE source_id = $1', [campaignId]);
+    expect(mail.rows[0]!.html).toContain('gold');
+    const again = await t.app.inject({ method: 'POST', url: `/hooks/campaigns/${campaignId}`, headers: { authorization: `Bearer ${secret}` }, payload: { email: 'hooked@example.com' } });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.code).toBe('ENROLLMENT_REFUSED');
+  });
+});
