@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { enqueueEmail } from '../email/outbox.js';
-import { renderContent, RenderError } from '../email/render.js';
+import { contactVariables, renderContent, RenderError } from '../email/render.js';
 import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { BackgroundWorker } from '../init.js';
@@ -507,7 +507,7 @@ export class CampaignEngine {
           if (deferUntil) return { kind: 'wait', until: deferUntil, state: { kind: 'frequency_cap', until: deferUntil.toISOString() } };
         }
         const variables = {
-          contact: { ...contact.custom_fields, id: contact.id, email: contact.email, first_name: contact.first_name, last_name: contact.last_name, company: contact.company, job_title: contact.job_title, phone: contact.phone, status: contact.status, score: contact.score, tags: contact.tags, timezone: contact.timezone, custom: contact.custom_fields },
+          contact: contactVariables(contact),
           workspace: { name: names.workspace },
           campaign: { name: names.campaign },
           event: e.entry_event?.properties ?? {},
@@ -737,6 +737,7 @@ export class CampaignEngine {
             tags = ARRAY(SELECT t.x FROM unnest(c.tags || u.add_tags) WITH ORDINALITY AS t(x, n)
                           WHERE NOT (t.x = ANY(u.remove_tags)) GROUP BY t.x ORDER BY min(t.n)),
             score = LEAST(100, GREATEST(0, c.score + u.score_delta)),
+            score_adjustment = c.score_adjustment + u.score_delta,
             first_name = CASE WHEN u.fields ? 'first_name' THEN u.fields->>'first_name' ELSE c.first_name END,
             last_name = CASE WHEN u.fields ? 'last_name' THEN u.fields->>'last_name' ELSE c.last_name END,
             company = CASE WHEN u.fields ? 'company' THEN u.fields->>'company' ELSE c.company END,

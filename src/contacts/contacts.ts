@@ -18,7 +18,8 @@ export const SUBSCRIPTION_STATES = ['subscribed', 'unsubscribed'] as const;
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
 
 export interface ScorePart {
-  part: 'engagement' | 'sentiment' | 'intent' | 'role' | 'status';
+  /** `adjustment` appears only when campaign actions changed the score on purpose. */
+  part: 'engagement' | 'sentiment' | 'intent' | 'role' | 'status' | 'adjustment';
   points: number;
   max: number;
   explanation: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkContent, renderContent, RenderError } from './render.js';
+import { checkContent, contactVariables, renderContent, RenderError } from './render.js';
 
 describe('renderContent', () => {
   it('renders Liquid variables, sanitizes HTML and generates a text part', async () => {
@@ -40,5 +40,13 @@ describe('checkContent', () => {
 
   it('accepts valid content', async () => {
     expect(await checkContent({ subject: 'Hi {{ contact.first_name | default: "there" }}', html: '<p>{{ workspace.name }}</p>' })).toEqual([]);
+  });
+});
+
+describe('contactVariables', () => {
+  it('lets templates use snake_case, camelCase and custom field names alike', async () => {
+    const contact = contactVariables({ id: 'c1', email: 'a@example.com', first_name: 'Ada', last_name: 'L', company: null, job_title: 'CTO', phone: null, status: 'lead', score: 10, tags: [], timezone: null, custom_fields: { plan: 'pro' } });
+    const out = await renderContent({ subject: '{{ contact.firstName }} {{ contact.first_name }} {{ contact.jobTitle }} {{ contact.plan }} {{ contact.custom.plan }}', html: '<p>x</p>' }, { contact });
+    expect(out.subject).toBe('Ada Ada CTO pro pro');
   });
 });

@@ -154,3 +154,48 @@ export async function renderContent(content: MessageContent, variables: Record<s
   const text = compiled.text ? await run('text', compiled.text) : htmlToText(html);
   return { subject, html, text };
 }
+
+/** The contact columns templates can read. */
+export interface TemplateContact {
+  id: string | null;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  company: string | null;
+  job_title: string | null;
+  phone: string | null;
+  status: string;
+  score: number;
+  tags: string[];
+  timezone: string | null;
+  custom_fields: Record<string, unknown>;
+}
+
+/**
+ * The `contact` root of template variables. Fields answer to both the database's snake_case and
+ * the API's camelCase (`first_name` and `firstName`), and custom fields are reachable directly
+ * (`contact.plan`) and under `custom` — so whichever spelling a marketer knows renders.
+ */
+export function contactVariables(c: TemplateContact): Record<string, unknown> {
+  const custom = c.custom_fields ?? {};
+  return {
+    ...custom,
+    id: c.id,
+    email: c.email,
+    first_name: c.first_name,
+    firstName: c.first_name,
+    last_name: c.last_name,
+    lastName: c.last_name,
+    company: c.company,
+    job_title: c.job_title,
+    jobTitle: c.job_title,
+    phone: c.phone,
+    status: c.status,
+    score: c.score,
+    tags: c.tags,
+    timezone: c.timezone,
+    custom,
+    custom_fields: custom,
+    customFields: custom,
+  };
+}

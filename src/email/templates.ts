@@ -7,7 +7,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { enqueueEmail } from './outbox.js';
-import { checkContent, renderContent, RenderError, type RenderedContent } from './render.js';
+import { checkContent, contactVariables, renderContent, RenderError, type RenderedContent, type TemplateContact } from './render.js';
 
 export interface TemplateInput {
   name: string;
@@ -117,15 +117,15 @@ async function variablesFor(q: Queryable, workspaceId: string, contactId: string
   const workspace = await q.query<{ id: string; name: string }>('SELECT id, name FROM workspaces WHERE id = $1', [workspaceId]);
   if (contactId === null) {
     const sample = { id: null, email: 'test@example.com', first_name: 'Test', last_name: 'Recipient', company: 'Example Co', job_title: 'Tester', phone: '', status: 'lead', tags: [], custom_fields: {}, timezone: 'UTC', score: 0 };
-    return { contact: sample, workspace: workspace.rows[0] };
+    return { contact: contactVariables(sample), workspace: workspace.rows[0] };
   }
-  const result = await q.query<Record<string, unknown>>(
+  const result = await q.query<TemplateContact>(
     `SELECT id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, score
        FROM contacts WHERE workspace_id = $1 AND id = $2`,
     [workspaceId, contactId],
   );
   if (!result.rows[0]) throw notFound('Contact');
-  return { contact: result.rows[0], workspace: workspace.rows[0] };
+  return { contact: contactVariables(result.rows[0]), workspace: workspace.rows[0] };
 }
 
 async function render(template: Template, variables: Record<string, unknown>): Promise<RenderedContent> {

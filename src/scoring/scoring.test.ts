@@ -129,3 +129,15 @@ describe('lead scoring as events arrive', () => {
     expect(identified.scoreBreakdown[0]?.explanation).toContain('4 tracked events');
   });
 });
+
+describe('score adjustments from campaign actions', () => {
+  it('adds the adjustment as its own explained part, and clamps the total to 0–100', () => {
+    const none = { opens: 0, clicks: 0, replies: 0, activity: 0, sentimentSum: 0, sentimentCount: 0, maxIntent: 0, intentReason: null };
+    const raised = computeScore({ jobTitle: 'Head of Growth', status: 'lead', scoreAdjustment: 10 }, none);
+    expect(raised.score).toBe(23);
+    expect(raised.breakdown.at(-1)).toMatchObject({ part: 'adjustment', points: 10 });
+    expect(raised.breakdown.reduce((sum, p) => sum + p.points, 0)).toBe(raised.score);
+    expect(computeScore({ jobTitle: null, status: 'prospect', scoreAdjustment: -30 }, none).score).toBe(0);
+    expect(computeScore({ jobTitle: null, status: 'prospect' }, none).breakdown.some((p) => p.part === 'adjustment')).toBe(false);
+  });
+});

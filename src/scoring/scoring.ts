@@ -70,7 +70,7 @@ function statusPart(status: ContactStatus): ScorePart {
 }
 
 /** The score and its explanation; the parts always sum to the score. */
-export function computeScore(contact: { jobTitle: string | null; status: ContactStatus }, e: Engagement): { score: number; breakdown: ScorePart[] } {
+export function computeScore(contact: { jobTitle: string | null; status: ContactStatus; scoreAdjustment?: number }, e: Engagement): { score: number; breakdown: ScorePart[] } {
   const opens = Math.min(10, e.opens * 2);
   const clicks = Math.min(16, e.clicks * 4);
   const replies = Math.min(16, e.replies * 8);
@@ -96,6 +96,10 @@ export function computeScore(contact: { jobTitle: string | null; status: Contact
     rolePart(contact.jobTitle),
     statusPart(contact.status),
   ];
+  const adjustment = contact.scoreAdjustment ?? 0;
+  if (adjustment !== 0) {
+    breakdown.push({ part: 'adjustment', points: adjustment, max: 100, explanation: `changed by campaign actions (${adjustment > 0 ? '+' : ''}${adjustment})` });
+  }
   const score = breakdown.reduce((sum, part) => sum + part.points, 0);
   return { score: Math.max(0, Math.min(100, score)), breakdown };
 }
@@ -143,6 +147,7 @@ interface ScoreRow {
   job_title: string | null;
   status: ContactStatus;
   score: number;
+  score_adjustment: number;
   opens: number | null;
   clicks: number | null;
   replies: number | null;
@@ -198,7 +203,7 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
     if (contactIds.length === 0) return;
     const sorted = [...new Set(contactIds)].sort();
     const rows = await q.query<ScoreRow>(
-      `SELECT c.id, c.job_title, c.status, c.score, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
+      `SELECT c.id, c.job_title, c.status, c.score, c.score_adjustment, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
          FROM contacts c LEFT JOIN contact_engagement e ON e.contact_id = c.id
         WHERE c.workspace_id = $1 AND c.id = ANY($2::uuid[])
         ORDER BY c.id
@@ -209,7 +214,7 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
     const crossings: NewEvent[] = [];
     for (const row of rows.rows) {
       const { score, breakdown } = computeScore(
-        { jobTitle: row.job_title, status: row.status },
+        { jobTitle: row.job_title, status: row.status, scoreAdjustment: row.score_adjustment },
         {
           opens: row.opens ?? 0,
           clicks: row.clicks ?? 0,
