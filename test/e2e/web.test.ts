@@ -1,7 +1,9 @@
 /**
  * The web app in a real browser (Debian's Chromium driven by playwright-core) against the real
- * app on a test database: sign-up, the guarded shell, log-out and log-in, API keys, and adding a
- * contact that then appears in the list. Builds the web app first when dist/web is missing.
+ * app on a test database: sign-up, the guarded shell, log-out and log-in, API keys, adding a
+ * contact that then appears in the list, and the campaign builder (add and connect nodes, a
+ * validation error shown on its node, fix, save, publish). Builds the web app first when
+ * dist/web is missing.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -182,5 +184,161 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await form.getByLabel('Email').fill('grace@example.com');
     await form.getByRole('button', { name: 'Save contact' }).click();
     await form.locator('#field-email-error').waitFor();
+  });
+
+  it('builds a campaign on the canvas: adds and connects nodes, shows a validation error on its node, fixes it and publishes', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Campaigns' }).click();
+    await page.waitForURL(`${baseUrl}/campaigns`);
+    await page.getByRole('button', { name: 'Blank campaign' }).click();
+    await page.getByLabel('Campaign name').fill('Welcome flow');
+    await page.getByRole('button', { name: 'Open in builder' }).click();
+    await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
+    const campaignId = page.url().split('/').pop()!;
+    await page.getByRole('heading', { name: 'Welcome flow', level: 1 }).waitFor();
+    await page.getByTestId('node-trigger').waitFor();
+
+    // The palette adds an email node, selected, with its settings in the side panel.
+    await page.getByRole('toolbar', { name: 'Add a node' }).getByRole('button', { name: '+ Email' }).click();
+    await page.getByTestId('node-email-1').waitFor();
+    const panel = page.getByRole('complementary', { name: 'Node settings' });
+    await panel.getByLabel('Subject').waitFor();
+    await page.locator('.react-flow__controls-fitview').click();
+
+    // Drag from the trigger's `next` handle to the email: the edge replaces trigger → exit.
+    await page.getByTestId('handle-trigger-next').dragTo(page.getByTestId('node-email-1').locator('.react-flow__handle-top'));
+    await page.locator('[data-id="trigger:next->email-1"]').waitFor();
+    expect(await page.locator('[data-id="trigger:next->exit"]').count()).toBe(0);
+
+    // The email's next step is chosen in the panel.
+    await page.getByTestId('node-email-1').click();
+    await panel.getByLabel('Then (next)').selectOption('exit');
+    await page.locator('[data-id="email-1:next->exit"]').waitFor();
+
+    // Saving with an empty subject is refused; the problem is shown on the email node.
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByRole('alert').first().waitFor();
+    const problem = page.getByTestId('node-email-1').locator('.flow-node-problem').first();
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('config.subject');
+    const unsaved = await testApp.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}`, headers: { cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } });
+    expect((unsaved.json() as { definition: { nodes: unknown[] } }).definition.nodes).toHaveLength(2);
+
+    await panel.getByLabel('Subject').fill('Welcome aboard');
+    await panel.getByLabel(/^Body/).fill('<p>Hello {{ contact.first_name }}</p>');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByText('Saved the draft.').waitFor();
+    expect(await page.getByTestId('node-email-1').locator('.flow-node-problem').count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByText('Published: new enrollments follow this version.').waitFor();
+    await page.getByText('Active', { exact: true }).waitFor();
+
+    const saved = await testApp.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}`, headers: { cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } });
+    const body = saved.json() as { campaign: { status: string; currentVersion: number }; definition: { entryNodeId: string; nodes: Array<{ id: string; config: Record<string, unknown> }>; edges: Array<{ from: string; to: string }> } };
+    expect(body.campaign.status).toBe('active');
+    expect(body.campaign.currentVersion).toBe(1);
+    expect(body.definition.entryNodeId).toBe('trigger');
+    expect(body.definition.edges.map((e) => `${e.from}->${e.to}`).sort()).toEqual(['email-1->exit', 'trigger->email-1']);
+    expect(body.definition.nodes.find((n) => n.id === 'email-1')?.config).toEqual({ subject: 'Welcome aboard', html: '<p>Hello {{ contact.first_name }}</p>' });
+  });
+
+  it('edits an email template: issues with line numbers, fix, rendered preview; tests a provider; suppresses an address', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Email' }).click();
+    await page.waitForURL(`${baseUrl}/email`);
+    await page.getByRole('button', { name: 'New template' }).click();
+    await page.waitForURL(`${baseUrl}/email/templates/new`);
+    const form = page.getByRole('form', { name: 'Template' });
+    await form.getByLabel('Name').fill('Welcome');
+    await form.getByLabel('Subject').fill('Hello {{ contact.first_name }}');
+    await form.getByLabel(/^HTML or MJML/).fill('<p>Hi {{ contact.first_name }}</p>\n<p>{{ nope.secret }}</p>');
+    // The draft preview follows the typing before anything is saved.
+    await page.frameLocator('iframe[title="Draft preview"]').getByText('Hi {{ contact.first_name }}').waitFor();
+
+    await form.getByRole('button', { name: 'Save template' }).click();
+    // The issue names its line; choosing it selects that line in the editor.
+    const issue = page.getByRole('alert').getByRole('button', { name: /^html line 2: / });
+    await issue.click();
+    expect(await form.getByLabel(/^HTML or MJML/).evaluate((area: HTMLTextAreaElement) => area.value.slice(area.selectionStart, area.selectionEnd))).toBe('<p>{{ nope.secret }}</p>');
+    expect(page.url()).toBe(`${baseUrl}/email/templates/new`);
+
+    await form.getByLabel(/^HTML or MJML/).fill('<p>Hi {{ contact.first_name }}</p>\n<p>Welcome to {{ workspace.name }}</p>');
+    await form.getByRole('button', { name: 'Save template' }).click();
+    await page.waitForURL(/\/email\/templates\/[0-9a-f-]{36}$/);
+    await page.getByTestId('rendered-subject').waitFor();
+    expect(await page.getByTestId('rendered-subject').textContent()).toMatch(/^Hello /);
+    await page.frameLocator('iframe[title="Rendered email"]').getByText('Welcome to Analytical Engines').waitFor();
+
+    // Providers: an SMTP server nobody listens on fails its connection test, and says so.
+    await page.getByRole('link', { name: '← Templates' }).click();
+    await page.getByRole('table', { name: 'Templates' }).getByRole('link', { name: 'Welcome' }).waitFor();
+    await page.getByRole('navigation', { name: 'Email sections' }).getByRole('link', { name: 'Providers' }).click();
+    await page.waitForURL(`${baseUrl}/email/providers`);
+    await page.getByRole('button', { name: 'Add provider' }).click();
+    const providerForm = page.getByRole('form', { name: 'Add a provider' });
+    await providerForm.getByLabel('Name').fill('Local relay');
+    await providerForm.getByLabel(/^SMTP URL/).fill('smtp://127.0.0.1:9');
+    await providerForm.getByRole('button', { name: 'Add provider' }).click();
+    await page.getByText('Local relay was added.').waitFor();
+    await page.getByRole('button', { name: 'Test Local relay' }).click();
+    await page.getByTestId('test-result-Local relay').getByText(/^Failed/).waitFor();
+
+    // Suppressions: add one, find it, remove it.
+    await page.getByRole('navigation', { name: 'Email sections' }).getByRole('link', { name: 'Suppressions' }).click();
+    await page.waitForURL(`${baseUrl}/email/suppressions`);
+    const suppress = page.getByRole('form', { name: 'Suppress an address' });
+    await suppress.getByLabel('Suppress an address').fill('bounced@example.com');
+    await suppress.getByRole('button', { name: 'Suppress' }).click();
+    const table = page.getByRole('table', { name: 'Suppressions' });
+    await table.getByRole('cell', { name: 'bounced@example.com', exact: true }).waitFor();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await table.getByRole('button', { name: 'Unsuppress bounced@example.com' }).click();
+    await page.getByText('bounced@example.com was removed from the list.').waitFor();
+    await page.getByRole('table', { name: 'Suppressions' }).waitFor({ state: 'detached' });
+    await page.getByText('No suppressed addresses.').waitFor();
+  });
+
+  it('imports a CSV with a column mapping and shows the row errors, then segments contacts by tag', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Contacts' }).click();
+    await page.getByRole('link', { name: 'Import CSV' }).click();
+    await page.waitForURL(`${baseUrl}/contacts/import`);
+    const csv = ['E-mail address,Given,Plan,Labels', 'alan@example.com,Alan,pro,vip', 'not-an-email,Bad,free,', 'ada2@example.com,Ada,free,'].join('\n');
+    await page.getByLabel(/^CSV file/).setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    const mapping = page.getByRole('table', { name: 'Column mapping' });
+    // Known headers are guessed; the others are mapped by hand.
+    expect(await mapping.getByLabel('Field for E-mail address').inputValue()).toBe('email');
+    expect(await mapping.getByLabel('Field for Plan').inputValue()).toBe('custom:Plan');
+    await mapping.getByLabel('Field for Given').selectOption('firstName');
+    await mapping.getByLabel('Field for Labels').selectOption('tags');
+    await page.getByRole('button', { name: 'Start import' }).click();
+
+    const report = page.getByRole('region', { name: 'Import report' });
+    await report.waitFor();
+    expect(await report.getByTestId('rows-processed').textContent()).toBe('3');
+    expect(await report.getByTestId('rows-created').textContent()).toBe('2');
+    expect(await report.getByTestId('rows-failed').textContent()).toBe('1');
+    const rowErrors = report.getByRole('table', { name: 'Row errors' });
+    expect(await rowErrors.getByRole('row').count()).toBe(2);
+    await page.getByRole('table', { name: 'Recent imports' }).getByRole('cell', { name: 'people.csv' }).waitFor();
+
+    const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const alan = await testApp.app.inject({ method: 'GET', url: '/api/contacts?search=alan%40example.com', headers: { cookie } });
+    const found = (alan.json() as { contacts: Array<{ firstName: string; tags: string[]; customFields: Record<string, unknown> }> }).contacts[0];
+    expect(found).toMatchObject({ firstName: 'Alan', tags: ['vip'], customFields: { Plan: 'pro' } });
+
+    // A dynamic segment of contacts tagged vip: Grace (added earlier) and Alan.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('button', { name: 'New segment' }).click();
+    await page.waitForURL(`${baseUrl}/segments/new`);
+    const form = page.getByRole('form', { name: 'Segment' });
+    await form.getByLabel('Name').fill('VIPs');
+    await form.getByLabel('Condition 1 tag').fill('vip');
+    await form.getByRole('button', { name: 'Save segment' }).click();
+    await page.waitForURL(/\/segments\/[0-9a-f-]{36}$/);
+    const members = page.getByRole('list', { name: 'Segment members' });
+    await members.getByRole('link', { name: 'Grace Hopper' }).waitFor();
+    await members.getByRole('link', { name: 'Alan' }).waitFor();
+    await page.getByRole('link', { name: '← Segments' }).click();
+    const row = page.getByRole('table', { name: 'Segments' }).getByRole('row', { name: /VIPs/ });
+    expect(await row.getByRole('cell').nth(2).textContent()).toBe('2');
   });
 });

@@ -11,6 +11,9 @@ import { ContactPage } from './pages/Contact';
 import { CampaignsPage } from './pages/Campaigns';
 import { InboxPage } from './pages/Inbox';
 import { SettingsPage } from './pages/Settings';
+import { EmailPage, TemplatePage } from './pages/Email';
+import { ImportPage } from './pages/Import';
+import { SegmentPage, SegmentsPage } from './pages/Segments';
 import { Alert, Spinner } from './ui';
 
 // The graph view pulls in React Flow; load it only when a campaign is opened.
@@ -20,7 +23,9 @@ const PUBLIC_PATHS = new Set(['/login', '/signup']);
 
 const NAV: Array<{ to: string; label: string; permission: string }> = [
   { to: '/contacts', label: 'Contacts', permission: 'contacts:read' },
+  { to: '/segments', label: 'Segments', permission: 'segments:read' },
   { to: '/campaigns', label: 'Campaigns', permission: 'campaigns:read' },
+  { to: '/email', label: 'Email', permission: 'templates:read' },
   { to: '/inbox', label: 'Inbox', permission: 'messages:read' },
   { to: '/settings', label: 'Settings', permission: 'members:read' },
 ];
@@ -28,9 +33,16 @@ const NAV: Array<{ to: string; label: string; permission: string }> = [
 function routeFor(pathname: string): ReactNode {
   let params: Record<string, string> | null;
   if (pathname === '/' || pathname === '/contacts') return <ContactsPage />;
+  if (pathname === '/contacts/import') return <ImportPage />;
   if ((params = matchPath('/contacts/:id', pathname))) return <ContactPage key={params.id} contactId={params.id!} />;
+  if (pathname === '/segments') return <SegmentsPage />;
+  if ((params = matchPath('/segments/:id', pathname))) return <SegmentPage key={params.id} segmentId={params.id!} />;
   if (pathname === '/campaigns') return <CampaignsPage />;
   if ((params = matchPath('/campaigns/:id', pathname))) return <CampaignPage key={params.id} campaignId={params.id!} />;
+  if (pathname === '/email' || pathname === '/email/templates') return <EmailPage tab="templates" />;
+  if ((params = matchPath('/email/templates/:id', pathname))) return <TemplatePage key={params.id} templateId={params.id!} />;
+  if (pathname === '/email/providers') return <EmailPage tab="providers" />;
+  if (pathname === '/email/suppressions') return <EmailPage tab="suppressions" />;
   if (pathname === '/inbox') return <InboxPage messageId={undefined} />;
   if ((params = matchPath('/inbox/:id', pathname))) return <InboxPage messageId={params.id!} />;
   if (pathname === '/settings') return <SettingsPage />;

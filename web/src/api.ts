@@ -100,7 +100,7 @@ export interface Campaign {
   id: string;
   name: string;
   status: CampaignStatus;
-  currentVersion: number;
+  currentVersion: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -120,6 +120,7 @@ export interface CampaignDefinition {
   entryNodeId: string;
   nodes: CampaignNode[];
   edges: CampaignEdge[];
+  settings?: unknown;
 }
 export interface NodeMetrics {
   entered: number;
@@ -144,6 +145,86 @@ export interface InboxMessage extends InboxSummary {
   html: string | null;
   text: string | null;
   headers: Record<string, unknown> | Array<unknown> | null;
+}
+
+export interface Template {
+  id: string;
+  name: string;
+  subject: string;
+  html: string;
+  text: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface TemplateInput {
+  name: string;
+  subject: string;
+  html: string;
+  text?: string | null;
+}
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+}
+export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint', 'manual'] as const;
+export interface Suppression {
+  email: string;
+  reason: (typeof SUPPRESSION_REASONS)[number];
+  source: string | null;
+  createdAt: string;
+}
+export const PROVIDER_KINDS = ['smtp', 'resend', 'postmark', 'sendgrid', 'ses'] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+export interface Provider {
+  id: string;
+  name: string;
+  kind: ProviderKind;
+  priority: number;
+  enabled: boolean;
+  ratePerSecond: number | null;
+  credentials: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface ProviderInput {
+  name: string;
+  kind: ProviderKind;
+  priority?: number;
+  enabled?: boolean;
+  credentials?: Record<string, string>;
+  ratePerSecond?: number | null;
+}
+
+export interface ImportReport {
+  id: string;
+  status: 'running' | 'completed' | 'failed';
+  source: string;
+  filename: string | null;
+  mapping: Record<string, string>;
+  bytesRead: number;
+  rowsProcessed: number;
+  rowsCreated: number;
+  rowsUpdated: number;
+  rowsFailed: number;
+  errors: Array<{ row: number; code: string; message: string }>;
+  failure: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+export type SegmentCondition = Record<string, unknown> & { kind: string };
+export interface SegmentDefinition {
+  match: 'all' | 'any';
+  conditions: SegmentCondition[];
+}
+export interface Segment {
+  id: string;
+  name: string;
+  kind: 'dynamic' | 'static';
+  definition: SegmentDefinition | null;
+  memberCount: number;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export class ApiError extends Error {
@@ -195,7 +276,9 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // A Blob (a CSV file) is streamed as is; anything else travels as JSON.
+  const isBlob = typeof Blob !== 'undefined' && body instanceof Blob;
+  if (body !== undefined) headers['content-type'] = isBlob ? 'text/csv' : 'application/json';
   if (method !== 'GET') {
     const token = csrfToken();
     if (token) headers['x-csrf-token'] = token;
@@ -204,7 +287,7 @@ async function request<T>(method: Method, path: string, body?: unknown): Promise
     method,
     headers,
     credentials: 'same-origin',
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    ...(body !== undefined ? { body: isBlob ? (body as Blob) : JSON.stringify(body) } : {}),
   });
   if (response.status === 204) return undefined as T;
   const text = await response.text();
@@ -274,8 +357,47 @@ export const api = {
     list: () => request<{ campaigns: Campaign[] }>('GET', '/campaigns'),
     create: (input: { name: string; definition: CampaignDefinition }) => request<Campaign | { campaign: Campaign }>('POST', '/campaigns', input),
     get: (campaignId: string) => request<CampaignDetail>('GET', `/campaigns/${id(campaignId)}`),
+    update: (campaignId: string, input: { name?: string; definition: CampaignDefinition }) => request<{ campaign: Campaign }>('PUT', `/campaigns/${id(campaignId)}`, input),
     publish: (campaignId: string) => request<unknown>('POST', `/campaigns/${id(campaignId)}/publish`),
     enroll: (campaignId: string, contactIds: string[]) => request<unknown>('POST', `/campaigns/${id(campaignId)}/enroll`, { contactIds }),
+  },
+  segments: {
+    list: () => request<{ segments: Segment[] }>('GET', '/segments'),
+    get: (segmentId: string) => request<Segment>('GET', `/segments/${id(segmentId)}`),
+    create: (input: { name: string; kind: Segment['kind']; definition?: SegmentDefinition }) => request<Segment>('POST', '/segments', input),
+    update: (segmentId: string, input: { name?: string; definition?: SegmentDefinition }) => request<Segment>('PATCH', `/segments/${id(segmentId)}`, input),
+    remove: (segmentId: string) => request<void>('DELETE', `/segments/${id(segmentId)}`),
+    members: (segmentId: string) => request<{ contacts: Contact[]; nextCursor: string | null }>('GET', `/segments/${id(segmentId)}/members?limit=50`),
+  },
+  imports: {
+    start: (file: Blob, filename: string, map: string[]) => {
+      const search = new URLSearchParams({ filename });
+      for (const pair of map) search.append('map', pair);
+      return request<ImportReport>('POST', `/imports?${search.toString()}`, file);
+    },
+    list: () => request<{ imports: ImportReport[] }>('GET', '/imports'),
+    get: (importId: string) => request<ImportReport>('GET', `/imports/${id(importId)}`),
+  },
+  templates: {
+    list: () => request<{ templates: Template[] }>('GET', '/templates'),
+    get: (templateId: string) => request<Template>('GET', `/templates/${id(templateId)}`),
+    create: (input: TemplateInput) => request<Template>('POST', '/templates', input),
+    update: (templateId: string, input: TemplateInput) => request<Template>('PUT', `/templates/${id(templateId)}`, input),
+    remove: (templateId: string) => request<void>('DELETE', `/templates/${id(templateId)}`),
+    preview: (templateId: string, contactId?: string) => request<RenderedEmail>('POST', `/templates/${id(templateId)}/preview`, contactId ? { contactId } : {}),
+    testSend: (templateId: string, to: string) => request<{ messageId: string }>('POST', `/templates/${id(templateId)}/test-send`, { to }),
+  },
+  suppressions: {
+    list: (params: { limit?: number; after?: string; email?: string }) => request<{ suppressions: Suppression[]; nextCursor: string | null }>('GET', `/suppressions${query(params)}`),
+    add: (email: string, reason?: Suppression['reason']) => request<Suppression>('POST', '/suppressions', reason ? { email, reason } : { email }),
+    remove: (email: string) => request<void>('DELETE', `/suppressions/${id(email)}`),
+  },
+  providers: {
+    list: () => request<{ providers: Provider[] }>('GET', '/providers'),
+    create: (input: ProviderInput) => request<Provider>('POST', '/providers', input),
+    update: (providerId: string, input: ProviderInput) => request<Provider>('PUT', `/providers/${id(providerId)}`, input),
+    remove: (providerId: string) => request<void>('DELETE', `/providers/${id(providerId)}`),
+    test: (providerId: string) => request<{ ok: boolean; detail: string }>('POST', `/providers/${id(providerId)}/test`),
   },
   inbox: {
     list: () => request<{ messages: InboxSummary[] }>('GET', '/inbox'),

@@ -1,6 +1,6 @@
 /** Campaigns: the list with statuses, and the form that creates the standard drip flow. */
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage, fieldErrors, type Campaign, type CampaignStatus } from '../api';
+import { api, errorMessage, fieldErrors, type Campaign, type CampaignDefinition, type CampaignStatus } from '../api';
 import { standardDrip, textToHtml } from '../campaigns/graph';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
@@ -106,9 +106,57 @@ function NewCampaignForm({ onCancel }: { onCancel: () => void }) {
   );
 }
 
+/** A blank draft (manual trigger → exit) opened in the builder. */
+export const BLANK_FLOW: CampaignDefinition = {
+  entryNodeId: 'trigger',
+  nodes: [
+    { id: 'trigger', type: 'trigger', name: 'Start', position: { x: 0, y: 0 }, config: { kind: 'manual' } },
+    { id: 'exit', type: 'exit', name: 'Done', position: { x: 0, y: 300 }, config: {} },
+  ],
+  edges: [{ from: 'trigger', to: 'exit' }],
+};
+
+function BlankCampaignForm({ onCancel }: { onCancel: () => void }) {
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const name = String(new FormData(event.currentTarget).get('name') ?? '').trim();
+    if (name === '') {
+      setError('Name the campaign');
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      const created = await api.campaigns.create({ name, definition: BLANK_FLOW });
+      navigate(`/campaigns/${'campaign' in created ? created.campaign.id : created.id}`);
+    } catch (caught) {
+      setError(errorMessage(caught));
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="panel stack" onSubmit={submit} aria-labelledby="blank-campaign-title" noValidate>
+      <h2 id="blank-campaign-title">New campaign in the builder</h2>
+      <p className="muted small">Starts a draft with a manual trigger and an exit; add steps on the canvas.</p>
+      {error ? <Alert>{error}</Alert> : null}
+      <Field label="Campaign name" name="name" id="blank-name" required />
+      <div className="row">
+        <button type="submit" className="button primary" disabled={busy}>
+          {busy ? 'Creating…' : 'Open in builder'}
+        </button>
+        <button type="button" className="button ghost" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
 export function CampaignsPage() {
   const can = useCan();
-  const [creating, setCreating] = useState(false);
+  const [creating, setCreating] = useState<'drip' | 'blank'>();
   const [loaded] = useLoad(() => api.campaigns.list(), []);
 
   let body;
@@ -143,7 +191,7 @@ export function CampaignsPage() {
                 <td>
                   <Badge tone={campaign.status}>{STATUS_LABEL[campaign.status] ?? campaign.status}</Badge>
                 </td>
-                <td className="num hide-narrow">v{campaign.currentVersion}</td>
+                <td className="num hide-narrow">{campaign.currentVersion ? `v${campaign.currentVersion}` : '—'}</td>
                 <td className="hide-narrow">{formatDate(campaign.updatedAt)}</td>
               </tr>
             ))}
@@ -157,12 +205,18 @@ export function CampaignsPage() {
     <section>
       <PageHeader title="Campaigns">
         {can('campaigns:write') && !creating ? (
-          <button type="button" className="button primary" onClick={() => setCreating(true)}>
-            New campaign
-          </button>
+          <>
+            <button type="button" className="button" onClick={() => setCreating('blank')}>
+              Blank campaign
+            </button>
+            <button type="button" className="button primary" onClick={() => setCreating('drip')}>
+              New campaign
+            </button>
+          </>
         ) : null}
       </PageHeader>
-      {creating ? <NewCampaignForm onCancel={() => setCreating(false)} /> : null}
+      {creating === 'drip' ? <NewCampaignForm onCancel={() => setCreating(undefined)} /> : null}
+      {creating === 'blank' ? <BlankCampaignForm onCancel={() => setCreating(undefined)} /> : null}
       {body}
     </section>
   );

@@ -71,6 +71,11 @@ export function ContactsPage() {
     <section>
       <PageHeader title="Contacts">
         {can('contacts:write') ? (
+          <Link to="/contacts/import" className="button">
+            Import CSV
+          </Link>
+        ) : null}
+        {can('contacts:write') ? (
           <button type="button" className="button primary" onClick={() => setAdding((open) => !open)} aria-expanded={adding}>
             {adding ? 'Close form' : 'Add contact'}
           </button>
