@@ -355,9 +355,6 @@ export function decodeCursor(cursor: string): Position {
   throw new AppError('INVALID_CURSOR', 'The cursor is not one this API returned');
 }
 
-/** The indexed search document (migration 015 indexes exactly this expression). */
-const CONTACT_SEARCH_VECTOR = `to_tsvector('simple'::regconfig, translate(email, '@.+_-', '     ') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(company, ''))`;
-
 /** Words of the query as a prefix tsquery (`ada:* & hop:*`); only letters and digits pass. */
 export function searchQuery(search: string): string | null {
   const words = search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 8);
@@ -370,18 +367,22 @@ const EXACT_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
 /**
  * name: list-contacts — newest first, keyset-paginated on (created_at, id), which walks the
  * (workspace_id, created_at, id) index; every filter is optional (a NULL parameter disables it).
- * A search uses the GIN index contacts_search_idx (word prefixes of email, names, company).
+ * A search matches the stored search_document (GIN index contacts_search_idx): word prefixes
+ * of email, names and company.
  */
 export async function listContacts(q: Queryable, workspaceId: string, filters: ContactFilters): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
   const position = filters.cursor ? decodeCursor(filters.cursor) : null;
-  const search = filters.search ? searchQuery(filters.search) : null;
+  // A complete address finds exactly that contact (unique index); anything else is a word search.
+  const exactEmail = filters.search ? parseEmail(filters.search) : null;
+  const search = filters.search && !exactEmail ? searchQuery(filters.search) : null;
   const customFields = filters.customFields && Object.keys(filters.customFields).length > 0 ? JSON.stringify(filters.customFields) : null;
   const result = await q.query<ContactRow & { created_key: string }>(
     `SELECT ${CONTACT_COLUMNS}, ${EXACT_CREATED_AT}
        FROM contacts c
       WHERE workspace_id = $1
         AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
-        AND ($4::text IS NULL OR ${CONTACT_SEARCH_VECTOR} @@ to_tsquery('simple'::regconfig, $4))
+        AND ($4::text IS NULL OR search_document @@ to_tsquery('simple'::regconfig, $4))
+        AND ($11::text IS NULL OR email = $11)
         AND ($5::text IS NULL OR status = $5)
         AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
         AND ($7::int IS NULL OR score >= $7)
@@ -390,7 +391,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
               SELECT 1 FROM jsonb_each_text($9::jsonb) f WHERE (c.custom_fields ->> f.key) IS DISTINCT FROM f.value))
       ORDER BY created_at DESC, id DESC
       LIMIT $10`,
-    [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields, filters.limit + 1],
+    [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields, filters.limit + 1, exactEmail],
   );
   const rows = result.rows.slice(0, filters.limit);
   const last = rows[rows.length - 1];
