@@ -49,7 +49,7 @@ function likeOf(value: string): string {
   return `%${value.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 }
 
-/** Builds SQL conditions, appending their values to `params` (1-based placeholders). */
+/** Builds SQL conditions, appending their values to `params` (referenced as $1, $2, …). */
 export function compileDefinition(definition: SegmentDefinition, params: unknown[], now: Date): string {
   const param = (value: unknown): string => {
     params.push(value);

@@ -27,14 +27,14 @@ function without(config: Config, key: string, value: unknown): Config {
   return next;
 }
 
-function Text({ label, id, value, onChange, multiline, type = 'text', placeholder }: { label: string; id: string; value: string; onChange: (text: string) => void; multiline?: boolean; type?: string; placeholder?: string }) {
+function Text({ label, id, value, onChange, multiline, type = 'text', example }: { label: string; id: string; value: string; onChange: (text: string) => void; multiline?: boolean; type?: string; example?: string }) {
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
       {multiline ? (
-        <textarea id={id} rows={6} value={value} onChange={(event) => onChange(event.target.value)} placeholder={placeholder} />
+        <textarea id={id} rows={6} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} />
       ) : (
-        <input id={id} type={type} value={value} onChange={(event) => onChange(event.target.value)} placeholder={placeholder} />
+        <input id={id} type={type} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} />
       )}
     </div>
   );
@@ -121,7 +121,7 @@ function RuleEditor({ rule, id, onChange, onRemove }: { rule: Config; id: string
     case 'field':
       fields = (
         <>
-          <Text label="Field" id={`${id}-field`} value={str(rule.field)} onChange={(text) => set('field', text)} placeholder="company" />
+          <Text label="Field" id={`${id}-field`} value={str(rule.field)} onChange={(text) => set('field', text)} example="company" />
           <Choice label="Operator" id={`${id}-op`} value={str(rule.op)} options={OPERATORS} onChange={(value) => set('op', value)} />
           <Text label="Value" id={`${id}-value`} value={str(rule.value)} onChange={(text) => set('value', text)} />
         </>
@@ -291,7 +291,7 @@ function WaitForm({ config, onChange }: { config: Config; onChange: (config: Con
           <Text label="Quiet from" id="wait-quiet-start" type="number" value={str(quiet?.start)} onChange={(text) => set('quietHours', num(text) === undefined && quiet?.end === undefined ? undefined : { ...quiet, start: num(text) })} />
           <Text label="Quiet until" id="wait-quiet-end" type="number" value={str(quiet?.end)} onChange={(text) => set('quietHours', num(text) === undefined && quiet?.start === undefined ? undefined : { ...quiet, end: num(text) })} />
         </div>
-        <Text label="Time zone for contacts without one" id="wait-zone" value={str(config.defaultTimezone)} onChange={(text) => set('defaultTimezone', text === '' ? undefined : text)} placeholder="UTC" />
+        <Text label="Time zone for contacts without one" id="wait-zone" value={str(config.defaultTimezone)} onChange={(text) => set('defaultTimezone', text === '' ? undefined : text)} example="UTC" />
       </div>
     );
   }
@@ -299,9 +299,9 @@ function WaitForm({ config, onChange }: { config: Config; onChange: (config: Con
     return (
       <div className="stack">
         {kindChoice}
-        <Text label="Event name" id="wait-event" value={str(config.name)} onChange={(text) => set('name', text)} placeholder="order_completed" />
+        <Text label="Event name" id="wait-event" value={str(config.name)} onChange={(text) => set('name', text)} example="order_completed" />
         <Text label="Timeout (hours)" id="wait-timeout" type="number" value={typeof config.timeoutSeconds === 'number' ? String(config.timeoutSeconds / 3600) : ''} onChange={(text) => set('timeoutSeconds', num(text) === undefined ? undefined : Math.round(num(text)! * 3600))} />
-        <Text label="Correlation key (optional)" id="wait-correlation" value={str(config.correlationKey)} onChange={(text) => set('correlationKey', text === '' ? undefined : text)} placeholder="cart_id" />
+        <Text label="Correlation key (optional)" id="wait-correlation" value={str(config.correlationKey)} onChange={(text) => set('correlationKey', text === '' ? undefined : text)} example="cart_id" />
         <p className="muted small">Leaves by “next” when the event arrives, by “timeout” otherwise.</p>
       </div>
     );
@@ -342,7 +342,7 @@ export function NodeConfigForm({ node, onChange, onRenameHandle, segments, membe
           <Choice label="Contacts enter on" id="trigger-kind" value={kind} options={TRIGGER_KINDS} onChange={(value) => onChange(defaultConfig('trigger', value))} />
           {kind === 'tag_added' ? <Text label="Tag" id="trigger-tag" value={str(config.tag)} onChange={(text) => set('tag', text)} /> : null}
           {kind === 'score_threshold' ? <Text label="Score threshold (1–100)" id="trigger-threshold" type="number" value={str(config.threshold)} onChange={(text) => set('threshold', num(text))} /> : null}
-          {kind === 'event' ? <Text label="Event name" id="trigger-event" value={str(config.name)} onChange={(text) => set('name', text)} placeholder="signed_up" /> : null}
+          {kind === 'event' ? <Text label="Event name" id="trigger-event" value={str(config.name)} onChange={(text) => set('name', text)} example="signed_up" /> : null}
           {kind === 'email_event' ? (
             <Choice label="Email event" id="trigger-email-event" value={str(config.event)} options={['opened', 'clicked', 'replied', 'bounced'].map((e) => [e, e])} onChange={(value) => set('event', value)} />
           ) : null}
@@ -356,7 +356,7 @@ export function NodeConfigForm({ node, onChange, onRenameHandle, segments, membe
       return (
         <div className="stack">
           <Text label="Subject" id="email-subject" value={str(config.subject)} onChange={(text) => set('subject', text)} />
-          <Text label="Body (HTML or MJML, Liquid variables)" id="email-html" multiline value={str(config.html)} onChange={(text) => set('html', text)} placeholder="<p>Hi {{ contact.first_name }}</p>" />
+          <Text label="Body (HTML or MJML, Liquid variables)" id="email-html" multiline value={str(config.html)} onChange={(text) => set('html', text)} example="<p>Hi {{ contact.first_name }}</p>" />
           <Text label="Text part (optional)" id="email-text" multiline value={str(config.text)} onChange={(text) => set('text', optional(text))} />
           <Text label="From (optional)" id="email-from" value={str(config.from)} onChange={(text) => set('from', optional(text))} />
         </div>
@@ -376,7 +376,7 @@ export function NodeConfigForm({ node, onChange, onRenameHandle, segments, membe
           {kind === 'score_change' ? <Text label="Change by (−100 to 100)" id="action-delta" type="number" value={str(config.delta)} onChange={(text) => set('delta', num(text))} /> : null}
           {kind === 'field_update' ? (
             <>
-              <Text label="Field" id="action-field" value={str(config.field)} onChange={(text) => set('field', text)} placeholder="status or a custom field" />
+              <Text label="Field" id="action-field" value={str(config.field)} onChange={(text) => set('field', text)} example="status or a custom field" />
               <Text label="Value" id="action-value" value={str(config.value)} onChange={(text) => set('value', text)} />
             </>
           ) : null}
