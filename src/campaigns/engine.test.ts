@@ -3,7 +3,7 @@ import { createTestApp, signUp, testConfig, type Caller, type TestApp } from '..
 import { createRuntime } from '../init.js';
 import { ManualClock } from '../platform/clock.js';
 import { createLogger } from '../platform/logger.js';
-import { DAY, dripDefinition, engineOf, insertContact } from './test-support.js';
+import { DAY, dripDefinition, engineOf, insertContact } from '../../test/campaign-support.js';
 
 let t: TestApp;
 let clock: ManualClock;

@@ -3,7 +3,7 @@ import { createTestApp, signUp, type Caller, type TestApp } from '../../test/hel
 import { recordEvents, NO_EVENT_SINK } from '../events/events.js';
 import { ManualClock } from '../platform/clock.js';
 import { splitVariant } from './engine.js';
-import { engineOf, insertContact } from './test-support.js';
+import { engineOf, insertContact } from '../../test/campaign-support.js';
 
 let t: TestApp;
 let clock: ManualClock;

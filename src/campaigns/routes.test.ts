@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import { dripDefinition } from './test-support.js';
+import { dripDefinition } from '../../test/campaign-support.js';
 
 let t: TestApp;
 let caller: Caller;

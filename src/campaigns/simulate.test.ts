@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
-import { dripDefinition, insertContact } from './test-support.js';
+import { dripDefinition, insertContact } from '../../test/campaign-support.js';
 
 let t: TestApp;
 let caller: Caller;

@@ -3,7 +3,7 @@ import { createTestApp, signUp, type Caller, type TestApp } from '../../test/hel
 import { recordEvents, type NewEvent } from '../events/events.js';
 import { ManualClock } from '../platform/clock.js';
 import { nextAllowedTime } from './schedule.js';
-import { engineOf, insertContact } from './test-support.js';
+import { engineOf, insertContact } from '../../test/campaign-support.js';
 
 let t: TestApp;
 let clock: ManualClock;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dripDefinition } from './test-support.js';
+import { dripDefinition } from '../../test/campaign-support.js';
 import { validateDefinition } from './validator.js';
 
 type Def = { entryNodeId: string; nodes: Array<Record<string, unknown>>; edges: Array<Record<string, unknown>>; settings?: unknown };

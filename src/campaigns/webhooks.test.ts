@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
 import { createLogger } from '../platform/logger.js';
-import { engineOf, insertContact } from './test-support.js';
+import { engineOf, insertContact } from '../../test/campaign-support.js';
 import { validateDefinition } from './validator.js';
 import { deliverDueWebhooks, isPublicAddress, signWebhook, type ResolvedAddress, type WebhookRequest } from './webhooks.js';
 

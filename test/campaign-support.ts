@@ -1,7 +1,7 @@
 /** Shared helpers of the campaign tests (not shipped code paths). */
-import type { Queryable } from '../db/database.js';
-import type { TestApp } from '../../test/helpers.js';
-import type { CampaignEngine } from './engine.js';
+import type { Queryable } from '../src/db/database.js';
+import type { TestApp } from './helpers.js';
+import type { CampaignEngine } from '../src/campaigns/engine.js';
 
 export function engineOf(t: TestApp): CampaignEngine {
   const worker = t.runtime.workers.find((w) => w.name === 'campaign-engine') as unknown as { engine: CampaignEngine } | undefined;
