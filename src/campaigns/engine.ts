@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { enqueueEmail } from '../email/outbox.js';
+import type { ContactRow as StoredContactRow } from '../contacts/contacts.js';
 import { contactVariables, renderContent, RenderError } from '../email/render.js';
 import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
 import { assertUnreachable } from '../http/errors.js';
@@ -124,21 +125,8 @@ export type WaitState =
   | { kind: 'until_time'; until: string }
   | { kind: 'event'; name: string; until: string; correlation: { key: string; value: unknown } | null; matched?: boolean; eventId?: string };
 
-interface ContactRow {
-  id: string;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  company: string | null;
-  job_title: string | null;
-  phone: string | null;
-  status: string;
-  tags: string[];
-  custom_fields: Record<string, unknown>;
-  timezone: string | null;
-  subscription_state: string;
-  score: number;
-}
+/** The contact columns a step reads and changes. */
+type ContactRow = Omit<StoredContactRow, 'score_breakdown' | 'created_at' | 'updated_at'>;
 
 const CONTACT_COLUMNS = ['first_name', 'last_name', 'company', 'job_title', 'phone', 'status', 'timezone'] as const;
 type ContactColumn = (typeof CONTACT_COLUMNS)[number];

@@ -10,6 +10,7 @@ import { Liquid, type Template } from 'liquidjs';
 import mjml2html from 'mjml';
 import sanitizeHtml from 'sanitize-html';
 import { compile as compileHtmlToText } from 'html-to-text';
+import type { ContactRow } from '../contacts/contacts.js';
 
 export interface MessageContent {
   subject: string;
@@ -155,21 +156,8 @@ export async function renderContent(content: MessageContent, variables: Record<s
   return { subject, html, text };
 }
 
-/** The contact columns templates can read. */
-export interface TemplateContact {
-  id: string | null;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  company: string | null;
-  job_title: string | null;
-  phone: string | null;
-  status: string;
-  score: number;
-  tags: string[];
-  timezone: string | null;
-  custom_fields: Record<string, unknown>;
-}
+/** The contact columns templates can read (a sample contact has no id). */
+export type TemplateContact = Pick<ContactRow, 'email' | 'first_name' | 'last_name' | 'company' | 'job_title' | 'phone' | 'status' | 'score' | 'tags' | 'timezone' | 'custom_fields'> & { id: string | null };
 
 /**
  * The `contact` root of template variables. Fields answer to both the database's snake_case and
