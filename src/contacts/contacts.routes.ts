@@ -4,6 +4,7 @@ import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
 import { addTags, contactTimeline, createContact, deleteContact, getContact, listContacts, removeTag, updateContact, type ContactsDeps } from './contacts.js';
+import { eraseContact } from './erasure.js';
 import { ContactPage, ContactSchema, CreateContactBody, ListContactsQuery, TagParams, TagsBody, TimelinePage, TimelineQuery, UpdateContactBody } from './contacts.schemas.js';
 
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
@@ -49,6 +50,23 @@ export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
     await deleteContact(domain, authOf(request).workspaceId, actorOf(request), id);
     return reply.code(204).send();
   });
+
+  app.post(
+    '/contacts/:id/erase',
+    {
+      config: { permission: 'contacts:write' },
+      schema: {
+        tags: ['contacts'],
+        summary: 'Erase the personal data of a contact (GDPR), keeping its events and messages anonymously so counts stay true',
+        params: IdParams,
+        response: { 200: Type.Object({ erasedAt: Type.String({ format: 'date-time' }) }), 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      return eraseContact(domain, authOf(request).workspaceId, actorOf(request), id);
+    },
+  );
 
   app.post('/contacts/:id/tags', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Add tags (present ones are ignored)', params: IdParams, body: TagsBody, response: { 200: ContactSchema, ...errors } } }, async (request) => {
     const { id } = request.params as Static<typeof IdParams>;

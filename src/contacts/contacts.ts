@@ -155,8 +155,8 @@ export function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
-async function lockContact(q: Queryable, workspaceId: string, id: string): Promise<ContactRow> {
-  const result = await q.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, [workspaceId, id]);
+async function lockContact(q: Queryable, workspaceId: string, id: string): Promise<ContactRow & { erased_at: Date | null }> {
+  const result = await q.query<ContactRow & { erased_at: Date | null }>(`SELECT ${CONTACT_COLUMNS}, erased_at FROM contacts WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, [workspaceId, id]);
   const row = result.rows[0];
   if (!row) throw notFound('Contact');
   return row;
@@ -234,6 +234,7 @@ export async function updateContact(deps: ContactsDeps, workspaceId: string, act
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     const before = await lockContact(tx, workspaceId, id);
+    if (before.erased_at) throw new AppError('CONTACT_ERASED', 'This contact was erased; its personal data is gone and it cannot be edited');
     if (patch.status && !patch.force && statusRank(patch.status) < statusRank(before.status)) {
       throw new AppError('CONTACT_STATUS_REGRESSION', `Status cannot move back from ${before.status} to ${patch.status}; send "force": true to do so on purpose`, { from: before.status, to: patch.status });
     }
