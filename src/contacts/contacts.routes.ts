@@ -5,6 +5,7 @@ import { actorOf, authOf } from '../http/auth.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
 import { addTags, contactTimeline, createContact, deleteContact, getContact, listContacts, removeTag, updateContact, type ContactsDeps } from './contacts.js';
 import { eraseContact } from './erasure.js';
+import { mergeContacts } from './merge.js';
 import { ContactPage, ContactSchema, CreateContactBody, ListContactsQuery, TagParams, TagsBody, TimelinePage, TimelineQuery, UpdateContactBody } from './contacts.schemas.js';
 
 const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
@@ -50,6 +51,25 @@ export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
     await deleteContact(domain, authOf(request).workspaceId, actorOf(request), id);
     return reply.code(204).send();
   });
+
+  const MergeBody = Type.Object({ duplicateId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+  app.post(
+    '/contacts/:id/merge',
+    {
+      config: { permission: 'contacts:write' },
+      schema: {
+        tags: ['contacts'],
+        summary: 'Merge a duplicate into this contact: its fields fill gaps, its history moves here, and it is deleted',
+        params: IdParams,
+        body: MergeBody,
+        response: { 200: ContactSchema, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      return mergeContacts(domain, authOf(request).workspaceId, actorOf(request), id, (request.body as Static<typeof MergeBody>).duplicateId);
+    },
+  );
 
   app.post(
     '/contacts/:id/erase',
