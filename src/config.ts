@@ -91,6 +91,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (nodeEnv === 'production' && (secret === undefined || secret === '')) {
     throw new ConfigError('APP_SECRET', 'is required when NODE_ENV=production');
   }
+  const role = oneOf(env, 'UNITE_ROLE', ['all', 'api', 'worker'] as const, 'all');
+  if (role !== 'all' && !databaseUrl) {
+    // The embedded database belongs to one process; splitting roles needs a shared PostgreSQL.
+    throw new ConfigError('UNITE_ROLE', `"${role}" needs DATABASE_URL: the embedded database serves a single process`);
+  }
   const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
   const emailFrom = env.EMAIL_FROM && env.EMAIL_FROM !== '' ? env.EMAIL_FROM : 'Unite Hub <no-reply@unitehub.local>';
   if (!/@/.test(emailFrom)) throw new ConfigError('EMAIL_FROM', 'must contain an email address');
@@ -103,7 +108,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     databaseUrl,
     dataDir: path.resolve(cwd, env.DATA_DIR && env.DATA_DIR !== '' ? env.DATA_DIR : 'data'),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
-    role: oneOf(env, 'UNITE_ROLE', ['all', 'api', 'worker'] as const, 'all'),
+    role,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'silent' : 'info'),
     appSecret: secret && secret !== '' ? secret : undefined,
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),

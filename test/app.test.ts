@@ -136,6 +136,8 @@ describe('config', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/APP_SECRET/);
     expect(() => loadConfig({ APP_SECRET: 'short' })).toThrow(/APP_SECRET/);
     expect(() => loadConfig({ UNITE_ROLE: 'both' })).toThrow(/UNITE_ROLE/);
+    expect(() => loadConfig({ UNITE_ROLE: 'worker' })).toThrow(/UNITE_ROLE.*DATABASE_URL/);
+    expect(loadConfig({ UNITE_ROLE: 'worker', DATABASE_URL: 'postgres://localhost/x' }).role).toBe('worker');
   });
 
   it('defaults to port 3008 and the embedded database, and freezes the result', () => {
