@@ -1,4 +1,4 @@
-/** Authenticated email routes: the dev inbox and the suppression list. */
+/** Authenticated email routes: the dev inbox, the suppression list and per-message delivery status. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
@@ -6,6 +6,7 @@ import { actorOf, authOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
 import { Email, ErrorResponse, IdParams } from '../http/schemas.js';
 import { getInboxEmail, listInbox } from './dev-inbox.js';
+import { messageRoutes } from './messages.routes.js';
 import { getSuppression, listSuppressions, SUPPRESSION_REASONS, suppressAddress, unsuppressAddress, type SuppressionReason } from './suppressions.js';
 
 const InboxSummary = Type.Object({ id: Type.String(), from: Type.String(), to: Type.String(), subject: Type.String(), createdAt: Type.String({ format: 'date-time' }) });
@@ -35,6 +36,8 @@ const SuppressionBody = Type.Object({ email: Email, reason: Type.Optional(Reason
 const EmailParams = Type.Object({ email: Type.String({ minLength: 3, maxLength: 254 }) });
 
 export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
+  messageRoutes(app, deps);
+
   app.get<{ Querystring: { limit?: number } }>(
     '/inbox',
     { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'Emails captured by the dev inbox, newest first', querystring: InboxQuery, response: { 200: Type.Object({ messages: Type.Array(InboxSummary) }) } } },

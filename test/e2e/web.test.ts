@@ -2,7 +2,8 @@
  * The web app in a real browser (Debian's Chromium driven by playwright-core) against the real
  * app on a test database: sign-up, the guarded shell, log-out and log-in, API keys, adding a
  * contact that then appears in the list, and the campaign builder (add and connect nodes, a
- * validation error shown on its node, fix, save, publish). Builds the web app first when
+ * validation error shown on its node, fix, save, publish), email templates with a test send shown
+ * in Email › Messages with its attempt. Builds the web app first when
  * dist/web is missing.
  */
 import { existsSync } from 'node:fs';
@@ -242,7 +243,7 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     expect(body.definition.nodes.find((n) => n.id === 'email-1')?.config).toEqual({ subject: 'Welcome aboard', html: '<p>Hello {{ contact.first_name }}</p>' });
   });
 
-  it('edits an email template: issues with line numbers, fix, rendered preview; tests a provider; suppresses an address', async () => {
+  it('edits an email template: issues with line numbers, fix, rendered preview; test-sends it and follows its delivery in Messages; tests a provider; suppresses an address', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Email' }).click();
     await page.waitForURL(`${baseUrl}/email`);
     await page.getByRole('button', { name: 'New template' }).click();
@@ -267,6 +268,32 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await page.getByTestId('rendered-subject').waitFor();
     expect(await page.getByTestId('rendered-subject').textContent()).toMatch(/^Hello /);
     await page.frameLocator('iframe[title="Rendered email"]').getByText('Welcome to Analytical Engines').waitFor();
+
+    // A test send goes through the outbox; once the sender ran, Messages shows it sent with one attempt.
+    await page.getByRole('form', { name: 'Test send' }).getByLabel('Send a test to').fill('qa@example.com');
+    await page.getByRole('form', { name: 'Test send' }).getByRole('button', { name: 'Send test' }).click();
+    await page.getByText('Test email queued to qa@example.com.').waitFor();
+    expect(await testApp.runtime.deps.email.sender.runOnce()).toBeGreaterThanOrEqual(1);
+    await page.getByRole('link', { name: '← Templates' }).click();
+    await page.getByRole('navigation', { name: 'Email sections' }).getByRole('link', { name: 'Messages' }).click();
+    await page.waitForURL(`${baseUrl}/email/messages`);
+    const messages = page.getByRole('table', { name: 'Messages' });
+    const sentRow = messages.getByRole('row', { name: /qa@example\.com/ });
+    expect(await sentRow.getByRole('cell').nth(2).textContent()).toBe('sent');
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByText('No failed messages.').waitFor();
+    await page.getByLabel('Status').selectOption('sent');
+    await messages.getByRole('link', { name: 'qa@example.com' }).click();
+    await page.waitForURL(/\/email\/messages\/[0-9a-f-]{36}$/);
+    expect(await page.getByTestId('message-status').textContent()).toBe('sent');
+    const attempts = page.getByRole('table', { name: 'Send attempts' });
+    await attempts.waitFor();
+    expect(await attempts.getByRole('row').count()).toBe(2);
+    expect(await attempts.getByRole('row').nth(1).getByRole('cell').nth(2).textContent()).toBe('sent');
+    await page.getByRole('link', { name: 'All messages' }).click();
+    await page.getByRole('navigation', { name: 'Email sections' }).getByRole('link', { name: 'Templates' }).click();
+    await page.getByRole('table', { name: 'Templates' }).getByRole('link', { name: 'Welcome' }).click();
+    await page.waitForURL(/\/email\/templates\/[0-9a-f-]{36}$/);
 
     // Providers: an SMTP server nobody listens on fails its connection test, and says so.
     await page.getByRole('link', { name: '← Templates' }).click();

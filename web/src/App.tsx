@@ -12,6 +12,7 @@ import { CampaignsPage } from './pages/Campaigns';
 import { InboxPage } from './pages/Inbox';
 import { SettingsPage } from './pages/Settings';
 import { EmailPage, TemplatePage } from './pages/Email';
+import { MessagePage, MessagesPage } from './pages/Messages';
 import { ImportPage } from './pages/Import';
 import { SegmentPage, SegmentsPage } from './pages/Segments';
 import { Alert, Spinner } from './ui';
@@ -41,6 +42,8 @@ function routeFor(pathname: string): ReactNode {
   if ((params = matchPath('/campaigns/:id', pathname))) return <CampaignPage key={params.id} campaignId={params.id!} />;
   if (pathname === '/email' || pathname === '/email/templates') return <EmailPage tab="templates" />;
   if ((params = matchPath('/email/templates/:id', pathname))) return <TemplatePage key={params.id} templateId={params.id!} />;
+  if (pathname === '/email/messages') return <MessagesPage />;
+  if ((params = matchPath('/email/messages/:id', pathname))) return <MessagePage key={params.id} messageId={params.id!} />;
   if (pathname === '/email/providers') return <EmailPage tab="providers" />;
   if (pathname === '/email/suppressions') return <EmailPage tab="suppressions" />;
   if (pathname === '/inbox') return <InboxPage messageId={undefined} />;

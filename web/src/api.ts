@@ -147,6 +147,38 @@ export interface InboxMessage extends InboxSummary {
   headers: Record<string, unknown> | Array<unknown> | null;
 }
 
+export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+/** An outbox message with its delivery status (`attempts` counts the sender's tries). */
+export interface MessageSummary {
+  id: string;
+  to: string;
+  subject: string;
+  status: MessageStatus;
+  attempts: number;
+  provider: string | null;
+  providerMessageId: string | null;
+  lastError: string | null;
+  sourceType: string;
+  sourceId: string | null;
+  contactId: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}
+export interface SendAttempt {
+  provider: string;
+  result: 'sent' | 'transient_error' | 'permanent_error' | 'suppressed';
+  latencyMs: number;
+  providerMessageId: string | null;
+  error: string | null;
+  attemptedAt: string;
+}
+export interface MessageDetail {
+  message: MessageSummary & { from: string };
+  attempts: SendAttempt[];
+  events: Array<{ id: string; name: string; properties: Record<string, unknown>; occurredAt: string }>;
+}
+
 export interface Template {
   id: string;
   name: string;
@@ -398,6 +430,10 @@ export const api = {
     update: (providerId: string, input: ProviderInput) => request<Provider>('PUT', `/providers/${id(providerId)}`, input),
     remove: (providerId: string) => request<void>('DELETE', `/providers/${id(providerId)}`),
     test: (providerId: string) => request<{ ok: boolean; detail: string }>('POST', `/providers/${id(providerId)}/test`),
+  },
+  messages: {
+    list: (params: { limit?: number; cursor?: string; status?: MessageStatus; contactId?: string }) => request<{ messages: MessageSummary[]; nextCursor: string | null }>('GET', `/messages${query(params)}`),
+    get: (messageId: string) => request<MessageDetail>('GET', `/messages/${id(messageId)}`),
   },
   inbox: {
     list: () => request<{ messages: InboxSummary[] }>('GET', '/inbox'),

@@ -11,11 +11,13 @@ import { Link, navigate } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
 
-export type EmailTab = 'templates' | 'providers' | 'suppressions';
+export type EmailTab = 'templates' | 'messages' | 'providers' | 'suppressions';
 
-function EmailTabs({ active }: { active: EmailTab }) {
+export function EmailTabs({ active }: { active: EmailTab }) {
+  const can = useCan();
   const tabs: Array<[EmailTab, string, string]> = [
     ['templates', 'Templates', '/email/templates'],
+    ...(can('messages:read') ? [['messages', 'Messages', '/email/messages'] as [EmailTab, string, string]] : []),
     ['providers', 'Providers', '/email/providers'],
     ['suppressions', 'Suppressions', '/email/suppressions'],
   ];
@@ -620,6 +622,6 @@ function Suppressions() {
   );
 }
 
-export function EmailPage({ tab }: { tab: EmailTab }) {
+export function EmailPage({ tab }: { tab: Exclude<EmailTab, 'messages'> }) {
   return <section>{tab === 'templates' ? <TemplateList /> : tab === 'providers' ? <Providers /> : <Suppressions />}</section>;
 }
