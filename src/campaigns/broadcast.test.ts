@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
 import { DAY, engineOf } from '../../test/campaign-support.js';
+import { runDueBroadcasts } from './store.js';
 
 let t: TestApp;
 let clock: ManualClock;
@@ -106,6 +107,26 @@ describe('scheduled broadcast to a segment', () => {
       { version: 1, status: 'done', enrolled: 2 },
       { version: 2, status: 'done', enrolled: 0 },
     ]);
+  });
+
+  it('a crash mid-broadcast enrolls nobody, and the retry enrolls each member once', async () => {
+    const members = [await contact('c1@example.com', ['crash']), await contact('c2@example.com', ['crash'])];
+    const segmentId = await segment('Crash', 'crash');
+    const campaignId = await publish(definition({ kind: 'broadcast', segmentId, at: new Date(clock.now().getTime() + 60_000).toISOString() }));
+    clock.advance(61_000);
+    const crash = new Error('crash after the broadcast insert');
+    await expect(
+      t.db.transaction(async (tx) => {
+        expect(await runDueBroadcasts(tx, clock.now())).toBeGreaterThanOrEqual(1);
+        throw crash;
+      }),
+    ).rejects.toBe(crash);
+    expect(await enrollmentsOf(campaignId)).toEqual([]);
+    const pending = await t.db.query<{ status: string }>('SELECT status FROM campaign_broadcasts WHERE campaign_id = $1', [campaignId]);
+    expect(pending.rows).toEqual([{ status: 'scheduled' }]);
+    await engineOf(t).runDue();
+    await engineOf(t).runDue();
+    expect((await enrollmentsOf(campaignId)).map((e) => e.contact_id).sort()).toEqual([...members].sort());
   });
 
   it('waits while the campaign is paused and is replaced by a newer version', async () => {
