@@ -36,6 +36,14 @@ export const TriggerConfig = Type.Union(
     ),
     Type.Object({ kind: Type.Literal('segment_entered'), segmentId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
     Type.Object(
+      {
+        kind: Type.Literal('broadcast'),
+        segmentId: Type.String({ format: 'uuid' }),
+        at: Type.Optional(Type.String({ format: 'date-time', description: 'When to send; absent or past: on publish' })),
+      },
+      { additionalProperties: false, description: 'Enrolls every current member of the segment once, when published and `at` has passed' },
+    ),
+    Type.Object(
       { kind: Type.Literal('inbound_webhook') },
       { additionalProperties: false, description: 'POST /hooks/campaigns/:id with the campaign secret (Authorization: Bearer) and {email | contactId, properties?}' },
     ),
@@ -203,7 +211,13 @@ export const CampaignSettings = Type.Object(
       }),
     ),
     goal: Type.Optional(
-      Type.Object({ eventName: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false, description: 'Reaching it exits the contact and counts a conversion' }),
+      Type.Union(
+        [
+          Type.Object({ eventName: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false, description: 'An event with this name' }),
+          Type.Object({ kind: Type.Literal('segment'), segmentId: Type.String({ format: 'uuid' }) }, { additionalProperties: false, description: 'Entering this segment' }),
+        ],
+        { description: 'Reaching it exits the contact and counts a conversion' },
+      ),
     ),
     reentry: Type.Optional(
       Type.Object(
@@ -263,6 +277,28 @@ export interface CampaignDefinition {
   nodes: DefinitionNode[];
   edges: DefinitionEdge[];
   settings?: CampaignSettingsValue;
+}
+
+/** The goal event name of a definition (stored as campaign_versions.goal_event), if its goal is an event. */
+export function goalEventOf(definition: CampaignDefinition): string | null {
+  const goal = definition.settings?.goal;
+  return goal && 'eventName' in goal ? goal.eventName : null;
+}
+
+/** The goal segment of a definition (stored as campaign_versions.goal_segment_id), if its goal is a segment. */
+export function goalSegmentOf(definition: CampaignDefinition): string | null {
+  const goal = definition.settings?.goal;
+  return goal && 'kind' in goal ? goal.segmentId : null;
+}
+
+/** The segments a definition names that must exist in its workspace: the broadcast audience and the goal. */
+export function requiredSegmentsOf(definition: CampaignDefinition): Array<{ nodeId: string | null; field: string; segmentId: string }> {
+  const out: Array<{ nodeId: string | null; field: string; segmentId: string }> = [];
+  const entry = definition.nodes.find((n) => n.id === definition.entryNodeId);
+  if (entry?.type === 'trigger' && entry.config.kind === 'broadcast') out.push({ nodeId: entry.id, field: 'config.segmentId', segmentId: entry.config.segmentId });
+  const goal = goalSegmentOf(definition);
+  if (goal) out.push({ nodeId: null, field: 'settings.goal.segmentId', segmentId: goal });
+  return out;
 }
 
 export const NEXT_HANDLE = 'next';

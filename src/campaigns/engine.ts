@@ -36,7 +36,7 @@ import {
 } from './definition.js';
 import { compare } from './compare.js';
 import { isTimeZone, nextAllowedTime } from './schedule.js';
-import { ENROLLMENTS_CHANNEL } from './store.js';
+import { ENROLLMENTS_CHANNEL, runDueBroadcasts } from './store.js';
 
 export interface EngineOptions {
   batchSize: number;
@@ -249,6 +249,8 @@ export class CampaignEngine {
    * holds back itself.
    */
   async runBatch(): Promise<number> {
+    // Due broadcasts first, in their own transaction, so their enrollments run in this batch.
+    await this.deps.db.transaction((tx) => runDueBroadcasts(tx, this.deps.clock.now()));
     try {
       return await this.deps.db.transaction((tx) => this.process(tx, null, this.deps.clock.now()));
     } catch (error) {

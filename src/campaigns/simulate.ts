@@ -10,7 +10,7 @@ import { recordEvents, type EventType } from '../events/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
-import type { CampaignDefinition } from './definition.js';
+import { goalEventOf, goalSegmentOf, type CampaignDefinition } from './definition.js';
 import { CampaignEngine } from './engine.js';
 import { createCampaignEventSink } from './sink.js';
 import { assertValidDefinition, enrollContacts } from './store.js';
@@ -59,12 +59,13 @@ export async function simulateCampaign(deps: { db: Database; clock: Clock; logge
         start,
       ]);
       const campaignId = campaign.rows[0]!.id;
-      await tx.query('INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at, goal_event) VALUES ($1, $2, 1, $3, $4, $5)', [
+      await tx.query('INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at, goal_event, goal_segment_id) VALUES ($1, $2, 1, $3, $4, $5, $6)', [
         workspaceId,
         campaignId,
         JSON.stringify(definition),
         start,
-        definition.settings?.goal?.eventName ?? null,
+        goalEventOf(definition),
+        goalSegmentOf(definition),
       ]);
       const contactId = await simulatedContact(tx, workspaceId, input);
       const entry = input.entryEvent ? { id: null, type: 'track', name: input.entryEvent.name, properties: input.entryEvent.properties ?? {}, occurredAt: start.toISOString() } : null;

@@ -17,6 +17,7 @@ export function triggerMatches(trigger: TriggerNodeConfig, event: RecordedEvent)
   switch (trigger.kind) {
     case 'manual':
     case 'inbound_webhook':
+    case 'broadcast':
       return false;
     case 'contact_created':
       return event.type === 'system' && event.name === 'contact_created';
@@ -74,19 +75,29 @@ export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
           [workspaceId, payload, now],
         );
 
-        // name: goalEvents — a partial index holds only versions that have a goal.
-        const goals = await q.query<{ goal_event: string }>('SELECT DISTINCT goal_event FROM campaign_versions WHERE workspace_id = $1 AND goal_event IS NOT NULL', [workspaceId]);
-        const goalNames = new Set(goals.rows.map((g) => g.goal_event));
-        if (list.some((e) => goalNames.has(e.name))) {
-          // name: exitOnGoal — the goal of the version each enrollment runs on.
+        // name: goalEvents — partial indexes hold only versions that have an event or a segment goal.
+        const goals = await q.query<{ goal_event: string | null; goal_segment_id: string | null }>(
+          `SELECT DISTINCT goal_event, goal_segment_id::text AS goal_segment_id FROM campaign_versions
+            WHERE workspace_id = $1 AND (goal_event IS NOT NULL OR goal_segment_id IS NOT NULL)`,
+          [workspaceId],
+        );
+        const goalNames = new Set(goals.rows.flatMap((g) => (g.goal_event === null ? [] : [g.goal_event])));
+        const goalSegments = new Set(goals.rows.flatMap((g) => (g.goal_segment_id === null ? [] : [g.goal_segment_id])));
+        const reachesGoal = (e: RecordedEvent) => goalNames.has(e.name) || (e.type === 'system' && e.name === 'segment_entered' && goalSegments.has(String(e.properties.segmentId)));
+        if (list.some(reachesGoal)) {
+          const goalPayload = JSON.stringify(list.filter(reachesGoal).map((e) => ({ id: e.id, contact_id: e.contactId, name: e.name, type: e.type, properties: e.properties })));
+          // name: exitOnGoal — the goal of the version each enrollment runs on: an event name, or
+          // entering a segment (a system segment_entered event naming it).
           const converted = await q.query<{ id: string; campaign_id: string; current_node_id: string; name: string }>(
             `UPDATE enrollments e
                 SET status = 'exited', exit_reason = 'goal', waiting_for = NULL, finished_at = $3, updated_at = $3
-               FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb), campaign_versions v
+               FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, type text, properties jsonb), campaign_versions v
               WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.status IN ('active', 'paused', 'failed')
-                AND v.campaign_id = e.campaign_id AND v.version = e.version AND v.goal_event = ev.name
+                AND v.campaign_id = e.campaign_id AND v.version = e.version
+                AND (v.goal_event = ev.name
+                     OR (ev.type = 'system' AND ev.name = 'segment_entered' AND v.goal_segment_id::text = ev.properties->>'segmentId'))
               RETURNING e.id, e.campaign_id, e.current_node_id, ev.name`,
-            [workspaceId, payload, now],
+            [workspaceId, goalPayload, now],
           );
           if (converted.rows.length > 0) {
             await q.query(
@@ -115,7 +126,7 @@ export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
         for (const campaign of active.rows) {
           const definition = versions.get(`${campaign.id}:${campaign.current_version}`);
           const trigger = definition?.nodes.find((n) => n.id === definition.entryNodeId);
-          if (!definition || trigger?.type !== 'trigger' || trigger.config.kind === 'manual' || trigger.config.kind === 'inbound_webhook') continue;
+          if (!definition || trigger?.type !== 'trigger' || trigger.config.kind === 'manual' || trigger.config.kind === 'inbound_webhook' || trigger.config.kind === 'broadcast') continue;
           const entries: EnrollmentEntry[] = [];
           for (const event of list) {
             if (triggerMatches(trigger.config, event)) entries.push({ contactId: event.contactId!, entryEvent: entryEventOf(event) });

@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database, Queryable } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
-import type { CampaignDefinition } from './definition.js';
+import { goalEventOf, goalSegmentOf, requiredSegmentsOf, type CampaignDefinition } from './definition.js';
 import { validateDefinition } from './validator.js';
 
 export const ENROLLMENTS_CHANNEL = 'campaign_enrollments_due';
@@ -54,6 +54,16 @@ export async function assertValidDefinition(definition: unknown): Promise<Campai
   return definition as CampaignDefinition;
 }
 
+/** The workspace-dependent rule: every segment the definition names exists in this workspace. */
+export async function assertSegmentsExist(q: Queryable, workspaceId: string, definition: CampaignDefinition): Promise<void> {
+  const required = requiredSegmentsOf(definition);
+  if (required.length === 0) return;
+  const found = await q.query<{ id: string }>('SELECT id FROM segments WHERE workspace_id = $1 AND id = ANY($2::uuid[])', [workspaceId, required.map((r) => r.segmentId)]);
+  const existing = new Set(found.rows.map((r) => r.id));
+  const issues = required.filter((r) => !existing.has(r.segmentId)).map((r) => ({ nodeId: r.nodeId, field: r.field, message: `no segment ${r.segmentId} in this workspace` }));
+  if (issues.length > 0) throw new AppError('CAMPAIGN_INVALID', `The campaign definition has ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.nodeId ?? 'settings'} ${issues[0]!.field} ${issues[0]!.message}`, issues);
+}
+
 const CAMPAIGN_COLUMNS = 'id, name, status, current_version, draft_definition, created_at, updated_at';
 
 async function loadCampaignRow(q: Queryable, workspaceId: string, campaignId: string, lock = false): Promise<CampaignRow> {
@@ -74,6 +84,7 @@ export async function listCampaigns(q: Queryable, workspaceId: string): Promise<
 export async function createCampaign(db: Database, workspaceId: string, actor: Actor, name: string, definition: unknown, now: Date): Promise<Campaign> {
   const valid = await assertValidDefinition(definition);
   return db.transaction(async (tx) => {
+    await assertSegmentsExist(tx, workspaceId, valid);
     const result = await tx.query<CampaignRow>(
       `INSERT INTO campaigns (workspace_id, name, draft_definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING ${CAMPAIGN_COLUMNS}`,
       [workspaceId, name, JSON.stringify(valid), now],
@@ -94,6 +105,7 @@ export async function updateCampaign(db: Database, workspaceId: string, actor: A
   return db.transaction(async (tx) => {
     const before = await loadCampaignRow(tx, workspaceId, campaignId, true);
     if (before.status === 'archived') throw new AppError('CAMPAIGN_ARCHIVED', 'An archived campaign cannot be edited');
+    await assertSegmentsExist(tx, workspaceId, valid);
     const result = await tx.query<CampaignRow>(
       `UPDATE campaigns SET name = COALESCE($3, name), draft_definition = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2 RETURNING ${CAMPAIGN_COLUMNS}`,
       [workspaceId, campaignId, change.name ?? null, JSON.stringify(valid), now],
@@ -110,20 +122,33 @@ export async function publishCampaign(db: Database, workspaceId: string, actor: 
     if (row.status === 'archived') throw new AppError('CAMPAIGN_ARCHIVED', 'An archived campaign cannot be published');
     // The stored draft was valid when saved; validation rules may have grown since.
     const definition = await assertValidDefinition(row.draft_definition);
+    await assertSegmentsExist(tx, workspaceId, definition);
     const version = (row.current_version ?? 0) + 1;
-    await tx.query(`INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at, goal_event) VALUES ($1, $2, $3, $4, $5, $6)`, [
-      workspaceId,
-      campaignId,
-      version,
-      JSON.stringify(definition),
-      now,
-      definition.settings?.goal?.eventName ?? null,
-    ]);
+    await tx.query(
+      `INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at, goal_event, goal_segment_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [workspaceId, campaignId, version, JSON.stringify(definition), now, goalEventOf(definition), goalSegmentOf(definition)],
+    );
+    // A broadcast belongs to the version it was published with; a newer version replaces one not yet sent.
+    await tx.query(`UPDATE campaign_broadcasts SET status = 'superseded', finished_at = $3 WHERE workspace_id = $1 AND campaign_id = $2 AND status = 'scheduled'`, [workspaceId, campaignId, now]);
+    const trigger = definition.nodes.find((n) => n.id === definition.entryNodeId);
+    const broadcast = trigger?.type === 'trigger' && trigger.config.kind === 'broadcast' ? trigger.config : null;
     const result = await tx.query<CampaignRow>(
       `UPDATE campaigns SET current_version = $3, status = CASE WHEN status = 'paused' THEN 'paused' ELSE 'active' END, updated_at = $4
         WHERE workspace_id = $1 AND id = $2 RETURNING ${CAMPAIGN_COLUMNS}`,
       [workspaceId, campaignId, version, now],
     );
+    if (broadcast) {
+      const runAt = broadcast.at !== undefined && new Date(broadcast.at) > now ? new Date(broadcast.at) : now;
+      await tx.query(`INSERT INTO campaign_broadcasts (workspace_id, campaign_id, version, segment_id, run_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
+        workspaceId,
+        campaignId,
+        version,
+        broadcast.segmentId,
+        runAt,
+        now,
+      ]);
+      if (runAt <= now && result.rows[0]!.status === 'active') await runBroadcast(tx, { workspaceId, campaignId, version, segmentId: broadcast.segmentId }, definition, now);
+    }
     await recordAudit(tx, { workspaceId, actor, action: 'campaign.publish', resourceType: 'campaign', resourceId: campaignId, before: { version: row.current_version, status: row.status }, after: { version, status: result.rows[0]!.status } });
     return toCampaign(result.rows[0]!);
   });
@@ -225,6 +250,64 @@ export async function enrollContacts(
     if (enrollmentId) return { contactId, status: 'enrolled', enrollmentId };
     return { contactId, status: reasons.get(contactId) ?? 'contact_not_found' };
   });
+}
+
+/**
+ * Sends one broadcast: every current member of its segment enters the campaign version, in one
+ * INSERT … SELECT under the same re-entry rule as enrollContacts, and the broadcast row becomes
+ * 'done' in the same transaction — so it enrolls each member once even across crashes.
+ */
+export async function runBroadcast(
+  q: Queryable,
+  broadcast: { workspaceId: string; campaignId: string; version: number; segmentId: string },
+  definition: CampaignDefinition,
+  now: Date,
+): Promise<number> {
+  const reentry = definition.settings?.reentry ?? { mode: 'never' as const };
+  const entryEvent = { id: null, type: 'system', name: 'broadcast', properties: { segmentId: broadcast.segmentId }, occurredAt: now.toISOString() };
+  // name: broadcastEnrollments — segment_members' primary key (segment_id, contact_id) yields the
+  // audience; the NOT EXISTS is the re-entry rule, ON CONFLICT a concurrent trigger enrollment.
+  const inserted = await q.query<{ n: number }>(
+    `WITH inserted AS (
+       INSERT INTO enrollments (workspace_id, campaign_id, version, contact_id, current_node_id, next_run_at, entry_event, enrolled_at, updated_at)
+       SELECT $1, $2, $3, m.contact_id, $4, $5, $6::jsonb, $5, $5
+         FROM segment_members m
+        WHERE m.segment_id = $7 AND m.workspace_id = $1
+          AND NOT EXISTS (
+              SELECT 1 FROM enrollments e
+               WHERE e.campaign_id = $2 AND e.contact_id = m.contact_id
+                 AND (e.status IN ('active', 'paused', 'failed')
+                      OR $8 = 'never'
+                      OR ($8 = 'after' AND e.enrolled_at > $5::timestamptz - make_interval(days => $9::int))))
+       ON CONFLICT (campaign_id, contact_id) WHERE status IN ('active', 'paused', 'failed') DO NOTHING
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM inserted`,
+    [broadcast.workspaceId, broadcast.campaignId, broadcast.version, definition.entryNodeId, now, JSON.stringify(entryEvent), broadcast.segmentId, reentry.mode, reentry.days ?? 0],
+  );
+  const enrolled = inserted.rows[0]!.n;
+  await q.query(`UPDATE campaign_broadcasts SET status = 'done', enrolled = $3, finished_at = $4 WHERE campaign_id = $1 AND version = $2`, [broadcast.campaignId, broadcast.version, enrolled, now]);
+  if (enrolled > 0) await q.query('SELECT pg_notify($1, $2)', [ENROLLMENTS_CHANNEL, broadcast.campaignId]);
+  return enrolled;
+}
+
+/**
+ * Starts the scheduled broadcasts whose time has come, for active campaigns still on the version
+ * they were published with (a paused campaign's broadcast waits for resume). Rows are claimed
+ * FOR UPDATE SKIP LOCKED (campaign_broadcasts_due_idx), so two workers never send one twice.
+ */
+export async function runDueBroadcasts(q: Queryable, now: Date, limit = 10): Promise<number> {
+  const due = await q.query<{ workspace_id: string; campaign_id: string; version: number; segment_id: string; definition: CampaignDefinition }>(
+    `SELECT b.workspace_id, b.campaign_id, b.version, b.segment_id, v.definition
+       FROM campaign_broadcasts b
+       JOIN campaigns c ON c.id = b.campaign_id AND c.status = 'active' AND c.current_version = b.version
+       JOIN campaign_versions v ON v.campaign_id = b.campaign_id AND v.version = b.version
+      WHERE b.status = 'scheduled' AND b.run_at <= $1
+      ORDER BY b.run_at LIMIT $2
+      FOR UPDATE OF b SKIP LOCKED`,
+    [now, limit],
+  );
+  for (const b of due.rows) await runBroadcast(q, { workspaceId: b.workspace_id, campaignId: b.campaign_id, version: b.version, segmentId: b.segment_id }, b.definition, now);
+  return due.rows.length;
 }
 
 /** Manual enrollment from the API: refused as a whole only when nobody could enter. */
