@@ -65,6 +65,15 @@ export interface ContactsDeps {
   eventSink: EventSink;
 }
 
+/** The free-text profile columns that merges fill from one record into another. */
+export const PROFILE_FIELDS = ['first_name', 'last_name', 'company', 'job_title', 'phone', 'timezone'] as const;
+export type Profile = Record<(typeof PROFILE_FIELDS)[number], string | null>;
+
+/** Each profile field from `preferred`, or from `fallback` where `preferred` has none. */
+export function fillProfile(preferred: Profile, fallback: Profile): Profile {
+  return Object.fromEntries(PROFILE_FIELDS.map((field) => [field, preferred[field] ?? fallback[field]])) as Profile;
+}
+
 export interface ContactRow {
   id: string;
   email: string;

@@ -16,7 +16,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
 import { computeScore, NO_ENGAGEMENT } from '../scoring/scoring.js';
-import { CONTACT_STATUSES, isValidTimezone, normalizeTags, parseEmail, type ContactStatus, type SubscriptionState } from './contacts.js';
+import { CONTACT_STATUSES, fillProfile, isValidTimezone, normalizeTags, parseEmail, type ContactStatus, type SubscriptionState } from './contacts.js';
 
 export const FIELD_TARGETS = ['email', 'firstName', 'lastName', 'name', 'company', 'jobTitle', 'phone', 'status', 'tags', 'timezone', 'subscriptionState', 'ignore'] as const;
 /** A column goes to a field, to a custom field (`custom:<key>`), or nowhere (`ignore`). */
@@ -149,15 +149,10 @@ export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: 
 function mergeRows(a: ImportRow, b: ImportRow): ImportRow {
   return {
     email: a.email,
-    first_name: b.first_name ?? a.first_name,
-    last_name: b.last_name ?? a.last_name,
-    company: b.company ?? a.company,
-    job_title: b.job_title ?? a.job_title,
-    phone: b.phone ?? a.phone,
+    ...fillProfile(b, a),
     status: b.status ?? a.status,
     tags: normalizeTags([...a.tags, ...b.tags]),
     custom_fields: { ...a.custom_fields, ...b.custom_fields },
-    timezone: b.timezone ?? a.timezone,
     subscription_state: b.subscription_state ?? a.subscription_state,
   };
 }

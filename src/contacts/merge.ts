@@ -10,9 +10,7 @@
 import { recordEvents } from '../events/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
-import { CONTACT_COLUMNS, getContact, statusRank, toContact, type Contact, type ContactRow, type ContactsDeps } from './contacts.js';
-
-const FILLABLE = ['first_name', 'last_name', 'company', 'job_title', 'phone', 'timezone'] as const;
+import { CONTACT_COLUMNS, fillProfile, getContact, statusRank, toContact, type Contact, type ContactRow, type ContactsDeps } from './contacts.js';
 
 export async function mergeContacts(deps: ContactsDeps, workspaceId: string, actor: Actor, keepId: string, duplicateId: string): Promise<Contact> {
   if (keepId === duplicateId) {
@@ -31,7 +29,7 @@ export async function mergeContacts(deps: ContactsDeps, workspaceId: string, act
     if (!keep || !duplicate) throw notFound('Contact');
     if (keep.erased_at || duplicate.erased_at) throw new AppError('CONTACT_ERASED', 'An erased contact cannot be merged');
 
-    const filled = Object.fromEntries(FILLABLE.map((field) => [field, keep[field] ?? duplicate[field]]));
+    const filled = fillProfile(keep, duplicate);
     const status = statusRank(duplicate.status) > statusRank(keep.status) ? duplicate.status : keep.status;
     const subscription = keep.subscription_state === 'unsubscribed' || duplicate.subscription_state === 'unsubscribed' ? 'unsubscribed' : 'subscribed';
     await tx.query(

@@ -12,7 +12,7 @@
 import type { Database, Queryable } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
-import { isValidTimezone, parseEmail } from '../contacts/contacts.js';
+import { fillProfile, isValidTimezone, parseEmail } from '../contacts/contacts.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { LeadScoring } from '../scoring/scoring.js';
 import { recordEvents, type EventSink, type EventType, type NewEvent } from './events.js';
@@ -331,16 +331,7 @@ export async function ingestMessages(
 }
 
 function mergeUpsert(a: ContactUpsertRow, b: ContactUpsertRow): ContactUpsertRow {
-  return {
-    email: a.email,
-    first_name: b.first_name ?? a.first_name,
-    last_name: b.last_name ?? a.last_name,
-    company: b.company ?? a.company,
-    job_title: b.job_title ?? a.job_title,
-    phone: b.phone ?? a.phone,
-    timezone: b.timezone ?? a.timezone,
-    custom_fields: { ...a.custom_fields, ...b.custom_fields },
-  };
+  return { email: a.email, ...fillProfile(b, a), custom_fields: { ...a.custom_fields, ...b.custom_fields } };
 }
 
 /** name: load-identities — primary-key lookups of every userId and anonymousId in the batch. */
