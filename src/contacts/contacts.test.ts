@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { listContacts, type ContactFilters } from './contacts.js';
 
 let t: TestApp;
 let a: Caller;
@@ -193,6 +194,48 @@ describe('listing', () => {
     expect(await emails('minScore=100')).toEqual([]);
     const bad = await t.app.inject({ method: 'GET', url: '/api/contacts?colour=red', headers: caller.bearer });
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('listing phases', () => {
+  it('answers every filter exactly, newest first, whichever phase answers (window, candidates, ordered scan)', async () => {
+    const caller = await signUp(t.app);
+    for (let i = 0; i < 30; i += 1) {
+      const firstName = i < 3 ? 'Rare' : i % 2 ? 'Common' : 'Other';
+      const response = await create(caller, { email: `p${i}@ex${i % 3}.com`, firstName, status: i % 10 === 0 ? 'customer' : 'prospect', tags: i < 10 ? ['old'] : ['new'], customFields: { n: String(i % 4) } });
+      expect(response.statusCode).toBe(201);
+    }
+    const all = await t.db.query<{ email: string; first_name: string; status: string; tags: string[]; custom_fields: { n: string } }>(
+      'SELECT email, first_name, status, tags, custom_fields FROM contacts WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC',
+      [caller.workspaceId],
+    );
+    const cases: Array<{ filters: Omit<ContactFilters, 'limit'>; expected: (r: (typeof all.rows)[number]) => boolean }> = [
+      { filters: {}, expected: () => true },
+      { filters: { search: 'common' }, expected: (r) => r.first_name === 'Common' },
+      { filters: { search: 'rar' }, expected: (r) => r.first_name === 'Rare' },
+      { filters: { search: 'ex1' }, expected: (r) => r.email.endsWith('@ex1.com') },
+      { filters: { search: 'p7@ex1.com' }, expected: (r) => r.email === 'p7@ex1.com' },
+      { filters: { tag: 'old' }, expected: (r) => r.tags.includes('old') },
+      { filters: { status: 'customer' }, expected: (r) => r.status === 'customer' },
+      { filters: { customFields: { n: '3' }, search: 'com' }, expected: (r) => r.custom_fields.n === '3' && r.first_name === 'Common' },
+      { filters: { search: 'nobody' }, expected: () => false },
+    ];
+    // Tiny windows and caps force every phase on 30 contacts; page sizes 1–7 cross the boundaries.
+    for (const plan of [{ window: 4, candidateCap: 5 }, { window: 2, candidateCap: 100 }, { window: 1000, candidateCap: 1000 }]) {
+      for (const { filters, expected } of cases) {
+        for (const limit of [1, 4, 7]) {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await listContacts(t.db, caller.workspaceId, { ...filters, limit, cursor }, plan);
+            expect(page.contacts.length).toBeLessThanOrEqual(limit);
+            seen.push(...page.contacts.map((c) => c.email));
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+          expect({ plan, filters, limit, seen }).toEqual({ plan, filters, limit, seen: all.rows.filter(expected).map((r) => r.email) });
+        }
+      }
+    }
   });
 });
 

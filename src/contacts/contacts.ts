@@ -372,41 +372,106 @@ export function searchQuery(search: string): string | null {
 }
 
 // Exact microsecond timestamps for the cursor: a JS Date would drop the microseconds.
-const EXACT_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
+const EXACT_CREATED_AT = `to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
+const LIST_COLUMNS = CONTACT_COLUMNS.split(',').map((column) => `c.${column.trim()}`).join(', ');
+
+/** How many of the newest contacts (after the cursor) the first phase of a filtered list reads. */
+export const LIST_WINDOW = 5000;
+/** How many matches the second phase collects and sorts before it gives way to the ordered scan. */
+export const LIST_CANDIDATE_CAP = 10_000;
+
+// Every filter is optional: a NULL parameter disables it. Parameters: $4 search (tsquery text),
+// $5 status, $6 tag, $7/$8 score range, $9 custom fields (json), $11 exact email.
+const FILTERS = `($4::text IS NULL OR c.search_document @@ to_tsquery('simple'::regconfig, $4))
+        AND ($11::text IS NULL OR c.email = $11)
+        AND ($5::text IS NULL OR c.status = $5)
+        AND ($6::text IS NULL OR c.tags @> ARRAY[$6::text])
+        AND ($7::int IS NULL OR c.score >= $7)
+        AND ($8::int IS NULL OR c.score <= $8)
+        AND ($9::jsonb IS NULL OR NOT EXISTS (
+              SELECT 1 FROM jsonb_each_text($9::jsonb) f WHERE (c.custom_fields ->> f.key) IS DISTINCT FROM f.value))`;
+const AFTER_CURSOR = `($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2::timestamptz, $3::uuid))`;
 
 /**
- * name: list-contacts — newest first, keyset-paginated on (created_at, id), which walks the
- * (workspace_id, created_at, id) index; every filter is optional (a NULL parameter disables it).
- * A search matches the stored search_document (GIN index contacts_search_idx): word prefixes
- * of email, names and company.
+ * name: list-contacts-recent — phase 1: the newest $12 contacts after the cursor, read in order
+ * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $12 rows
+ * whatever the filters; exact when it fills the page (every older match comes after those found).
  */
-export async function listContacts(q: Queryable, workspaceId: string, filters: ContactFilters): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
+const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+       FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $12) c
+      WHERE ${FILTERS}
+      ORDER BY c.created_at DESC, c.id DESC
+      LIMIT $10`;
+
+/**
+ * name: list-contacts-candidates — phase 2, when the newest contacts hold too few matches: the
+ * matches are rare, so collect them through the selective indexes (GIN search_document and tags,
+ * unique email, score) without any order — at most $12 of them — and sort those. `candidates`
+ * tells whether the cap was reached (then the answer might be incomplete and phase 3 runs).
+ */
+const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
+        SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $12)
+     SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}, (SELECT count(*) FROM candidates) AS candidates
+       FROM (SELECT id FROM candidates ORDER BY created_at DESC, id DESC LIMIT $10) top
+       JOIN contacts c ON c.id = top.id
+      ORDER BY c.created_at DESC, c.id DESC`;
+
+/**
+ * name: list-contacts-ordered — phase 3 (and the unfiltered list's only query when the window was
+ * short): newest first over every match, the planner choosing the index. Reached with filters only
+ * when matches are both scarce among the newest contacts and more than $12 in all.
+ */
+const LIST_ORDERED = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+       FROM contacts c
+      WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS}
+      ORDER BY c.created_at DESC, c.id DESC
+      LIMIT $10`;
+
+/**
+ * Lists contacts newest first, keyset-paginated on (created_at, id). A search matches the stored
+ * search_document: word prefixes of email, names and company.
+ *
+ * A single "newest first + filter" query is slow at a million contacts either way the planner
+ * takes it: walking the created_at index is fast for common words and filters but reads the
+ * whole table for a rare one; the GIN index is fast for rare words but sorts hundreds of thousands
+ * of rows for a common one. So the query runs in bounded phases: (1) the newest LIST_WINDOW
+ * contacts, which fills the page whenever matches are not rare; (2) otherwise the matches are
+ * rare: at most LIST_CANDIDATE_CAP of them are collected through the indexes and sorted;
+ * (3) only if there are more than that (common overall, absent from the newest contacts) the
+ * ordered scan over everything. Each phase is exact when it answers.
+ */
+export interface ListPlan {
+  window: number;
+  candidateCap: number;
+}
+
+export async function listContacts(q: Queryable, workspaceId: string, filters: ContactFilters, plan: ListPlan = { window: LIST_WINDOW, candidateCap: LIST_CANDIDATE_CAP }): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
   const position = filters.cursor ? decodeCursor(filters.cursor) : null;
   // A complete address finds exactly that contact (unique index); anything else is a word search.
   const exactEmail = filters.search ? parseEmail(filters.search) : null;
   const search = filters.search && !exactEmail ? searchQuery(filters.search) : null;
   const customFields = filters.customFields && Object.keys(filters.customFields).length > 0 ? JSON.stringify(filters.customFields) : null;
-  const result = await q.query<ContactRow & { created_key: string }>(
-    `SELECT ${CONTACT_COLUMNS}, ${EXACT_CREATED_AT}
-       FROM contacts c
-      WHERE workspace_id = $1
-        AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
-        AND ($4::text IS NULL OR search_document @@ to_tsquery('simple'::regconfig, $4))
-        AND ($11::text IS NULL OR email = $11)
-        AND ($5::text IS NULL OR status = $5)
-        AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
-        AND ($7::int IS NULL OR score >= $7)
-        AND ($8::int IS NULL OR score <= $8)
-        AND ($9::jsonb IS NULL OR NOT EXISTS (
-              SELECT 1 FROM jsonb_each_text($9::jsonb) f WHERE (c.custom_fields ->> f.key) IS DISTINCT FROM f.value))
-      ORDER BY created_at DESC, id DESC
-      LIMIT $10`,
-    [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields, filters.limit + 1, exactEmail],
-  );
-  const rows = result.rows.slice(0, filters.limit);
-  const last = rows[rows.length - 1];
-  const nextCursor = result.rows.length > filters.limit && last ? encodeCursor({ at: last.created_key, id: last.id }) : null;
-  return { contacts: rows.map(toContact), nextCursor };
+  const params = [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields, filters.limit + 1, exactEmail];
+  const filtered = search !== null || exactEmail !== null || filters.status !== undefined || filters.tag !== undefined || filters.minScore !== undefined || filters.maxScore !== undefined || customFields !== null;
+
+  type Row = ContactRow & { created_key: string };
+  let rows: Row[] | null = null;
+  if (!exactEmail) {
+    const recent = await q.query<Row>(LIST_RECENT, [...params, Math.max(plan.window, filters.limit + 1)]);
+    // Complete when the page is full, or when nothing was filtered out (the window held every contact left).
+    if (recent.rows.length > filters.limit || !filtered) rows = recent.rows;
+  }
+  if (!rows) {
+    const candidates = await q.query<Row & { candidates: number }>(LIST_CANDIDATES, [...params, plan.candidateCap + 1]);
+    const found = Number(candidates.rows[0]?.candidates ?? 0);
+    if (found <= plan.candidateCap) rows = candidates.rows;
+  }
+  rows ??= (await q.query<Row>(LIST_ORDERED, params)).rows;
+
+  const page = rows.slice(0, filters.limit);
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > filters.limit && last ? encodeCursor({ at: last.created_key, id: last.id }) : null;
+  return { contacts: page.map(toContact), nextCursor };
 }
 
 /* ---------- timeline ---------- */
