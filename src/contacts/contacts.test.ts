@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import { listContacts, type ContactFilters } from './contacts.js';
+import { listContacts, stringContainment, type ContactFilters } from './contacts.js';
 
 let t: TestApp;
 let a: Caller;
@@ -198,14 +198,20 @@ describe('listing', () => {
 });
 
 describe('listing phases', () => {
+  it('uses the custom-field index only for values that only a JSON string can equal', () => {
+    expect(stringContainment({ plan: 'pro', seats: '5', ratio: '-1.5e3', on: 'true', obj: '{"a":1}', list: '[1]' })).toBe('{"plan":"pro"}');
+    expect(stringContainment({ seats: '5' })).toBeNull();
+    expect(stringContainment({})).toBeNull();
+  });
+
   it('answers every filter exactly, newest first, whichever phase answers (window, candidates, ordered scan)', async () => {
     const caller = await signUp(t.app);
     for (let i = 0; i < 30; i += 1) {
       const firstName = i < 3 ? 'Rare' : i % 2 ? 'Common' : 'Other';
-      const response = await create(caller, { email: `p${i}@ex${i % 3}.com`, firstName, status: i % 10 === 0 ? 'customer' : 'prospect', tags: i < 10 ? ['old'] : ['new'], customFields: { n: String(i % 4) } });
+      const response = await create(caller, { email: `p${i}@ex${i % 3}.com`, firstName, status: i % 10 === 0 ? 'customer' : 'prospect', tags: i < 10 ? ['old'] : ['new'], customFields: { n: String(i % 4), kind: i % 2 ? 'odd' : 'even', seats: i, vip: i === 5 } });
       expect(response.statusCode).toBe(201);
     }
-    const all = await t.db.query<{ email: string; first_name: string; status: string; tags: string[]; custom_fields: { n: string } }>(
+    const all = await t.db.query<{ email: string; first_name: string; status: string; tags: string[]; custom_fields: { n: string; kind: string; seats: number; vip: boolean } }>(
       'SELECT email, first_name, status, tags, custom_fields FROM contacts WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC',
       [caller.workspaceId],
     );
@@ -218,6 +224,9 @@ describe('listing phases', () => {
       { filters: { tag: 'old' }, expected: (r) => r.tags.includes('old') },
       { filters: { status: 'customer' }, expected: (r) => r.status === 'customer' },
       { filters: { customFields: { n: '3' }, search: 'com' }, expected: (r) => r.custom_fields.n === '3' && r.first_name === 'Common' },
+      { filters: { customFields: { kind: 'odd' } }, expected: (r) => r.custom_fields.kind === 'odd' },
+      { filters: { customFields: { kind: 'odd', seats: '7' } }, expected: (r) => r.custom_fields.seats === 7 },
+      { filters: { customFields: { vip: 'true' } }, expected: (r) => r.custom_fields.vip },
       { filters: { search: 'nobody' }, expected: () => false },
     ];
     // Tiny windows and caps force every phase on 30 contacts; page sizes 1–7 cross the boundaries.

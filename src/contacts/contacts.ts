@@ -381,36 +381,38 @@ export const LIST_WINDOW = 5000;
 export const LIST_CANDIDATE_CAP = 10_000;
 
 // Every filter is optional: a NULL parameter disables it. Parameters: $4 search (tsquery text),
-// $5 status, $6 tag, $7/$8 score range, $9 custom fields (json), $11 exact email.
+// $5 status, $6 tag, $7/$8 score range, $9 custom fields (json), $11 exact email, $12 the custom
+// fields that only a JSON string can match, as a containment for the GIN index contacts_custom_fields_idx.
 const FILTERS = `($4::text IS NULL OR c.search_document @@ to_tsquery('simple'::regconfig, $4))
         AND ($11::text IS NULL OR c.email = $11)
         AND ($5::text IS NULL OR c.status = $5)
         AND ($6::text IS NULL OR c.tags @> ARRAY[$6::text])
         AND ($7::int IS NULL OR c.score >= $7)
         AND ($8::int IS NULL OR c.score <= $8)
+        AND ($12::jsonb IS NULL OR c.custom_fields @> $12::jsonb)
         AND ($9::jsonb IS NULL OR NOT EXISTS (
               SELECT 1 FROM jsonb_each_text($9::jsonb) f WHERE (c.custom_fields ->> f.key) IS DISTINCT FROM f.value))`;
 const AFTER_CURSOR = `($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2::timestamptz, $3::uuid))`;
 
 /**
- * name: list-contacts-recent — phase 1: the newest $12 contacts after the cursor, read in order
- * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $12 rows
+ * name: list-contacts-recent — phase 1: the newest $13 contacts after the cursor, read in order
+ * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $13 rows
  * whatever the filters; exact when it fills the page (every older match comes after those found).
  */
 const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
-       FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $12) c
+       FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $13) c
       WHERE ${FILTERS}
       ORDER BY c.created_at DESC, c.id DESC
       LIMIT $10`;
 
 /**
  * name: list-contacts-candidates — phase 2, when the newest contacts hold too few matches: the
- * matches are rare, so collect them through the selective indexes (GIN search_document and tags,
- * unique email, score) without any order — at most $12 of them — and sort those. `candidates`
+ * matches are rare, so collect them through the selective indexes (GIN search_document, tags and
+ * custom_fields, unique email, score) without any order — at most $13 of them — and sort those. `candidates`
  * tells whether the cap was reached (then the answer might be incomplete and phase 3 runs).
  */
 const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
-        SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $12)
+        SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $13)
      SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}, (SELECT count(*) FROM candidates) AS candidates
        FROM (SELECT id FROM candidates ORDER BY created_at DESC, id DESC LIMIT $10) top
        JOIN contacts c ON c.id = top.id
@@ -419,7 +421,7 @@ const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
 /**
  * name: list-contacts-ordered — phase 3 (and the unfiltered list's only query when the window was
  * short): newest first over every match, the planner choosing the index. Reached with filters only
- * when matches are both scarce among the newest contacts and more than $12 in all.
+ * when matches are both scarce among the newest contacts and more than the cap in all.
  */
 const LIST_ORDERED = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
        FROM contacts c
@@ -440,6 +442,18 @@ const LIST_ORDERED = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
  * (3) only if there are more than that (common overall, absent from the newest contacts) the
  * ordered scan over everything. Each phase is exact when it answers.
  */
+const JSON_NUMBER_TEXT = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * The custom-field filters that only a JSON string can satisfy, as a containment object. Equality
+ * is on the text form (`cf.seats=5` matches the number 5), so a value that reads as a number, a
+ * boolean, an object or an array is left to the text comparison alone.
+ */
+export function stringContainment(fields: Record<string, string>): string | null {
+  const strings = Object.entries(fields).filter(([, value]) => !JSON_NUMBER_TEXT.test(value) && value !== 'true' && value !== 'false' && !/^[[{]/.test(value));
+  return strings.length > 0 ? JSON.stringify(Object.fromEntries(strings)) : null;
+}
+
 export interface ListPlan {
   window: number;
   candidateCap: number;
@@ -451,7 +465,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
   const exactEmail = filters.search ? parseEmail(filters.search) : null;
   const search = filters.search && !exactEmail ? searchQuery(filters.search) : null;
   const customFields = filters.customFields && Object.keys(filters.customFields).length > 0 ? JSON.stringify(filters.customFields) : null;
-  const params = [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields, filters.limit + 1, exactEmail];
+  const params = [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields, filters.limit + 1, exactEmail, stringContainment(filters.customFields ?? {})];
   const filtered = search !== null || exactEmail !== null || filters.status !== undefined || filters.tag !== undefined || filters.minScore !== undefined || filters.maxScore !== undefined || customFields !== null;
 
   type Row = ContactRow & { created_key: string };
