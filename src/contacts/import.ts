@@ -312,7 +312,7 @@ async function writeChunk(deps: ImportDeps, workspaceId: string, rows: ImportRow
       [workspaceId, emails],
     );
     const existing = new Map(found.rows.map((r) => [r.email, r]));
-    const upserted = await tx.query<ExistingRow>(
+    const upserted = await tx.query<{ id: string; email: string }>(
       `INSERT INTO contacts AS c (id, workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score, score_breakdown, created_at, updated_at)
        SELECT r.id, $1, r.email, r.first_name, r.last_name, r.company, r.job_title, r.phone, COALESCE(r.status, 'prospect'),
               ARRAY(SELECT json_array_elements_text(r.tags)), r.custom_fields::jsonb, r.timezone, COALESCE(r.subscription_state, 'subscribed'), r.score, $4::jsonb -> r.score_key, $3, $3
@@ -331,25 +331,35 @@ async function writeChunk(deps: ImportDeps, workspaceId: string, rows: ImportRow
          timezone = COALESCE(EXCLUDED.timezone, c.timezone),
          subscription_state = CASE WHEN c.subscription_state = 'unsubscribed' THEN c.subscription_state ELSE EXCLUDED.subscription_state END,
          updated_at = EXCLUDED.updated_at
-       RETURNING id, email, first_name, last_name, company, job_title, phone, status, tags, timezone, subscription_state`,
+       RETURNING id, email`,
       [workspaceId, JSON.stringify(scored), now, JSON.stringify(breakdowns)],
     );
+    // Only merged contacts are read back (for their field_updated changes): a new one is exactly
+    // the row sent, so a fresh import reads nothing back but ids.
+    const merged = found.rows.length === 0 ? [] : (await tx.query<ExistingRow>(
+      `SELECT id, email, first_name, last_name, company, job_title, phone, status, tags, timezone, subscription_state
+         FROM contacts WHERE workspace_id = $1 AND id = ANY($2::uuid[])`,
+      [workspaceId, found.rows.map((r) => r.id)],
+    )).rows;
+    const mergedByEmail = new Map(merged.map((r) => [r.email, r]));
+    const sent = new Map(rows.map((r) => [r.email, r]));
     const events: NewEvent[] = [];
     let created = 0;
-    for (const after of upserted.rows) {
-      const before = existing.get(after.email);
+    for (const { id, email } of upserted.rows) {
+      const before = existing.get(email);
       if (!before) {
         created += 1;
-        events.push({ contactId: after.id, type: 'system', name: 'contact_created', properties: { email: after.email, source: 'import' } });
-        for (const tag of after.tags) events.push({ contactId: after.id, type: 'system', name: 'tag_added', properties: { tag } });
+        events.push({ contactId: id, type: 'system', name: 'contact_created', properties: { email, source: 'import' } });
+        for (const tag of sent.get(email)!.tags) events.push({ contactId: id, type: 'system', name: 'tag_added', properties: { tag } });
         continue;
       }
+      const after = mergedByEmail.get(email)!;
       const changes: Record<string, { from: unknown; to: unknown }> = {};
       for (const [field, column] of [['firstName', 'first_name'], ['lastName', 'last_name'], ['company', 'company'], ['jobTitle', 'job_title'], ['phone', 'phone'], ['status', 'status'], ['timezone', 'timezone'], ['subscriptionState', 'subscription_state']] as const) {
         if (before[column] !== after[column]) changes[field] = { from: before[column], to: after[column] };
       }
-      if (Object.keys(changes).length > 0) events.push({ contactId: after.id, type: 'system', name: 'field_updated', properties: { changes, source: 'import' } });
-      for (const tag of after.tags) if (!before.tags.includes(tag)) events.push({ contactId: after.id, type: 'system', name: 'tag_added', properties: { tag } });
+      if (Object.keys(changes).length > 0) events.push({ contactId: id, type: 'system', name: 'field_updated', properties: { changes, source: 'import' } });
+      for (const tag of after.tags) if (!before.tags.includes(tag)) events.push({ contactId: id, type: 'system', name: 'tag_added', properties: { tag } });
     }
     await recordEvents(tx, deps.eventSink, workspaceId, events, now);
     return { created, updated: upserted.rows.length - created };
