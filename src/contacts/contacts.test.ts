@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import { listContacts, stringContainment, type ContactFilters } from './contacts.js';
+import { listContacts, splitCustomFields, type ContactFilters } from './contacts.js';
 
 let t: TestApp;
 let a: Caller;
@@ -199,9 +199,12 @@ describe('listing', () => {
 
 describe('listing phases', () => {
   it('uses the custom-field index only for values that only a JSON string can equal', () => {
-    expect(stringContainment({ plan: 'pro', seats: '5', ratio: '-1.5e3', on: 'true', obj: '{"a":1}', list: '[1]' })).toBe('{"plan":"pro"}');
-    expect(stringContainment({ seats: '5' })).toBeNull();
-    expect(stringContainment({})).toBeNull();
+    expect(splitCustomFields({ plan: 'pro', seats: '5', ratio: '-1.5e3', on: 'true', obj: '{"a":1}', list: '[1]' })).toEqual({
+      containment: '{"plan":"pro"}',
+      text: '{"seats":"5","ratio":"-1.5e3","on":"true","obj":"{\\"a\\":1}","list":"[1]"}',
+    });
+    expect(splitCustomFields({ seats: '5' })).toEqual({ containment: null, text: '{"seats":"5"}' });
+    expect(splitCustomFields({})).toEqual({ containment: null, text: null });
   });
 
   it('answers every filter exactly, newest first, whichever phase answers (window, candidates, ordered scan)', async () => {
@@ -227,10 +230,19 @@ describe('listing phases', () => {
       { filters: { customFields: { kind: 'odd' } }, expected: (r) => r.custom_fields.kind === 'odd' },
       { filters: { customFields: { kind: 'odd', seats: '7' } }, expected: (r) => r.custom_fields.seats === 7 },
       { filters: { customFields: { vip: 'true' } }, expected: (r) => r.custom_fields.vip },
+      { filters: { search: 'common p1' }, expected: (r) => r.first_name === 'Common' && r.email.startsWith('p1') },
+      { filters: { search: 'p2 ex2' }, expected: (r) => r.email.startsWith('p2') && r.email.endsWith('@ex2.com') },
       { filters: { search: 'nobody' }, expected: () => false },
     ];
-    // Tiny windows and caps force every phase on 30 contacts; page sizes 1–7 cross the boundaries.
-    for (const plan of [{ window: 4, candidateCap: 5 }, { window: 2, candidateCap: 100 }, { window: 1000, candidateCap: 1000 }]) {
+    // Tiny windows and caps force every phase on 30 contacts: the window alone, a widened window,
+    // capped candidates (with and without rare words driving the index), the ordered scan.
+    const plans = [
+      { window: 4, candidateCap: 5, maxWindow: 0, randomFetchCost: 1 },
+      { window: 2, candidateCap: 100, maxWindow: 1000, randomFetchCost: 1e9 },
+      { window: 3, candidateCap: 2, maxWindow: 8, randomFetchCost: 1e9 },
+      { window: 1000, candidateCap: 1000, maxWindow: 1000, randomFetchCost: 1 },
+    ];
+    for (const plan of plans) {
       for (const { filters, expected } of cases) {
         for (const limit of [1, 4, 7]) {
           const seen: string[] = [];

@@ -365,10 +365,15 @@ export function decodeCursor(cursor: string): Position {
   throw new AppError('INVALID_CURSOR', 'The cursor is not one this API returned');
 }
 
-/** Words of the query as a prefix tsquery (`ada:* & hop:*`); only letters and digits pass. */
+/** Each word of the query as a prefix tsquery term (`ada:*`); only letters and digits pass. */
+export function searchTerms(search: string): string[] {
+  return search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 8).map((w) => `${w.slice(0, 64)}:*`);
+}
+
+/** Words of the query as a prefix tsquery (`ada:* & hop:*`). */
 export function searchQuery(search: string): string | null {
-  const words = search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 8);
-  return words.length > 0 ? words.map((w) => `${w.slice(0, 64)}:*`).join(' & ') : null;
+  const terms = searchTerms(search);
+  return terms.length > 0 ? terms.join(' & ') : null;
 }
 
 // Exact microsecond timestamps for the cursor: a JS Date would drop the microseconds.
@@ -376,14 +381,25 @@ const EXACT_CREATED_AT = `to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T
 const LIST_COLUMNS = CONTACT_COLUMNS.split(',').map((column) => `c.${column.trim()}`).join(', ');
 
 /** How many of the newest contacts (after the cursor) the first phase of a filtered list reads. */
-export const LIST_WINDOW = 5000;
+export const LIST_WINDOW = 2000;
 /** How many matches the second phase collects and sorts before it gives way to the ordered scan. */
 export const LIST_CANDIDATE_CAP = 10_000;
+/** The widest window the first phase may grow to when matches are sparse but not rare. */
+export const LIST_MAX_WINDOW = 100_000;
+/**
+ * One row fetched through a bitmap (random heap page) costs about this many rows of the ordered
+ * window scan (sequential pages, index order = insertion order); measured at 1M contacts.
+ */
+export const RANDOM_FETCH_COST = 15;
 
 // Every filter is optional: a NULL parameter disables it. Parameters: $4 search (tsquery text),
-// $5 status, $6 tag, $7/$8 score range, $9 custom fields (json), $11 exact email, $12 the custom
-// fields that only a JSON string can match, as a containment for the GIN index contacts_custom_fields_idx.
-const FILTERS = `($4::text IS NULL OR c.search_document @@ to_tsquery('simple'::regconfig, $4))
+// $5 status, $6 tag, $7/$8 score range, $9 custom fields compared as text (json), $11 exact email,
+// $12 custom fields that only a JSON string can equal, as a containment (GIN contacts_custom_fields_idx),
+// $13 (phase 2 only) the rarer words of the search, which then alone drive the GIN index while the
+// whole query is checked by ts_match_vq (the function form of @@, which no index matches).
+const FILTERS = `($4::text IS NULL
+          OR ($13::text IS NULL AND c.search_document @@ to_tsquery('simple'::regconfig, $4))
+          OR ($13::text IS NOT NULL AND c.search_document @@ to_tsquery('simple'::regconfig, $13) AND ts_match_vq(c.search_document, to_tsquery('simple'::regconfig, $4))))
         AND ($11::text IS NULL OR c.email = $11)
         AND ($5::text IS NULL OR c.status = $5)
         AND ($6::text IS NULL OR c.tags @> ARRAY[$6::text])
@@ -395,12 +411,12 @@ const FILTERS = `($4::text IS NULL OR c.search_document @@ to_tsquery('simple'::
 const AFTER_CURSOR = `($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2::timestamptz, $3::uuid))`;
 
 /**
- * name: list-contacts-recent — phase 1: the newest $13 contacts after the cursor, read in order
- * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $13 rows
+ * name: list-contacts-recent — phase 1: the newest $14 contacts after the cursor, read in order
+ * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $14 rows
  * whatever the filters; exact when it fills the page (every older match comes after those found).
  */
 const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
-       FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $13) c
+       FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $14) c
       WHERE ${FILTERS}
       ORDER BY c.created_at DESC, c.id DESC
       LIMIT $10`;
@@ -408,11 +424,11 @@ const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
 /**
  * name: list-contacts-candidates — phase 2, when the newest contacts hold too few matches: the
  * matches are rare, so collect them through the selective indexes (GIN search_document, tags and
- * custom_fields, unique email, score) without any order — at most $13 of them — and sort those. `candidates`
+ * custom_fields, unique email, score) without any order — at most $14 of them — and sort those. `candidates`
  * tells whether the cap was reached (then the answer might be incomplete and phase 3 runs).
  */
 const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
-        SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $13)
+        SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $14)
      SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}, (SELECT count(*) FROM candidates) AS candidates
        FROM (SELECT id FROM candidates ORDER BY created_at DESC, id DESC LIMIT $10) top
        JOIN contacts c ON c.id = top.id
@@ -423,6 +439,13 @@ const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
  * short): newest first over every match, the planner choosing the index. Reached with filters only
  * when matches are both scarce among the newest contacts and more than the cap in all.
  */
+/** name: list-contacts-word-hits — how many of the newest $4 contacts each search word matches. */
+const WORD_HITS = `WITH terms AS MATERIALIZED (SELECT term, to_tsquery('simple'::regconfig, term) AS query FROM unnest($5::text[]) AS term)
+     SELECT t.term, (SELECT count(*)::int FROM (SELECT c.search_document FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR}
+                                                 ORDER BY c.created_at DESC, c.id DESC LIMIT $4) r
+                      WHERE r.search_document @@ t.query) AS hits
+       FROM terms t`;
+
 const LIST_ORDERED = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
        FROM contacts c
       WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS}
@@ -445,40 +468,80 @@ const LIST_ORDERED = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
 const JSON_NUMBER_TEXT = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /**
- * The custom-field filters that only a JSON string can satisfy, as a containment object. Equality
- * is on the text form (`cf.seats=5` matches the number 5), so a value that reads as a number, a
- * boolean, an object or an array is left to the text comparison alone.
+ * Splits custom-field filters in two. Equality is on the text form (`cf.seats=5` matches the
+ * number 5), but a value that reads as neither a number, a boolean, an object nor an array can
+ * only be equal to a JSON string: those become one containment object (answered by the GIN index
+ * contacts_custom_fields_idx); the others are compared as text.
  */
-export function stringContainment(fields: Record<string, string>): string | null {
-  const strings = Object.entries(fields).filter(([, value]) => !JSON_NUMBER_TEXT.test(value) && value !== 'true' && value !== 'false' && !/^[[{]/.test(value));
-  return strings.length > 0 ? JSON.stringify(Object.fromEntries(strings)) : null;
+export function splitCustomFields(fields: Record<string, string>): { containment: string | null; text: string | null } {
+  const entries = Object.entries(fields);
+  const onlyString = ([, value]: [string, string]) => !JSON_NUMBER_TEXT.test(value) && value !== 'true' && value !== 'false' && !/^[[{]/.test(value);
+  const strings = entries.filter(onlyString);
+  const others = entries.filter((entry) => !onlyString(entry));
+  return {
+    containment: strings.length > 0 ? JSON.stringify(Object.fromEntries(strings)) : null,
+    text: others.length > 0 ? JSON.stringify(Object.fromEntries(others)) : null,
+  };
 }
 
 export interface ListPlan {
   window: number;
   candidateCap: number;
+  maxWindow: number;
+  randomFetchCost: number;
 }
 
-export async function listContacts(q: Queryable, workspaceId: string, filters: ContactFilters, plan: ListPlan = { window: LIST_WINDOW, candidateCap: LIST_CANDIDATE_CAP }): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
+export const DEFAULT_LIST_PLAN: ListPlan = { window: LIST_WINDOW, candidateCap: LIST_CANDIDATE_CAP, maxWindow: LIST_MAX_WINDOW, randomFetchCost: RANDOM_FETCH_COST };
+
+/** A word that matches at most this share of the newest contacts drives the GIN index alone. */
+const RARE_WORD_SHARE = 0.02;
+
+export async function listContacts(q: Queryable, workspaceId: string, filters: ContactFilters, plan: ListPlan = DEFAULT_LIST_PLAN): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
   const position = filters.cursor ? decodeCursor(filters.cursor) : null;
   // A complete address finds exactly that contact (unique index); anything else is a word search.
   const exactEmail = filters.search ? parseEmail(filters.search) : null;
-  const search = filters.search && !exactEmail ? searchQuery(filters.search) : null;
-  const customFields = filters.customFields && Object.keys(filters.customFields).length > 0 ? JSON.stringify(filters.customFields) : null;
-  const params = [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields, filters.limit + 1, exactEmail, stringContainment(filters.customFields ?? {})];
-  const filtered = search !== null || exactEmail !== null || filters.status !== undefined || filters.tag !== undefined || filters.minScore !== undefined || filters.maxScore !== undefined || customFields !== null;
+  const terms = filters.search && !exactEmail ? searchTerms(filters.search) : [];
+  const search = terms.length > 0 ? terms.join(' & ') : null;
+  const customFields = splitCustomFields(filters.customFields ?? {});
+  const params = [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields.text, filters.limit + 1, exactEmail, customFields.containment, null];
+  const filtered = search !== null || exactEmail !== null || filters.status !== undefined || filters.tag !== undefined || filters.minScore !== undefined || filters.maxScore !== undefined || customFields.text !== null || customFields.containment !== null;
+  const needed = filters.limit + 1;
+  const window = Math.max(plan.window, needed);
 
   type Row = ContactRow & { created_key: string };
   let rows: Row[] | null = null;
   if (!exactEmail) {
-    const recent = await q.query<Row>(LIST_RECENT, [...params, Math.max(plan.window, filters.limit + 1)]);
+    const recent = await q.query<Row>(LIST_RECENT, [...params, window]);
     // Complete when the page is full, or when nothing was filtered out (the window held every contact left).
-    if (recent.rows.length > filters.limit || !filtered) rows = recent.rows;
+    if (recent.rows.length >= needed || !filtered) rows = recent.rows;
+    else if (recent.rows.length > 0) {
+      // Sparse, not rare: a wider window that should hold a page, if reading it in order costs less
+      // than fetching every match of the table through the indexes (density × table size).
+      const density = recent.rows.length / window;
+      const wider = Math.ceil((needed / density) * 1.25);
+      if (wider <= plan.maxWindow) {
+        const stats = await q.query<{ reltuples: number }>(`SELECT reltuples::float8 AS reltuples FROM pg_class WHERE oid = 'contacts'::regclass`);
+        if (wider < density * Math.max(1, stats.rows[0]?.reltuples ?? 0) * plan.randomFetchCost) {
+          const widened = await q.query<Row>(LIST_RECENT, [...params, wider]);
+          if (widened.rows.length >= needed) rows = widened.rows;
+        }
+      }
+    }
   }
   if (!rows) {
+    // Rare matches. With several words, a word common among the newest contacts ("company" in
+    // "company 12345") would make GIN read its whole posting list: the rare words drive the index.
+    if (terms.length > 1) {
+      const hits = await q.query<{ term: string; hits: number }>(WORD_HITS, [workspaceId, position?.at ?? null, position?.id ?? null, window, terms]);
+      const share = new Map(hits.rows.map((r) => [r.term, r.hits / window]));
+      const rare = terms.filter((t) => (share.get(t) ?? 0) <= RARE_WORD_SHARE);
+      const drivers = rare.length > 0 ? rare : [terms.reduce((a, b) => ((share.get(a) ?? 0) <= (share.get(b) ?? 0) ? a : b))];
+      if (drivers.length < terms.length) params[12] = drivers.join(' & ');
+    }
     const candidates = await q.query<Row & { candidates: number }>(LIST_CANDIDATES, [...params, plan.candidateCap + 1]);
     const found = Number(candidates.rows[0]?.candidates ?? 0);
     if (found <= plan.candidateCap) rows = candidates.rows;
+    params[12] = null;
   }
   rows ??= (await q.query<Row>(LIST_ORDERED, params)).rows;
 
