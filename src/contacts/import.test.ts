@@ -144,6 +144,26 @@ describe('CSV import', () => {
     expect(events.rows.map((r) => r.name).filter((n) => ['contact_created', 'field_updated', 'tag_added'].includes(n))).toEqual(['contact_created', 'field_updated', 'field_updated', 'tag_added', 'tag_added', 'tag_added']);
   });
 
+  it('reports every committed chunk when a chunk written beside it fails', async () => {
+    const caller = await signUp(t.app);
+    const lines = ['email'];
+    for (let i = 0; i < 12; i += 1) lines.push(i === 1 ? 'boom@example.com' : `ok-${i}@example.com`);
+    // A sink that refuses one contact's events rolls its chunk back; the chunks beside it commit.
+    const failing = {
+      async onEvents(q: Parameters<typeof t.runtime.deps.eventSink.onEvents>[0], events: Parameters<typeof t.runtime.deps.eventSink.onEvents>[1]) {
+        if (events.some((e) => e.properties.email === 'boom@example.com')) throw new Error('sink refused');
+        await t.runtime.deps.eventSink.onEvents(q, events);
+      },
+    };
+    await expect(
+      importContacts({ db: t.db, clock: t.runtime.deps.clock, eventSink: failing }, caller.workspaceId, { type: 'system', id: null, requestId: 'test' }, Readable.from([lines.join('\n')]), { source: 'cli', chunkSize: 3, writers: 2 }),
+    ).rejects.toThrow('sink refused');
+    const stored = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM contacts WHERE workspace_id = $1', [caller.workspaceId]);
+    const saved = await t.db.query<{ status: string; rows_created: number }>('SELECT status, rows_created FROM contact_imports WHERE workspace_id = $1', [caller.workspaceId]);
+    expect(saved.rows).toEqual([{ status: 'failed', rows_created: stored.rows[0]!.n }]);
+    expect(stored.rows[0]!.n).toBeLessThan(12);
+  });
+
   it('gives imported contacts time-ordered version 7 ids', () => {
     const earlier = orderedUuids(3, Date.UTC(2026, 0, 1));
     const later = orderedUuids(1, Date.UTC(2026, 0, 1, 0, 0, 0, 1));

@@ -430,6 +430,9 @@ export async function importContacts(deps: ImportDeps, workspaceId: string, acto
   const inFlight = new Set<{ emails: Map<string, ImportRow>; written: Promise<unknown> }>();
   let progressed: Promise<unknown> = Promise.resolve();
   let writeFailure: { error: unknown } | null = null;
+  // Committed chunks whose counts the in-order progress has not reached yet (after a failure of
+  // an earlier chunk it never will: the failed report adds them).
+  const uncounted = new Set<{ created: number; updated: number }>();
   const flush = async () => {
     if (writeFailure) throw writeFailure.error;
     if (pending.size === 0) return;
@@ -449,13 +452,17 @@ export async function importContacts(deps: ImportDeps, workspaceId: string, acto
     const entry = { emails: chunk, written };
     inFlight.add(entry);
     written.then(
-      () => inFlight.delete(entry),
+      (result) => {
+        inFlight.delete(entry);
+        uncounted.add(result);
+      },
       (error: unknown) => {
         writeFailure ??= { error };
       },
     );
     // Counters and progress advance in chunk order, whichever chunk commits first.
     progressed = Promise.all([progressed, written]).then(([, result]) => {
+      uncounted.delete(result);
       created += result.created;
       updated += result.updated;
       return saveProgress('running', mark);
@@ -506,6 +513,10 @@ export async function importContacts(deps: ImportDeps, workspaceId: string, acto
     source.destroy();
     await Promise.allSettled([...inFlight].map((c) => c.written));
     await progressed.catch(() => undefined);
+    for (const result of uncounted) {
+      created += result.created;
+      updated += result.updated;
+    }
     const message = error instanceof CsvError ? `The CSV could not be parsed: ${error.message}` : error instanceof AppError ? error.message : 'The import stopped on an internal error';
     const report = await saveProgress('failed', markNow(), message);
     await recordAudit(deps.db, { workspaceId, actor, action: 'contact.import', resourceType: 'contact_import', resourceId: importId, after: report });
