@@ -62,7 +62,7 @@ export const ListContactsQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
     cursor: Type.Optional(Type.String({ maxLength: 300 })),
-    search: Type.Optional(Type.String({ maxLength: 200, description: 'Substring of email, name or company' })),
+    search: Type.Optional(Type.String({ maxLength: 200, description: 'Every word must start a word of the email, names or company; a complete email finds that contact' })),
     status: Type.Optional(ContactStatusSchema),
     tag: Type.Optional(Tag),
     minScore: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),

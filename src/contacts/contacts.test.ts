@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { listContacts, splitCustomFields, type ContactFilters } from './contacts.js';
 
 let t: TestApp;
 let a: Caller;
@@ -193,6 +194,69 @@ describe('listing', () => {
     expect(await emails('minScore=100')).toEqual([]);
     const bad = await t.app.inject({ method: 'GET', url: '/api/contacts?colour=red', headers: caller.bearer });
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('listing phases', () => {
+  it('uses the custom-field index only for values that only a JSON string can equal', () => {
+    expect(splitCustomFields({ plan: 'pro', seats: '5', ratio: '-1.5e3', on: 'true', obj: '{"a":1}', list: '[1]' })).toEqual({
+      containment: '{"plan":"pro"}',
+      text: '{"seats":"5","ratio":"-1.5e3","on":"true","obj":"{\\"a\\":1}","list":"[1]"}',
+    });
+    expect(splitCustomFields({ seats: '5' })).toEqual({ containment: null, text: '{"seats":"5"}' });
+    expect(splitCustomFields({})).toEqual({ containment: null, text: null });
+  });
+
+  it('answers every filter exactly, newest first, whichever phase answers (window, candidates, ordered scan)', async () => {
+    const caller = await signUp(t.app);
+    for (let i = 0; i < 30; i += 1) {
+      const firstName = i < 3 ? 'Rare' : i % 2 ? 'Common' : 'Other';
+      const response = await create(caller, { email: `p${i}@ex${i % 3}.com`, firstName, status: i % 10 === 0 ? 'customer' : 'prospect', tags: i < 10 ? ['old'] : ['new'], customFields: { n: String(i % 4), kind: i % 2 ? 'odd' : 'even', seats: i, vip: i === 5 } });
+      expect(response.statusCode).toBe(201);
+    }
+    const all = await t.db.query<{ email: string; first_name: string; status: string; tags: string[]; custom_fields: { n: string; kind: string; seats: number; vip: boolean } }>(
+      'SELECT email, first_name, status, tags, custom_fields FROM contacts WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC',
+      [caller.workspaceId],
+    );
+    const cases: Array<{ filters: Omit<ContactFilters, 'limit'>; expected: (r: (typeof all.rows)[number]) => boolean }> = [
+      { filters: {}, expected: () => true },
+      { filters: { search: 'common' }, expected: (r) => r.first_name === 'Common' },
+      { filters: { search: 'rar' }, expected: (r) => r.first_name === 'Rare' },
+      { filters: { search: 'ex1' }, expected: (r) => r.email.endsWith('@ex1.com') },
+      { filters: { search: 'p7@ex1.com' }, expected: (r) => r.email === 'p7@ex1.com' },
+      { filters: { tag: 'old' }, expected: (r) => r.tags.includes('old') },
+      { filters: { status: 'customer' }, expected: (r) => r.status === 'customer' },
+      { filters: { customFields: { n: '3' }, search: 'com' }, expected: (r) => r.custom_fields.n === '3' && r.first_name === 'Common' },
+      { filters: { customFields: { kind: 'odd' } }, expected: (r) => r.custom_fields.kind === 'odd' },
+      { filters: { customFields: { kind: 'odd', seats: '7' } }, expected: (r) => r.custom_fields.seats === 7 },
+      { filters: { customFields: { vip: 'true' } }, expected: (r) => r.custom_fields.vip },
+      { filters: { search: 'common p1' }, expected: (r) => r.first_name === 'Common' && r.email.startsWith('p1') },
+      { filters: { search: 'p2 ex2' }, expected: (r) => r.email.startsWith('p2') && r.email.endsWith('@ex2.com') },
+      { filters: { search: 'nobody' }, expected: () => false },
+    ];
+    // Tiny windows and caps force every phase on 30 contacts: the window alone, a widened window,
+    // capped candidates (with and without rare words driving the index), the ordered scan.
+    const plans = [
+      { window: 4, candidateCap: 5, maxWindow: 0, randomFetchCost: 1 },
+      { window: 2, candidateCap: 100, maxWindow: 1000, randomFetchCost: 1e9 },
+      { window: 3, candidateCap: 2, maxWindow: 8, randomFetchCost: 1e9 },
+      { window: 1000, candidateCap: 1000, maxWindow: 1000, randomFetchCost: 1 },
+    ];
+    for (const plan of plans) {
+      for (const { filters, expected } of cases) {
+        for (const limit of [1, 4, 7]) {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await listContacts(t.db, caller.workspaceId, { ...filters, limit, cursor }, plan);
+            expect(page.contacts.length).toBeLessThanOrEqual(limit);
+            seen.push(...page.contacts.map((c) => c.email));
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+          expect({ plan, filters, limit, seen }).toEqual({ plan, filters, limit, seen: all.rows.filter(expected).map((r) => r.email) });
+        }
+      }
+    }
   });
 });
 

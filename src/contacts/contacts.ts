@@ -365,48 +365,195 @@ export function decodeCursor(cursor: string): Position {
   throw new AppError('INVALID_CURSOR', 'The cursor is not one this API returned');
 }
 
-/** Words of the query as a prefix tsquery (`ada:* & hop:*`); only letters and digits pass. */
+/** Each word of the query as a prefix tsquery term (`ada:*`); only letters and digits pass. */
+export function searchTerms(search: string): string[] {
+  return search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 8).map((w) => `${w.slice(0, 64)}:*`);
+}
+
+/** Words of the query as a prefix tsquery (`ada:* & hop:*`). */
 export function searchQuery(search: string): string | null {
-  const words = search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 8);
-  return words.length > 0 ? words.map((w) => `${w.slice(0, 64)}:*`).join(' & ') : null;
+  const terms = searchTerms(search);
+  return terms.length > 0 ? terms.join(' & ') : null;
 }
 
 // Exact microsecond timestamps for the cursor: a JS Date would drop the microseconds.
-const EXACT_CREATED_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
+const EXACT_CREATED_AT = `to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
+const LIST_COLUMNS = CONTACT_COLUMNS.split(',').map((column) => `c.${column.trim()}`).join(', ');
+
+/** How many of the newest contacts (after the cursor) the first phase of a filtered list reads. */
+export const LIST_WINDOW = 2000;
+/** How many matches the second phase collects and sorts before it gives way to the ordered scan. */
+export const LIST_CANDIDATE_CAP = 10_000;
+/** The widest window the first phase may grow to when matches are sparse but not rare. */
+export const LIST_MAX_WINDOW = 100_000;
+/**
+ * One row fetched through a bitmap (random heap page) costs about this many rows of the ordered
+ * window scan (sequential pages, index order = insertion order); estimated from timings at 1M
+ * contacts (≈ 10 µs against ≈ 0.7 µs).
+ */
+export const RANDOM_FETCH_COST = 15;
+
+// Every filter is optional: a NULL parameter disables it. Parameters: $4 search (tsquery text),
+// $5 status, $6 tag, $7/$8 score range, $9 custom fields compared as text (json), $11 exact email,
+// $12 custom fields that only a JSON string can equal, as a containment (GIN contacts_custom_fields_idx),
+// $13 (phase 2 only) the rarer words of the search, which then alone drive the GIN index while the
+// whole query is checked by ts_match_vq (the function form of @@, which no index matches).
+const FILTERS = `($4::text IS NULL
+          OR ($13::text IS NULL AND c.search_document @@ to_tsquery('simple'::regconfig, $4))
+          OR ($13::text IS NOT NULL AND c.search_document @@ to_tsquery('simple'::regconfig, $13) AND ts_match_vq(c.search_document, to_tsquery('simple'::regconfig, $4))))
+        AND ($11::text IS NULL OR c.email = $11)
+        AND ($5::text IS NULL OR c.status = $5)
+        AND ($6::text IS NULL OR c.tags @> ARRAY[$6::text])
+        AND ($7::int IS NULL OR c.score >= $7)
+        AND ($8::int IS NULL OR c.score <= $8)
+        AND ($12::jsonb IS NULL OR c.custom_fields @> $12::jsonb)
+        AND ($9::jsonb IS NULL OR NOT EXISTS (
+              SELECT 1 FROM jsonb_each_text($9::jsonb) f WHERE (c.custom_fields ->> f.key) IS DISTINCT FROM f.value))`;
+const AFTER_CURSOR = `($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2::timestamptz, $3::uuid))`;
 
 /**
- * name: list-contacts — newest first, keyset-paginated on (created_at, id), which walks the
- * (workspace_id, created_at, id) index; every filter is optional (a NULL parameter disables it).
- * A search matches the stored search_document (GIN index contacts_search_idx): word prefixes
- * of email, names and company.
+ * name: list-contacts-recent — phases 1 and 2: the newest $14 contacts after the cursor, read in order
+ * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $14 rows
+ * whatever the filters; exact when it fills the page (every older match comes after those found).
  */
-export async function listContacts(q: Queryable, workspaceId: string, filters: ContactFilters): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
+const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+       FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $14) c
+      WHERE ${FILTERS}
+      ORDER BY c.created_at DESC, c.id DESC
+      LIMIT $10`;
+
+/**
+ * name: list-contacts-candidates — phase 3, when the newest contacts hold too few matches: the
+ * matches are rare, so collect them through the selective indexes (GIN search_document, tags and
+ * custom_fields, unique email, score) without any order — at most $14 of them — and sort those. `candidates`
+ * tells whether the cap was reached (then the answer might be incomplete and phase 4 runs).
+ */
+const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
+        SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $14)
+     SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}, (SELECT count(*) FROM candidates) AS candidates
+       FROM (SELECT id FROM candidates ORDER BY created_at DESC, id DESC LIMIT $10) top
+       JOIN contacts c ON c.id = top.id
+      ORDER BY c.created_at DESC, c.id DESC`;
+
+/**
+ * name: list-contacts-word-hits — before phase 3 of a several-word search: how many of the newest
+ * $4 contacts each word matches, so the common ones are left out of the GIN lookup.
+ */
+const WORD_HITS = `WITH terms AS MATERIALIZED (SELECT term, to_tsquery('simple'::regconfig, term) AS query FROM unnest($5::text[]) AS term)
+     SELECT t.term, (SELECT count(*)::int FROM (SELECT c.search_document FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR}
+                                                 ORDER BY c.created_at DESC, c.id DESC LIMIT $4) r
+                      WHERE r.search_document @@ t.query) AS hits
+       FROM terms t`;
+
+/**
+ * name: list-contacts-ordered — phase 4: newest first over every match, the planner choosing the
+ * index. Reached with filters only when matches are both scarce among the newest contacts and
+ * more than the cap in all.
+ */
+const LIST_ORDERED = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+       FROM contacts c
+      WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS}
+      ORDER BY c.created_at DESC, c.id DESC
+      LIMIT $10`;
+
+const JSON_NUMBER_TEXT = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Splits custom-field filters in two. Equality is on the text form (`cf.seats=5` matches the
+ * number 5), but a value that reads as neither a number, a boolean, an object nor an array can
+ * only be equal to a JSON string: those become one containment object (answered by the GIN index
+ * contacts_custom_fields_idx); the others are compared as text.
+ */
+export function splitCustomFields(fields: Record<string, string>): { containment: string | null; text: string | null } {
+  const entries = Object.entries(fields);
+  const onlyString = ([, value]: [string, string]) => !JSON_NUMBER_TEXT.test(value) && value !== 'true' && value !== 'false' && !/^[[{]/.test(value);
+  const strings = entries.filter(onlyString);
+  const others = entries.filter((entry) => !onlyString(entry));
+  return {
+    containment: strings.length > 0 ? JSON.stringify(Object.fromEntries(strings)) : null,
+    text: others.length > 0 ? JSON.stringify(Object.fromEntries(others)) : null,
+  };
+}
+
+export interface ListPlan {
+  window: number;
+  candidateCap: number;
+  maxWindow: number;
+  randomFetchCost: number;
+}
+
+export const DEFAULT_LIST_PLAN: ListPlan = { window: LIST_WINDOW, candidateCap: LIST_CANDIDATE_CAP, maxWindow: LIST_MAX_WINDOW, randomFetchCost: RANDOM_FETCH_COST };
+
+/** A word that matches at most this share of the newest contacts drives the GIN index alone. */
+const RARE_WORD_SHARE = 0.02;
+
+/**
+ * Lists contacts newest first, keyset-paginated on (created_at, id). A search matches the stored
+ * search_document: word prefixes of email, names and company.
+ *
+ * A single "newest first + filter" query is slow at a million contacts either way the planner
+ * takes it: walking the created_at index is fast for common words and filters but reads the
+ * whole table for a rare one; the GIN index is fast for rare words but sorts hundreds of thousands
+ * of rows for a common one. So the query runs in bounded phases, each exact when it answers:
+ * (1) the newest `window` contacts, which fill the page whenever matches are not rare; (2) when
+ * they hold some matches, a window wide enough for a page if reading it costs less than fetching
+ * every match at random; (3) rare matches: at most `candidateCap` of them collected through the
+ * indexes (the rare search words alone driving GIN) and sorted; (4) only if there are more than
+ * that (common overall, absent from the newest contacts) the ordered scan over everything.
+ */
+export async function listContacts(q: Queryable, workspaceId: string, filters: ContactFilters, plan: ListPlan = DEFAULT_LIST_PLAN): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
   const position = filters.cursor ? decodeCursor(filters.cursor) : null;
   // A complete address finds exactly that contact (unique index); anything else is a word search.
   const exactEmail = filters.search ? parseEmail(filters.search) : null;
-  const search = filters.search && !exactEmail ? searchQuery(filters.search) : null;
-  const customFields = filters.customFields && Object.keys(filters.customFields).length > 0 ? JSON.stringify(filters.customFields) : null;
-  const result = await q.query<ContactRow & { created_key: string }>(
-    `SELECT ${CONTACT_COLUMNS}, ${EXACT_CREATED_AT}
-       FROM contacts c
-      WHERE workspace_id = $1
-        AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
-        AND ($4::text IS NULL OR search_document @@ to_tsquery('simple'::regconfig, $4))
-        AND ($11::text IS NULL OR email = $11)
-        AND ($5::text IS NULL OR status = $5)
-        AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
-        AND ($7::int IS NULL OR score >= $7)
-        AND ($8::int IS NULL OR score <= $8)
-        AND ($9::jsonb IS NULL OR NOT EXISTS (
-              SELECT 1 FROM jsonb_each_text($9::jsonb) f WHERE (c.custom_fields ->> f.key) IS DISTINCT FROM f.value))
-      ORDER BY created_at DESC, id DESC
-      LIMIT $10`,
-    [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields, filters.limit + 1, exactEmail],
-  );
-  const rows = result.rows.slice(0, filters.limit);
-  const last = rows[rows.length - 1];
-  const nextCursor = result.rows.length > filters.limit && last ? encodeCursor({ at: last.created_key, id: last.id }) : null;
-  return { contacts: rows.map(toContact), nextCursor };
+  const terms = filters.search && !exactEmail ? searchTerms(filters.search) : [];
+  const search = terms.length > 0 ? terms.join(' & ') : null;
+  const customFields = splitCustomFields(filters.customFields ?? {});
+  const params = [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields.text, filters.limit + 1, exactEmail, customFields.containment, null];
+  const filtered = search !== null || exactEmail !== null || filters.status !== undefined || filters.tag !== undefined || filters.minScore !== undefined || filters.maxScore !== undefined || customFields.text !== null || customFields.containment !== null;
+  const needed = filters.limit + 1;
+  const window = Math.max(plan.window, needed);
+
+  type Row = ContactRow & { created_key: string };
+  let rows: Row[] | null = null;
+  if (!exactEmail) {
+    const recent = await q.query<Row>(LIST_RECENT, [...params, window]);
+    // Complete when the page is full, or when nothing was filtered out (the window held every contact left).
+    if (recent.rows.length >= needed || !filtered) rows = recent.rows;
+    else if (recent.rows.length > 0) {
+      // Sparse, not rare: a wider window that should hold a page, if reading it in order costs less
+      // than fetching every match of the table through the indexes (density × table size).
+      const density = recent.rows.length / window;
+      const wider = Math.ceil((needed / density) * 1.25);
+      if (wider <= plan.maxWindow) {
+        const stats = await q.query<{ reltuples: number }>(`SELECT reltuples::float8 AS reltuples FROM pg_class WHERE oid = 'contacts'::regclass`);
+        if (wider < density * Math.max(1, stats.rows[0]?.reltuples ?? 0) * plan.randomFetchCost) {
+          const widened = await q.query<Row>(LIST_RECENT, [...params, wider]);
+          if (widened.rows.length >= needed) rows = widened.rows;
+        }
+      }
+    }
+  }
+  if (!rows) {
+    // Rare matches. With several words, a word common among the newest contacts ("company" in
+    // "company 12345") would make GIN read its whole posting list: the rare words drive the index.
+    if (terms.length > 1) {
+      const hits = await q.query<{ term: string; hits: number }>(WORD_HITS, [workspaceId, position?.at ?? null, position?.id ?? null, window, terms]);
+      const share = new Map(hits.rows.map((r) => [r.term, r.hits / window]));
+      const rare = terms.filter((t) => (share.get(t) ?? 0) <= RARE_WORD_SHARE);
+      const drivers = rare.length > 0 ? rare : [terms.reduce((a, b) => ((share.get(a) ?? 0) <= (share.get(b) ?? 0) ? a : b))];
+      if (drivers.length < terms.length) params[12] = drivers.join(' & ');
+    }
+    const candidates = await q.query<Row & { candidates: number }>(LIST_CANDIDATES, [...params, plan.candidateCap + 1]);
+    const found = Number(candidates.rows[0]?.candidates ?? 0);
+    if (found <= plan.candidateCap) rows = candidates.rows;
+    params[12] = null;
+  }
+  rows ??= (await q.query<Row>(LIST_ORDERED, params)).rows;
+
+  const page = rows.slice(0, filters.limit);
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > filters.limit && last ? encodeCursor({ at: last.created_key, id: last.id }) : null;
+  return { contacts: page.map(toContact), nextCursor };
 }
 
 /* ---------- timeline ---------- */

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseImportArgs, runImport } from '../cli/import.js';
+import { importContacts, orderedUuids } from './import.js';
+import { Readable } from 'node:stream';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 
 let t: TestApp;
@@ -120,5 +122,54 @@ describe('CSV import', () => {
     const again = await runImport(t.runtime, args, stderr);
     expect(again).toMatchObject({ rowsCreated: 0, rowsUpdated: 2500 });
     expect(() => parseImportArgs([file])).toThrow(/--workspace/);
+  });
+
+  it('merges an email repeated across chunks written at once, in file order, counting it once', async () => {
+    const caller = await signUp(t.app);
+    // Chunks of 2 rows, several written at once on PostgreSQL: the repeated address is in chunks 1, 2 and 4.
+    const csv = ['email,first_name,status,tags', 'same@example.com,First,prospect,one', 'a@example.com,A,,', 'same@example.com,Second,lead,two', 'b@example.com,B,,', 'c@example.com,C,,', 'd@example.com,D,,', 'same@example.com,,customer,three', 'e@example.com,E,,'].join('\n');
+    const progress: number[] = [];
+    const report = await importContacts(
+      { db: t.db, clock: t.runtime.deps.clock, eventSink: t.runtime.deps.eventSink },
+      caller.workspaceId,
+      { type: 'system', id: null, requestId: 'test' },
+      Readable.from([csv]),
+      { source: 'cli', chunkSize: 2, writers: 3, onProgress: (p) => progress.push(p.rowsCreated + p.rowsUpdated + p.rowsFailed) },
+    );
+    expect(report).toMatchObject({ status: 'completed', rowsProcessed: 8, rowsCreated: 6, rowsUpdated: 2, rowsFailed: 0 });
+    // Progress is reported chunk by chunk in file order, never going back.
+    expect(progress).toEqual([...progress].sort((x, y) => x - y));
+    expect(await contactByEmail(caller, 'same@example.com')).toMatchObject({ firstName: 'Second', status: 'customer', tags: ['one', 'two', 'three'] });
+    const events = await t.db.query<{ name: string }>(`SELECT e.name FROM events e JOIN contacts c ON c.id = e.contact_id WHERE e.workspace_id = $1 AND c.email = 'same@example.com' ORDER BY e.name`, [caller.workspaceId]);
+    expect(events.rows.map((r) => r.name).filter((n) => ['contact_created', 'field_updated', 'tag_added'].includes(n))).toEqual(['contact_created', 'field_updated', 'field_updated', 'tag_added', 'tag_added', 'tag_added']);
+  });
+
+  it('reports every committed chunk when a chunk written beside it fails', async () => {
+    const caller = await signUp(t.app);
+    const lines = ['email'];
+    for (let i = 0; i < 12; i += 1) lines.push(i === 1 ? 'boom@example.com' : `ok-${i}@example.com`);
+    // A sink that refuses one contact's events rolls its chunk back; the chunks beside it commit.
+    const failing = {
+      async onEvents(q: Parameters<typeof t.runtime.deps.eventSink.onEvents>[0], events: Parameters<typeof t.runtime.deps.eventSink.onEvents>[1]) {
+        if (events.some((e) => e.properties.email === 'boom@example.com')) throw new Error('sink refused');
+        await t.runtime.deps.eventSink.onEvents(q, events);
+      },
+    };
+    await expect(
+      importContacts({ db: t.db, clock: t.runtime.deps.clock, eventSink: failing }, caller.workspaceId, { type: 'system', id: null, requestId: 'test' }, Readable.from([lines.join('\n')]), { source: 'cli', chunkSize: 3, writers: 2 }),
+    ).rejects.toThrow('sink refused');
+    const stored = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM contacts WHERE workspace_id = $1', [caller.workspaceId]);
+    const saved = await t.db.query<{ status: string; rows_created: number }>('SELECT status, rows_created FROM contact_imports WHERE workspace_id = $1', [caller.workspaceId]);
+    expect(saved.rows).toEqual([{ status: 'failed', rows_created: stored.rows[0]!.n }]);
+    expect(stored.rows[0]!.n).toBeLessThan(12);
+  });
+
+  it('gives imported contacts time-ordered version 7 ids', () => {
+    const earlier = orderedUuids(3, Date.UTC(2026, 0, 1));
+    const later = orderedUuids(1, Date.UTC(2026, 0, 1, 0, 0, 0, 1));
+    for (const id of [...earlier, ...later]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(earlier).size).toBe(3);
+    expect(earlier[0]!.slice(0, 13)).toBe(Date.UTC(2026, 0, 1).toString(16).padStart(12, '0').replace(/^(.{8})/, '$1-'));
+    expect(earlier.every((id) => id < later[0]!)).toBe(true);
   });
 });
