@@ -3,6 +3,7 @@
  * (the server refused this message); a 4xx reply or a connection problem is transient.
  */
 import nodemailer from 'nodemailer';
+import { buildMimeMessage, envelopeOf, type Envelope } from './mime.js';
 import { ProviderError, type EmailProvider, type ProviderMessage, type SendResult } from './provider.js';
 
 export interface SmtpOptions {
@@ -49,17 +50,20 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
     name: 'smtp',
     async send(message: ProviderMessage): Promise<SendResult> {
       try {
-        const info = (await transporter.sendMail({
-          from: message.from,
-          to: message.to,
-          subject: message.subject,
-          html: message.html,
-          text: message.text,
-          headers: message.headers,
-          messageId: message.rfcMessageId,
-        })) as { messageId?: string; response?: string };
-        return { providerMessageId: info.messageId ?? message.rfcMessageId };
+        // The message is built here as one buffer (see mime.ts); nodemailer only talks SMTP.
+        let raw: Buffer;
+        let envelope: Envelope;
+        try {
+          raw = buildMimeMessage({ ...message, messageId: message.rfcMessageId, date: new Date() });
+          envelope = envelopeOf(message.from, message.to);
+        } catch (error) {
+          // A message without a usable address or with a bad header does not improve by retrying.
+          throw new ProviderError('permanent', `message cannot be built: ${(error as Error).message}`);
+        }
+        await transporter.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
+        return { providerMessageId: message.rfcMessageId };
       } catch (error) {
+        if (error instanceof ProviderError) throw error;
         throw classifySmtpError(error);
       }
     },
