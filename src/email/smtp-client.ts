@@ -237,7 +237,7 @@ class Connection {
       // RFC 2920 3.1: a 354 after a failed RCPT still opens the data phase; close it empty.
       if (replies[commands.length - 1]?.code === 354) {
         this.write(TERMINATOR);
-        await this.reply();
+        await this.reply().catch(() => undefined);
       }
       const reply = replies[failed]!;
       // A connection that cannot be reset is not reused; the message's outcome stays this reply.
