@@ -10,8 +10,8 @@
  * MAIL or RCPT aborts the transaction and the connection is reset (RSET) before it is reused. A
  * connection that fails or times out rejects its transaction with a connection error and is
  * discarded. A transaction that failed on a reused connection before the message data was
- * written was certainly not accepted, so it is tried once more on a new connection (servers close
- * idle connections without warning).
+ * written, or was answered 421, was certainly not accepted, so it is tried once more on a new
+ * connection (servers close idle connections, with or without a 421).
  *
  * Supports implicit TLS (smtps://), STARTTLS when offered, and AUTH PLAIN or LOGIN.
  */
@@ -332,9 +332,8 @@ export class SmtpClient {
   }
 
   private release(connection: Connection): void {
-    if (connection.closed) return;
-    if (this.closed) return connection.quit();
-    this.idle.push(connection);
+    if (this.closed) connection.quit();
+    else if (!connection.closed) this.idle.push(connection);
     this.pump();
   }
 
@@ -345,9 +344,13 @@ export class SmtpClient {
       job.resolve(result.response);
     } catch (error) {
       const dataWritten = (error as { dataWritten?: boolean }).dataWritten === true;
-      if (error instanceof SmtpConnectionError && reused && !dataWritten && !job.retried) {
-        // Nothing of this message reached the server's queue: try it once on a new connection.
+      // The connection went away before the message was complete, or the server said it is
+      // closing (421, which it may send unasked on an idle connection): the message was not
+      // accepted, so it is tried once more on a new connection.
+      const closing = (error instanceof SmtpConnectionError && !dataWritten) || (error instanceof SmtpReplyError && error.responseCode === 421);
+      if (closing && reused && !job.retried) {
         job.retried = true;
+        connection.fail(error as Error);
         this.queue.unshift(job);
       } else {
         job.reject(error as Error);
