@@ -281,8 +281,8 @@ export class EmailSender implements BackgroundWorker {
   }
 
   // name: finish-send-batch
-  // Records the attempts and outcomes of one batch in one transaction, in three set-based
-  // statements. Each message update requires the batch's claim token: a sender whose lease ran
+  // Records the attempts and outcomes of one batch in one transaction: one statement for the
+  // outcomes and attempts, then the `sent` events. Each message update requires the batch's claim token: a sender whose lease ran
   // out cannot overwrite what the sender that re-claimed the message decided.
   private async finish(claimed: ClaimedMessage[], outcomes: Map<string, Outcome>, claimToken: string): Promise<void> {
     const now = this.options.clock.now();
@@ -290,13 +290,13 @@ export class EmailSender implements BackgroundWorker {
       const o = outcomes.get(m.id)!;
       switch (o.kind) {
         case 'sent':
-          return { id: m.id, status: 'sent', provider: o.provider, provider_message_id: o.providerMessageId, last_error: null, next_attempt_at: null, result: 'sent', latency_ms: o.latencyMs };
+          return { id: m.id, workspace_id: m.workspace_id, status: 'sent', provider: o.provider, provider_message_id: o.providerMessageId, last_error: null, next_attempt_at: null, result: 'sent', latency_ms: o.latencyMs };
         case 'retry':
-          return { id: m.id, status: 'queued', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: o.nextAttemptAt.toISOString(), result: 'transient_error', latency_ms: o.latencyMs };
+          return { id: m.id, workspace_id: m.workspace_id, status: 'queued', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: o.nextAttemptAt.toISOString(), result: 'transient_error', latency_ms: o.latencyMs };
         case 'failed':
-          return { id: m.id, status: 'failed', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: o.result, latency_ms: o.latencyMs };
+          return { id: m.id, workspace_id: m.workspace_id, status: 'failed', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: o.result, latency_ms: o.latencyMs };
         case 'suppressed':
-          return { id: m.id, status: 'suppressed', provider: 'suppression_list', provider_message_id: null, last_error: `suppressed: ${o.reason}`, next_attempt_at: null, result: 'suppressed', latency_ms: 0 };
+          return { id: m.id, workspace_id: m.workspace_id, status: 'suppressed', provider: 'suppression_list', provider_message_id: null, last_error: `suppressed: ${o.reason}`, next_attempt_at: null, result: 'suppressed', latency_ms: 0 };
         default:
           return assertUnreachable(o);
       }
@@ -311,8 +311,18 @@ export class EmailSender implements BackgroundWorker {
     }
     const payload = JSON.stringify(rows);
     await this.options.db.transaction(async (tx) => {
+      // One statement: the batch's outcomes and its attempts. Every attempt is recorded, also
+      // for a message whose claim was lost (the provider was called); only `owned` rows changed.
       const updated = await tx.query<{ id: string; workspace_id: string }>(
-        `UPDATE messages m
+        `WITH r AS (
+           SELECT * FROM jsonb_to_recordset($1::jsonb)
+             AS r(id uuid, workspace_id uuid, status text, provider text, provider_message_id text, last_error text,
+                  next_attempt_at timestamptz, result text, latency_ms integer)
+         ), attempts AS (
+           INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
+           SELECT r.workspace_id, r.id, r.provider, r.result, r.latency_ms, r.provider_message_id, r.last_error, $3 FROM r
+         )
+         UPDATE messages m
             SET status = r.status,
                 provider = r.provider,
                 provider_message_id = COALESCE(r.provider_message_id, m.provider_message_id),
@@ -321,7 +331,7 @@ export class EmailSender implements BackgroundWorker {
                 sent_at = CASE WHEN r.status = 'sent' THEN $3::timestamptz ELSE m.sent_at END,
                 locked_until = NULL,
                 claim_token = NULL
-           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, status text, provider text, provider_message_id text, last_error text, next_attempt_at timestamptz)
+           FROM r
           WHERE m.id = r.id AND m.claim_token = $2
          RETURNING m.id, m.workspace_id`,
         [payload, claimToken, now],
@@ -329,13 +339,6 @@ export class EmailSender implements BackgroundWorker {
       if (updated.rowCount < claimed.length) {
         this.options.logger.warn({ expected: claimed.length, updated: updated.rowCount }, 'email sender lost the claim on some messages (lease expired)');
       }
-      await tx.query(
-        `INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
-         SELECT m.workspace_id, r.id, r.provider, r.result, r.latency_ms, r.provider_message_id, r.last_error, $2
-           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, provider text, result text, latency_ms integer, provider_message_id text, last_error text)
-           JOIN messages m ON m.id = r.id`,
-        [payload, now],
-      );
       const owned = new Set(updated.rows.map((r) => r.id));
       for (const [workspaceId, events] of byWorkspace) {
         const mine = events.filter((e) => owned.has(String(e.properties?.messageId)));

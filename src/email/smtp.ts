@@ -1,8 +1,10 @@
 /**
- * SMTP delivery through nodemailer with a connection pool (SMTP_URL). A 5xx reply is permanent
- * (the server refused this message); a 4xx reply or a connection problem is transient.
+ * SMTP delivery (SMTP_URL): the message is built once (mime.ts) and sent by our pooled,
+ * pipelining client (smtp-client.ts). A 5xx reply is permanent (the server refused this
+ * message); a 4xx reply or a connection problem is transient; failed authentication is permanent.
  */
-import nodemailer from 'nodemailer';
+import { buildMimeMessage, envelopeOf, type Envelope } from './mime.js';
+import { SmtpClient } from './smtp-client.js';
 import { ProviderError, type EmailProvider, type ProviderMessage, type SendResult } from './provider.js';
 
 export interface SmtpOptions {
@@ -29,50 +31,46 @@ export function classifySmtpError(error: unknown): ProviderError {
 }
 
 export function createSmtpProvider(url: string, options: SmtpOptions = {}): EmailProvider {
-  const timeout = options.timeoutMs ?? 30_000;
   const parsed = new URL(url);
-  const transporter = nodemailer.createTransport({
+  const client = new SmtpClient({
     host: parsed.hostname,
     port: parsed.port ? Number(parsed.port) : parsed.protocol === 'smtps:' ? 465 : 587,
     secure: parsed.protocol === 'smtps:',
-    ...(parsed.username ? { auth: { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } } : {}),
-    pool: true,
+    auth: parsed.username ? { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } : undefined,
     maxConnections: options.maxConnections ?? 20,
-    maxMessages: Infinity,
-    connectionTimeout: timeout,
-    greetingTimeout: timeout,
-    socketTimeout: timeout,
+    timeoutMs: options.timeoutMs ?? 30_000,
     // Local relays (and the tests' server) offer STARTTLS with self-signed certificates.
-    tls: { rejectUnauthorized: parsed.searchParams.get('tls_verify') !== 'false' && parsed.hostname !== '127.0.0.1' && parsed.hostname !== 'localhost' },
+    rejectUnauthorized: parsed.searchParams.get('tls_verify') !== 'false' && parsed.hostname !== '127.0.0.1' && parsed.hostname !== 'localhost',
   });
   return {
     name: 'smtp',
     async send(message: ProviderMessage): Promise<SendResult> {
+      let raw: Buffer;
+      let envelope: Envelope;
       try {
-        const info = (await transporter.sendMail({
-          from: message.from,
-          to: message.to,
-          subject: message.subject,
-          html: message.html,
-          text: message.text,
-          headers: message.headers,
-          messageId: message.rfcMessageId,
-        })) as { messageId?: string; response?: string };
-        return { providerMessageId: info.messageId ?? message.rfcMessageId };
+        raw = buildMimeMessage({ ...message, messageId: message.rfcMessageId, date: new Date() });
+        envelope = envelopeOf(message.from, message.to);
+      } catch (error) {
+        // A message without a usable address or with a bad header does not improve by retrying.
+        throw new ProviderError('permanent', `message cannot be built: ${(error as Error).message}`);
+      }
+      try {
+        await client.send(envelope, raw);
+        return { providerMessageId: message.rfcMessageId };
       } catch (error) {
         throw classifySmtpError(error);
       }
     },
     async check() {
       try {
-        await transporter.verify();
+        await client.verify();
         return { ok: true, detail: `connected to ${parsed.hostname}:${parsed.port || 'default'}` };
       } catch (error) {
         return { ok: false, detail: classifySmtpError(error).message };
       }
     },
     async close() {
-      transporter.close();
+      client.close();
     },
   };
 }
