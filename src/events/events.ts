@@ -1,8 +1,10 @@
 /**
  * Recording events about contacts. Every producer (Segment-compatible ingestion, contact changes,
  * email tracking and provider webhooks, campaign actions) writes through `recordEvents` in its
- * own transaction, and the registered `EventSink` (the campaign engine) sees the same events in
- * that transaction, so a trigger or a waiting step can never miss an event that was stored.
+ * own transaction, and the registered `EventSink` sees the same events in that transaction: the
+ * campaign engine's triggers and waits (so a trigger or a waiting step can never miss an event
+ * that was stored) and the event processor's queue (lead score and segment membership, applied
+ * shortly after the commit by `src/events/processor.ts`).
  */
 import type { Queryable } from '../db/database.js';
 
@@ -37,6 +39,11 @@ export interface RecordedEvent {
   name: string;
   properties: Record<string, unknown>;
   occurredAt: Date;
+  /**
+   * True when the event was stored earlier without a contact and has just been attributed to one
+   * (Segment identify/alias); the campaign engine applies its rule for late events (docs/events.md).
+   */
+  attributedLate?: boolean;
 }
 
 /** Receives every stored event inside the transaction that stored it. */
@@ -45,6 +52,15 @@ export interface EventSink {
 }
 
 export const NO_EVENT_SINK: EventSink = { onEvents: async () => undefined };
+
+/** Runs every sink in order on the same transaction. */
+export function combineEventSinks(...sinks: EventSink[]): EventSink {
+  return {
+    async onEvents(q, events) {
+      for (const sink of sinks) await sink.onEvents(q, events);
+    },
+  };
+}
 
 /**
  * Stores events in one statement and hands the ones actually inserted (not deduplicated away)

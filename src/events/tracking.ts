@@ -14,8 +14,7 @@ import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
 import { fillProfile, isValidTimezone, parseEmail } from '../contacts/contacts.js';
 import { AppError, notFound } from '../http/errors.js';
-import type { LeadScoring } from '../scoring/scoring.js';
-import { recordEvents, type EventSink, type EventType, type NewEvent } from './events.js';
+import { recordEvents, type EventSink, type EventType, type NewEvent, type RecordedEvent } from './events.js';
 
 /** Segment's limits. */
 export const MAX_MESSAGE_BYTES = 32 * 1024;
@@ -200,7 +199,6 @@ export function contactFromTraits(email: string, traits: Obj, context: Obj | nul
 export interface TrackingDeps {
   db: Database;
   eventSink: EventSink;
-  leadScoring?: LeadScoring | undefined;
 }
 
 export interface IngestResult {
@@ -323,7 +321,9 @@ export async function ingestMessages(
         after: { created: created.map((c) => c.id), updated: upserted.filter((u) => !u.inserted).map((u) => u.id) },
       });
     }
-    if (deps.leadScoring && attributed.length > 0) await deps.leadScoring.onEventsAttributed(tx, workspaceId, attributed, now);
+    // Attributed events reach the whole sink like new ones: the engine (which applies its rule for
+    // late events, src/campaigns/sink.ts) and the processor's queue (score, segments).
+    if (attributed.length > 0) await deps.eventSink.onEvents(tx, attributed);
     const stored = recorded.filter((e) => e.type !== 'system').length;
     return { accepted: messages.length, duplicates: messages.length - stored, errors };
   });
@@ -391,17 +391,17 @@ async function saveLinks(q: Queryable, workspaceId: string, links: Link[], now: 
  * name: attribute-earlier-events — events stored before their sender was identified get the
  * contact; the partial indexes on unattributed anonymous_id / user_id keep this cheap.
  */
-async function attributeEarlierEvents(q: Queryable, workspaceId: string, links: Link[]): Promise<Array<{ contactId: string; type: EventType; name: string; properties: Record<string, unknown> }>> {
+async function attributeEarlierEvents(q: Queryable, workspaceId: string, links: Link[]): Promise<RecordedEvent[]> {
   if (links.length === 0) return [];
-  const result = await q.query<{ contact_id: string; type: EventType; name: string; properties: Record<string, unknown> }>(
+  const result = await q.query<{ id: string; contact_id: string; type: EventType; name: string; properties: Record<string, unknown>; occurred_at: Date }>(
     `UPDATE events e SET contact_id = l.contact_id
        FROM jsonb_to_recordset($2::jsonb) AS l(kind text, value text, contact_id uuid)
       WHERE e.workspace_id = $1 AND e.contact_id IS NULL
         AND ((l.kind = 'anonymous_id' AND e.anonymous_id = l.value) OR (l.kind = 'user_id' AND e.user_id = l.value))
-      RETURNING e.contact_id, e.type, e.name, e.properties`,
+      RETURNING e.id, e.contact_id, e.type, e.name, e.properties, e.occurred_at`,
     [workspaceId, JSON.stringify(links)],
   );
-  return result.rows.map((r) => ({ contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties }));
+  return result.rows.map((r) => ({ id: r.id, workspaceId, contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties, occurredAt: new Date(r.occurred_at), attributedLate: true }));
 }
 
 /* ---------- the plain events API ---------- */

@@ -1,15 +1,15 @@
 /**
  * Lead score 0–100 = engagement (40) + sentiment (20) + intent (20) + role (10) + status (10),
- * each part explained and stored in contacts.score_breakdown. The scoring sink sees every stored
- * event in its transaction: it adds the batch's deltas to the contact's engagement counters (one
- * upsert), recomputes the touched contacts (one read, one update) and records
- * `score_threshold_crossed` when a contact changes band (cold < 60 ≤ warm < 80 ≤ hot).
+ * each part explained and stored in contacts.score_breakdown. The event processor
+ * (`src/events/processor.ts`) hands it every stored event shortly after the producer committed:
+ * it adds the batch's deltas to the contact's engagement counters (one upsert), recomputes the
+ * touched contacts (one read, one update) and returns a `score_threshold_crossed` event for each
+ * contact that changed band (cold < 60 ≤ warm < 80 ≤ hot), for the processor to record.
  */
 import type { Queryable } from '../db/database.js';
 import type { ContactStatus, ScorePart } from '../contacts/contacts.js';
-import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from '../events/events.js';
+import type { NewEvent, RecordedEvent } from '../events/events.js';
 import { assertUnreachable } from '../http/errors.js';
-import type { Clock } from '../platform/clock.js';
 import type { ReplyClassifier } from './classifier.js';
 
 export type ScoreBand = 'cold' | 'warm' | 'hot';
@@ -158,27 +158,30 @@ interface ScoreRow {
   intent_reason: string | null;
 }
 
+/** The fields of a stored event that scoring reads. */
+export type ScoredEvent = Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>;
+
 export interface LeadScoring {
-  /** Sees every stored event; wire it into the composite event sink. */
-  sink: EventSink;
-  /** Events attributed to a contact after they were stored (Segment identify/alias). */
-  onEventsAttributed(q: Queryable, workspaceId: string, events: Array<Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>>, now: Date): Promise<void>;
-  /** Recomputes the given contacts' scores from their counters and fields. */
-  recompute(q: Queryable, workspaceId: string, contactIds: string[], now: Date): Promise<void>;
+  /**
+   * Applies a batch of stored events (counters, then a recomputation of every touched contact)
+   * and returns the band crossings for the caller to record.
+   */
+  applyEvents(q: Queryable, workspaceId: string, events: ScoredEvent[], now: Date): Promise<NewEvent[]>;
+  /** Recomputes the given contacts' scores from their counters and fields; returns the band crossings. */
+  recompute(q: Queryable, workspaceId: string, contactIds: string[]): Promise<NewEvent[]>;
 }
 
-/**
- * `outer` is the application's whole event sink (this one included), so a band crossing reaches
- * the campaign engine too; it is read lazily because it is built around this sink.
- */
-export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, outer: () => EventSink): LeadScoring {
-  async function applyEvents(q: Queryable, workspaceId: string, events: Array<Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>>, now: Date): Promise<void> {
+/** Events that are scoring's or segments' own output: they never change a score. */
+export function isDerivedEvent(event: Pick<RecordedEvent, 'type' | 'name'>): boolean {
+  return event.type === 'system' && (event.name === 'score_threshold_crossed' || event.name === 'segment_entered' || event.name === 'segment_exited');
+}
+
+export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
+  async function applyEvents(q: Queryable, workspaceId: string, events: ScoredEvent[], now: Date): Promise<NewEvent[]> {
     const deltas = new Map<string, Engagement>();
     const touched = new Set<string>();
     for (const event of events) {
-      if (!event.contactId) continue;
-      // A threshold event must not recompute again (it is the recomputation's own output).
-      if (event.type === 'system' && (event.name === 'score_threshold_crossed' || event.name.startsWith('segment_'))) continue;
+      if (!event.contactId || isDerivedEvent(event)) continue;
       touched.add(event.contactId);
       const delta = await deltaOf(event, classifier);
       if (!delta) continue;
@@ -196,11 +199,11 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
       deltas.set(event.contactId, total);
     }
     if (deltas.size > 0) await addEngagement(q, workspaceId, deltas, now);
-    if (touched.size > 0) await recompute(q, workspaceId, [...touched], now);
+    return recompute(q, workspaceId, [...touched]);
   }
 
-  async function recompute(q: Queryable, workspaceId: string, contactIds: string[], now: Date): Promise<void> {
-    if (contactIds.length === 0) return;
+  async function recompute(q: Queryable, workspaceId: string, contactIds: string[]): Promise<NewEvent[]> {
+    if (contactIds.length === 0) return [];
     const sorted = [...new Set(contactIds)].sort();
     const rows = await q.query<ScoreRow>(
       `SELECT c.id, c.job_title, c.status, c.score, c.score_adjustment, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
@@ -243,24 +246,10 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
           AND (c.score IS DISTINCT FROM u.score OR c.score_breakdown IS DISTINCT FROM u.breakdown)`,
       [workspaceId, JSON.stringify(updates)],
     );
-    if (crossings.length > 0) await recordEvents(q, outer(), workspaceId, crossings, now);
+    return crossings;
   }
 
-  return {
-    sink: {
-      async onEvents(q, events) {
-        const byWorkspace = new Map<string, RecordedEvent[]>();
-        for (const event of events) {
-          const list = byWorkspace.get(event.workspaceId);
-          if (list) list.push(event);
-          else byWorkspace.set(event.workspaceId, [event]);
-        }
-        for (const [workspaceId, list] of byWorkspace) await applyEvents(q, workspaceId, list, clock.now());
-      },
-    },
-    onEventsAttributed: applyEvents,
-    recompute,
-  };
+  return { applyEvents, recompute };
 }
 
 /**
@@ -287,13 +276,4 @@ async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<stri
        updated_at = EXCLUDED.updated_at`,
     [workspaceId, JSON.stringify(rows), now],
   );
-}
-
-/** Runs every sink in order on the same transaction. */
-export function combineEventSinks(...sinks: EventSink[]): EventSink {
-  return {
-    async onEvents(q, events) {
-      for (const sink of sinks) await sink.onEvents(q, events);
-    },
-  };
 }

@@ -1,0 +1,208 @@
+/**
+ * The event processor: lead-score recomputation and segment re-evaluation, out of the producer's
+ * transaction. A producer's `recordEvents` only queues one `event_work` row per stored batch (the
+ * `eventWorkSink`, in the producer's transaction, with a NOTIFY delivered at commit). A processor
+ * — any number of them, in worker processes on one database — claims queued rows with
+ * `FOR UPDATE SKIP LOCKED`, deletes them and applies their effects in one transaction:
+ *
+ *   1. scoring: the batch's counter deltas (one upsert), the touched contacts' scores (one locked
+ *      read, one update) and a `score_threshold_crossed` event per band change;
+ *   2. segments: every dynamic segment re-evaluated for the touched contacts (one statement per
+ *      segment) and their time-window checks rescheduled;
+ *   3. the derived events recorded through the application's whole event sink, so the campaign
+ *      engine's triggers, waits and goals see them in that same transaction.
+ *
+ * A crash before commit leaves the rows queued for the next claim; a commit applies them once.
+ * A derived event is emitted once per change because it comes from a compare-and-set on a locked
+ * row: a score compared with the stored one under its row lock, a membership row inserted
+ * (ON CONFLICT DO NOTHING) or deleted with RETURNING. Time-window edges
+ * (`segment_window_checks`) are claimed the same way, by the injected clock.
+ */
+import type { Config } from '../config.js';
+import type { Database, Queryable } from '../db/database.js';
+import type { BackgroundWorker } from '../init.js';
+import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import { isDerivedEvent, type LeadScoring } from '../scoring/scoring.js';
+import { reevaluateContacts, runDueWindowChecks } from '../segments/segments.js';
+import { recordEvents, type EventSink, type EventType, type RecordedEvent } from './events.js';
+
+export const EVENT_WORK_CHANNEL = 'event_work';
+
+/** Queued work per claim: up to this many rows, stopping once this many events are in hand. */
+const MAX_ROWS = 200;
+const MAX_EVENTS = 5000;
+const MAX_WINDOW_CHECKS = 2000;
+
+/**
+ * The producer side: queues the stored events that have a contact, one row per workspace and
+ * batch, in the producer's transaction. Derived events (band crossings, segment entries/exits)
+ * are the processor's own output and are not queued again.
+ */
+export const eventWorkSink: EventSink = {
+  async onEvents(q: Queryable, events: RecordedEvent[]): Promise<void> {
+    const byWorkspace = new Map<string, string[]>();
+    for (const event of events) {
+      if (!event.contactId || isDerivedEvent(event)) continue;
+      const ids = byWorkspace.get(event.workspaceId);
+      if (ids) ids.push(event.id);
+      else byWorkspace.set(event.workspaceId, [event.id]);
+    }
+    for (const [workspaceId, ids] of byWorkspace) {
+      // name: queue-event-work — one row and one NOTIFY (delivered at commit) per batch.
+      await q.query(
+        `WITH w AS (INSERT INTO event_work (workspace_id, event_ids) VALUES ($1, $2::uuid[]) RETURNING id)
+         SELECT pg_notify('${EVENT_WORK_CHANNEL}', '') FROM w`,
+        [workspaceId, ids],
+      );
+    }
+  },
+};
+
+export interface EventProcessorDeps {
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  config: Pick<Config, 'workerPollMs'>;
+  scoring: LeadScoring;
+  /** The application's whole event sink, read lazily (it is built around this processor's queue). */
+  eventSink: () => EventSink;
+}
+
+export interface EventProcessor extends BackgroundWorker {
+  /** Claims and applies one batch of queued events, then the due window checks; returns how many items it handled. */
+  runBatch(): Promise<number>;
+  /** Runs batches until nothing is queued or due (tests, and a worker that wants to catch up). */
+  drain(): Promise<void>;
+}
+
+interface StoredEventRow {
+  id: string;
+  workspace_id: string;
+  contact_id: string;
+  type: EventType;
+  name: string;
+  properties: Record<string, unknown>;
+  occurred_at: Date;
+}
+
+export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
+  /** One transaction: claim queued rows, load their events, score, re-evaluate segments, record what changed. */
+  async function processQueued(): Promise<number> {
+    return deps.db.transaction(async (tx) => {
+      const now = deps.clock.now();
+      // name: claim-event-work — the oldest rows nobody else holds, cut at MAX_EVENTS events
+      // (at least one row); deleted here, so they are gone exactly when this transaction commits.
+      const claimed = await tx.query<{ event_ids: string[] }>(
+        `WITH candidate AS (
+            SELECT id, cardinality(event_ids) AS n FROM event_work ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
+          picked AS (
+            SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n AS before FROM candidate) c WHERE before < $2)
+         DELETE FROM event_work w USING picked WHERE w.id = picked.id
+         RETURNING w.event_ids`,
+        [MAX_ROWS, MAX_EVENTS],
+      );
+      if (claimed.rows.length === 0) return 0;
+      const ids = claimed.rows.flatMap((r) => r.event_ids);
+      // Current attribution: an event merged onto another contact since it was queued counts there.
+      const stored = await tx.query<StoredEventRow>(
+        `SELECT id, workspace_id, contact_id, type, name, properties, occurred_at FROM events WHERE id = ANY($1::uuid[]) AND contact_id IS NOT NULL`,
+        [ids],
+      );
+      const byWorkspace = new Map<string, StoredEventRow[]>();
+      for (const row of stored.rows) {
+        const list = byWorkspace.get(row.workspace_id);
+        if (list) list.push(row);
+        else byWorkspace.set(row.workspace_id, [row]);
+      }
+      for (const [workspaceId, rows] of [...byWorkspace.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const crossings = await deps.scoring.applyEvents(
+          tx,
+          workspaceId,
+          rows.map((r) => ({ contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties })),
+          now,
+        );
+        // Recorded before segments are evaluated, so a segment counting band crossings sees them.
+        if (crossings.length > 0) await recordEvents(tx, deps.eventSink(), workspaceId, crossings, now);
+        const changes = await reevaluateContacts(tx, workspaceId, rows.map((r) => r.contact_id), now);
+        if (changes.length > 0) await recordEvents(tx, deps.eventSink(), workspaceId, changes, now);
+      }
+      return claimed.rows.length;
+    });
+  }
+
+  async function processWindowChecks(): Promise<number> {
+    return deps.db.transaction(async (tx) => {
+      const now = deps.clock.now();
+      const { checked, changes } = await runDueWindowChecks(tx, now, MAX_WINDOW_CHECKS);
+      for (const [workspaceId, list] of changes) if (list.length > 0) await recordEvents(tx, deps.eventSink(), workspaceId, list, now);
+      return checked;
+    });
+  }
+
+  async function runBatch(): Promise<number> {
+    return (await processQueued()) + (await processWindowChecks());
+  }
+
+  let running = false;
+  let loop: Promise<void> | null = null;
+  let wake: (() => void) | null = null;
+  let woken = false;
+  let unlisten: (() => Promise<void>) | null = null;
+  const nap = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken) {
+        woken = false;
+        resolve();
+        return;
+      }
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = null;
+        woken = false;
+        resolve();
+      }
+      wake = done;
+    });
+  const poke = () => {
+    if (wake) wake();
+    else woken = true;
+  };
+
+  return {
+    name: 'event-processor',
+    runBatch,
+    async drain() {
+      while ((await runBatch()) > 0);
+    },
+    start() {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        try {
+          // Woken at once by the producers' commits; the poll interval is the fallback.
+          unlisten = await deps.db.listen(EVENT_WORK_CHANNEL, poke);
+        } catch (error) {
+          deps.logger.warn({ err: error }, 'event processor could not LISTEN; polling only');
+        }
+        while (running) {
+          try {
+            // One batch at a time, so stop() waits for the batch in hand only.
+            if ((await runBatch()) > 0) continue;
+          } catch (error) {
+            // The transaction rolled back: its rows are queued again for the next attempt.
+            deps.logger.error({ err: error }, 'event processor batch failed');
+          }
+          if (running) await nap(deps.config.workerPollMs);
+        }
+      })();
+    },
+    async stop() {
+      running = false;
+      poke();
+      await loop;
+      if (unlisten) await unlisten();
+    },
+  };
+}
