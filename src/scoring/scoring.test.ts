@@ -91,6 +91,8 @@ describe('lead scoring as events arrive', () => {
 
   it('scores a new contact, rises with engagement and replies, and records band crossings', async () => {
     const created = (await t.app.inject({ method: 'POST', url: '/api/contacts', headers: a.bearer, payload: { email: 'ceo@example.com', jobTitle: 'CEO', status: 'customer' } })).json();
+    // The first score is written with the contact, so the creation answers with it.
+    expect(created.score).toBe(20);
     const scored = await contact(created.id);
     expect(scored.score).toBe(20);
     expect(scored.scoreBreakdown.find((p: { part: string }) => p.part === 'role')?.points).toBe(10);
