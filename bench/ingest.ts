@@ -3,6 +3,11 @@
  * HTTP on real PostgreSQL, durably stored (each batch committed before its 200). 20,000 known
  * users are identified first; then 400 batches of 500 track events each (200,000 events) are sent
  * by 8 concurrent clients. Every event carries a messageId, and the stored count is checked.
+ *
+ * The event processor (lead score, segment membership) runs in the same process, as with
+ * UNITE_ROLE=all, competing for the same CPU; after the last batch the bench waits until it has
+ * caught up and reports that too, with the worst lag seen between a commit and its processing.
+ * BENCH_BATCHES and BENCH_CONCURRENCY shorten or change the run.
  */
 import { percentile, createBenchEnv, requireDatabaseUrl, signUpOwner } from './support.js';
 
@@ -61,9 +66,29 @@ try {
       return { type: 'track', userId: `user-${user}`, messageId: `t-${n}`, event: names[n % names.length], properties: { sku: `sku-${n % 997}`, price: (n % 100) + 0.99, currency: 'EUR' }, timestamp: new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString(), context: { library: { name: 'bench', version: '1' } } };
     }));
   }
+  // Identifies are scored before the timed part starts.
+  await env.runtime.eventProcessor.drain();
+  env.runtime.eventProcessor.start();
+  let worstLagMs = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const lag = await env.db.query<{ ms: number | null }>(`SELECT (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS ms FROM event_work`);
+      worstLagMs = Math.max(worstLagMs, lag.rows[0]?.ms ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
   const trackStart = performance.now();
   const latencies = await run(tracks);
   const seconds = (performance.now() - trackStart) / 1000;
+  for (;;) {
+    const left = await env.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_work`);
+    if (left.rows[0]?.n === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const processedSeconds = (performance.now() - trackStart) / 1000;
+  sampling = false;
+  await sampler;
 
   const stored = await env.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE workspace_id = $1 AND type = 'track' AND contact_id IS NOT NULL`, [owner.workspaceId]);
   const expected = BATCH * BATCHES;
@@ -71,7 +96,11 @@ try {
   latencies.sort((x, y) => x - y);
   console.log(`identified ${USERS} users in ${identifySeconds.toFixed(1)} s (${Math.round(USERS / identifySeconds)} identifies/s, contacts upserted and scored)`);
   console.log(`${expected} track events in ${seconds.toFixed(1)} s, batches of ${BATCH}, ${CONCURRENCY} clients; batch latency p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`);
+  const activity = await env.db.query<{ n: number }>(`SELECT coalesce(sum(activity), 0)::int AS n FROM contact_engagement WHERE workspace_id = $1`, [owner.workspaceId]);
+  if (activity.rows[0]?.n !== expected) throw new Error(`expected ${expected} events scored, found ${activity.rows[0]?.n}`);
+  console.log(`event processor caught up ${(processedSeconds - seconds).toFixed(1)} s after the last batch (all ${expected} scored in ${processedSeconds.toFixed(1)} s, ${Math.round(expected / processedSeconds)} events/s); worst queue lag ${Math.round(worstLagMs)} ms`);
   console.log(`BENCH ingest_events_per_s ${Math.round(expected / seconds)} events/s`);
+  console.log(`BENCH ingest_processed_events_per_s ${Math.round(expected / processedSeconds)} events/s`);
 } finally {
   await env.close();
 }
