@@ -69,28 +69,33 @@ export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
       const now = deps.clock.now();
       for (const [workspaceId, list] of byWorkspace) {
         const payload = JSON.stringify(list.map((e) => ({ id: e.id, contact_id: e.contactId, name: e.name, properties: e.properties, occurred_at: e.occurredAt, late: e.attributedLate === true })));
-        // name: wakeEventWaits — enrollments_event_wait_idx finds the contact's waiting rows;
-        // a row the engine holds is updated after its batch commits (and re-checked then).
-        const woken = await q.query(
-          `UPDATE enrollments e
-              SET waiting_for = e.waiting_for || jsonb_build_object('matched', true, 'eventId', ev.id), next_run_at = $3, updated_at = $3
-             FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb, occurred_at timestamptz, late boolean)
-            WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.waiting_for IS NOT NULL AND e.status = 'active'
-              AND (NOT ev.late OR ev.occurred_at >= e.enrolled_at)
-              AND e.waiting_for->>'kind' = 'event' AND e.waiting_for->>'name' = ev.name
-              AND NOT COALESCE((e.waiting_for->>'matched')::boolean, false)
-              AND (jsonb_typeof(e.waiting_for->'correlation') IS DISTINCT FROM 'object'
-                   OR ev.properties -> (e.waiting_for->'correlation'->>'key') = e.waiting_for->'correlation'->'value')
-            RETURNING e.id`,
+        // name: wakeEventWaits + goalEvents + activeCampaigns — one round trip per batch.
+        // wake: enrollments_event_wait_idx finds the contact's waiting rows; a row the engine holds
+        // is updated after its batch commits (and re-checked then). goals: partial indexes hold
+        // only versions that have an event or a segment goal. active: campaigns_workspace_idx;
+        // their definitions come from the cache.
+        const first = await q.query<{ woken: number; goals: Array<{ goal_event: string | null; goal_segment_id: string | null }>; active: Array<{ id: string; current_version: number }> }>(
+          `WITH woken AS (
+              UPDATE enrollments e
+                 SET waiting_for = e.waiting_for || jsonb_build_object('matched', true, 'eventId', ev.id), next_run_at = $3, updated_at = $3
+                FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb, occurred_at timestamptz, late boolean)
+               WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.waiting_for IS NOT NULL AND e.status = 'active'
+                 AND (NOT ev.late OR ev.occurred_at >= e.enrolled_at)
+                 AND e.waiting_for->>'kind' = 'event' AND e.waiting_for->>'name' = ev.name
+                 AND NOT COALESCE((e.waiting_for->>'matched')::boolean, false)
+                 AND (jsonb_typeof(e.waiting_for->'correlation') IS DISTINCT FROM 'object'
+                      OR ev.properties -> (e.waiting_for->'correlation'->>'key') = e.waiting_for->'correlation'->'value')
+              RETURNING e.id)
+           SELECT (SELECT count(*) FROM woken)::int AS woken,
+                  (SELECT COALESCE(json_agg(g), '[]'::json) FROM (
+                     SELECT DISTINCT goal_event, goal_segment_id::text AS goal_segment_id FROM campaign_versions
+                      WHERE workspace_id = $1 AND (goal_event IS NOT NULL OR goal_segment_id IS NOT NULL)) g) AS goals,
+                  (SELECT COALESCE(json_agg(a), '[]'::json) FROM (
+                     SELECT id, current_version FROM campaigns WHERE workspace_id = $1 AND status = 'active' AND current_version IS NOT NULL) a) AS active`,
           [workspaceId, payload, now],
         );
-
-        // name: goalEvents — partial indexes hold only versions that have an event or a segment goal.
-        const goals = await q.query<{ goal_event: string | null; goal_segment_id: string | null }>(
-          `SELECT DISTINCT goal_event, goal_segment_id::text AS goal_segment_id FROM campaign_versions
-            WHERE workspace_id = $1 AND (goal_event IS NOT NULL OR goal_segment_id IS NOT NULL)`,
-          [workspaceId],
-        );
+        const woken = first.rows[0]!.woken;
+        const goals = { rows: first.rows[0]!.goals };
         const goalNames = new Set(goals.rows.flatMap((g) => (g.goal_event === null ? [] : [g.goal_event])));
         const goalSegments = new Set(goals.rows.flatMap((g) => (g.goal_segment_id === null ? [] : [g.goal_segment_id])));
         const reachesGoal = (e: RecordedEvent) => goalNames.has(e.name) || (e.type === 'system' && e.name === 'segment_entered' && goalSegments.has(String(e.properties.segmentId)));
@@ -120,11 +125,7 @@ export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
           }
         }
 
-        // name: activeCampaigns — campaigns_workspace_idx; definitions come from the cache.
-        const active = await q.query<{ id: string; current_version: number }>(
-          `SELECT id, current_version FROM campaigns WHERE workspace_id = $1 AND status = 'active' AND current_version IS NOT NULL`,
-          [workspaceId],
-        );
+        const active = { rows: first.rows[0]!.active };
         const missing = active.rows.filter((c) => !versions.has(`${c.id}:${c.current_version}`));
         if (missing.length > 0) {
           const loaded = await q.query<{ campaign_id: string; version: number; definition: CampaignDefinition; published_at: Date }>(
@@ -146,7 +147,7 @@ export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
           }
           if (entries.length > 0) await enrollContacts(q, workspaceId, campaign.id, entries, now, { version: campaign.current_version, definition });
         }
-        if (woken.rows.length > 0) await q.query('SELECT pg_notify($1, $2)', [ENROLLMENTS_CHANNEL, workspaceId]);
+        if (woken > 0) await q.query('SELECT pg_notify($1, $2)', [ENROLLMENTS_CHANNEL, workspaceId]);
       }
     },
   };
