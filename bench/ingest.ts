@@ -7,8 +7,14 @@
  * The event processor (lead score, segment membership) runs in the same process, as with
  * UNITE_ROLE=all, competing for the same CPU; after the last batch the bench waits until it has
  * caught up and reports that too, with the worst lag seen between a commit and its processing.
- * BENCH_BATCHES and BENCH_CONCURRENCY shorten or change the run.
+ * BENCH_BATCHES and BENCH_CONCURRENCY shorten or change the run; BENCH_PROCESSOR=off leaves the
+ * processor stopped (the producer's cost alone).
+ *
+ * On a shared machine wall-clock rates say little, so the bench also reports CPU time per 1,000
+ * events: this Node process (HTTP clients, server and processor) and this database's PostgreSQL
+ * backends (from /proc, when the server is local), over the timed part.
  */
+import { readFileSync } from 'node:fs';
 import { percentile, createBenchEnv, requireDatabaseUrl, signUpOwner } from './support.js';
 
 const USERS = 20_000;
@@ -68,7 +74,24 @@ try {
   }
   // Identifies are scored before the timed part starts.
   await env.runtime.eventProcessor.drain();
-  env.runtime.eventProcessor.start();
+  const processorOn = process.env.BENCH_PROCESSOR !== 'off';
+  if (processorOn) env.runtime.eventProcessor.start();
+  /** CPU ms of this database's backends (utime + stime), or null when /proc does not show them. */
+  const backendCpuMs = async (): Promise<number | null> => {
+    const pids = await env.db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+    let ticks = 0;
+    try {
+      for (const { pid } of pids.rows) {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      }
+    } catch {
+      return null;
+    }
+    return ticks * 10; // USER_HZ = 100
+  };
+  const cpuBefore = process.cpuUsage();
+  const pgBefore = await backendCpuMs();
   let worstLagMs = 0;
   let sampling = true;
   const sampler = (async () => {
@@ -82,6 +105,7 @@ try {
   const latencies = await run(tracks);
   const seconds = (performance.now() - trackStart) / 1000;
   for (;;) {
+    if (!processorOn) break;
     const left = await env.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_work`);
     if (left.rows[0]?.n === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -89,6 +113,9 @@ try {
   const processedSeconds = (performance.now() - trackStart) / 1000;
   sampling = false;
   await sampler;
+  const cpu = process.cpuUsage(cpuBefore);
+  const pgAfter = await backendCpuMs();
+  if (!processorOn) await env.runtime.eventProcessor.drain();
 
   const stored = await env.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE workspace_id = $1 AND type = 'track' AND contact_id IS NOT NULL`, [owner.workspaceId]);
   const expected = BATCH * BATCHES;
@@ -98,9 +125,12 @@ try {
   console.log(`${expected} track events in ${seconds.toFixed(1)} s, batches of ${BATCH}, ${CONCURRENCY} clients; batch latency p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`);
   const activity = await env.db.query<{ n: number }>(`SELECT coalesce(sum(activity), 0)::int AS n FROM contact_engagement WHERE workspace_id = $1`, [owner.workspaceId]);
   if (activity.rows[0]?.n !== expected) throw new Error(`expected ${expected} events scored, found ${activity.rows[0]?.n}`);
-  console.log(`event processor caught up ${(processedSeconds - seconds).toFixed(1)} s after the last batch (all ${expected} scored in ${processedSeconds.toFixed(1)} s, ${Math.round(expected / processedSeconds)} events/s); worst queue lag ${Math.round(worstLagMs)} ms`);
+  const perK = (ms: number) => ((ms / expected) * 1000).toFixed(0);
+  const nodeMs = (cpu.user + cpu.system) / 1000;
+  console.log(`CPU per 1,000 events${processorOn ? ', processing included' : ', producer only'}: node ${perK(nodeMs)} ms, postgres backends ${pgBefore !== null && pgAfter !== null ? `${perK(pgAfter - pgBefore)} ms` : 'n/a'}`);
+  if (processorOn) console.log(`event processor caught up ${(processedSeconds - seconds).toFixed(1)} s after the last batch (all ${expected} scored in ${processedSeconds.toFixed(1)} s, ${Math.round(expected / processedSeconds)} events/s); worst queue lag ${Math.round(worstLagMs)} ms`);
   console.log(`BENCH ingest_events_per_s ${Math.round(expected / seconds)} events/s`);
-  console.log(`BENCH ingest_processed_events_per_s ${Math.round(expected / processedSeconds)} events/s`);
+  if (processorOn) console.log(`BENCH ingest_processed_events_per_s ${Math.round(expected / processedSeconds)} events/s`);
 } finally {
   await env.close();
 }
