@@ -2,11 +2,13 @@
 -- the producer in its own transaction, so nothing stored is ever missed). A worker claims rows
 -- with FOR UPDATE SKIP LOCKED and deletes them in the transaction that applies their effects
 -- (lead score, segment membership), so a crash before commit leaves the row for another try and
--- a commit applies the effects exactly once.
+-- a commit applies the effects exactly once. contact_ids: contacts whose score and segments must
+-- be recomputed without new events (the processor found them locked by a producer and came back).
 CREATE TABLE event_work (
   id bigserial PRIMARY KEY,
   workspace_id uuid NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
   event_ids uuid[] NOT NULL,
+  contact_ids uuid[] NOT NULL DEFAULT '{}',
   created_at timestamptz NOT NULL DEFAULT now()
 );
 

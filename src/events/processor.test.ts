@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, testConfig, type Caller, type TestApp } from '../../test/helpers.js';
 import { engineOf, insertContact } from '../../test/campaign-support.js';
@@ -127,6 +128,31 @@ describe('the event processor', () => {
       expect((await t.db.query('SELECT clicks, activity FROM contact_engagement WHERE contact_id = $1', [c])).rows).toEqual([{ clicks: 8, activity: 8 }]);
       expect(await scoreOf(c)).toBe(16 + 8 + 14);
     }
+  });
+
+  // PGlite has one connection: no other transaction can hold a row while the processor runs.
+  it.skipIf(!process.env.DATABASE_URL)('defers a contact a producer holds instead of waiting for it, and recomputes it later', async () => {
+    const held = await insertContact(t.db, caller.workspaceId);
+    const free = await insertContact(t.db, caller.workspaceId);
+    await ingest([...clicks(held, 2), ...clicks(free, 1)]);
+    const producer = new pg.Client({ connectionString: t.testDb.url! });
+    await producer.connect();
+    try {
+      await producer.query('BEGIN');
+      await producer.query('SELECT id FROM contacts WHERE id = $1 FOR NO KEY UPDATE', [held]);
+      await t.runtime.eventProcessor.drain();
+      expect(await scoreOf(free)).toBe(4);
+      expect(await scoreOf(held)).toBe(0);
+      const left = await t.db.query<{ event_ids: string[]; contact_ids: string[] }>('SELECT event_ids, contact_ids FROM event_work');
+      expect(left.rows).toEqual([{ event_ids: [], contact_ids: [held] }]);
+    } finally {
+      await producer.query('COMMIT');
+      await producer.end();
+    }
+    await t.runtime.eventProcessor.drain();
+    expect(await scoreOf(held)).toBe(8);
+    expect((await t.db.query('SELECT clicks FROM contact_engagement WHERE contact_id = $1', [held])).rows).toEqual([{ clicks: 2 }]);
+    expect(await queued()).toBe(0);
   });
 
   it('as a worker, wakes on the producers’ commits and stops cleanly', async () => {

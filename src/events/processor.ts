@@ -6,7 +6,9 @@
  * `FOR UPDATE SKIP LOCKED`, deletes them and applies their effects in one transaction:
  *
  *   1. scoring: the batch's counter deltas (one upsert), the touched contacts' scores (one locked
- *      read, one update) and a `score_threshold_crossed` event per band change;
+ *      read, one update) and a `score_threshold_crossed` event per band change. Contacts are
+ *      locked with SKIP LOCKED: one a producer holds right now is queued again as a
+ *      recompute-only row instead of waited for, so the processor never deadlocks with producers;
  *   2. segments: every dynamic segment re-evaluated for the touched contacts (one statement per
  *      segment) and their time-window checks rescheduled;
  *   3. the derived events recorded through the application's whole event sink, so the campaign
@@ -29,8 +31,10 @@ import { recordEvents, type EventSink, type EventType, type RecordedEvent } from
 
 export const EVENT_WORK_CHANNEL = 'event_work';
 
-/** Queued work per claim: up to this many rows, stopping once this many events are in hand. A
- * larger claim coalesces more events per contact (one score update each) when the queue is behind. */
+/**
+ * Queued work per claim: up to this many rows, stopping once this many events are in hand. A
+ * larger claim coalesces more events per contact (one score update each) when the queue is behind.
+ */
 const MAX_ROWS = 200;
 const MAX_EVENTS = 10_000;
 const MAX_WINDOW_CHECKS = 2000;
@@ -94,41 +98,56 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
       const now = deps.clock.now();
       // name: claim-event-work — the oldest rows nobody else holds, cut at MAX_EVENTS events
       // (at least one row); deleted here, so they are gone exactly when this transaction commits.
-      const claimed = await tx.query<{ event_ids: string[] }>(
+      const claimed = await tx.query<{ workspace_id: string; event_ids: string[]; contact_ids: string[] }>(
         `WITH candidate AS (
-            SELECT id, cardinality(event_ids) AS n FROM event_work ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
+            SELECT id, cardinality(event_ids) + cardinality(contact_ids) AS n FROM event_work ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
           picked AS (
             SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n AS before FROM candidate) c WHERE before < $2)
          DELETE FROM event_work w USING picked WHERE w.id = picked.id
-         RETURNING w.event_ids`,
+         RETURNING w.workspace_id, w.event_ids, w.contact_ids`,
         [MAX_ROWS, MAX_EVENTS],
       );
       if (claimed.rows.length === 0) return 0;
       const ids = claimed.rows.flatMap((r) => r.event_ids);
       // Current attribution: an event merged onto another contact since it was queued counts there.
-      const stored = await tx.query<StoredEventRow>(
+      const stored = ids.length === 0 ? { rows: [] as StoredEventRow[] } : await tx.query<StoredEventRow>(
         `SELECT id, workspace_id, contact_id, type, name, properties, occurred_at FROM events WHERE id = ANY($1::uuid[]) AND contact_id IS NOT NULL`,
         [ids],
       );
-      const byWorkspace = new Map<string, StoredEventRow[]>();
-      for (const row of stored.rows) {
-        const list = byWorkspace.get(row.workspace_id);
-        if (list) list.push(row);
-        else byWorkspace.set(row.workspace_id, [row]);
-      }
-      for (const [workspaceId, rows] of [...byWorkspace.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const crossings = await deps.scoring.applyEvents(
+      const byWorkspace = new Map<string, { events: StoredEventRow[]; recompute: string[] }>();
+      const entry = (workspaceId: string) => {
+        let found = byWorkspace.get(workspaceId);
+        if (!found) byWorkspace.set(workspaceId, (found = { events: [], recompute: [] }));
+        return found;
+      };
+      for (const row of stored.rows) entry(row.workspace_id).events.push(row);
+      for (const row of claimed.rows) if (row.contact_ids.length > 0) entry(row.workspace_id).recompute.push(...row.contact_ids);
+      let progress = stored.rows.length;
+      for (const [workspaceId, work] of [...byWorkspace.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const scored = await deps.scoring.applyEvents(
           tx,
           workspaceId,
-          rows.map((r) => ({ contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties })),
+          work.events.map((r) => ({ contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties })),
           now,
         );
+        const again = await deps.scoring.recompute(tx, workspaceId, work.recompute.filter((id) => !scored.recomputed.includes(id)));
+        progress += again.recomputed.length;
+        const deferred = [...new Set([...scored.deferred, ...again.deferred])];
+        const crossings = [...scored.crossings, ...again.crossings];
         // Recorded before segments are evaluated, so a segment counting band crossings sees them.
         if (crossings.length > 0) await recordEvents(tx, deps.eventSink(), workspaceId, crossings, now);
-        const changes = await reevaluateContacts(tx, workspaceId, rows.map((r) => r.contact_id), now);
+        // Segments wait for the score: a deferred contact is re-evaluated when it is recomputed.
+        const skip = new Set(deferred);
+        const touched = [...work.events.map((r) => r.contact_id), ...work.recompute].filter((id) => !skip.has(id));
+        const changes = await reevaluateContacts(tx, workspaceId, touched, now);
         if (changes.length > 0) await recordEvents(tx, deps.eventSink(), workspaceId, changes, now);
+        if (deferred.length > 0) {
+          // name: defer-recompute — the contacts a producer held come back as their own work row.
+          await tx.query(`INSERT INTO event_work (workspace_id, event_ids, contact_ids) VALUES ($1, '{}', $2::uuid[])`, [workspaceId, deferred]);
+        }
       }
-      return claimed.rows.length;
+      // Only deferred contacts, still held: report no progress, so the worker naps instead of spinning.
+      return progress > 0 ? claimed.rows.length : 0;
     });
   }
 

@@ -161,14 +161,28 @@ interface ScoreRow {
 /** The fields of a stored event that scoring reads. */
 export type ScoredEvent = Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>;
 
+/**
+ * What a recomputation did: the band crossings to record, the contacts it recomputed, and the
+ * existing contacts it skipped because another transaction held them (to recompute later).
+ */
+export interface Recomputed {
+  crossings: NewEvent[];
+  recomputed: string[];
+  deferred: string[];
+}
+
 export interface LeadScoring {
   /**
-   * Applies a batch of stored events (counters, then a recomputation of every touched contact)
-   * and returns the band crossings for the caller to record.
+   * Applies a batch of stored events: counters (always), then a recomputation of every touched
+   * contact that is not locked by another transaction (see `recompute`).
    */
-  applyEvents(q: Queryable, workspaceId: string, events: ScoredEvent[], now: Date): Promise<NewEvent[]>;
-  /** Recomputes the given contacts' scores from their counters and fields; returns the band crossings. */
-  recompute(q: Queryable, workspaceId: string, contactIds: string[]): Promise<NewEvent[]>;
+  applyEvents(q: Queryable, workspaceId: string, events: ScoredEvent[], now: Date): Promise<Recomputed>;
+  /**
+   * Recomputes the given contacts' scores from their counters and fields. Contacts are locked with
+   * SKIP LOCKED: a contact a producer holds (an identify upsert, a campaign step) is deferred
+   * rather than waited for, so the processor never joins a lock cycle with a producer.
+   */
+  recompute(q: Queryable, workspaceId: string, contactIds: string[]): Promise<Recomputed>;
 }
 
 /** Events that are scoring's or segments' own output: they never change a score. */
@@ -177,7 +191,7 @@ export function isDerivedEvent(event: Pick<RecordedEvent, 'type' | 'name'>): boo
 }
 
 export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
-  async function applyEvents(q: Queryable, workspaceId: string, events: ScoredEvent[], now: Date): Promise<NewEvent[]> {
+  async function applyEvents(q: Queryable, workspaceId: string, events: ScoredEvent[], now: Date): Promise<Recomputed> {
     const deltas = new Map<string, Engagement>();
     const touched = new Set<string>();
     for (const event of events) {
@@ -202,17 +216,21 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
     return recompute(q, workspaceId, [...touched]);
   }
 
-  async function recompute(q: Queryable, workspaceId: string, contactIds: string[]): Promise<NewEvent[]> {
-    if (contactIds.length === 0) return [];
+  async function recompute(q: Queryable, workspaceId: string, contactIds: string[]): Promise<Recomputed> {
+    if (contactIds.length === 0) return { crossings: [], recomputed: [], deferred: [] };
     const sorted = [...new Set(contactIds)].sort();
     const rows = await q.query<ScoreRow>(
       `SELECT c.id, c.job_title, c.status, c.score, c.score_adjustment, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
          FROM contacts c LEFT JOIN contact_engagement e ON e.contact_id = c.id
         WHERE c.workspace_id = $1 AND c.id = ANY($2::uuid[])
         ORDER BY c.id
-        FOR NO KEY UPDATE OF c`,
+        FOR NO KEY UPDATE OF c SKIP LOCKED`,
       [workspaceId, sorted],
     );
+    const locked = new Set(rows.rows.map((r) => r.id));
+    const skipped = sorted.filter((id) => !locked.has(id));
+    // A skipped id is either locked by someone else (deferred) or gone (deleted: dropped).
+    const deferred = skipped.length === 0 ? [] : (await q.query<{ id: string }>(`SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::uuid[])`, [workspaceId, skipped])).rows.map((r) => r.id);
     const updates: Array<{ id: string; score: number; breakdown: ScorePart[] }> = [];
     const crossings: NewEvent[] = [];
     for (const row of rows.rows) {
@@ -236,8 +254,7 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
         crossings.push({ contactId: row.id, type: 'system', name: 'score_threshold_crossed', properties: { from, to, band: to, score, previousScore: row.score, direction: score > row.score ? 'up' : 'down' } });
       }
     }
-    // name: update-scores — one statement for the batch; the rows were locked above in id order,
-    // so concurrent batches touching the same contacts queue instead of deadlocking. NO KEY UPDATE
+    // name: update-scores — one statement for the batch, on the rows locked above. NO KEY UPDATE
     // (not UPDATE) because inserting events takes KEY SHARE locks on the same contacts.
     await q.query(
       `UPDATE contacts c SET score = u.score, score_breakdown = u.breakdown
@@ -246,7 +263,7 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
           AND (c.score IS DISTINCT FROM u.score OR c.score_breakdown IS DISTINCT FROM u.breakdown)`,
       [workspaceId, JSON.stringify(updates)],
     );
-    return crossings;
+    return { crossings, recomputed: [...locked], deferred };
   }
 
   return { applyEvents, recompute };
