@@ -268,7 +268,7 @@ export async function ingestMessages(
 
     // 2. Links, in message order, so a track after an identify in the same batch is attributed.
     const links = new Map<string, Link>();
-    const link = (kind: IdentityKind, value: string | null, contactId: string, email: string) => {
+    const link = (kind: IdentityKind, value: string | null, contactId: string, email: string | null) => {
       if (!value) return;
       const key = keyOf(kind, value);
       if (known.get(key)?.contactId === contactId) return;
@@ -334,18 +334,28 @@ function mergeUpsert(a: ContactUpsertRow, b: ContactUpsertRow): ContactUpsertRow
   return { email: a.email, ...fillProfile(b, a), custom_fields: { ...a.custom_fields, ...b.custom_fields } };
 }
 
-/** name: load-identities — primary-key lookups of every userId and anonymousId in the batch. */
-async function loadIdentities(q: Queryable, workspaceId: string, messages: ParsedMessage[]): Promise<Map<string, { contactId: string; email: string }>> {
+/**
+ * name: load-identities — primary-key lookups of every userId and anonymousId in the batch. The
+ * contact's email is only needed to upsert or link (identify, alias); a batch of tracks skips
+ * that join.
+ */
+async function loadIdentities(q: Queryable, workspaceId: string, messages: ParsedMessage[]): Promise<Map<string, { contactId: string; email: string | null }>> {
   const ids = new Set<string>();
+  let linking = false;
   for (const m of messages) {
     if (m.userId) ids.add(m.userId);
     if (m.anonymousId) ids.add(m.anonymousId);
     if (m.previousId) ids.add(m.previousId);
+    if (m.type === 'identify' || m.type === 'alias') linking = true;
   }
-  const result = await q.query<{ kind: IdentityKind; value: string; contact_id: string; email: string }>(
-    `SELECT ci.kind, ci.value, ci.contact_id, c.email
-       FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id
-      WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY($2::text[])`,
+  const result = await q.query<{ kind: IdentityKind; value: string; contact_id: string; email: string | null }>(
+    linking
+      ? `SELECT ci.kind, ci.value, ci.contact_id, c.email
+           FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id
+          WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY($2::text[])`
+      : `SELECT ci.kind, ci.value, ci.contact_id, NULL::text AS email
+           FROM contact_identities ci
+          WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY($2::text[])`,
     [workspaceId, [...ids]],
   );
   return new Map(result.rows.map((r) => [`${r.kind}:${r.value}`, { contactId: r.contact_id, email: r.email }]));
