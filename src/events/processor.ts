@@ -130,7 +130,8 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
           work.events.map((r) => ({ contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties })),
           now,
         );
-        const again = await deps.scoring.recompute(tx, workspaceId, work.recompute.filter((id) => !scored.recomputed.includes(id)));
+        const done = new Set(scored.recomputed);
+        const again = await deps.scoring.recompute(tx, workspaceId, work.recompute.filter((id) => !done.has(id)));
         progress += again.recomputed.length;
         const deferred = [...new Set([...scored.deferred, ...again.deferred])];
         const crossings = [...scored.crossings, ...again.crossings];
