@@ -82,13 +82,11 @@ export interface EventProcessor extends BackgroundWorker {
 }
 
 interface StoredEventRow {
-  id: string;
   workspace_id: string;
   contact_id: string;
   type: EventType;
   name: string;
   properties: Record<string, unknown>;
-  occurred_at: Date;
 }
 
 export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
@@ -111,7 +109,9 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
       const ids = claimed.rows.flatMap((r) => r.event_ids);
       // Current attribution: an event merged onto another contact since it was queued counts there.
       const stored = ids.length === 0 ? { rows: [] as StoredEventRow[] } : await tx.query<StoredEventRow>(
-        `SELECT id, workspace_id, contact_id, type, name, properties, occurred_at FROM events WHERE id = ANY($1::uuid[]) AND contact_id IS NOT NULL`,
+        // Scoring reads properties of replies only (their text); the rest need not be shipped or parsed.
+        `SELECT workspace_id, contact_id, type, name, CASE WHEN type = 'email' AND name = 'replied' THEN properties ELSE '{}'::jsonb END AS properties
+           FROM events WHERE id = ANY($1::uuid[]) AND contact_id IS NOT NULL`,
         [ids],
       );
       const byWorkspace = new Map<string, { events: StoredEventRow[]; recompute: string[] }>();
