@@ -34,7 +34,6 @@ import { identityRoutes } from './identity/identity.routes.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { registerHttpMetrics, type Metrics } from './platform/metrics.js';
-import type { LeadScoring } from './scoring/scoring.js';
 import { segmentsRoutes } from './segments/segments.routes.js';
 
 export interface AppDeps {
@@ -45,7 +44,6 @@ export interface AppDeps {
   /** Where stored events go next (the campaign engine's triggers and waits). */
   eventSink: EventSink;
   /** The lead score; also told about events attributed to a contact after they were stored. */
-  leadScoring?: LeadScoring;
   healthChecks: HealthCheck[];
   /** Link signing and the email sender (tracking, unsubscribe, dev inbox). */
   email: EmailServices;

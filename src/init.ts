@@ -10,7 +10,8 @@ import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import type { EventSink } from './events/events.js';
+import { combineEventSinks, type EventSink } from './events/events.js';
+import { createEventProcessor, eventWorkSink, type EventProcessor } from './events/processor.js';
 import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
 import { createCampaignEventSink } from './campaigns/sink.js';
 import { createWebhookWorker, nodeWebhookClient, systemDnsResolver, type DnsResolver, type WebhookHttpClient } from './campaigns/webhooks.js';
@@ -23,8 +24,7 @@ import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { RulesReplyClassifier } from './scoring/classifier.js';
-import { combineEventSinks, createLeadScoring } from './scoring/scoring.js';
-import { createSegmentsSink } from './segments/segments.js';
+import { createLeadScoring } from './scoring/scoring.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
 export interface BackgroundWorker {
@@ -37,6 +37,8 @@ export interface BackgroundWorker {
 export interface Runtime {
   deps: AppDeps;
   workers: BackgroundWorker[];
+  /** Lead scores and segment membership, applied after the producers commit (one of `workers`). */
+  eventProcessor: EventProcessor;
   appSecret: string;
   /** Stops the workers (finishing in-flight work) and closes the database. */
   close(): Promise<void>;
@@ -90,11 +92,11 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
   const workers: BackgroundWorker[] = [];
 
-  // Every stored event goes to the lead score, then segment membership (which may depend on the
-  // new score), then the campaign engine; what the first two record (band crossings, segment
-  // entries) goes through the whole sink again, so the engine sees it too.
-  const leadScoring = createLeadScoring(new RulesReplyClassifier(), clock, () => eventSink);
-  const eventSink: EventSink = combineEventSinks(leadScoring.sink, createSegmentsSink(() => eventSink, clock), createCampaignEventSink({ clock }));
+  // Every stored event goes, in its producer's transaction, to the campaign engine (triggers,
+  // waits, goals) and to the event processor's queue. The processor (a worker) then applies the
+  // lead score and segment membership, and records what they derive (band crossings, segment
+  // entries and exits) through this same sink, so the engine sees those too.
+  const eventSink: EventSink = combineEventSinks(createCampaignEventSink({ clock }), eventWorkSink);
 
   const base: Omit<AppDeps, 'email'> = {
     config,
@@ -103,7 +105,6 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     logger,
     eventSink,
     metrics: createMetrics(),
-    leadScoring,
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
   };
@@ -113,11 +114,14 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink });
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
+  const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new RulesReplyClassifier()), eventSink: () => deps.eventSink });
+  workers.push(eventProcessor);
   workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, dns: overrides.dns ?? systemDnsResolver, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {
     deps,
     workers,
+    eventProcessor,
     appSecret,
     async close() {
       shuttingDown = true;

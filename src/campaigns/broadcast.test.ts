@@ -180,6 +180,8 @@ describe('segment goals', () => {
     // Another segment's entry is not this goal.
     await segment('Other', 'other');
     await t.app.inject({ method: 'POST', url: `/api/contacts/${staying}/tags`, headers: caller.bearer, payload: { tags: ['other'] } });
+    // Segment membership follows the tag through the event processor, which records the entry.
+    await t.runtime.eventProcessor.drain();
 
     const rows = await enrollmentsOf(campaignId);
     expect(rows.find((r) => r.contact_id === converting)).toMatchObject({ status: 'exited', exit_reason: 'goal' });

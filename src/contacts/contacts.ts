@@ -10,6 +10,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { normalizeEmail } from '../identity/tokens.js';
 import type { Clock } from '../platform/clock.js';
+import { computeScore, NO_ENGAGEMENT } from '../scoring/scoring.js';
 
 /** Persisted strings: never rename. Order is the progression. */
 export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
@@ -183,11 +184,14 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
   requireTimezone(input.timezone);
   const tags = normalizeTags(input.tags ?? []);
   const now = deps.clock.now();
+  // The first score (role and status, no engagement yet) is written with the contact, as import
+  // does; later changes reach the score through the event processor.
+  const first = computeScore({ jobTitle: input.jobTitle ?? null, status: input.status ?? 'prospect' }, NO_ENGAGEMENT);
   return deps.db.transaction(async (tx) => {
     // ON CONFLICT DO NOTHING: a duplicate returns no row instead of aborting the transaction.
     const inserted = await tx.query<ContactRow>(
-      `INSERT INTO contacts (workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+      `INSERT INTO contacts (workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score, score_breakdown, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $13, $13)
        ON CONFLICT (workspace_id, email) DO NOTHING
        RETURNING ${CONTACT_COLUMNS}`,
       [
@@ -204,6 +208,8 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
         input.timezone ?? null,
         input.subscriptionState ?? 'subscribed',
         now,
+        first.score,
+        JSON.stringify(first.breakdown),
       ],
     );
     const row = inserted.rows[0];

@@ -25,7 +25,7 @@ const WriteKey = Type.Object({ id: Type.String(), name: Type.String(), prefix: T
 const CreateWriteKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
 export function eventsRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const tracking = { db: deps.db, eventSink: deps.eventSink, leadScoring: deps.leadScoring };
+  const tracking = { db: deps.db, eventSink: deps.eventSink };
 
   app.post('/events', { config: { permission: 'events:write' }, schema: { tags: ['events'], summary: 'Record a track event for a contact (by contactId or email); a repeated messageId is dropped', body: TrackBody, response: { 201: TrackResponse, 200: TrackResponse, 400: ErrorResponse, 404: ErrorResponse } } }, async (request, reply) => {
     const result = await trackEvent(tracking, authOf(request).workspaceId, request.body as Static<typeof TrackBody>, deps.clock.now());

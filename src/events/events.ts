@@ -1,9 +1,12 @@
 /**
  * Recording events about contacts. Every producer (Segment-compatible ingestion, contact changes,
  * email tracking and provider webhooks, campaign actions) writes through `recordEvents` in its
- * own transaction, and the registered `EventSink` (the campaign engine) sees the same events in
- * that transaction, so a trigger or a waiting step can never miss an event that was stored.
+ * own transaction, and the registered `EventSink` sees the same events in that transaction: the
+ * campaign engine's triggers and waits (so a trigger or a waiting step can never miss an event
+ * that was stored) and the event processor's queue (lead score and segment membership, applied
+ * shortly after the commit by `src/events/processor.ts`).
  */
+import { randomFillSync } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 
 /** Event kinds are persisted strings: never rename them. */
@@ -37,6 +40,11 @@ export interface RecordedEvent {
   name: string;
   properties: Record<string, unknown>;
   occurredAt: Date;
+  /**
+   * True when the event was stored earlier without a contact and has just been attributed to one
+   * (Segment identify/alias); the campaign engine applies its rule for late events (docs/events.md).
+   */
+  attributedLate?: boolean;
 }
 
 /** Receives every stored event inside the transaction that stored it. */
@@ -45,6 +53,38 @@ export interface EventSink {
 }
 
 export const NO_EVENT_SINK: EventSink = { onEvents: async () => undefined };
+
+/** Runs every sink in order on the same transaction. */
+export function combineEventSinks(...sinks: EventSink[]): EventSink {
+  return {
+    async onEvents(q, events) {
+      for (const sink of sinks) await sink.onEvents(q, events);
+    },
+  };
+}
+
+// Ids are drawn in blocks: one crypto call per 4 KB of randomness instead of one per event.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+/**
+ * A time-ordered UUID (version 7: 48-bit Unix milliseconds, then 74 random bits). Events get
+ * their ids here rather than from gen_random_uuid(): consecutive inserts land on the right edge
+ * of the primary-key index instead of on random pages, and the insert need not return them.
+ */
+export function eventId(ms: number = Date.now()): string {
+  if (poolOffset + 16 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const b = pool.subarray(poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 /**
  * Stores events in one statement and hands the ones actually inserted (not deduplicated away)
@@ -58,16 +98,20 @@ export async function recordEvents(
   now: Date,
 ): Promise<RecordedEvent[]> {
   if (events.length === 0) return [];
-  const result = await q.query<{ id: string; contact_id: string | null; type: EventType; name: string; properties: Record<string, unknown>; occurred_at: Date }>(
-    `INSERT INTO events (workspace_id, contact_id, type, name, properties, message_id, occurred_at, received_at, anonymous_id, user_id, context)
-     SELECT $1, e.contact_id, e.type, e.name, e.properties, e.message_id, COALESCE(e.occurred_at, $3), $3, e.anonymous_id, e.user_id, e.context
-       FROM jsonb_to_recordset($2::jsonb) AS e(contact_id uuid, type text, name text, properties jsonb, message_id text, occurred_at timestamptz, anonymous_id text, user_id text, context jsonb)
+  const ids = events.map(() => eventId());
+  // name: insert-events — one statement for the batch; a repeated messageId is skipped (the
+  // unique index arbitrates concurrent batches) and only the inserted ids come back.
+  const result = await q.query<{ id: string }>(
+    `INSERT INTO events (id, workspace_id, contact_id, type, name, properties, message_id, occurred_at, received_at, anonymous_id, user_id, context)
+     SELECT e.id, $1, e.contact_id, e.type, e.name, e.properties, e.message_id, COALESCE(e.occurred_at, $3), $3, e.anonymous_id, e.user_id, e.context
+       FROM jsonb_to_recordset($2::jsonb) AS e(id uuid, contact_id uuid, type text, name text, properties jsonb, message_id text, occurred_at timestamptz, anonymous_id text, user_id text, context jsonb)
      ON CONFLICT (workspace_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
-     RETURNING id, contact_id, type, name, properties, occurred_at`,
+     RETURNING id`,
     [
       workspaceId,
       JSON.stringify(
-        events.map((e) => ({
+        events.map((e, i) => ({
+          id: ids[i],
           contact_id: e.contactId,
           type: e.type,
           name: e.name,
@@ -82,15 +126,13 @@ export async function recordEvents(
       now,
     ],
   );
-  const recorded = result.rows.map((r) => ({
-    id: r.id,
-    workspaceId,
-    contactId: r.contact_id,
-    type: r.type,
-    name: r.name,
-    properties: r.properties,
-    occurredAt: r.occurred_at,
-  }));
+  const inserted = new Set(result.rows.map((r) => r.id));
+  const recorded: RecordedEvent[] = [];
+  events.forEach((e, i) => {
+    const id = ids[i]!;
+    if (!inserted.has(id)) return;
+    recorded.push({ id, workspaceId, contactId: e.contactId, type: e.type, name: e.name, properties: e.properties ?? {}, occurredAt: e.occurredAt ?? now });
+  });
   if (recorded.length > 0) await sink.onEvents(q, recorded);
   return recorded;
 }

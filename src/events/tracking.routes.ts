@@ -31,7 +31,7 @@ function writeKeyOf(request: FastifyRequest): string | null {
 }
 
 export function trackingRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const tracking = { db: deps.db, eventSink: deps.eventSink, leadScoring: deps.leadScoring };
+  const tracking = { db: deps.db, eventSink: deps.eventSink };
 
   void app.register(async (scope) => {
     // analytics.js sends beacons as text/plain; the body is still JSON.

@@ -14,8 +14,7 @@ import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
 import { fillProfile, isValidTimezone, parseEmail } from '../contacts/contacts.js';
 import { AppError, notFound } from '../http/errors.js';
-import type { LeadScoring } from '../scoring/scoring.js';
-import { recordEvents, type EventSink, type EventType, type NewEvent } from './events.js';
+import { recordEvents, type EventSink, type EventType, type NewEvent, type RecordedEvent } from './events.js';
 
 /** Segment's limits. */
 export const MAX_MESSAGE_BYTES = 32 * 1024;
@@ -200,7 +199,6 @@ export function contactFromTraits(email: string, traits: Obj, context: Obj | nul
 export interface TrackingDeps {
   db: Database;
   eventSink: EventSink;
-  leadScoring?: LeadScoring | undefined;
 }
 
 export interface IngestResult {
@@ -270,7 +268,7 @@ export async function ingestMessages(
 
     // 2. Links, in message order, so a track after an identify in the same batch is attributed.
     const links = new Map<string, Link>();
-    const link = (kind: IdentityKind, value: string | null, contactId: string, email: string) => {
+    const link = (kind: IdentityKind, value: string | null, contactId: string, email: string | null) => {
       if (!value) return;
       const key = keyOf(kind, value);
       if (known.get(key)?.contactId === contactId) return;
@@ -323,7 +321,9 @@ export async function ingestMessages(
         after: { created: created.map((c) => c.id), updated: upserted.filter((u) => !u.inserted).map((u) => u.id) },
       });
     }
-    if (deps.leadScoring && attributed.length > 0) await deps.leadScoring.onEventsAttributed(tx, workspaceId, attributed, now);
+    // Attributed events reach the whole sink like new ones: the engine (which applies its rule for
+    // late events, src/campaigns/sink.ts) and the processor's queue (score, segments).
+    if (attributed.length > 0) await deps.eventSink.onEvents(tx, attributed);
     const stored = recorded.filter((e) => e.type !== 'system').length;
     return { accepted: messages.length, duplicates: messages.length - stored, errors };
   });
@@ -334,18 +334,28 @@ function mergeUpsert(a: ContactUpsertRow, b: ContactUpsertRow): ContactUpsertRow
   return { email: a.email, ...fillProfile(b, a), custom_fields: { ...a.custom_fields, ...b.custom_fields } };
 }
 
-/** name: load-identities — primary-key lookups of every userId and anonymousId in the batch. */
-async function loadIdentities(q: Queryable, workspaceId: string, messages: ParsedMessage[]): Promise<Map<string, { contactId: string; email: string }>> {
+/**
+ * name: load-identities — primary-key lookups of every userId and anonymousId in the batch. The
+ * contact's email is only needed to upsert or link (identify, alias); a batch of tracks skips
+ * that join.
+ */
+async function loadIdentities(q: Queryable, workspaceId: string, messages: ParsedMessage[]): Promise<Map<string, { contactId: string; email: string | null }>> {
   const ids = new Set<string>();
+  let linking = false;
   for (const m of messages) {
     if (m.userId) ids.add(m.userId);
     if (m.anonymousId) ids.add(m.anonymousId);
     if (m.previousId) ids.add(m.previousId);
+    if (m.type === 'identify' || m.type === 'alias') linking = true;
   }
-  const result = await q.query<{ kind: IdentityKind; value: string; contact_id: string; email: string }>(
-    `SELECT ci.kind, ci.value, ci.contact_id, c.email
-       FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id
-      WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY($2::text[])`,
+  const result = await q.query<{ kind: IdentityKind; value: string; contact_id: string; email: string | null }>(
+    linking
+      ? `SELECT ci.kind, ci.value, ci.contact_id, c.email
+           FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id
+          WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY($2::text[])`
+      : `SELECT ci.kind, ci.value, ci.contact_id, NULL::text AS email
+           FROM contact_identities ci
+          WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY($2::text[])`,
     [workspaceId, [...ids]],
   );
   return new Map(result.rows.map((r) => [`${r.kind}:${r.value}`, { contactId: r.contact_id, email: r.email }]));
@@ -391,17 +401,17 @@ async function saveLinks(q: Queryable, workspaceId: string, links: Link[], now: 
  * name: attribute-earlier-events — events stored before their sender was identified get the
  * contact; the partial indexes on unattributed anonymous_id / user_id keep this cheap.
  */
-async function attributeEarlierEvents(q: Queryable, workspaceId: string, links: Link[]): Promise<Array<{ contactId: string; type: EventType; name: string; properties: Record<string, unknown> }>> {
+async function attributeEarlierEvents(q: Queryable, workspaceId: string, links: Link[]): Promise<RecordedEvent[]> {
   if (links.length === 0) return [];
-  const result = await q.query<{ contact_id: string; type: EventType; name: string; properties: Record<string, unknown> }>(
+  const result = await q.query<{ id: string; contact_id: string; type: EventType; name: string; properties: Record<string, unknown>; occurred_at: Date }>(
     `UPDATE events e SET contact_id = l.contact_id
        FROM jsonb_to_recordset($2::jsonb) AS l(kind text, value text, contact_id uuid)
       WHERE e.workspace_id = $1 AND e.contact_id IS NULL
         AND ((l.kind = 'anonymous_id' AND e.anonymous_id = l.value) OR (l.kind = 'user_id' AND e.user_id = l.value))
-      RETURNING e.contact_id, e.type, e.name, e.properties`,
+      RETURNING e.id, e.contact_id, e.type, e.name, e.properties, e.occurred_at`,
     [workspaceId, JSON.stringify(links)],
   );
-  return result.rows.map((r) => ({ contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties }));
+  return result.rows.map((r) => ({ id: r.id, workspaceId, contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties, occurredAt: new Date(r.occurred_at), attributedLate: true }));
 }
 
 /* ---------- the plain events API ---------- */

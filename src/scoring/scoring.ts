@@ -1,15 +1,15 @@
 /**
  * Lead score 0–100 = engagement (40) + sentiment (20) + intent (20) + role (10) + status (10),
- * each part explained and stored in contacts.score_breakdown. The scoring sink sees every stored
- * event in its transaction: it adds the batch's deltas to the contact's engagement counters (one
- * upsert), recomputes the touched contacts (one read, one update) and records
- * `score_threshold_crossed` when a contact changes band (cold < 60 ≤ warm < 80 ≤ hot).
+ * each part explained and stored in contacts.score_breakdown. The event processor
+ * (`src/events/processor.ts`) hands it every stored event shortly after the producer committed:
+ * it adds the batch's deltas to the contact's engagement counters (one upsert), recomputes the
+ * touched contacts (one read, one update) and returns a `score_threshold_crossed` event for each
+ * contact that changed band (cold < 60 ≤ warm < 80 ≤ hot), for the processor to record.
  */
 import type { Queryable } from '../db/database.js';
 import type { ContactStatus, ScorePart } from '../contacts/contacts.js';
-import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from '../events/events.js';
+import type { NewEvent, RecordedEvent } from '../events/events.js';
 import { assertUnreachable } from '../http/errors.js';
-import type { Clock } from '../platform/clock.js';
 import type { ReplyClassifier } from './classifier.js';
 
 export type ScoreBand = 'cold' | 'warm' | 'hot';
@@ -158,27 +158,44 @@ interface ScoreRow {
   intent_reason: string | null;
 }
 
-export interface LeadScoring {
-  /** Sees every stored event; wire it into the composite event sink. */
-  sink: EventSink;
-  /** Events attributed to a contact after they were stored (Segment identify/alias). */
-  onEventsAttributed(q: Queryable, workspaceId: string, events: Array<Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>>, now: Date): Promise<void>;
-  /** Recomputes the given contacts' scores from their counters and fields. */
-  recompute(q: Queryable, workspaceId: string, contactIds: string[], now: Date): Promise<void>;
-}
+/** The fields of a stored event that scoring reads. */
+export type ScoredEvent = Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>;
 
 /**
- * `outer` is the application's whole event sink (this one included), so a band crossing reaches
- * the campaign engine too; it is read lazily because it is built around this sink.
+ * What a recomputation did: the band crossings to record, the contacts it recomputed, and the
+ * existing contacts it skipped because another transaction held them (to recompute later).
  */
-export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, outer: () => EventSink): LeadScoring {
-  async function applyEvents(q: Queryable, workspaceId: string, events: Array<Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>>, now: Date): Promise<void> {
+export interface Recomputed {
+  crossings: NewEvent[];
+  recomputed: string[];
+  deferred: string[];
+}
+
+export interface LeadScoring {
+  /**
+   * Applies a batch of stored events: counters (always), then a recomputation of every touched
+   * contact that is not locked by another transaction (see `recompute`).
+   */
+  applyEvents(q: Queryable, workspaceId: string, events: ScoredEvent[], now: Date): Promise<Recomputed>;
+  /**
+   * Recomputes the given contacts' scores from their counters and fields. Contacts are locked with
+   * SKIP LOCKED: a contact a producer holds (an identify upsert, a campaign step) is deferred
+   * rather than waited for, so the processor never joins a lock cycle with a producer.
+   */
+  recompute(q: Queryable, workspaceId: string, contactIds: string[]): Promise<Recomputed>;
+}
+
+/** Events that are scoring's or segments' own output: they never change a score. */
+export function isDerivedEvent(event: Pick<RecordedEvent, 'type' | 'name'>): boolean {
+  return event.type === 'system' && (event.name === 'score_threshold_crossed' || event.name === 'segment_entered' || event.name === 'segment_exited');
+}
+
+export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
+  async function applyEvents(q: Queryable, workspaceId: string, events: ScoredEvent[], now: Date): Promise<Recomputed> {
     const deltas = new Map<string, Engagement>();
     const touched = new Set<string>();
     for (const event of events) {
-      if (!event.contactId) continue;
-      // A threshold event must not recompute again (it is the recomputation's own output).
-      if (event.type === 'system' && (event.name === 'score_threshold_crossed' || event.name.startsWith('segment_'))) continue;
+      if (!event.contactId || isDerivedEvent(event)) continue;
       touched.add(event.contactId);
       const delta = await deltaOf(event, classifier);
       if (!delta) continue;
@@ -196,20 +213,24 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
       deltas.set(event.contactId, total);
     }
     if (deltas.size > 0) await addEngagement(q, workspaceId, deltas, now);
-    if (touched.size > 0) await recompute(q, workspaceId, [...touched], now);
+    return recompute(q, workspaceId, [...touched]);
   }
 
-  async function recompute(q: Queryable, workspaceId: string, contactIds: string[], now: Date): Promise<void> {
-    if (contactIds.length === 0) return;
+  async function recompute(q: Queryable, workspaceId: string, contactIds: string[]): Promise<Recomputed> {
+    if (contactIds.length === 0) return { crossings: [], recomputed: [], deferred: [] };
     const sorted = [...new Set(contactIds)].sort();
     const rows = await q.query<ScoreRow>(
       `SELECT c.id, c.job_title, c.status, c.score, c.score_adjustment, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
          FROM contacts c LEFT JOIN contact_engagement e ON e.contact_id = c.id
         WHERE c.workspace_id = $1 AND c.id = ANY($2::uuid[])
         ORDER BY c.id
-        FOR NO KEY UPDATE OF c`,
+        FOR NO KEY UPDATE OF c SKIP LOCKED`,
       [workspaceId, sorted],
     );
+    const locked = new Set(rows.rows.map((r) => r.id));
+    const skipped = sorted.filter((id) => !locked.has(id));
+    // A skipped id is either locked by someone else (deferred) or gone (deleted: dropped).
+    const deferred = skipped.length === 0 ? [] : (await q.query<{ id: string }>(`SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::uuid[])`, [workspaceId, skipped])).rows.map((r) => r.id);
     const updates: Array<{ id: string; score: number; breakdown: ScorePart[] }> = [];
     const crossings: NewEvent[] = [];
     for (const row of rows.rows) {
@@ -233,8 +254,7 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
         crossings.push({ contactId: row.id, type: 'system', name: 'score_threshold_crossed', properties: { from, to, band: to, score, previousScore: row.score, direction: score > row.score ? 'up' : 'down' } });
       }
     }
-    // name: update-scores — one statement for the batch; the rows were locked above in id order,
-    // so concurrent batches touching the same contacts queue instead of deadlocking. NO KEY UPDATE
+    // name: update-scores — one statement for the batch, on the rows locked above. NO KEY UPDATE
     // (not UPDATE) because inserting events takes KEY SHARE locks on the same contacts.
     await q.query(
       `UPDATE contacts c SET score = u.score, score_breakdown = u.breakdown
@@ -243,24 +263,10 @@ export function createLeadScoring(classifier: ReplyClassifier, clock: Clock, out
           AND (c.score IS DISTINCT FROM u.score OR c.score_breakdown IS DISTINCT FROM u.breakdown)`,
       [workspaceId, JSON.stringify(updates)],
     );
-    if (crossings.length > 0) await recordEvents(q, outer(), workspaceId, crossings, now);
+    return { crossings, recomputed: [...locked], deferred };
   }
 
-  return {
-    sink: {
-      async onEvents(q, events) {
-        const byWorkspace = new Map<string, RecordedEvent[]>();
-        for (const event of events) {
-          const list = byWorkspace.get(event.workspaceId);
-          if (list) list.push(event);
-          else byWorkspace.set(event.workspaceId, [event]);
-        }
-        for (const [workspaceId, list] of byWorkspace) await applyEvents(q, workspaceId, list, clock.now());
-      },
-    },
-    onEventsAttributed: applyEvents,
-    recompute,
-  };
+  return { applyEvents, recompute };
 }
 
 /**
@@ -287,13 +293,4 @@ async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<stri
        updated_at = EXCLUDED.updated_at`,
     [workspaceId, JSON.stringify(rows), now],
   );
-}
-
-/** Runs every sink in order on the same transaction. */
-export function combineEventSinks(...sinks: EventSink[]): EventSink {
-  return {
-    async onEvents(q, events) {
-      for (const sink of sinks) await sink.onEvents(q, events);
-    },
-  };
 }

@@ -101,3 +101,19 @@ export function compileDefinition(definition: SegmentDefinition, params: unknown
   };
   return `(${definition.conditions.map(compile).join(definition.match === 'all' ? ' AND ' : ' OR ')})`;
 }
+
+/** A condition that counts events in a sliding window: membership can change as time passes. */
+export interface WindowCondition {
+  type: string | null;
+  name: string;
+  withinDays: number;
+}
+
+export function windowConditions(definition: SegmentDefinition): WindowCondition[] {
+  const out: WindowCondition[] = [];
+  for (const condition of definition.conditions) {
+    if (condition.kind === 'event' && condition.withinDays) out.push({ type: condition.type ?? null, name: condition.name, withinDays: condition.withinDays });
+    else if (condition.kind === 'email' && condition.withinDays) out.push({ type: 'email', name: condition.action, withinDays: condition.withinDays });
+  }
+  return out;
+}

@@ -17,7 +17,9 @@ async function contact(caller: Caller, payload: Record<string, unknown>): Promis
   expect(response.statusCode).toBe(201);
   return response.json().id;
 }
+/** Membership follows events through the event processor, shortly after each commit; tests drain it. */
 async function members(caller: Caller, segmentId: string): Promise<string[]> {
+  await t.runtime.eventProcessor.drain();
   const response = await t.app.inject({ method: 'GET', url: `/api/segments/${segmentId}/members?limit=500`, headers: caller.bearer });
   expect(response.statusCode).toBe(200);
   return (response.json().contacts as Array<{ email: string }>).map((c) => c.email).sort();
@@ -72,6 +74,7 @@ describe('dynamic segments', () => {
     const engaged = await contact(caller, { email: 'engaged@example.com', jobTitle: 'CEO' });
     await contact(caller, { email: 'quiet@example.com' });
     const definition = { match: 'all', conditions: [{ kind: 'email', action: 'opened', minCount: 2, withinDays: 30 }, { kind: 'score', op: 'gte', value: 14 }] };
+    await t.runtime.eventProcessor.drain();
     const segment = (await t.app.inject({ method: 'POST', url: '/api/segments', headers: caller.bearer, payload: { name: 'Engaged', kind: 'dynamic', definition } })).json();
     expect(segment.memberCount).toBe(0);
     const opened = { contactId: engaged, type: 'email' as const, name: 'opened' };

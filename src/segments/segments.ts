@@ -1,10 +1,11 @@
 /**
  * Segments and their membership. Dynamic membership is stored (segment_members) and kept current
- * by the segments event sink: every stored batch of events re-evaluates the dynamic segments of
- * the workspace for exactly the contacts the batch touched. Changes are recorded as
- * `segment_entered` / `segment_exited` events through the whole event sink, so campaigns can
- * start on them. Time windows ("3 opens in 7 days") are re-checked when the contact next changes
- * or on refresh, not on a timer.
+ * by the event processor (`src/events/processor.ts`): shortly after each stored batch of events it
+ * re-evaluates the dynamic segments of the workspace for exactly the contacts the batch touched.
+ * Changes become `segment_entered` / `segment_exited` events recorded through the whole event
+ * sink, so campaigns can start on them. Time windows ("3 opens in 7 days") also slide without a
+ * new event: each member-relevant contact has a `segment_window_checks` row due when its oldest
+ * counted event leaves the window, and the processor re-evaluates it then.
  */
 import type { Database, Queryable } from '../db/database.js';
 import { CONTACT_COLUMNS, toContact, type Contact, type ContactRow } from '../contacts/contacts.js';
@@ -12,7 +13,7 @@ import { recordEvents, type EventSink, type NewEvent } from '../events/events.js
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
-import { compileDefinition, type SegmentDefinition } from './definition.js';
+import { compileDefinition, windowConditions, type SegmentDefinition } from './definition.js';
 
 export type SegmentKind = 'dynamic' | 'static';
 
@@ -96,6 +97,31 @@ async function evaluate(q: Queryable, workspaceId: string, segmentId: string, de
   return result.rows;
 }
 
+/**
+ * name: schedule-window-checks — for a segment with time-window conditions, sets each contact's
+ * next check to the moment its oldest counted event leaves a window (1 ms after the edge, since
+ * the window includes its start); contacts with nothing in a window get no row. `contactIds`
+ * restricts it to those contacts (events_contact_idx), null rescans the workspace.
+ */
+export async function scheduleWindowChecks(q: Queryable, workspaceId: string, segment: { id: string; definition: SegmentDefinition }, contactIds: string[] | null, now: Date): Promise<void> {
+  const windows = windowConditions(segment.definition);
+  await q.query(`DELETE FROM segment_window_checks WHERE segment_id = $1 AND ($2::uuid[] IS NULL OR contact_id = ANY($2::uuid[]))`, [segment.id, contactIds]);
+  if (windows.length === 0) return;
+  await q.query(
+    `WITH w AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS w(type text, name text, days int)),
+     edges AS (
+       SELECT e.contact_id, min(e.occurred_at + make_interval(days => w.days)) AS due
+         FROM w JOIN events e ON e.workspace_id = $1 AND e.name = w.name AND (w.type IS NULL OR e.type = w.type)
+                             AND e.occurred_at >= $4::timestamptz - make_interval(days => w.days)
+        WHERE e.contact_id IS NOT NULL AND ($5::uuid[] IS NULL OR e.contact_id = ANY($5::uuid[]))
+        GROUP BY e.contact_id)
+     INSERT INTO segment_window_checks (segment_id, contact_id, workspace_id, due_at)
+     SELECT $2, contact_id, $1, due + interval '1 millisecond' FROM edges ORDER BY contact_id
+     ON CONFLICT (segment_id, contact_id) DO UPDATE SET due_at = EXCLUDED.due_at`,
+    [workspaceId, segment.id, JSON.stringify(windows.map((w) => ({ type: w.type, name: w.name, days: w.withinDays }))), now, contactIds],
+  );
+}
+
 function changeEvents(segment: { id: string; name: string }, changes: Change[]): NewEvent[] {
   return changes.map((c) => ({ contactId: c.contact_id, type: 'system', name: c.change === 'entered' ? 'segment_entered' : 'segment_exited', properties: { segmentId: segment.id, segmentName: segment.name } }));
 }
@@ -111,6 +137,7 @@ export async function createSegment(deps: SegmentsDeps, workspaceId: string, act
     );
     const id = inserted.rows[0]!.id;
     if (input.definition) {
+      await scheduleWindowChecks(tx, workspaceId, { id, definition: input.definition }, null, now);
       const changes = await evaluate(tx, workspaceId, id, input.definition, null, now);
       await recordEvents(tx, deps.eventSink, workspaceId, changeEvents({ id, name: input.name }, changes), now);
     }
@@ -131,6 +158,7 @@ export async function updateSegment(deps: SegmentsDeps, workspaceId: string, act
     const definition = patch.definition ?? before.definition;
     await tx.query(`UPDATE segments SET name = $3, definition = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2`, [workspaceId, id, name, definition ? JSON.stringify(definition) : null, now]);
     if (patch.definition) {
+      await scheduleWindowChecks(tx, workspaceId, { id, definition: patch.definition }, null, now);
       const changes = await evaluate(tx, workspaceId, id, patch.definition, null, now);
       await recordEvents(tx, deps.eventSink, workspaceId, changeEvents({ id, name }, changes), now);
     }
@@ -196,32 +224,58 @@ export async function listMembers(q: Queryable, workspaceId: string, id: string,
 }
 
 /**
- * The segments event sink: after a batch of events, re-evaluates every dynamic segment of the
- * workspace for the contacts the batch touched (one statement per segment, whatever the batch
- * size). `outer` is the whole sink, read lazily, so membership events reach the campaign engine.
+ * Re-evaluates every dynamic segment of the workspace for the given contacts (one statement per
+ * segment, whatever their number) and reschedules their window checks; returns the entries and
+ * exits for the caller (the event processor) to record.
  */
-export function createSegmentsSink(outer: () => EventSink, clock: Clock): EventSink {
-  return {
-    async onEvents(q, events) {
-      const byWorkspace = new Map<string, Set<string>>();
-      for (const event of events) {
-        // Membership events are this sink's own output.
-        if (!event.contactId || (event.type === 'system' && event.name.startsWith('segment_'))) continue;
-        const set = byWorkspace.get(event.workspaceId) ?? new Set<string>();
-        set.add(event.contactId);
-        byWorkspace.set(event.workspaceId, set);
-      }
-      const now = clock.now();
-      for (const [workspaceId, contactIds] of byWorkspace) {
-        const segments = await q.query<{ id: string; name: string; definition: SegmentDefinition }>(
-          `SELECT id, name, definition FROM segments WHERE workspace_id = $1 AND kind = 'dynamic' ORDER BY id`,
-          [workspaceId],
-        );
-        const ids = [...contactIds].sort();
-        const changes: NewEvent[] = [];
-        for (const segment of segments.rows) changes.push(...changeEvents(segment, await evaluate(q, workspaceId, segment.id, segment.definition, ids, now)));
-        if (changes.length > 0) await recordEvents(q, outer(), workspaceId, changes, now);
-      }
-    },
-  };
+export async function reevaluateContacts(q: Queryable, workspaceId: string, contactIds: string[], now: Date): Promise<NewEvent[]> {
+  if (contactIds.length === 0) return [];
+  const segments = await q.query<{ id: string; name: string; definition: SegmentDefinition }>(
+    `SELECT id, name, definition FROM segments WHERE workspace_id = $1 AND kind = 'dynamic' ORDER BY id`,
+    [workspaceId],
+  );
+  const ids = [...new Set(contactIds)].sort();
+  const changes: NewEvent[] = [];
+  for (const segment of segments.rows) {
+    if (windowConditions(segment.definition).length > 0) await scheduleWindowChecks(q, workspaceId, segment, ids, now);
+    changes.push(...changeEvents(segment, await evaluate(q, workspaceId, segment.id, segment.definition, ids, now)));
+  }
+  return changes;
+}
+
+/**
+ * name: claim-due-window-checks — takes up to `limit` due checks (SKIP LOCKED, so several
+ * processors share them), re-evaluates those contacts in those segments and schedules each
+ * contact's next edge, in the caller's transaction. Returns the membership changes by workspace.
+ */
+export async function runDueWindowChecks(q: Queryable, now: Date, limit: number): Promise<{ checked: number; changes: Map<string, NewEvent[]> }> {
+  const due = await q.query<{ workspace_id: string; segment_id: string; contact_id: string }>(
+    `DELETE FROM segment_window_checks w
+       USING (SELECT segment_id, contact_id FROM segment_window_checks WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) d
+      WHERE w.segment_id = d.segment_id AND w.contact_id = d.contact_id
+      RETURNING w.workspace_id, w.segment_id, w.contact_id`,
+    [now, limit],
+  );
+  const changes = new Map<string, NewEvent[]>();
+  if (due.rows.length === 0) return { checked: 0, changes };
+  const bySegment = new Map<string, { workspaceId: string; contactIds: string[] }>();
+  for (const row of due.rows) {
+    const entry = bySegment.get(row.segment_id) ?? { workspaceId: row.workspace_id, contactIds: [] };
+    entry.contactIds.push(row.contact_id);
+    bySegment.set(row.segment_id, entry);
+  }
+  const segments = await q.query<{ id: string; workspace_id: string; name: string; definition: SegmentDefinition | null }>(
+    `SELECT id, workspace_id, name, definition FROM segments WHERE id = ANY($1::uuid[]) AND kind = 'dynamic' ORDER BY id`,
+    [[...bySegment.keys()]],
+  );
+  for (const segment of segments.rows) {
+    const definition = segment.definition;
+    const ids = [...new Set(bySegment.get(segment.id)?.contactIds ?? [])].sort();
+    if (!definition || ids.length === 0) continue;
+    await scheduleWindowChecks(q, segment.workspace_id, { id: segment.id, definition }, ids, now);
+    const list = changes.get(segment.workspace_id) ?? [];
+    list.push(...changeEvents(segment, await evaluate(q, segment.workspace_id, segment.id, definition, ids, now)));
+    changes.set(segment.workspace_id, list);
+  }
+  return { checked: due.rows.length, changes };
 }
