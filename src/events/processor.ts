@@ -35,8 +35,8 @@ export const EVENT_WORK_CHANNEL = 'event_work';
  * Queued work per claim: up to this many rows, stopping once this many events are in hand. A
  * larger claim coalesces more events per contact (one score update each) when the queue is behind.
  */
-const MAX_ROWS = 200;
-const MAX_EVENTS = 10_000;
+const MAX_ROWS = 1000;
+const MAX_EVENTS = 50_000;
 const MAX_WINDOW_CHECKS = 2000;
 
 /**
