@@ -57,6 +57,9 @@ export const EmailConfig = Type.Object(
     html: Type.String({ minLength: 1, maxLength: 500_000, description: 'HTML or an MJML document; Liquid variables contact, workspace, campaign, event' }),
     text: Type.Optional(Type.String({ maxLength: 500_000 })),
     from: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
+    topicId: Type.Optional(
+      Type.String({ format: 'uuid', description: "The subscription topic (GET /api/topics); absent: the workspace's default topic. Not allowed in a transactional campaign." }),
+    ),
   },
   { additionalProperties: false },
 );

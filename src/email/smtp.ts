@@ -1,7 +1,10 @@
 /**
  * SMTP delivery through nodemailer with a connection pool (SMTP_URL). A 5xx reply is permanent
- * (the server refused this message); a 4xx reply or a connection problem is transient.
+ * (the server refused this message); a 4xx reply or a connection problem before the end of DATA
+ * is transient. A timeout or a lost connection after the whole message and its DATA terminator
+ * went out is ambiguous: the server may have queued it, and SMTP has no idempotency key.
  */
+import { PassThrough } from 'node:stream';
 import nodemailer from 'nodemailer';
 import { ProviderError, type EmailProvider, type ProviderMessage, type SendResult } from './provider.js';
 
@@ -17,7 +20,12 @@ interface SmtpFailure {
   responseCode?: number;
 }
 
-export function classifySmtpError(error: unknown): ProviderError {
+/**
+ * A reply code is always certain (the server answered, even to the final dot). Without one, the
+ * failure is ambiguous only if the whole message had been streamed to the server
+ * (`messageStreamed`): before that the server cannot have accepted an unterminated message.
+ */
+export function classifySmtpError(error: unknown, messageStreamed = false): ProviderError {
   const failure = (error ?? {}) as SmtpFailure;
   const message = failure.message ?? String(error);
   if (typeof failure.responseCode === 'number') {
@@ -25,6 +33,7 @@ export function classifySmtpError(error: unknown): ProviderError {
   }
   // Authentication failures do not fix themselves by retrying the same message.
   if (failure.code === 'EAUTH') return new ProviderError('permanent', `SMTP authentication failed: ${message}`);
+  if (messageStreamed) return new ProviderError('ambiguous', `SMTP ${failure.code ?? 'error'} after the end of DATA: ${message}; the server may have accepted the message`);
   return new ProviderError('transient', `SMTP ${failure.code ?? 'error'}: ${message}`);
 }
 
@@ -45,9 +54,18 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
     // Local relays (and the tests' server) offer STARTTLS with self-signed certificates.
     tls: { rejectUnauthorized: parsed.searchParams.get('tls_verify') !== 'false' && parsed.hostname !== '127.0.0.1' && parsed.hostname !== 'localhost' },
   });
+  // Message-IDs of sends whose whole message was read into the DATA stream (the terminator
+  // follows at once): a failure without a reply after that point is ambiguous.
+  const streamed = new Set<string>();
+  transporter.use('stream', (mail, done) => {
+    const id = String(mail.data.messageId ?? '');
+    mail.message.transform(() => new PassThrough().on('end', () => streamed.add(id)));
+    done();
+  });
   return {
     name: 'smtp',
     async send(message: ProviderMessage): Promise<SendResult> {
+      streamed.delete(message.rfcMessageId);
       try {
         const info = (await transporter.sendMail({
           from: message.from,
@@ -60,7 +78,9 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
         })) as { messageId?: string; response?: string };
         return { providerMessageId: info.messageId ?? message.rfcMessageId };
       } catch (error) {
-        throw classifySmtpError(error);
+        throw classifySmtpError(error, streamed.has(message.rfcMessageId));
+      } finally {
+        streamed.delete(message.rfcMessageId);
       }
     },
     async check() {
