@@ -15,6 +15,8 @@ interface FormProps {
   onRenameHandle: (from: string, to: string) => void;
   segments: Array<{ id: string; name: string }>;
   members: Member[];
+  /** The workspace's subscription topics, for email nodes. */
+  topics: Array<{ id: string; name: string; isDefault: boolean }>;
 }
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '');
@@ -330,7 +332,7 @@ function WaitForm({ config, onChange }: { config: Config; onChange: (config: Con
 }
 
 /** The config form for the selected node. */
-export function NodeConfigForm({ node, onChange, onRenameHandle, segments, members }: FormProps) {
+export function NodeConfigForm({ node, onChange, onRenameHandle, segments, members, topics }: FormProps) {
   const config = (node.config ?? {}) as Config;
   const set = (key: string, value: unknown) => onChange(without(config, key, value));
   const optional = (text: string) => (text === '' ? undefined : text);
@@ -359,6 +361,13 @@ export function NodeConfigForm({ node, onChange, onRenameHandle, segments, membe
           <Text label="Body (HTML or MJML, Liquid variables)" id="email-html" multiline value={str(config.html)} onChange={(text) => set('html', text)} example="<p>Hi {{ contact.first_name }}</p>" />
           <Text label="Text part (optional)" id="email-text" multiline value={str(config.text)} onChange={(text) => set('text', optional(text))} />
           <Text label="From (optional)" id="email-from" value={str(config.from)} onChange={(text) => set('from', optional(text))} />
+          <Choice
+            label="Subscription topic"
+            id="email-topic"
+            value={str(config.topicId)}
+            options={[['', `Workspace default${topics.find((t) => t.isDefault) ? ` (${topics.find((t) => t.isDefault)!.name})` : ' (none: unsubscribe leaves all)'}`], ...topics.map((t): [string, string] => [t.id, t.name])]}
+            onChange={(value) => set('topicId', optional(value))}
+          />
         </div>
       );
     case 'wait':
