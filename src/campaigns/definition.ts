@@ -31,7 +31,11 @@ export const TriggerConfig = Type.Union(
       { additionalProperties: false, description: 'A tracked event with this name whose properties pass every filter' },
     ),
     Type.Object(
-      { kind: Type.Literal('email_event'), event: Type.Union(['opened', 'clicked', 'replied', 'bounced'].map((o) => Type.Literal(o as 'opened'))) },
+      {
+        kind: Type.Literal('email_event'),
+        event: Type.Union(['opened', 'clicked', 'replied', 'bounced', 'unsubscribed'].map((o) => Type.Literal(o as 'opened'))),
+        topicId: Type.Optional(Type.String({ format: 'uuid', description: "Only events about this subscription topic (an 'unsubscribed' from the topic, or from all after an email of it)" })),
+      },
       { additionalProperties: false },
     ),
     Type.Object({ kind: Type.Literal('segment_entered'), segmentId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),

@@ -65,9 +65,12 @@ export async function assertSegmentsExist(q: Queryable, workspaceId: string, def
   if (issues.length > 0) throw new AppError('CAMPAIGN_INVALID', `The campaign definition has ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.nodeId ?? 'settings'} ${issues[0]!.field} ${issues[0]!.message}`, issues);
 }
 
-/** Every subscription topic an email node names exists in this workspace. */
+/** Every subscription topic an email node or an email_event trigger names exists in this workspace. */
 export async function assertTopicsExist(q: Queryable, workspaceId: string, definition: CampaignDefinition): Promise<void> {
-  const required = definition.nodes.flatMap((n) => (n.type === 'email' && n.config.topicId ? [{ nodeId: n.id, topicId: n.config.topicId }] : []));
+  const required = definition.nodes.flatMap((n) => {
+    const topicId = n.type === 'email' ? n.config.topicId : n.type === 'trigger' && n.config.kind === 'email_event' ? n.config.topicId : undefined;
+    return topicId ? [{ nodeId: n.id, topicId }] : [];
+  });
   const issues = await missingTopics(q, workspaceId, required);
   if (issues.length > 0) throw new AppError('CAMPAIGN_INVALID', `The campaign definition has ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.nodeId} ${issues[0]!.field} ${issues[0]!.message}`, issues);
 }

@@ -267,4 +267,47 @@ describe('campaign email topics', () => {
     const transactional = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Receipts', definition: definition(topic, 'transactional') } });
     expect([transactional.statusCode, transactional.json().error.details[0]]).toEqual([400, expect.objectContaining({ nodeId: 'mail', field: 'config.topicId' })]);
   });
+
+  it('lets campaign triggers and segments use the topic of unsubscribe events', async () => {
+    const sales = await createTopic('Sales');
+    const other = await createTopic('Other news');
+    const trigger = {
+      entryNodeId: 'start',
+      nodes: [
+        { id: 'start', type: 'trigger', config: { kind: 'email_event', event: 'unsubscribed', topicId: sales } },
+        { id: 'end', type: 'exit', config: {} },
+      ],
+      edges: [{ from: 'start', to: 'end' }],
+    };
+    const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Left sales', definition: trigger } });
+    expect(created.statusCode, created.body).toBe(201);
+    const campaignId = created.json().campaign.id as string;
+    expect((await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/publish`, headers: caller.bearer })).statusCode).toBe(200);
+    const segment = await t.app.inject({
+      method: 'POST',
+      url: '/api/segments',
+      headers: caller.bearer,
+      payload: { name: 'Left sales', kind: 'dynamic', definition: { match: 'all', conditions: [{ kind: 'email', action: 'unsubscribed', topicId: sales }] } },
+    });
+    expect(segment.statusCode, segment.body).toBe(201);
+    const segmentId = segment.json().id as string;
+
+    const leftSales = await createContact(t.db, caller.workspaceId, 'left-sales@example.com');
+    const leftOther = await createContact(t.db, caller.workspaceId, 'left-other@example.com');
+    await t.app.inject({ method: 'PUT', url: `/api/contacts/${leftSales}/topics`, headers: caller.bearer, payload: { topics: [{ topicId: sales, subscribed: false }] } });
+    await t.app.inject({ method: 'PUT', url: `/api/contacts/${leftOther}/topics`, headers: caller.bearer, payload: { topics: [{ topicId: other, subscribed: false }] } });
+
+    const enrolled = await t.db.query<{ contact_id: string }>('SELECT contact_id FROM enrollments WHERE campaign_id = $1', [campaignId]);
+    expect(enrolled.rows.map((r) => r.contact_id)).toEqual([leftSales]);
+    const members = await t.app.inject({ method: 'GET', url: `/api/segments/${segmentId}/members`, headers: caller.bearer });
+    expect(members.json().contacts.map((c: { id: string }) => c.id)).toEqual([leftSales]);
+    // A topic-filtered trigger also refuses an unknown topic at save.
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/api/campaigns',
+      headers: caller.bearer,
+      payload: { name: 'Unknown', definition: { ...trigger, nodes: [{ id: 'start', type: 'trigger', config: { kind: 'email_event', event: 'unsubscribed', topicId: '00000000-0000-4000-8000-000000000000' } }, trigger.nodes[1]] } },
+    });
+    expect([unknown.statusCode, unknown.json().error.details[0]]).toEqual([400, expect.objectContaining({ nodeId: 'start', field: 'config.topicId' })]);
+  });
 });

@@ -121,10 +121,10 @@ export async function updateTopic(db: Database, workspaceId: string, id: string,
 
 /**
  * name: campaigns-naming-topic — campaigns (not archived) whose draft or a published version has
- * an email node with this topic. jsonb containment on the definition; topics are deleted rarely.
+ * a node (an email, an email_event trigger) naming this topic. jsonb containment on the definition; topics are deleted rarely.
  */
 async function campaignsUsing(q: Queryable, workspaceId: string, topicId: string): Promise<Array<{ id: string; name: string }>> {
-  const probe = JSON.stringify({ nodes: [{ type: 'email', config: { topicId } }] });
+  const probe = JSON.stringify({ nodes: [{ config: { topicId } }] });
   const result = await q.query<{ id: string; name: string }>(
     `SELECT c.id, c.name
        FROM campaigns c

@@ -133,14 +133,20 @@ function ContactTopics({ contactId }: { contactId: string }) {
   const [loaded, reload] = useLoad(() => api.contacts.topics(contactId), [contactId]);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState<string>();
+  // The checkbox follows the click at once; the server's answer then replaces the list.
+  const [shown, setShown] = useState<ContactTopic[]>();
+  const topics = shown ?? (loaded.status === 'ready' ? loaded.data.topics : []);
   const toggle = async (topic: ContactTopic) => {
     setBusy(topic.id);
     setError(undefined);
+    setShown(topics.map((t) => (t.id === topic.id ? { ...t, subscribed: !topic.subscribed } : t)));
     try {
-      await api.contacts.setTopics(contactId, [{ topicId: topic.id, subscribed: !topic.subscribed }]);
-      await reload();
+      const result = await api.contacts.setTopics(contactId, [{ topicId: topic.id, subscribed: !topic.subscribed }]);
+      setShown(result.topics);
     } catch (caught) {
       setError(errorMessage(caught));
+      setShown(undefined);
+      await reload();
     } finally {
       setBusy(undefined);
     }
@@ -151,10 +157,10 @@ function ContactTopics({ contactId }: { contactId: string }) {
       {error ? <Alert>{error}</Alert> : null}
       {loaded.status === 'loading' ? <Spinner /> : null}
       {loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : null}
-      {loaded.status === 'ready' && loaded.data.topics.length === 0 ? <p className="muted small">The workspace has no subscription topics.</p> : null}
-      {loaded.status === 'ready' && loaded.data.topics.length > 0 ? (
+      {loaded.status === 'ready' && topics.length === 0 ? <p className="muted small">The workspace has no subscription topics.</p> : null}
+      {loaded.status === 'ready' && topics.length > 0 ? (
         <ul className="plain-list" aria-label="Subscription topics">
-          {loaded.data.topics.map((topic) => (
+          {topics.map((topic) => (
             <li key={topic.id}>
               <label className="checkbox">
                 <input type="checkbox" checked={topic.subscribed} disabled={!can('contacts:write') || busy === topic.id} onChange={() => void toggle(topic)} /> {topic.name}

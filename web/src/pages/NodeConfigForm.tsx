@@ -346,7 +346,10 @@ export function NodeConfigForm({ node, onChange, onRenameHandle, segments, membe
           {kind === 'score_threshold' ? <Text label="Score threshold (1–100)" id="trigger-threshold" type="number" value={str(config.threshold)} onChange={(text) => set('threshold', num(text))} /> : null}
           {kind === 'event' ? <Text label="Event name" id="trigger-event" value={str(config.name)} onChange={(text) => set('name', text)} example="signed_up" /> : null}
           {kind === 'email_event' ? (
-            <Choice label="Email event" id="trigger-email-event" value={str(config.event)} options={['opened', 'clicked', 'replied', 'bounced'].map((e) => [e, e])} onChange={(value) => set('event', value)} />
+            <Choice label="Email event" id="trigger-email-event" value={str(config.event)} options={['opened', 'clicked', 'replied', 'bounced', 'unsubscribed'].map((e) => [e, e])} onChange={(value) => onChange(without(without(config, 'event', value), 'topicId', value === 'unsubscribed' ? config.topicId : undefined))} />
+          ) : null}
+          {kind === 'email_event' && config.event === 'unsubscribed' ? (
+            <Choice label="Topic" id="trigger-email-topic" value={str(config.topicId)} options={[['', 'Any topic'], ...topics.map((t): [string, string] => [t.id, t.name])]} onChange={(value) => set('topicId', optional(value))} />
           ) : null}
           {kind === 'segment_entered' ? (
             <Choice label="Segment" id="trigger-segment" value={str(config.segmentId)} options={[['', 'Choose a segment'], ...segments.map((s): [string, string] => [s.id, s.name])]} onChange={(value) => set('segmentId', value)} />
