@@ -138,6 +138,36 @@ export async function getMessage(q: Queryable, workspaceId: string, id: string):
   };
 }
 
+/**
+ * An 'uncertain' message becomes 'sent' because someone knows it was accepted: an operator, or a
+ * provider webhook about it (delivered, bounced … — the provider had it). Records a 'marked_sent'
+ * attempt naming who, and the `sent` event. Null (and nothing written) unless it was uncertain.
+ */
+export async function settleUncertainAsSent(q: Queryable, sink: EventSink, workspaceId: string, id: string, by: string, providerMessageId: string | null, now: Date): Promise<MessageSummary | null> {
+  const updated = await q.query<MessageRow>(
+    `UPDATE messages
+        SET status = 'sent', sent_at = $3, last_error = NULL, locked_until = NULL, provider_message_id = COALESCE($4, provider_message_id)
+      WHERE workspace_id = $1 AND id = $2 AND status = 'uncertain'
+     RETURNING ${MESSAGE_COLUMNS}`,
+    [workspaceId, id, now, providerMessageId],
+  );
+  const row = updated.rows[0];
+  if (!row) return null;
+  await q.query(
+    `INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
+     VALUES ($1, $2, $3, 'marked_sent', 0, $4, $5, $6)`,
+    [workspaceId, id, row.provider ?? 'operator', providerMessageId, `marked sent by ${by}`, now],
+  );
+  await recordEvents(
+    q,
+    sink,
+    workspaceId,
+    [{ contactId: row.contact_id, type: 'email', name: 'sent', properties: { messageId: id, provider: row.provider, sourceType: row.source_type, markedBy: by }, messageId: `email:sent:${id}` }],
+    now,
+  );
+  return toSummary(row);
+}
+
 function stateConflict(action: string, allowed: string, status: string): AppError {
   return new AppError('MESSAGE_STATE_CONFLICT', `Only ${allowed} message can be ${action}; this one is ${status}`, { status });
 }
@@ -177,29 +207,9 @@ export async function resendMessage(db: Database, workspaceId: string, id: strin
  */
 export async function markMessageSent(db: Database, sink: EventSink, workspaceId: string, id: string, actor: Actor, now: Date): Promise<MessageSummary> {
   return db.transaction(async (tx) => {
-    const updated = await tx.query<MessageRow>(
-      `UPDATE messages
-          SET status = 'sent', sent_at = $3, last_error = NULL, locked_until = NULL
-        WHERE workspace_id = $1 AND id = $2 AND status = 'uncertain'
-       RETURNING ${MESSAGE_COLUMNS}`,
-      [workspaceId, id, now],
-    );
-    const row = updated.rows[0];
+    const row = await settleUncertainAsSent(tx, sink, workspaceId, id, `${actor.type}:${actor.id ?? ''}`, null, now);
     if (!row) throw stateConflict('marked sent', 'an uncertain', await statusOf(tx, workspaceId, id));
-    const by = `${actor.type}:${actor.id ?? ''}`;
-    await tx.query(
-      `INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
-       VALUES ($1, $2, $3, 'marked_sent', 0, NULL, $4, $5)`,
-      [workspaceId, id, row.provider ?? 'operator', `marked sent by ${by}`, now],
-    );
-    await recordEvents(
-      tx,
-      sink,
-      workspaceId,
-      [{ contactId: row.contact_id, type: 'email', name: 'sent', properties: { messageId: id, provider: row.provider, sourceType: row.source_type, markedBy: by }, messageId: `email:sent:${id}` }],
-      now,
-    );
     await recordAudit(tx, { workspaceId, actor, action: 'message.mark_sent', resourceType: 'message', resourceId: id, before: { status: 'uncertain' }, after: { status: 'sent' } });
-    return toSummary(row);
+    return row;
   });
 }
