@@ -433,7 +433,7 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await page.getByRole('button', { name: 'Mark as sent' }).click();
     await page.getByTestId('message-status').getByText('sent', { exact: true }).waitFor();
     const attempts = page.getByRole('table', { name: 'Send attempts' });
-    await attempts.getByRole('cell', { name: 'marked sent' }).waitFor();
+    await attempts.getByRole('cell', { name: 'marked sent', exact: true }).waitFor();
     expect(await attempts.getByRole('row').nth(2).getByRole('cell').nth(2).textContent()).toBe('marked sent');
     expect(await page.getByTestId('operator-actions').count()).toBe(0);
     expect(browserErrors.slice(errorsBefore)).toEqual([]);
