@@ -4,7 +4,6 @@
  * is transient. A timeout or a lost connection after the whole message and its DATA terminator
  * went out is ambiguous: the server may have queued it, and SMTP has no idempotency key.
  */
-import { PassThrough } from 'node:stream';
 import nodemailer from 'nodemailer';
 import { ProviderError, type EmailProvider, type ProviderMessage, type SendResult } from './provider.js';
 
@@ -56,10 +55,13 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
   });
   // Message-IDs of sends whose whole message was read into the DATA stream (the terminator
   // follows at once): a failure without a reply after that point is ambiguous.
+  // The message stream itself is watched (no extra stream stage): its 'end' means DATA got every byte.
   const streamed = new Set<string>();
   transporter.use('stream', (mail, done) => {
     const id = String(mail.data.messageId ?? '');
-    mail.message.transform(() => new PassThrough().on('end', () => streamed.add(id)));
+    const message = mail.message;
+    const createReadStream = message.createReadStream.bind(message);
+    message.createReadStream = (options) => createReadStream(options).once('end', () => streamed.add(id));
     done();
   });
   return {
