@@ -31,7 +31,11 @@ export const TriggerConfig = Type.Union(
       { additionalProperties: false, description: 'A tracked event with this name whose properties pass every filter' },
     ),
     Type.Object(
-      { kind: Type.Literal('email_event'), event: Type.Union(['opened', 'clicked', 'replied', 'bounced'].map((o) => Type.Literal(o as 'opened'))) },
+      {
+        kind: Type.Literal('email_event'),
+        event: Type.Union(['opened', 'clicked', 'replied', 'bounced', 'unsubscribed'].map((o) => Type.Literal(o as 'opened'))),
+        topicId: Type.Optional(Type.String({ format: 'uuid', description: "Only events about this subscription topic (an 'unsubscribed' from the topic, or from all after an email of it)" })),
+      },
       { additionalProperties: false },
     ),
     Type.Object({ kind: Type.Literal('segment_entered'), segmentId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
@@ -57,6 +61,9 @@ export const EmailConfig = Type.Object(
     html: Type.String({ minLength: 1, maxLength: 500_000, description: 'HTML or an MJML document; Liquid variables contact, workspace, campaign, event' }),
     text: Type.Optional(Type.String({ maxLength: 500_000 })),
     from: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
+    topicId: Type.Optional(
+      Type.String({ format: 'uuid', description: "The subscription topic (GET /api/topics); absent: the workspace's default topic. Not allowed in a transactional campaign." }),
+    ),
   },
   { additionalProperties: false },
 );

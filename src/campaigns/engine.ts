@@ -190,6 +190,8 @@ interface PendingEmail {
   subject: string;
   html: string;
   text: string;
+  /** Marketing email's topic (null: the workspace default); absent for transactional email. */
+  topic?: { id: string | null };
 }
 
 /** Everything one batch will write, gathered before any write happens. */
@@ -504,7 +506,9 @@ export class CampaignEngine {
         };
         const rendered = await renderContent(node.config, variables);
         const key = `enrollment:${e.id}:node:${node.id}`;
-        scratch.emails.push({ workspaceId: e.workspace_id, contactId: contact.id, campaignId: e.campaign_id, key, from: node.config.from ?? this.deps.config.emailFrom, to: contact.email, ...rendered });
+        // A transactional campaign's email has no subscription topic (topics.ts).
+        const topic = priority === 'transactional' ? {} : { topic: { id: node.config.topicId ?? null } };
+        scratch.emails.push({ workspaceId: e.workspace_id, contactId: contact.id, campaignId: e.campaign_id, key, from: node.config.from ?? this.deps.config.emailFrom, to: contact.email, ...rendered, ...topic });
         return { kind: 'advance', handle: NEXT_HANDLE, detail: { idempotencyKey: key, subject: rendered.subject, emailPriority: priority } };
       }
       case 'wait': {
@@ -747,7 +751,7 @@ export class CampaignEngine {
     }
     for (const [workspaceId, events] of batch.events) await recordEvents(tx, this.deps.eventSink(), workspaceId, events, now);
     for (const m of batch.emails) {
-      await enqueueEmail(tx, { workspaceId: m.workspaceId, contactId: m.contactId, idempotencyKey: m.key, sourceType: 'campaign', sourceId: m.campaignId, from: m.from, to: m.to, subject: m.subject, html: m.html, text: m.text });
+      await enqueueEmail(tx, { workspaceId: m.workspaceId, contactId: m.contactId, idempotencyKey: m.key, sourceType: 'campaign', sourceId: m.campaignId, from: m.from, to: m.to, subject: m.subject, html: m.html, text: m.text, ...(m.topic ? { topic: m.topic } : {}) });
     }
     if (batch.webhooks.length > 0) {
       // name: enqueueWebhooks — the idempotency key makes a replayed step find its row.

@@ -40,7 +40,7 @@ export function triggerMatches(trigger: TriggerNodeConfig, event: RecordedEvent)
     case 'event':
       return event.type === 'track' && event.name === trigger.name && (trigger.filters ?? []).every((f) => compare(p[f.property], f.op, f.value));
     case 'email_event':
-      return event.type === 'email' && event.name === trigger.event;
+      return event.type === 'email' && event.name === trigger.event && (trigger.topicId === undefined || p.topicId === trigger.topicId);
     case 'segment_entered':
       return event.type === 'system' && event.name === 'segment_entered' && p.segmentId === trigger.segmentId;
     default:

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database, Queryable } from '../db/database.js';
+import { missingTopics } from '../email/topics.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { goalEventOf, goalSegmentOf, requiredSegmentsOf, type CampaignDefinition } from './definition.js';
@@ -64,6 +65,16 @@ export async function assertSegmentsExist(q: Queryable, workspaceId: string, def
   if (issues.length > 0) throw new AppError('CAMPAIGN_INVALID', `The campaign definition has ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.nodeId ?? 'settings'} ${issues[0]!.field} ${issues[0]!.message}`, issues);
 }
 
+/** Every subscription topic an email node or an email_event trigger names exists in this workspace. */
+export async function assertTopicsExist(q: Queryable, workspaceId: string, definition: CampaignDefinition): Promise<void> {
+  const required = definition.nodes.flatMap((n) => {
+    const topicId = n.type === 'email' ? n.config.topicId : n.type === 'trigger' && n.config.kind === 'email_event' ? n.config.topicId : undefined;
+    return topicId ? [{ nodeId: n.id, topicId }] : [];
+  });
+  const issues = await missingTopics(q, workspaceId, required);
+  if (issues.length > 0) throw new AppError('CAMPAIGN_INVALID', `The campaign definition has ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.nodeId} ${issues[0]!.field} ${issues[0]!.message}`, issues);
+}
+
 const CAMPAIGN_COLUMNS = 'id, name, status, current_version, draft_definition, created_at, updated_at';
 
 async function loadCampaignRow(q: Queryable, workspaceId: string, campaignId: string, lock = false): Promise<CampaignRow> {
@@ -85,6 +96,7 @@ export async function createCampaign(db: Database, workspaceId: string, actor: A
   const valid = await assertValidDefinition(definition);
   return db.transaction(async (tx) => {
     await assertSegmentsExist(tx, workspaceId, valid);
+    await assertTopicsExist(tx, workspaceId, valid);
     const result = await tx.query<CampaignRow>(
       `INSERT INTO campaigns (workspace_id, name, draft_definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING ${CAMPAIGN_COLUMNS}`,
       [workspaceId, name, JSON.stringify(valid), now],
@@ -106,6 +118,7 @@ export async function updateCampaign(db: Database, workspaceId: string, actor: A
     const before = await loadCampaignRow(tx, workspaceId, campaignId, true);
     if (before.status === 'archived') throw new AppError('CAMPAIGN_ARCHIVED', 'An archived campaign cannot be edited');
     await assertSegmentsExist(tx, workspaceId, valid);
+    await assertTopicsExist(tx, workspaceId, valid);
     const result = await tx.query<CampaignRow>(
       `UPDATE campaigns SET name = COALESCE($3, name), draft_definition = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2 RETURNING ${CAMPAIGN_COLUMNS}`,
       [workspaceId, campaignId, change.name ?? null, JSON.stringify(valid), now],
@@ -123,6 +136,7 @@ export async function publishCampaign(db: Database, workspaceId: string, actor: 
     // The stored draft was valid when saved; validation rules may have grown since.
     const definition = await assertValidDefinition(row.draft_definition);
     await assertSegmentsExist(tx, workspaceId, definition);
+    await assertTopicsExist(tx, workspaceId, definition);
     const version = (row.current_version ?? 0) + 1;
     await tx.query(
       `INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at, goal_event, goal_segment_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,

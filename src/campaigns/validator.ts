@@ -158,6 +158,9 @@ export async function validateDefinition(input: unknown): Promise<DefinitionIssu
     if (configIssues.length > 0) continue;
     const node = raw as unknown as DefinitionNode;
     if (node.type === 'email') {
+      if (node.config.topicId !== undefined && isObject(input.settings) && input.settings.priority === 'transactional') {
+        issues.push({ nodeId, field: 'config.topicId', message: 'transactional email has no subscription topic: remove it or change the campaign priority' });
+      }
       for (const issue of await checkContent(node.config)) {
         issues.push({ nodeId, field: `config.${issue.field}`, message: issue.line === null ? issue.message : `line ${issue.line}: ${issue.message}` });
       }

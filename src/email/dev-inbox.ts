@@ -9,6 +9,7 @@ import type { EmailProvider, ProviderMessage, SendResult } from './provider.js';
 export function createDevInboxProvider(db: Database): EmailProvider {
   return {
     name: 'dev_inbox',
+    idempotent: true,
     async send(message: ProviderMessage, { idempotencyKey }): Promise<SendResult> {
       const headers = { ...message.headers, 'Message-ID': message.rfcMessageId };
       // name: capture-dev-inbox — the unique (workspace_id, idempotency_key) index makes a retry a no-op.

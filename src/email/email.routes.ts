@@ -7,6 +7,7 @@ import { notFound } from '../http/errors.js';
 import { Email, ErrorResponse, IdParams } from '../http/schemas.js';
 import { getInboxEmail, listInbox } from './dev-inbox.js';
 import { messageRoutes } from './messages.routes.js';
+import { topicRoutes } from './topics.routes.js';
 import { getSuppression, listSuppressions, SUPPRESSION_REASONS, suppressAddress, unsuppressAddress, type SuppressionReason } from './suppressions.js';
 
 const InboxSummary = Type.Object({ id: Type.String(), from: Type.String(), to: Type.String(), subject: Type.String(), createdAt: Type.String({ format: 'date-time' }) });
@@ -37,6 +38,7 @@ const EmailParams = Type.Object({ email: Type.String({ minLength: 3, maxLength: 
 
 export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
   messageRoutes(app, deps);
+  topicRoutes(app, deps);
 
   app.get<{ Querystring: { limit?: number } }>(
     '/inbox',

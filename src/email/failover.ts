@@ -3,9 +3,13 @@
  * limit per provider, failover to the next one on a transient failure, none on a permanent one
  * (the message itself was refused). When every provider failed transiently the error is
  * transient, and the sender retries the message later with exponential backoff and jitter.
+ * An ambiguous failure (the provider may have accepted the message) stops the chain: another
+ * provider could deliver a second copy. It becomes transient when the provider honours
+ * idempotency keys (a later retry with the same key is safe), and stays ambiguous otherwise,
+ * so the sender parks the message for an operator.
  */
 import type { Clock } from '../platform/clock.js';
-import { ProviderError, asProviderError, type EmailProvider, type ProviderMessage, type SendResult } from './provider.js';
+import { ProviderError, asProviderError, settleAmbiguous, type EmailProvider, type ProviderMessage, type SendResult } from './provider.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -141,6 +145,9 @@ export function createFailoverProvider(routes: RoutedProvider[]): EmailProvider 
             throw new ProviderError('permanent', error.message);
           }
           route.breaker.onFailure();
+          if (error.kind === 'ambiguous') {
+            throw settleAmbiguous(route.provider, error);
+          }
           failures.push(error.message);
           retryAfterMs = Math.max(retryAfterMs, error.retryAfterMs ?? 0);
         }

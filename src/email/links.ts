@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export type LinkPayload =
   | { t: 'o'; w: string; m: string; c: string | null }
   | { t: 'c'; w: string; m: string; c: string | null; u: string }
-  | { t: 'u'; w: string; e: string; c: string | null; m: string | null };
+  | { t: 'u'; w: string; e: string; c: string | null; m: string | null; p?: string | null };
 
 export type OpenLink = Extract<LinkPayload, { t: 'o' }>;
 export type ClickLink = Extract<LinkPayload, { t: 'c' }>;
@@ -83,12 +83,16 @@ export function addTracking(html: string, ctx: TrackingContext): string {
   return bodyEnd >= 0 ? `${rewritten.slice(0, bodyEnd)}${pixel}${rewritten.slice(bodyEnd)}` : `${rewritten}${pixel}`;
 }
 
-/** RFC 2369 List-Unsubscribe (URL + mailto) and RFC 8058 one-click headers for marketing email. */
-export function unsubscribeHeaders(signer: LinkSigner, baseUrl: string, link: Omit<UnsubscribeLink, 't'>, fromAddress: string): Record<string, string> {
+/**
+ * RFC 2369 List-Unsubscribe and RFC 8058 one-click headers for marketing email. Only the HTTPS
+ * URI is advertised: RFC 8058 needs nothing else, and a mailto: address would promise an inbound
+ * mailbox that nothing reads. The signed link carries the message's topic (`p`), so one click
+ * leaves that topic only (see public.routes.ts).
+ */
+export function unsubscribeHeaders(signer: LinkSigner, baseUrl: string, link: Omit<UnsubscribeLink, 't'>): Record<string, string> {
   const token = signer.sign({ t: 'u', ...link });
-  const domain = /@([^\s>]+)>?\s*$/.exec(fromAddress)?.[1] ?? 'unitehub.local';
   return {
-    'List-Unsubscribe': `<${baseUrl}/u/${token}>, <mailto:unsubscribe@${domain}?subject=unsubscribe%20${encodeURIComponent(link.e)}>`,
+    'List-Unsubscribe': `<${baseUrl}/u/${token}>`,
     'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
   };
 }

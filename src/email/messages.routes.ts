@@ -2,10 +2,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
-import { authOf } from '../http/auth.js';
+import { actorOf, authOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
-import { getMessage, listMessages, MESSAGE_STATUSES, type MessageStatus } from './messages.js';
+import { getMessage, listMessages, markMessageSent, MESSAGE_STATUSES, resendMessage, type MessageStatus } from './messages.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 const Status = Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s)));
@@ -21,6 +21,7 @@ const MessageSummary = Type.Object({
   sourceType: Type.String(),
   sourceId: Nullable(Type.String()),
   contactId: Nullable(Type.String()),
+  topicId: Nullable(Type.String()),
   createdAt: Type.String({ format: 'date-time' }),
   sentAt: Nullable(Type.String({ format: 'date-time' })),
 });
@@ -62,5 +63,23 @@ export function messageRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (!detail) throw notFound('Message');
       return detail;
     },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/messages/:id/resend',
+    {
+      config: { permission: 'messages:write' },
+      schema: { tags: ['email'], summary: 'Queue an uncertain or failed message again (same idempotency key and Message-ID)', params: IdParams, response: { 200: MessageSummary, 404: ErrorResponse, 409: ErrorResponse } },
+    },
+    async (request) => resendMessage(deps.db, authOf(request).workspaceId, request.params.id, actorOf(request), deps.clock.now()),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/messages/:id/mark-sent',
+    {
+      config: { permission: 'messages:write' },
+      schema: { tags: ['email'], summary: 'Record that an uncertain message was delivered', params: IdParams, response: { 200: MessageSummary, 404: ErrorResponse, 409: ErrorResponse } },
+    },
+    async (request) => markMessageSent(deps.db, deps.eventSink, authOf(request).workspaceId, request.params.id, actorOf(request), deps.clock.now()),
   );
 }

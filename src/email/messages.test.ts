@@ -61,7 +61,7 @@ describe('GET /api/messages', () => {
     expect(messages.map((m) => m.subject)).not.toContain('Other workspace');
     const sent = messages.find((m) => m.id === delivered)!;
     expect(sent).toMatchObject({ to: 'Ada <ada@example.com>', subject: 'Welcome Ada', status: 'sent', attempts: 1, provider: 'bouncing', lastError: null, contactId, sourceType: 'test' });
-    expect(Object.keys(sent).sort()).toEqual(['attempts', 'contactId', 'createdAt', 'id', 'lastError', 'provider', 'providerMessageId', 'sentAt', 'sourceId', 'sourceType', 'status', 'subject', 'to']);
+    expect(Object.keys(sent).sort()).toEqual(['attempts', 'contactId', 'createdAt', 'id', 'lastError', 'provider', 'providerMessageId', 'sentAt', 'sourceId', 'sourceType', 'status', 'subject', 'to', 'topicId']);
     const failed = messages.find((m) => m.id === bounced)!;
     expect(failed).toMatchObject({ status: 'failed', attempts: 1, lastError: 'mailbox does not exist' });
   });

@@ -1,9 +1,17 @@
-/** Per-message delivery status: the outbox rows of a workspace, their send attempts and engagement. */
+/**
+ * Per-message delivery status: the outbox rows of a workspace, their send attempts and engagement,
+ * and the operator's decisions on a message the sender could not settle (resend, mark sent).
+ */
 import { decodeCursor, encodeCursor } from '../contacts/contacts.js';
-import type { Queryable } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
+import { recordEvents, type EventSink } from '../events/events.js';
+import { AppError, notFound } from '../http/errors.js';
+import { recordAudit, type Actor } from '../identity/audit.js';
+import { MESSAGES_CHANNEL } from './outbox.js';
 import { listSendAttempts } from './sender.js';
 
-export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed'] as const;
+/** Persisted strings: never rename. 'uncertain': see sender.ts (ambiguous outcome, no idempotency key). */
+export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'uncertain'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 export interface MessageSummary {
@@ -18,6 +26,7 @@ export interface MessageSummary {
   sourceType: string;
   sourceId: string | null;
   contactId: string | null;
+  topicId: string | null;
   createdAt: string;
   sentAt: string | null;
 }
@@ -42,13 +51,14 @@ interface MessageRow {
   source_type: string;
   source_id: string | null;
   contact_id: string | null;
+  topic_id: string | null;
   created_at: Date;
   sent_at: Date | null;
   created_key: string;
 }
 
 const MESSAGE_COLUMNS = `id, to_address, from_address, subject, status, attempts, provider, provider_message_id, last_error,
-       source_type, source_id, contact_id, created_at, sent_at,
+       source_type, source_id, contact_id, topic_id, created_at, sent_at,
        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
 
 function toSummary(row: MessageRow): MessageSummary {
@@ -64,6 +74,7 @@ function toSummary(row: MessageRow): MessageSummary {
     sourceType: row.source_type,
     sourceId: row.source_id,
     contactId: row.contact_id,
+    topicId: row.topic_id,
     createdAt: row.created_at.toISOString(),
     sentAt: row.sent_at ? row.sent_at.toISOString() : null,
   };
@@ -125,4 +136,80 @@ export async function getMessage(q: Queryable, workspaceId: string, id: string):
     attempts,
     events: events.rows.map((e) => ({ id: e.id, name: e.name, properties: e.properties, occurredAt: e.occurred_at.toISOString() })),
   };
+}
+
+/**
+ * An 'uncertain' message becomes 'sent' because someone knows it was accepted: an operator, or a
+ * provider webhook about it (delivered, bounced … — the provider had it). Records a 'marked_sent'
+ * attempt naming who, and the `sent` event. Null (and nothing written) unless it was uncertain.
+ */
+export async function settleUncertainAsSent(q: Queryable, sink: EventSink, workspaceId: string, id: string, by: string, providerMessageId: string | null, now: Date): Promise<MessageSummary | null> {
+  const updated = await q.query<MessageRow>(
+    `UPDATE messages
+        SET status = 'sent', sent_at = $3, last_error = NULL, locked_until = NULL, provider_message_id = COALESCE($4, provider_message_id)
+      WHERE workspace_id = $1 AND id = $2 AND status = 'uncertain'
+     RETURNING ${MESSAGE_COLUMNS}`,
+    [workspaceId, id, now, providerMessageId],
+  );
+  const row = updated.rows[0];
+  if (!row) return null;
+  await q.query(
+    `INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
+     VALUES ($1, $2, $3, 'marked_sent', 0, $4, $5, $6)`,
+    [workspaceId, id, row.provider ?? 'operator', providerMessageId, `marked sent by ${by}`, now],
+  );
+  await recordEvents(
+    q,
+    sink,
+    workspaceId,
+    [{ contactId: row.contact_id, type: 'email', name: 'sent', properties: { messageId: id, provider: row.provider, sourceType: row.source_type, markedBy: by }, messageId: `email:sent:${id}` }],
+    now,
+  );
+  return toSummary(row);
+}
+
+function stateConflict(action: string, allowed: string, status: string): AppError {
+  return new AppError('MESSAGE_STATE_CONFLICT', `Only ${allowed} message can be ${action}; this one is ${status}`, { status });
+}
+
+async function statusOf(q: Queryable, workspaceId: string, id: string): Promise<string> {
+  const row = await q.query<{ status: string }>('SELECT status FROM messages WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+  if (!row.rows[0]) throw notFound('Message');
+  return row.rows[0].status;
+}
+
+/**
+ * An operator sends an 'uncertain' (or 'failed') message again: it is queued now with the same
+ * idempotency key and Message-ID, so receivers that deduplicate by Message-ID drop a copy that
+ * did arrive. Audited. 409 MESSAGE_STATE_CONFLICT from any other status.
+ */
+export async function resendMessage(db: Database, workspaceId: string, id: string, actor: Actor, now: Date): Promise<MessageSummary> {
+  return db.transaction(async (tx) => {
+    const updated = await tx.query<MessageRow>(
+      `UPDATE messages
+          SET status = 'queued', next_attempt_at = $3, locked_until = NULL, claim_token = NULL
+        WHERE workspace_id = $1 AND id = $2 AND status IN ('uncertain', 'failed')
+       RETURNING ${MESSAGE_COLUMNS}`,
+      [workspaceId, id, now],
+    );
+    const row = updated.rows[0];
+    if (!row) throw stateConflict('resent', 'an uncertain or failed', await statusOf(tx, workspaceId, id));
+    await tx.query('SELECT pg_notify($1, $2)', [MESSAGES_CHANNEL, workspaceId]);
+    await recordAudit(tx, { workspaceId, actor, action: 'message.resend', resourceType: 'message', resourceId: id, after: { status: 'queued', attempts: row.attempts } });
+    return toSummary(row);
+  });
+}
+
+/**
+ * An operator confirms that an 'uncertain' message was delivered (seen in the provider's log or
+ * by the recipient): it becomes 'sent' with a 'marked_sent' attempt and the usual `sent` event,
+ * so campaigns waiting on it go on. Audited. 409 MESSAGE_STATE_CONFLICT from any other status.
+ */
+export async function markMessageSent(db: Database, sink: EventSink, workspaceId: string, id: string, actor: Actor, now: Date): Promise<MessageSummary> {
+  return db.transaction(async (tx) => {
+    const row = await settleUncertainAsSent(tx, sink, workspaceId, id, `${actor.type}:${actor.id ?? ''}`, null, now);
+    if (!row) throw stateConflict('marked sent', 'an uncertain', await statusOf(tx, workspaceId, id));
+    await recordAudit(tx, { workspaceId, actor, action: 'message.mark_sent', resourceType: 'message', resourceId: id, before: { status: 'uncertain' }, after: { status: 'sent' } });
+    return row;
+  });
 }

@@ -21,6 +21,12 @@ export interface OutboundEmail {
   html: string;
   text: string;
   headers?: Record<string, string>;
+  /**
+   * Marketing email's subscription topic: `{ id }` names one, `{ id: null }` asks for the
+   * workspace's default. A named topic that no longer exists also falls back to the default.
+   * Absent for transactional email, which has no topic.
+   */
+  topic?: { id: string | null };
   /** When the message may first be attempted; defaults to now. */
   notBefore?: Date;
 }
@@ -29,8 +35,10 @@ export interface OutboundEmail {
 export async function enqueueEmail(q: Queryable, email: OutboundEmail): Promise<{ id: string; created: boolean }> {
   const inserted = await q.query<{ id: string }>(
     `INSERT INTO messages (workspace_id, contact_id, idempotency_key, source_type, source_id, from_address, to_address,
-                           subject, html, text_body, headers, next_attempt_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now()))
+                           subject, html, text_body, headers, next_attempt_at, topic_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now()),
+             CASE WHEN $13::boolean THEN COALESCE((SELECT id FROM subscription_topics WHERE workspace_id = $1 AND id = $14::uuid),
+                                                  (SELECT id FROM subscription_topics WHERE workspace_id = $1 AND is_default)) END)
      ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
      RETURNING id`,
     [
@@ -46,6 +54,8 @@ export async function enqueueEmail(q: Queryable, email: OutboundEmail): Promise<
       email.text,
       JSON.stringify(email.headers ?? {}),
       email.notBefore ?? null,
+      email.topic !== undefined,
+      email.topic?.id ?? null,
     ],
   );
   if (inserted.rows[0]) {

@@ -1,7 +1,13 @@
 /**
- * The narrow interface every email provider implements (dev inbox, SMTP). The sender decides
- * retries from the error's kind: a transient failure (timeout, throttling, 4xx SMTP reply, 5xx
- * HTTP) is retried later; a permanent one (bad address, rejected content, bad credentials) is not.
+ * The narrow interface every email provider implements (dev inbox, SMTP, HTTP APIs). The sender
+ * decides retries from the error's kind:
+ * - transient: certainly not accepted, worth another try (connection refused, throttling, an SMTP
+ *   4xx reply before the end of DATA, an HTTP 5xx/429 answer) — retried later, failed over;
+ * - permanent: certainly not accepted, and never will be (bad address, rejected content);
+ * - ambiguous: the whole message went out and no answer came back (a timeout or a dropped
+ *   connection after the HTTP request or the SMTP DATA terminator was sent): it may have been
+ *   accepted. Only a provider that honours idempotency keys (`idempotent`) may be asked again;
+ *   otherwise the sender parks the message as 'uncertain' for an operator to decide.
  */
 import { createHash } from 'node:crypto';
 
@@ -33,6 +39,8 @@ export interface ProviderCheck {
 
 export interface EmailProvider {
   readonly name: string;
+  /** True when a repeat with the same idempotency key never delivers twice (Resend, the dev inbox). */
+  readonly idempotent?: boolean;
   /** Resolves only when the provider accepted the message; otherwise throws a ProviderError. */
   send(message: ProviderMessage, options: { idempotencyKey: string }): Promise<SendResult>;
   /** Tests the connection and credentials without sending. */
@@ -41,7 +49,7 @@ export interface EmailProvider {
   close?(): Promise<void>;
 }
 
-export type ProviderErrorKind = 'transient' | 'permanent';
+export type ProviderErrorKind = 'transient' | 'permanent' | 'ambiguous';
 
 export class ProviderError extends Error {
   constructor(
@@ -55,10 +63,19 @@ export class ProviderError extends Error {
   }
 }
 
-/** Anything thrown that is not a ProviderError (a bug, a dropped socket) is treated as transient. */
+/** Anything thrown that is not a ProviderError (a bug) is treated as transient. */
 export function asProviderError(error: unknown): ProviderError {
   if (error instanceof ProviderError) return error;
   return new ProviderError('transient', error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * What an ambiguous failure means for this provider: a retry with the same idempotency key is
+ * safe on an idempotent provider (so it is transient there); elsewhere it stays ambiguous.
+ */
+export function settleAmbiguous(provider: Pick<EmailProvider, 'idempotent'>, error: ProviderError): ProviderError {
+  if (error.kind !== 'ambiguous' || !provider.idempotent) return error;
+  return new ProviderError('transient', error.message, error.retryAfterMs);
 }
 
 function domainOf(address: string): string {

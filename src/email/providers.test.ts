@@ -13,7 +13,7 @@ import { createResendProvider } from './providers/resend.js';
 import { createSendGridProvider } from './providers/sendgrid.js';
 import { createSesProvider, signAwsRequest } from './providers/ses.js';
 
-type Mode = 'ok' | 'reject' | 'throttle' | 'down' | 'slow' | 'slow-once';
+type Mode = 'ok' | 'reject' | 'throttle' | 'down' | 'slow' | 'slow-once' | 'drop';
 interface Seen {
   path: string;
   headers: IncomingMessage['headers'];
@@ -53,8 +53,10 @@ function errorFor(path: string, mode: Mode): { status: number; headers?: Record<
   return { status: 503, body: message('Service unavailable') };
 }
 
-/** The injected HTTP function: the real fetch, pointed at the local server instead of the provider's host. */
-const localHttp: HttpClient = (request) => fetchHttp({ ...request, url: request.url.replace(/^https:\/\/[^/]+/, `http://127.0.0.1:${port}`) });
+/** The injected HTTP function: the real fetch, pointed at the local server instead of the provider's host (or at a closed port). */
+let refuseConnections = false;
+let closedPort = 0;
+const localHttp: HttpClient = (request) => fetchHttp({ ...request, url: request.url.replace(/^https:\/\/[^/]+/, `http://127.0.0.1:${refuseConnections ? closedPort : port}`) });
 
 const message: ProviderMessage = {
   workspaceId: 'ws-1',
@@ -138,6 +140,11 @@ beforeAll(async () => {
         res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
         res.end(r.body);
       };
+      if (mode === 'drop') {
+        // Reads the whole request, then the connection dies before any answer.
+        req.socket.destroy();
+        return;
+      }
       if (mode === 'slow' || mode === 'slow-once') {
         // Accepts (and stores) the email but answers too late for the caller's timeout.
         const accepted = answer(path, body, req.headers);
@@ -150,12 +157,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
+  // A port that was just free: connecting to it is refused.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  closedPort = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
 });
 afterAll(async () => {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 beforeEach(() => {
+  refuseConnections = false;
   for (const key of Object.keys(modes)) delete modes[key];
   seen.length = 0;
 });
@@ -177,7 +190,7 @@ describe.each(contracts)('$name contract', (contract) => {
     contract.check(request);
   });
 
-  it('classifies 4xx as permanent, 429 as transient with Retry-After, 5xx and timeouts as transient', async () => {
+  it('classifies 4xx as permanent; 429 (with Retry-After), 5xx and a refused connection as transient; a timeout or a dropped connection after the request as ambiguous', async () => {
     const provider = contract.make(300);
     modes[contract.path] = 'reject';
     const rejected = await failureOf(provider.send(message, { idempotencyKey: 'k' }));
@@ -191,8 +204,18 @@ describe.each(contracts)('$name contract', (contract) => {
     expect((await failureOf(provider.send(message, { idempotencyKey: 'k' }))).kind).toBe('transient');
     modes[contract.path] = 'slow';
     const timedOut = await failureOf(provider.send(message, { idempotencyKey: 'k' }));
-    expect(timedOut.kind).toBe('transient');
+    expect(timedOut.kind).toBe('ambiguous');
     expect(timedOut.message).toContain('within 300 ms');
+    modes[contract.path] = 'drop';
+    const before = seen.length;
+    const dropped = await failureOf(provider.send(message, { idempotencyKey: 'k' }));
+    expect(seen.length).toBe(before + 1);
+    expect(dropped.kind).toBe('ambiguous');
+    refuseConnections = true;
+    const refused = await failureOf(provider.send(message, { idempotencyKey: 'k' }));
+    expect(refused.kind).toBe('transient');
+    expect(refused.message).toContain('ECONNREFUSED');
+    expect(provider.idempotent ?? false).toBe(contract.name === 'resend');
   });
 
   it('tests the connection', async () => {
@@ -347,5 +370,74 @@ describe('workspace providers with failover', () => {
     expect(row.provider_message_id).toBe(stored.get(key));
     const attempts = await t.db.query<{ result: string }>('SELECT result FROM send_attempts WHERE message_id = $1 ORDER BY id', [id]);
     expect(attempts.rows.map((r) => r.result)).toEqual(['transient_error', 'sent']);
+  });
+
+  it('parks a timed-out send on a provider without idempotency keys as uncertain: no retry, no failover', async () => {
+    for (const p of await t.runtime.deps.email.providers.list(caller.workspaceId)) await t.runtime.deps.email.providers.remove(caller.workspaceId, p.id, { type: 'system', id: null });
+    for (const [name, kind, priority, credentials] of [
+      ['Postmark', 'postmark', 1, { serverToken: 'pm' }],
+      ['SendGrid', 'sendgrid', 2, { apiKey: 'SG.key' }],
+    ] as const) {
+      const created = await t.app.inject({ method: 'POST', url: '/api/providers', headers: caller.bearer, payload: { name, kind, priority, credentials } });
+      expect(created.statusCode).toBe(201);
+    }
+    modes['/email'] = 'drop';
+    const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'uncertain:1' });
+    await t.runtime.deps.email.sender.runOnce();
+    const row = await messageRow(t.db, id);
+    expect(row.status).toBe('uncertain');
+    expect(row.last_error).toContain('may have accepted');
+    // SendGrid was healthy, but a failover could have delivered a second copy.
+    expect(seen.map((s) => s.path)).toEqual(['/email']);
+    appClock.advance(24 * 3_600_000);
+    await t.runtime.deps.email.sender.runOnce();
+    expect(seen.map((s) => s.path)).toEqual(['/email']);
+    const listed = await t.app.inject({ method: 'GET', url: '/api/messages?status=uncertain', headers: caller.bearer });
+    expect(listed.json().messages.map((m: { id: string }) => m.id)).toContain(id);
+    const detail = await t.app.inject({ method: 'GET', url: `/api/messages/${id}`, headers: caller.bearer });
+    expect(detail.json().attempts.map((a: { result: string }) => a.result)).toEqual(['ambiguous']);
+
+    // A certain failure (503) on the same provider still fails over.
+    modes['/email'] = 'down';
+    const other = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'uncertain:certain' });
+    await t.runtime.deps.email.sender.runOnce();
+    expect(await messageRow(t.db, other)).toMatchObject({ status: 'sent', provider: 'sendgrid' });
+
+    // The operator resends: queued again, delivered once, both attempts kept.
+    modes['/email'] = 'ok';
+    const resent = await t.app.inject({ method: 'POST', url: `/api/messages/${id}/resend`, headers: caller.bearer });
+    expect(resent.statusCode).toBe(200);
+    expect(resent.json()).toMatchObject({ id, status: 'queued' });
+    await t.runtime.deps.email.sender.runOnce();
+    expect(await messageRow(t.db, id)).toMatchObject({ status: 'sent', provider: 'postmark' });
+    const attempts = await t.db.query<{ result: string }>('SELECT result FROM send_attempts WHERE message_id = $1 ORDER BY id', [id]);
+    expect(attempts.rows.map((r) => r.result)).toEqual(['ambiguous', 'sent']);
+    const again = await t.app.inject({ method: 'POST', url: `/api/messages/${id}/resend`, headers: caller.bearer });
+    expect([again.statusCode, again.json().error.code, again.json().error.details]).toEqual([409, 'MESSAGE_STATE_CONFLICT', { status: 'sent' }]);
+  });
+
+  it('lets an operator mark an uncertain message sent: a marked_sent attempt, the sent event and an audit entry', async () => {
+    modes['/email'] = 'drop';
+    const contactId = (await t.app.inject({ method: 'POST', url: '/api/contacts', headers: caller.bearer, payload: { email: 'uncertain@example.com' } })).json().id as string;
+    const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'uncertain:2', contactId, to: 'uncertain@example.com' });
+    await t.runtime.deps.email.sender.runOnce();
+    expect((await messageRow(t.db, id)).status).toBe('uncertain');
+    const marked = await t.app.inject({ method: 'POST', url: `/api/messages/${id}/mark-sent`, headers: caller.bearer });
+    expect(marked.statusCode).toBe(200);
+    expect(marked.json()).toMatchObject({ id, status: 'sent' });
+    const detail = (await t.app.inject({ method: 'GET', url: `/api/messages/${id}`, headers: caller.bearer })).json();
+    expect(detail.attempts.map((a: { result: string; provider: string }) => [a.result, a.provider])).toEqual([
+      ['ambiguous', 'failover'],
+      ['marked_sent', 'failover'],
+    ]);
+    expect(detail.events.map((e: { name: string }) => e.name)).toEqual(['sent']);
+    const audit = await t.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE workspace_id = $1 AND resource_type = 'message' AND resource_id = $2`, [caller.workspaceId, id]);
+    expect(audit.rows.map((r) => r.action)).toEqual(['message.mark_sent']);
+    const twice = await t.app.inject({ method: 'POST', url: `/api/messages/${id}/mark-sent`, headers: caller.bearer });
+    expect([twice.statusCode, twice.json().error.code]).toEqual([409, 'MESSAGE_STATE_CONFLICT']);
+    const missing = await t.app.inject({ method: 'POST', url: '/api/messages/00000000-0000-4000-8000-000000000000/mark-sent', headers: caller.bearer });
+    expect(missing.statusCode).toBe(404);
+    // Only the sender's own kind of failure is parked: nothing was sent twice.
+    expect(seen.filter((s) => s.path === '/email')).toHaveLength(1);
   });
 });

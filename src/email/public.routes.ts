@@ -1,13 +1,18 @@
 /**
  * Public email routes at the root (no session): the open pixel `/t/o/:token`, click redirects
  * `/t/c/:token`, and unsubscribe `/u/:token` (preference page on GET, RFC 8058 one-click and the
- * page's form on POST). Every token is verified first; a bad one is a 404, never a redirect.
+ * page's forms on POST). Every token is verified first; a bad one is a 404, never a redirect.
+ *
+ * A POST with `action=unsubscribe` leaves all marketing email, `action=save` keeps the checked
+ * `topic` values and opts out of the other topics, `action=resubscribe` undoes an unsubscribe
+ * from all. Anything else is the RFC 8058 one-click POST (`List-Unsubscribe=One-Click`), which
+ * leaves the email's own topic (see oneClickUnsubscribe in engagement.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { AppError } from '../http/errors.js';
 import { handleWebhook, WebhookRejected } from './webhooks.js';
-import { recordClick, recordOpen, resubscribe, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
+import { oneClickUnsubscribe, recordClick, recordOpen, resubscribe, savePreferences, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -20,15 +25,30 @@ function notFoundPage(reply: FastifyReply): FastifyReply {
   return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><meta charset="utf-8"><title>Link not found</title><p>This link is not valid.</p>');
 }
 
+function topicForm(path: string, status: SubscriptionStatus): string {
+  if (!status.topics || status.topics.length === 0) return '';
+  const rows = status.topics
+    .map((topic) => {
+      const id = `topic-${escapeHtml(topic.id)}`;
+      const mark = status.messageTopic?.id === topic.id ? ' <em>(this email)</em>' : '';
+      const description = topic.description ? `<br><small>${escapeHtml(topic.description)}</small>` : '';
+      return `<li><input type="checkbox" id="${id}" name="topic" value="${escapeHtml(topic.id)}"${topic.subscribed ? ' checked' : ''}> <label for="${id}">${escapeHtml(topic.name)}${mark}</label>${description}</li>`;
+    })
+    .join('');
+  return `<form method="post" action="${path}"><fieldset><legend>Send me email about</legend><ul>${rows}</ul></fieldset>
+<input type="hidden" name="action" value="save"><button type="submit">Save preferences</button></form>`;
+}
+
 function preferencePage(token: string, status: SubscriptionStatus, notice: string | null): string {
+  const path = `/u/${escapeHtml(token)}`;
   const action = status.unsubscribed
     ? `<p>You will not receive marketing email at <strong>${escapeHtml(status.email)}</strong>.</p>
-<form method="post" action="/u/${escapeHtml(token)}"><input type="hidden" name="action" value="resubscribe"><button type="submit">Subscribe again</button></form>`
-    : `<p>You receive marketing email at <strong>${escapeHtml(status.email)}</strong>.</p>
-<form method="post" action="/u/${escapeHtml(token)}"><input type="hidden" name="action" value="unsubscribe"><button type="submit">Unsubscribe from all marketing email</button></form>`;
+<form method="post" action="${path}"><input type="hidden" name="action" value="resubscribe"><button type="submit">Subscribe again</button></form>`
+    : `<p>You receive marketing email at <strong>${escapeHtml(status.email)}</strong>.</p>${topicForm(path, status)}
+<form method="post" action="${path}"><input type="hidden" name="action" value="unsubscribe"><button type="submit">Unsubscribe from all marketing email</button></form>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Email preferences</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937}button{font:inherit;padding:.5rem 1rem;cursor:pointer}.notice{background:#ecfdf5;padding:.5rem 1rem;border-radius:.25rem}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937}button{font:inherit;padding:.5rem 1rem;cursor:pointer}.notice{background:#ecfdf5;padding:.5rem 1rem;border-radius:.25rem}fieldset{border:1px solid #d1d5db;border-radius:.25rem;margin:0 0 1rem}ul{list-style:none;padding:0}li{margin:.5rem 0}form{margin:0 0 1.5rem}</style>
 </head><body><h1>Email preferences</h1>${notice ? `<p class="notice" role="status">${escapeHtml(notice)}</p>` : ''}${action}</body></html>`;
 }
 
@@ -36,9 +56,8 @@ function visitorOf(request: FastifyRequest): { userAgent: string; ip: string } {
   return { userAgent: String(request.headers['user-agent'] ?? '').slice(0, 500), ip: request.ip };
 }
 
-function formField(body: unknown, name: string): string | null {
-  if (typeof body !== 'string') return null;
-  return new URLSearchParams(body).get(name);
+function formOf(body: unknown): URLSearchParams {
+  return new URLSearchParams(typeof body === 'string' ? body : '');
 }
 
 // Tokens carry the signed URL, longer than a route parameter may be, so the routes take the rest of the path.
@@ -101,13 +120,25 @@ export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
     const link = signer.verify(request.params['*'], 'u');
     if (!link) return notFoundPage(reply);
     const now = deps.clock.now();
-    const wanted = formField(request.body, 'action');
-    const status =
-      wanted === 'resubscribe'
-        ? await resubscribe(deps.db, link, now)
-        : await unsubscribe(deps.db, deps.eventSink, link, wanted === 'unsubscribe' ? 'preference_page' : 'one_click', now);
+    const form = formOf(request.body);
+    const wanted = form.get('action');
+    let status: SubscriptionStatus | null;
+    let notice: string;
+    if (wanted === 'resubscribe') {
+      status = await resubscribe(deps.db, link, now);
+      notice = status?.unsubscribed ? 'This address stays blocked for another reason (bounce or complaint).' : 'You are subscribed again.';
+    } else if (wanted === 'unsubscribe') {
+      status = await unsubscribe(deps.db, deps.eventSink, link, 'preference_page', now);
+      notice = 'You are unsubscribed from all marketing email.';
+    } else if (wanted === 'save') {
+      status = await savePreferences(deps.db, deps.eventSink, link, new Set(form.getAll('topic')), now);
+      notice = 'Your preferences are saved.';
+    } else {
+      const outcome = await oneClickUnsubscribe(deps.db, deps.eventSink, link, now);
+      status = outcome?.status ?? null;
+      notice = outcome?.scope === 'topic' && status?.messageTopic ? `You are unsubscribed from "${status.messageTopic.name}".` : 'You are unsubscribed from all marketing email.';
+    }
     if (!status) return notFoundPage(reply);
-    const notice = wanted === 'resubscribe' ? (status.unsubscribed ? 'This address stays blocked for another reason (bounce or complaint).' : 'You are subscribed again.') : 'You are unsubscribed.';
     return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(preferencePage(request.params['*'], status, notice));
   });
 }

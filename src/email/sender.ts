@@ -11,6 +11,9 @@
  *   per key) and a Message-ID derived from it, so a re-claimed message is not delivered twice.
  * - Transient failures go back to 'queued' with exponential backoff and jitter; permanent ones and
  *   exhausted attempts end as 'failed'. Every attempt is a `send_attempts` row.
+ * - An ambiguous failure on a provider without idempotency keys (provider.ts) parks the message
+ *   as 'uncertain', neither retried nor failed over: an operator resends it or marks it sent
+ *   (messages.ts), since a retry could deliver it twice.
  */
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/database.js';
@@ -21,8 +24,8 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { addTracking, unsubscribeHeaders, type LinkSigner } from './links.js';
 import { MESSAGES_CHANNEL } from './outbox.js';
-import { asProviderError, rfcMessageIdFor, type EmailProvider, type ProviderMessage } from './provider.js';
-import { addressOf, suppressedAmong } from './suppressions.js';
+import { asProviderError, rfcMessageIdFor, settleAmbiguous, type EmailProvider, type ProviderMessage } from './provider.js';
+import { addressOf, refusedBeforeSend } from './suppressions.js';
 
 export interface EmailSenderOptions {
   db: Database;
@@ -66,12 +69,14 @@ interface ClaimedMessage {
   text_body: string;
   headers: Record<string, string>;
   attempts: number;
+  topic_id: string | null;
 }
 
 type Outcome =
   | { kind: 'sent'; provider: string; providerMessageId: string; latencyMs: number }
   | { kind: 'retry'; provider: string; error: string; latencyMs: number; nextAttemptAt: Date }
   | { kind: 'failed'; provider: string; error: string; latencyMs: number; result: 'transient_error' | 'permanent_error' }
+  | { kind: 'uncertain'; provider: string; error: string; latencyMs: number }
   | { kind: 'suppressed'; reason: string };
 
 /** Sources whose emails are marketing: they get tracking and unsubscribe headers. */
@@ -174,23 +179,14 @@ export class EmailSender implements BackgroundWorker {
     const claimToken = randomUUID();
     const claimed = await this.claim(now, claimToken);
     if (claimed.length === 0) return 0;
-    const suppressed = await suppressedAmong(
+    const refused = await refusedBeforeSend(
       this.options.db,
-      claimed.map((m) => ({ workspaceId: m.workspace_id, email: addressOf(m.to_address) })),
-    );
-    // Marketing email also respects the contact's own subscription state (set by people or imports).
-    const marketingContacts = claimed.filter((m) => m.contact_id && MARKETING_SOURCES.has(m.source_type)).map((m) => m.contact_id!);
-    const unsubscribed = new Set(
-      marketingContacts.length === 0
-        ? []
-        : (await this.options.db.query<{ id: string }>(`SELECT id FROM contacts WHERE id = ANY($1::uuid[]) AND subscription_state = 'unsubscribed'`, [marketingContacts])).rows.map((r) => r.id),
+      claimed.map((m) => ({ id: m.id, workspaceId: m.workspace_id, email: addressOf(m.to_address), contactId: m.contact_id, topicId: m.topic_id, marketing: MARKETING_SOURCES.has(m.source_type) })),
     );
     const outcomes = new Map<string, Outcome>();
     const toSend: ClaimedMessage[] = [];
     for (const message of claimed) {
-      const reason =
-        suppressed.get(`${message.workspace_id}|${addressOf(message.to_address)}`) ??
-        (message.contact_id && MARKETING_SOURCES.has(message.source_type) && unsubscribed.has(message.contact_id) ? 'unsubscribed' : undefined);
+      const reason = refused.get(message.id);
       if (reason) outcomes.set(message.id, { kind: 'suppressed', reason });
       else toSend.push(message);
     }
@@ -224,7 +220,7 @@ export class EmailSender implements BackgroundWorker {
                 FOR UPDATE SKIP LOCKED) due
         WHERE m.id = due.id
        RETURNING m.id, m.workspace_id, m.contact_id, m.idempotency_key, m.source_type, m.from_address, m.to_address,
-                 m.subject, m.html, m.text_body, m.headers, m.attempts`,
+                 m.subject, m.html, m.text_body, m.headers, m.attempts, m.topic_id`,
       [now, new Date(now.getTime() + this.leaseMs), this.batchSize, claimToken],
     );
     return result.rows;
@@ -240,7 +236,7 @@ export class EmailSender implements BackgroundWorker {
       html = addTracking(html, { signer, baseUrl: publicUrl, workspaceId: message.workspace_id, messageId: message.id, contactId: message.contact_id });
       Object.assign(
         headers,
-        unsubscribeHeaders(signer, publicUrl, { w: message.workspace_id, e: addressOf(message.to_address), c: message.contact_id, m: message.id }, message.from_address),
+        unsubscribeHeaders(signer, publicUrl, { w: message.workspace_id, e: addressOf(message.to_address), c: message.contact_id, m: message.id, p: message.topic_id }),
       );
     }
     return {
@@ -264,9 +260,10 @@ export class EmailSender implements BackgroundWorker {
       const result = await provider.send(this.prepare(message), { idempotencyKey: `${message.workspace_id}:${message.idempotency_key}` });
       return { kind: 'sent', provider: result.provider ?? provider.name, providerMessageId: result.providerMessageId, latencyMs: Math.round(performance.now() - started) };
     } catch (thrown) {
-      const error = asProviderError(thrown);
+      const error = settleAmbiguous(provider, asProviderError(thrown));
       const latencyMs = Math.round(performance.now() - started);
       const name = provider.name;
+      if (error.kind === 'ambiguous') return { kind: 'uncertain', provider: name, error: error.message, latencyMs };
       if (error.kind === 'permanent') return { kind: 'failed', provider: name, error: error.message, latencyMs, result: 'permanent_error' };
       if (message.attempts >= this.maxAttempts) return { kind: 'failed', provider: name, error: `${error.message} (gave up after ${message.attempts} attempts)`, latencyMs, result: 'transient_error' };
       return { kind: 'retry', provider: name, error: error.message, latencyMs, nextAttemptAt: this.nextAttemptAt(message.attempts, error.retryAfterMs) };
@@ -295,6 +292,8 @@ export class EmailSender implements BackgroundWorker {
           return { id: m.id, workspace_id: m.workspace_id, status: 'queued', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: o.nextAttemptAt.toISOString(), result: 'transient_error', latency_ms: o.latencyMs };
         case 'failed':
           return { id: m.id, workspace_id: m.workspace_id, status: 'failed', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: o.result, latency_ms: o.latencyMs };
+        case 'uncertain':
+          return { id: m.id, workspace_id: m.workspace_id, status: 'uncertain', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: 'ambiguous', latency_ms: o.latencyMs };
         case 'suppressed':
           return { id: m.id, workspace_id: m.workspace_id, status: 'suppressed', provider: 'suppression_list', provider_message_id: null, last_error: `suppressed: ${o.reason}`, next_attempt_at: null, result: 'suppressed', latency_ms: 0 };
         default:

@@ -246,12 +246,15 @@ class Connection {
     }
     const final = this.reply();
     this.write(job.data);
-    this.write(TERMINATOR);
+    // Handed to the kernel only when the terminator's write completes: a connection lost before
+    // that certainly delivered nothing; after it, the server may have accepted the message.
+    let flushed = false;
+    if (!this.failure) this.socket.write(TERMINATOR, () => (flushed = true));
     let reply: Reply;
     try {
       reply = await final;
     } catch (error) {
-      throw Object.assign(error as Error, { dataWritten: true });
+      throw Object.assign(error as Error, { dataWritten: flushed });
     }
     this.used += 1;
     if (reply.code !== 250) throw new SmtpReplyError(reply.code, 'DATA', reply.text);

@@ -1,9 +1,11 @@
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmailTestApp, enqueueTestEmail, messageRow, type EmailTestApp } from '../../test/email-helpers.js';
 import { signUp, type Caller } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
+import { EmailSender } from './sender.js';
+import { createSmtpProvider } from './smtp.js';
 
 interface Received {
   from: string;
@@ -90,7 +92,7 @@ describe('SMTP provider', () => {
     expect(headers.get('to')).toBe('Ada Lovelace <ada@example.com>');
     expect(headers.get('message-id')).toMatch(/^<[0-9a-f]{40}@acme\.test>$/);
     expect(row.provider_message_id).toBe(headers.get('message-id'));
-    expect(headers.get('list-unsubscribe')).toMatch(/^<http:\/\/localhost:3008\/u\/[\w-]+\.[\w-]+>, <mailto:unsubscribe@acme\.test\?subject=unsubscribe%20ada%40example\.com>$/);
+    expect(headers.get('list-unsubscribe')).toMatch(/^<http:\/\/localhost:3008\/u\/[\w-]+\.[\w-]+>$/);
     expect(headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expect(headers.get('content-type')).toContain('multipart/alternative');
     const body = bodyOf(mail.raw);
@@ -140,3 +142,89 @@ describe('SMTP provider', () => {
     }
   });
 });
+
+type Misbehaviour = 'drop-after-dot' | 'hang-after-dot' | 'drop-during-data' | 'hang-before-data' | 'reject-after-dot';
+
+/**
+ * A minimal SMTP server on a socket, for the failures a real MTA produces rarely: the connection
+ * lost (or the reply never sent) after the DATA terminator, or before it.
+ */
+async function misbehavingServer(behaviour: Misbehaviour): Promise<{ port: number; terminated: () => number; close: () => Promise<void> }> {
+  let terminated = 0;
+  const server: TcpServer = createTcpServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.write('220 fake.test ESMTP\r\n');
+    let buffer = '';
+    let inData = false;
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('latin1');
+      for (;;) {
+        if (inData) {
+          if (behaviour === 'drop-during-data') return void socket.destroy();
+          const end = buffer.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          terminated += 1;
+          inData = false;
+          buffer = buffer.slice(end + 5);
+          if (behaviour === 'drop-after-dot') return void socket.destroy();
+          if (behaviour === 'reject-after-dot') socket.write('554 5.7.1 Message refused\r\n');
+          if (behaviour === 'hang-after-dot') return;
+          continue;
+        }
+        const eol = buffer.indexOf('\r\n');
+        if (eol < 0) return;
+        const verb = buffer.slice(0, 4).toUpperCase();
+        buffer = buffer.slice(eol + 2);
+        if (verb === 'EHLO' || verb === 'HELO') socket.write('250 fake.test\r\n');
+        else if (verb === 'MAIL' && behaviour === 'hang-before-data') return;
+        else if (verb === 'MAIL' || verb === 'RCPT' || verb === 'RSET' || verb === 'NOOP') socket.write('250 OK\r\n');
+        else if (verb === 'DATA') {
+          socket.write('354 go ahead\r\n');
+          inData = true;
+        } else if (verb === 'QUIT') return void socket.end('221 bye\r\n');
+        else socket.write('502 unknown\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    terminated: () => terminated,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('SMTP failures: certain or ambiguous', () => {
+  const cases: Array<{ behaviour: Misbehaviour; status: string; result: string; delivered: number }> = [
+    { behaviour: 'drop-after-dot', status: 'uncertain', result: 'ambiguous', delivered: 1 },
+    { behaviour: 'hang-after-dot', status: 'uncertain', result: 'ambiguous', delivered: 1 },
+    // The server drops on the first data chunk, but the loopback kernel had already taken the whole
+    // message and its terminator: the client cannot tell that from a drop after the dot, so it takes
+    // the safe side. (A connection lost before the terminator is flushed is transient: smtp-client.)
+    { behaviour: 'drop-during-data', status: 'uncertain', result: 'ambiguous', delivered: 0 },
+    { behaviour: 'hang-before-data', status: 'queued', result: 'transient_error', delivered: 0 },
+    { behaviour: 'reject-after-dot', status: 'failed', result: 'permanent_error', delivered: 1 },
+  ];
+  it.each(cases)('$behaviour: the message ends $status ($result)', async ({ behaviour, status, result, delivered }) => {
+    const fake = await misbehavingServer(behaviour);
+    const provider = createSmtpProvider(`smtp://127.0.0.1:${fake.port}`, { timeoutMs: 400, maxConnections: 1 });
+    const deps = t.runtime.deps;
+    const sender = new EmailSender({ db: t.db, clock, logger: deps.logger, eventSink: () => deps.eventSink, provider, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000 });
+    try {
+      // Large enough that the server sees DATA in several chunks, so it can drop mid-message.
+      const big = `<html><body>${'<p>Spring offer for everyone who reads to the end.</p>'.repeat(4000)}</body></html>`;
+      const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: `smtp-failure:${behaviour}`, html: big, text: 'Spring offer' });
+      await sender.runOnce();
+      const row = await messageRow(t.db, id);
+      expect(row.status).toBe(status);
+      const attempts = await t.db.query<{ result: string }>('SELECT result FROM send_attempts WHERE message_id = $1', [id]);
+      expect(attempts.rows.map((r) => r.result)).toEqual([result]);
+      expect(fake.terminated()).toBe(delivered);
+      if (status === 'uncertain') expect(row.last_error).toContain('after the end of DATA');
+    } finally {
+      await sender.stop();
+      await fake.close();
+    }
+  });
+});
+

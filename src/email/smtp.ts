@@ -1,7 +1,10 @@
 /**
  * SMTP delivery (SMTP_URL): the message is built once (mime.ts) and sent by our pooled,
  * pipelining client (smtp-client.ts). A 5xx reply is permanent (the server refused this
- * message); a 4xx reply or a connection problem is transient; failed authentication is permanent.
+ * message); a 4xx reply or a connection problem before the end of DATA is transient; failed
+ * authentication is permanent. A timeout or a lost connection after the whole message and its
+ * DATA terminator went out is ambiguous: the server may have queued it, and SMTP has no
+ * idempotency key.
  */
 import { buildMimeMessage, envelopeOf, type Envelope } from './mime.js';
 import { SmtpClient } from './smtp-client.js';
@@ -20,13 +23,15 @@ interface SmtpFailure {
 }
 
 export function classifySmtpError(error: unknown): ProviderError {
-  const failure = (error ?? {}) as SmtpFailure;
+  const failure = (error ?? {}) as SmtpFailure & { dataWritten?: boolean };
   const message = failure.message ?? String(error);
   if (typeof failure.responseCode === 'number') {
     return new ProviderError(failure.responseCode >= 500 ? 'permanent' : 'transient', `SMTP ${failure.responseCode}: ${message}`);
   }
   // Authentication failures do not fix themselves by retrying the same message.
   if (failure.code === 'EAUTH') return new ProviderError('permanent', `SMTP authentication failed: ${message}`);
+  // No reply after the message and its terminator were written (smtp-client marks the error).
+  if (failure.dataWritten === true) return new ProviderError('ambiguous', `SMTP ${failure.code ?? 'error'} after the end of DATA: ${message}; the server may have accepted the message`);
   return new ProviderError('transient', `SMTP ${failure.code ?? 'error'}: ${message}`);
 }
 

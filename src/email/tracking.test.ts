@@ -105,6 +105,11 @@ describe('unsubscribe', () => {
     expect(String(page.headers['content-security-policy'])).toContain("script-src 'self'");
   });
 
+  it('advertises only the HTTPS one-click URI, no mailto: address that nothing reads', () => {
+    expect(headers['List-Unsubscribe']).toMatch(/^<http:\/\/localhost:3008\/u\/[\w-]+\.[\w-]+>$/);
+    expect(headers['List-Unsubscribe']).not.toContain('mailto:');
+  });
+
   it('unsubscribes with RFC 8058 one-click: suppression, contact state, one event, and later sends are suppressed', async () => {
     expect(headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
     const path = new URL(/^<([^>]+)>/.exec(headers['List-Unsubscribe']!)![1]!).pathname;
@@ -116,7 +121,7 @@ describe('unsubscribe', () => {
     expect(contact.rows[0]!.subscription_state).toBe('unsubscribed');
     const suppression = await t.app.inject({ method: 'GET', url: '/api/suppressions?email=grace@example.com', headers: caller.bearer });
     expect(suppression.json().suppressions[0]).toMatchObject({ email: 'grace@example.com', reason: 'unsubscribed', source: 'one_click' });
-    expect(await emailEvents('unsubscribed')).toEqual([{ contact_id: contactId, properties: { messageId, source: 'one_click' } }]);
+    expect(await emailEvents('unsubscribed')).toEqual([{ contact_id: contactId, properties: { messageId, source: 'one_click', scope: 'all', topicId: null } }]);
 
     const next = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, sourceType: 'campaign', to: 'grace@example.com' });
     await t.runtime.deps.email.sender.runOnce();

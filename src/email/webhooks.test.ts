@@ -101,6 +101,23 @@ describe('Postmark webhooks (basic auth)', () => {
   });
 });
 
+describe('a webhook about an uncertain message', () => {
+  it('settles it as sent: the provider had it', async () => {
+    const providerId = await addProvider('postmark', { serverToken: 'pm', webhookUser: 'hook', webhookPassword: 'p4ss-word' });
+    const contactId = await createContact(t.db, caller.workspaceId, 'maybe@example.com');
+    const messageId = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, to: 'maybe@example.com' });
+    await t.db.query(`UPDATE messages SET status = 'uncertain', provider = 'postmark', last_error = 'no answer' WHERE id = $1`, [messageId]);
+    const body = JSON.stringify({ RecordType: 'Delivery', ID: 7, MessageID: 'pm-maybe', Recipient: 'maybe@example.com', Email: 'maybe@example.com', Metadata: { messageId } });
+    const response = await t.app.inject({ method: 'POST', url: `/webhooks/email/${providerId}`, headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('hook:p4ss-word').toString('base64')}` }, payload: body });
+    expect(response.statusCode).toBe(200);
+    const row = await t.db.query<{ status: string; provider_message_id: string; sent_at: Date | null }>('SELECT status, provider_message_id, sent_at FROM messages WHERE id = $1', [messageId]);
+    expect(row.rows[0]).toMatchObject({ status: 'sent', provider_message_id: 'pm-maybe' });
+    const attempts = await t.db.query<{ result: string; error: string }>('SELECT result, error FROM send_attempts WHERE message_id = $1', [messageId]);
+    expect(attempts.rows).toEqual([{ result: 'marked_sent', error: 'marked sent by webhook:postmark' }]);
+    expect((await eventsFor(contactId)).map((e) => e.name).sort()).toEqual(['delivered', 'sent']);
+  });
+});
+
 describe('SendGrid webhooks (ECDSA signed events)', () => {
   it('verifies the signature over timestamp + body and maps bounces and deliveries', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

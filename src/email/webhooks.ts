@@ -9,6 +9,7 @@ import { createHmac, createVerify, timingSafeEqual, X509Certificate } from 'node
 import type { Database } from '../db/database.js';
 import { recordEvents, type EventSink } from '../events/events.js';
 import type { Clock } from '../platform/clock.js';
+import { settleUncertainAsSent } from './messages.js';
 import type { Credentials, ProviderKind } from './provider-settings.js';
 import { callProvider, jsonOf, type HttpClient } from './providers/http.js';
 import { addSuppression, normalizeEmail } from './suppressions.js';
@@ -294,6 +295,8 @@ export async function handleWebhook(
         now,
       );
       recorded += stored.length;
+      // Any event from the provider about a message proves it accepted it: an 'uncertain' one is sent.
+      if (message) await settleUncertainAsSent(tx, ctx.eventSink(), provider.workspaceId, message.id, `webhook:${provider.kind}`, event.providerMessageId, now);
       if (event.suppress) await addSuppression(tx, provider.workspaceId, email, event.suppress, `webhook:${provider.kind}`);
     }
     return recorded;

@@ -21,7 +21,13 @@ export const ConditionSchema = Type.Union([
   Type.Object({ kind: Type.Literal('score'), op: Type.Union((['gte', 'gt', 'lte', 'lt', 'eq'] as const).map((o) => Type.Literal(o))), value: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('event'), name: Type.String({ minLength: 1, maxLength: 200 }), type: Type.Optional(Type.String({ maxLength: 20 })), ...Counts, ...Window }, { additionalProperties: false }),
   Type.Object(
-    { kind: Type.Literal('email'), action: Type.Union((['delivered', 'opened', 'clicked', 'replied', 'bounced', 'complained', 'unsubscribed'] as const).map((a) => Type.Literal(a))), ...Counts, ...Window },
+    {
+      kind: Type.Literal('email'),
+      action: Type.Union((['delivered', 'opened', 'clicked', 'replied', 'bounced', 'complained', 'unsubscribed'] as const).map((a) => Type.Literal(a))),
+      topicId: Type.Optional(Type.String({ format: 'uuid', description: "Only events about this subscription topic (see docs/email.md: 'unsubscribed' events carry topicId)" })),
+      ...Counts,
+      ...Window,
+    },
     { additionalProperties: false },
   ),
 ]);
@@ -94,7 +100,13 @@ export function compileDefinition(definition: SegmentDefinition, params: unknown
       case 'event':
         return countCondition(condition.type ? `e.type = ${param(condition.type)}` : 'TRUE', condition.name, condition.minCount, condition.maxCount, condition.withinDays);
       case 'email':
-        return countCondition(`e.type = 'email'`, condition.action, condition.minCount, condition.maxCount, condition.withinDays);
+        return countCondition(
+          condition.topicId ? `e.type = 'email' AND e.properties ->> 'topicId' = ${param(condition.topicId)}` : `e.type = 'email'`,
+          condition.action,
+          condition.minCount,
+          condition.maxCount,
+          condition.withinDays,
+        );
       default:
         return assertUnreachable(condition);
     }

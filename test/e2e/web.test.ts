@@ -3,13 +3,15 @@
  * app on a test database: sign-up, the guarded shell, log-out and log-in, API keys, adding a
  * contact that then appears in the list, and the campaign builder (add and connect nodes, a
  * validation error shown on its node, fix, save, publish), email templates with a test send shown
- * in Email › Messages with its attempt. Builds the web app first when
- * dist/web is missing.
+ * in Email › Messages with its attempt, subscription topics (settings, a contact's opt-out, an
+ * email node's topic) and an uncertain message resolved by the operator. Builds the web app first
+ * when dist/web is missing.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { enqueueEmail } from '../../src/email/outbox.js';
 import { createTestApp, type TestApp } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -367,5 +369,73 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await page.getByRole('link', { name: '← Segments' }).click();
     const row = page.getByRole('table', { name: 'Segments' }).getByRole('row', { name: /VIPs/ });
     expect(await row.getByRole('cell').nth(2).textContent()).toBe('2');
+  });
+
+  it('manages subscription topics: settings, a contact’s opt-out, an email node’s topic; and resolves an uncertain message', async () => {
+    const errorsBefore = browserErrors.length;
+    const cookie = async () => ({ cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+    await page.waitForURL(`${baseUrl}/settings`);
+    const topicForm = page.getByRole('form', { name: 'Add topic' });
+    await topicForm.getByLabel('Topic name').fill('Product news');
+    await topicForm.getByLabel('Description').fill('What we ship');
+    await topicForm.getByLabel('Default topic').check();
+    await topicForm.getByRole('button', { name: 'Add topic' }).click();
+    const topics = page.getByRole('table', { name: 'Subscription topics' });
+    await topics.getByRole('row', { name: /Product news\s*default/ }).waitFor();
+    await topicForm.getByLabel('Topic name').fill('Webinars');
+    await topicForm.getByRole('button', { name: 'Add topic' }).click();
+    await topics.getByRole('cell', { name: 'Webinars', exact: true }).waitFor();
+    const listed = (await testApp.app.inject({ method: 'GET', url: '/api/topics', headers: await cookie() })).json() as { topics: Array<{ id: string; name: string; isDefault: boolean }> };
+    expect(listed.topics.map((t) => [t.name, t.isDefault])).toEqual([
+      ['Product news', true],
+      ['Webinars', false],
+    ]);
+    const webinars = listed.topics.find((t) => t.name === 'Webinars')!.id;
+
+    // The contact page shows the topics; unchecking one opts the contact out.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Contacts' }).click();
+    await page.getByRole('table', { name: 'Contacts' }).getByRole('link', { name: 'Grace Hopper' }).click();
+    const contactTopics = page.getByRole('list', { name: 'Subscription topics' });
+    await contactTopics.getByLabel('Webinars').uncheck();
+    await contactTopics.getByText(/opted out .* via user/).waitFor();
+    const contactId = page.url().split('/').pop()!;
+    const state = (await testApp.app.inject({ method: 'GET', url: `/api/contacts/${contactId}/topics`, headers: await cookie() })).json() as { topics: Array<{ id: string; subscribed: boolean }> };
+    expect(state.topics.find((t) => t.id === webinars)?.subscribed).toBe(false);
+
+    // The builder's email node chooses its topic.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Campaigns' }).click();
+    await page.getByRole('link', { name: 'Welcome flow' }).click();
+    await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
+    const campaignId = page.url().split('/').pop()!;
+    await page.getByTestId('node-email-1').click();
+    const panel = page.getByRole('complementary', { name: 'Node settings' });
+    expect(await panel.getByLabel('Subscription topic').locator('option').first().textContent()).toBe('Workspace default (Product news)');
+    await panel.getByLabel('Subscription topic').selectOption({ label: 'Webinars' });
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByText('Saved the draft.').waitFor();
+    const draft = (await testApp.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}`, headers: await cookie() })).json() as { definition: { nodes: Array<{ id: string; config: Record<string, unknown> }> } };
+    expect(draft.definition.nodes.find((n) => n.id === 'email-1')?.config.topicId).toBe(webinars);
+
+    // A message the provider may have accepted waits in Messages for the operator's decision.
+    const workspaceId = ((await testApp.app.inject({ method: 'GET', url: '/api/auth/me', headers: await cookie() })).json() as { workspace: { id: string } }).workspace.id;
+    const { id: messageId } = await enqueueEmail(testApp.db, { workspaceId, contactId, idempotencyKey: 'e2e:uncertain', sourceType: 'campaign', sourceId: null, from: 'news@acme.test', to: 'grace@example.com', subject: 'Maybe delivered', html: '<p>Hi</p>', text: 'Hi' });
+    await testApp.db.query(`UPDATE messages SET status = 'uncertain', attempts = 1, provider = 'postmark', last_error = 'postmark: no answer' WHERE id = $1`, [messageId]);
+    await testApp.db.query(`INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, error) VALUES ($1, $2, 'postmark', 'ambiguous', 10000, 'postmark: no answer')`, [workspaceId, messageId]);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Email' }).click();
+    await page.getByRole('navigation', { name: 'Email sections' }).getByRole('link', { name: 'Messages' }).click();
+    await page.waitForURL(`${baseUrl}/email/messages`);
+    await page.getByTestId('uncertain-notice').getByRole('button', { name: 'Show uncertain messages' }).click();
+    await page.getByRole('table', { name: 'Messages' }).getByRole('link', { name: 'grace@example.com' }).click();
+    await page.waitForURL(`${baseUrl}/email/messages/${messageId}`);
+    expect(await page.getByTestId('message-status').textContent()).toBe('uncertain');
+    await page.getByTestId('operator-actions').getByText(/may have accepted this email/).waitFor();
+    await page.getByRole('button', { name: 'Mark as sent' }).click();
+    await page.getByTestId('message-status').getByText('sent', { exact: true }).waitFor();
+    const attempts = page.getByRole('table', { name: 'Send attempts' });
+    await attempts.getByRole('cell', { name: 'marked sent', exact: true }).waitFor();
+    expect(await attempts.getByRole('row').nth(2).getByRole('cell').nth(2).textContent()).toBe('marked sent');
+    expect(await page.getByTestId('operator-actions').count()).toBe(0);
+    expect(browserErrors.slice(errorsBefore)).toEqual([]);
   });
 });

@@ -147,7 +147,7 @@ export interface InboxMessage extends InboxSummary {
   headers: Record<string, unknown> | Array<unknown> | null;
 }
 
-export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed'] as const;
+export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'uncertain'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 /** An outbox message with its delivery status (`attempts` counts the sender's tries). */
 export interface MessageSummary {
@@ -162,12 +162,13 @@ export interface MessageSummary {
   sourceType: string;
   sourceId: string | null;
   contactId: string | null;
+  topicId: string | null;
   createdAt: string;
   sentAt: string | null;
 }
 export interface SendAttempt {
   provider: string;
-  result: 'sent' | 'transient_error' | 'permanent_error' | 'suppressed';
+  result: 'sent' | 'transient_error' | 'permanent_error' | 'suppressed' | 'ambiguous' | 'marked_sent';
   latencyMs: number;
   providerMessageId: string | null;
   error: string | null;
@@ -177,6 +178,32 @@ export interface MessageDetail {
   message: MessageSummary & { from: string };
   attempts: SendAttempt[];
   events: Array<{ id: string; name: string; properties: Record<string, unknown>; occurredAt: string }>;
+}
+
+/** A subscription topic of the workspace (marketing email belongs to one). */
+export interface Topic {
+  id: string;
+  name: string;
+  description: string | null;
+  isDefault: boolean;
+  optedOut: number;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface TopicInput {
+  name: string;
+  description?: string | null;
+  isDefault?: boolean;
+}
+/** A topic with one contact's state in it. */
+export interface ContactTopic {
+  id: string;
+  name: string;
+  description: string | null;
+  isDefault: boolean;
+  subscribed: boolean;
+  optedOutAt: string | null;
+  source: string | null;
 }
 
 export interface Template {
@@ -384,6 +411,14 @@ export const api = {
     update: (contactId: string, input: Partial<ContactInput>) => request<Contact>('PATCH', `/contacts/${id(contactId)}`, input),
     remove: (contactId: string) => request<void>('DELETE', `/contacts/${id(contactId)}`),
     timeline: (contactId: string) => request<{ items: TimelineItem[] }>('GET', `/contacts/${id(contactId)}/timeline`),
+    topics: (contactId: string) => request<{ topics: ContactTopic[] }>('GET', `/contacts/${id(contactId)}/topics`),
+    setTopics: (contactId: string, topics: Array<{ topicId: string; subscribed: boolean }>) => request<{ topics: ContactTopic[] }>('PUT', `/contacts/${id(contactId)}/topics`, { topics }),
+  },
+  topics: {
+    list: () => request<{ topics: Topic[] }>('GET', '/topics'),
+    create: (input: TopicInput) => request<Topic>('POST', '/topics', input),
+    update: (topicId: string, input: TopicInput) => request<Topic>('PUT', `/topics/${id(topicId)}`, input),
+    remove: (topicId: string) => request<void>('DELETE', `/topics/${id(topicId)}`),
   },
   campaigns: {
     list: () => request<{ campaigns: Campaign[] }>('GET', '/campaigns'),
@@ -434,6 +469,8 @@ export const api = {
   messages: {
     list: (params: { limit?: number; cursor?: string; status?: MessageStatus; contactId?: string }) => request<{ messages: MessageSummary[]; nextCursor: string | null }>('GET', `/messages${query(params)}`),
     get: (messageId: string) => request<MessageDetail>('GET', `/messages/${id(messageId)}`),
+    resend: (messageId: string) => request<MessageSummary>('POST', `/messages/${id(messageId)}/resend`),
+    markSent: (messageId: string) => request<MessageSummary>('POST', `/messages/${id(messageId)}/mark-sent`),
   },
   inbox: {
     list: () => request<{ messages: InboxSummary[] }>('GET', '/inbox'),

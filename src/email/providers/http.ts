@@ -1,9 +1,14 @@
 /**
  * Outbound HTTP for the email provider APIs, behind one injected function so tests point it at
- * local servers. Every call has a timeout; responses are classified the same way for every
- * provider: 2xx accepted; 408, 429 (with Retry-After) and 5xx transient; network errors and
- * timeouts transient; 401/403 transient too (a credential problem of this provider, so the
- * router fails over and the breaker opens, rather than dropping the message); other 4xx permanent.
+ * local servers. Every call has a timeout; outcomes are classified the same way for every
+ * provider:
+ * - an answer: 2xx accepted; 408, 429 (with Retry-After) and 5xx transient; 401/403 transient too
+ *   (a credential problem of this provider, so the router fails over and the breaker opens,
+ *   rather than dropping the message); other 4xx permanent. An answer is always certain.
+ * - no connection (refused, unknown host, unreachable network, connect timeout, TLS failure):
+ *   transient — the request never reached the provider.
+ * - no answer after connecting (our timeout, a reset or closed socket): ambiguous — the request
+ *   may have been received and acted on (see provider.ts).
  */
 import { ProviderError } from '../provider.js';
 
@@ -56,13 +61,49 @@ export function retryAfterMs(value: string | undefined, now: number = Date.now()
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** Error codes (Node and undici) that mean no connection was made, so nothing was sent. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** The system error code of a failed fetch (undici puts it on `cause`, sometimes nested). */
+function networkCodeOf(error: unknown): string | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+/** A call that got no answer: transient when no connection was made, otherwise ambiguous. */
+export function classifyNetworkError(provider: string, error: unknown): ProviderError {
+  const code = error instanceof HttpTimeoutError ? null : networkCodeOf(error);
+  const text = error instanceof Error ? error.message : String(error);
+  const detail = `${provider}: ${text}${code && !text.includes(code) ? ` (${code})` : ''}`;
+  if (code && NOT_CONNECTED.has(code)) return new ProviderError('transient', detail);
+  return new ProviderError('ambiguous', `${detail} — the request was sent and no answer came back; the provider may have accepted it`);
+}
+
 /** Sends and returns the accepted response, or throws a classified ProviderError. */
 export async function callProvider(http: HttpClient, provider: string, request: HttpRequest, describeError: (response: HttpResponse) => string): Promise<HttpResponse> {
   let response: HttpResponse;
   try {
     response = await http(request);
   } catch (error) {
-    throw new ProviderError('transient', `${provider}: ${error instanceof Error ? error.message : String(error)}`);
+    throw classifyNetworkError(provider, error);
   }
   if (response.status >= 200 && response.status < 300) return response;
   const detail = `${provider} ${response.status}: ${describeError(response)}`.slice(0, 1000);

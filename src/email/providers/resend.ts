@@ -13,6 +13,8 @@ export function createResendProvider(credentials: ResendCredentials, http: HttpC
   const describe = (r: { body: string }) => String(jsonOf(r.body).message ?? r.body);
   return {
     name: 'resend',
+    // Resend keeps an Idempotency-Key for 24 hours: a repeat returns the first answer, sends nothing.
+    idempotent: true,
     async send(message: ProviderMessage, { idempotencyKey }) {
       const response = await callProvider(
         http,

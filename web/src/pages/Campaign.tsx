@@ -22,7 +22,7 @@ import {
   type NodeProps,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { api, errorMessage, type CampaignDetail, type CampaignNode, type Contact, type Member, type NodeMetrics, type NodeType } from '../api';
+import { api, errorMessage, type CampaignDetail, type CampaignNode, type Contact, type Member, type NodeMetrics, type NodeType, type Topic } from '../api';
 import { connectEdge, defaultConfig, definitionToFlow, flowToDefinition, nextNodeId, NODE_TYPE_LIST, problemsOf, pruneEdges, renameHandle, sourceHandles, type FlowEdge, type FlowStep, type Problem, type StepData } from '../campaigns/builder';
 import { describeNode, NODE_WIDTH } from '../campaigns/graph';
 import { Link } from '../router';
@@ -208,8 +208,12 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
   const [busy, setBusy] = useState<'save' | 'publish'>();
   const [enrolling, setEnrolling] = useState(false);
   const [lookups] = useLoad(async () => {
-    const [segments, members] = await Promise.all([api.segments.list().catch(() => ({ segments: [] })), api.members.list().catch(() => ({ members: [] as Member[] }))]);
-    return { segments: segments.segments, members: members.members };
+    const [segments, members, topics] = await Promise.all([
+      api.segments.list().catch(() => ({ segments: [] })),
+      api.members.list().catch(() => ({ members: [] as Member[] })),
+      api.topics.list().catch(() => ({ topics: [] as Topic[] })),
+    ]);
+    return { segments: segments.segments, members: members.members, topics: topics.topics };
   }, []);
 
   const selected = nodes.find((n) => n.selected);
@@ -427,6 +431,7 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
                   onRenameHandle={(from, to) => setEdges((current) => renameHandle(current, selected.id, from, to))}
                   segments={lookups.status === 'ready' ? lookups.data.segments : []}
                   members={lookups.status === 'ready' ? lookups.data.members : []}
+                  topics={lookups.status === 'ready' ? lookups.data.topics : []}
                 />
                 {sourceHandles(selected.data.node).length > 0 ? (
                   <fieldset>

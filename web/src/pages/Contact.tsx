@@ -1,6 +1,6 @@
 /** One contact: its fields and tags, the lead score with its parts, the timeline; edit and delete. */
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, fieldErrors, type Contact, type ContactInput, type TimelineItem } from '../api';
+import { api, ApiError, errorMessage, fieldErrors, type Contact, type ContactInput, type ContactTopic, type TimelineItem } from '../api';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, formatDate, PageHeader, Spinner, useLoad } from '../ui';
@@ -127,6 +127,60 @@ function EditContact({ contact, onSaved, onCancel }: { contact: Contact; onSaved
   );
 }
 
+/** The contact's state in each subscription topic; people with contacts:write change it. */
+function ContactTopics({ contactId }: { contactId: string }) {
+  const can = useCan();
+  const [loaded, reload] = useLoad(() => api.contacts.topics(contactId), [contactId]);
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState<string>();
+  // The checkbox follows the click at once; the server's answer then replaces the list.
+  const [shown, setShown] = useState<ContactTopic[]>();
+  const topics = shown ?? (loaded.status === 'ready' ? loaded.data.topics : []);
+  const toggle = async (topic: ContactTopic) => {
+    setBusy(topic.id);
+    setError(undefined);
+    setShown(topics.map((t) => (t.id === topic.id ? { ...t, subscribed: !topic.subscribed } : t)));
+    try {
+      const result = await api.contacts.setTopics(contactId, [{ topicId: topic.id, subscribed: !topic.subscribed }]);
+      setShown(result.topics);
+    } catch (caught) {
+      setError(errorMessage(caught));
+      setShown(undefined);
+      await reload();
+    } finally {
+      setBusy(undefined);
+    }
+  };
+  return (
+    <div className="panel" aria-labelledby="contact-topics-title">
+      <h2 id="contact-topics-title">Subscription topics</h2>
+      {error ? <Alert>{error}</Alert> : null}
+      {loaded.status === 'loading' ? <Spinner /> : null}
+      {loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : null}
+      {loaded.status === 'ready' && topics.length === 0 ? <p className="muted small">The workspace has no subscription topics.</p> : null}
+      {loaded.status === 'ready' && topics.length > 0 ? (
+        <ul className="plain-list" aria-label="Subscription topics">
+          {topics.map((topic) => (
+            <li key={topic.id}>
+              <label className="checkbox">
+                <input type="checkbox" checked={topic.subscribed} disabled={!can('contacts:write') || busy === topic.id} onChange={() => void toggle(topic)} /> {topic.name}
+                {topic.isDefault ? ' (default)' : ''}
+              </label>
+              {topic.optedOutAt ? (
+                <span className="muted small">
+                  {' '}
+                  — opted out {formatDate(topic.optedOutAt)}
+                  {topic.source ? ` via ${topic.source.replace('_', ' ')}` : ''}
+                </span>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
 export function ContactPage({ contactId }: { contactId: string }) {
   const can = useCan();
   const [loaded, reload] = useLoad(() => api.contacts.get(contactId), [contactId]);
@@ -229,6 +283,7 @@ export function ContactPage({ contactId }: { contactId: string }) {
             )}
           </div>
           <ScoreCard contact={contact} />
+          <ContactTopics contactId={contact.id} />
         </div>
         <div className="panel">
           <h2>Timeline</h2>

@@ -1,10 +1,13 @@
 /**
  * Email › Messages: every outbox message with its delivery status (filterable, loaded page by
- * page), and one message with its send attempts and its engagement events.
+ * page), and one message with its send attempts and its engagement events. An 'uncertain'
+ * message (the provider may have accepted it; retrying could send it twice) offers the
+ * operator's decisions: resend it or mark it sent.
  */
 import { useEffect, useState } from 'react';
 import { api, errorMessage, MESSAGE_STATUSES, type MessageStatus, type MessageSummary } from '../api';
 import { Link, navigate } from '../router';
+import { useCan } from '../session';
 import { Alert, Badge, formatDate, PageHeader, Spinner, useLoad } from '../ui';
 import { EmailTabs } from './Email';
 
@@ -13,6 +16,7 @@ const PAGE_SIZE = 50;
 export function MessagesPage() {
   const [status, setStatus] = useState<MessageStatus | ''>('');
   const [loaded, reload] = useLoad(() => api.messages.list({ limit: PAGE_SIZE, status: status || undefined }), [status]);
+  const [uncertain, reloadUncertain] = useLoad(() => api.messages.list({ limit: 1, status: 'uncertain' }), []);
   const [rows, setRows] = useState<MessageSummary[]>([]);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [moreError, setMoreError] = useState<string>();
@@ -38,11 +42,21 @@ export function MessagesPage() {
   return (
     <section>
       <PageHeader title="Email">
-        <button type="button" className="button" onClick={() => void reload()}>
+        <button type="button" className="button" onClick={() => void Promise.all([reload(), reloadUncertain()])}>
           Refresh
         </button>
       </PageHeader>
       <EmailTabs active="messages" />
+      {uncertain.status === 'ready' && uncertain.data.messages.length > 0 && status !== 'uncertain' ? (
+        <div data-testid="uncertain-notice">
+          <Alert kind="info">
+            Some messages are uncertain: a provider may have accepted them, so they wait for your decision.{' '}
+            <button type="button" className="button ghost" onClick={() => setStatus('uncertain')}>
+              Show uncertain messages
+            </button>
+          </Alert>
+        </div>
+      ) : null}
       <div className="row align-end">
         <div className="field">
           <label htmlFor="message-status">Status</label>
@@ -107,6 +121,48 @@ export function MessagesPage() {
   );
 }
 
+function OperatorActions({ message, onDone }: { message: MessageSummary; onDone: () => Promise<void> }) {
+  const can = useCan();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  if (message.status !== 'uncertain' && message.status !== 'failed') return null;
+  const act = async (action: 'resend' | 'markSent') => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await (action === 'resend' ? api.messages.resend(message.id) : api.messages.markSent(message.id));
+      await onDone();
+    } catch (caught) {
+      setError(errorMessage(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="stack" data-testid="operator-actions">
+      {message.status === 'uncertain' ? (
+        <Alert kind="info">
+          The provider may have accepted this email: the connection was lost after it was handed over, and this provider cannot recognise a repeat. It was not retried
+          automatically so the recipient does not get it twice. Check the provider&apos;s log, then mark it sent or send it again.
+        </Alert>
+      ) : null}
+      {error ? <Alert>{error}</Alert> : null}
+      {can('messages:write') ? (
+        <div className="row">
+          <button type="button" className="button" disabled={busy} onClick={() => void act('resend')}>
+            Resend
+          </button>
+          {message.status === 'uncertain' ? (
+            <button type="button" className="button primary" disabled={busy} onClick={() => void act('markSent')}>
+              Mark as sent
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
 export function MessagePage({ messageId }: { messageId: string }) {
   const [loaded, reload] = useLoad(() => api.messages.get(messageId), [messageId]);
   let body;
@@ -117,6 +173,7 @@ export function MessagePage({ messageId }: { messageId: string }) {
     body = (
       <article className="stack" aria-labelledby="message-subject">
         <h2 id="message-subject">{message.subject || '(no subject)'}</h2>
+        <OperatorActions message={message} onDone={reload} />
         <dl className="details">
           <div>
             <dt>Status</dt>

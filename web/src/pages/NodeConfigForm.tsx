@@ -15,6 +15,8 @@ interface FormProps {
   onRenameHandle: (from: string, to: string) => void;
   segments: Array<{ id: string; name: string }>;
   members: Member[];
+  /** The workspace's subscription topics, for email nodes. */
+  topics: Array<{ id: string; name: string; isDefault: boolean }>;
 }
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '');
@@ -330,7 +332,7 @@ function WaitForm({ config, onChange }: { config: Config; onChange: (config: Con
 }
 
 /** The config form for the selected node. */
-export function NodeConfigForm({ node, onChange, onRenameHandle, segments, members }: FormProps) {
+export function NodeConfigForm({ node, onChange, onRenameHandle, segments, members, topics }: FormProps) {
   const config = (node.config ?? {}) as Config;
   const set = (key: string, value: unknown) => onChange(without(config, key, value));
   const optional = (text: string) => (text === '' ? undefined : text);
@@ -344,7 +346,10 @@ export function NodeConfigForm({ node, onChange, onRenameHandle, segments, membe
           {kind === 'score_threshold' ? <Text label="Score threshold (1–100)" id="trigger-threshold" type="number" value={str(config.threshold)} onChange={(text) => set('threshold', num(text))} /> : null}
           {kind === 'event' ? <Text label="Event name" id="trigger-event" value={str(config.name)} onChange={(text) => set('name', text)} example="signed_up" /> : null}
           {kind === 'email_event' ? (
-            <Choice label="Email event" id="trigger-email-event" value={str(config.event)} options={['opened', 'clicked', 'replied', 'bounced'].map((e) => [e, e])} onChange={(value) => set('event', value)} />
+            <Choice label="Email event" id="trigger-email-event" value={str(config.event)} options={['opened', 'clicked', 'replied', 'bounced', 'unsubscribed'].map((e) => [e, e])} onChange={(value) => onChange(without(without(config, 'event', value), 'topicId', value === 'unsubscribed' ? config.topicId : undefined))} />
+          ) : null}
+          {kind === 'email_event' && config.event === 'unsubscribed' ? (
+            <Choice label="Topic" id="trigger-email-topic" value={str(config.topicId)} options={[['', 'Any topic'], ...topics.map((t): [string, string] => [t.id, t.name])]} onChange={(value) => set('topicId', optional(value))} />
           ) : null}
           {kind === 'segment_entered' ? (
             <Choice label="Segment" id="trigger-segment" value={str(config.segmentId)} options={[['', 'Choose a segment'], ...segments.map((s): [string, string] => [s.id, s.name])]} onChange={(value) => set('segmentId', value)} />
@@ -359,6 +364,13 @@ export function NodeConfigForm({ node, onChange, onRenameHandle, segments, membe
           <Text label="Body (HTML or MJML, Liquid variables)" id="email-html" multiline value={str(config.html)} onChange={(text) => set('html', text)} example="<p>Hi {{ contact.first_name }}</p>" />
           <Text label="Text part (optional)" id="email-text" multiline value={str(config.text)} onChange={(text) => set('text', optional(text))} />
           <Text label="From (optional)" id="email-from" value={str(config.from)} onChange={(text) => set('from', optional(text))} />
+          <Choice
+            label="Subscription topic"
+            id="email-topic"
+            value={str(config.topicId)}
+            options={[['', `Workspace default${topics.find((t) => t.isDefault) ? ` (${topics.find((t) => t.isDefault)!.name})` : ' (none: unsubscribe leaves all)'}`], ...topics.map((t): [string, string] => [t.id, t.name])]}
+            onChange={(value) => set('topicId', optional(value))}
+          />
         </div>
       );
     case 'wait':

@@ -75,7 +75,9 @@ function Input({ label, value, onChange, type = 'text' }: { label: string; value
   return <input aria-label={label} placeholder={label} type={type} value={value} onChange={(event) => onChange(event.target.value)} />;
 }
 
-function ConditionRow({ condition, index, onChange, onRemove }: { condition: SegmentCondition; index: number; onChange: (c: SegmentCondition) => void; onRemove: () => void }) {
+type TopicOption = { id: string; name: string };
+
+function ConditionRow({ condition, index, onChange, onRemove, topics }: { condition: SegmentCondition; index: number; onChange: (c: SegmentCondition) => void; onRemove: () => void; topics: TopicOption[] }) {
   const label = (what: string) => `Condition ${index + 1} ${what}`;
   const op = s(condition.op);
   let fields;
@@ -117,8 +119,11 @@ function ConditionRow({ condition, index, onChange, onRemove }: { condition: Seg
           {condition.kind === 'event' ? (
             <Input label={label('event name')} value={s(condition.name)} onChange={(v) => onChange(set(condition, 'name', v))} />
           ) : (
-            <Select label={label('action')} value={s(condition.action)} options={EMAIL_ACTIONS.map((a) => [a, a])} onChange={(v) => onChange(set(condition, 'action', v))} />
+            <Select label={label('action')} value={s(condition.action)} options={EMAIL_ACTIONS.map((a) => [a, a])} onChange={(v) => onChange(set(set(condition, 'action', v), 'topicId', v === 'unsubscribed' ? condition.topicId : undefined))} />
           )}
+          {condition.kind === 'email' && condition.action === 'unsubscribed' && topics.length > 0 ? (
+            <Select label={label('topic')} value={s(condition.topicId)} options={[['', 'any topic'], ...topics.map((t): [string, string] => [t.id, t.name])]} onChange={(v) => onChange(set(condition, 'topicId', v === '' ? undefined : v))} />
+          ) : null}
           <Input label={label('at least (times)')} type="number" value={s(condition.minCount)} onChange={(v) => onChange(set(condition, 'minCount', n(v)))} />
           <Input label={label('within days')} type="number" value={s(condition.withinDays)} onChange={(v) => onChange(set(condition, 'withinDays', n(v)))} />
         </>
@@ -139,6 +144,8 @@ function ConditionRow({ condition, index, onChange, onRemove }: { condition: Seg
 }
 
 function DefinitionEditor({ value, onChange }: { value: SegmentDefinition; onChange: (d: SegmentDefinition) => void }) {
+  // Subscription topics, for "unsubscribed from a topic" conditions; none when they cannot be read.
+  const [topics] = useLoad(() => api.topics.list().catch(() => ({ topics: [] })), []);
   return (
     <fieldset>
       <legend>Contacts who match</legend>
@@ -157,6 +164,7 @@ function DefinitionEditor({ value, onChange }: { value: SegmentDefinition; onCha
             condition={condition}
             onChange={(next) => onChange({ ...value, conditions: value.conditions.map((c, i) => (i === index ? next : c)) })}
             onRemove={() => onChange({ ...value, conditions: value.conditions.filter((_, i) => i !== index) })}
+            topics={topics.status === 'ready' ? topics.data.topics : []}
           />
         ))}
       </ul>
