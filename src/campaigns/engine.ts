@@ -37,6 +37,7 @@ import {
 import { compare } from './compare.js';
 import { isTimeZone, nextAllowedTime } from './schedule.js';
 import { ENROLLMENTS_CHANNEL, runDueBroadcasts } from './store.js';
+import { createWorkerLoop } from '../platform/worker-loop.js';
 
 export interface EngineOptions {
   batchSize: number;
@@ -826,62 +827,12 @@ function escapeHtml(text: string): string {
  * `workerPollMs` for waits that came due. `stop()` lets the batch in hand finish.
  */
 export function createEngineWorker(engine: CampaignEngine, deps: { db: Database; logger: Logger; config: Config }): BackgroundWorker & { engine: CampaignEngine } {
-  let running = false;
-  let loop: Promise<void> | null = null;
-  let wake: (() => void) | null = null;
-  let woken = false;
-  let unlisten: (() => Promise<void>) | null = null;
-
-  const nap = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken) {
-        woken = false;
-        resolve();
-        return;
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = null;
-        woken = false;
-        resolve();
-      }
-      wake = done;
-    });
-  const poke = () => {
-    if (wake) wake();
-    else woken = true;
-  };
+  const loop = createWorkerLoop({ name: 'campaign engine', db: deps.db, logger: deps.logger, channel: ENROLLMENTS_CHANNEL, pollMs: deps.config.workerPollMs, runBatch: () => engine.runBatch() });
 
   return {
     name: 'campaign-engine',
     engine,
-    start() {
-      if (running) return;
-      running = true;
-      loop = (async () => {
-        try {
-          unlisten = await deps.db.listen(ENROLLMENTS_CHANNEL, poke);
-        } catch (error) {
-          deps.logger.warn({ err: error }, 'campaign engine could not LISTEN; polling only');
-        }
-        while (running) {
-          try {
-            // One batch at a time, so stop() waits for the batch in hand only.
-            const n = await engine.runBatch();
-            if (n > 0) continue;
-          } catch (error) {
-            deps.logger.error({ err: error }, 'campaign engine batch failed');
-          }
-          if (running) await nap(deps.config.workerPollMs);
-        }
-      })();
-    },
-    async stop() {
-      running = false;
-      poke();
-      await loop;
-      if (unlisten) await unlisten();
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
 }

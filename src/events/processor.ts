@@ -25,6 +25,7 @@ import type { Database, Queryable } from '../db/database.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
+import { createWorkerLoop } from '../platform/worker-loop.js';
 import { isDerivedEvent, type LeadScoring } from '../scoring/scoring.js';
 import { reevaluateContacts, runDueWindowChecks } from '../segments/segments.js';
 import { recordEvents, type EventSink, type EventType, type RecordedEvent } from './events.js';
@@ -165,31 +166,8 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
     return (await processQueued()) + (await processWindowChecks());
   }
 
-  let running = false;
-  let loop: Promise<void> | null = null;
-  let wake: (() => void) | null = null;
-  let woken = false;
-  let unlisten: (() => Promise<void>) | null = null;
-  const nap = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken) {
-        woken = false;
-        resolve();
-        return;
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = null;
-        woken = false;
-        resolve();
-      }
-      wake = done;
-    });
-  const poke = () => {
-    if (wake) wake();
-    else woken = true;
-  };
+  // Woken at once by the producers' commits; the poll interval is the fallback.
+  const loop = createWorkerLoop({ name: 'event processor', db: deps.db, logger: deps.logger, channel: EVENT_WORK_CHANNEL, pollMs: deps.config.workerPollMs, runBatch });
 
   return {
     name: 'event-processor',
@@ -197,33 +175,7 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
     async drain() {
       while ((await runBatch()) > 0);
     },
-    start() {
-      if (running) return;
-      running = true;
-      loop = (async () => {
-        try {
-          // Woken at once by the producers' commits; the poll interval is the fallback.
-          unlisten = await deps.db.listen(EVENT_WORK_CHANNEL, poke);
-        } catch (error) {
-          deps.logger.warn({ err: error }, 'event processor could not LISTEN; polling only');
-        }
-        while (running) {
-          try {
-            // One batch at a time, so stop() waits for the batch in hand only.
-            if ((await runBatch()) > 0) continue;
-          } catch (error) {
-            // The transaction rolled back: its rows are queued again for the next attempt.
-            deps.logger.error({ err: error }, 'event processor batch failed');
-          }
-          if (running) await nap(deps.config.workerPollMs);
-        }
-      })();
-    },
-    async stop() {
-      running = false;
-      poke();
-      await loop;
-      if (unlisten) await unlisten();
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
 }
