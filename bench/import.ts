@@ -2,8 +2,8 @@
  * `npm run bench:import`: generates a 1,000,000-row CSV in a temp file, imports it through the
  * same code as `npm run cli -- import` into a fresh workspace on real PostgreSQL, then measures
  * contact search (GET /api/contacts?search=…) and filtered-list latency over the million contacts:
- * a mix of rare and common words, typed prefixes, exact emails, status, tag, score range and custom
- * field filters, with second pages through the cursor. BENCH_ROWS and BENCH_QUERIES (per kind) scale it.
+ * a mix of rare and common words, typed prefixes, exact emails, status, tag, score range, custom
+ * field and last-activity filters, with second pages through the cursor. BENCH_ROWS and BENCH_QUERIES (per kind) scale it.
  */
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,6 +58,16 @@ try {
   };
   const PREFIXES = ['jo', 'gr', 'a', 'ma', 'li', 'tu', 'ri', 'ba', 'de', 'ke'];
   const pick = (k: number) => (k * 104_729 + 7) % ROWS;
+  // Imported contacts have done nothing yet. For the activity filters, one contact in ten gets a
+  // last activity spread over the past ~43 days, as the event processor would have written it.
+  const activityEpoch = Date.now();
+  await env.db.query(
+    `UPDATE contacts SET last_activity_at = $2::timestamptz - (abs(hashtext(id::text)) % 1024) * interval '1 hour'
+      WHERE workspace_id = $1 AND abs(hashtext(email)) % 10 = 0`,
+    [owner.workspaceId, new Date(activityEpoch)],
+  );
+  await env.db.query('ANALYZE contacts');
+  const daysAgo = (days: number) => encodeURIComponent(new Date(activityEpoch - days * 86_400_000).toISOString());
   const SEARCH_KINDS: Record<string, (k: number) => string> = {
     'email local part (rare)': (k) => `person${pick(k)}@`,
     'exact email': (k) => `person${pick(k)}@domain${pick(k) % 997}.example.com`,
@@ -75,6 +85,8 @@ try {
     'score range': (k) => `minScore=${5 + (k % 10)}&maxScore=${15 + (k % 6)}`,
     'custom field (25%)': (k) => `cf.plan=${k % 2 ? 'pro' : 'free'}`,
     'custom field (0.3%)': (k) => `cf.city=${encodeURIComponent(`City ${pick(k) % 300}`)}`,
+    'active in the last 1-7 days (~0.2-1.6%)': (k) => `activeSince=${daysAgo(1 + (k % 7))}`,
+    'inactive for 30 days (~93%)': () => `inactiveSince=${daysAgo(30)}`,
     'status + tag + custom field': (k) => `status=${['prospect', 'lead', 'customer'][k % 3]}&tag=vip&cf.plan=pro`,
   };
   const measure = async (kinds: Record<string, (k: number) => string>, param: (term: string) => string) => {

@@ -32,6 +32,8 @@ export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
       tag: query.tag,
       minScore: query.minScore,
       maxScore: query.maxScore,
+      activeSince: query.activeSince,
+      inactiveSince: query.inactiveSince,
       customFields,
     });
   });

@@ -30,6 +30,7 @@ export const ContactSchema = Type.Object({
   subscriptionState: SubscriptionStateSchema,
   score: Type.Integer({ minimum: 0, maximum: 100 }),
   scoreBreakdown: Type.Optional(Type.Array(ScorePartSchema)),
+  lastActivityAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the contact last acted: a tracked event, a page or screen view, an email open, click or reply' }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -67,6 +68,8 @@ export const ListContactsQuery = Type.Object(
     tag: Type.Optional(Tag),
     minScore: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
     maxScore: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    activeSince: Type.Optional(Type.String({ format: 'date-time', description: 'Last activity at or after this time' })),
+    inactiveSince: Type.Optional(Type.String({ format: 'date-time', description: 'No activity at or after this time (contacts never active included)' })),
   },
   {
     additionalProperties: false,

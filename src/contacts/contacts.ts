@@ -41,6 +41,8 @@ export interface Contact {
   subscriptionState: SubscriptionState;
   score: number;
   scoreBreakdown?: ScorePart[];
+  /** When the contact last acted (tracked event, page/screen view, email open/click/reply); null if never. */
+  lastActivityAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -90,12 +92,13 @@ export interface ContactRow {
   subscription_state: SubscriptionState;
   score: number;
   score_breakdown: ScorePart[] | null;
+  last_activity_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
 export const CONTACT_COLUMNS = `id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields,
-  timezone, subscription_state, score, score_breakdown, created_at, updated_at`;
+  timezone, subscription_state, score, score_breakdown, last_activity_at, created_at, updated_at`;
 
 export function toContact(row: ContactRow): Contact {
   const contact: Contact = {
@@ -112,6 +115,7 @@ export function toContact(row: ContactRow): Contact {
     timezone: row.timezone,
     subscriptionState: row.subscription_state,
     score: row.score,
+    lastActivityAt: row.last_activity_at ? new Date(row.last_activity_at).toISOString() : null,
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
   };
@@ -348,6 +352,10 @@ export interface ContactFilters {
   maxScore?: number | undefined;
   /** Custom field equality, compared as text (`{"plan": "pro"}`). */
   customFields?: Record<string, string> | undefined;
+  /** Last activity at or after this time. */
+  activeSince?: string | undefined;
+  /** No activity at or after this time (includes contacts never active). */
+  inactiveSince?: string | undefined;
 }
 
 interface Position {
@@ -403,7 +411,9 @@ export const RANDOM_FETCH_COST = 15;
 // $5 status, $6 tag, $7/$8 score range, $9 custom fields compared as text (json), $11 exact email,
 // $12 custom fields that only a JSON string can equal, as a containment (GIN contacts_custom_fields_idx),
 // $13 (phase 2 only) the rarer words of the search, which then alone drive the GIN index while the
-// whole query is checked by ts_match_vq (the function form of @@, which no index matches).
+// whole query is checked by ts_match_vq (the function form of @@, which no index matches),
+// $14 active since, $15 inactive since (last_activity_at, index contacts_workspace_last_activity_idx).
+// $16 is the window or candidate cap of the phase that needs one.
 const FILTERS = `($4::text IS NULL
           OR ($13::text IS NULL AND c.search_document @@ to_tsquery('simple'::regconfig, $4))
           OR ($13::text IS NOT NULL AND c.search_document @@ to_tsquery('simple'::regconfig, $13) AND ts_match_vq(c.search_document, to_tsquery('simple'::regconfig, $4))))
@@ -413,17 +423,19 @@ const FILTERS = `($4::text IS NULL
         AND ($7::int IS NULL OR c.score >= $7)
         AND ($8::int IS NULL OR c.score <= $8)
         AND ($12::jsonb IS NULL OR c.custom_fields @> $12::jsonb)
+        AND ($14::timestamptz IS NULL OR c.last_activity_at >= $14::timestamptz)
+        AND ($15::timestamptz IS NULL OR c.last_activity_at IS NULL OR c.last_activity_at < $15::timestamptz)
         AND ($9::jsonb IS NULL OR NOT EXISTS (
               SELECT 1 FROM jsonb_each_text($9::jsonb) f WHERE (c.custom_fields ->> f.key) IS DISTINCT FROM f.value))`;
 const AFTER_CURSOR = `($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2::timestamptz, $3::uuid))`;
 
 /**
- * name: list-contacts-recent — phases 1 and 2: the newest $14 contacts after the cursor, read in order
- * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $14 rows
+ * name: list-contacts-recent — phases 1 and 2: the newest $16 contacts after the cursor, read in order
+ * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $16 rows
  * whatever the filters; exact when it fills the page (every older match comes after those found).
  */
 const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
-       FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $14) c
+       FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $16) c
       WHERE ${FILTERS}
       ORDER BY c.created_at DESC, c.id DESC
       LIMIT $10`;
@@ -431,11 +443,11 @@ const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
 /**
  * name: list-contacts-candidates — phase 3, when the newest contacts hold too few matches: the
  * matches are rare, so collect them through the selective indexes (GIN search_document, tags and
- * custom_fields, unique email, score) without any order — at most $14 of them — and sort those. `candidates`
+ * custom_fields, unique email, score) without any order — at most $16 of them — and sort those. `candidates`
  * tells whether the cap was reached (then the answer might be incomplete and phase 4 runs).
  */
 const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
-        SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $14)
+        SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $16)
      SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}, (SELECT count(*) FROM candidates) AS candidates
        FROM (SELECT id FROM candidates ORDER BY created_at DESC, id DESC LIMIT $10) top
        JOIN contacts c ON c.id = top.id
@@ -514,8 +526,8 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
   const terms = filters.search && !exactEmail ? searchTerms(filters.search) : [];
   const search = terms.length > 0 ? terms.join(' & ') : null;
   const customFields = splitCustomFields(filters.customFields ?? {});
-  const params = [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields.text, filters.limit + 1, exactEmail, customFields.containment, null];
-  const filtered = search !== null || exactEmail !== null || filters.status !== undefined || filters.tag !== undefined || filters.minScore !== undefined || filters.maxScore !== undefined || customFields.text !== null || customFields.containment !== null;
+  const params = [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields.text, filters.limit + 1, exactEmail, customFields.containment, null, filters.activeSince ?? null, filters.inactiveSince ?? null];
+  const filtered = search !== null || exactEmail !== null || filters.status !== undefined || filters.tag !== undefined || filters.minScore !== undefined || filters.maxScore !== undefined || customFields.text !== null || customFields.containment !== null || filters.activeSince !== undefined || filters.inactiveSince !== undefined;
   const needed = filters.limit + 1;
   const window = Math.max(plan.window, needed);
 

@@ -54,8 +54,8 @@ export async function mergeContacts(deps: ContactsDeps, workspaceId: string, act
       [workspaceId, duplicateId, keepId],
     );
     await tx.query(
-      `INSERT INTO contact_engagement (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, updated_at)
-       SELECT $3, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, $4
+      `INSERT INTO contact_engagement (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, last_activity_at, updated_at)
+       SELECT $3, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, last_activity_at, $4
          FROM contact_engagement WHERE workspace_id = $1 AND contact_id = $2
        ON CONFLICT (contact_id) DO UPDATE
           SET opens = contact_engagement.opens + excluded.opens,
@@ -66,6 +66,7 @@ export async function mergeContacts(deps: ContactsDeps, workspaceId: string, act
               sentiment_count = contact_engagement.sentiment_count + excluded.sentiment_count,
               intent_reason = CASE WHEN excluded.max_intent > contact_engagement.max_intent THEN excluded.intent_reason ELSE contact_engagement.intent_reason END,
               max_intent = GREATEST(contact_engagement.max_intent, excluded.max_intent),
+              last_activity_at = GREATEST(contact_engagement.last_activity_at, excluded.last_activity_at),
               updated_at = excluded.updated_at`,
       [workspaceId, duplicateId, keepId, now],
     );

@@ -88,6 +88,7 @@ interface StoredEventRow {
   type: EventType;
   name: string;
   properties: Record<string, unknown>;
+  occurred_at: Date;
 }
 
 export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
@@ -111,7 +112,7 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
       // Current attribution: an event merged onto another contact since it was queued counts there.
       const stored = ids.length === 0 ? { rows: [] as StoredEventRow[] } : await tx.query<StoredEventRow>(
         // Scoring reads properties of replies only (their text); the rest need not be shipped or parsed.
-        `SELECT workspace_id, contact_id, type, name, CASE WHEN type = 'email' AND name = 'replied' THEN properties ELSE '{}'::jsonb END AS properties
+        `SELECT workspace_id, contact_id, type, name, occurred_at, CASE WHEN type = 'email' AND name = 'replied' THEN properties ELSE '{}'::jsonb END AS properties
            FROM events WHERE id = ANY($1::uuid[]) AND contact_id IS NOT NULL`,
         [ids],
       );
@@ -128,7 +129,7 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
         const scored = await deps.scoring.applyEvents(
           tx,
           workspaceId,
-          work.events.map((r) => ({ contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties })),
+          work.events.map((r) => ({ contactId: r.contact_id, type: r.type, name: r.name, properties: r.properties, occurredAt: r.occurred_at })),
           now,
         );
         const done = new Set(scored.recomputed);

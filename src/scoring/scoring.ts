@@ -156,10 +156,12 @@ interface ScoreRow {
   sentiment_count: number | null;
   max_intent: number | null;
   intent_reason: string | null;
+  last_activity_at: Date | null;
 }
 
 /** The fields of a stored event that scoring reads. */
-export type ScoredEvent = Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'>;
+/** `occurredAt`, when given, moves the contact's last activity (events that count as engagement only). */
+export type ScoredEvent = Pick<RecordedEvent, 'contactId' | 'type' | 'name' | 'properties'> & { occurredAt?: Date };
 
 /**
  * What a recomputation did: the band crossings to record, the contacts it recomputed, and the
@@ -193,12 +195,16 @@ export function isDerivedEvent(event: Pick<RecordedEvent, 'type' | 'name'>): boo
 export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
   async function applyEvents(q: Queryable, workspaceId: string, events: ScoredEvent[], now: Date): Promise<Recomputed> {
     const deltas = new Map<string, Engagement>();
+    const lastActivity = new Map<string, Date>();
     const touched = new Set<string>();
     for (const event of events) {
       if (!event.contactId || isDerivedEvent(event)) continue;
       touched.add(event.contactId);
       const delta = await deltaOf(event, classifier);
       if (!delta) continue;
+      // Engagement is the contact acting: its latest time is the contact's last activity.
+      const seen = lastActivity.get(event.contactId);
+      if (event.occurredAt && (!seen || event.occurredAt > seen)) lastActivity.set(event.contactId, event.occurredAt);
       const total = deltas.get(event.contactId) ?? { ...NO_ENGAGEMENT };
       total.opens += delta.opens ?? 0;
       total.clicks += delta.clicks ?? 0;
@@ -212,7 +218,7 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
       }
       deltas.set(event.contactId, total);
     }
-    if (deltas.size > 0) await addEngagement(q, workspaceId, deltas, now);
+    if (deltas.size > 0) await addEngagement(q, workspaceId, deltas, lastActivity, now);
     return recompute(q, workspaceId, [...touched]);
   }
 
@@ -220,7 +226,7 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
     if (contactIds.length === 0) return { crossings: [], recomputed: [], deferred: [] };
     const sorted = [...new Set(contactIds)].sort();
     const rows = await q.query<ScoreRow>(
-      `SELECT c.id, c.job_title, c.status, c.score, c.score_adjustment, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
+      `SELECT c.id, c.job_title, c.status, c.score, c.score_adjustment, e.last_activity_at, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
          FROM contacts c LEFT JOIN contact_engagement e ON e.contact_id = c.id
         WHERE c.workspace_id = $1 AND c.id = ANY($2::uuid[])
         ORDER BY c.id
@@ -231,7 +237,7 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
     const skipped = sorted.filter((id) => !locked.has(id));
     // A skipped id is either locked by someone else (deferred) or gone (deleted: dropped).
     const deferred = skipped.length === 0 ? [] : (await q.query<{ id: string }>(`SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::uuid[])`, [workspaceId, skipped])).rows.map((r) => r.id);
-    const updates: Array<{ id: string; score: number; breakdown: ScorePart[] }> = [];
+    const updates: Array<{ id: string; score: number; breakdown: ScorePart[]; last_activity_at: Date | null }> = [];
     const crossings: NewEvent[] = [];
     for (const row of rows.rows) {
       const { score, breakdown } = computeScore(
@@ -247,7 +253,7 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
           intentReason: row.intent_reason,
         },
       );
-      updates.push({ id: row.id, score, breakdown });
+      updates.push({ id: row.id, score, breakdown, last_activity_at: row.last_activity_at });
       const from = bandOf(row.score);
       const to = bandOf(score);
       if (from !== to) {
@@ -257,10 +263,10 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
     // name: update-scores — one statement for the batch, on the rows locked above. NO KEY UPDATE
     // (not UPDATE) because inserting events takes KEY SHARE locks on the same contacts.
     await q.query(
-      `UPDATE contacts c SET score = u.score, score_breakdown = u.breakdown
-         FROM jsonb_to_recordset($2::jsonb) AS u(id uuid, score int, breakdown jsonb)
+      `UPDATE contacts c SET score = u.score, score_breakdown = u.breakdown, last_activity_at = u.last_activity_at
+         FROM jsonb_to_recordset($2::jsonb) AS u(id uuid, score int, breakdown jsonb, last_activity_at timestamptz)
         WHERE c.workspace_id = $1 AND c.id = u.id
-          AND (c.score IS DISTINCT FROM u.score OR c.score_breakdown IS DISTINCT FROM u.breakdown)`,
+          AND (c.score IS DISTINCT FROM u.score OR c.score_breakdown IS DISTINCT FROM u.breakdown OR c.last_activity_at IS DISTINCT FROM u.last_activity_at)`,
       [workspaceId, JSON.stringify(updates)],
     );
     return { crossings, recomputed: [...locked], deferred };
@@ -273,14 +279,14 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
  * name: add-engagement — adds a batch's deltas to the counters in one upsert, in contact id order
  * so concurrent batches lock rows in the same order.
  */
-async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<string, Engagement>, now: Date): Promise<void> {
+async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<string, Engagement>, lastActivity: Map<string, Date>, now: Date): Promise<void> {
   const rows = [...deltas.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([contactId, d]) => ({ contact_id: contactId, opens: d.opens, clicks: d.clicks, replies: d.replies, activity: d.activity, sentiment_sum: d.sentimentSum, sentiment_count: d.sentimentCount, max_intent: d.maxIntent, intent_reason: d.intentReason }));
+    .map(([contactId, d]) => ({ contact_id: contactId, last_activity_at: lastActivity.get(contactId)?.toISOString() ?? null, opens: d.opens, clicks: d.clicks, replies: d.replies, activity: d.activity, sentiment_sum: d.sentimentSum, sentiment_count: d.sentimentCount, max_intent: d.maxIntent, intent_reason: d.intentReason }));
   await q.query(
-    `INSERT INTO contact_engagement AS ce (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, updated_at)
-     SELECT d.contact_id, $1, d.opens, d.clicks, d.replies, d.activity, d.sentiment_sum, d.sentiment_count, d.max_intent, d.intent_reason, $3
-       FROM jsonb_to_recordset($2::jsonb) AS d(contact_id uuid, opens int, clicks int, replies int, activity int, sentiment_sum float8, sentiment_count int, max_intent float8, intent_reason text)
+    `INSERT INTO contact_engagement AS ce (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, last_activity_at, updated_at)
+     SELECT d.contact_id, $1, d.opens, d.clicks, d.replies, d.activity, d.sentiment_sum, d.sentiment_count, d.max_intent, d.intent_reason, d.last_activity_at, $3
+       FROM jsonb_to_recordset($2::jsonb) AS d(contact_id uuid, last_activity_at timestamptz, opens int, clicks int, replies int, activity int, sentiment_sum float8, sentiment_count int, max_intent float8, intent_reason text)
      ON CONFLICT (contact_id) DO UPDATE SET
        opens = ce.opens + EXCLUDED.opens,
        clicks = ce.clicks + EXCLUDED.clicks,
@@ -290,6 +296,7 @@ async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<stri
        sentiment_count = ce.sentiment_count + EXCLUDED.sentiment_count,
        intent_reason = CASE WHEN EXCLUDED.max_intent > ce.max_intent THEN EXCLUDED.intent_reason ELSE ce.intent_reason END,
        max_intent = GREATEST(ce.max_intent, EXCLUDED.max_intent),
+       last_activity_at = GREATEST(ce.last_activity_at, EXCLUDED.last_activity_at),
        updated_at = EXCLUDED.updated_at`,
     [workspaceId, JSON.stringify(rows), now],
   );

@@ -182,6 +182,13 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await table.getByRole('link', { name: 'Grace Hopper' }).waitFor();
     expect(await table.getByRole('cell', { name: 'grace@example.com' }).isVisible()).toBe(true);
 
+    // A new contact has done nothing yet: not among the recently active, among the inactive.
+    await page.getByLabel('Activity').selectOption({ label: 'Active in the last 7 days' });
+    await page.getByText('No contact matches these filters.').waitFor();
+    await page.getByLabel('Activity').selectOption({ label: 'Not active for 30 days' });
+    await table.getByRole('link', { name: 'Grace Hopper' }).waitFor();
+    await page.getByLabel('Activity').selectOption({ label: 'Any activity' });
+
     // The same email again is refused and the message appears next to the email field.
     await page.getByRole('button', { name: 'Add contact' }).click();
     await form.getByLabel('Email').fill('grace@example.com');

@@ -74,6 +74,7 @@ export interface Contact {
   subscriptionState: string;
   score: number;
   scoreBreakdown?: unknown;
+  lastActivityAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -404,7 +405,7 @@ export const api = {
     list: (params: { limit?: number; before?: number }) => request<{ entries: AuditEntry[] }>('GET', `/audit-log${query(params)}`),
   },
   contacts: {
-    list: (params: { limit?: number; cursor?: string; search?: string; status?: string; tag?: string }) =>
+    list: (params: { limit?: number; cursor?: string; search?: string; status?: string; tag?: string; activeSince?: string; inactiveSince?: string }) =>
       request<{ contacts: Contact[]; nextCursor: string | null }>('GET', `/contacts${query(params)}`),
     create: (input: ContactInput) => request<Contact>('POST', '/contacts', input),
     get: (contactId: string) => request<Contact>('GET', `/contacts/${id(contactId)}`),

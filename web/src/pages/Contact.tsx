@@ -217,6 +217,7 @@ export function ContactPage({ contactId }: { contactId: string }) {
     ['Phone', contact.phone ?? '—'],
     ['Time zone', contact.timezone ?? '—'],
     ['Subscription', contact.subscriptionState],
+    ['Last activity', contact.lastActivityAt ? formatDate(contact.lastActivityAt) : 'None yet'],
     ['Created', formatDate(contact.createdAt)],
     ['Updated', formatDate(contact.updatedAt)],
   ];

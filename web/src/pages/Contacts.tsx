@@ -4,7 +4,7 @@ import { api, ApiError, CONTACT_STATUSES, errorMessage, fieldErrors, type Contac
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
 import { contactName, parseTags, scoreTone } from '../format';
-import { Alert, Badge, Field, PageHeader, Spinner } from '../ui';
+import { Alert, Badge, Field, formatDate, PageHeader, Spinner } from '../ui';
 
 const PAGE_SIZE = 50;
 
@@ -24,11 +24,28 @@ interface ListState {
   error?: string;
 }
 
+/** The activity filter's choices: `active-N` (acted in the last N days) and `inactive-N` (not). */
+const ACTIVITY_FILTERS: Array<[string, string]> = [
+  ['active-7', 'Active in the last 7 days'],
+  ['active-30', 'Active in the last 30 days'],
+  ['active-90', 'Active in the last 90 days'],
+  ['inactive-30', 'Not active for 30 days'],
+  ['inactive-90', 'Not active for 90 days'],
+];
+
+function activityFilter(choice: string): { activeSince?: string; inactiveSince?: string } {
+  const match = /^(active|inactive)-(\d+)$/.exec(choice);
+  if (!match) return {};
+  const since = new Date(Date.now() - Number(match[2]) * 86_400_000).toISOString();
+  return match[1] === 'active' ? { activeSince: since } : { inactiveSince: since };
+}
+
 export function ContactsPage() {
   const can = useCan();
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState('');
   const [tag, setTag] = useState('');
+  const [activity, setActivity] = useState('');
   const [adding, setAdding] = useState(false);
   const [notice, setNotice] = useState<string>();
   const [list, setList] = useState<ListState>({ contacts: [], nextCursor: null, loading: true });
@@ -42,7 +59,7 @@ export function ContactsPage() {
     async (cursor: string | undefined, signal: { cancelled: boolean }) => {
       setList((previous) => ({ ...previous, loading: true, error: undefined }));
       try {
-        const page = await api.contacts.list({ limit: PAGE_SIZE, cursor, search: debouncedSearch, status, tag: debouncedTag });
+        const page = await api.contacts.list({ limit: PAGE_SIZE, cursor, search: debouncedSearch, status, tag: debouncedTag, ...activityFilter(activity) });
         if (signal.cancelled) return;
         setList((previous) => ({
           contacts: cursor ? [...previous.contacts, ...page.contacts] : page.contacts,
@@ -53,7 +70,7 @@ export function ContactsPage() {
         if (!signal.cancelled) setList((previous) => ({ ...previous, loading: false, error: errorMessage(error) }));
       }
     },
-    [debouncedSearch, status, debouncedTag],
+    [debouncedSearch, status, debouncedTag, activity],
   );
 
   useEffect(() => {
@@ -65,7 +82,7 @@ export function ContactsPage() {
     };
   }, [load]);
 
-  const filtered = debouncedSearch !== '' || status !== '' || debouncedTag !== '';
+  const filtered = debouncedSearch !== '' || status !== '' || debouncedTag !== '' || activity !== '';
 
   return (
     <section>
@@ -115,6 +132,17 @@ export function ContactsPage() {
           <label htmlFor="contact-tag">Tag</label>
           <input id="contact-tag" placeholder="e.g. webinar" value={tag} onChange={(event) => setTag(event.target.value)} />
         </div>
+        <div className="field">
+          <label htmlFor="contact-activity">Activity</label>
+          <select id="contact-activity" value={activity} onChange={(event) => setActivity(event.target.value)}>
+            <option value="">Any activity</option>
+            {ACTIVITY_FILTERS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
       </form>
 
       {list.error ? <Alert>{list.error}</Alert> : null}
@@ -141,6 +169,9 @@ export function ContactsPage() {
                 </th>
                 <th scope="col" className="hide-narrow">
                   Tags
+                </th>
+                <th scope="col" className="hide-narrow">
+                  Last active
                 </th>
               </tr>
             </thead>
@@ -170,6 +201,7 @@ export function ContactsPage() {
                       ))}
                     </span>
                   </td>
+                  <td className="hide-narrow muted small">{contact.lastActivityAt ? formatDate(contact.lastActivityAt) : '—'}</td>
                 </tr>
               ))}
             </tbody>
