@@ -9,7 +9,7 @@
  * so the sender parks the message for an operator.
  */
 import type { Clock } from '../platform/clock.js';
-import { ProviderError, asProviderError, settleAmbiguous, type EmailProvider, type ProviderMessage, type SendResult } from './provider.js';
+import { ProviderError, asProviderError, settleAmbiguous, type EmailProvider, type ProviderMessage, type SendOptions, type SendResult } from './provider.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -120,10 +120,16 @@ export interface RoutedProvider {
 export function createFailoverProvider(routes: RoutedProvider[]): EmailProvider {
   return {
     name: 'failover',
-    async send(message: ProviderMessage, options: { idempotencyKey: string }): Promise<SendResult> {
+    async send(message: ProviderMessage, options: SendOptions): Promise<SendResult> {
       const failures: string[] = [];
       let retryAfterMs = 0;
-      for (const route of routes) {
+      // A message one provider may already hold goes back to that provider only (same
+      // idempotency key); if it is no longer configured, nobody can say whether it was sent.
+      const pinned = options.onlyProvider ? routes.filter((r) => r.provider.name === options.onlyProvider) : routes;
+      if (options.onlyProvider && pinned.length === 0) {
+        throw new ProviderError('ambiguous', `${options.onlyProvider} may have accepted this message earlier and is no longer configured`);
+      }
+      for (const route of pinned) {
         if (route.limiter && !route.limiter.tryTake()) {
           failures.push(`${route.provider.name}: rate limit reached`);
           retryAfterMs = Math.max(retryAfterMs, route.limiter.waitMs());
@@ -152,7 +158,7 @@ export function createFailoverProvider(routes: RoutedProvider[]): EmailProvider 
           retryAfterMs = Math.max(retryAfterMs, error.retryAfterMs ?? 0);
         }
       }
-      throw new ProviderError('transient', failures.length > 0 ? failures.join('; ') : 'no email provider is configured', retryAfterMs || undefined);
+      throw new ProviderError('transient', failures.length > 0 ? failures.join('; ') : 'no email provider is configured', retryAfterMs || undefined, options.onlyProvider ?? undefined);
     },
     async close() {
       await Promise.all(routes.map((r) => r.provider.close?.()));

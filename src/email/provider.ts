@@ -41,12 +41,21 @@ export interface EmailProvider {
   readonly name: string;
   /** True when a repeat with the same idempotency key never delivers twice (Resend, the dev inbox). */
   readonly idempotent?: boolean;
-  /** Resolves only when the provider accepted the message; otherwise throws a ProviderError. */
-  send(message: ProviderMessage, options: { idempotencyKey: string }): Promise<SendResult>;
+  /**
+   * Resolves only when the provider accepted the message; otherwise throws a ProviderError.
+   * `onlyProvider` (a router's concern): send through the provider of that name or not at all.
+   */
+  send(message: ProviderMessage, options: SendOptions): Promise<SendResult>;
   /** Tests the connection and credentials without sending. */
   check?(): Promise<ProviderCheck>;
   /** Releases pooled connections. */
   close?(): Promise<void>;
+}
+
+export interface SendOptions {
+  idempotencyKey: string;
+  /** Set after an ambiguous failure on an idempotent provider: only it may be asked again. */
+  onlyProvider?: string | null;
 }
 
 export type ProviderErrorKind = 'transient' | 'permanent' | 'ambiguous';
@@ -57,6 +66,11 @@ export class ProviderError extends Error {
     message: string,
     /** A provider-requested wait before the next attempt (429 Retry-After). */
     readonly retryAfterMs?: number,
+    /**
+     * The provider that may already hold the message (an ambiguous failure it can settle by its
+     * idempotency key): a retry must go to it alone, never fail over.
+     */
+    readonly pinTo?: string,
   ) {
     super(message);
     this.name = 'ProviderError';
@@ -73,9 +87,9 @@ export function asProviderError(error: unknown): ProviderError {
  * What an ambiguous failure means for this provider: a retry with the same idempotency key is
  * safe on an idempotent provider (so it is transient there); elsewhere it stays ambiguous.
  */
-export function settleAmbiguous(provider: Pick<EmailProvider, 'idempotent'>, error: ProviderError): ProviderError {
+export function settleAmbiguous(provider: Pick<EmailProvider, 'idempotent' | 'name'>, error: ProviderError): ProviderError {
   if (error.kind !== 'ambiguous' || !provider.idempotent) return error;
-  return new ProviderError('transient', error.message, error.retryAfterMs);
+  return new ProviderError('transient', error.message, error.retryAfterMs, provider.name);
 }
 
 function domainOf(address: string): string {

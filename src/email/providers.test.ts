@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEmailTestApp, enqueueTestEmail, messageRow, type EmailTestApp } from '../../test/email-helpers.js';
 import { signUp, type Caller } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
-import { CircuitBreaker, RateLimiter } from './failover.js';
+import { CircuitBreaker, RateLimiter, createFailoverProvider } from './failover.js';
 import { ProviderError, type EmailProvider, type ProviderMessage } from './provider.js';
 import { fetchHttp, type HttpClient } from './providers/http.js';
 import { EmailSender } from './sender.js';
@@ -236,6 +236,56 @@ describe('AWS Signature Version 4', () => {
   });
 });
 
+describe('failover after an ambiguous failure', () => {
+  const message = { workspaceId: 'w', messageId: 'm', from: 'a@example.com', to: 'b@example.com', subject: 's', html: '<p>x</p>', text: 'x', headers: {}, rfcMessageId: '<x@example.com>' } as ProviderMessage;
+  function fake(name: string, idempotent: boolean, outcome: () => Promise<void>): EmailProvider & { calls: number } {
+    const provider = {
+      name,
+      idempotent,
+      calls: 0,
+      async send() {
+        provider.calls += 1;
+        await outcome();
+        return { providerMessageId: `${name}-id` };
+      },
+    };
+    return provider;
+  }
+
+  it('never sends a message another provider may hold: the retry goes to that provider alone, or nowhere', async () => {
+    const c = new ManualClock();
+    let resendTimesOut = true;
+    const resend = fake('resend', true, async () => {
+      if (resendTimesOut) throw new ProviderError('ambiguous', 'timed out after the request');
+    });
+    const postmark = fake('postmark', false, async () => undefined);
+    const breaker = new CircuitBreaker(c, { consecutiveFailures: 1, failureRate: 1, minimumCalls: 100, windowSize: 100, cooldownMs: 30_000 });
+    const router = createFailoverProvider([
+      { provider: resend, breaker, limiter: null },
+      { provider: postmark, breaker: new CircuitBreaker(c), limiter: null },
+    ]);
+
+    // Resend may have accepted it: no failover, a transient error pinned to Resend (its key makes a retry safe).
+    const first = await router.send(message, { idempotencyKey: 'k' }).catch((error: unknown) => error as ProviderError);
+    expect([first instanceof ProviderError && first.kind, first instanceof ProviderError && first.pinTo, postmark.calls]).toEqual(['transient', 'resend', 0]);
+
+    // Resend's circuit is open now: the pinned retry waits rather than going to Postmark.
+    const second = await router.send(message, { idempotencyKey: 'k', onlyProvider: 'resend' }).catch((error: unknown) => error as ProviderError);
+    expect([second instanceof ProviderError && second.kind, second instanceof ProviderError && second.pinTo, postmark.calls]).toEqual(['transient', 'resend', 0]);
+
+    // After the cool-down Resend answers, with the same key.
+    c.advance(30_000);
+    resendTimesOut = false;
+    expect(await router.send(message, { idempotencyKey: 'k', onlyProvider: 'resend' })).toMatchObject({ provider: 'resend' });
+    expect([resend.calls, postmark.calls]).toEqual([2, 0]);
+
+    // A provider that is no longer configured cannot be asked: nobody knows, so it is ambiguous (parked).
+    const gone = await router.send(message, { idempotencyKey: 'k2', onlyProvider: 'sendgrid' }).catch((error: unknown) => error as ProviderError);
+    expect(gone instanceof ProviderError && gone.kind).toBe('ambiguous');
+    expect(postmark.calls).toBe(0);
+  });
+});
+
 describe('circuit breaker and rate limit', () => {
   it('opens after consecutive failures, half-opens after the cool-down for one trial, and closes on success', () => {
     const c = new ManualClock();
@@ -360,6 +410,8 @@ describe('workspace providers with failover', () => {
     let row = await messageRow(t.db, id);
     expect(row.status).toBe('queued');
     expect(row.last_error).toContain('within 300 ms');
+    // Pinned: the retry may only go to the provider that may hold it.
+    expect((await t.db.query<{ pinned_provider: string | null }>('SELECT pinned_provider FROM messages WHERE id = $1', [id])).rows[0]!.pinned_provider).toBe('resend');
     appClock.advance(1000);
     await sender.runOnce();
     row = await messageRow(t.db, id);

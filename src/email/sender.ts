@@ -70,11 +70,12 @@ interface ClaimedMessage {
   headers: Record<string, string>;
   attempts: number;
   topic_id: string | null;
+  pinned_provider: string | null;
 }
 
 type Outcome =
   | { kind: 'sent'; provider: string; providerMessageId: string; latencyMs: number }
-  | { kind: 'retry'; provider: string; error: string; latencyMs: number; nextAttemptAt: Date }
+  | { kind: 'retry'; provider: string; error: string; latencyMs: number; nextAttemptAt: Date; pinTo: string | null }
   | { kind: 'failed'; provider: string; error: string; latencyMs: number; result: 'transient_error' | 'permanent_error' }
   | { kind: 'uncertain'; provider: string; error: string; latencyMs: number }
   | { kind: 'suppressed'; reason: string };
@@ -220,7 +221,7 @@ export class EmailSender implements BackgroundWorker {
                 FOR UPDATE SKIP LOCKED) due
         WHERE m.id = due.id
        RETURNING m.id, m.workspace_id, m.contact_id, m.idempotency_key, m.source_type, m.from_address, m.to_address,
-                 m.subject, m.html, m.text_body, m.headers, m.attempts, m.topic_id`,
+                 m.subject, m.html, m.text_body, m.headers, m.attempts, m.topic_id, m.pinned_provider`,
       [now, new Date(now.getTime() + this.leaseMs), this.batchSize, claimToken],
     );
     return result.rows;
@@ -257,7 +258,7 @@ export class EmailSender implements BackgroundWorker {
     let provider = this.options.provider;
     try {
       provider = (await this.options.providerFor?.(message.workspace_id)) ?? this.options.provider;
-      const result = await provider.send(this.prepare(message), { idempotencyKey: `${message.workspace_id}:${message.idempotency_key}` });
+      const result = await provider.send(this.prepare(message), { idempotencyKey: `${message.workspace_id}:${message.idempotency_key}`, onlyProvider: message.pinned_provider });
       return { kind: 'sent', provider: result.provider ?? provider.name, providerMessageId: result.providerMessageId, latencyMs: Math.round(performance.now() - started) };
     } catch (thrown) {
       const error = settleAmbiguous(provider, asProviderError(thrown));
@@ -266,7 +267,7 @@ export class EmailSender implements BackgroundWorker {
       if (error.kind === 'ambiguous') return { kind: 'uncertain', provider: name, error: error.message, latencyMs };
       if (error.kind === 'permanent') return { kind: 'failed', provider: name, error: error.message, latencyMs, result: 'permanent_error' };
       if (message.attempts >= this.maxAttempts) return { kind: 'failed', provider: name, error: `${error.message} (gave up after ${message.attempts} attempts)`, latencyMs, result: 'transient_error' };
-      return { kind: 'retry', provider: name, error: error.message, latencyMs, nextAttemptAt: this.nextAttemptAt(message.attempts, error.retryAfterMs) };
+      return { kind: 'retry', provider: name, error: error.message, latencyMs, nextAttemptAt: this.nextAttemptAt(message.attempts, error.retryAfterMs), pinTo: error.pinTo ?? message.pinned_provider };
     }
   }
 
@@ -289,7 +290,7 @@ export class EmailSender implements BackgroundWorker {
         case 'sent':
           return { id: m.id, workspace_id: m.workspace_id, status: 'sent', provider: o.provider, provider_message_id: o.providerMessageId, last_error: null, next_attempt_at: null, result: 'sent', latency_ms: o.latencyMs };
         case 'retry':
-          return { id: m.id, workspace_id: m.workspace_id, status: 'queued', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: o.nextAttemptAt.toISOString(), result: 'transient_error', latency_ms: o.latencyMs };
+          return { id: m.id, workspace_id: m.workspace_id, status: 'queued', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: o.nextAttemptAt.toISOString(), result: 'transient_error', latency_ms: o.latencyMs, pinned_provider: o.pinTo };
         case 'failed':
           return { id: m.id, workspace_id: m.workspace_id, status: 'failed', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: o.result, latency_ms: o.latencyMs };
         case 'uncertain':
@@ -315,7 +316,7 @@ export class EmailSender implements BackgroundWorker {
       const updated = await tx.query<{ id: string; workspace_id: string }>(
         `WITH r AS (
            SELECT * FROM jsonb_to_recordset($1::jsonb)
-             AS r(id uuid, workspace_id uuid, status text, provider text, provider_message_id text, last_error text,
+             AS r(id uuid, workspace_id uuid, status text, provider text, provider_message_id text, last_error text, pinned_provider text,
                   next_attempt_at timestamptz, result text, latency_ms integer)
          ), attempts AS (
            INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
@@ -323,6 +324,7 @@ export class EmailSender implements BackgroundWorker {
          )
          UPDATE messages m
             SET status = r.status,
+                pinned_provider = r.pinned_provider,
                 provider = r.provider,
                 provider_message_id = COALESCE(r.provider_message_id, m.provider_message_id),
                 last_error = r.last_error,
