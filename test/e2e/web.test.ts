@@ -412,6 +412,8 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     const campaignId = page.url().split('/').pop()!;
     await page.getByTestId('node-email-1').click();
     const panel = page.getByRole('complementary', { name: 'Node settings' });
+    // The workspace's topics load after the panel opens: wait for the default to be named.
+    await panel.getByLabel('Subscription topic').locator('option', { hasText: 'Workspace default (Product news)' }).waitFor({ state: 'attached' });
     expect(await panel.getByLabel('Subscription topic').locator('option').first().textContent()).toBe('Workspace default (Product news)');
     await panel.getByLabel('Subscription topic').selectOption({ label: 'Webinars' });
     await page.getByRole('button', { name: 'Save draft' }).click();
