@@ -41,6 +41,12 @@ beforeAll(async () => {
   // Enqueued after the sender ran, so they stay queued.
   for (let i = 0; i < 5; i++) queued.push(await enqueueTestEmail(t.db, a.workspaceId, { subject: `Later ${i}` }));
   await enqueueTestEmail(t.db, b.workspaceId, { subject: 'Other workspace' });
+  // Creation times one second apart in enqueue order: two fast transactions can share a
+  // timestamp (PGlite), and then the list's tie-break (id) would not follow enqueue order.
+  const base = Date.now() - 60_000;
+  for (const [i, id] of [delivered, bounced, ...queued].entries()) {
+    await t.db.query('UPDATE messages SET created_at = $2 WHERE id = $1', [id, new Date(base + i * 1000)]);
+  }
 });
 afterAll(async () => {
   await t.close();
@@ -56,7 +62,6 @@ describe('GET /api/messages', () => {
   it('lists the workspace messages newest first with their delivery status', async () => {
     const { messages, nextCursor } = await list(a);
     expect(nextCursor).toBeNull();
-    // Each was enqueued in its own transaction, so creation times are distinct.
     expect(messages.map((m) => m.id)).toEqual([...queued].reverse().concat([bounced, delivered]));
     expect(messages.map((m) => m.subject)).not.toContain('Other workspace');
     const sent = messages.find((m) => m.id === delivered)!;
