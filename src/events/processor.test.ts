@@ -5,9 +5,9 @@ import { engineOf, insertContact } from '../../test/campaign-support.js';
 import { ManualClock } from '../platform/clock.js';
 import { createLogger } from '../platform/logger.js';
 import { RulesReplyClassifier } from '../scoring/classifier.js';
-import { createLeadScoring } from '../scoring/scoring.js';
+import { createLeadScoring, type LeadScoring } from '../scoring/scoring.js';
 import { combineEventSinks, recordEvents, type EventSink, type NewEvent } from './events.js';
-import { createEventProcessor, eventWorkSink } from './processor.js';
+import { MAX_ROW_ATTEMPTS, createEventProcessor, eventWorkSink } from './processor.js';
 
 const DAY = 86_400_000;
 let t: TestApp;
@@ -57,6 +57,40 @@ const triggered = (trigger: Record<string, unknown>) => ({
 const clicks = (contactId: string, n: number): NewEvent[] => Array.from({ length: n }, () => ({ contactId, type: 'email' as const, name: 'clicked' }));
 
 describe('the event processor', () => {
+  it('parks a queued batch that keeps failing, so the batches behind it are still applied', async () => {
+    await t.runtime.eventProcessor.drain();
+    const poisoned = await insertContact(t.db, caller.workspaceId);
+    const healthy = await insertContact(t.db, caller.workspaceId);
+    const scoring = createLeadScoring(new RulesReplyClassifier());
+    const picky: LeadScoring = {
+      ...scoring,
+      async applyEvents(q, workspaceId, events, now) {
+        if (events.some((e) => e.contactId === poisoned)) throw new Error('cannot score this one');
+        return scoring.applyEvents(q, workspaceId, events, now);
+      },
+    };
+    const processor = createEventProcessor({ db: t.db, clock, logger: createLogger('silent'), config: testConfig(), scoring: picky, eventSink: () => t.runtime.deps.eventSink });
+    await ingest(clicks(poisoned, 1));
+    await ingest(clicks(healthy, 2));
+
+    const failures: string[] = [];
+    for (let i = 0; i < MAX_ROW_ATTEMPTS + 3; i += 1) {
+      await processor.runBatch().catch((error: unknown) => failures.push((error as Error).message));
+    }
+    // Both rows fail together once; then the first alone until it is parked; then the second applies.
+    expect(failures).toEqual(Array.from({ length: MAX_ROW_ATTEMPTS + 1 }, () => 'cannot score this one'));
+    const left = await t.db.query('SELECT attempts, last_error, parked_at IS NOT NULL AS parked FROM event_work');
+    expect(left.rows).toEqual([{ attempts: MAX_ROW_ATTEMPTS, last_error: 'cannot score this one', parked: true }]);
+    const counters = async (contactId: string) => (await t.db.query<{ clicks: number }>('SELECT clicks FROM contact_engagement WHERE contact_id = $1', [contactId])).rows[0]?.clicks ?? 0;
+    expect([await counters(poisoned), await counters(healthy)]).toEqual([0, 2]);
+
+    // Nothing was lost: cleared by an operator, the parked batch is applied once.
+    await t.db.query('UPDATE event_work SET parked_at = NULL, attempts = 0');
+    await t.runtime.eventProcessor.drain();
+    expect(await queued()).toBe(0);
+    expect([await counters(poisoned), await counters(healthy)]).toEqual([1, 2]);
+  });
+
   it('applies scores and segment membership after the producer commits, and the engine sees what they derive', async () => {
     const segment = await t.app.inject({ method: 'POST', url: '/api/segments', headers: caller.bearer, payload: { name: 'Warm', kind: 'dynamic', definition: { match: 'all', conditions: [{ kind: 'score', op: 'gte', value: 60 }] } } });
     const segmentId = segment.json().id as string;

@@ -39,6 +39,8 @@ export const EVENT_WORK_CHANNEL = 'event_work';
 const MAX_ROWS = 1000;
 const MAX_EVENTS = 50_000;
 const MAX_WINDOW_CHECKS = 2000;
+/** A row that fails this many times alone is parked (migration 082). */
+export const MAX_ROW_ATTEMPTS = 5;
 
 /**
  * The producer side: queues the stored events that have a contact, one row per workspace and
@@ -92,22 +94,26 @@ interface StoredEventRow {
 }
 
 export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
+  /** The row a one-row claim holds, so its failure can be counted after the rollback. */
+  let isolatedRow: string | null = null;
+
   /** One transaction: claim queued rows, load their events, score, re-evaluate segments, record what changed. */
-  async function processQueued(): Promise<number> {
+  async function processQueued(maxRows: number): Promise<number> {
     return deps.db.transaction(async (tx) => {
       const now = deps.clock.now();
       // name: claim-event-work — the oldest rows nobody else holds, cut at MAX_EVENTS events
       // (at least one row); deleted here, so they are gone exactly when this transaction commits.
-      const claimed = await tx.query<{ workspace_id: string; event_ids: string[]; contact_ids: string[] }>(
+      const claimed = await tx.query<{ id: string; workspace_id: string; event_ids: string[]; contact_ids: string[] }>(
         `WITH candidate AS (
-            SELECT id, cardinality(event_ids) + cardinality(contact_ids) AS n FROM event_work ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
+            SELECT id, cardinality(event_ids) + cardinality(contact_ids) AS n FROM event_work WHERE parked_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
           picked AS (
             SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n AS before FROM candidate) c WHERE before < $2)
          DELETE FROM event_work w USING picked WHERE w.id = picked.id
-         RETURNING w.workspace_id, w.event_ids, w.contact_ids`,
-        [MAX_ROWS, MAX_EVENTS],
+         RETURNING w.id, w.workspace_id, w.event_ids, w.contact_ids`,
+        [maxRows, MAX_EVENTS],
       );
       if (claimed.rows.length === 0) return 0;
+      isolatedRow = maxRows === 1 ? claimed.rows[0]!.id : null;
       const ids = claimed.rows.flatMap((r) => r.event_ids);
       // Current attribution: an event merged onto another contact since it was queued counts there.
       const stored = ids.length === 0 ? { rows: [] as StoredEventRow[] } : await tx.query<StoredEventRow>(
@@ -163,8 +169,39 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
     });
   }
 
+  /**
+   * After a failed claim the next ones take a single row, so one batch that cannot be applied (a
+   * bug, bad data) holds up only itself: a row failing alone MAX_ROW_ATTEMPTS times in a row is
+   * parked with its error, and the rows behind it go on. A success returns to full claims.
+   */
+  let isolating = false;
+  async function processQueuedGuarded(): Promise<number> {
+    isolatedRow = null;
+    try {
+      const n = await processQueued(isolating ? 1 : MAX_ROWS);
+      if (n > 0) isolating = false;
+      return n;
+    } catch (error) {
+      const row = isolatedRow;
+      isolating = true;
+      if (row) {
+        // name: count-event-work-failure — in its own transaction: the claim was rolled back.
+        const counted = await deps.db.query<{ attempts: number; parked: boolean }>(
+          `UPDATE event_work SET attempts = attempts + 1, last_error = left($2, 2000),
+                  parked_at = CASE WHEN attempts + 1 >= $3 THEN $4::timestamptz END
+            WHERE id = $1 RETURNING attempts, parked_at IS NOT NULL AS parked`,
+          [row, error instanceof Error ? error.message : String(error), MAX_ROW_ATTEMPTS, deps.clock.now()],
+        );
+        if (counted.rows[0]?.parked) {
+          deps.logger.error({ err: error, eventWorkId: row, attempts: counted.rows[0].attempts }, 'event processor parked a queued batch that keeps failing; clear event_work.parked_at to retry it');
+        }
+      }
+      throw error;
+    }
+  }
+
   async function runBatch(): Promise<number> {
-    return (await processQueued()) + (await processWindowChecks());
+    return (await processQueuedGuarded()) + (await processWindowChecks());
   }
 
   // Woken at once by the producers' commits; the poll interval is the fallback.
