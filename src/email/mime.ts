@@ -12,19 +12,13 @@ import { randomBytes } from 'node:crypto';
 import addressparser from 'nodemailer/lib/addressparser';
 import { encodeWords, foldLines, quoteString } from 'nodemailer/lib/mime-funcs';
 import { encode as encodeQuotedPrintable, wrap as wrapQuotedPrintable } from 'nodemailer/lib/qp';
+import type { ProviderMessage } from './provider.js';
 
-export interface MimeMessage {
-  from: string;
-  to: string;
-  subject: string;
-  html: string;
-  text: string;
-  /** Extra headers; names must be RFC 5322 field names. */
-  headers: Record<string, string>;
-  /** `<…@domain>` */
+/** What a provider is handed, plus the Message-ID (`<…@domain>`) and Date headers' values. */
+export type MimeMessage = Pick<ProviderMessage, 'from' | 'to' | 'subject' | 'html' | 'text' | 'headers'> & {
   messageId: string;
   date: Date;
-}
+};
 
 export interface Envelope {
   from: string;
