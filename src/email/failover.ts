@@ -9,7 +9,7 @@
  * so the sender parks the message for an operator.
  */
 import type { Clock } from '../platform/clock.js';
-import { ProviderError, asProviderError, settleAmbiguous, type EmailProvider, type ProviderMessage, type SendOptions, type SendResult } from './provider.js';
+import { ProviderError, asProviderError, settleAmbiguous, type EmailProvider, type ProviderAttempt, type ProviderMessage, type SendOptions, type SendResult } from './provider.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -122,6 +122,8 @@ export function createFailoverProvider(routes: RoutedProvider[]): EmailProvider 
     name: 'failover',
     async send(message: ProviderMessage, options: SendOptions): Promise<SendResult> {
       const failures: string[] = [];
+      // Every provider called, for the delivery log (send_attempts), the last one deciding.
+      const attempts: ProviderAttempt[] = [];
       let retryAfterMs = 0;
       // A message one provider may already hold goes back to that provider only (same
       // idempotency key); if it is no longer configured, nobody can say whether it was sent.
@@ -139,26 +141,32 @@ export function createFailoverProvider(routes: RoutedProvider[]): EmailProvider 
           failures.push(`${route.provider.name}: circuit open`);
           continue;
         }
+        const started = performance.now();
+        const elapsed = () => Math.round(performance.now() - started);
         try {
           const result = await route.provider.send(message, options);
           route.breaker.onSuccess();
-          return { ...result, provider: result.provider ?? route.provider.name };
+          attempts.push({ provider: route.provider.name, result: 'sent', latencyMs: elapsed(), providerMessageId: result.providerMessageId, error: null });
+          return { ...result, provider: result.provider ?? route.provider.name, attempts };
         } catch (thrown) {
           const error = asProviderError(thrown);
+          const result = error.kind === 'permanent' ? 'permanent_error' : error.kind === 'ambiguous' ? 'ambiguous' : 'transient_error';
+          attempts.push({ provider: route.provider.name, result, latencyMs: elapsed(), providerMessageId: null, error: error.message });
           if (error.kind === 'permanent') {
             // The provider is healthy: it answered, and refused this message.
             route.breaker.onSuccess();
-            throw new ProviderError('permanent', error.message);
+            throw new ProviderError('permanent', error.message, undefined, undefined, attempts);
           }
           route.breaker.onFailure();
           if (error.kind === 'ambiguous') {
-            throw settleAmbiguous(route.provider, error);
+            const settled = settleAmbiguous(route.provider, error);
+            throw new ProviderError(settled.kind, settled.message, settled.retryAfterMs, settled.pinTo, attempts);
           }
           failures.push(error.message);
           retryAfterMs = Math.max(retryAfterMs, error.retryAfterMs ?? 0);
         }
       }
-      throw new ProviderError('transient', failures.length > 0 ? failures.join('; ') : 'no email provider is configured', retryAfterMs || undefined, options.onlyProvider ?? undefined);
+      throw new ProviderError('transient', failures.length > 0 ? failures.join('; ') : 'no email provider is configured', retryAfterMs || undefined, options.onlyProvider ?? undefined, attempts.length > 0 ? attempts : undefined);
     },
     async close() {
       await Promise.all(routes.map((r) => r.provider.close?.()));

@@ -26,10 +26,21 @@ export interface ProviderMessage {
   rfcMessageId: string;
 }
 
+/** One call to one provider, as the delivery log records it. */
+export interface ProviderAttempt {
+  provider: string;
+  result: 'sent' | 'transient_error' | 'permanent_error' | 'ambiguous';
+  latencyMs: number;
+  providerMessageId: string | null;
+  error: string | null;
+}
+
 export interface SendResult {
   providerMessageId: string;
   /** The provider that accepted, when a router chose among several. */
   provider?: string;
+  /** A router's calls, in order, the accepting one last. */
+  attempts?: ProviderAttempt[];
 }
 
 export interface ProviderCheck {
@@ -71,6 +82,8 @@ export class ProviderError extends Error {
      * idempotency key): a retry must go to it alone, never fail over.
      */
     readonly pinTo?: string,
+    /** A router's calls, in order, the failing one last. */
+    readonly attempts?: ProviderAttempt[],
   ) {
     super(message);
     this.name = 'ProviderError';
@@ -89,7 +102,7 @@ export function asProviderError(error: unknown): ProviderError {
  */
 export function settleAmbiguous(provider: Pick<EmailProvider, 'idempotent' | 'name'>, error: ProviderError): ProviderError {
   if (error.kind !== 'ambiguous' || !provider.idempotent) return error;
-  return new ProviderError('transient', error.message, error.retryAfterMs, provider.name);
+  return new ProviderError('transient', error.message, error.retryAfterMs, provider.name, error.attempts);
 }
 
 function domainOf(address: string): string {

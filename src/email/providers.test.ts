@@ -377,6 +377,10 @@ describe('workspace providers with failover', () => {
     }
     // Five consecutive failures opened Resend's circuit: later sends skip it.
     expect(seen.filter((s) => s.path === '/emails')).toHaveLength(5);
+    // Every call is in the delivery log: Resend's failures, then Postmark's acceptance.
+    const attemptsOf = async (id: string) => (await t.db.query<{ provider: string; result: string }>('SELECT provider, result FROM send_attempts WHERE message_id = $1 ORDER BY id', [id])).rows.map((r) => `${r.provider}:${r.result}`);
+    expect(await attemptsOf(ids[0]!)).toEqual(['resend:transient_error', 'postmark:sent']);
+    expect(await attemptsOf(ids[7]!)).toEqual(['postmark:sent']);
     expect(t.runtime.deps.email.providers.circuitStates().find((c) => c.providerId === resend.json().id)?.state).toBe('open');
 
     modes['/emails'] = 'ok';
@@ -479,8 +483,9 @@ describe('workspace providers with failover', () => {
     expect(marked.json()).toMatchObject({ id, status: 'sent' });
     const detail = (await t.app.inject({ method: 'GET', url: `/api/messages/${id}`, headers: caller.bearer })).json();
     expect(detail.attempts.map((a: { result: string; provider: string }) => [a.result, a.provider])).toEqual([
-      ['ambiguous', 'failover'],
-      ['marked_sent', 'failover'],
+      // The attempt names the provider that was called, not the router.
+      ['ambiguous', 'postmark'],
+      ['marked_sent', 'postmark'],
     ]);
     expect(detail.events.map((e: { name: string }) => e.name)).toEqual(['sent']);
     const audit = await t.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE workspace_id = $1 AND resource_type = 'message' AND resource_id = $2`, [caller.workspaceId, id]);

@@ -24,7 +24,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { addTracking, unsubscribeHeaders, type LinkSigner } from './links.js';
 import { MESSAGES_CHANNEL } from './outbox.js';
-import { asProviderError, rfcMessageIdFor, settleAmbiguous, type EmailProvider, type ProviderMessage } from './provider.js';
+import { asProviderError, rfcMessageIdFor, settleAmbiguous, type EmailProvider, type ProviderAttempt, type ProviderMessage } from './provider.js';
 import { addressOf, refusedBeforeSend } from './suppressions.js';
 
 export interface EmailSenderOptions {
@@ -73,12 +73,14 @@ interface ClaimedMessage {
   pinned_provider: string | null;
 }
 
-type Outcome =
+/** `earlier`: the providers a router tried before the one the outcome names (each an attempt row). */
+type Outcome = (
   | { kind: 'sent'; provider: string; providerMessageId: string; latencyMs: number }
   | { kind: 'retry'; provider: string; error: string; latencyMs: number; nextAttemptAt: Date; pinTo: string | null }
   | { kind: 'failed'; provider: string; error: string; latencyMs: number; result: 'transient_error' | 'permanent_error' }
   | { kind: 'uncertain'; provider: string; error: string; latencyMs: number }
-  | { kind: 'suppressed'; reason: string };
+  | { kind: 'suppressed'; reason: string }
+) & { earlier?: ProviderAttempt[] };
 
 /** Sources whose emails are marketing: they get tracking and unsubscribe headers. */
 const MARKETING_SOURCES = new Set(['campaign', 'broadcast']);
@@ -259,15 +261,19 @@ export class EmailSender implements BackgroundWorker {
     try {
       provider = (await this.options.providerFor?.(message.workspace_id)) ?? this.options.provider;
       const result = await provider.send(this.prepare(message), { idempotencyKey: `${message.workspace_id}:${message.idempotency_key}`, onlyProvider: message.pinned_provider });
-      return { kind: 'sent', provider: result.provider ?? provider.name, providerMessageId: result.providerMessageId, latencyMs: Math.round(performance.now() - started) };
+      const last = result.attempts?.at(-1);
+      return { kind: 'sent', provider: result.provider ?? provider.name, providerMessageId: result.providerMessageId, latencyMs: last?.latencyMs ?? Math.round(performance.now() - started), earlier: result.attempts?.slice(0, -1) };
     } catch (thrown) {
       const error = settleAmbiguous(provider, asProviderError(thrown));
-      const latencyMs = Math.round(performance.now() - started);
-      const name = provider.name;
-      if (error.kind === 'ambiguous') return { kind: 'uncertain', provider: name, error: error.message, latencyMs };
-      if (error.kind === 'permanent') return { kind: 'failed', provider: name, error: error.message, latencyMs, result: 'permanent_error' };
-      if (message.attempts >= this.maxAttempts) return { kind: 'failed', provider: name, error: `${error.message} (gave up after ${message.attempts} attempts)`, latencyMs, result: 'transient_error' };
-      return { kind: 'retry', provider: name, error: error.message, latencyMs, nextAttemptAt: this.nextAttemptAt(message.attempts, error.retryAfterMs), pinTo: error.pinTo ?? message.pinned_provider };
+      // A router reports each provider it called: the last one is this outcome's, the others earlier attempts.
+      const last = error.attempts?.at(-1);
+      const latencyMs = last?.latencyMs ?? Math.round(performance.now() - started);
+      const name = last?.provider ?? provider.name;
+      const earlier = error.attempts?.slice(0, -1);
+      if (error.kind === 'ambiguous') return { kind: 'uncertain', provider: name, error: error.message, latencyMs, earlier };
+      if (error.kind === 'permanent') return { kind: 'failed', provider: name, error: error.message, latencyMs, result: 'permanent_error', earlier };
+      if (message.attempts >= this.maxAttempts) return { kind: 'failed', provider: name, error: `${error.message} (gave up after ${message.attempts} attempts)`, latencyMs, result: 'transient_error', earlier };
+      return { kind: 'retry', provider: name, error: error.message, latencyMs, nextAttemptAt: this.nextAttemptAt(message.attempts, error.retryAfterMs), pinTo: error.pinTo ?? message.pinned_provider, earlier };
     }
   }
 
@@ -310,6 +316,11 @@ export class EmailSender implements BackgroundWorker {
       byWorkspace.set(m.workspace_id, list);
     }
     const payload = JSON.stringify(rows);
+    const earlier = JSON.stringify(
+      claimed.flatMap((m) =>
+        (outcomes.get(m.id)!.earlier ?? []).map((a, seq) => ({ workspace_id: m.workspace_id, message_id: m.id, provider: a.provider, result: a.result, latency_ms: a.latencyMs, provider_message_id: a.providerMessageId, error: a.error, seq })),
+      ),
+    );
     await this.options.db.transaction(async (tx) => {
       // One statement: the batch's outcomes and its attempts. Every attempt is recorded, also
       // for a message whose claim was lost (the provider was called); only `owned` rows changed.
@@ -319,8 +330,14 @@ export class EmailSender implements BackgroundWorker {
              AS r(id uuid, workspace_id uuid, status text, provider text, provider_message_id text, last_error text, pinned_provider text,
                   next_attempt_at timestamptz, result text, latency_ms integer)
          ), attempts AS (
+           -- A router's earlier calls first, then the deciding one, in order (send_attempts.id).
            INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
-           SELECT r.workspace_id, r.id, r.provider, r.result, r.latency_ms, r.provider_message_id, r.last_error, $3 FROM r
+           SELECT a.workspace_id, a.message_id, a.provider, a.result, a.latency_ms, a.provider_message_id, a.error, $3
+             FROM (SELECT e.workspace_id, e.message_id, e.provider, e.result, e.latency_ms, e.provider_message_id, e.error, 0 AS phase, e.seq
+                     FROM jsonb_to_recordset($4::jsonb) AS e(workspace_id uuid, message_id uuid, provider text, result text, latency_ms integer, provider_message_id text, error text, seq integer)
+                   UNION ALL
+                   SELECT r.workspace_id, r.id, r.provider, r.result, r.latency_ms, r.provider_message_id, r.last_error, 1, 0 FROM r) a
+            ORDER BY a.message_id, a.phase, a.seq
          )
          UPDATE messages m
             SET status = r.status,
@@ -335,7 +352,7 @@ export class EmailSender implements BackgroundWorker {
            FROM r
           WHERE m.id = r.id AND m.claim_token = $2
          RETURNING m.id, m.workspace_id`,
-        [payload, claimToken, now],
+        [payload, claimToken, now, earlier],
       );
       if (updated.rowCount < claimed.length) {
         this.options.logger.warn({ expected: claimed.length, updated: updated.rowCount }, 'email sender lost the claim on some messages (lease expired)');
