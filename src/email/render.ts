@@ -6,7 +6,7 @@
  * Values are text: every `{{ … }}` in the HTML is HTML-escaped, so contact data can never add
  * markup. Sanitizing and the text part are worked out once per template where that is provably
  * equivalent (see `compileSanitized`): the template is sanitized with its Liquid tags held in
- * place by placeholders, and a message then only runs Liquid. Templates where a value could
+ * place by stand-in marks, and a message then only runs Liquid. Templates where a value could
  * decide a link's scheme, or a Liquid tag sits inside an HTML tag, are sanitized per message.
  *
  * Unknown variables are errors, not blanks: `checkContent` reports them at save time with the
@@ -122,7 +122,7 @@ const URL_ATTRIBUTES = new Set(['href', 'src', 'cite', 'action', 'background', '
 /** A URL prefix that already fixes the scheme: `scheme:`, or relative (`/`, `?`, `#`). */
 const FIXED_SCHEME = /^\s*(?:[a-z][a-z0-9+.-]*:|[/?#])/i;
 // Private-use characters: they survive sanitize-html and html-to-text and never occur in MJML output.
-const PLACEHOLDER = /\uE000([ot])(\d+)\uE001/gi;
+const LIQUID_MARK = /\uE000([ot])(\d+)\uE001/gi;
 
 interface Held {
   kind: 'o' | 't';
@@ -133,16 +133,16 @@ interface Held {
 }
 
 /**
- * Sanitizes an HTML template once, with its Liquid outputs and tags replaced by placeholders,
+ * Sanitizes an HTML template once, with its Liquid outputs and tags replaced by stand-in marks,
  * then puts the Liquid back. Returns null when per-message sanitizing is needed, that is when
  * rendering could produce something the sanitizer would have changed:
  * - a tag other than STRUCTURAL_TAGS, or the `raw` filter (unescaped output);
  * - a Liquid tag inside an HTML tag (it could cut an attribute open);
  * - an output inside an HTML tag other than in a quoted attribute value, or at the start of a URL
  *   attribute (the value would choose the scheme: `javascript:`);
- * - a placeholder the sanitizer dropped or duplicated (the Liquid structure would change).
+ * - a stand-in mark the sanitizer dropped or duplicated (the Liquid structure would change).
  * Outputs elsewhere are escaped at render time, so they cannot open a tag or leave an attribute.
- * The text part is generated from the same placeholder HTML when every tag survives html-to-text;
+ * The text part is generated from the same marked HTML when every tag survives html-to-text;
  * an output html-to-text uppercased (headings) is rendered with `upcase`.
  */
 function compileSanitized(htmlSource: string, wantText: boolean): Compiled['sanitized'] {
@@ -170,9 +170,9 @@ function compileSanitized(htmlSource: string, wantText: boolean): Compiled['sani
     held.push({ kind, source, expression });
   }
   const clean = sanitizeHtml(placeheld, SANITIZE);
-  if (!placeholdersSafe(clean, held.length)) return null;
+  if (!marksSafe(clean, held.length)) return null;
   const restore = (value: string, upcase: boolean) =>
-    value.replace(PLACEHOLDER, (_m, kind: string, index: string) => {
+    value.replace(LIQUID_MARK, (_m, kind: string, index: string) => {
       const h = held[Number(index)]!;
       return upcase && kind === 'O' ? `{{ ${h.expression} | upcase }}` : h.source;
     });
@@ -185,7 +185,7 @@ function compileSanitized(htmlSource: string, wantText: boolean): Compiled['sani
   let text: Template[] | null = null;
   if (wantText) {
     const generated = htmlToText(clean);
-    const tagsKept = [...generated.matchAll(PLACEHOLDER)].filter((m) => m[1]!.toLowerCase() === 't').map((m) => m[2]);
+    const tagsKept = [...generated.matchAll(LIQUID_MARK)].filter((m) => m[1]!.toLowerCase() === 't').map((m) => m[2]);
     const allTags = held.flatMap((h, i) => (h.kind === 't' ? [String(i)] : []));
     if (tagsKept.length === allTags.length && new Set(tagsKept).size === allTags.length) {
       try {
@@ -217,9 +217,9 @@ function joinTagLines(text: string): string {
 
 /**
  * Walks sanitized HTML (attributes double-quoted, `<` escaped in text and values) and checks
- * where each placeholder landed; see compileSanitized for the rules.
+ * where each stand-in mark landed; see compileSanitized for the rules.
  */
-function placeholdersSafe(html: string, count: number): boolean {
+function marksSafe(html: string, count: number): boolean {
   const seen = new Array<number>(count).fill(0);
   let i = 0;
   let rawTextEnd: string | null = null;
@@ -228,14 +228,14 @@ function placeholdersSafe(html: string, count: number): boolean {
       // Inside <style>: text up to its end tag.
       const end = html.toLowerCase().indexOf(rawTextEnd, i);
       const stop = end < 0 ? html.length : end;
-      for (const m of html.slice(i, stop).matchAll(PLACEHOLDER)) seen[Number(m[2])]! += 1;
+      for (const m of html.slice(i, stop).matchAll(LIQUID_MARK)) seen[Number(m[2])]! += 1;
       i = stop;
       rawTextEnd = null;
       continue;
     }
     const lt = html.indexOf('<', i);
     const textEnd = lt < 0 ? html.length : lt;
-    for (const m of html.slice(i, textEnd).matchAll(PLACEHOLDER)) seen[Number(m[2])]! += 1;
+    for (const m of html.slice(i, textEnd).matchAll(LIQUID_MARK)) seen[Number(m[2])]! += 1;
     if (lt < 0) break;
     const gt = findTagEnd(html, lt);
     if (gt < 0) return false;
@@ -271,10 +271,10 @@ function attributesSafe(tag: string, seen: number[]): boolean {
   for (const m of inner.matchAll(ATTRIBUTE)) {
     rest = rest.replace(m[0], '');
     const [, name, value] = m;
-    if (PLACEHOLDER.test(name!)) return false;
-    PLACEHOLDER.lastIndex = 0;
+    if (LIQUID_MARK.test(name!)) return false;
+    LIQUID_MARK.lastIndex = 0;
     if (value === undefined) continue;
-    const found = [...value.matchAll(PLACEHOLDER)];
+    const found = [...value.matchAll(LIQUID_MARK)];
     if (found.length === 0) continue;
     if (found.some((f) => f[1] === 't')) return false;
     if (URL_ATTRIBUTES.has(name!.toLowerCase()) && !FIXED_SCHEME.test(value.slice(0, found[0]!.index))) return false;
