@@ -63,6 +63,14 @@ export function PageHeader({ title, children }: { title: string; children?: Reac
 
 export type Loadable<T> = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; data: T };
 
+/** A loaded list's four states: spinner, error, the empty message, or `children` with the data. */
+export function LoadedList<T>({ state, items, loadingLabel, empty, children }: { state: Loadable<T>; items: (data: T) => readonly unknown[]; loadingLabel?: string; empty: ReactNode; children: (data: T) => ReactNode }) {
+  if (state.status === 'loading') return <Spinner label={loadingLabel} />;
+  if (state.status === 'error') return <Alert>{state.message}</Alert>;
+  if (items(state.data).length === 0) return <div className="empty">{empty}</div>;
+  return <>{children(state.data)}</>;
+}
+
 /**
  * Loads data for a page and reloads it on demand (and every `pollMs` when given). A slower,
  * older response never overwrites a newer one.

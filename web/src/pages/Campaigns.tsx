@@ -4,7 +4,7 @@ import { api, errorMessage, fieldErrors, type Campaign, type CampaignDefinition,
 import { standardDrip, textToHtml } from '../campaigns/graph';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
-import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
+import { Alert, Badge, Field, formatDate, LoadedList, PageHeader, useLoad } from '../ui';
 
 export const STATUS_LABEL: Record<CampaignStatus, string> = { draft: 'Draft', active: 'Active', paused: 'Paused', archived: 'Archived' };
 
@@ -159,47 +159,44 @@ export function CampaignsPage() {
   const [creating, setCreating] = useState<'drip' | 'blank'>();
   const [loaded] = useLoad(() => api.campaigns.list(), []);
 
-  let body;
-  if (loaded.status === 'loading') body = <Spinner label="Loading campaigns…" />;
-  else if (loaded.status === 'error') body = <Alert>{loaded.message}</Alert>;
-  else if (loaded.data.campaigns.length === 0) body = <div className="empty">No campaigns yet.</div>;
-  else {
-    const campaigns: Campaign[] = loaded.data.campaigns;
-    body = (
-      <div className="table-wrap">
-        <table className="table" aria-label="Campaigns">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col" className="num hide-narrow">
-                Version
-              </th>
-              <th scope="col" className="hide-narrow">
-                Updated
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {campaigns.map((campaign) => (
-              <tr key={campaign.id} className="clickable" onClick={() => navigate(`/campaigns/${campaign.id}`)}>
-                <td>
-                  <Link to={`/campaigns/${campaign.id}`} onClick={(event) => event.stopPropagation()}>
-                    {campaign.name}
-                  </Link>
-                </td>
-                <td>
-                  <Badge tone={campaign.status}>{STATUS_LABEL[campaign.status] ?? campaign.status}</Badge>
-                </td>
-                <td className="num hide-narrow">{campaign.currentVersion ? `v${campaign.currentVersion}` : '—'}</td>
-                <td className="hide-narrow">{formatDate(campaign.updatedAt)}</td>
+  const body = (
+    <LoadedList state={loaded} items={(data) => data.campaigns} loadingLabel="Loading campaigns…" empty="No campaigns yet.">
+      {(data) => (
+        <div className="table-wrap">
+          <table className="table" aria-label="Campaigns">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Status</th>
+                <th scope="col" className="num hide-narrow">
+                  Version
+                </th>
+                <th scope="col" className="hide-narrow">
+                  Updated
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    );
-  }
+            </thead>
+            <tbody>
+              {data.campaigns.map((campaign: Campaign) => (
+                <tr key={campaign.id} className="clickable" onClick={() => navigate(`/campaigns/${campaign.id}`)}>
+                  <td>
+                    <Link to={`/campaigns/${campaign.id}`} onClick={(event) => event.stopPropagation()}>
+                      {campaign.name}
+                    </Link>
+                  </td>
+                  <td>
+                    <Badge tone={campaign.status}>{STATUS_LABEL[campaign.status] ?? campaign.status}</Badge>
+                  </td>
+                  <td className="num hide-narrow">{campaign.currentVersion ? `v${campaign.currentVersion}` : '—'}</td>
+                  <td className="hide-narrow">{formatDate(campaign.updatedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </LoadedList>
+  );
 
   return (
     <section>

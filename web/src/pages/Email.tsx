@@ -9,7 +9,7 @@ import { describeIssue, lineRange, templateIssues, type ContentIssue } from '../
 import { contactName } from '../format';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
-import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
+import { Alert, Badge, Field, formatDate, LoadedList, PageHeader, Spinner, useLoad } from '../ui';
 
 export type EmailTab = 'templates' | 'messages' | 'providers' | 'suppressions';
 
@@ -35,39 +35,38 @@ export function EmailTabs({ active }: { active: EmailTab }) {
 function TemplateList() {
   const can = useCan();
   const [loaded] = useLoad(() => api.templates.list(), []);
-  let body;
-  if (loaded.status === 'loading') body = <Spinner label="Loading templates…" />;
-  else if (loaded.status === 'error') body = <Alert>{loaded.message}</Alert>;
-  else if (loaded.data.templates.length === 0) body = <div className="empty">No templates yet.</div>;
-  else
-    body = (
-      <div className="table-wrap">
-        <table className="table" aria-label="Templates">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Subject</th>
-              <th scope="col" className="hide-narrow">
-                Updated
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {loaded.data.templates.map((template) => (
-              <tr key={template.id} className="clickable" onClick={() => navigate(`/email/templates/${template.id}`)}>
-                <td>
-                  <Link to={`/email/templates/${template.id}`} onClick={(event) => event.stopPropagation()}>
-                    {template.name}
-                  </Link>
-                </td>
-                <td>{template.subject}</td>
-                <td className="hide-narrow">{formatDate(template.updatedAt)}</td>
+  const body = (
+    <LoadedList state={loaded} items={(data) => data.templates} loadingLabel="Loading templates…" empty="No templates yet.">
+      {(data) => (
+        <div className="table-wrap">
+          <table className="table" aria-label="Templates">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Subject</th>
+                <th scope="col" className="hide-narrow">
+                  Updated
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    );
+            </thead>
+            <tbody>
+              {data.templates.map((template) => (
+                <tr key={template.id} className="clickable" onClick={() => navigate(`/email/templates/${template.id}`)}>
+                  <td>
+                    <Link to={`/email/templates/${template.id}`} onClick={(event) => event.stopPropagation()}>
+                      {template.name}
+                    </Link>
+                  </td>
+                  <td>{template.subject}</td>
+                  <td className="hide-narrow">{formatDate(template.updatedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </LoadedList>
+  );
   return (
     <>
       <PageHeader title="Email">
@@ -403,64 +402,63 @@ function Providers() {
     }
   };
 
-  let body;
-  if (loaded.status === 'loading') body = <Spinner />;
-  else if (loaded.status === 'error') body = <Alert>{loaded.message}</Alert>;
-  else if (loaded.data.providers.length === 0) body = <div className="empty">No provider configured: emails are captured in the dev inbox.</div>;
-  else
-    body = (
-      <div className="table-wrap">
-        <table className="table" aria-label="Providers">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Kind</th>
-              <th scope="col" className="num">
-                Priority
-              </th>
-              <th scope="col">State</th>
-              <th scope="col">Connection</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {loaded.data.providers.map((provider) => {
-              const result = results[provider.id];
-              return (
-                <tr key={provider.id}>
-                  <td>{provider.name}</td>
-                  <td>{provider.kind}</td>
-                  <td className="num">{provider.priority}</td>
-                  <td>
-                    <Badge tone={provider.enabled ? 'active' : 'archived'}>{provider.enabled ? 'enabled' : 'disabled'}</Badge>
-                  </td>
-                  <td className="small" data-testid={`test-result-${provider.name}`}>
-                    {result === 'testing' ? 'Testing…' : result ? <span className={result.ok ? 'ok-text' : 'field-error'}>{result.ok ? 'OK' : 'Failed'}: {result.detail}</span> : '—'}
-                  </td>
-                  <td className="row">
-                    {writable ? (
-                      <>
-                        <button type="button" className="button small" onClick={() => void test(provider)} aria-label={`Test ${provider.name}`}>
-                          Test connection
-                        </button>
-                        <button type="button" className="button small" onClick={() => void toggle(provider)}>
-                          {provider.enabled ? 'Disable' : 'Enable'}
-                        </button>
-                        <button type="button" className="button small danger" onClick={() => void remove(provider)} aria-label={`Remove ${provider.name}`}>
-                          Remove
-                        </button>
-                      </>
-                    ) : null}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
-    );
+  const body = (
+    <LoadedList state={loaded} items={(data) => data.providers} empty="No provider configured: emails are captured in the dev inbox.">
+      {(data) => (
+        <div className="table-wrap">
+          <table className="table" aria-label="Providers">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Kind</th>
+                <th scope="col" className="num">
+                  Priority
+                </th>
+                <th scope="col">State</th>
+                <th scope="col">Connection</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.providers.map((provider) => {
+                const result = results[provider.id];
+                return (
+                  <tr key={provider.id}>
+                    <td>{provider.name}</td>
+                    <td>{provider.kind}</td>
+                    <td className="num">{provider.priority}</td>
+                    <td>
+                      <Badge tone={provider.enabled ? 'active' : 'archived'}>{provider.enabled ? 'enabled' : 'disabled'}</Badge>
+                    </td>
+                    <td className="small" data-testid={`test-result-${provider.name}`}>
+                      {result === 'testing' ? 'Testing…' : result ? <span className={result.ok ? 'ok-text' : 'field-error'}>{result.ok ? 'OK' : 'Failed'}: {result.detail}</span> : '—'}
+                    </td>
+                    <td className="row">
+                      {writable ? (
+                        <>
+                          <button type="button" className="button small" onClick={() => void test(provider)} aria-label={`Test ${provider.name}`}>
+                            Test connection
+                          </button>
+                          <button type="button" className="button small" onClick={() => void toggle(provider)}>
+                            {provider.enabled ? 'Disable' : 'Enable'}
+                          </button>
+                          <button type="button" className="button small danger" onClick={() => void remove(provider)} aria-label={`Remove ${provider.name}`}>
+                            Remove
+                          </button>
+                        </>
+                      ) : null}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </LoadedList>
+  );
 
   return (
     <>

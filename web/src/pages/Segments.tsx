@@ -7,7 +7,7 @@ import { api, errorMessage, fieldErrors, type Segment, type SegmentCondition, ty
 import { contactName } from '../format';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
-import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
+import { Alert, Badge, Field, formatDate, LoadedList, PageHeader, Spinner, useLoad } from '../ui';
 
 const CONDITION_KINDS: Array<[string, string]> = [
   ['field', 'Field'],
@@ -295,43 +295,42 @@ export function SegmentPage({ segmentId }: { segmentId: string }) {
 export function SegmentsPage() {
   const can = useCan();
   const [loaded] = useLoad(() => api.segments.list(), []);
-  let body;
-  if (loaded.status === 'loading') body = <Spinner label="Loading segments…" />;
-  else if (loaded.status === 'error') body = <Alert>{loaded.message}</Alert>;
-  else if (loaded.data.segments.length === 0) body = <div className="empty">No segments yet.</div>;
-  else
-    body = (
-      <div className="table-wrap">
-        <table className="table" aria-label="Segments">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Kind</th>
-              <th scope="col" className="num">
-                Members
-              </th>
-              <th scope="col" className="hide-narrow">
-                Updated
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {loaded.data.segments.map((segment) => (
-              <tr key={segment.id} className="clickable" onClick={() => navigate(`/segments/${segment.id}`)}>
-                <td>
-                  <Link to={`/segments/${segment.id}`} onClick={(event) => event.stopPropagation()}>
-                    {segment.name}
-                  </Link>
-                </td>
-                <td>{segment.kind}</td>
-                <td className="num">{segment.memberCount}</td>
-                <td className="hide-narrow">{formatDate(segment.updatedAt)}</td>
+  const body = (
+    <LoadedList state={loaded} items={(data) => data.segments} loadingLabel="Loading segments…" empty="No segments yet.">
+      {(data) => (
+        <div className="table-wrap">
+          <table className="table" aria-label="Segments">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Kind</th>
+                <th scope="col" className="num">
+                  Members
+                </th>
+                <th scope="col" className="hide-narrow">
+                  Updated
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    );
+            </thead>
+            <tbody>
+              {data.segments.map((segment) => (
+                <tr key={segment.id} className="clickable" onClick={() => navigate(`/segments/${segment.id}`)}>
+                  <td>
+                    <Link to={`/segments/${segment.id}`} onClick={(event) => event.stopPropagation()}>
+                      {segment.name}
+                    </Link>
+                  </td>
+                  <td>{segment.kind}</td>
+                  <td className="num">{segment.memberCount}</td>
+                  <td className="hide-narrow">{formatDate(segment.updatedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </LoadedList>
+  );
   return (
     <section>
       <PageHeader title="Segments">
