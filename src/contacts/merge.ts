@@ -10,6 +10,7 @@
 import { recordEvents } from '../events/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
+import { ADD_ENGAGEMENT_ON_CONFLICT } from '../scoring/scoring.js';
 import { CONTACT_COLUMNS, fillProfile, getContact, statusRank, toContact, type Contact, type ContactRow, type ContactsDeps } from './contacts.js';
 
 export async function mergeContacts(deps: ContactsDeps, workspaceId: string, actor: Actor, keepId: string, duplicateId: string): Promise<Contact> {
@@ -54,20 +55,10 @@ export async function mergeContacts(deps: ContactsDeps, workspaceId: string, act
       [workspaceId, duplicateId, keepId],
     );
     await tx.query(
-      `INSERT INTO contact_engagement (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, last_activity_at, updated_at)
+      `INSERT INTO contact_engagement AS ce (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, last_activity_at, updated_at)
        SELECT $3, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, last_activity_at, $4
          FROM contact_engagement WHERE workspace_id = $1 AND contact_id = $2
-       ON CONFLICT (contact_id) DO UPDATE
-          SET opens = contact_engagement.opens + excluded.opens,
-              clicks = contact_engagement.clicks + excluded.clicks,
-              replies = contact_engagement.replies + excluded.replies,
-              activity = contact_engagement.activity + excluded.activity,
-              sentiment_sum = contact_engagement.sentiment_sum + excluded.sentiment_sum,
-              sentiment_count = contact_engagement.sentiment_count + excluded.sentiment_count,
-              intent_reason = CASE WHEN excluded.max_intent > contact_engagement.max_intent THEN excluded.intent_reason ELSE contact_engagement.intent_reason END,
-              max_intent = GREATEST(contact_engagement.max_intent, excluded.max_intent),
-              last_activity_at = GREATEST(contact_engagement.last_activity_at, excluded.last_activity_at),
-              updated_at = excluded.updated_at`,
+       ${ADD_ENGAGEMENT_ON_CONFLICT}`,
       [workspaceId, duplicateId, keepId, now],
     );
     // One running enrollment per campaign and contact: the duplicate's exits where the kept contact already runs.

@@ -279,15 +279,11 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
  * name: add-engagement — adds a batch's deltas to the counters in one upsert, in contact id order
  * so concurrent batches lock rows in the same order.
  */
-async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<string, Engagement>, lastActivity: Map<string, Date>, now: Date): Promise<void> {
-  const rows = [...deltas.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([contactId, d]) => ({ contact_id: contactId, last_activity_at: lastActivity.get(contactId)?.toISOString() ?? null, opens: d.opens, clicks: d.clicks, replies: d.replies, activity: d.activity, sentiment_sum: d.sentimentSum, sentiment_count: d.sentimentCount, max_intent: d.maxIntent, intent_reason: d.intentReason }));
-  await q.query(
-    `INSERT INTO contact_engagement AS ce (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, last_activity_at, updated_at)
-     SELECT d.contact_id, $1, d.opens, d.clicks, d.replies, d.activity, d.sentiment_sum, d.sentiment_count, d.max_intent, d.intent_reason, d.last_activity_at, $3
-       FROM jsonb_to_recordset($2::jsonb) AS d(contact_id uuid, last_activity_at timestamptz, opens int, clicks int, replies int, activity int, sentiment_sum float8, sentiment_count int, max_intent float8, intent_reason text)
-     ON CONFLICT (contact_id) DO UPDATE SET
+/**
+ * How counters are added into a contact's `contact_engagement` row (INSERT … AS ce): sums, the
+ * strongest intent with its reason, the latest activity. Shared by event batches and contact merges.
+ */
+export const ADD_ENGAGEMENT_ON_CONFLICT = `ON CONFLICT (contact_id) DO UPDATE SET
        opens = ce.opens + EXCLUDED.opens,
        clicks = ce.clicks + EXCLUDED.clicks,
        replies = ce.replies + EXCLUDED.replies,
@@ -297,7 +293,17 @@ async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<stri
        intent_reason = CASE WHEN EXCLUDED.max_intent > ce.max_intent THEN EXCLUDED.intent_reason ELSE ce.intent_reason END,
        max_intent = GREATEST(ce.max_intent, EXCLUDED.max_intent),
        last_activity_at = GREATEST(ce.last_activity_at, EXCLUDED.last_activity_at),
-       updated_at = EXCLUDED.updated_at`,
+       updated_at = EXCLUDED.updated_at`;
+
+async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<string, Engagement>, lastActivity: Map<string, Date>, now: Date): Promise<void> {
+  const rows = [...deltas.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([contactId, d]) => ({ contact_id: contactId, last_activity_at: lastActivity.get(contactId)?.toISOString() ?? null, opens: d.opens, clicks: d.clicks, replies: d.replies, activity: d.activity, sentiment_sum: d.sentimentSum, sentiment_count: d.sentimentCount, max_intent: d.maxIntent, intent_reason: d.intentReason }));
+  await q.query(
+    `INSERT INTO contact_engagement AS ce (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, last_activity_at, updated_at)
+     SELECT d.contact_id, $1, d.opens, d.clicks, d.replies, d.activity, d.sentiment_sum, d.sentiment_count, d.max_intent, d.intent_reason, d.last_activity_at, $3
+       FROM jsonb_to_recordset($2::jsonb) AS d(contact_id uuid, last_activity_at timestamptz, opens int, clicks int, replies int, activity int, sentiment_sum float8, sentiment_count int, max_intent float8, intent_reason text)
+     ${ADD_ENGAGEMENT_ON_CONFLICT}`,
     [workspaceId, JSON.stringify(rows), now],
   );
 }
