@@ -17,7 +17,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
 import { computeScore, NO_ENGAGEMENT } from '../scoring/scoring.js';
-import { CONTACT_STATUSES, fillProfile, type ScorePart, isValidTimezone, normalizeTags, parseEmail, type ContactStatus, type SubscriptionState } from './contacts.js';
+import { CONTACT_STATUSES, fillProfile, type ScorePart, isValidTimezone, normalizeTags, parseEmail, type ContactRow, type ContactStatus, type SubscriptionState } from './contacts.js';
 
 export const FIELD_TARGETS = ['email', 'firstName', 'lastName', 'name', 'company', 'jobTitle', 'phone', 'status', 'tags', 'timezone', 'subscriptionState', 'ignore'] as const;
 /** A column goes to a field, to a custom field (`custom:<key>`), or nowhere (`ignore`). */
@@ -243,19 +243,8 @@ export interface ImportOptions {
   onProgress?: ((progress: ContactImport) => void) | undefined;
 }
 
-interface ExistingRow {
-  id: string;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  company: string | null;
-  job_title: string | null;
-  phone: string | null;
-  status: ContactStatus;
-  tags: string[];
-  timezone: string | null;
-  subscription_state: SubscriptionState;
-}
+/** The columns a merge reads back from a contact already stored. */
+type ExistingRow = Pick<ContactRow, 'id' | 'email' | 'first_name' | 'last_name' | 'company' | 'job_title' | 'phone' | 'status' | 'tags' | 'timezone' | 'subscription_state'>;
 
 /**
  * Time-ordered ids (UUID version 7: 48 bits of Unix milliseconds, then random bits) for the
