@@ -68,39 +68,52 @@ export function createCampaignEventSink(deps: { clock: Clock }): EventSink {
       }
       const now = deps.clock.now();
       for (const [workspaceId, list] of byWorkspace) {
-        const payload = JSON.stringify(list.map((e) => ({ id: e.id, contact_id: e.contactId, name: e.name, properties: e.properties, occurred_at: e.occurredAt, late: e.attributedLate === true })));
-        // name: wakeEventWaits + goalEvents + activeCampaigns — one round trip per batch.
-        // wake: enrollments_event_wait_idx finds the contact's waiting rows; a row the engine holds
-        // is updated after its batch commits (and re-checked then). goals: partial indexes hold
-        // only versions that have an event or a segment goal. active: campaigns_workspace_idx;
-        // their definitions come from the cache.
-        const first = await q.query<{ woken: number; goals: Array<{ goal_event: string | null; goal_segment_id: string | null }>; active: Array<{ id: string; current_version: number }> }>(
-          `WITH woken AS (
-              UPDATE enrollments e
-                 SET waiting_for = e.waiting_for || jsonb_build_object('matched', true, 'eventId', ev.id), next_run_at = $3, updated_at = $3
-                FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb, occurred_at timestamptz, late boolean)
-               WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.waiting_for IS NOT NULL AND e.status = 'active'
-                 AND (NOT ev.late OR ev.occurred_at >= e.enrolled_at)
-                 AND e.waiting_for->>'kind' = 'event' AND e.waiting_for->>'name' = ev.name
-                 AND NOT COALESCE((e.waiting_for->>'matched')::boolean, false)
-                 AND (jsonb_typeof(e.waiting_for->'correlation') IS DISTINCT FROM 'object'
-                      OR ev.properties -> (e.waiting_for->'correlation'->>'key') = e.waiting_for->'correlation'->'value')
-              RETURNING e.id)
-           SELECT (SELECT count(*) FROM woken)::int AS woken,
+        const payloadOf = (of: RecordedEvent[]) => JSON.stringify(of.map((e) => ({ id: e.id, contact_id: e.contactId, name: e.name, type: e.type, properties: e.properties, occurred_at: e.occurredAt, late: e.attributedLate === true })));
+        // name: enrolledContacts + goals + activeCampaigns — one round trip per batch. enrolled:
+        // which of the batch's contacts have an enrollment an event can wake or convert (running,
+        // paused or failed; enrollments_contact_idx), so a batch about contacts in no campaign —
+        // most ingested events, every contact an import creates — sends no event payload at all.
+        // goals: partial indexes hold only versions that have an event or a segment goal. active:
+        // campaigns_workspace_idx; their definitions come from the cache.
+        const first = await q.query<{ enrolled: string[]; goals: Array<{ goal_event: string | null; goal_segment_id: string | null }>; active: Array<{ id: string; current_version: number }> }>(
+          `SELECT (SELECT COALESCE(array_agg(DISTINCT contact_id)::text[], '{}') FROM enrollments
+                    WHERE workspace_id = $1 AND contact_id = ANY($2::uuid[]) AND status IN ('active', 'paused', 'failed')) AS enrolled,
                   (SELECT COALESCE(json_agg(g), '[]'::json) FROM (
                      SELECT DISTINCT goal_event, goal_segment_id::text AS goal_segment_id FROM campaign_versions
                       WHERE workspace_id = $1 AND (goal_event IS NOT NULL OR goal_segment_id IS NOT NULL)) g) AS goals,
                   (SELECT COALESCE(json_agg(a), '[]'::json) FROM (
                      SELECT id, current_version FROM campaigns WHERE workspace_id = $1 AND status = 'active' AND current_version IS NOT NULL) a) AS active`,
-          [workspaceId, payload, now],
+          [workspaceId, [...new Set(list.map((e) => e.contactId!))]],
         );
-        const woken = first.rows[0]!.woken;
+        const enrolled = new Set(first.rows[0]!.enrolled);
+        const relevant = enrolled.size === 0 ? [] : list.filter((e) => enrolled.has(e.contactId!));
+        let woken = 0;
+        if (relevant.length > 0) {
+          // name: wakeEventWaits — enrollments_event_wait_idx finds the contact's waiting rows; a
+          // row the engine holds is updated after its batch commits (and re-checked then).
+          const wake = await q.query<{ woken: number }>(
+            `WITH woken AS (
+                UPDATE enrollments e
+                   SET waiting_for = e.waiting_for || jsonb_build_object('matched', true, 'eventId', ev.id), next_run_at = $3, updated_at = $3
+                  FROM jsonb_to_recordset($2::jsonb) AS ev(id uuid, contact_id uuid, name text, properties jsonb, occurred_at timestamptz, late boolean)
+                 WHERE e.workspace_id = $1 AND e.contact_id = ev.contact_id AND e.waiting_for IS NOT NULL AND e.status = 'active'
+                   AND (NOT ev.late OR ev.occurred_at >= e.enrolled_at)
+                   AND e.waiting_for->>'kind' = 'event' AND e.waiting_for->>'name' = ev.name
+                   AND NOT COALESCE((e.waiting_for->>'matched')::boolean, false)
+                   AND (jsonb_typeof(e.waiting_for->'correlation') IS DISTINCT FROM 'object'
+                        OR ev.properties -> (e.waiting_for->'correlation'->>'key') = e.waiting_for->'correlation'->'value')
+                RETURNING e.id)
+             SELECT count(*)::int AS woken FROM woken`,
+            [workspaceId, payloadOf(relevant), now],
+          );
+          woken = wake.rows[0]!.woken;
+        }
         const goals = { rows: first.rows[0]!.goals };
         const goalNames = new Set(goals.rows.flatMap((g) => (g.goal_event === null ? [] : [g.goal_event])));
         const goalSegments = new Set(goals.rows.flatMap((g) => (g.goal_segment_id === null ? [] : [g.goal_segment_id])));
         const reachesGoal = (e: RecordedEvent) => goalNames.has(e.name) || (e.type === 'system' && e.name === 'segment_entered' && goalSegments.has(String(e.properties.segmentId)));
-        if (list.some(reachesGoal)) {
-          const goalPayload = JSON.stringify(list.filter(reachesGoal).map((e) => ({ id: e.id, contact_id: e.contactId, name: e.name, type: e.type, properties: e.properties, occurred_at: e.occurredAt, late: e.attributedLate === true })));
+        if (relevant.some(reachesGoal)) {
+          const goalPayload = payloadOf(relevant.filter(reachesGoal));
           // name: exitOnGoal — the goal of the version each enrollment runs on: an event name, or
           // entering a segment (a system segment_entered event naming it).
           const converted = await q.query<{ id: string; campaign_id: string; current_node_id: string; name: string }>(

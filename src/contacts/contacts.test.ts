@@ -130,8 +130,10 @@ describe('contacts CRUD', () => {
     expect(events.filter((e) => e.name === 'tag_removed').map((e) => e.properties.tag)).toEqual(['b']);
   });
 
-  it('deletes a contact (404 afterwards) and audits it', async () => {
-    const created = (await create(a, { email: 'gone@example.com' })).json();
+  it('deletes a contact (404 afterwards) with its events, and audits it', async () => {
+    const created = (await create(a, { email: 'gone@example.com', tags: ['x'] })).json();
+    const stored = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE contact_id = $1', [created.id]);
+    expect(stored.rows[0]!.n).toBeGreaterThan(0);
     const deleted = await t.app.inject({ method: 'DELETE', url: `/api/contacts/${created.id}`, headers: a.bearer });
     expect(deleted.statusCode).toBe(204);
     const read = await t.app.inject({ method: 'GET', url: `/api/contacts/${created.id}`, headers: a.bearer });
@@ -141,6 +143,9 @@ describe('contacts CRUD', () => {
     expect(again.statusCode).toBe(404);
     const audit = await t.db.query(`SELECT 1 FROM audit_log WHERE resource_id = $1 AND action = 'contact.delete'`, [created.id]);
     expect(audit.rows).toHaveLength(1);
+    // Events carry no foreign key (migration 083): the delete itself removes them.
+    const left = await t.db.query('SELECT name FROM events WHERE contact_id = $1', [created.id]);
+    expect(left.rows).toEqual([]);
   });
 });
 

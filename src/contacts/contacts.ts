@@ -325,6 +325,8 @@ export async function deleteContact(deps: ContactsDeps, workspaceId: string, act
   await deps.db.transaction(async (tx) => {
     const before = await lockContact(tx, workspaceId, id);
     await tx.query(`DELETE FROM contacts WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+    // events.contact_id is no foreign key (migration 083): the contact's events go here.
+    await tx.query(`DELETE FROM events WHERE workspace_id = $1 AND contact_id = $2`, [workspaceId, id]);
     await recordAudit(tx, { workspaceId, actor, action: 'contact.delete', resourceType: 'contact', resourceId: id, before: toContact(before) });
   });
 }

@@ -150,6 +150,20 @@ describe('the event processor', () => {
     expect(await systemEvents(contactId, 'score_threshold_crossed')).toHaveLength(1);
   });
 
+  it('skips events whose contact was deleted after they were queued, and applies the rest of the batch', async () => {
+    const kept = await insertContact(t.db, caller.workspaceId);
+    const gone = await insertContact(t.db, caller.workspaceId);
+    await ingest([...clicks(kept, 2), ...clicks(gone, 2)]);
+    await t.app.inject({ method: 'DELETE', url: `/api/contacts/${gone}`, headers: caller.bearer });
+    // An event recorded while its contact was being deleted (events have no foreign keys).
+    await ingest(clicks(gone, 1));
+    await t.runtime.eventProcessor.drain();
+    expect(await queued()).toBe(0);
+    expect((await t.db.query('SELECT count(*)::int AS n FROM event_work WHERE parked_at IS NOT NULL')).rows).toEqual([{ n: 0 }]);
+    expect(await scoreOf(kept)).toBe(8);
+    expect((await t.db.query('SELECT contact_id FROM contact_engagement WHERE contact_id = ANY($1::uuid[])', [[kept, gone]])).rows).toEqual([{ contact_id: kept }]);
+  });
+
   it('is safe with several processors draining one queue at once', async () => {
     const contacts = await Promise.all(Array.from({ length: 6 }, () => insertContact(t.db, caller.workspaceId)));
     for (let round = 0; round < 8; round += 1) {

@@ -145,9 +145,9 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
         const crossings = [...scored.crossings, ...again.crossings];
         // Recorded before segments are evaluated, so a segment counting band crossings sees them.
         if (crossings.length > 0) await recordEvents(tx, deps.eventSink(), workspaceId, crossings, now);
-        // Segments wait for the score: a deferred contact is re-evaluated when it is recomputed.
-        const skip = new Set(deferred);
-        const touched = [...work.events.map((r) => r.contact_id), ...work.recompute].filter((id) => !skip.has(id));
+        // Segments wait for the score: a deferred contact is re-evaluated when it is recomputed,
+        // and a contact that is gone (its event outlived it) is not evaluated at all.
+        const touched = [...scored.recomputed, ...again.recomputed];
         const changes = await reevaluateContacts(tx, workspaceId, touched, now);
         if (changes.length > 0) await recordEvents(tx, deps.eventSink(), workspaceId, changes, now);
         if (deferred.length > 0) {

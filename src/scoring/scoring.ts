@@ -303,6 +303,8 @@ async function addEngagement(q: Queryable, workspaceId: string, deltas: Map<stri
     `INSERT INTO contact_engagement AS ce (contact_id, workspace_id, opens, clicks, replies, activity, sentiment_sum, sentiment_count, max_intent, intent_reason, last_activity_at, updated_at)
      SELECT d.contact_id, $1, d.opens, d.clicks, d.replies, d.activity, d.sentiment_sum, d.sentiment_count, d.max_intent, d.intent_reason, d.last_activity_at, $3
        FROM jsonb_to_recordset($2::jsonb) AS d(contact_id uuid, last_activity_at timestamptz, opens int, clicks int, replies int, activity int, sentiment_sum float8, sentiment_count int, max_intent float8, intent_reason text)
+       -- An event can outlive its contact (events have no foreign keys, migration 083): skip those.
+       JOIN contacts c ON c.id = d.contact_id AND c.workspace_id = $1
      ${ADD_ENGAGEMENT_ON_CONFLICT}`,
     [workspaceId, JSON.stringify(rows), now],
   );
