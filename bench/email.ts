@@ -129,9 +129,9 @@ async function main(): Promise<void> {
       );
     }
 
-    let peakRss = process.memoryUsage().rss;
+    let peakRss = process.memoryUsage.rss();
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
     }, 20);
     const sender = runtime.deps.email.sender;
     const deliverStart = performance.now();

@@ -245,11 +245,16 @@ class Connection {
       throw new SmtpReplyError(reply.code, commands[failed]!.split(/[ :]/)[0]!, reply.text);
     }
     const final = this.reply();
-    this.write(job.data);
     // Handed to the kernel only when the terminator's write completes: a connection lost before
     // that certainly delivered nothing; after it, the server may have accepted the message.
+    // Body and terminator leave in one system call (cork, then uncork: one writev).
     let flushed = false;
-    if (!this.failure) this.socket.write(TERMINATOR, () => (flushed = true));
+    if (!this.failure) {
+      this.socket.cork();
+      this.socket.write(job.data);
+      this.socket.write(TERMINATOR, () => (flushed = true));
+      this.socket.uncork();
+    }
     let reply: Reply;
     try {
       reply = await final;
