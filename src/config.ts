@@ -31,6 +31,8 @@ export interface Config {
   readonly secureCookies: boolean;
   readonly loginRateLimitPerMinute: number;
   readonly workerPollMs: number;
+  /** Enrollments the campaign engine claims per transaction. */
+  readonly engineBatchSize: number;
   readonly shutdownTimeoutMs: number;
 }
 
@@ -118,6 +120,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     secureCookies: oneOf(env, 'SECURE_COOKIES', ['true', 'false'] as const, nodeEnv === 'production' ? 'true' : 'false') === 'true',
     loginRateLimitPerMinute: int(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 10, 1, 10_000),
     workerPollMs: int(env, 'WORKER_POLL_MS', 500, 10, 60_000),
+    engineBatchSize: int(env, 'ENGINE_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 100, 600_000),
   };
   return Object.freeze(config);

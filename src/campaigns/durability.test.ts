@@ -31,8 +31,8 @@ afterAll(async () => {
 });
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker-process.ts'), '50'], {
-    env: { ...process.env, DATABASE_URL: testDb.url!, NODE_ENV: 'test', LOG_LEVEL: 'silent', WORKER_POLL_MS: '50', APP_SECRET: 'durability-secret-at-least-32-characters' },
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker-process.ts')], {
+    env: { ...process.env, DATABASE_URL: testDb.url!, ENGINE_BATCH_SIZE: '50', NODE_ENV: 'test', LOG_LEVEL: 'silent', WORKER_POLL_MS: '50', APP_SECRET: 'durability-secret-at-least-32-characters' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -105,6 +105,14 @@ async function expectExactlyOnce(campaignId: string, tag: string): Promise<void>
   expect(await count(`SELECT count(*)::int AS n FROM (SELECT enrollment_id, node_id FROM enrollment_steps WHERE campaign_id = $1 GROUP BY 1, 2 HAVING count(*) > 1) d`, [campaignId])).toBe(0);
   expect(await count(`SELECT count(*)::int AS n FROM events WHERE workspace_id = $1 AND name = 'tag_added' AND properties->>'tag' = $2`, [workspaceId, tag])).toBe(ENROLLMENTS);
   expect(await count(`SELECT count(*)::int AS n FROM contacts WHERE workspace_id = $1 AND $2 = ANY(tags)`, [workspaceId, tag])).toBe(ENROLLMENTS);
+  // The worker is built by the application's composition root: each of those events is queued
+  // once for the event processor (which no process runs here).
+  expect(
+    await count(
+      `SELECT count(*)::int AS n FROM (SELECT unnest(w.event_ids) AS id FROM event_work w) q JOIN events e ON e.id = q.id WHERE e.workspace_id = $1 AND e.name = 'tag_added' AND e.properties->>'tag' = $2`,
+      [workspaceId, tag],
+    ),
+  ).toBe(ENROLLMENTS);
 }
 
 describe.skipIf(!onPostgres)('durability with worker processes', () => {
