@@ -77,6 +77,12 @@ export function fillProfile(preferred: Profile, fallback: Profile): Profile {
   return Object.fromEntries(PROFILE_FIELDS.map((field) => [field, preferred[field] ?? fallback[field]])) as Profile;
 }
 
+/**
+ * fillProfile in SQL, for `INSERT INTO contacts AS c … ON CONFLICT … DO UPDATE SET`: each profile
+ * column from the incoming row (EXCLUDED), or the stored value where the incoming one is NULL.
+ */
+export const FILL_PROFILE_ON_CONFLICT = PROFILE_FIELDS.map((field) => `${field} = COALESCE(EXCLUDED.${field}, c.${field})`).join(',\n       ');
+
 export interface ContactRow {
   id: string;
   email: string;

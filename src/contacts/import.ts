@@ -17,7 +17,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
 import { computeScore, NO_ENGAGEMENT } from '../scoring/scoring.js';
-import { CONTACT_STATUSES, fillProfile, type ScorePart, isValidTimezone, normalizeTags, parseEmail, type ContactRow, type ContactStatus, type SubscriptionState } from './contacts.js';
+import { CONTACT_STATUSES, FILL_PROFILE_ON_CONFLICT, fillProfile, type ScorePart, isValidTimezone, normalizeTags, parseEmail, type ContactRow, type ContactStatus, type SubscriptionState } from './contacts.js';
 
 export const FIELD_TARGETS = ['email', 'firstName', 'lastName', 'name', 'company', 'jobTitle', 'phone', 'status', 'tags', 'timezone', 'subscriptionState', 'ignore'] as const;
 /** A column goes to a field, to a custom field (`custom:<key>`), or nowhere (`ignore`). */
@@ -376,16 +376,11 @@ async function mergeExisting(deps: ImportDeps, tx: Queryable, workspaceId: strin
      SELECT ${CHUNK_VALUES}
        FROM ${CHUNK_ROWS}
      ON CONFLICT (workspace_id, email) DO UPDATE SET
-       first_name = COALESCE(EXCLUDED.first_name, c.first_name),
-       last_name = COALESCE(EXCLUDED.last_name, c.last_name),
-       company = COALESCE(EXCLUDED.company, c.company),
-       job_title = COALESCE(EXCLUDED.job_title, c.job_title),
-       phone = COALESCE(EXCLUDED.phone, c.phone),
+       ${FILL_PROFILE_ON_CONFLICT},
        status = CASE WHEN array_position(ARRAY['prospect', 'lead', 'customer'], EXCLUDED.status) > array_position(ARRAY['prospect', 'lead', 'customer'], c.status)
                      THEN EXCLUDED.status ELSE c.status END,
        tags = c.tags || ARRAY(SELECT t FROM unnest(EXCLUDED.tags) AS t WHERE NOT (t = ANY(c.tags))),
        custom_fields = c.custom_fields || EXCLUDED.custom_fields,
-       timezone = COALESCE(EXCLUDED.timezone, c.timezone),
        subscription_state = CASE WHEN c.subscription_state = 'unsubscribed' THEN c.subscription_state ELSE EXCLUDED.subscription_state END,
        updated_at = EXCLUDED.updated_at
      RETURNING id, email`,

@@ -12,7 +12,7 @@
 import type { Database, Queryable } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
-import { fillProfile, isValidTimezone, parseEmail } from '../contacts/contacts.js';
+import { FILL_PROFILE_ON_CONFLICT, fillProfile, isValidTimezone, parseEmail } from '../contacts/contacts.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordEvents, type EventSink, type EventType, type NewEvent, type RecordedEvent } from './events.js';
 
@@ -372,12 +372,7 @@ async function upsertContacts(q: Queryable, workspaceId: string, rows: ContactUp
      SELECT $1, r.email, r.first_name, r.last_name, r.company, r.job_title, r.phone, r.timezone, COALESCE(r.custom_fields, '{}'::jsonb), $3, $3
        FROM jsonb_to_recordset($2::jsonb) AS r(email text, first_name text, last_name text, company text, job_title text, phone text, timezone text, custom_fields jsonb)
      ON CONFLICT (workspace_id, email) DO UPDATE SET
-       first_name = COALESCE(EXCLUDED.first_name, c.first_name),
-       last_name = COALESCE(EXCLUDED.last_name, c.last_name),
-       company = COALESCE(EXCLUDED.company, c.company),
-       job_title = COALESCE(EXCLUDED.job_title, c.job_title),
-       phone = COALESCE(EXCLUDED.phone, c.phone),
-       timezone = COALESCE(EXCLUDED.timezone, c.timezone),
+       ${FILL_PROFILE_ON_CONFLICT},
        custom_fields = c.custom_fields || EXCLUDED.custom_fields,
        updated_at = EXCLUDED.updated_at
      RETURNING id, email, (xmax = 0) AS inserted`,
