@@ -127,7 +127,7 @@ export type WaitState =
   | { kind: 'event'; name: string; until: string; correlation: { key: string; value: unknown } | null; matched?: boolean; eventId?: string };
 
 /** The contact columns a step reads and changes. */
-type ContactRow = Omit<StoredContactRow, 'score_breakdown' | 'created_at' | 'updated_at'>;
+type ContactRow = Omit<StoredContactRow, 'score_inputs' | 'created_at' | 'updated_at'>;
 
 const CONTACT_COLUMNS = ['first_name', 'last_name', 'company', 'job_title', 'phone', 'status', 'timezone'] as const;
 type ContactColumn = (typeof CONTACT_COLUMNS)[number];
@@ -733,6 +733,9 @@ export class CampaignEngine {
                           WHERE NOT (t.x = ANY(u.remove_tags)) GROUP BY t.x ORDER BY min(t.n)),
             score = LEAST(100, GREATEST(0, c.score + u.score_delta)),
             score_adjustment = c.score_adjustment + u.score_delta,
+            -- The explanation is rendered from the stored inputs: they carry the new adjustment too.
+            score_inputs = CASE WHEN u.score_delta = 0 OR c.score_inputs IS NULL THEN c.score_inputs
+                                ELSE jsonb_set(c.score_inputs, '{scoreAdjustment}', to_jsonb(c.score_adjustment + u.score_delta)) END,
             first_name = CASE WHEN u.fields ? 'first_name' THEN u.fields->>'first_name' ELSE c.first_name END,
             last_name = CASE WHEN u.fields ? 'last_name' THEN u.fields->>'last_name' ELSE c.last_name END,
             company = CASE WHEN u.fields ? 'company' THEN u.fields->>'company' ELSE c.company END,

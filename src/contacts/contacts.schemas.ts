@@ -9,7 +9,7 @@ const Tag = Type.String({ minLength: 1, maxLength: 64 });
 const CustomFields = Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Unknown(), { maxProperties: 100 });
 
 export const ScorePartSchema = Type.Object({
-  part: Type.Union([Type.Literal('engagement'), Type.Literal('sentiment'), Type.Literal('intent'), Type.Literal('role'), Type.Literal('status')]),
+  part: Type.Union([Type.Literal('engagement'), Type.Literal('sentiment'), Type.Literal('intent'), Type.Literal('role'), Type.Literal('status'), Type.Literal('adjustment')]),
   points: Type.Number(),
   max: Type.Number(),
   explanation: Type.String(),

@@ -10,7 +10,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { normalizeEmail } from '../identity/tokens.js';
 import type { Clock } from '../platform/clock.js';
-import { computeScore, NO_ENGAGEMENT } from '../scoring/scoring.js';
+import { computeScore, explainScore, NO_ENGAGEMENT, scoreInputs, type ScoreInputs } from '../scoring/scoring.js';
 
 /** Persisted strings: never rename. Order is the progression. */
 export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
@@ -97,14 +97,14 @@ export interface ContactRow {
   timezone: string | null;
   subscription_state: SubscriptionState;
   score: number;
-  score_breakdown: ScorePart[] | null;
+  score_inputs: ScoreInputs | null;
   last_activity_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
 export const CONTACT_COLUMNS = `id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields,
-  timezone, subscription_state, score, score_breakdown, last_activity_at, created_at, updated_at`;
+  timezone, subscription_state, score, score_inputs, last_activity_at, created_at, updated_at`;
 
 export function toContact(row: ContactRow): Contact {
   const contact: Contact = {
@@ -125,7 +125,7 @@ export function toContact(row: ContactRow): Contact {
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
   };
-  if (row.score_breakdown) contact.scoreBreakdown = row.score_breakdown;
+  if (row.score_inputs) contact.scoreBreakdown = explainScore(row.score_inputs);
   return contact;
 }
 
@@ -196,11 +196,12 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
   const now = deps.clock.now();
   // The first score (role and status, no engagement yet) is written with the contact, as import
   // does; later changes reach the score through the event processor.
-  const first = computeScore({ jobTitle: input.jobTitle ?? null, status: input.status ?? 'prospect' }, NO_ENGAGEMENT);
+  const inputs = scoreInputs({ jobTitle: input.jobTitle ?? null, status: input.status ?? 'prospect' }, NO_ENGAGEMENT);
+  const first = computeScore(inputs, inputs);
   return deps.db.transaction(async (tx) => {
     // ON CONFLICT DO NOTHING: a duplicate returns no row instead of aborting the transaction.
     const inserted = await tx.query<ContactRow>(
-      `INSERT INTO contacts (workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score, score_breakdown, created_at, updated_at)
+      `INSERT INTO contacts (workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score, score_inputs, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $13, $13)
        ON CONFLICT (workspace_id, email) DO NOTHING
        RETURNING ${CONTACT_COLUMNS}`,
@@ -219,7 +220,7 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
         input.subscriptionState ?? 'subscribed',
         now,
         first.score,
-        JSON.stringify(first.breakdown),
+        JSON.stringify(inputs),
       ],
     );
     const row = inserted.rows[0];

@@ -27,7 +27,7 @@ export async function eraseContact(deps: { db: Database; clock: Clock }, workspa
       `UPDATE contacts
           SET email = $3, first_name = NULL, last_name = NULL, company = NULL, job_title = NULL, phone = NULL,
               tags = '{}', custom_fields = '{}'::jsonb, timezone = NULL, subscription_state = 'unsubscribed',
-              score_breakdown = NULL, erased_at = $4, updated_at = $4
+              score_inputs = NULL, erased_at = $4, updated_at = $4
         WHERE workspace_id = $1 AND id = $2`,
       [workspaceId, id, erased, now],
     );

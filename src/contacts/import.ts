@@ -16,8 +16,8 @@ import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from 
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
-import { computeScore, NO_ENGAGEMENT } from '../scoring/scoring.js';
-import { CONTACT_STATUSES, FILL_PROFILE_ON_CONFLICT, fillProfile, type ScorePart, isValidTimezone, normalizeTags, parseEmail, type ContactRow, type ContactStatus, type SubscriptionState } from './contacts.js';
+import { computeScore, NO_ENGAGEMENT, scoreInputs, type ScoreInputs } from '../scoring/scoring.js';
+import { CONTACT_STATUSES, FILL_PROFILE_ON_CONFLICT, fillProfile, isValidTimezone, normalizeTags, parseEmail, type ContactRow, type ContactStatus, type SubscriptionState } from './contacts.js';
 
 export const FIELD_TARGETS = ['email', 'firstName', 'lastName', 'name', 'company', 'jobTitle', 'phone', 'status', 'tags', 'timezone', 'subscriptionState', 'ignore'] as const;
 /** A column goes to a field, to a custom field (`custom:<key>`), or nowhere (`ignore`). */
@@ -285,7 +285,7 @@ const CHUNK_ROWS = `json_to_recordset($2::json) AS r(id uuid, email text, first_
               tags json, custom_fields json, timezone text, subscription_state text, score int, score_key int)`;
 const CHUNK_VALUES = `r.id, $1, r.email, r.first_name, r.last_name, r.company, r.job_title, r.phone, COALESCE(r.status, 'prospect'),
               ARRAY(SELECT json_array_elements_text(r.tags)), r.custom_fields::jsonb, r.timezone, COALESCE(r.subscription_state, 'subscribed'), r.score, $4::jsonb -> r.score_key, $3, $3`;
-const CONTACT_COLUMNS = 'id, workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score, score_breakdown, created_at, updated_at';
+const CONTACT_COLUMNS = 'id, workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score, score_inputs, created_at, updated_at';
 
 /**
  * name: import-chunk — one transaction per chunk:
@@ -305,9 +305,9 @@ async function writeChunk(deps: ImportDeps, workspaceId: string, rows: ImportRow
   // A new contact's first score (no engagement yet) is written with it, so the scoring sink finds
   // nothing to change instead of rewriting every row it was just given.
   // It depends only on (status, job title) here, so each distinct pair is computed and sent once
-  // and rows refer to it by position ($4), instead of a million copies of the same explanation.
+  // and rows refer to its inputs by position ($4).
   const ids = orderedUuids(rows.length, now.getTime());
-  const breakdowns: ScorePart[][] = [];
+  const inputs: ScoreInputs[] = [];
   const scores: number[] = [];
   const scoreKeys = new Map<string, number>();
   const scored = rows.map((r, i) => {
@@ -315,14 +315,14 @@ async function writeChunk(deps: ImportDeps, workspaceId: string, rows: ImportRow
     const pair = `${status}\u0000${r.job_title ?? ''}`;
     let key = scoreKeys.get(pair);
     if (key === undefined) {
-      const { score, breakdown } = computeScore({ jobTitle: r.job_title, status }, NO_ENGAGEMENT);
-      key = breakdowns.push(breakdown) - 1;
-      scores.push(score);
+      const first = scoreInputs({ jobTitle: r.job_title, status }, NO_ENGAGEMENT);
+      key = inputs.push(first) - 1;
+      scores.push(computeScore(first, first).score);
       scoreKeys.set(pair, key);
     }
     return { ...r, id: ids[i], score: scores[key], score_key: key };
   });
-  const breakdownsJson = JSON.stringify(breakdowns);
+  const inputsJson = JSON.stringify(inputs);
   return deps.db.transaction(async (tx) => {
     const generated = await tx.query<{ id: string; contact_id: string; name: 'contact_created' | 'tag_added'; value: string }>(
       `WITH ins AS (
@@ -340,7 +340,7 @@ async function writeChunk(deps: ImportDeps, workspaceId: string, rows: ImportRow
               CASE d.name WHEN 'contact_created' THEN jsonb_build_object('email', d.value, 'source', 'import') ELSE jsonb_build_object('tag', d.value) END, $3, $3
          FROM derived d ORDER BY d.contact_id, d.ord
        RETURNING id, contact_id, name, CASE name WHEN 'contact_created' THEN properties->>'email' ELSE properties->>'tag' END AS value`,
-      [workspaceId, JSON.stringify(scored), now, breakdownsJson, uuidV7Prefix(now)],
+      [workspaceId, JSON.stringify(scored), now, inputsJson, uuidV7Prefix(now)],
     );
     const events: RecordedEvent[] = generated.rows.map((r) => ({
       id: r.id,
@@ -354,7 +354,7 @@ async function writeChunk(deps: ImportDeps, workspaceId: string, rows: ImportRow
     if (events.length > 0) await deps.eventSink.onEvents(tx, events);
     const inserted = new Set(generated.rows.flatMap((r) => (r.name === 'contact_created' ? [r.value] : [])));
     if (inserted.size === rows.length) return { created: inserted.size, updated: 0 };
-    const merged = await mergeExisting(deps, tx, workspaceId, scored.filter((r) => !inserted.has(r.email)), now, breakdownsJson);
+    const merged = await mergeExisting(deps, tx, workspaceId, scored.filter((r) => !inserted.has(r.email)), now, inputsJson);
     return { created: inserted.size + merged.created, updated: merged.updated };
   });
 }
@@ -364,7 +364,7 @@ async function writeChunk(deps: ImportDeps, workspaceId: string, rows: ImportRow
  * lock first, so each merge's `field_updated` changes and added tags are exact. A contact deleted
  * since step 1 is created here instead (with its `contact_created`).
  */
-async function mergeExisting(deps: ImportDeps, tx: Queryable, workspaceId: string, rows: Array<ImportRow & { id: string | undefined }>, now: Date, breakdownsJson: string): Promise<{ created: number; updated: number }> {
+async function mergeExisting(deps: ImportDeps, tx: Queryable, workspaceId: string, rows: Array<ImportRow & { id: string | undefined }>, now: Date, inputsJson: string): Promise<{ created: number; updated: number }> {
   const found = await tx.query<ExistingRow>(
     `SELECT id, email, first_name, last_name, company, job_title, phone, status, tags, timezone, subscription_state
        FROM contacts WHERE workspace_id = $1 AND email = ANY($2::text[]) ORDER BY email FOR NO KEY UPDATE`,
@@ -384,7 +384,7 @@ async function mergeExisting(deps: ImportDeps, tx: Queryable, workspaceId: strin
        subscription_state = CASE WHEN c.subscription_state = 'unsubscribed' THEN c.subscription_state ELSE EXCLUDED.subscription_state END,
        updated_at = EXCLUDED.updated_at
      RETURNING id, email`,
-    [workspaceId, JSON.stringify(rows), now, breakdownsJson],
+    [workspaceId, JSON.stringify(rows), now, inputsJson],
   );
   // Only merged contacts are read back (for their field_updated changes): a new one is exactly the row sent.
   const merged = found.rows.length === 0 ? [] : (await tx.query<ExistingRow>(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordEvents } from '../events/events.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { engineOf } from '../../test/campaign-support.js';
 import { RulesReplyClassifier } from './classifier.js';
 import { bandOf, computeScore, type Engagement } from './scoring.js';
 
@@ -133,6 +134,33 @@ describe('lead scoring as events arrive', () => {
     const identified = await contact(created.id);
     expect(identified.score).toBe(4 + 14);
     expect(identified.scoreBreakdown[0]?.explanation).toContain('4 tracked events');
+  });
+
+  it('explains a score changed by a campaign action at once, adding up to the new score', async () => {
+    const created = (await t.app.inject({ method: 'POST', url: '/api/contacts', headers: a.bearer, payload: { email: 'adjusted@example.com', jobTitle: 'CEO', status: 'lead' } })).json();
+    const definition = {
+      entryNodeId: 't',
+      nodes: [
+        { id: 't', type: 'trigger', config: { kind: 'manual' } },
+        { id: 'bump', type: 'action', config: { kind: 'score_change', delta: 7 } },
+        { id: 'x', type: 'exit', config: {} },
+      ],
+      edges: [
+        { from: 't', to: 'bump' },
+        { from: 'bump', to: 'x' },
+      ],
+    };
+    const campaign = (await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: a.bearer, payload: { name: 'Bump', definition } })).json().campaign.id as string;
+    expect((await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaign}/publish`, headers: a.bearer })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaign}/enroll`, headers: a.bearer, payload: { contactIds: [created.id] } })).statusCode).toBe(200);
+    await engineOf(t).runDue();
+    // No event re-scores this contact: the stored inputs carry the adjustment themselves.
+    const response = await t.app.inject({ method: 'GET', url: `/api/contacts/${created.id}`, headers: a.bearer });
+    expect(response.statusCode, response.body).toBe(200);
+    const adjusted = response.json() as { score: number; scoreBreakdown: Array<{ part: string; points: number }> };
+    expect(adjusted.score).toBe(15 + 7);
+    expect(adjusted.scoreBreakdown.find((p) => p.part === 'adjustment')?.points).toBe(7);
+    expect(adjusted.scoreBreakdown.reduce((sum, p) => sum + p.points, 0)).toBe(adjusted.score);
   });
 });
 

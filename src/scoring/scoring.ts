@@ -1,6 +1,8 @@
 /**
  * Lead score 0–100 = engagement (40) + sentiment (20) + intent (20) + role (10) + status (10),
- * each part explained and stored in contacts.score_breakdown. The event processor
+ * each part explained. The score is stored with the inputs it was computed from
+ * (contacts.score_inputs); the explanation is rendered from those when a contact is read
+ * (`explainScore`), so it always adds up to the stored score. The event processor
  * (`src/events/processor.ts`) hands it every stored event shortly after the producer committed:
  * it adds the batch's deltas to the contact's engagement counters (one upsert), recomputes the
  * touched contacts (one read, one update) and returns a `score_threshold_crossed` event for each
@@ -67,6 +69,25 @@ function statusPart(status: ContactStatus): ScorePart {
     default:
       return assertUnreachable(status);
   }
+}
+
+/**
+ * What a score is computed from, stored with it (contacts.score_inputs): the engagement counters
+ * and the contact's job title, status and campaign adjustment at that moment.
+ */
+export interface ScoreInputs extends Engagement {
+  jobTitle: string | null;
+  status: ContactStatus;
+  scoreAdjustment: number;
+}
+
+export function scoreInputs(contact: { jobTitle: string | null; status: ContactStatus; scoreAdjustment?: number }, e: Engagement): ScoreInputs {
+  return { ...e, jobTitle: contact.jobTitle, status: contact.status, scoreAdjustment: contact.scoreAdjustment ?? 0 };
+}
+
+/** The explanation of a stored score, from the inputs stored with it. */
+export function explainScore(inputs: ScoreInputs): ScorePart[] {
+  return computeScore(inputs, inputs).breakdown;
 }
 
 /** The score and its explanation; the parts always sum to the score. */
@@ -237,10 +258,10 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
     const skipped = sorted.filter((id) => !locked.has(id));
     // A skipped id is either locked by someone else (deferred) or gone (deleted: dropped).
     const deferred = skipped.length === 0 ? [] : (await q.query<{ id: string }>(`SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::uuid[])`, [workspaceId, skipped])).rows.map((r) => r.id);
-    const updates: Array<{ id: string; score: number; breakdown: ScorePart[]; last_activity_at: Date | null }> = [];
+    const updates: Array<{ id: string; score: number; inputs: ScoreInputs; last_activity_at: Date | null }> = [];
     const crossings: NewEvent[] = [];
     for (const row of rows.rows) {
-      const { score, breakdown } = computeScore(
+      const inputs = scoreInputs(
         { jobTitle: row.job_title, status: row.status, scoreAdjustment: row.score_adjustment },
         {
           opens: row.opens ?? 0,
@@ -253,7 +274,8 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
           intentReason: row.intent_reason,
         },
       );
-      updates.push({ id: row.id, score, breakdown, last_activity_at: row.last_activity_at });
+      const { score } = computeScore(inputs, inputs);
+      updates.push({ id: row.id, score, inputs, last_activity_at: row.last_activity_at });
       const from = bandOf(row.score);
       const to = bandOf(score);
       if (from !== to) {
@@ -263,10 +285,10 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
     // name: update-scores — one statement for the batch, on the rows locked above. NO KEY UPDATE
     // (not UPDATE) because inserting events takes KEY SHARE locks on the same contacts.
     await q.query(
-      `UPDATE contacts c SET score = u.score, score_breakdown = u.breakdown, last_activity_at = u.last_activity_at
-         FROM jsonb_to_recordset($2::jsonb) AS u(id uuid, score int, breakdown jsonb, last_activity_at timestamptz)
+      `UPDATE contacts c SET score = u.score, score_inputs = u.inputs, last_activity_at = u.last_activity_at
+         FROM jsonb_to_recordset($2::jsonb) AS u(id uuid, score int, inputs jsonb, last_activity_at timestamptz)
         WHERE c.workspace_id = $1 AND c.id = u.id
-          AND (c.score IS DISTINCT FROM u.score OR c.score_breakdown IS DISTINCT FROM u.breakdown OR c.last_activity_at IS DISTINCT FROM u.last_activity_at)`,
+          AND (c.score IS DISTINCT FROM u.score OR c.score_inputs IS DISTINCT FROM u.inputs OR c.last_activity_at IS DISTINCT FROM u.last_activity_at)`,
       [workspaceId, JSON.stringify(updates)],
     );
     return { crossings, recomputed: [...locked], deferred };
