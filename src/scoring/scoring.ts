@@ -283,7 +283,8 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
       }
     }
     // name: update-scores — one statement for the batch, on the rows locked above. NO KEY UPDATE
-    // (not UPDATE) because inserting events takes KEY SHARE locks on the same contacts.
+    // (not UPDATE) because rows that reference a contact by foreign key (enrollments, identities,
+    // segment members) take KEY SHARE locks on it when they are inserted.
     await q.query(
       `UPDATE contacts c SET score = u.score, score_inputs = u.inputs, last_activity_at = u.last_activity_at
          FROM jsonb_to_recordset($2::jsonb) AS u(id uuid, score int, inputs jsonb, last_activity_at timestamptz)
