@@ -10,7 +10,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { normalizeEmail } from '../identity/tokens.js';
 import type { Clock } from '../platform/clock.js';
-import { computeScore, explainScore, NO_ENGAGEMENT, scoreInputs, type ScoreInputs } from '../scoring/scoring.js';
+import { explainScore, NO_ENGAGEMENT, scoreInputs, scoreOf, type ScoreInputs } from '../scoring/scoring.js';
 
 /** Persisted strings: never rename. Order is the progression. */
 export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
@@ -197,7 +197,6 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
   // The first score (role and status, no engagement yet) is written with the contact, as import
   // does; later changes reach the score through the event processor.
   const inputs = scoreInputs({ jobTitle: input.jobTitle ?? null, status: input.status ?? 'prospect' }, NO_ENGAGEMENT);
-  const first = computeScore(inputs, inputs);
   return deps.db.transaction(async (tx) => {
     // ON CONFLICT DO NOTHING: a duplicate returns no row instead of aborting the transaction.
     const inserted = await tx.query<ContactRow>(
@@ -219,7 +218,7 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
         input.timezone ?? null,
         input.subscriptionState ?? 'subscribed',
         now,
-        first.score,
+        scoreOf(inputs),
         JSON.stringify(inputs),
       ],
     );

@@ -16,7 +16,7 @@ import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from 
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
-import { computeScore, NO_ENGAGEMENT, scoreInputs, type ScoreInputs } from '../scoring/scoring.js';
+import { NO_ENGAGEMENT, scoreInputs, scoreOf, type ScoreInputs } from '../scoring/scoring.js';
 import { CONTACT_STATUSES, FILL_PROFILE_ON_CONFLICT, fillProfile, isValidTimezone, normalizeTags, parseEmail, type ContactRow, type ContactStatus, type SubscriptionState } from './contacts.js';
 
 export const FIELD_TARGETS = ['email', 'firstName', 'lastName', 'name', 'company', 'jobTitle', 'phone', 'status', 'tags', 'timezone', 'subscriptionState', 'ignore'] as const;
@@ -317,7 +317,7 @@ async function writeChunk(deps: ImportDeps, workspaceId: string, rows: ImportRow
     if (key === undefined) {
       const first = scoreInputs({ jobTitle: r.job_title, status }, NO_ENGAGEMENT);
       key = inputs.push(first) - 1;
-      scores.push(computeScore(first, first).score);
+      scores.push(scoreOf(first));
       scoreKeys.set(pair, key);
     }
     return { ...r, id: ids[i], score: scores[key], score_key: key };

@@ -90,8 +90,13 @@ export function explainScore(inputs: ScoreInputs): ScorePart[] {
   return computeScore(inputs, inputs).breakdown;
 }
 
-/** The score and its explanation; the parts always sum to the score. */
-export function computeScore(contact: { jobTitle: string | null; status: ContactStatus; scoreAdjustment?: number }, e: Engagement): { score: number; breakdown: ScorePart[] } {
+/** The score alone (what the event processor stores), without writing the explanation. */
+export function scoreOf(inputs: ScoreInputs): number {
+  return pointsOf(inputs, inputs).score;
+}
+
+/** Each part's points and the total, before any explanation is written. */
+function pointsOf(contact: { jobTitle: string | null; status: ContactStatus; scoreAdjustment?: number }, e: Engagement) {
   const opens = Math.min(10, e.opens * 2);
   const clicks = Math.min(16, e.clicks * 4);
   const replies = Math.min(16, e.replies * 8);
@@ -100,29 +105,37 @@ export function computeScore(contact: { jobTitle: string | null; status: Contact
   const average = e.sentimentCount > 0 ? e.sentimentSum / e.sentimentCount : 0;
   const sentiment = e.sentimentCount > 0 ? Math.round(((average + 1) / 2) * 20) : 0;
   const intent = Math.round(Math.min(1, Math.max(0, e.maxIntent)) * 20);
+  const role = rolePart(contact.jobTitle);
+  const status = statusPart(contact.status);
+  const adjustment = contact.scoreAdjustment ?? 0;
+  const total = engagement + sentiment + intent + role.points + status.points + adjustment;
+  return { opens, clicks, replies, activity, engagement, average, sentiment, intent, role, status, adjustment, score: Math.max(0, Math.min(100, total)) };
+}
+
+/** The score and its explanation; the parts always sum to the score. */
+export function computeScore(contact: { jobTitle: string | null; status: ContactStatus; scoreAdjustment?: number }, e: Engagement): { score: number; breakdown: ScorePart[] } {
+  const p = pointsOf(contact, e);
   const breakdown: ScorePart[] = [
     {
       part: 'engagement',
-      points: engagement,
+      points: p.engagement,
       max: 40,
-      explanation: `${plural(e.opens, 'open')} (${opens}/10), ${plural(e.clicks, 'click')} (${clicks}/16), ${plural(e.replies, 'reply').replace('replys', 'replies')} (${replies}/16), ${plural(e.activity, 'tracked event')} (${activity}/8)`,
+      explanation: `${plural(e.opens, 'open')} (${p.opens}/10), ${plural(e.clicks, 'click')} (${p.clicks}/16), ${plural(e.replies, 'reply').replace('replys', 'replies')} (${p.replies}/16), ${plural(e.activity, 'tracked event')} (${p.activity}/8)`,
     },
     {
       part: 'sentiment',
-      points: sentiment,
+      points: p.sentiment,
       max: 20,
-      explanation: e.sentimentCount > 0 ? `average reply sentiment ${average.toFixed(2)} over ${plural(e.sentimentCount, 'reply').replace('replys', 'replies')} (−1 … 1)` : 'no replies yet',
+      explanation: e.sentimentCount > 0 ? `average reply sentiment ${p.average.toFixed(2)} over ${plural(e.sentimentCount, 'reply').replace('replys', 'replies')} (−1 … 1)` : 'no replies yet',
     },
-    { part: 'intent', points: intent, max: 20, explanation: e.maxIntent > 0 ? `strongest signal: ${e.intentReason ?? 'buying signal'}` : 'no buying signal yet' },
-    rolePart(contact.jobTitle),
-    statusPart(contact.status),
+    { part: 'intent', points: p.intent, max: 20, explanation: e.maxIntent > 0 ? `strongest signal: ${e.intentReason ?? 'buying signal'}` : 'no buying signal yet' },
+    p.role,
+    p.status,
   ];
-  const adjustment = contact.scoreAdjustment ?? 0;
-  if (adjustment !== 0) {
-    breakdown.push({ part: 'adjustment', points: adjustment, max: 100, explanation: `changed by campaign actions (${adjustment > 0 ? '+' : ''}${adjustment})` });
+  if (p.adjustment !== 0) {
+    breakdown.push({ part: 'adjustment', points: p.adjustment, max: 100, explanation: `changed by campaign actions (${p.adjustment > 0 ? '+' : ''}${p.adjustment})` });
   }
-  const score = breakdown.reduce((sum, part) => sum + part.points, 0);
-  return { score: Math.max(0, Math.min(100, score)), breakdown };
+  return { score: p.score, breakdown };
 }
 
 function replyText(properties: Record<string, unknown>): string | null {
@@ -274,7 +287,7 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
           intentReason: row.intent_reason,
         },
       );
-      const { score } = computeScore(inputs, inputs);
+      const score = scoreOf(inputs);
       updates.push({ id: row.id, score, inputs, last_activity_at: row.last_activity_at });
       const from = bandOf(row.score);
       const to = bandOf(score);
