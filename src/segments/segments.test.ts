@@ -69,6 +69,22 @@ describe('dynamic segments', () => {
     expect(list.json().segments[0]).toMatchObject({ id: segment.id, memberCount: 2 });
   });
 
+  it('schedules time-window checks only for contacts that still exist', async () => {
+    const caller = await signUp(t.app);
+    const kept = await contact(caller, { email: 'kept@example.com' });
+    const gone = await contact(caller, { email: 'gone@example.com' });
+    const opened = (contactId: string) => ({ contactId, type: 'email' as const, name: 'opened' });
+    await t.app.inject({ method: 'DELETE', url: `/api/contacts/${gone}`, headers: caller.bearer });
+    // An event recorded while its contact was being deleted (events have no foreign keys).
+    await t.db.transaction((tx) => recordEvents(tx, t.runtime.deps.eventSink, caller.workspaceId, [opened(kept), opened(gone)], new Date()));
+    const definition = { match: 'all', conditions: [{ kind: 'email', action: 'opened', minCount: 1, withinDays: 30 }] };
+    const created = await t.app.inject({ method: 'POST', url: '/api/segments', headers: caller.bearer, payload: { name: 'Opened lately', kind: 'dynamic', definition } });
+    expect(created.statusCode, created.body).toBe(201);
+    const checks = await t.db.query<{ contact_id: string }>('SELECT contact_id FROM segment_window_checks WHERE segment_id = $1', [created.json().id]);
+    expect(checks.rows).toEqual([{ contact_id: kept }]);
+    expect(await members(caller, created.json().id)).toEqual(['kept@example.com']);
+  });
+
   it('follows score, email engagement and event counts in a time window', async () => {
     const caller = await signUp(t.app);
     const engaged = await contact(caller, { email: 'engaged@example.com', jobTitle: 'CEO' });

@@ -114,6 +114,8 @@ export async function scheduleWindowChecks(q: Queryable, workspaceId: string, se
          FROM w JOIN events e ON e.workspace_id = $1 AND e.name = w.name AND (w.type IS NULL OR e.type = w.type)
                              AND e.occurred_at >= $4::timestamptz - make_interval(days => w.days)
         WHERE e.contact_id IS NOT NULL AND ($5::uuid[] IS NULL OR e.contact_id = ANY($5::uuid[]))
+          -- An event can outlive its contact (events have no foreign keys, migration 083).
+          AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = e.contact_id)
         GROUP BY e.contact_id)
      INSERT INTO segment_window_checks (segment_id, contact_id, workspace_id, due_at)
      SELECT $2, contact_id, $1, due + interval '1 millisecond' FROM edges ORDER BY contact_id
