@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import { listContacts, splitCustomFields, type ContactFilters } from './contacts.js';
+import { listContacts, searchTerms, splitCustomFields, type ContactFilters } from './contacts.js';
 
 let t: TestApp;
 let a: Caller;
@@ -175,7 +175,7 @@ describe('listing', () => {
     const caller = await signUp(t.app);
     await create(caller, { email: 'grace@navy.mil', firstName: 'Grace', lastName: 'Hopper', company: 'US Navy', status: 'lead', tags: ['cobol'], customFields: { plan: 'pro' } });
     await create(caller, { email: 'alan@bletchley.uk', firstName: 'Alan', company: 'Bletchley 100%', tags: ['enigma'], customFields: { plan: 'free' } });
-    await create(caller, { email: 'linus@kernel.org', firstName: 'Linus', status: 'customer', customFields: { plan: 'pro' } });
+    await create(caller, { email: 'linus@kernel.org', firstName: 'Linus', company: 'Linux.com', status: 'customer', customFields: { plan: 'pro' } });
     const emails = async (query: string) => {
       const response = await t.app.inject({ method: 'GET', url: `/api/contacts?${query}`, headers: caller.bearer });
       expect(response.statusCode).toBe(200);
@@ -189,6 +189,15 @@ describe('listing', () => {
     expect(await emails('search=hop%20gra')).toEqual(['grace@navy.mil']);
     expect(await emails('search=grace%40navy.mil')).toEqual(['grace@navy.mil']);
     expect(await emails('search=avy')).toEqual([]);
+    // A word followed by punctuation is complete; one followed by a space or ending the query is a prefix.
+    expect(await emails('search=grace%40')).toEqual(['grace@navy.mil']);
+    expect(await emails('search=gra%40')).toEqual([]);
+    expect(await emails('search=navy.')).toEqual(['grace@navy.mil']);
+    expect(await emails('search=nav.')).toEqual([]);
+    expect(await emails('search=gra%20')).toEqual(['grace@navy.mil']);
+    expect(await emails('search=linux.com')).toEqual(['linus@kernel.org']);
+    expect(await emails('search=linux.co')).toEqual(['linus@kernel.org']);
+    expect(await emails('search=linu.com')).toEqual([]);
     expect(await emails("search=x'%20%26%20!")).toEqual([]);
     expect(await emails('search=%25')).toHaveLength(3);
     expect(await emails('status=customer')).toEqual(['linus@kernel.org']);
@@ -203,6 +212,16 @@ describe('listing', () => {
 });
 
 describe('listing phases', () => {
+  it('reads a search query as words: complete when punctuation follows, prefixes otherwise', () => {
+    expect(searchTerms('gra hop')).toEqual(['gra:*', 'hop:*']);
+    expect(searchTerms('Person7@ Domain7.')).toEqual(['person7', 'domain7']);
+    expect(searchTerms('Company 7, Inc')).toEqual(['company:*', '7', 'inc:*']);
+    expect(searchTerms("x' & !")).toEqual(['x']);
+    expect(searchTerms('Zoë Müller-')).toEqual(['zoë:*', 'müller']);
+    expect(searchTerms('% --')).toEqual([]);
+    expect(searchTerms('a b c d e f g h i j')).toHaveLength(8);
+  });
+
   it('uses the custom-field index only for values that only a JSON string can equal', () => {
     expect(splitCustomFields({ plan: 'pro', seats: '5', ratio: '-1.5e3', on: 'true', obj: '{"a":1}', list: '[1]' })).toEqual({
       containment: '{"plan":"pro"}',

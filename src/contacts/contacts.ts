@@ -387,16 +387,23 @@ export function decodeCursor(cursor: string): Position {
   throw new AppError('INVALID_CURSOR', 'The cursor is not one this API returned');
 }
 
-/** Each word of the query as a prefix tsquery term (`ada:*`); only letters and digits pass. */
+/**
+ * The words of a search query as tsquery terms. Words are runs of letters and digits, as in the
+ * stored search_document (migration 085). A word the query goes on past with punctuation is
+ * complete and matches exactly (`person7@` → `person7`, `acme.` → `acme`); a word followed by a
+ * space or ending the query may be the start of a longer one and matches as a prefix (`ada:*`),
+ * so `gra hop` still finds Grace Hopper while she is being typed.
+ */
 export function searchTerms(search: string): string[] {
-  return search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 8).map((w) => `${w.slice(0, 64)}:*`);
+  const terms: string[] = [];
+  for (const match of search.toLowerCase().matchAll(/([\p{L}\p{N}\p{M}]+)(\S?)/gu)) {
+    const word = match[1]!.slice(0, 64);
+    terms.push(match[2] ? word : `${word}:*`);
+    if (terms.length === 8) break;
+  }
+  return terms;
 }
 
-/** Words of the query as a prefix tsquery (`ada:* & hop:*`). */
-export function searchQuery(search: string): string | null {
-  const terms = searchTerms(search);
-  return terms.length > 0 ? terms.join(' & ') : null;
-}
 
 // Exact microsecond timestamps for the cursor: a JS Date would drop the microseconds.
 const EXACT_CREATED_AT = `to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
