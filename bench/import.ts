@@ -11,7 +11,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { runImport } from '../src/cli/import.js';
-import { createBenchEnv, percentile, requireDatabaseUrl, signUpOwner } from './support.js';
+import { backendCpuMs, createBenchEnv, percentile, requireDatabaseUrl, signUpOwner } from './support.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const QUERIES_PER_KIND = Number(process.env.BENCH_QUERIES ?? 40);
@@ -39,11 +39,16 @@ try {
   const { app } = env;
   const owner = await signUpOwner(app);
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() }) as unknown as NodeJS.WriteStream;
+  const cpuBefore = process.cpuUsage();
+  const pgBefore = await backendCpuMs(env.db);
   const started = performance.now();
   const report = await runImport(env.runtime, { file, workspaceId: owner.workspaceId, map: [], chunkSize: undefined }, process.stderr.isTTY ? process.stderr : quiet);
   const seconds = (performance.now() - started) / 1000;
   if (report.rowsCreated !== ROWS || report.rowsFailed !== 0) throw new Error(`unexpected report ${JSON.stringify({ ...report, errors: report.errors.slice(0, 3) })}`);
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  const cpu = process.cpuUsage(cpuBefore);
+  const pgAfter = await backendCpuMs(env.db);
+  const perK = (ms: number) => ((ms / ROWS) * 1000).toFixed(0);
 
   // Listing over the million through the API (an API key), newest first, 50 per page. Each kind
   // of query runs QUERIES_PER_KIND times with varying terms; latency is the whole inject() call.
@@ -109,6 +114,7 @@ try {
     return { all, rows };
   };
   console.log(`${ROWS} rows (${(bytes / 1048576).toFixed(0)} MB) imported in ${seconds.toFixed(1)} s = ${Math.round(ROWS / seconds)} rows/s, chunks of 5000, peak RSS ${peakRssMb.toFixed(0)} MB`);
+  console.log(`CPU per 1,000 rows: node ${perK((cpu.user + cpu.system) / 1000)} ms, postgres backends ${pgBefore !== null && pgAfter !== null ? `${perK(pgAfter - pgBefore)} ms` : 'n/a'}`);
   // One untimed pass warms the caches the way a running server has them.
   await get('search=warm');
   const search = await measure(SEARCH_KINDS, (term) => `search=${encodeURIComponent(term)}`);

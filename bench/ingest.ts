@@ -18,8 +18,7 @@
  * events: this Node process (HTTP clients, server and processor) and this database's PostgreSQL
  * backends (from /proc, when the server is local), over the timed part.
  */
-import { readFileSync } from 'node:fs';
-import { percentile, createBenchEnv, requireDatabaseUrl, signUpOwner } from './support.js';
+import { backendCpuMs, percentile, createBenchEnv, requireDatabaseUrl, signUpOwner } from './support.js';
 
 const USERS = 20_000;
 const BATCH = 500;
@@ -80,22 +79,8 @@ try {
   await env.runtime.eventProcessor.drain();
   const processorOn = process.env.BENCH_PROCESSOR !== 'off';
   if (processorOn) env.runtime.eventProcessor.start();
-  /** CPU ms of this database's backends (utime + stime), or null when /proc does not show them. */
-  const backendCpuMs = async (): Promise<number | null> => {
-    const pids = await env.db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-    let ticks = 0;
-    try {
-      for (const { pid } of pids.rows) {
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        ticks += Number(fields[11]) + Number(fields[12]);
-      }
-    } catch {
-      return null;
-    }
-    return ticks * 10; // USER_HZ = 100
-  };
   const cpuBefore = process.cpuUsage();
-  const pgBefore = await backendCpuMs();
+  const pgBefore = await backendCpuMs(env.db);
   let worstLagMs = 0;
   let sampling = true;
   const sampler = (async () => {
@@ -118,7 +103,7 @@ try {
   sampling = false;
   await sampler;
   const cpu = process.cpuUsage(cpuBefore);
-  const pgAfter = await backendCpuMs();
+  const pgAfter = await backendCpuMs(env.db);
   if (!processorOn) await env.runtime.eventProcessor.drain();
 
   const stored = await env.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE workspace_id = $1 AND type = 'track' AND contact_id IS NOT NULL`, [owner.workspaceId]);

@@ -1,5 +1,6 @@
 /** Bench support: a fresh PostgreSQL database per run (created, migrated, dropped) and an app on it. */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
@@ -70,4 +71,22 @@ export async function signUpOwner(app: FastifyInstance): Promise<{ workspaceId: 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * CPU time (utime + stime, ms) used so far by this database's PostgreSQL backends, from /proc, or
+ * null when /proc does not show them (a remote server). Take it before and after the timed part.
+ */
+export async function backendCpuMs(db: Database): Promise<number | null> {
+  const pids = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  let ticks = 0;
+  try {
+    for (const { pid } of pids.rows) {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+  } catch {
+    return null;
+  }
+  return ticks * 10; // USER_HZ = 100
 }
