@@ -28,6 +28,7 @@ import { healthRoutes } from './health/health.routes.js';
 import type { HealthCheck } from './health/health.js';
 import { registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
+import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
 import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
 import { identityRoutes } from './identity/identity.routes.js';
@@ -77,6 +78,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Text PostgreSQL cannot store (NUL, unpaired surrogates) is refused before any handler sees it
+  // (src/http/text.ts). Segment ingestion checks message by message instead, to keep the good ones.
+  app.addHook('preValidation', async (request) => {
+    const parts: Array<[string, unknown]> = [['querystring', request.query], ['params', request.params]];
+    if (!request.routeOptions.config?.checksTextPerMessage) parts.push(['body', request.body]);
+    for (const [where, value] of parts) {
+      const path = findUnstorableText(value);
+      if (path) throw new AppError('VALIDATION_FAILED', `Invalid ${where}: ${path} ${UNSTORABLE_TEXT_MESSAGE}`, [{ path, message: UNSTORABLE_TEXT_MESSAGE }]);
+    }
   });
 
   await app.register(cookie);

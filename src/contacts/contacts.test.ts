@@ -95,6 +95,25 @@ describe('contacts CRUD', () => {
     expect(stored.rows).toHaveLength(0);
   });
 
+  it('refuses text and times PostgreSQL cannot store with 400 VALIDATION_FAILED, changing nothing', async () => {
+    const created = await create(a, { email: 'kept@example.com', firstName: 'Kept' });
+    const id = created.json().id as string;
+    const json = { ...a.bearer, 'content-type': 'application/json' };
+    const refusals = [
+      await t.app.inject({ method: 'POST', url: '/api/contacts', headers: json, payload: '{"email":"nul@example.com","firstName":"a\\u0000b"}' }),
+      await t.app.inject({ method: 'POST', url: '/api/contacts', headers: json, payload: '{"email":"lone@example.com","customFields":{"note":["ok","\\udc00"]}}' }),
+      await t.app.inject({ method: 'PATCH', url: `/api/contacts/${id}`, headers: json, payload: '{"company":"\\ud800"}' }),
+      await t.app.inject({ method: 'GET', url: '/api/contacts?tag=%00', headers: a.bearer }),
+      await t.app.inject({ method: 'GET', url: '/api/contacts?cf.plan=%00', headers: a.bearer }),
+      await t.app.inject({ method: 'GET', url: '/api/contacts?activeSince=0000-01-01T00:00:00Z', headers: a.bearer }),
+    ];
+    expect(refusals.map((r) => [r.statusCode, r.json().error.code])).toEqual(refusals.map(() => [400, 'VALIDATION_FAILED']));
+    expect(refusals[0]!.json().error.details).toEqual([{ path: '/firstName', message: expect.stringContaining('NUL') }]);
+    expect(refusals[1]!.json().error.details[0].path).toBe('/customFields/note/1');
+    const stored = await t.db.query<{ email: string; company: string | null }>('SELECT email, company FROM contacts WHERE workspace_id = $1 AND email IN ($2, $3, $4)', [a.workspaceId, 'kept@example.com', 'nul@example.com', 'lone@example.com']);
+    expect(stored.rows).toEqual([{ email: 'kept@example.com', company: null }]);
+  });
+
   it('updates fields, merges custom fields, records field_updated and audits before/after', async () => {
     const created = (await create(a, { email: 'patch@example.com', customFields: { plan: 'free', region: 'eu' } })).json();
     const response = await t.app.inject({ method: 'PATCH', url: `/api/contacts/${created.id}`, headers: a.bearer, payload: { jobTitle: 'CTO', status: 'lead', customFields: { plan: 'pro', region: null } } });

@@ -87,6 +87,21 @@ describe('CSV import', () => {
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json().error.code).toBe('IMPORT_CSV_INVALID');
 
+    // UTF-16 with its byte order mark is read as such; without it, the NUL bytes in the header fail
+    // the file. Rows with a NUL byte or bytes that do not decode are refused one by one.
+    const utf16 = await t.app.inject({ method: 'POST', url: '/api/imports', headers: { ...a.bearer, 'content-type': 'text/csv' }, payload: Buffer.from('\ufeffemail,company\nu16@example.com,Zoë\n', 'utf16le') });
+    expect(utf16.statusCode).toBe(201);
+    expect(await contactByEmail(a, 'u16@example.com')).toMatchObject({ company: 'Zoë' });
+    const noMark = await t.app.inject({ method: 'POST', url: '/api/imports', headers: { ...a.bearer, 'content-type': 'text/csv' }, payload: Buffer.from('email\nu16@example.com\n', 'utf16le') });
+    expect(noMark.statusCode).toBe(400);
+    expect(noMark.json().error.code).toBe('IMPORT_CSV_INVALID');
+    const mixed = Buffer.concat([Buffer.from('email,company\nfine@example.com,Acme\nnul@example.com,Ac\u0000me\nlatin1@example.com,'), Buffer.from([0x4d, 0xfc, 0x6c, 0x6c, 0x65, 0x72]), Buffer.from('\nutf8@example.com,Müller\n')]);
+    const encoded = await t.app.inject({ method: 'POST', url: '/api/imports', headers: { ...a.bearer, 'content-type': 'text/csv' }, payload: mixed });
+    expect(encoded.statusCode).toBe(201);
+    expect(encoded.json()).toMatchObject({ rowsCreated: 2, rowsFailed: 2 });
+    expect(encoded.json().errors.map((e: { row: number; code: string }) => [e.row, e.code])).toEqual([[3, 'INVALID_ENCODING'], [4, 'INVALID_ENCODING']]);
+    expect(await contactByEmail(a, 'utf8@example.com')).toMatchObject({ company: 'Müller' });
+
     const badMap = await upload(a, 'email\nx@example.com\n', '?map=email%3Dpassword');
     expect(badMap.statusCode).toBe(400);
     expect(badMap.json().error.code).toBe('VALIDATION_FAILED');

@@ -14,6 +14,7 @@ import { parse, CsvError } from 'csv-parse';
 import type { Database, Queryable } from '../db/database.js';
 import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from '../events/events.js';
 import { AppError, notFound } from '../http/errors.js';
+import { isStorableText, storableText } from '../http/text.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
 import { NO_ENGAGEMENT, scoreInputs, scoreOf, type ScoreInputs } from '../scoring/scoring.js';
@@ -63,7 +64,7 @@ export function resolveMapping(header: string[], explicit: Record<string, Import
 
 export interface ImportRowError {
   row: number;
-  code: 'INVALID_EMAIL' | 'INVALID_VALUE';
+  code: 'INVALID_EMAIL' | 'INVALID_VALUE' | 'INVALID_ENCODING';
   message: string;
 }
 
@@ -91,6 +92,8 @@ export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: 
     const target = targets[i]!;
     const value = (record[i] ?? '').trim();
     if (!value || target === 'ignore') continue;
+    // Bytes that are not UTF-8 were decoded as U+FFFD; a NUL byte means UTF-16 or a binary file.
+    if (value.includes('\ufffd') || !isStorableText(value)) return { row: rowNumber, code: 'INVALID_ENCODING', message: `${target} is not UTF-8 text (it holds a NUL byte or bytes that are not UTF-8): save the file as UTF-8 CSV` };
     const limit = LIMITS[target];
     if (limit && value.length > limit) return { row: rowNumber, code: 'INVALID_VALUE', message: `${target} is longer than ${limit} characters` };
     switch (target) {
@@ -540,6 +543,9 @@ export async function importContacts(deps: ImportDeps, workspaceId: string, acto
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!header) {
+        if (item.record.some((h) => h.includes('\ufffd') || !isStorableText(h))) {
+          throw new AppError('IMPORT_CSV_INVALID', 'The header row is not UTF-8 text (a NUL byte or bytes that are not UTF-8: UTF-16 or a spreadsheet file?): save the file as UTF-8 CSV');
+        }
         header = item.record.map((h) => h.trim());
         targets = resolveMapping(header, explicit);
         if (!targets.includes('email')) throw new AppError('IMPORT_NO_EMAIL_COLUMN', 'No column maps to email: name one "email" or map one to email', { header });
@@ -567,7 +573,8 @@ export async function importContacts(deps: ImportDeps, workspaceId: string, acto
       created += result.created;
       updated += result.updated;
     }
-    const message = error instanceof CsvError ? `The CSV could not be parsed: ${error.message}` : error instanceof AppError ? error.message : 'The import stopped on an internal error';
+    // A parser's message may quote the input: stored and answered, it must be storable text.
+    const message = storableText(error instanceof CsvError ? `The CSV could not be parsed: ${error.message}` : error instanceof AppError ? error.message : 'The import stopped on an internal error');
     const report = await saveProgress('failed', markNow(), message);
     await recordAudit(deps.db, { workspaceId, actor, action: 'contact.import', resourceType: 'contact_import', resourceId: importId, after: report });
     if (error instanceof CsvError) throw new AppError('IMPORT_CSV_INVALID', message, { importId, line: (error as CsvError & { lines?: number }).lines });

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { AppError } from '../http/errors.js';
 import { ErrorResponse } from '../http/schemas.js';
+import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '../http/text.js';
 import type { Actor } from '../identity/audit.js';
 import { ingestMessages, MAX_BATCH_BYTES, type MessageType } from './tracking.js';
 import { resolveWriteKey } from './write-keys.js';
@@ -51,7 +52,7 @@ export function trackingRoutes(app: FastifyInstance, deps: AppDeps): void {
     }
 
     const single = (type: MessageType) =>
-      scope.post(`/v1/${type}`, { bodyLimit: MAX_BATCH_BYTES, schema: { tags: ['tracking'], summary: `Segment ${type}`, body: AnyObject, response: { 200: Accepted, 400: ErrorResponse, 401: ErrorResponse } } }, async (request) => {
+      scope.post(`/v1/${type}`, { bodyLimit: MAX_BATCH_BYTES, config: { checksTextPerMessage: true }, schema: { tags: ['tracking'], summary: `Segment ${type}`, body: AnyObject, response: { 200: Accepted, 400: ErrorResponse, 401: ErrorResponse } } }, async (request) => {
         const { workspaceId, actor } = await authenticate(request);
         const result = await ingestMessages(tracking, workspaceId, actor, [request.body], { implied: type, now: deps.clock.now() });
         const refused = result.errors[0];
@@ -61,10 +62,13 @@ export function trackingRoutes(app: FastifyInstance, deps: AppDeps): void {
     for (const type of ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const) single(type);
 
     for (const path of ['/v1/batch', '/v1/import']) {
-      scope.post(path, { bodyLimit: MAX_BATCH_BYTES, schema: { tags: ['tracking'], summary: 'Segment batch: up to 500 KB, 32 KB per message', body: AnyObject, response: { 200: Accepted, 400: ErrorResponse, 401: ErrorResponse } } }, async (request) => {
+      scope.post(path, { bodyLimit: MAX_BATCH_BYTES, config: { checksTextPerMessage: true }, schema: { tags: ['tracking'], summary: 'Segment batch: up to 500 KB, 32 KB per message', body: AnyObject, response: { 200: Accepted, 400: ErrorResponse, 401: ErrorResponse } } }, async (request) => {
         const { workspaceId, actor } = await authenticate(request);
         const body = request.body as { batch?: unknown; sentAt?: unknown; context?: unknown };
         if (!Array.isArray(body.batch) || body.batch.length === 0) throw new AppError('VALIDATION_FAILED', 'batch must be a non-empty array of messages', { field: 'batch' });
+        // The batch's context applies to every message (stored with each); messages are checked one by one.
+        const unstorable = findUnstorableText({ context: body.context });
+        if (unstorable) throw new AppError('VALIDATION_FAILED', `Invalid body: ${unstorable} ${UNSTORABLE_TEXT_MESSAGE}`, { field: unstorable });
         const result = await ingestMessages(tracking, workspaceId, actor, body.batch, { implied: null, batchSentAt: body.sentAt, batchContext: body.context, now: deps.clock.now() });
         if (result.accepted === 0) throw new AppError('MESSAGE_INVALID', 'Every message in the batch was refused', { errors: result.errors });
         return result.errors.length > 0 ? { success: true as const, errors: result.errors } : { success: true as const };

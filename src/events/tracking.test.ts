@@ -157,6 +157,39 @@ describe('Segment tracking API', () => {
     expect(huge.statusCode).toBe(413);
   });
 
+  it('refuses per message the text and times PostgreSQL cannot store, keeping the good messages', async () => {
+    const caller = await signUp(t.app);
+    const headers = basicOf(await newWriteKey(caller));
+    // Raw JSON: escapes for NUL and an unpaired surrogate, as a client library would send them.
+    const batch = `[
+      {"type":"track","messageId":"n1","userId":"u","event":"Good"},
+      {"type":"track","messageId":"n2","userId":"u","event":"Nul","properties":{"note":"a\\u0000b"}},
+      {"type":"track","messageId":"n3","userId":"\\ud800","event":"Lone"},
+      {"type":"track","messageId":"n4","userId":"u","event":"Key","context":{"k\\u0000":1}},
+      {"type":"track","messageId":"n5","userId":"u","event":"Far","timestamp":"+275760-09-13T00:00:00.000Z"},
+      {"type":"track","messageId":"n6","userId":"u","event":"Zero","timestamp":"0000-01-01T00:00:00Z"},
+      {"type":"track","messageId":"n7","userId":"u","event":"Skewed","timestamp":"0001-01-01T00:00:00Z","sentAt":"9999-01-01T00:00:00Z"},
+      {"type":"track","messageId":"n8","userId":"u","event":"Emoji \\ud83d\\ude00"}
+    ]`;
+    const response = await t.app.inject({ method: 'POST', url: '/v1/batch', headers: { ...headers, 'content-type': 'application/json' }, payload: `{"batch":${batch}}` });
+    expect(response.statusCode).toBe(200);
+    const errors = response.json().errors as Array<{ index: number; code: string; message: string }>;
+    expect(errors.map((e) => [e.index, e.code])).toEqual([1, 2, 3, 4, 5, 6].map((i) => [i, 'MESSAGE_INVALID']));
+    expect(errors[0]!.message).toContain('/properties/note');
+    expect(errors[1]!.message).toContain('/userId');
+    expect(errors[2]!.message).toContain('/context/k');
+    expect(errors[3]!.message).toContain('years 1 to 9999');
+    expect((await events(caller.workspaceId)).map((e) => e.name).sort()).toEqual(['Emoji 😀', 'Good']);
+
+    const single = await t.app.inject({ method: 'POST', url: '/v1/identify', headers: { ...headers, 'content-type': 'application/json' }, payload: '{"userId":"u","traits":{"name":"\\u0000"}}' });
+    expect(single.statusCode).toBe(400);
+    expect(single.json().error.code).toBe('MESSAGE_INVALID');
+    const batchContext = await t.app.inject({ method: 'POST', url: '/v1/batch', headers: { ...headers, 'content-type': 'application/json' }, payload: '{"batch":[{"type":"track","userId":"u","event":"e"}],"context":{"ip":"\\u0000"}}' });
+    expect(batchContext.statusCode).toBe(400);
+    expect(batchContext.json().error.code).toBe('VALIDATION_FAILED');
+    expect(await events(caller.workspaceId)).toHaveLength(2);
+  });
+
   it('accepts text/plain beacons and corrects clock skew with sentAt', async () => {
     const now = clock.now().getTime();
     const payload = JSON.stringify({ anonymousId: 'skew', event: 'Clicked', timestamp: new Date(now - 60_000 + 3_600_000).toISOString(), sentAt: new Date(now + 3_600_000).toISOString() });

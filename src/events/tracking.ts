@@ -14,6 +14,8 @@ import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
 import { FILL_PROFILE_ON_CONFLICT, fillProfile, isValidTimezone, parseEmail } from '../contacts/contacts.js';
 import { AppError, notFound } from '../http/errors.js';
+import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '../http/text.js';
+import { isStorableTime } from '../http/validation.js';
 import { recordEvents, type EventSink, type EventType, type NewEvent, type RecordedEvent } from './events.js';
 
 /** Segment's limits. */
@@ -65,7 +67,7 @@ function parseTime(value: unknown): Date | null | undefined {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') return undefined;
   const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  return Number.isNaN(ms) || !isStorableTime(ms) ? undefined : new Date(ms);
 }
 
 class Refused extends Error {
@@ -84,6 +86,8 @@ class Refused extends Error {
 export function parseMessage(raw: unknown, index: number, implied: MessageType | null, batchSentAt: unknown, now: Date): ParsedMessage {
   if (!isObject(raw)) throw new Refused('MESSAGE_INVALID', 'A message must be a JSON object');
   if (Buffer.byteLength(JSON.stringify(raw)) > MAX_MESSAGE_BYTES) throw new Refused('MESSAGE_TOO_LARGE', `A message may be at most ${MAX_MESSAGE_BYTES} bytes`);
+  const unstorable = findUnstorableText(raw);
+  if (unstorable) throw new Refused('MESSAGE_INVALID', `${unstorable} ${UNSTORABLE_TEXT_MESSAGE}`);
   const type = (implied ?? raw.type) as MessageType;
   if (!MESSAGE_TYPES.includes(type)) throw new Refused('MESSAGE_INVALID', `type must be one of ${MESSAGE_TYPES.join(', ')}`);
   if (implied && raw.type !== undefined && raw.type !== implied) throw new Refused('MESSAGE_INVALID', `type must be "${implied}" on /v1/${implied}`);
@@ -98,8 +102,9 @@ export function parseMessage(raw: unknown, index: number, implied: MessageType |
   }
   const timestamp = parseTime(raw.timestamp ?? raw.originalTimestamp);
   const sentAt = parseTime(raw.sentAt ?? batchSentAt);
-  if (timestamp === undefined || sentAt === undefined) throw new Refused('MESSAGE_INVALID', 'timestamp and sentAt must be ISO-8601 dates');
+  if (timestamp === undefined || sentAt === undefined) throw new Refused('MESSAGE_INVALID', 'timestamp and sentAt must be ISO-8601 dates in the years 1 to 9999');
   const occurredAt = timestamp ? (sentAt ? new Date(timestamp.getTime() + (now.getTime() - sentAt.getTime())) : timestamp) : now;
+  if (!isStorableTime(occurredAt.getTime())) throw new Refused('MESSAGE_INVALID', 'timestamp corrected by sentAt falls outside the years 1 to 9999');
 
   const properties = (raw.properties as Obj | undefined) ?? {};
   const traits = (raw.traits as Obj | undefined) ?? {};

@@ -35,6 +35,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The `resource:action` this route requires; `'public'` marks an intentionally open route. */
     permission?: Permission | 'authenticated' | 'public';
+    /** The handler checks its body for unstorable text itself, item by item (src/http/text.ts). */
+    checksTextPerMessage?: boolean;
   }
 }
 
