@@ -108,7 +108,7 @@ export const ConditionRule = Type.Union([
     {
       kind: Type.Literal('event'),
       name: Type.String({ minLength: 1, maxLength: 200 }),
-      withinSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+      withinSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 * 86_400 })),
       present: Type.Boolean(),
     },
     { additionalProperties: false },

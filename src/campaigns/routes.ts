@@ -96,7 +96,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
       Type.Array(
         Type.Object(
           {
-            afterSeconds: Type.Integer({ minimum: 0 }),
+            afterSeconds: Type.Integer({ minimum: 0, maximum: 3650 * 86_400 }),
             type: Type.Optional(Type.Union(['track', 'system', 'email'].map((v) => Type.Literal(v as 'track')))),
             name: Type.String({ minLength: 1, maxLength: 200 }),
             properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -184,7 +184,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
     }),
   );
 
-  const MigrateBody = Type.Object({ fromVersion: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+  const MigrateBody = Type.Object({ fromVersion: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }, { additionalProperties: false });
   app.post(
     '/campaigns/:id/migrate',
     {

@@ -76,6 +76,28 @@ describe('simulation', () => {
     expect(contact.rows[0]!.tags).toEqual(['a']);
   });
 
+  it('refuses times and versions beyond what can be stored with 400, not 500', async () => {
+    const far = await t.app.inject({ method: 'POST', url: '/api/campaigns/simulate', headers: caller.bearer, payload: { definition: dripDefinition(), contact: { email: 'far@example.com' }, events: [{ afterSeconds: 1e308, name: 'x' }] } });
+    expect(far.statusCode).toBe(400);
+    expect(far.json().error.code).toBe('VALIDATION_FAILED');
+    const definition = {
+      entryNodeId: 't',
+      nodes: [
+        { id: 't', type: 'trigger', config: { kind: 'manual' } },
+        { id: 'c', type: 'condition', config: { branches: [{ id: 'b', match: { operator: 'and', rules: [{ kind: 'event', name: 'x', withinSeconds: 1e308, present: true }] } }] } },
+        { id: 'x', type: 'exit', config: {} },
+      ],
+      edges: [{ from: 't', to: 'c' }, { from: 'c', to: 'x', handle: 'b' }, { from: 'c', to: 'x', handle: 'default' }],
+    };
+    const window = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Window', definition } });
+    expect(window.statusCode).toBe(400);
+    expect(window.json().error.code).toBe('CAMPAIGN_INVALID');
+    const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Versions', definition: dripDefinition() } });
+    const migrate = await t.app.inject({ method: 'POST', url: `/api/campaigns/${created.json().campaign.id}/migrate`, headers: caller.bearer, payload: { fromVersion: 1e308 } });
+    expect(migrate.statusCode).toBe(400);
+    expect(migrate.json().error.code).toBe('VALIDATION_FAILED');
+  });
+
   it('simulates a saved draft, and refuses an invalid definition with CAMPAIGN_INVALID', async () => {
     const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Draft', definition: dripDefinition() } });
     const draft = await t.app.inject({ method: 'POST', url: `/api/campaigns/${created.json().campaign.id}/simulate`, headers: caller.bearer, payload: { contact: { first_name: 'D' } } });

@@ -181,7 +181,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   // ---- Audit log ----
-  const AuditQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false });
+  const AuditQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })) }, { additionalProperties: false });
   app.get('/audit-log', { config: { permission: 'audit:read' }, schema: { tags: ['audit'], querystring: AuditQuery } }, async (request) => {
     const query = request.query as Static<typeof AuditQuery>;
     const entries = await listAudit(db, authOf(request).workspaceId, query.limit ?? 50, query.before);

@@ -138,6 +138,9 @@ describe('members and roles', () => {
     const audit = await t.app.inject({ method: 'GET', url: '/api/audit-log', headers: { cookie: owner.session.cookie! } });
     const actions = audit.json().entries.map((e: { action: string }) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['member.add', 'api_key.create', 'workspace.create']));
+    const beyond = await t.app.inject({ method: 'GET', url: '/api/audit-log?before=1e308', headers: { cookie: owner.session.cookie! } });
+    expect(beyond.statusCode).toBe(400);
+    expect(beyond.json().error.code).toBe('VALIDATION_FAILED');
   });
 });
 
