@@ -5,13 +5,14 @@
  * VALIDATION_FAILED naming the field, Segment ingestion refuses just the message, and the import
  * refuses just the row (src/app.ts, src/events/tracking.ts, src/contacts/import.ts).
  */
-// eslint-disable-next-line no-control-regex -- U+0000 is exactly what these look for
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-// eslint-disable-next-line no-control-regex -- as above
+// eslint-disable-next-line no-control-regex -- U+0000 is one of the characters replaced
 const UNSTORABLE_ALL = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+// String.prototype.isWellFormed (V8 11.1, Node 20): false when a surrogate is unpaired.
+const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 export function isStorableText(text: string): boolean {
-  return !UNSTORABLE.test(text);
+  return !text.includes('\u0000') && wellFormed(text);
 }
 
 /** The text with every unstorable character replaced by U+FFFD (for messages that quote input). */
@@ -20,7 +21,7 @@ export function storableText(text: string): string {
 }
 
 function pointerToken(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+  return storableText(key).replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 /**
@@ -32,26 +33,48 @@ function isPlainObject(value: object): boolean {
   return prototype === Object.prototype || prototype === null || Object.getPrototypeOf(prototype) === null;
 }
 
+/** Where the walk is: a container and how it was reached (paths are only spelled out for a finding). */
+interface Step {
+  value: object;
+  parent: Step | null;
+  key: string;
+}
+
+function pointerOf(parent: Step | null, key: string | null): string {
+  const tokens: string[] = key === null ? [] : [pointerToken(key)];
+  for (let at = parent; at?.parent; at = at.parent) tokens.push(pointerToken(at.key));
+  return tokens.length === 0 ? '/' : `/${tokens.reverse().join('/')}`;
+}
+
 /**
  * The JSON pointer (`/traits/name`, `/tags/2`) of the first string or object key in a parsed JSON
  * value that PostgreSQL cannot store, or null when there is none. Walks with its own stack, so a
- * deeply nested body cannot exhaust the call stack.
+ * deeply nested body cannot exhaust the call stack; it runs on every ingested message, so it
+ * allocates nothing for strings and spells out a path only for a finding.
  */
 export function findUnstorableText(value: unknown): string | null {
-  const stack: Array<[unknown, string]> = [[value, '']];
+  if (typeof value === 'string') return isStorableText(value) ? null : '/';
+  if (typeof value !== 'object' || value === null) return null;
+  const stack: Step[] = [{ value, parent: null, key: '' }];
   while (stack.length > 0) {
-    const [item, path] = stack.pop()!;
-    if (typeof item === 'string') {
-      if (UNSTORABLE.test(item)) return path || '/';
-    } else if (Array.isArray(item)) {
-      for (let i = item.length - 1; i >= 0; i -= 1) stack.push([item[i], `${path}/${i}`]);
-    } else if (typeof item === 'object' && item !== null && isPlainObject(item)) {
-      const entries = Object.entries(item);
-      for (let i = entries.length - 1; i >= 0; i -= 1) {
-        const [key, child] = entries[i]!;
-        const childPath = `${path}/${pointerToken(storableText(key))}`;
-        if (UNSTORABLE.test(key)) return childPath;
-        stack.push([child, childPath]);
+    const step = stack.pop()!;
+    const item = step.value;
+    if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i -= 1) {
+        const child: unknown = item[i];
+        if (typeof child === 'string') {
+          if (!isStorableText(child)) return pointerOf(step, String(i));
+        } else if (typeof child === 'object' && child !== null) stack.push({ value: child, parent: step, key: String(i) });
+      }
+    } else if (isPlainObject(item)) {
+      const record = item as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+        if (!isStorableText(key)) return pointerOf(step, key);
+        const child = record[key];
+        if (typeof child === 'string') {
+          if (!isStorableText(child)) return pointerOf(step, key);
+        } else if (typeof child === 'object' && child !== null) stack.push({ value: child, parent: step, key });
       }
     }
   }
