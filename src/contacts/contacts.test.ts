@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import type { Queryable } from '../db/database.js';
 import { listContacts, searchTerms, splitCustomFields, type ContactFilters } from './contacts.js';
 
 let t: TestApp;
@@ -301,29 +300,6 @@ describe('listing phases', () => {
         }
       }
     }
-  });
-});
-
-describe('listing windows', () => {
-  it('widens the window again from what a short widened window measured, instead of fetching every match', async () => {
-    const caller = await signUp(t.app);
-    // Newest first, matches sit at positions 0 and 30–32: the newest 4 hold one, the first widened
-    // window (24) still one, the second (144) all four.
-    for (let c = 0; c < 40; c += 1) {
-      const response = await create(caller, { email: `w${c}@example.com`, firstName: [39, 9, 8, 7].includes(c) ? 'Hit' : 'Miss' });
-      expect(response.statusCode).toBe(201);
-    }
-    const statements: string[] = [];
-    const counting: Queryable = {
-      query: (sql, params) => {
-        statements.push(sql.includes('LIMIT $16) c') ? `window ${String(params?.[15])}` : sql.includes('WITH candidates') ? 'candidates' : 'other');
-        return t.db.query(sql, params);
-      },
-    };
-    const page = await listContacts(counting, caller.workspaceId, { limit: 2, search: 'hit' }, { window: 4, candidateCap: 1000, maxWindow: 1000, randomFetchCost: 1e9 });
-    expect(page.contacts.map((c) => c.email)).toEqual(['w39@example.com', 'w9@example.com']);
-    expect(page.nextCursor).not.toBeNull();
-    expect(statements.filter((s) => s !== 'other')).toEqual(['window 4', 'window 24', 'window 144']);
   });
 });
 
