@@ -14,7 +14,7 @@ import { parse, CsvError } from 'csv-parse';
 import type { Database, Queryable } from '../db/database.js';
 import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from '../events/events.js';
 import { AppError, notFound } from '../http/errors.js';
-import { isStorableText, storableText } from '../http/text.js';
+import { storableText } from '../http/text.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
 import { NO_ENGAGEMENT, scoreInputs, scoreOf, type ScoreInputs } from '../scoring/scoring.js';
@@ -84,6 +84,15 @@ interface ImportRow {
 
 const LIMITS: Partial<Record<ImportTarget, number>> = { firstName: 200, lastName: 200, name: 400, company: 200, jobTitle: 200, phone: 50, timezone: 64 };
 
+/**
+ * Whether a decoded CSV cell is text: bytes that are not UTF-8 were decoded as U+FFFD, and a NUL
+ * byte means UTF-16 without its byte order mark or a binary file. (Decoding never yields an
+ * unpaired surrogate, the other text PostgreSQL cannot store.)
+ */
+function isDecodedText(value: string): boolean {
+  return !value.includes('\ufffd') && !value.includes('\u0000');
+}
+
 /** One CSV record → a row to upsert, or the reason it is refused. */
 export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: number): ImportRow | ImportRowError {
   const row: ImportRow = { email: '', first_name: null, last_name: null, company: null, job_title: null, phone: null, status: null, tags: [], custom_fields: {}, timezone: null, subscription_state: null };
@@ -92,8 +101,7 @@ export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: 
     const target = targets[i]!;
     const value = (record[i] ?? '').trim();
     if (!value || target === 'ignore') continue;
-    // Bytes that are not UTF-8 were decoded as U+FFFD; a NUL byte means UTF-16 or a binary file.
-    if (value.includes('\ufffd') || !isStorableText(value)) return { row: rowNumber, code: 'INVALID_ENCODING', message: `${target} is not UTF-8 text (it holds a NUL byte or bytes that are not UTF-8): save the file as UTF-8 CSV` };
+    if (!isDecodedText(value)) return { row: rowNumber, code: 'INVALID_ENCODING', message: `${target} is not UTF-8 text (it holds a NUL byte or bytes that are not UTF-8): save the file as UTF-8 CSV` };
     const limit = LIMITS[target];
     if (limit && value.length > limit) return { row: rowNumber, code: 'INVALID_VALUE', message: `${target} is longer than ${limit} characters` };
     switch (target) {
@@ -543,7 +551,7 @@ export async function importContacts(deps: ImportDeps, workspaceId: string, acto
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!header) {
-        if (item.record.some((h) => h.includes('\ufffd') || !isStorableText(h))) {
+        if (!item.record.every(isDecodedText)) {
           throw new AppError('IMPORT_CSV_INVALID', 'The header row is not UTF-8 text (a NUL byte or bytes that are not UTF-8: UTF-16 or a spreadsheet file?): save the file as UTF-8 CSV');
         }
         header = item.record.map((h) => h.trim());

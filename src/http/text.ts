@@ -5,19 +5,20 @@
  * VALIDATION_FAILED naming the field, Segment ingestion refuses just the message, and the import
  * refuses just the row (src/app.ts, src/events/tracking.ts, src/contacts/import.ts).
  */
-// eslint-disable-next-line no-control-regex -- U+0000 is one of the characters replaced
-const UNSTORABLE_ALL = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-// String.prototype.isWellFormed (V8 11.1, Node 20): false when a surrogate is unpaired.
-const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+// String.prototype.isWellFormed / toWellFormed (V8 11.1, Node 20): unpaired surrogates, found or
+// replaced by U+FFFD. Typed here because the project's lib (ES2023) does not declare them yet.
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
 
 export function isStorableText(text: string): boolean {
-  return !text.includes('\u0000') && wellFormed(text);
+  return !text.includes('\u0000') && (text as unknown as WellFormedString).isWellFormed();
 }
 
 /** The text with every unstorable character replaced by U+FFFD (for messages that quote input). */
 export function storableText(text: string): string {
-  return text.replace(UNSTORABLE_ALL, '\ufffd');
+  return (text.replaceAll('\u0000', '\ufffd') as unknown as WellFormedString).toWellFormed();
 }
 
 function pointerToken(key: string): string {
