@@ -254,7 +254,7 @@ describe('listing phases', () => {
     const caller = await signUp(t.app);
     for (let i = 0; i < 30; i += 1) {
       const firstName = i < 3 ? 'Rare' : i % 2 ? 'Common' : 'Other';
-      const response = await create(caller, { email: `p${i}@ex${i % 3}.com`, firstName, status: i % 10 === 0 ? 'customer' : 'prospect', tags: i < 10 ? ['old'] : ['new'], customFields: { n: String(i % 4), kind: i % 2 ? 'odd' : 'even', seats: i, vip: i === 5 } });
+      const response = await create(caller, { email: `p${i}@ex${i % 3}.com`, firstName, status: i % 10 === 0 ? 'customer' : 'prospect', tags: [i < 10 ? 'old' : 'new', ...(i >= 24 || i === 3 ? ['front'] : [])], customFields: { n: String(i % 4), kind: i % 2 ? 'odd' : 'even', seats: i, vip: i === 5 } });
       expect(response.statusCode).toBe(201);
     }
     const all = await t.db.query<{ email: string; first_name: string; status: string; tags: string[]; custom_fields: { n: string; kind: string; seats: number; vip: boolean } }>(
@@ -268,6 +268,8 @@ describe('listing phases', () => {
       { filters: { search: 'ex1' }, expected: (r) => r.email.endsWith('@ex1.com') },
       { filters: { search: 'p7@ex1.com' }, expected: (r) => r.email === 'p7@ex1.com' },
       { filters: { tag: 'old' }, expected: (r) => r.tags.includes('old') },
+      // Dense among the newest, then sparse: a widened window falls short and the reading goes on.
+      { filters: { tag: 'front' }, expected: (r) => r.tags.includes('front') },
       { filters: { status: 'customer' }, expected: (r) => r.status === 'customer' },
       { filters: { customFields: { n: '3' }, search: 'com' }, expected: (r) => r.custom_fields.n === '3' && r.first_name === 'Common' },
       { filters: { customFields: { kind: 'odd' } }, expected: (r) => r.custom_fields.kind === 'odd' },
@@ -277,8 +279,8 @@ describe('listing phases', () => {
       { filters: { search: 'p2 ex2' }, expected: (r) => r.email.startsWith('p2') && r.email.endsWith('@ex2.com') },
       { filters: { search: 'nobody' }, expected: () => false },
     ];
-    // Tiny windows and caps force every phase on 30 contacts: the window alone, a widened window,
-    // capped candidates (with and without rare words driving the index), the ordered scan.
+    // Tiny windows and caps force every phase on 30 contacts: the window alone, widened windows
+    // (going on after one that fell short), capped candidates (with and without rare words driving the index), the ordered scan.
     const plans = [
       { window: 4, candidateCap: 5, maxWindow: 0, randomFetchCost: 1 },
       { window: 2, candidateCap: 100, maxWindow: 1000, randomFetchCost: 1e9 },

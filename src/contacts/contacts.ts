@@ -421,6 +421,8 @@ export const LIST_MAX_WINDOW = 100_000;
  * contacts (≈ 10 µs against ≈ 0.7 µs).
  */
 export const RANDOM_FETCH_COST = 15;
+/** How many times the ordered reading may go on past a window that fell short. */
+export const LIST_WIDENINGS = 3;
 
 // Every filter is optional: a NULL parameter disables it. Parameters: $4 search (tsquery text),
 // $5 status, $6 tag, $7/$8 score range, $9 custom fields compared as text (json), $11 exact email,
@@ -529,8 +531,9 @@ const RARE_WORD_SHARE = 0.02;
  * whole table for a rare one; the GIN index is fast for rare words but sorts hundreds of thousands
  * of rows for a common one. So the query runs in bounded phases, each exact when it answers:
  * (1) the newest `window` contacts, which fill the page whenever matches are not rare; (2) when
- * they hold some matches, a window wide enough for a page if reading it costs less than fetching
- * every match at random; (3) rare matches: at most `candidateCap` of them collected through the
+ * they hold some matches, reading on in order far enough for the rest of the page if that costs
+ * less than fetching every match at random (again, from a better measured density, when a window
+ * falls short); (3) rare matches: at most `candidateCap` of them collected through the
  * indexes (the rare search words alone driving GIN) and sorted; (4) only if there are more than
  * that (common overall, absent from the newest contacts) the ordered scan over everything.
  */
@@ -548,40 +551,69 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
 
   type Row = ContactRow & { created_key: string };
   let rows: Row[] | null = null;
+  // The matches found so far, in order: every later phase goes on after the last of them (each
+  // found all matches up to its own end), asking only for the rest of the page.
+  const found: Row[] = [];
+  const after = (more: Row[], limit: number) => {
+    found.push(...more);
+    const last = found[found.length - 1];
+    const next = [...params];
+    if (last) [next[1], next[2]] = [last.created_key, last.id];
+    next[9] = limit;
+    return next;
+  };
   if (!exactEmail) {
     const recent = await q.query<Row>(LIST_RECENT, [...params, window]);
     // Complete when the page is full, or when nothing was filtered out (the window held every contact left).
     if (recent.rows.length >= needed || !filtered) rows = recent.rows;
     else if (recent.rows.length > 0) {
-      // Sparse, not rare: a wider window that should hold a page, if reading it in order costs less
-      // than fetching every match of the table through the indexes (density × table size).
-      const density = recent.rows.length / window;
-      const wider = Math.ceil((needed / density) * 1.25);
-      if (wider <= plan.maxWindow) {
-        const stats = await q.query<{ reltuples: number }>(`SELECT reltuples::float8 AS reltuples FROM pg_class WHERE oid = 'contacts'::regclass`);
-        if (wider < density * Math.max(1, stats.rows[0]?.reltuples ?? 0) * plan.randomFetchCost) {
-          const widened = await q.query<Row>(LIST_RECENT, [...params, wider]);
-          if (widened.rows.length >= needed) rows = widened.rows;
+      // Sparse, not rare: read on in order from the last match, far enough to fill the page at the
+      // density measured so far, as long as that costs less than fetching every match of the table
+      // through the indexes (density × table size). A window that falls short measured the density
+      // on more rows: the next one is sized from that, for what is still missing.
+      let scanned = window;
+      let tableRows: number | null = null;
+      let more = recent.rows;
+      for (let attempt = 0; attempt < LIST_WIDENINGS; attempt += 1) {
+        const density = (found.length + more.length) / scanned;
+        const missing = needed - found.length - more.length;
+        const expected = Math.ceil((missing / density) * 1.25);
+        if (scanned + expected > plan.maxWindow) break;
+        tableRows ??= Math.max(1, (await q.query<{ reltuples: number }>(`SELECT reltuples::float8 AS reltuples FROM pg_class WHERE oid = 'contacts'::regclass`)).rows[0]?.reltuples ?? 0);
+        if (scanned + expected >= density * tableRows * plan.randomFetchCost) break;
+        // The reading stops at the page's last match, so a longer window costs only when matches
+        // are sparser than measured: it is sized for what a Poisson count of `missing` plausibly
+        // falls to (about missing − 2√missing − 1), which matters when few are missing.
+        const wider = Math.min(plan.maxWindow - scanned, Math.ceil(((missing + 2 * Math.sqrt(missing) + 1) / density) * 1.25));
+        const next = after(more, missing);
+        more = (await q.query<Row>(LIST_RECENT, [...next, wider])).rows;
+        scanned += wider;
+        if (more.length >= missing) {
+          rows = [...found, ...more];
+          break;
         }
       }
+      if (!rows) after(more, 0);
     }
   }
   if (!rows) {
+    const rest = after([], needed - found.length);
     // Rare matches. With several words, a word common among the newest contacts ("company" in
     // "company 12345") would make GIN read its whole posting list: the rare words drive the index.
     if (terms.length > 1) {
-      const hits = await q.query<{ term: string; hits: number }>(WORD_HITS, [workspaceId, position?.at ?? null, position?.id ?? null, window, terms]);
+      const hits = await q.query<{ term: string; hits: number }>(WORD_HITS, [workspaceId, rest[1], rest[2], window, terms]);
       const share = new Map(hits.rows.map((r) => [r.term, r.hits / window]));
       const rare = terms.filter((t) => (share.get(t) ?? 0) <= RARE_WORD_SHARE);
       const drivers = rare.length > 0 ? rare : [terms.reduce((a, b) => ((share.get(a) ?? 0) <= (share.get(b) ?? 0) ? a : b))];
-      if (drivers.length < terms.length) params[12] = drivers.join(' & ');
+      if (drivers.length < terms.length) rest[12] = drivers.join(' & ');
     }
-    const candidates = await q.query<Row & { candidates: number }>(LIST_CANDIDATES, [...params, plan.candidateCap + 1]);
-    const found = Number(candidates.rows[0]?.candidates ?? 0);
-    if (found <= plan.candidateCap) rows = candidates.rows;
-    params[12] = null;
+    const candidates = await q.query<Row & { candidates: number }>(LIST_CANDIDATES, [...rest, plan.candidateCap + 1]);
+    if (Number(candidates.rows[0]?.candidates ?? 0) <= plan.candidateCap) rows = [...found, ...candidates.rows];
+    else {
+      rest[12] = null;
+      rows = [...found, ...(await q.query<Row>(LIST_ORDERED, rest)).rows];
+    }
   }
-  rows ??= (await q.query<Row>(LIST_ORDERED, params)).rows;
 
   const page = rows.slice(0, filters.limit);
   const last = page[page.length - 1];
