@@ -231,6 +231,18 @@ describe('listing', () => {
 });
 
 describe('listing phases', () => {
+  it('stores as search words the runs between ASCII punctuation marks (every one of them, and only those)', async () => {
+    const caller = await signUp(t.app);
+    const marks = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+    expect(marks).toHaveLength(32);
+    // Words w0…w32 joined by each mark in turn, then letters a non-ASCII mark, é and a digit keep together.
+    const company = [...marks].map((mark, i) => `w${i}${mark}`).join('') + 'w32 café x2y';
+    const created = await create(caller, { email: 'punct.test@example.com', firstName: 'Ada', company });
+    expect(created.statusCode).toBe(201);
+    const stored = await t.db.query<{ words: string[] }>('SELECT tsvector_to_array(search_document) AS words FROM contacts WHERE id = $1', [created.json().id]);
+    expect([...stored.rows[0]!.words].sort()).toEqual(['ada', 'café', 'com', 'example', 'punct', 'test', 'x2y', ...[...marks, ''].map((_, i) => `w${i}`)].sort());
+  });
+
   it('reads a search query as words: complete when punctuation follows, prefixes otherwise', () => {
     expect(searchTerms('gra hop')).toEqual(['gra:*', 'hop:*']);
     expect(searchTerms('Person7@ Domain7.')).toEqual(['person7', 'domain7']);
