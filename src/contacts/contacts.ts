@@ -389,7 +389,7 @@ export function decodeCursor(cursor: string): Position {
 
 /**
  * The words of a search query as tsquery terms. Words are runs of letters and digits, as in the
- * stored search_document (migration 085). A word the query goes on past with punctuation is
+ * stored search_document (migrations 085 and 087). A word the query goes on past with punctuation is
  * complete and matches exactly (`person7@` → `person7`, `acme.` → `acme`); a word followed by a
  * space or ending the query may be the start of a longer one and matches as a prefix (`ada:*`),
  * so `gra hop` still finds Grace Hopper while she is being typed.
