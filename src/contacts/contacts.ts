@@ -592,6 +592,8 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
           rows = [...found, ...more];
           break;
         }
+        // None where a page's rest was expected: the contacts ran out, or the matches did.
+        if (more.length === 0) break;
       }
       if (!rows) after(more, 0);
     }
