@@ -292,7 +292,8 @@ describe('listing phases', () => {
       { filters: { search: 'nobody' }, expected: () => false },
     ];
     // Tiny windows and caps force every phase on 30 contacts: the window alone, widened windows
-    // (going on after one that fell short), capped candidates (with and without rare words driving the index), the ordered scan.
+    // (going on after one that fell short), capped candidates (with and without rare words
+    // driving the index), the ordered scan.
     const plans = [
       { window: 4, candidateCap: 5, maxWindow: 0, randomFetchCost: 1 },
       { window: 2, candidateCap: 100, maxWindow: 1000, randomFetchCost: 1e9 },

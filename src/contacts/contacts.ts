@@ -551,13 +551,12 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
 
   type Row = ContactRow & { created_key: string };
   let rows: Row[] | null = null;
-  // The matches found so far, in order: every later phase goes on after the last of them (each
-  // found all matches up to its own end), asking only for the rest of the page.
+  // The matches found so far, in order. Each phase found every match up to where it stopped, so
+  // the next one goes on after the last of them, asking only for the rest of the page.
   const found: Row[] = [];
-  const after = (more: Row[], limit: number) => {
-    found.push(...more);
-    const last = found[found.length - 1];
+  const onward = (limit: number) => {
     const next = [...params];
+    const last = found[found.length - 1];
     if (last) [next[1], next[2]] = [last.created_key, last.id];
     next[9] = limit;
     return next;
@@ -571,12 +570,12 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
       // density measured so far, as long as that costs less than fetching every match of the table
       // through the indexes (density × table size). A window that falls short measured the density
       // on more rows: the next one is sized from that, for what is still missing.
+      found.push(...recent.rows);
       let scanned = window;
       let tableRows: number | null = null;
-      let more = recent.rows;
       for (let attempt = 0; attempt < LIST_WIDENINGS; attempt += 1) {
-        const density = (found.length + more.length) / scanned;
-        const missing = needed - found.length - more.length;
+        const density = found.length / scanned;
+        const missing = needed - found.length;
         const expected = Math.ceil((missing / density) * 1.25);
         if (scanned + expected > plan.maxWindow) break;
         tableRows ??= Math.max(1, (await q.query<{ reltuples: number }>(`SELECT reltuples::float8 AS reltuples FROM pg_class WHERE oid = 'contacts'::regclass`)).rows[0]?.reltuples ?? 0);
@@ -585,21 +584,20 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
         // are sparser than measured: it is sized for what a Poisson count of `missing` plausibly
         // falls to (about missing − 2√missing − 1), which matters when few are missing.
         const wider = Math.min(plan.maxWindow - scanned, Math.ceil(((missing + 2 * Math.sqrt(missing) + 1) / density) * 1.25));
-        const next = after(more, missing);
-        more = (await q.query<Row>(LIST_RECENT, [...next, wider])).rows;
+        const more = (await q.query<Row>(LIST_RECENT, [...onward(missing), wider])).rows;
+        found.push(...more);
         scanned += wider;
-        if (more.length >= missing) {
-          rows = [...found, ...more];
+        if (found.length >= needed) {
+          rows = found;
           break;
         }
         // None where a page's rest was expected: the contacts ran out, or the matches did.
         if (more.length === 0) break;
       }
-      if (!rows) after(more, 0);
     }
   }
   if (!rows) {
-    const rest = after([], needed - found.length);
+    const rest = onward(needed - found.length);
     // Rare matches. With several words, a word common among the newest contacts ("company" in
     // "company 12345") would make GIN read its whole posting list: the rare words drive the index.
     if (terms.length > 1) {
