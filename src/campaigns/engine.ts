@@ -17,6 +17,7 @@ import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { enqueueEmail } from '../email/outbox.js';
 import type { ContactRow as StoredContactRow } from '../contacts/contacts.js';
+import { coerceCustomValue, loadFieldTypes } from '../contacts/custom-fields.js';
 import { contactVariables, renderContent, RenderError } from '../email/render.js';
 import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
 import { assertUnreachable } from '../http/errors.js';
@@ -628,8 +629,12 @@ export class CampaignEngine {
           (contact as unknown as Record<string, unknown>)[column] = text;
           change.fields[column] = text;
         } else {
-          contact.custom_fields[field] = value;
-          change.custom[field] = value;
+          // A declared custom field takes its type ("42" → 42); a value it cannot take fails the step.
+          const type = value === null ? undefined : (await loadFieldTypes(tx, e.workspace_id)).get(field);
+          const coerced = type ? coerceCustomValue(type, value) : { ok: true as const, value };
+          if (!coerced.ok) throw new PermanentStepError(`${field} ${coerced.message} (a ${type} custom field)`);
+          contact.custom_fields[field] = coerced.value;
+          change.custom[field] = coerced.value;
         }
         scratch.events.push({ contactId: contact.id, type: 'system', name: 'field_updated', properties: { field, campaignId: e.campaign_id, enrollmentId: e.id } });
         return { field, value };

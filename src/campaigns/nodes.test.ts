@@ -17,16 +17,16 @@ afterAll(async () => {
   await t.close();
 });
 
-async function publish(definition: Record<string, unknown>): Promise<string> {
-  const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Nodes', definition } });
+async function publish(definition: Record<string, unknown>, as: Caller = caller): Promise<string> {
+  const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: as.bearer, payload: { name: 'Nodes', definition } });
   expect(created.statusCode, created.body).toBe(201);
   const id = created.json().campaign.id as string;
-  expect((await t.app.inject({ method: 'POST', url: `/api/campaigns/${id}/publish`, headers: caller.bearer })).statusCode).toBe(200);
+  expect((await t.app.inject({ method: 'POST', url: `/api/campaigns/${id}/publish`, headers: as.bearer })).statusCode).toBe(200);
   return id;
 }
 
-async function enrollAndRun(campaignId: string, contactIds: string[]): Promise<string[]> {
-  const response = await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/enroll`, headers: caller.bearer, payload: { contactIds } });
+async function enrollAndRun(campaignId: string, contactIds: string[], as: Caller = caller): Promise<string[]> {
+  const response = await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/enroll`, headers: as.bearer, payload: { contactIds } });
   expect(response.statusCode, response.body).toBe(200);
   await engineOf(t).runDue();
   return response.json().results.map((r: { enrollmentId: string }) => r.enrollmentId);
@@ -223,5 +223,28 @@ describe('action nodes', () => {
     expect(journey.steps.map((s: { nodeId: string; outcome: string }) => `${s.nodeId}:${s.outcome}`)).toEqual(['t:completed', 'add:completed', 'bad:failed']);
     const tags = await t.db.query<{ tags: string[] }>('SELECT tags FROM contacts WHERE id = $1', [a]);
     expect(tags.rows[0]!.tags).toEqual(['seen']);
+  });
+
+  it('converts a declared custom field to its type, and fails the step when the value cannot take it', async () => {
+    const owner = await signUp(t.app);
+    expect((await t.app.inject({ method: 'POST', url: '/api/custom-fields', headers: owner.bearer, payload: { key: 'seats', type: 'number' } })).statusCode).toBe(201);
+    const definition = (value: string) => ({
+      entryNodeId: 't',
+      nodes: [{ id: 't', type: 'trigger', config: { kind: 'manual' } }, { id: 'set', type: 'action', config: { kind: 'field_update', field: 'seats', value } }, exitNode('x')],
+      edges: [
+        { from: 't', to: 'set' },
+        { from: 'set', to: 'x' },
+      ],
+    });
+    const good = await publish(definition('12'), owner);
+    const bad = await publish(definition('a dozen'), owner);
+    const contactId = await insertContact(t.db, owner.workspaceId);
+    await enrollAndRun(good, [contactId], owner);
+    const stored = await t.db.query<{ custom_fields: Record<string, unknown> }>('SELECT custom_fields FROM contacts WHERE id = $1', [contactId]);
+    expect(stored.rows[0]!.custom_fields).toEqual({ seats: 12 });
+    const [failed] = await enrollAndRun(bad, [contactId], owner);
+    const journey = (await t.app.inject({ method: 'GET', url: `/api/campaigns/${bad}/enrollments/${failed}`, headers: owner.bearer })).json();
+    expect(journey.enrollment).toMatchObject({ status: 'failed', currentNodeId: 'set' });
+    expect(journey.steps.at(-1).detail).toMatchObject({ error: expect.stringContaining('seats must be a number') });
   });
 });

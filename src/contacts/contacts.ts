@@ -11,6 +11,7 @@ import { recordAudit, type Actor } from '../identity/audit.js';
 import { normalizeEmail } from '../identity/tokens.js';
 import type { Clock } from '../platform/clock.js';
 import { explainScore, NO_ENGAGEMENT, scoreInputs, scoreOf, type ScoreInputs } from '../scoring/scoring.js';
+import { applyFieldTypes, invalidCustomField, loadFieldTypes } from './custom-fields.js';
 
 /** Persisted strings: never rename. Order is the progression. */
 export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
@@ -189,6 +190,14 @@ export async function getContact(q: Queryable, workspaceId: string, id: string):
   return toContact(row);
 }
 
+/** Custom field values converted to their declared types (400 INVALID_CUSTOM_FIELD when one does not fit). */
+async function typedCustomFields(q: Queryable, workspaceId: string, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (Object.keys(fields).length === 0) return fields;
+  const typed = applyFieldTypes(await loadFieldTypes(q, workspaceId), fields);
+  if ('problem' in typed) throw invalidCustomField(typed.problem);
+  return typed.fields;
+}
+
 export async function createContact(deps: ContactsDeps, workspaceId: string, actor: Actor, input: ContactFields & { email: string }): Promise<Contact> {
   const email = requireEmail(input.email);
   requireTimezone(input.timezone);
@@ -198,6 +207,7 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
   // does; later changes reach the score through the event processor.
   const inputs = scoreInputs({ jobTitle: input.jobTitle ?? null, status: input.status ?? 'prospect' }, NO_ENGAGEMENT);
   return deps.db.transaction(async (tx) => {
+    const customFields = await typedCustomFields(tx, workspaceId, input.customFields ?? {});
     // ON CONFLICT DO NOTHING: a duplicate returns no row instead of aborting the transaction.
     const inserted = await tx.query<ContactRow>(
       `INSERT INTO contacts (workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score, score_inputs, created_at, updated_at)
@@ -214,7 +224,7 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
         input.phone ?? null,
         input.status ?? 'prospect',
         tags,
-        JSON.stringify(input.customFields ?? {}),
+        JSON.stringify(customFields),
         input.timezone ?? null,
         input.subscriptionState ?? 'subscribed',
         now,
@@ -277,7 +287,7 @@ export async function updateContact(deps: ContactsDeps, workspaceId: string, act
     let customFields = before.custom_fields;
     if (patch.customFields) {
       customFields = { ...before.custom_fields };
-      for (const [key, value] of Object.entries(patch.customFields)) {
+      for (const [key, value] of Object.entries(await typedCustomFields(tx, workspaceId, patch.customFields))) {
         if (value === null) delete customFields[key];
         else customFields[key] = value;
       }

@@ -18,6 +18,7 @@ import { storableText } from '../http/text.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
 import { NO_ENGAGEMENT, scoreInputs, scoreOf, type ScoreInputs } from '../scoring/scoring.js';
+import { coerceCustomValue, loadFieldTypes, MAX_CUSTOM_TEXT, type FieldTypes } from './custom-fields.js';
 import { CONTACT_STATUSES, FILL_PROFILE_ON_CONFLICT, fillProfile, isValidTimezone, normalizeTags, parseEmail, type ContactRow, type ContactStatus, type SubscriptionState } from './contacts.js';
 
 export const FIELD_TARGETS = ['email', 'firstName', 'lastName', 'name', 'company', 'jobTitle', 'phone', 'status', 'tags', 'timezone', 'subscriptionState', 'ignore'] as const;
@@ -29,6 +30,7 @@ export const DEFAULT_WRITERS = 2;
 const MAX_STORED_ERRORS = 1000;
 const MAX_IMPORT_BYTES = 1024 * 1024 * 1024;
 const ANALYZE_AFTER_ROWS = 10_000;
+const NO_FIELD_TYPES: FieldTypes = new Map();
 
 const HEADER_ALIASES: Record<string, ImportTarget> = {
   email: 'email', emailaddress: 'email', mail: 'email',
@@ -77,7 +79,7 @@ interface ImportRow {
   phone: string | null;
   status: ContactStatus | null;
   tags: string[];
-  custom_fields: Record<string, string>;
+  custom_fields: Record<string, string | number | boolean>;
   timezone: string | null;
   subscription_state: SubscriptionState | null;
 }
@@ -94,7 +96,7 @@ function isDecodedText(value: string): boolean {
 }
 
 /** One CSV record → a row to upsert, or the reason it is refused. */
-export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: number): ImportRow | ImportRowError {
+export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: number, types: FieldTypes = NO_FIELD_TYPES): ImportRow | ImportRowError {
   const row: ImportRow = { email: '', first_name: null, last_name: null, company: null, job_title: null, phone: null, status: null, tags: [], custom_fields: {}, timezone: null, subscription_state: null };
   let rawEmail = '';
   for (let i = 0; i < targets.length; i += 1) {
@@ -149,8 +151,18 @@ export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: 
         else return { row: rowNumber, code: 'INVALID_VALUE', message: `subscriptionState must be subscribed or unsubscribed, got "${value.slice(0, 50)}"` };
         break;
       }
-      default:
-        row.custom_fields[target.slice('custom:'.length)] = value.slice(0, 2000);
+      default: {
+        const key = target.slice('custom:'.length);
+        const type = types.get(key);
+        if (!type) {
+          row.custom_fields[key] = value.slice(0, MAX_CUSTOM_TEXT);
+          break;
+        }
+        // A declared field: the cell converted to its type ("42" → 42, "yes" → true), or the row refused.
+        const coerced = coerceCustomValue(type, value);
+        if (!coerced.ok) return { row: rowNumber, code: 'INVALID_VALUE', message: `${key} ${coerced.message} (a ${type} field), got "${value.slice(0, 50)}"` };
+        row.custom_fields[key] = coerced.value;
+      }
     }
   }
   const email = parseEmail(rawEmail);
@@ -462,6 +474,7 @@ async function* countBytes(input: Readable, onBytes: (n: number) => void): Async
 export async function importContacts(deps: ImportDeps, workspaceId: string, actor: Actor, input: Readable, options: ImportOptions): Promise<ContactImport> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const explicit = options.mapping ?? {};
+  const types = await loadFieldTypes(deps.db, workspaceId);
   const inserted = await deps.db.query<{ id: string }>(
     `INSERT INTO contact_imports (workspace_id, source, filename, mapping, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
     [workspaceId, options.source, options.filename ?? null, JSON.stringify(explicit), deps.clock.now()],
@@ -576,7 +589,7 @@ export async function importContacts(deps: ImportDeps, workspaceId: string, acto
         continue;
       }
       processed += 1;
-      const mapped = mapRecord(item.record, targets!, item.info.lines);
+      const mapped = mapRecord(item.record, targets!, item.info.lines, types);
       if ('code' in mapped) {
         failed += 1;
         if (errors.length < MAX_STORED_ERRORS) errors.push(mapped);

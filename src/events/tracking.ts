@@ -13,6 +13,7 @@ import type { Database, Queryable } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
 import { FILL_PROFILE_ON_CONFLICT, fillProfile, isValidTimezone, parseEmail } from '../contacts/contacts.js';
+import { applyFieldTypes, loadFieldTypes } from '../contacts/custom-fields.js';
 import { AppError, notFound } from '../http/errors.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '../http/text.js';
 import { isStorableTime } from '../http/validation.js';
@@ -233,7 +234,7 @@ export async function ingestMessages(
 ): Promise<IngestResult> {
   const { now } = options;
   const errors: MessageError[] = [];
-  const messages: ParsedMessage[] = [];
+  let messages: ParsedMessage[] = [];
   rawMessages.forEach((raw, index) => {
     try {
       const parsed = parseMessage(raw, index, options.implied, options.batchSentAt, now);
@@ -246,6 +247,9 @@ export async function ingestMessages(
       errors.push({ index, messageId, code: error.code, message: error.message });
     }
   });
+  if (messages.some((m) => m.type === 'identify' && Object.keys(m.traits).some((key) => !KNOWN_TRAITS.has(key)))) {
+    messages = await typeTraits(deps.db, workspaceId, messages, errors);
+  }
   if (messages.length === 0) return { accepted: 0, duplicates: 0, errors };
 
   const result = await deps.db.transaction(async (tx) => {
@@ -333,6 +337,27 @@ export async function ingestMessages(
     return { accepted: messages.length, duplicates: messages.length - stored, errors };
   });
   return result;
+}
+
+/**
+ * Identify traits that are declared custom fields, converted to their types ("42" → 42); a
+ * message with a trait that cannot be converted is refused (MESSAGE_INVALID) and the others go on.
+ */
+async function typeTraits(q: Queryable, workspaceId: string, messages: ParsedMessage[], errors: MessageError[]): Promise<ParsedMessage[]> {
+  const types = await loadFieldTypes(q, workspaceId);
+  if (types.size === 0) return messages;
+  const kept: ParsedMessage[] = [];
+  for (const m of messages) {
+    const typed = m.type === 'identify' ? applyFieldTypes(types, m.traits) : { fields: m.traits };
+    if ('problem' in typed) {
+      const { key, type, message } = typed.problem;
+      errors.push({ index: m.index, messageId: m.messageId, code: 'MESSAGE_INVALID', message: `traits.${key} ${message} (a ${type} custom field)` });
+      continue;
+    }
+    kept.push({ ...m, traits: typed.fields });
+  }
+  errors.sort((a, b) => a.index - b.index);
+  return kept;
 }
 
 function mergeUpsert(a: ContactUpsertRow, b: ContactUpsertRow): ContactUpsertRow {

@@ -11,12 +11,23 @@ const FieldName = Type.Union(
   (['email', 'firstName', 'lastName', 'company', 'jobTitle', 'phone', 'status', 'timezone', 'subscriptionState'] as const).map((f) => Type.Literal(f)),
 );
 const TextOp = Type.Union((['eq', 'neq', 'contains', 'exists', 'not_exists'] as const).map((o) => Type.Literal(o)));
+const RangeOp = Type.Union((['gt', 'gte', 'lt', 'lte'] as const).map((o) => Type.Literal(o)));
+const RANGE_OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 const Window = { withinDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) };
 const Counts = { minCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })), maxCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })) };
 
 export const ConditionSchema = Type.Union([
   Type.Object({ kind: Type.Literal('field'), field: FieldName, op: TextOp, value: Type.Optional(Text) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('custom_field'), key: Type.String({ minLength: 1, maxLength: 64 }), op: TextOp, value: Type.Optional(Text) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('custom_field'),
+      key: Type.String({ minLength: 1, maxLength: 64 }),
+      op: RangeOp,
+      value: Type.Union([Type.Number(), Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' })]),
+    },
+    { additionalProperties: false, description: 'A number compares with number values; a YYYY-MM-DD date with date values (custom fields declared as number or date)' },
+  ),
   Type.Object({ kind: Type.Literal('tag'), op: Type.Union([Type.Literal('has'), Type.Literal('not_has')]), tag: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('score'), op: Type.Union((['gte', 'gt', 'lte', 'lt', 'eq'] as const).map((o) => Type.Literal(o))), value: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('event'), name: Type.String({ minLength: 1, maxLength: 200 }), type: Type.Optional(Type.String({ maxLength: 20 })), ...Counts, ...Window }, { additionalProperties: false }),
@@ -89,8 +100,15 @@ export function compileDefinition(definition: SegmentDefinition, params: unknown
     switch (condition.kind) {
       case 'field':
         return textCondition(COLUMNS[condition.field], condition.op, condition.value);
-      case 'custom_field':
-        return textCondition(`(c.custom_fields ->> ${param(condition.key)})`, condition.op, condition.value);
+      case 'custom_field': {
+        if (!(condition.op in RANGE_OPERATORS)) return textCondition(`(c.custom_fields ->> ${param(condition.key)})`, condition.op as Static<typeof TextOp>, condition.value as string | undefined);
+        const operator = RANGE_OPERATORS[condition.op as keyof typeof RANGE_OPERATORS];
+        const value = `c.custom_fields -> ${param(condition.key)}`;
+        // Only values of the condition's kind compare (a text "12" is not the number 12), and the
+        // cast is guarded by CASE, so an odd stored value never fails the whole evaluation.
+        if (typeof condition.value === 'number') return `(CASE WHEN jsonb_typeof(${value}) = 'number' THEN (${value})::numeric END ${operator} ${param(condition.value)}::numeric)`;
+        return `(CASE WHEN (${value} #>> '{}') ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN (${value} #>> '{}') END COLLATE "C" ${operator} ${param(condition.value)}::text COLLATE "C")`;
+      }
       case 'tag':
         return `${condition.op === 'not_has' ? 'NOT ' : ''}(c.tags @> ARRAY[${param(condition.tag)}::text])`;
       case 'score': {
