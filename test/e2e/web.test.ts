@@ -4,7 +4,9 @@
  * contact that then appears in the list, and the campaign builder (add and connect nodes, a
  * validation error shown on its node, fix, save, publish), email templates with a test send shown
  * in Email › Messages with its attempt, subscription topics (settings, a contact's opt-out, an
- * email node's topic) and an uncertain message resolved by the operator. Builds the web app first
+ * email node's topic), an uncertain message resolved by the operator, and a declared custom field
+ * edited on a contact and used as a list filter beside search and score bands, with the contact's
+ * score breakdown and timeline. Builds the web app first
  * when dist/web is missing.
  */
 import { existsSync } from 'node:fs';
@@ -440,6 +442,67 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await attempts.getByRole('cell', { name: 'marked sent', exact: true }).waitFor();
     expect(await attempts.getByRole('row').nth(2).getByRole('cell').nth(2).textContent()).toBe('marked sent');
     expect(await page.getByTestId('operator-actions').count()).toBe(0);
+    expect(browserErrors.slice(errorsBefore)).toEqual([]);
+  });
+
+  it('declares a typed custom field, edits it on a contact, filters the list by it, by search and by score band, and shows the score breakdown and timeline', async () => {
+    const errorsBefore = browserErrors.length;
+    const cookie = async () => ({ cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+    const fieldForm = page.getByRole('form', { name: 'New custom field' });
+    await fieldForm.getByLabel('Key').fill('seats');
+    await fieldForm.getByLabel('Label').fill('Seats');
+    await fieldForm.getByLabel('Type').selectOption({ label: 'Number' });
+    await fieldForm.getByRole('button', { name: 'Add field' }).click();
+    await page.getByRole('table', { name: 'Custom fields' }).getByRole('cell', { name: 'Seats', exact: true }).waitFor();
+
+    // Search finds Grace by a word of her name; her page edits the declared field as a number.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Contacts' }).click();
+    const table = page.getByRole('table', { name: 'Contacts' });
+    await page.getByLabel('Search').fill('hopp');
+    await table.getByRole('link', { name: 'Grace Hopper' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Contacts"] tbody tr').length === 1);
+    await table.getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.waitForURL(/\/contacts\/[0-9a-f-]{36}$/);
+    const contactId = page.url().split('/').pop()!;
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const form = page.getByRole('form', { name: 'Edit contact' });
+    expect(await form.getByLabel('Seats').getAttribute('type')).toBe('number');
+    await form.getByLabel('Seats').fill('12');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('term').filter({ hasText: 'Seats' }).waitFor();
+    const stored = (await testApp.app.inject({ method: 'GET', url: `/api/contacts/${contactId}`, headers: await cookie() })).json() as { customFields: Record<string, unknown> };
+    expect(stored.customFields.seats).toBe(12);
+
+    // An event reaches the timeline, and the processor scores it: the parts add up to the score.
+    const tracked = await testApp.app.inject({ method: 'POST', url: '/api/events', headers: { ...(await cookie()), 'x-csrf-token': (await context.cookies()).find((c) => c.name === 'uh_csrf')!.value }, payload: { contactId, name: 'Viewed Pricing' } });
+    expect(tracked.statusCode).toBe(201);
+    await testApp.runtime.eventProcessor.drain();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    await page.locator('.timeline').getByText('Viewed Pricing').waitFor();
+    const breakdown = page.getByRole('list', { name: 'Score breakdown' });
+    await breakdown.waitFor();
+    const points = (await breakdown.locator('.num').allTextContents()).map((text) => Number(text.split('/')[0]));
+    const score = Number(await page.locator('.score-line .score').textContent());
+    expect(score).toBeGreaterThan(0);
+    expect(points.reduce((sum, p) => sum + p, 0)).toBe(score);
+    await breakdown.getByText('looked at pricing or checkout', { exact: false }).waitFor();
+
+    // The list filters by the declared field and by score band.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Contacts' }).click();
+    await page.getByLabel('Custom field').selectOption({ label: 'Seats' });
+    await page.getByLabel('Seats is').fill('12');
+    // The filter applies after a short pause in typing: wait for the list to narrow to Grace.
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Contacts"] tbody tr').length === 1);
+    expect(await table.locator('tbody tr').first().getByRole('link').textContent()).toBe('Grace Hopper');
+    await page.getByLabel('Seats is').fill('13');
+    await page.getByText('No contact matches these filters.').waitFor();
+    await page.getByLabel('Custom field').selectOption({ label: 'Any field' });
+    await page.getByLabel('Lead score').selectOption({ label: 'Hot (80–100)' });
+    await page.getByText('No contact matches these filters.').waitFor();
+    await page.getByLabel('Lead score').selectOption({ label: 'Cold (under 60)' });
+    await table.getByRole('link', { name: 'Grace Hopper' }).waitFor();
     expect(browserErrors.slice(errorsBefore)).toEqual([]);
   });
 });

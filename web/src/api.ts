@@ -87,6 +87,30 @@ export interface ContactInput {
   phone?: string;
   status?: string;
   tags?: string[];
+  /** Declared fields converted to their types; null removes a key (on update). */
+  customFields?: Record<string, string | number | boolean | null>;
+}
+export const CUSTOM_FIELD_TYPES = ['text', 'number', 'boolean', 'date'] as const;
+export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
+export interface CustomFieldDefinition {
+  key: string;
+  label: string;
+  type: CustomFieldType;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface ContactListParams {
+  limit?: number;
+  cursor?: string;
+  search?: string;
+  status?: string;
+  tag?: string;
+  minScore?: number;
+  maxScore?: number;
+  activeSince?: string;
+  inactiveSince?: string;
+  /** Custom field equality, sent as cf.<key>=<value>. */
+  customFields?: Record<string, string>;
 }
 export interface TimelineItem {
   kind: string;
@@ -405,8 +429,8 @@ export const api = {
     list: (params: { limit?: number; before?: number }) => request<{ entries: AuditEntry[] }>('GET', `/audit-log${query(params)}`),
   },
   contacts: {
-    list: (params: { limit?: number; cursor?: string; search?: string; status?: string; tag?: string; activeSince?: string; inactiveSince?: string }) =>
-      request<{ contacts: Contact[]; nextCursor: string | null }>('GET', `/contacts${query(params)}`),
+    list: ({ customFields, ...params }: ContactListParams) =>
+      request<{ contacts: Contact[]; nextCursor: string | null }>('GET', `/contacts${query({ ...params, ...Object.fromEntries(Object.entries(customFields ?? {}).map(([key, value]) => [`cf.${key}`, value])) })}`),
     create: (input: ContactInput) => request<Contact>('POST', '/contacts', input),
     get: (contactId: string) => request<Contact>('GET', `/contacts/${id(contactId)}`),
     update: (contactId: string, input: Partial<ContactInput>) => request<Contact>('PATCH', `/contacts/${id(contactId)}`, input),
@@ -414,6 +438,12 @@ export const api = {
     timeline: (contactId: string) => request<{ items: TimelineItem[] }>('GET', `/contacts/${id(contactId)}/timeline`),
     topics: (contactId: string) => request<{ topics: ContactTopic[] }>('GET', `/contacts/${id(contactId)}/topics`),
     setTopics: (contactId: string, topics: Array<{ topicId: string; subscribed: boolean }>) => request<{ topics: ContactTopic[] }>('PUT', `/contacts/${id(contactId)}/topics`, { topics }),
+  },
+  customFields: {
+    list: () => request<{ fields: CustomFieldDefinition[] }>('GET', '/custom-fields'),
+    create: (input: { key: string; label?: string; type: CustomFieldType }) => request<CustomFieldDefinition & { converted: number }>('POST', '/custom-fields', input),
+    update: (key: string, input: { label?: string; type?: CustomFieldType }) => request<CustomFieldDefinition & { converted: number }>('PATCH', `/custom-fields/${encodeURIComponent(key)}`, input),
+    remove: (key: string) => request<void>('DELETE', `/custom-fields/${encodeURIComponent(key)}`),
   },
   topics: {
     list: () => request<{ topics: Topic[] }>('GET', '/topics'),

@@ -14,6 +14,15 @@ describe('CSV import helpers', () => {
     expect(guessTarget('  ')).toBe('ignore');
   });
 
+  it('guesses a declared custom field by its key or label', () => {
+    const declared = [{ key: 'seats', label: 'Licensed seats' }];
+    expect(guessTarget('Seats', declared)).toBe('custom:seats');
+    expect(guessTarget('licensed_seats', declared)).toBe('custom:seats');
+    expect(guessTarget('Plan', declared)).toBe('custom:Plan');
+    // A contact's own field wins over a declared label.
+    expect(guessTarget('Email', [{ key: 'x', label: 'email' }])).toBe('email');
+  });
+
   it('builds map pairs and skips columns the server could not parse', () => {
     expect(mappingPairs({ 'E-mail': 'email', Notes: 'ignore', 'a=b': 'company' })).toEqual(['E-mail=email', 'Notes=ignore']);
   });

@@ -47,9 +47,17 @@ export function parseHeader(text: string): string[] {
   return fields.length === 1 && fields[0] === '' ? [] : fields;
 }
 
-/** A known field for a well-known header name, else a custom field of the same name. */
-export function guessTarget(column: string): string {
-  return ALIASES[column.toLowerCase().replace(/[^a-z0-9]/g, '')] ?? (column.trim() === '' ? IGNORE : `${CUSTOM}:${column.trim().slice(0, 64)}`);
+/**
+ * A known field for a well-known header name, else the declared custom field whose key or label
+ * the header names (ignoring case, spaces and punctuation), else a custom field of the same name.
+ */
+export function guessTarget(column: string, declared: ReadonlyArray<{ key: string; label: string }> = []): string {
+  const normalized = column.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const known = ALIASES[normalized];
+  if (known) return known;
+  const field = normalized === '' ? undefined : declared.find((f) => [f.key, f.label].some((name) => name.toLowerCase().replace(/[^a-z0-9]/g, '') === normalized));
+  if (field) return `${CUSTOM}:${field.key}`;
+  return column.trim() === '' ? IGNORE : `${CUSTOM}:${column.trim().slice(0, 64)}`;
 }
 
 /** `column=field` pairs for `POST /api/imports?map=…`. */

@@ -6,6 +6,7 @@ import { useCan } from '../session';
 import { Alert, Badge, formatDate, PageHeader, Spinner, useLoad } from '../ui';
 import { contactName, scoreParts, scoreTone } from '../format';
 import { ContactFields, contactInputFromForm } from './Contacts';
+import { customFieldErrors, useCustomFields } from '../contacts/customFields';
 
 function ScoreCard({ contact }: { contact: Contact }) {
   const parts = scoreParts(contact.scoreBreakdown);
@@ -88,12 +89,13 @@ function Timeline({ contactId }: { contactId: string }) {
 }
 
 function EditContact({ contact, onSaved, onCancel }: { contact: Contact; onSaved: (contact: Contact) => void; onCancel: () => void }) {
+  const fields = useCustomFields();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    const input = contactInputFromForm(new FormData(event.currentTarget));
+    const input = contactInputFromForm(new FormData(event.currentTarget), fields, contact);
     // Empty optional fields are left out (the API rejects empty strings); tags are always sent so
     // removing the last one works.
     const patch: Partial<ContactInput> = { ...input, tags: input.tags ?? [] };
@@ -103,7 +105,7 @@ function EditContact({ contact, onSaved, onCancel }: { contact: Contact; onSaved
     try {
       onSaved(await api.contacts.update(contact.id, patch));
     } catch (caught) {
-      const byField = fieldErrors(caught);
+      const byField = { ...fieldErrors(caught), ...customFieldErrors(caught) };
       if (caught instanceof ApiError && caught.code === 'CONTACT_EMAIL_EXISTS') byField.email = caught.message;
       setErrors(byField);
       setError(errorMessage(caught));
@@ -114,7 +116,7 @@ function EditContact({ contact, onSaved, onCancel }: { contact: Contact; onSaved
     <form className="panel stack" onSubmit={submit} aria-labelledby="edit-contact-title" noValidate>
       <h2 id="edit-contact-title">Edit contact</h2>
       {error ? <Alert>{error}</Alert> : null}
-      <ContactFields errors={errors} initial={contact} />
+      <ContactFields errors={errors} initial={contact} fields={fields} />
       <div className="row">
         <button type="submit" className="button primary" disabled={busy}>
           {busy ? 'Saving…' : 'Save changes'}
@@ -184,6 +186,7 @@ function ContactTopics({ contactId }: { contactId: string }) {
 export function ContactPage({ contactId }: { contactId: string }) {
   const can = useCan();
   const [loaded, reload] = useLoad(() => api.contacts.get(contactId), [contactId]);
+  const fields = useCustomFields();
   const [editing, setEditing] = useState(false);
   const [actionError, setActionError] = useState<string>();
 
@@ -263,12 +266,15 @@ export function ContactPage({ contactId }: { contactId: string }) {
                   <dd className="break">{value}</dd>
                 </div>
               ))}
-              {customFields.map(([key, value]) => (
-                <div key={`custom-${key}`}>
-                  <dt>{key}</dt>
-                  <dd className="break">{formatValue(value)}</dd>
-                </div>
-              ))}
+              {customFields.map(([key, value]) => {
+                const declared = fields.find((f) => f.key === key);
+                return (
+                  <div key={`custom-${key}`}>
+                    <dt>{declared?.label ?? key}</dt>
+                    <dd className="break">{declared?.type === 'boolean' && typeof value === 'boolean' ? (value ? 'Yes' : 'No') : formatValue(value)}</dd>
+                  </div>
+                );
+              })}
             </dl>
             <h3>Tags</h3>
             {contact.tags.length > 0 ? (

@@ -1,6 +1,7 @@
-/** Contacts: search, status and tag filters, "load more" pages, and the add-contact form. */
+/** Contacts: search; status, tag, activity, score-band and custom-field filters; "load more" pages; the add-contact form. */
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, CONTACT_STATUSES, errorMessage, fieldErrors, type Contact, type ContactInput } from '../api';
+import { api, ApiError, CONTACT_STATUSES, errorMessage, fieldErrors, type Contact, type ContactInput, type CustomFieldDefinition } from '../api';
+import { CustomFieldInputs, customFieldErrors, customFieldsFromForm, useCustomFields } from '../contacts/customFields';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
 import { contactName, parseTags, scoreTone } from '../format';
@@ -40,17 +41,32 @@ function activityFilter(choice: string): { activeSince?: string; inactiveSince?:
   return match[1] === 'active' ? { activeSince: since } : { inactiveSince: since };
 }
 
+/** The score filter's choices, by band (60–79 warm, 80–100 hot). */
+const SCORE_FILTERS: Array<[string, string, { minScore?: number; maxScore?: number }]> = [
+  ['hot', 'Hot (80–100)', { minScore: 80 }],
+  ['warm', 'Warm (60–79)', { minScore: 60, maxScore: 79 }],
+  ['warm-hot', 'Warm or hot (60+)', { minScore: 60 }],
+  ['cold', 'Cold (under 60)', { maxScore: 59 }],
+];
+
 export function ContactsPage() {
   const can = useCan();
+  const fields = useCustomFields();
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState('');
   const [tag, setTag] = useState('');
   const [activity, setActivity] = useState('');
+  const [score, setScore] = useState('');
+  const [fieldKey, setFieldKey] = useState('');
+  const [fieldValue, setFieldValue] = useState('');
   const [adding, setAdding] = useState(false);
   const [notice, setNotice] = useState<string>();
   const [list, setList] = useState<ListState>({ contacts: [], nextCursor: null, loading: true });
   const debouncedSearch = useDebounced(search.trim(), 250);
   const debouncedTag = useDebounced(tag.trim(), 250);
+  const debouncedFieldValue = useDebounced(fieldValue.trim(), 250);
+  // Cleared at once when the field changes (the debounced value lags behind).
+  const fieldFilterValue = fieldKey === '' || fieldValue.trim() === '' ? '' : debouncedFieldValue;
 
   // The filters' current request; a page from an older filter (a late "load more") is dropped.
   const current = useRef<{ cancelled: boolean }>({ cancelled: false });
@@ -59,7 +75,16 @@ export function ContactsPage() {
     async (cursor: string | undefined, signal: { cancelled: boolean }) => {
       setList((previous) => ({ ...previous, loading: true, error: undefined }));
       try {
-        const page = await api.contacts.list({ limit: PAGE_SIZE, cursor, search: debouncedSearch, status, tag: debouncedTag, ...activityFilter(activity) });
+        const page = await api.contacts.list({
+          limit: PAGE_SIZE,
+          cursor,
+          search: debouncedSearch,
+          status,
+          tag: debouncedTag,
+          ...activityFilter(activity),
+          ...SCORE_FILTERS.find(([value]) => value === score)?.[2],
+          customFields: fieldFilterValue ? { [fieldKey]: fieldFilterValue } : undefined,
+        });
         if (signal.cancelled) return;
         setList((previous) => ({
           contacts: cursor ? [...previous.contacts, ...page.contacts] : page.contacts,
@@ -70,7 +95,7 @@ export function ContactsPage() {
         if (!signal.cancelled) setList((previous) => ({ ...previous, loading: false, error: errorMessage(error) }));
       }
     },
-    [debouncedSearch, status, debouncedTag, activity],
+    [debouncedSearch, status, debouncedTag, activity, score, fieldKey, fieldFilterValue],
   );
 
   useEffect(() => {
@@ -82,7 +107,8 @@ export function ContactsPage() {
     };
   }, [load]);
 
-  const filtered = debouncedSearch !== '' || status !== '' || debouncedTag !== '' || activity !== '';
+  const filtered = debouncedSearch !== '' || status !== '' || debouncedTag !== '' || activity !== '' || score !== '' || fieldFilterValue !== '';
+  const filterField = fields.find((f) => f.key === fieldKey);
 
   return (
     <section>
@@ -143,6 +169,51 @@ export function ContactsPage() {
             ))}
           </select>
         </div>
+        <div className="field">
+          <label htmlFor="contact-score">Lead score</label>
+          <select id="contact-score" value={score} onChange={(event) => setScore(event.target.value)}>
+            <option value="">Any score</option>
+            {SCORE_FILTERS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+        {fields.length > 0 ? (
+          <div className="field">
+            <label htmlFor="contact-field">Custom field</label>
+            <select
+              id="contact-field"
+              value={fieldKey}
+              onChange={(event) => {
+                setFieldKey(event.target.value);
+                setFieldValue('');
+              }}
+            >
+              <option value="">Any field</option>
+              {fields.map((field) => (
+                <option key={field.key} value={field.key}>
+                  {field.label}
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : null}
+        {filterField ? (
+          <div className="field">
+            <label htmlFor="contact-field-value">{filterField.label} is</label>
+            {filterField.type === 'boolean' ? (
+              <select id="contact-field-value" value={fieldValue} onChange={(event) => setFieldValue(event.target.value)}>
+                <option value="">—</option>
+                <option value="true">Yes</option>
+                <option value="false">No</option>
+              </select>
+            ) : (
+              <input id="contact-field-value" type={filterField.type === 'date' ? 'date' : filterField.type === 'number' ? 'number' : 'text'} step="any" value={fieldValue} onChange={(event) => setFieldValue(event.target.value)} />
+            )}
+          </div>
+        ) : null}
       </form>
 
       {list.error ? <Alert>{list.error}</Alert> : null}
@@ -229,8 +300,11 @@ const TEXT_FIELDS: Array<{ name: keyof ContactInput; label: string; type?: strin
   { name: 'phone', label: 'Phone', type: 'tel', autoComplete: 'off' },
 ];
 
-/** Reads the contact form into the API's input, leaving out empty optional fields. */
-export function contactInputFromForm(form: FormData): ContactInput {
+/**
+ * Reads the contact form into the API's input, leaving out empty optional fields; declared custom
+ * fields are typed (and an emptied one clears the key of `before`).
+ */
+export function contactInputFromForm(form: FormData, fields: CustomFieldDefinition[] = [], before?: Contact): ContactInput {
   const input: ContactInput = { email: String(form.get('email') ?? '').trim() };
   for (const { name } of TEXT_FIELDS) {
     const value = String(form.get(name) ?? '').trim();
@@ -240,10 +314,12 @@ export function contactInputFromForm(form: FormData): ContactInput {
   if (status !== '') input.status = status;
   const tags = parseTags(String(form.get('tags') ?? ''));
   if (tags.length > 0) input.tags = tags;
+  const customFields = customFieldsFromForm(form, fields, before);
+  if (customFields) input.customFields = customFields;
   return input;
 }
 
-export function ContactFields({ errors, initial }: { errors: Record<string, string>; initial?: Contact }) {
+export function ContactFields({ errors, initial, fields = [] }: { errors: Record<string, string>; initial?: Contact; fields?: CustomFieldDefinition[] }) {
   return (
     <div className="grid-fields">
       <Field label="Email" name="email" type="email" required autoComplete="off" error={errors.email} defaultValue={initial?.email} />
@@ -275,18 +351,20 @@ export function ContactFields({ errors, initial }: { errors: Record<string, stri
         ) : null}
       </div>
       <Field label="Tags" name="tags" hint="Separate tags with commas" error={errors.tags} defaultValue={initial?.tags.join(', ') ?? ''} />
+      <CustomFieldInputs fields={fields} errors={errors} initial={initial} />
     </div>
   );
 }
 
 function AddContactForm({ onCreated, onCancel }: { onCreated: (contact: Contact) => void; onCancel: () => void }) {
+  const fields = useCustomFields();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    const input = contactInputFromForm(new FormData(event.currentTarget));
+    const input = contactInputFromForm(new FormData(event.currentTarget), fields);
     if (input.email === '') {
       setErrors({ email: 'Enter an email address' });
       return;
@@ -297,7 +375,7 @@ function AddContactForm({ onCreated, onCancel }: { onCreated: (contact: Contact)
     try {
       onCreated(await api.contacts.create(input));
     } catch (caught) {
-      const byField = fieldErrors(caught);
+      const byField = { ...fieldErrors(caught), ...customFieldErrors(caught) };
       if (caught instanceof ApiError && caught.code === 'CONTACT_EMAIL_EXISTS') byField.email = caught.message;
       setErrors(byField);
       setError(errorMessage(caught));
@@ -309,7 +387,7 @@ function AddContactForm({ onCreated, onCancel }: { onCreated: (contact: Contact)
     <form className="panel stack" onSubmit={submit} aria-labelledby="add-contact-title" noValidate>
       <h2 id="add-contact-title">New contact</h2>
       {error ? <Alert>{error}</Alert> : null}
-      <ContactFields errors={errors} />
+      <ContactFields errors={errors} fields={fields} />
       <div className="row">
         <button type="submit" className="button primary" disabled={busy}>
           {busy ? 'Saving…' : 'Save contact'}

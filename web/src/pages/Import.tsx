@@ -6,6 +6,7 @@
 import { useEffect, useState, type ChangeEvent } from 'react';
 import { api, errorMessage, type ImportReport } from '../api';
 import { CUSTOM, guessTarget, IGNORE, IMPORT_FIELDS, mappingPairs, parseHeader, progressPercent } from '../contacts/csv';
+import { TYPE_LABELS, useCustomFields } from '../contacts/customFields';
 import { Link } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, formatDate, PageHeader, Spinner, useLoad } from '../ui';
@@ -82,6 +83,7 @@ function Report({ report }: { report: ImportReport }) {
 
 export function ImportPage() {
   const can = useCan();
+  const declared = useCustomFields();
   const [file, setFile] = useState<File>();
   const [header, setHeader] = useState<string[]>([]);
   const [mapping, setMapping] = useState<Record<string, string>>({});
@@ -115,7 +117,7 @@ export function ImportPage() {
     const columns = parseHeader(await chosen.slice(0, 64 * 1024).text());
     if (columns.length === 0) setError('The file has no header row.');
     setHeader(columns);
-    setMapping(Object.fromEntries(columns.map((column) => [column, guessTarget(column)])));
+    setMapping(Object.fromEntries(columns.map((column) => [column, guessTarget(column, declared)])));
   };
 
   const start = async () => {
@@ -137,11 +139,16 @@ export function ImportPage() {
     }
   };
 
-  const targetOptions = (column: string): Array<[string, string]> => [
-    ...IMPORT_FIELDS.map((field): [string, string] => [field, FIELD_LABEL[field] ?? field]),
-    [`${CUSTOM}:${column.trim().slice(0, 64)}`, `Custom field “${column.trim().slice(0, 64)}”`],
-    [IGNORE, 'Ignore this column'],
-  ];
+  const targetOptions = (column: string): Array<[string, string]> => {
+    const own = column.trim().slice(0, 64);
+    return [
+      ...IMPORT_FIELDS.map((field): [string, string] => [field, FIELD_LABEL[field] ?? field]),
+      // Declared fields take their type: a cell that does not fit fails its row.
+      ...declared.map((field): [string, string] => [`${CUSTOM}:${field.key}`, `${field.label} (${TYPE_LABELS[field.type].toLowerCase()})`]),
+      ...(declared.some((field) => field.key === own) ? [] : [[`${CUSTOM}:${own}`, `Custom field “${own}”`] as [string, string]]),
+      [IGNORE, 'Ignore this column'],
+    ];
+  };
 
   return (
     <section>

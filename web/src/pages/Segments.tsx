@@ -3,7 +3,8 @@
  * custom fields, tags, score, events, email engagement; all or any) with its current members.
  */
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage, fieldErrors, type Segment, type SegmentCondition, type SegmentDefinition } from '../api';
+import { api, errorMessage, fieldErrors, type CustomFieldDefinition, type Segment, type SegmentCondition, type SegmentDefinition } from '../api';
+import { useCustomFields } from '../contacts/customFields';
 import { contactName } from '../format';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
@@ -32,6 +33,8 @@ const SCORE_OPS: Array<[string, string]> = [
   ['lt', '<'],
   ['eq', '='],
 ];
+/** Order comparisons for custom fields declared as numbers or dates. */
+const RANGE_OPS: Record<string, string> = { gt: 'is after / above', gte: 'is on or after / at least', lt: 'is before / below', lte: 'is on or before / at most' };
 const EMAIL_ACTIONS = ['delivered', 'opened', 'clicked', 'replied', 'bounced', 'complained', 'unsubscribed'];
 
 export function defaultCondition(kind: string): SegmentCondition {
@@ -77,25 +80,63 @@ function Input({ label, value, onChange, type = 'text' }: { label: string; value
 
 type TopicOption = { id: string; name: string };
 
-function ConditionRow({ condition, index, onChange, onRemove, topics }: { condition: SegmentCondition; index: number; onChange: (c: SegmentCondition) => void; onRemove: () => void; topics: TopicOption[] }) {
+function ConditionRow({
+  condition,
+  index,
+  onChange,
+  onRemove,
+  topics,
+  customFields,
+}: {
+  condition: SegmentCondition;
+  index: number;
+  onChange: (c: SegmentCondition) => void;
+  onRemove: () => void;
+  topics: TopicOption[];
+  customFields: CustomFieldDefinition[];
+}) {
   const label = (what: string) => `Condition ${index + 1} ${what}`;
   const op = s(condition.op);
   let fields;
   switch (condition.kind) {
     case 'field':
-    case 'custom_field':
       fields = (
         <>
-          {condition.kind === 'field' ? (
-            <Select label={label('field')} value={s(condition.field)} options={FIELDS.map((f) => [f, f])} onChange={(v) => onChange(set(condition, 'field', v))} />
-          ) : (
-            <Input label={label('key')} value={s(condition.key)} onChange={(v) => onChange(set(condition, 'key', v))} />
-          )}
+          <Select label={label('field')} value={s(condition.field)} options={FIELDS.map((f) => [f, f])} onChange={(v) => onChange(set(condition, 'field', v))} />
           <Select label={label('operator')} value={op} options={TEXT_OPS} onChange={(v) => onChange(set(condition, 'op', v))} />
           {op === 'exists' || op === 'not_exists' ? null : <Input label={label('value')} value={s(condition.value)} onChange={(v) => onChange(set(condition, 'value', v))} />}
         </>
       );
       break;
+    case 'custom_field': {
+      // A declared number or date field also compares by order; a yes/no field offers yes and no.
+      const type = customFields.find((f) => f.key === condition.key)?.type;
+      const ordered = type === 'number' || type === 'date';
+      const ranged = op in RANGE_OPS;
+      const setOp = (v: string) => {
+        const next = set(condition, 'op', v);
+        // Order comparisons carry a number (or a date); the text operators carry text.
+        if (v in RANGE_OPS) return onChange(set(next, 'value', type === 'number' ? n(s(condition.value)) : s(condition.value)));
+        return onChange(set(next, 'value', s(condition.value)));
+      };
+      fields = (
+        <>
+          <input aria-label={label('key')} placeholder={label('key')} list="declared-custom-fields" value={s(condition.key)} onChange={(event) => onChange(set(condition, 'key', event.target.value))} />
+          <Select label={label('operator')} value={op} options={ordered || ranged ? [...TEXT_OPS, ...Object.entries(RANGE_OPS)] : TEXT_OPS} onChange={setOp} />
+          {op === 'exists' || op === 'not_exists' ? null : type === 'boolean' && !ranged ? (
+            <Select label={label('value')} value={s(condition.value)} options={[['', '—'], ['true', 'yes'], ['false', 'no']]} onChange={(v) => onChange(set(condition, 'value', v))} />
+          ) : (
+            <Input
+              label={label('value')}
+              type={type === 'date' ? 'date' : type === 'number' ? 'number' : 'text'}
+              value={s(condition.value)}
+              onChange={(v) => onChange(set(condition, 'value', ranged && type === 'number' ? n(v) : v))}
+            />
+          )}
+        </>
+      );
+      break;
+    }
     case 'tag':
       fields = (
         <>
@@ -146,9 +187,17 @@ function ConditionRow({ condition, index, onChange, onRemove, topics }: { condit
 function DefinitionEditor({ value, onChange }: { value: SegmentDefinition; onChange: (d: SegmentDefinition) => void }) {
   // Subscription topics, for "unsubscribed from a topic" conditions; none when they cannot be read.
   const [topics] = useLoad(() => api.topics.list().catch(() => ({ topics: [] })), []);
+  const customFields = useCustomFields();
   return (
     <fieldset>
       <legend>Contacts who match</legend>
+      <datalist id="declared-custom-fields">
+        {customFields.map((field) => (
+          <option key={field.key} value={field.key}>
+            {field.label}
+          </option>
+        ))}
+      </datalist>
       <div className="field">
         <label htmlFor="segment-match">Match</label>
         <select id="segment-match" value={value.match} onChange={(event) => onChange({ ...value, match: event.target.value as 'all' | 'any' })}>
@@ -165,6 +214,7 @@ function DefinitionEditor({ value, onChange }: { value: SegmentDefinition; onCha
             onChange={(next) => onChange({ ...value, conditions: value.conditions.map((c, i) => (i === index ? next : c)) })}
             onRemove={() => onChange({ ...value, conditions: value.conditions.filter((_, i) => i !== index) })}
             topics={topics.status === 'ready' ? topics.data.topics : []}
+            customFields={customFields}
           />
         ))}
       </ul>

@@ -1,11 +1,12 @@
 /**
- * Settings: subscription topics (Topics.tsx), workspace API keys (create shows the key once;
+ * Settings: subscription topics (Topics.tsx), declared custom fields (CustomFields.tsx), workspace API keys (create shows the key once;
  * revoke) and members (add, change role, remove). Actions the caller's role lacks are not shown; the API enforces them regardless.
  */
 import { useState, type FormEvent } from 'react';
 import { api, errorMessage, fieldErrors, type ApiKey, type AuditEntry, type Member, type Role } from '../api';
 import { useCan, useMe, useSession } from '../session';
 import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
+import { CustomFields } from './CustomFields';
 import { SubscriptionTopics } from './Topics';
 
 const ROLES: Role[] = ['owner', 'admin', 'member', 'viewer'];
@@ -423,6 +424,7 @@ export function SettingsPage() {
         </dl>
       </div>
       {can('settings:read') ? <SubscriptionTopics canWrite={can('settings:write')} /> : null}
+      {can('contacts:read') ? <CustomFields canWrite={can('settings:write')} /> : null}
       {can('api_keys:read') ? <ApiKeys canWrite={can('api_keys:write')} /> : null}
       {can('members:read') ? <Members canWrite={can('members:write')} /> : null}
       {can('audit:read') ? <ActivityLog /> : null}
