@@ -33,8 +33,9 @@ const SCORE_OPS: Array<[string, string]> = [
   ['lt', '<'],
   ['eq', '='],
 ];
-/** Order comparisons for custom fields declared as numbers or dates. */
-const RANGE_OPS: Record<string, string> = { gt: 'is after / above', gte: 'is on or after / at least', lt: 'is before / below', lte: 'is on or before / at most' };
+/** Order comparisons for custom fields declared as numbers or dates, worded for each. */
+const RANGE_OPS: Record<string, string> = { gt: 'is above', gte: 'is at least', lt: 'is below', lte: 'is at most' };
+const DATE_OPS: Record<string, string> = { gt: 'is after', gte: 'is on or after', lt: 'is before', lte: 'is on or before' };
 const EMAIL_ACTIONS = ['delivered', 'opened', 'clicked', 'replied', 'bounced', 'complained', 'unsubscribed'];
 
 export function defaultCondition(kind: string): SegmentCondition {
@@ -122,7 +123,7 @@ function ConditionRow({
       fields = (
         <>
           <input aria-label={label('key')} placeholder={label('key')} list="declared-custom-fields" value={s(condition.key)} onChange={(event) => onChange(set(condition, 'key', event.target.value))} />
-          <Select label={label('operator')} value={op} options={ordered || ranged ? [...TEXT_OPS, ...Object.entries(RANGE_OPS)] : TEXT_OPS} onChange={setOp} />
+          <Select label={label('operator')} value={op} options={ordered || ranged ? [...TEXT_OPS, ...Object.entries(type === 'date' ? DATE_OPS : RANGE_OPS)] : TEXT_OPS} onChange={setOp} />
           {op === 'exists' || op === 'not_exists' ? null : type === 'boolean' && !ranged ? (
             <Select label={label('value')} value={s(condition.value)} options={[['', '—'], ['true', 'yes'], ['false', 'no']]} onChange={(v) => onChange(set(condition, 'value', v))} />
           ) : (
