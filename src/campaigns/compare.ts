@@ -1,6 +1,11 @@
-/** Comparisons shared by condition rules and trigger property filters. Text compares case-insensitively. */
+/**
+ * Comparisons shared by condition rules and trigger property filters. Text compares
+ * case-insensitively; order comparisons take numbers, or two YYYY-MM-DD dates.
+ */
 import { assertUnreachable } from '../http/errors.js';
 import type { CompareOperator } from './definition.js';
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function compare(actual: unknown, op: CompareOperator, expected: unknown): boolean {
   switch (op) {
@@ -18,6 +23,10 @@ export function compare(actual: unknown, op: CompareOperator, expected: unknown)
     case 'gte':
     case 'lt':
     case 'lte': {
+      // Two calendar dates (a declared date custom field against a YYYY-MM-DD value) compare as dates.
+      if (typeof actual === 'string' && typeof expected === 'string' && ISO_DATE.test(actual) && ISO_DATE.test(expected)) {
+        return op === 'gt' ? actual > expected : op === 'gte' ? actual >= expected : op === 'lt' ? actual < expected : actual <= expected;
+      }
       const a = Number(actual);
       const b = Number(expected);
       if (actual === null || actual === undefined || Number.isNaN(a) || Number.isNaN(b)) return false;
