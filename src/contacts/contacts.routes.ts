@@ -100,7 +100,7 @@ export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
     return removeTag(domain, authOf(request).workspaceId, actorOf(request), id, tag);
   });
 
-  app.get('/contacts/:id/timeline', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Events and emails of a contact, newest first', params: IdParams, querystring: TimelineQuery, response: { 200: TimelinePage, 400: ErrorResponse, 404: ErrorResponse } } }, async (request) => {
+  app.get('/contacts/:id/timeline', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Events, emails and campaign steps of a contact, newest first', params: IdParams, querystring: TimelineQuery, response: { 200: TimelinePage, 400: ErrorResponse, 404: ErrorResponse } } }, async (request) => {
     const { id } = request.params as Static<typeof IdParams>;
     const query = request.query as Static<typeof TimelineQuery>;
     return contactTimeline(deps.db, authOf(request).workspaceId, id, query.limit, query.cursor);

@@ -90,5 +90,16 @@ export const TimelineQuery = Type.Object(
 export const TimelineItemSchema = Type.Union([
   Type.Object({ kind: Type.Literal('event'), id: Type.String(), at: Type.String(), type: Type.String(), name: Type.String(), properties: Type.Record(Type.String(), Type.Unknown()) }),
   Type.Object({ kind: Type.Literal('message'), id: Type.String(), at: Type.String(), subject: Type.String(), status: Type.String(), toAddress: Type.String(), sentAt: Type.Union([Type.String(), Type.Null()]) }),
+  Type.Object({
+    kind: Type.Literal('step'),
+    id: Type.String(),
+    at: Type.String(),
+    campaignId: Type.String(),
+    campaignName: Type.String(),
+    enrollmentId: Type.String(),
+    nodeId: Type.String(),
+    outcome: Type.String({ description: 'completed, skipped or failed' }),
+    detail: Type.Record(Type.String(), Type.Unknown()),
+  }),
 ]);
 export const TimelinePage = Type.Object({ items: Type.Array(TimelineItemSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineOf } from '../../test/campaign-support.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { listContacts, searchTerms, splitCustomFields, type ContactFilters } from './contacts.js';
 
@@ -335,6 +336,43 @@ describe('timeline', () => {
     const rest = await t.app.inject({ method: 'GET', url: `/api/contacts/${created.id}/timeline?limit=10&cursor=${encodeURIComponent(body.nextCursor)}`, headers: a.bearer });
     const names = rest.json().items.map((i: { name: string }) => i.name);
     expect([body.items[1].name, ...names].sort()).toEqual(['contact_created', 'tag_added']);
+  });
+
+  it('shows the campaign steps too, and pages through all three sources exactly once, newest first', async () => {
+    const caller = await signUp(t.app);
+    const contactId = (await create(caller, { email: 'journey@example.com' })).json().id as string;
+    const definition = {
+      entryNodeId: 't',
+      nodes: [
+        { id: 't', type: 'trigger', config: { kind: 'manual' } },
+        { id: 'tag', type: 'action', config: { kind: 'tag_add', tag: 'onboarded' } },
+        { id: 'x', type: 'exit', config: { reason: 'done' } },
+      ],
+      edges: [
+        { from: 't', to: 'tag' },
+        { from: 'tag', to: 'x' },
+      ],
+    };
+    const campaign = (await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Onboarding', definition } })).json().campaign.id as string;
+    expect((await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaign}/publish`, headers: caller.bearer })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaign}/enroll`, headers: caller.bearer, payload: { contactIds: [contactId] } })).statusCode).toBe(200);
+    await engineOf(t).runDue();
+
+    const all = (await t.app.inject({ method: 'GET', url: `/api/contacts/${contactId}/timeline?limit=200`, headers: caller.bearer })).json().items as Array<{ kind: string; id: string; at: string; nodeId?: string; campaignName?: string; outcome?: string; name?: string }>;
+    expect(all.filter((i) => i.kind === 'step').map((i) => `${i.campaignName}:${i.nodeId}:${i.outcome}`).sort()).toEqual(['Onboarding:t:completed', 'Onboarding:tag:completed', 'Onboarding:x:completed']);
+    expect(all.filter((i) => i.kind === 'event').map((i) => i.name).sort()).toEqual(['contact_created', 'tag_added']);
+    // Steps of one run share their time with the events they recorded: pages of one item still see
+    // each item once, in the same order as one page of all.
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: Array<{ kind: string; id: string }>; nextCursor: string | null } = (await t.app.inject({ method: 'GET', url: `/api/contacts/${contactId}/timeline?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, headers: caller.bearer })).json();
+      paged.push(...page.items.map((i: { kind: string; id: string }) => `${i.kind}:${i.id}`));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(all.map((i) => `${i.kind}:${i.id}`));
+    const times = all.map((i) => Date.parse(i.at));
+    expect([...times].sort((x, y) => y - x)).toEqual(times);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
-import { AppError, notFound } from '../http/errors.js';
+import { AppError, assertUnreachable, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { normalizeEmail } from '../identity/tokens.js';
 import type { Clock } from '../platform/clock.js';
@@ -635,10 +635,15 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
 
 export type TimelineItem =
   | { kind: 'event'; id: string; at: string; type: string; name: string; properties: Record<string, unknown> }
-  | { kind: 'message'; id: string; at: string; subject: string; status: string; toAddress: string; sentAt: string | null };
+  | { kind: 'message'; id: string; at: string; subject: string; status: string; toAddress: string; sentAt: string | null }
+  | { kind: 'step'; id: string; at: string; campaignId: string; campaignName: string; enrollmentId: string; nodeId: string; outcome: string; detail: Record<string, unknown> };
+
+/** The timeline's sources, in their order among items of the same instant. */
+const TIMELINE_KINDS = ['event', 'message', 'step'] as const;
+type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
 interface TimelineRow {
-  kind: 'event' | 'message';
+  kind: TimelineKind;
   id: string;
   at_key: string;
   at: Date;
@@ -649,41 +654,85 @@ interface TimelineRow {
   status: string | null;
   to_address: string | null;
   sent_at: Date | null;
+  campaign_id: string | null;
+  enrollment_id: string | null;
+}
+
+interface TimelinePosition {
+  at: string;
+  rank: number;
+  id: string;
+}
+
+function encodeTimelineCursor(position: TimelinePosition): string {
+  return Buffer.from(JSON.stringify([position.at, position.rank, position.id])).toString('base64url');
+}
+
+/** [at, rank, id]; a cursor from before campaign steps joined the timeline ([at, uuid]) still reads. */
+function decodeTimelineCursor(cursor: string): TimelinePosition {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 3 && typeof parsed[0] === 'string' && !Number.isNaN(Date.parse(parsed[0])) && Number.isInteger(parsed[1]) && parsed[1] >= 0 && parsed[1] < TIMELINE_KINDS.length && typeof parsed[2] === 'string' && /^[0-9a-f-]{1,36}$/.test(parsed[2])) {
+      return { at: parsed[0], rank: parsed[1] as number, id: parsed[2] };
+    }
+  } catch {
+    // fall through to the older shape
+  }
+  const legacy = decodeCursor(cursor);
+  return { at: legacy.at, rank: 0, id: legacy.id };
 }
 
 /**
- * name: contact-timeline — the contact's events and emails merged newest first; each side uses
- * its (workspace_id, contact_id, time DESC) index and the merge keeps (at, id) as the cursor.
+ * name: contact-timeline — the contact's events, emails and campaign steps merged newest first.
+ * Events and emails use their (workspace_id, contact_id, time DESC) indexes; steps come through
+ * the contact's enrollments (enrollments_contact_idx, then enrollment_steps_enrollment_idx). The
+ * cursor is (time, source, id as text), one total order over the three sources.
  */
 export async function contactTimeline(q: Queryable, workspaceId: string, contactId: string, limit: number, cursor?: string): Promise<{ items: TimelineItem[]; nextCursor: string | null }> {
   await getContact(q, workspaceId, contactId);
-  const position = cursor ? decodeCursor(cursor) : null;
+  const position = cursor ? decodeTimelineCursor(cursor) : null;
+  // Before the cursor: an earlier time, or the same time and (source, id) before it.
+  const before = (at: string, rank: string, id: string) =>
+    `($3::timestamptz IS NULL OR (${at} <= $3::timestamptz AND (${at} < $3::timestamptz OR ${rank} < $4::int OR (${rank} = $4::int AND ${id} COLLATE "C" < $6::text COLLATE "C"))))`;
   const result = await q.query<TimelineRow>(
-    `SELECT * FROM (
-        (SELECT 'event' AS kind, id, occurred_at AS at, type, name, properties,
-                NULL::text AS subject, NULL::text AS status, NULL::text AS to_address, NULL::timestamptz AS sent_at
+    `SELECT m.*, to_char(m.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key FROM (
+        (SELECT 'event' AS kind, 0 AS rank, id::text AS id, occurred_at AS at, type, name, properties,
+                NULL::text AS subject, NULL::text AS status, NULL::text AS to_address, NULL::timestamptz AS sent_at, NULL::uuid AS campaign_id, NULL::uuid AS enrollment_id
            FROM events
-          WHERE workspace_id = $1 AND contact_id = $2
-            AND ($3::timestamptz IS NULL OR (occurred_at, id) < ($3::timestamptz, $4::uuid))
-          ORDER BY occurred_at DESC, id DESC LIMIT $5)
+          WHERE workspace_id = $1 AND contact_id = $2 AND ${before('occurred_at', '0', 'id::text')}
+          ORDER BY occurred_at DESC, id::text COLLATE "C" DESC LIMIT $5)
         UNION ALL
-        (SELECT 'message' AS kind, id, created_at AS at, NULL, NULL, NULL, subject, status, to_address, sent_at
+        (SELECT 'message', 1, id::text, created_at, NULL, NULL, NULL, subject, status, to_address, sent_at, NULL, NULL
            FROM messages
-          WHERE workspace_id = $1 AND contact_id = $2
-            AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
-          ORDER BY created_at DESC, id DESC LIMIT $5)
-      ) merged_timeline
-      CROSS JOIN LATERAL (SELECT to_char(merged_timeline.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key) k
-      ORDER BY at DESC, id DESC
+          WHERE workspace_id = $1 AND contact_id = $2 AND ${before('created_at', '1', 'id::text')}
+          ORDER BY created_at DESC, id::text COLLATE "C" DESC LIMIT $5)
+        UNION ALL
+        (SELECT 'step', 2, s.id::text, s.at, NULL, s.node_id, s.detail, c.name, s.outcome, NULL, NULL, s.campaign_id, s.enrollment_id
+           FROM enrollments n
+           JOIN enrollment_steps s ON s.enrollment_id = n.id
+           JOIN campaigns c ON c.id = s.campaign_id
+          WHERE n.workspace_id = $1 AND n.contact_id = $2 AND ${before('s.at', '2', 's.id::text')}
+          ORDER BY s.at DESC, s.id::text COLLATE "C" DESC LIMIT $5)
+      ) m
+      ORDER BY m.at DESC, m.rank DESC, m.id COLLATE "C" DESC
       LIMIT $5`,
-    [workspaceId, contactId, position?.at ?? null, position?.id ?? null, limit + 1],
+    [workspaceId, contactId, position?.at ?? null, position?.rank ?? null, limit + 1, position?.id ?? null],
   );
   const rows = result.rows.slice(0, limit);
   const last = rows[rows.length - 1];
-  const items = rows.map((r): TimelineItem =>
-    r.kind === 'event'
-      ? { kind: 'event', id: r.id, at: new Date(r.at).toISOString(), type: r.type ?? '', name: r.name ?? '', properties: r.properties ?? {} }
-      : { kind: 'message', id: r.id, at: new Date(r.at).toISOString(), subject: r.subject ?? '', status: r.status ?? '', toAddress: r.to_address ?? '', sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null },
-  );
-  return { items, nextCursor: result.rows.length > limit && last ? encodeCursor({ at: last.at_key, id: last.id }) : null };
+  const items = rows.map((r): TimelineItem => {
+    const at = new Date(r.at).toISOString();
+    switch (r.kind) {
+      case 'event':
+        return { kind: 'event', id: r.id, at, type: r.type ?? '', name: r.name ?? '', properties: r.properties ?? {} };
+      case 'message':
+        return { kind: 'message', id: r.id, at, subject: r.subject ?? '', status: r.status ?? '', toAddress: r.to_address ?? '', sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null };
+      case 'step':
+        // The step row's columns: name = node id, properties = detail, subject = campaign name, status = outcome.
+        return { kind: 'step', id: r.id, at, campaignId: r.campaign_id ?? '', campaignName: r.subject ?? '', enrollmentId: r.enrollment_id ?? '', nodeId: r.name ?? '', outcome: r.status ?? '', detail: r.properties ?? {} };
+      default:
+        return assertUnreachable(r.kind);
+    }
+  });
+  return { items, nextCursor: result.rows.length > limit && last ? encodeTimelineCursor({ at: last.at_key, rank: TIMELINE_KINDS.indexOf(last.kind), id: last.id }) : null };
 }

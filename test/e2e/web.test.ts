@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { enqueueEmail } from '../../src/email/outbox.js';
+import { engineOf } from '../campaign-support.js';
 import { createTestApp, type TestApp } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -478,9 +479,16 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     const tracked = await testApp.app.inject({ method: 'POST', url: '/api/events', headers: { ...(await cookie()), 'x-csrf-token': (await context.cookies()).find((c) => c.name === 'uh_csrf')!.value }, payload: { contactId, name: 'Viewed Pricing' } });
     expect(tracked.statusCode).toBe(201);
     await testApp.runtime.eventProcessor.drain();
+    // A campaign's steps join the timeline, linked to the campaign.
+    const campaigns = (await testApp.app.inject({ method: 'GET', url: '/api/campaigns', headers: await cookie() })).json() as { campaigns: Array<{ id: string; name: string }> };
+    const welcome = campaigns.campaigns.find((c) => c.name === 'Welcome flow')!.id;
+    const enrolled = await testApp.app.inject({ method: 'POST', url: `/api/campaigns/${welcome}/enroll`, headers: { ...(await cookie()), 'x-csrf-token': (await context.cookies()).find((c) => c.name === 'uh_csrf')!.value }, payload: { contactIds: [contactId] } });
+    expect(enrolled.statusCode, enrolled.body).toBe(200);
+    await engineOf(testApp).runDue();
     await page.reload();
     await page.getByRole('heading', { name: 'Timeline' }).waitFor();
     await page.locator('.timeline').getByText('Viewed Pricing').waitFor();
+    await page.locator('.timeline').getByRole('link', { name: 'Welcome flow' }).first().waitFor();
     const breakdown = page.getByRole('list', { name: 'Score breakdown' });
     await breakdown.waitFor();
     const points = (await breakdown.locator('.num').allTextContents()).map((text) => Number(text.split('/')[0]));

@@ -112,12 +112,10 @@ export interface ContactListParams {
   /** Custom field equality, sent as cf.<key>=<value>. */
   customFields?: Record<string, string>;
 }
-export interface TimelineItem {
-  kind: string;
-  name: string;
-  at: string;
-  properties: Record<string, unknown> | null;
-}
+export type TimelineItem =
+  | { kind: 'event'; id: string; at: string; type: string; name: string; properties: Record<string, unknown> }
+  | { kind: 'message'; id: string; at: string; subject: string; status: string; toAddress: string; sentAt: string | null }
+  | { kind: 'step'; id: string; at: string; campaignId: string; campaignName: string; enrollmentId: string; nodeId: string; outcome: string; detail: Record<string, unknown> };
 
 export type CampaignStatus = 'draft' | 'active' | 'paused' | 'archived';
 export type NodeType = 'trigger' | 'email' | 'wait' | 'condition' | 'split' | 'action' | 'exit';
@@ -435,7 +433,7 @@ export const api = {
     get: (contactId: string) => request<Contact>('GET', `/contacts/${id(contactId)}`),
     update: (contactId: string, input: Partial<ContactInput>) => request<Contact>('PATCH', `/contacts/${id(contactId)}`, input),
     remove: (contactId: string) => request<void>('DELETE', `/contacts/${id(contactId)}`),
-    timeline: (contactId: string) => request<{ items: TimelineItem[] }>('GET', `/contacts/${id(contactId)}/timeline`),
+    timeline: (contactId: string, cursor?: string) => request<{ items: TimelineItem[]; nextCursor: string | null }>('GET', `/contacts/${id(contactId)}/timeline${query({ cursor })}`),
     topics: (contactId: string) => request<{ topics: ContactTopic[] }>('GET', `/contacts/${id(contactId)}/topics`),
     setTopics: (contactId: string, topics: Array<{ topicId: string; subscribed: boolean }>) => request<{ topics: ContactTopic[] }>('PUT', `/contacts/${id(contactId)}/topics`, { topics }),
   },

@@ -1,5 +1,5 @@
 /** One contact: its fields and tags, the lead score with its parts, the timeline; edit and delete. */
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, ApiError, errorMessage, fieldErrors, type Contact, type ContactInput, type ContactTopic, type TimelineItem } from '../api';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
@@ -54,37 +54,65 @@ function formatValue(value: unknown): string {
 
 function Timeline({ contactId }: { contactId: string }) {
   const [timeline] = useLoad(() => api.contacts.timeline(contactId), [contactId]);
+  // Older pages, appended by "Load older" after the first page.
+  const [older, setOlder] = useState<{ items: TimelineItem[]; nextCursor: string | null; error?: string; loading?: boolean }>();
   if (timeline.status === 'loading') return <Spinner label="Loading timeline…" />;
   if (timeline.status === 'error') return <Alert>{timeline.message}</Alert>;
-  const items: TimelineItem[] = timeline.data.items;
+  const items: TimelineItem[] = [...timeline.data.items, ...(older?.items ?? [])];
+  const nextCursor = older ? older.nextCursor : timeline.data.nextCursor;
   if (items.length === 0) return <p className="muted">Nothing has happened with this contact yet.</p>;
+  const loadOlder = async (cursor: string) => {
+    setOlder((previous) => ({ items: previous?.items ?? [], nextCursor: cursor, loading: true }));
+    try {
+      const page = await api.contacts.timeline(contactId, cursor);
+      setOlder((previous) => ({ items: [...(previous?.items ?? []), ...page.items], nextCursor: page.nextCursor }));
+    } catch (caught) {
+      setOlder((previous) => ({ items: previous?.items ?? [], nextCursor: cursor, error: errorMessage(caught) }));
+    }
+  };
   return (
-    <ol className="timeline">
-      {items.map((item, index) => {
-        const properties = Object.entries(item.properties ?? {});
-        return (
-          <li key={`${item.at}-${index}`}>
-            <div className="timeline-head">
-              <Badge tone="neutral">{item.kind}</Badge>
-              <strong>{item.name}</strong>
-              <time dateTime={item.at} className="muted small">
-                {formatDate(item.at)}
-              </time>
-            </div>
-            {properties.length > 0 ? (
-              <dl className="properties">
-                {properties.slice(0, 8).map(([key, value]) => (
-                  <div key={key}>
-                    <dt>{key}</dt>
-                    <dd>{formatValue(value)}</dd>
-                  </div>
-                ))}
-              </dl>
-            ) : null}
-          </li>
-        );
-      })}
-    </ol>
+    <>
+      <ol className="timeline">
+        {items.map((item) => {
+          // What each source shows: an event's properties, an email's subject and state, a campaign step's node and outcome.
+          const [badge, title, properties]: [string, ReactNode, Array<[string, unknown]>] =
+            item.kind === 'event'
+              ? ['event', item.name, Object.entries(item.properties)]
+              : item.kind === 'message'
+                ? ['email', <Link to={`/email/messages/${item.id}`}>{item.subject || '(no subject)'}</Link>, [['status', item.status], ['to', item.toAddress]]]
+                : ['campaign', <Link to={`/campaigns/${item.campaignId}`}>{item.campaignName}</Link>, [['step', item.nodeId], ['outcome', item.outcome], ...Object.entries(item.detail)]];
+          return (
+            <li key={`${item.kind}-${item.id}`}>
+              <div className="timeline-head">
+                <Badge tone="neutral">{badge}</Badge>
+                <strong>{title}</strong>
+                <time dateTime={item.at} className="muted small">
+                  {formatDate(item.at)}
+                </time>
+              </div>
+              {properties.length > 0 ? (
+                <dl className="properties">
+                  {properties.slice(0, 8).map(([key, value]) => (
+                    <div key={key}>
+                      <dt>{key}</dt>
+                      <dd>{formatValue(value)}</dd>
+                    </div>
+                  ))}
+                </dl>
+              ) : null}
+            </li>
+          );
+        })}
+      </ol>
+      {older?.error ? <Alert>{older.error}</Alert> : null}
+      {nextCursor ? (
+        <div className="load-more">
+          <button type="button" className="button" disabled={older?.loading} onClick={() => void loadOlder(nextCursor)}>
+            {older?.loading ? 'Loading…' : 'Load older'}
+          </button>
+        </div>
+      ) : null}
+    </>
   );
 }
 
