@@ -74,7 +74,7 @@ export const ListContactsQuery = Type.Object(
   {
     additionalProperties: false,
     // Custom field equality: `cf.<key>=<value>`.
-    patternProperties: { '^cf\\.[A-Za-z0-9_.-]{1,64}$': Type.String({ maxLength: 500 }) },
+    patternProperties: { '^cf\\.[^\\u0000-\\u001f]{1,64}$': Type.String({ maxLength: 500 }) },
   },
 );
 

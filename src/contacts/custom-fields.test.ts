@@ -105,6 +105,12 @@ describe('typed values', () => {
     expect(bad.json().error).toMatchObject({ code: 'INVALID_CUSTOM_FIELD', details: { field: 'customFields.seats', key: 'seats', type: 'number' } });
     const patched = await t.app.inject({ method: 'PATCH', url: `/api/contacts/${created.json().id}`, headers: a.bearer, payload: { customFields: { renews: '2027-02-30' } } });
     expect(patched.json().error).toMatchObject({ code: 'INVALID_CUSTOM_FIELD', details: { field: 'customFields.renews' } });
+    // A key with a space (as CSV headers make them) filters the list too.
+    await declare(a, { key: 'Signup Date', type: 'date' });
+    await contact(a, { email: 'spaced@example.com', customFields: { 'Signup Date': '2026-05-04T22:00:00-03:00' } });
+    const listed = await t.app.inject({ method: 'GET', url: `/api/contacts?${new URLSearchParams({ 'cf.Signup Date': '2026-05-05' })}`, headers: a.bearer });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().contacts.map((c: { email: string }) => c.email)).toEqual(['spaced@example.com']);
     // null still removes a key.
     const cleared = await t.app.inject({ method: 'PATCH', url: `/api/contacts/${created.json().id}`, headers: a.bearer, payload: { customFields: { renews: null } } });
     expect(cleared.json().customFields).toEqual({ seats: 25, note: 'free-form stays as sent' });
