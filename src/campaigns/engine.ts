@@ -17,7 +17,7 @@ import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { enqueueEmail } from '../email/outbox.js';
 import type { ContactRow as StoredContactRow } from '../contacts/contacts.js';
-import { coerceCustomValue, loadFieldTypes } from '../contacts/custom-fields.js';
+import { coerceCustomValue, loadFieldTypes, type FieldTypes } from '../contacts/custom-fields.js';
 import { contactVariables, renderContent, RenderError } from '../email/render.js';
 import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
 import { assertUnreachable } from '../http/errors.js';
@@ -204,10 +204,14 @@ class BatchEffects {
   readonly events = new Map<string, NewEvent[]>();
   readonly steps: Array<StepRecord & { enrollmentId: string; workspaceId: string; campaignId: string }> = [];
   readonly states = new Map<string, NextState>();
+  /** Declared custom-field types per workspace, read once per batch by field_update steps. */
+  readonly fieldTypes = new Map<string, Promise<FieldTypes>>();
 }
 
 /** Per enrollment, effects are staged here and merged into the batch only if the run succeeded. */
 interface RunScratch {
+  /** The batch's cache of declared custom-field types (shared by its runs). */
+  fieldTypes: Map<string, Promise<FieldTypes>>;
   emails: PendingEmail[];
   webhooks: PendingWebhook[];
   contact: ContactChange;
@@ -382,6 +386,7 @@ export class CampaignEngine {
     const batch = new BatchEffects();
     for (const e of enrollments) {
       const scratch: RunScratch = {
+        fieldTypes: batch.fieldTypes,
         emails: [],
         webhooks: [],
         contact: batch.contacts.get(e.contact_id) ?? { workspaceId: e.workspace_id, addTags: [], removeTags: [], scoreDelta: 0, fields: {}, custom: {} },
@@ -615,6 +620,7 @@ export class CampaignEngine {
       }
       case 'field_update': {
         const { field, value } = config;
+        let stored: unknown = value;
         if ((CONTACT_COLUMNS as readonly string[]).includes(field)) {
           const column = field as ContactColumn;
           const text = value === null ? null : String(value);
@@ -630,14 +636,17 @@ export class CampaignEngine {
           change.fields[column] = text;
         } else {
           // A declared custom field takes its type ("42" → 42); a value it cannot take fails the step.
-          const type = value === null ? undefined : (await loadFieldTypes(tx, e.workspace_id)).get(field);
+          let types = scratch.fieldTypes.get(e.workspace_id);
+          if (!types) scratch.fieldTypes.set(e.workspace_id, (types = loadFieldTypes(tx, e.workspace_id)));
+          const type = value === null ? undefined : (await types).get(field);
           const coerced = type ? coerceCustomValue(type, value) : { ok: true as const, value };
           if (!coerced.ok) throw new PermanentStepError(`${field} ${coerced.message} (a ${type} custom field)`);
           contact.custom_fields[field] = coerced.value;
           change.custom[field] = coerced.value;
+          stored = coerced.value;
         }
         scratch.events.push({ contactId: contact.id, type: 'system', name: 'field_updated', properties: { field, campaignId: e.campaign_id, enrollmentId: e.id } });
-        return { field, value };
+        return { field, value: stored };
       }
       case 'webhook': {
         const key = `enrollment:${e.id}:node:${node.id}`;

@@ -242,6 +242,9 @@ describe('action nodes', () => {
     await enrollAndRun(good, [contactId], owner);
     const stored = await t.db.query<{ custom_fields: Record<string, unknown> }>('SELECT custom_fields FROM contacts WHERE id = $1', [contactId]);
     expect(stored.rows[0]!.custom_fields).toEqual({ seats: 12 });
+    const [done] = await t.db.query<{ id: string }>(`SELECT id FROM enrollments WHERE campaign_id = $1`, [good]).then((r) => r.rows);
+    const steps = (await t.app.inject({ method: 'GET', url: `/api/campaigns/${good}/enrollments/${done!.id}`, headers: owner.bearer })).json().steps;
+    expect(steps.find((s: { nodeId: string }) => s.nodeId === 'set').detail).toMatchObject({ field: 'seats', value: 12 });
     const [failed] = await enrollAndRun(bad, [contactId], owner);
     const journey = (await t.app.inject({ method: 'GET', url: `/api/campaigns/${bad}/enrollments/${failed}`, headers: owner.bearer })).json();
     expect(journey.enrollment).toMatchObject({ status: 'failed', currentNodeId: 'set' });
