@@ -6,7 +6,7 @@
  * in Email › Messages with its attempt, subscription topics (settings, a contact's opt-out, an
  * email node's topic), an uncertain message resolved by the operator, and a declared custom field
  * edited on a contact and used as a list filter beside search and score bands, with the contact's
- * score breakdown and timeline. Builds the web app first
+ * score breakdown and timeline, and a duplicate merged and a contact erased from their pages. Builds the web app first
  * when dist/web is missing.
  */
 import { existsSync } from 'node:fs';
@@ -511,6 +511,52 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await page.getByText('No contact matches these filters.').waitFor();
     await page.getByLabel('Lead score').selectOption({ label: 'Cold (under 60)' });
     await table.getByRole('link', { name: 'Grace Hopper' }).waitFor();
+    expect(browserErrors.slice(errorsBefore)).toEqual([]);
+  });
+
+  it('merges a duplicate into a contact and erases another contact’s personal data from their pages', async () => {
+    const errorsBefore = browserErrors.length;
+    const session = async () => {
+      const cookies = await context.cookies();
+      return { cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; '), 'x-csrf-token': cookies.find((c) => c.name === 'uh_csrf')!.value };
+    };
+    const duplicate = await testApp.app.inject({ method: 'POST', url: '/api/contacts', headers: await session(), payload: { email: 'g.hopper@navy.example', firstName: 'Grace', lastName: 'Hopper', jobTitle: 'Rear Admiral', tags: ['navy'] } });
+    expect(duplicate.statusCode).toBe(201);
+
+    await page.goto(`${baseUrl}/contacts`);
+    await page.getByLabel('Search').fill('grace@example.com');
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Contacts"] tbody tr').length === 1);
+    await page.getByRole('table', { name: 'Contacts' }).getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.waitForURL(/\/contacts\/[0-9a-f-]{36}$/);
+    const graceId = page.url().split('/').pop()!;
+    await page.getByRole('button', { name: 'Merge a duplicate' }).click();
+    const merge = page.getByRole('region', { name: 'Merge a duplicate into this contact' });
+    await merge.getByLabel('Name or email of the duplicate').fill('navy.example');
+    await merge.getByRole('button', { name: 'Find' }).click();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await merge.getByRole('button', { name: 'Merge g.hopper@navy.example' }).click();
+    await page.getByText('Merged g.hopper@navy.example into this contact.').waitFor();
+    // The kept contact's values win, its empty fields are filled, tags are united; the duplicate is gone.
+    const kept = (await testApp.app.inject({ method: 'GET', url: `/api/contacts/${graceId}`, headers: await session() })).json() as { email: string; jobTitle: string; tags: string[] };
+    expect(kept).toMatchObject({ email: 'grace@example.com', jobTitle: 'Rear Admiral' });
+    expect(kept.tags).toContain('navy');
+    expect((await testApp.app.inject({ method: 'GET', url: `/api/contacts/${duplicate.json().id}`, headers: await session() })).statusCode).toBe(404);
+    await page.locator('.tags').getByText('navy', { exact: true }).waitFor();
+
+    // Alan (imported earlier) asks to be forgotten.
+    await page.goto(`${baseUrl}/contacts`);
+    await page.getByLabel('Search').fill('alan@example.com');
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Contacts"] tbody tr').length === 1);
+    await page.getByRole('table', { name: 'Contacts' }).getByRole('link', { name: 'Alan' }).click();
+    await page.waitForURL(/\/contacts\/[0-9a-f-]{36}$/);
+    const alanId = page.url().split('/').pop()!;
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Erase personal data' }).click();
+    await page.getByText('Personal data erased.').waitFor();
+    await page.getByText('erased', { exact: true }).waitFor();
+    expect(await page.getByRole('button', { name: 'Edit' }).count()).toBe(0);
+    const alan = (await testApp.app.inject({ method: 'GET', url: `/api/contacts/${alanId}`, headers: await session() })).json() as { email: string; firstName: string | null; tags: string[] };
+    expect(alan).toMatchObject({ email: `erased-${alanId}@erased.invalid`, firstName: null, tags: [] });
     expect(browserErrors.slice(errorsBefore)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-/** One contact: its fields and tags, the lead score with its parts, the timeline; edit and delete. */
+/** One contact: its fields and tags, the lead score with its parts, the timeline; edit, merge a duplicate, erase (GDPR) and delete. */
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, ApiError, errorMessage, fieldErrors, type Contact, type ContactInput, type ContactTopic, type TimelineItem } from '../api';
 import { Link, navigate } from '../router';
@@ -211,11 +211,84 @@ function ContactTopics({ contactId }: { contactId: string }) {
   );
 }
 
+/** Finds a duplicate by name or email and merges it into the contact on the page. */
+function MergeDuplicate({ contact, onMerged, onCancel }: { contact: Contact; onMerged: (duplicate: Contact) => void; onCancel: () => void }) {
+  const [search, setSearch] = useState('');
+  const [found, setFound] = useState<Contact[]>();
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const find = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    if (search.trim() === '') return;
+    setError(undefined);
+    try {
+      const page = await api.contacts.list({ search: search.trim(), limit: 6 });
+      setFound(page.contacts.filter((c) => c.id !== contact.id).slice(0, 5));
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  };
+  const merge = async (duplicate: Contact) => {
+    if (!window.confirm(`Merge ${duplicate.email} into ${contact.email}? Its history moves here and it is deleted.`)) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.contacts.merge(contact.id, duplicate.id);
+      onMerged(duplicate);
+    } catch (caught) {
+      setError(errorMessage(caught));
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="panel stack" role="region" aria-labelledby="merge-title">
+      <h2 id="merge-title">Merge a duplicate into this contact</h2>
+      <p className="muted small">This contact's values win; the duplicate fills its empty fields and brings its tags, events, emails, segments and campaigns, then is deleted.</p>
+      {error ? <Alert>{error}</Alert> : null}
+      <form className="row align-end wrap" onSubmit={(event) => void find(event)} aria-label="Find a duplicate" noValidate>
+        <div className="field grow">
+          <label htmlFor="merge-search">Name or email of the duplicate</label>
+          <input id="merge-search" type="search" value={search} onChange={(event) => setSearch(event.target.value)} autoComplete="off" />
+        </div>
+        <button type="submit" className="button">
+          Find
+        </button>
+        <button type="button" className="button ghost" onClick={onCancel}>
+          Cancel
+        </button>
+      </form>
+      {found ? (
+        found.length === 0 ? (
+          <p className="muted">No other contact matches.</p>
+        ) : (
+          <ul className="plain-list" aria-label="Possible duplicates">
+            {found.map((candidate) => (
+              <li key={candidate.id} className="row">
+                <span className="grow">
+                  {contactName(candidate)} <span className="muted small">{candidate.email}</span>
+                </span>
+                <button type="button" className="button small" disabled={busy} onClick={() => void merge(candidate)} aria-label={`Merge ${candidate.email}`}>
+                  Merge
+                </button>
+              </li>
+            ))}
+          </ul>
+        )
+      ) : null}
+    </div>
+  );
+}
+
+/** An erased contact keeps its id and counts; its address is replaced (docs/contacts.md, Erasure). */
+const isErased = (contact: Contact): boolean => contact.email.endsWith('@erased.invalid');
+
 export function ContactPage({ contactId }: { contactId: string }) {
   const can = useCan();
   const [loaded, reload] = useLoad(() => api.contacts.get(contactId), [contactId]);
   const fields = useCustomFields();
   const [editing, setEditing] = useState(false);
+  const [merging, setMerging] = useState(false);
+  const [notice, setNotice] = useState<string>();
   const [actionError, setActionError] = useState<string>();
 
   if (loaded.status === 'loading') return <Spinner />;
@@ -241,6 +314,19 @@ export function ContactPage({ contactId }: { contactId: string }) {
     }
   };
 
+  const erase = async () => {
+    if (!window.confirm(`Erase the personal data of ${contact.email}? Name, email, fields, tags and the content of its events and emails are removed for good; counts stay. This cannot be undone.`)) return;
+    setActionError(undefined);
+    try {
+      await api.contacts.erase(contact.id);
+      setNotice('Personal data erased.');
+      await reload();
+    } catch (error) {
+      setActionError(errorMessage(error));
+    }
+  };
+  const erased = isErased(contact);
+
   const details: Array<[string, string]> = [
     ['Email', contact.email],
     ['Company', contact.company ?? '—'],
@@ -261,18 +347,39 @@ export function ContactPage({ contactId }: { contactId: string }) {
       </p>
       <PageHeader title={contactName(contact)}>
         <Badge tone={contact.status}>{contact.status}</Badge>
-        {can('contacts:write') && !editing ? (
+        {erased ? <Badge tone="archived">erased</Badge> : null}
+        {can('contacts:write') && !editing && !erased ? (
           <>
             <button type="button" className="button" onClick={() => setEditing(true)}>
               Edit
             </button>
-            <button type="button" className="button danger" onClick={() => void remove()}>
-              Delete
+            <button type="button" className="button" onClick={() => setMerging((open) => !open)} aria-expanded={merging}>
+              Merge a duplicate
+            </button>
+            <button type="button" className="button danger" onClick={() => void erase()}>
+              Erase personal data
             </button>
           </>
         ) : null}
+        {can('contacts:write') && !editing ? (
+          <button type="button" className="button danger" onClick={() => void remove()}>
+            Delete
+          </button>
+        ) : null}
       </PageHeader>
       {actionError ? <Alert>{actionError}</Alert> : null}
+      {notice ? <Alert kind="success">{notice}</Alert> : null}
+      {merging ? (
+        <MergeDuplicate
+          contact={contact}
+          onMerged={(duplicate) => {
+            setMerging(false);
+            setNotice(`Merged ${duplicate.email} into this contact.`);
+            void reload();
+          }}
+          onCancel={() => setMerging(false)}
+        />
+      ) : null}
       {editing ? (
         <EditContact
           contact={contact}
