@@ -2,10 +2,9 @@
  * Comparisons shared by condition rules and trigger property filters. Text compares
  * case-insensitively; order comparisons take numbers, or two YYYY-MM-DD dates.
  */
+import { ISO_DATE } from '../contacts/custom-fields.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { CompareOperator } from './definition.js';
-
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function compare(actual: unknown, op: CompareOperator, expected: unknown): boolean {
   switch (op) {

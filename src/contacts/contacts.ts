@@ -6,7 +6,7 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
-import { AppError, assertUnreachable, notFound } from '../http/errors.js';
+import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { normalizeEmail } from '../identity/tokens.js';
 import type { Clock } from '../platform/clock.js';
@@ -385,16 +385,22 @@ export function encodeCursor(position: Position): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): Position {
+/** A cursor's parts: a JSON array in base64url whose first part is a time, or null. */
+function cursorParts(cursor: string): unknown[] | null {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' && !Number.isNaN(Date.parse(parsed[0])) && /^[0-9a-f-]{36}$/.test(parsed[1])) {
-      return { at: parsed[0], id: parsed[1] };
-    }
+    return Array.isArray(parsed) && typeof parsed[0] === 'string' && !Number.isNaN(Date.parse(parsed[0])) ? parsed : null;
   } catch {
-    // fall through to the error below
+    return null;
   }
-  throw new AppError('INVALID_CURSOR', 'The cursor is not one this API returned');
+}
+
+const invalidCursor = () => new AppError('INVALID_CURSOR', 'The cursor is not one this API returned');
+
+export function decodeCursor(cursor: string): Position {
+  const parts = cursorParts(cursor);
+  if (parts?.length === 2 && typeof parts[1] === 'string' && /^[0-9a-f-]{36}$/.test(parts[1])) return { at: parts[0] as string, id: parts[1] };
+  throw invalidCursor();
 }
 
 /**
@@ -647,15 +653,8 @@ interface TimelineRow {
   id: string;
   at_key: string;
   at: Date;
-  type: string | null;
-  name: string | null;
-  properties: Record<string, unknown> | null;
-  subject: string | null;
-  status: string | null;
-  to_address: string | null;
-  sent_at: Date | null;
-  campaign_id: string | null;
-  enrollment_id: string | null;
+  /** The item's own fields, built by its source's branch of the query. */
+  item: Record<string, unknown>;
 }
 
 interface TimelinePosition {
@@ -670,13 +669,10 @@ function encodeTimelineCursor(position: TimelinePosition): string {
 
 /** [at, rank, id]; a cursor from before campaign steps joined the timeline ([at, uuid]) still reads. */
 function decodeTimelineCursor(cursor: string): TimelinePosition {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 3 && typeof parsed[0] === 'string' && !Number.isNaN(Date.parse(parsed[0])) && Number.isInteger(parsed[1]) && parsed[1] >= 0 && parsed[1] < TIMELINE_KINDS.length && typeof parsed[2] === 'string' && /^[0-9a-f-]{1,36}$/.test(parsed[2])) {
-      return { at: parsed[0], rank: parsed[1] as number, id: parsed[2] };
-    }
-  } catch {
-    // fall through to the older shape
+  const parts = cursorParts(cursor);
+  const [at, rank, id] = parts ?? [];
+  if (parts?.length === 3 && Number.isInteger(rank) && (rank as number) >= 0 && (rank as number) < TIMELINE_KINDS.length && typeof id === 'string' && /^[0-9a-f-]{1,36}$/.test(id)) {
+    return { at: at as string, rank: rank as number, id };
   }
   const legacy = decodeCursor(cursor);
   return { at: legacy.at, rank: 0, id: legacy.id };
@@ -696,18 +692,18 @@ export async function contactTimeline(q: Queryable, workspaceId: string, contact
     `($3::timestamptz IS NULL OR (${at} <= $3::timestamptz AND (${at} < $3::timestamptz OR ${rank} < $4::int OR (${rank} = $4::int AND ${id} COLLATE "C" < $6::text COLLATE "C"))))`;
   const result = await q.query<TimelineRow>(
     `SELECT m.*, to_char(m.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_key FROM (
-        (SELECT 'event' AS kind, 0 AS rank, id::text AS id, occurred_at AS at, type, name, properties,
-                NULL::text AS subject, NULL::text AS status, NULL::text AS to_address, NULL::timestamptz AS sent_at, NULL::uuid AS campaign_id, NULL::uuid AS enrollment_id
+        (SELECT 'event' AS kind, 0 AS rank, id::text AS id, occurred_at AS at, jsonb_build_object('type', type, 'name', name, 'properties', properties) AS item
            FROM events
           WHERE workspace_id = $1 AND contact_id = $2 AND ${before('occurred_at', '0', 'id::text')}
           ORDER BY occurred_at DESC, id::text COLLATE "C" DESC LIMIT $5)
         UNION ALL
-        (SELECT 'message', 1, id::text, created_at, NULL, NULL, NULL, subject, status, to_address, sent_at, NULL, NULL
+        (SELECT 'message', 1, id::text, created_at, jsonb_build_object('subject', subject, 'status', status, 'toAddress', to_address, 'sentAt', sent_at)
            FROM messages
           WHERE workspace_id = $1 AND contact_id = $2 AND ${before('created_at', '1', 'id::text')}
           ORDER BY created_at DESC, id::text COLLATE "C" DESC LIMIT $5)
         UNION ALL
-        (SELECT 'step', 2, s.id::text, s.at, NULL, s.node_id, s.detail, c.name, s.outcome, NULL, NULL, s.campaign_id, s.enrollment_id
+        (SELECT 'step', 2, s.id::text, s.at,
+                jsonb_build_object('campaignId', s.campaign_id, 'campaignName', c.name, 'enrollmentId', s.enrollment_id, 'nodeId', s.node_id, 'outcome', s.outcome, 'detail', s.detail)
            FROM enrollments n
            JOIN enrollment_steps s ON s.enrollment_id = n.id
            JOIN campaigns c ON c.id = s.campaign_id
@@ -720,19 +716,11 @@ export async function contactTimeline(q: Queryable, workspaceId: string, contact
   );
   const rows = result.rows.slice(0, limit);
   const last = rows[rows.length - 1];
-  const items = rows.map((r): TimelineItem => {
-    const at = new Date(r.at).toISOString();
-    switch (r.kind) {
-      case 'event':
-        return { kind: 'event', id: r.id, at, type: r.type ?? '', name: r.name ?? '', properties: r.properties ?? {} };
-      case 'message':
-        return { kind: 'message', id: r.id, at, subject: r.subject ?? '', status: r.status ?? '', toAddress: r.to_address ?? '', sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null };
-      case 'step':
-        // The step row's columns: name = node id, properties = detail, subject = campaign name, status = outcome.
-        return { kind: 'step', id: r.id, at, campaignId: r.campaign_id ?? '', campaignName: r.subject ?? '', enrollmentId: r.enrollment_id ?? '', nodeId: r.name ?? '', outcome: r.status ?? '', detail: r.properties ?? {} };
-      default:
-        return assertUnreachable(r.kind);
-    }
+  const items = rows.map((r) => {
+    const item = { kind: r.kind, id: r.id, at: new Date(r.at).toISOString(), ...r.item } as TimelineItem;
+    // JSON spells a timestamptz with its offset; the API answers ISO-8601 in UTC.
+    if (item.kind === 'message' && item.sentAt) item.sentAt = new Date(item.sentAt).toISOString();
+    return item;
   });
   return { items, nextCursor: result.rows.length > limit && last ? encodeTimelineCursor({ at: last.at_key, rank: TIMELINE_KINDS.indexOf(last.kind), id: last.id }) : null };
 }

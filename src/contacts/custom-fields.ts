@@ -39,7 +39,8 @@ const RESERVED_KEYS = new Set([
 ]);
 
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** How a 'date' value is written (YYYY-MM-DD); isIsoDate also checks the calendar. */
+export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[-+]\d{2}:\d{2})$/;
 
 /** A calendar date written YYYY-MM-DD, years 0001–9999 (what PostgreSQL's date accepts). */

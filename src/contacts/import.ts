@@ -30,7 +30,6 @@ export const DEFAULT_WRITERS = 2;
 const MAX_STORED_ERRORS = 1000;
 const MAX_IMPORT_BYTES = 1024 * 1024 * 1024;
 const ANALYZE_AFTER_ROWS = 10_000;
-const NO_FIELD_TYPES: FieldTypes = new Map();
 
 const HEADER_ALIASES: Record<string, ImportTarget> = {
   email: 'email', emailaddress: 'email', mail: 'email',
@@ -96,7 +95,7 @@ function isDecodedText(value: string): boolean {
 }
 
 /** One CSV record → a row to upsert, or the reason it is refused. */
-export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: number, types: FieldTypes = NO_FIELD_TYPES): ImportRow | ImportRowError {
+export function mapRecord(record: string[], targets: ImportTarget[], rowNumber: number, types: FieldTypes): ImportRow | ImportRowError {
   const row: ImportRow = { email: '', first_name: null, last_name: null, company: null, job_title: null, phone: null, status: null, tags: [], custom_fields: {}, timezone: null, subscription_state: null };
   let rawEmail = '';
   for (let i = 0; i < targets.length; i += 1) {

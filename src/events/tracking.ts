@@ -348,13 +348,14 @@ async function typeTraits(q: Queryable, workspaceId: string, messages: ParsedMes
   if (types.size === 0) return messages;
   const kept: ParsedMessage[] = [];
   for (const m of messages) {
-    const typed = m.type === 'identify' ? applyFieldTypes(types, m.traits) : { fields: m.traits };
-    if ('problem' in typed) {
+    const typed = m.type === 'identify' ? applyFieldTypes(types, m.traits) : null;
+    if (typed && 'problem' in typed) {
       const { key, type, message } = typed.problem;
       errors.push({ index: m.index, messageId: m.messageId, code: 'MESSAGE_INVALID', message: `traits.${key} ${message} (a ${type} custom field)` });
       continue;
     }
-    kept.push({ ...m, traits: typed.fields });
+    // applyFieldTypes returns the same object when it converted nothing.
+    kept.push(typed && typed.fields !== m.traits ? { ...m, traits: typed.fields } : m);
   }
   errors.sort((a, b) => a.index - b.index);
   return kept;

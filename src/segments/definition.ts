@@ -12,7 +12,8 @@ const FieldName = Type.Union(
 );
 const TextOp = Type.Union((['eq', 'neq', 'contains', 'exists', 'not_exists'] as const).map((o) => Type.Literal(o)));
 const RangeOp = Type.Union((['gt', 'gte', 'lt', 'lte'] as const).map((o) => Type.Literal(o)));
-const RANGE_OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+/** SQL operators of the order comparisons (score, and custom fields' gt…lte). */
+const OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=' } as const;
 const Window = { withinDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) };
 const Counts = { minCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })), maxCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })) };
 
@@ -43,6 +44,12 @@ export const ConditionSchema = Type.Union([
   ),
 ]);
 export type Condition = Static<typeof ConditionSchema>;
+type CustomFieldCondition = Extract<Condition, { kind: 'custom_field' }>;
+type RangeCondition = Extract<CustomFieldCondition, { op: Static<typeof RangeOp> }>;
+
+function isRangeCondition(condition: CustomFieldCondition): condition is RangeCondition {
+  return condition.op === 'gt' || condition.op === 'gte' || condition.op === 'lt' || condition.op === 'lte';
+}
 
 export const DefinitionSchema = Type.Object(
   { match: Type.Union([Type.Literal('all'), Type.Literal('any')]), conditions: Type.Array(ConditionSchema, { minItems: 1, maxItems: 50 }) },
@@ -101,8 +108,8 @@ export function compileDefinition(definition: SegmentDefinition, params: unknown
       case 'field':
         return textCondition(COLUMNS[condition.field], condition.op, condition.value);
       case 'custom_field': {
-        if (!(condition.op in RANGE_OPERATORS)) return textCondition(`(c.custom_fields ->> ${param(condition.key)})`, condition.op as Static<typeof TextOp>, condition.value as string | undefined);
-        const operator = RANGE_OPERATORS[condition.op as keyof typeof RANGE_OPERATORS];
+        if (!isRangeCondition(condition)) return textCondition(`(c.custom_fields ->> ${param(condition.key)})`, condition.op, condition.value);
+        const operator = OPERATORS[condition.op];
         const value = `c.custom_fields -> ${param(condition.key)}`;
         // Only values of the condition's kind compare (a text "12" is not the number 12), and the
         // cast is guarded by CASE, so an odd stored value never fails the whole evaluation.
@@ -112,7 +119,7 @@ export function compileDefinition(definition: SegmentDefinition, params: unknown
       case 'tag':
         return `${condition.op === 'not_has' ? 'NOT ' : ''}(c.tags @> ARRAY[${param(condition.tag)}::text])`;
       case 'score': {
-        const operator = { gte: '>=', gt: '>', lte: '<=', lt: '<', eq: '=' }[condition.op];
+        const operator = OPERATORS[condition.op];
         return `c.score ${operator} ${param(condition.value)}`;
       }
       case 'event':

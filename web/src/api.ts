@@ -321,10 +321,19 @@ export class ApiError extends Error {
   }
 }
 
-/** Per-field messages from a 400 `VALIDATION_FAILED` (`details: [{ path: '/email', message }]`). */
+/**
+ * Per-field messages: a 400 `VALIDATION_FAILED` lists them (`details: [{ path: '/email', message }]`);
+ * any other refusal about one field names it (`details: { field: 'customFields.seats' }`) and its
+ * message is that field's.
+ */
 export function fieldErrors(error: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!(error instanceof ApiError) || !Array.isArray(error.details)) return out;
+  if (!(error instanceof ApiError)) return out;
+  const named = (error.details as { field?: unknown } | null | undefined)?.field;
+  if (!Array.isArray(error.details)) {
+    if (typeof named === 'string') out[named] = error.message;
+    return out;
+  }
   for (const detail of error.details as unknown[]) {
     if (typeof detail !== 'object' || detail === null) continue;
     const { path, field, message } = detail as { path?: unknown; field?: unknown; message?: unknown };

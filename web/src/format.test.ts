@@ -57,6 +57,7 @@ describe('fieldErrors', () => {
     ]);
     expect(fieldErrors(error)).toEqual({ email: 'must match format "email"', tags: 'must be string', name: 'is required' });
     expect(fieldErrors(new Error('x'))).toEqual({});
+    expect(fieldErrors(new ApiError(400, 'INVALID_CUSTOM_FIELD', 'customFields.seats must be a number', { field: 'customFields.seats', key: 'seats' }))).toEqual({ 'customFields.seats': 'customFields.seats must be a number' });
   });
 });
 

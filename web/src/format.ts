@@ -6,9 +6,13 @@ export function contactName(contact: Pick<Contact, 'firstName' | 'lastName' | 'e
   return name === '' ? contact.email : name;
 }
 
+/** The lead-score bands (src/scoring/scoring.ts bandOf): warm from 60, hot from 80. */
+export const WARM_SCORE = 60;
+export const HOT_SCORE = 80;
+
 export function scoreTone(score: number): string {
-  if (score >= 80) return 'hot';
-  if (score >= 60) return 'warm';
+  if (score >= HOT_SCORE) return 'hot';
+  if (score >= WARM_SCORE) return 'warm';
   return 'cold';
 }
 

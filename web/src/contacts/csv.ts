@@ -51,11 +51,13 @@ export function parseHeader(text: string): string[] {
  * A known field for a well-known header name, else the declared custom field whose key or label
  * the header names (ignoring case, spaces and punctuation), else a custom field of the same name.
  */
+const normalized = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+
 export function guessTarget(column: string, declared: ReadonlyArray<{ key: string; label: string }> = []): string {
-  const normalized = column.toLowerCase().replace(/[^a-z0-9]/g, '');
-  const known = ALIASES[normalized];
+  const name = normalized(column);
+  const known = ALIASES[name];
   if (known) return known;
-  const field = normalized === '' ? undefined : declared.find((f) => [f.key, f.label].some((name) => name.toLowerCase().replace(/[^a-z0-9]/g, '') === normalized));
+  const field = name === '' ? undefined : declared.find((f) => normalized(f.key) === name || normalized(f.label) === name);
   if (field) return `${CUSTOM}:${field.key}`;
   return column.trim() === '' ? IGNORE : `${CUSTOM}:${column.trim().slice(0, 64)}`;
 }

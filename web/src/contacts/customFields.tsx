@@ -1,5 +1,5 @@
-/** Declared custom fields in forms: typed inputs, reading them back, and the API's refusals by field. */
-import { api, ApiError, type Contact, type CustomFieldDefinition, type CustomFieldType } from '../api';
+/** Declared custom fields in forms: typed inputs and reading them back. */
+import { api, type Contact, type CustomFieldDefinition, type CustomFieldType } from '../api';
 import { useLoad } from '../ui';
 
 export const TYPE_LABELS: Record<CustomFieldType, string> = { text: 'Text', number: 'Number', boolean: 'Yes / no', date: 'Date' };
@@ -8,6 +8,19 @@ export const TYPE_LABELS: Record<CustomFieldType, string> = { text: 'Text', numb
 export function useCustomFields(): CustomFieldDefinition[] {
   const [loaded] = useLoad(() => api.customFields.list(), []);
   return loaded.status === 'ready' ? loaded.data.fields : [];
+}
+
+/** The input a field's values are typed into (a yes/no field takes a select of YesNoOptions). */
+export const inputTypeOf = (type: CustomFieldType): string => (type === 'number' ? 'number' : type === 'date' ? 'date' : 'text');
+
+export function YesNoOptions() {
+  return (
+    <>
+      <option value="">—</option>
+      <option value="true">Yes</option>
+      <option value="false">No</option>
+    </>
+  );
 }
 
 /** The form control's name for a declared field. */
@@ -34,15 +47,13 @@ export function CustomFieldInputs({ fields, errors, initial }: { fields: CustomF
             <label htmlFor={id}>{field.label}</label>
             {field.type === 'boolean' ? (
               <select id={id} name={inputName(field.key)} defaultValue={value} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined}>
-                <option value="">—</option>
-                <option value="true">Yes</option>
-                <option value="false">No</option>
+                <YesNoOptions />
               </select>
             ) : (
               <input
                 id={id}
                 name={inputName(field.key)}
-                type={field.type === 'number' ? 'number' : field.type === 'date' ? 'date' : 'text'}
+                type={inputTypeOf(field.type)}
                 step={field.type === 'number' ? 'any' : undefined}
                 defaultValue={value}
                 autoComplete="off"
@@ -78,11 +89,4 @@ export function customFieldsFromForm(form: FormData, fields: CustomFieldDefiniti
     out[field.key] = field.type === 'boolean' ? raw === 'true' : field.type === 'number' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   }
   return Object.keys(out).length > 0 ? out : undefined;
-}
-
-/** INVALID_CUSTOM_FIELD names the field in `details.field`: show the message next to it. */
-export function customFieldErrors(error: unknown): Record<string, string> {
-  if (!(error instanceof ApiError) || error.code !== 'INVALID_CUSTOM_FIELD') return {};
-  const field = (error.details as { field?: unknown } | undefined)?.field;
-  return typeof field === 'string' ? { [field]: error.message } : {};
 }

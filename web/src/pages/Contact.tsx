@@ -1,12 +1,12 @@
 /** One contact: its fields and tags, the lead score with its parts, the timeline; edit, merge a duplicate, erase (GDPR) and delete. */
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { api, ApiError, errorMessage, fieldErrors, type Contact, type ContactInput, type ContactTopic, type TimelineItem } from '../api';
+import { api, ApiError, errorMessage, fieldErrors, type Contact, type ContactInput, type ContactTopic, type CustomFieldDefinition, type TimelineItem } from '../api';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, formatDate, PageHeader, Spinner, useLoad } from '../ui';
 import { contactName, scoreParts, scoreTone } from '../format';
 import { ContactFields, contactInputFromForm } from './Contacts';
-import { customFieldErrors, useCustomFields } from '../contacts/customFields';
+import { useCustomFields } from '../contacts/customFields';
 
 function ScoreCard({ contact }: { contact: Contact }) {
   const parts = scoreParts(contact.scoreBreakdown);
@@ -116,8 +116,7 @@ function Timeline({ contactId }: { contactId: string }) {
   );
 }
 
-function EditContact({ contact, onSaved, onCancel }: { contact: Contact; onSaved: (contact: Contact) => void; onCancel: () => void }) {
-  const fields = useCustomFields();
+function EditContact({ contact, fields, onSaved, onCancel }: { contact: Contact; fields: CustomFieldDefinition[]; onSaved: (contact: Contact) => void; onCancel: () => void }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -133,7 +132,7 @@ function EditContact({ contact, onSaved, onCancel }: { contact: Contact; onSaved
     try {
       onSaved(await api.contacts.update(contact.id, patch));
     } catch (caught) {
-      const byField = { ...fieldErrors(caught), ...customFieldErrors(caught) };
+      const byField = fieldErrors(caught);
       if (caught instanceof ApiError && caught.code === 'CONTACT_EMAIL_EXISTS') byField.email = caught.message;
       setErrors(byField);
       setError(errorMessage(caught));
@@ -383,6 +382,7 @@ export function ContactPage({ contactId }: { contactId: string }) {
       {editing ? (
         <EditContact
           contact={contact}
+          fields={fields}
           onSaved={() => {
             setEditing(false);
             void reload();

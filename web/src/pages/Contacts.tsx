@@ -1,10 +1,10 @@
 /** Contacts: search; status, tag, activity, score-band and custom-field filters; "load more" pages; the add-contact form. */
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, CONTACT_STATUSES, errorMessage, fieldErrors, type Contact, type ContactInput, type CustomFieldDefinition } from '../api';
-import { CustomFieldInputs, customFieldErrors, customFieldsFromForm, useCustomFields } from '../contacts/customFields';
+import { CustomFieldInputs, customFieldsFromForm, inputTypeOf, useCustomFields, YesNoOptions } from '../contacts/customFields';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
-import { contactName, parseTags, scoreTone } from '../format';
+import { contactName, HOT_SCORE, parseTags, scoreTone, WARM_SCORE } from '../format';
 import { Alert, Badge, Field, formatDate, PageHeader, Spinner } from '../ui';
 
 const PAGE_SIZE = 50;
@@ -41,12 +41,12 @@ function activityFilter(choice: string): { activeSince?: string; inactiveSince?:
   return match[1] === 'active' ? { activeSince: since } : { inactiveSince: since };
 }
 
-/** The score filter's choices, by band (60–79 warm, 80–100 hot). */
+/** The score filter's choices, by the bands scoreTone names. */
 const SCORE_FILTERS: Array<[string, string, { minScore?: number; maxScore?: number }]> = [
-  ['hot', 'Hot (80–100)', { minScore: 80 }],
-  ['warm', 'Warm (60–79)', { minScore: 60, maxScore: 79 }],
-  ['warm-hot', 'Warm or hot (60+)', { minScore: 60 }],
-  ['cold', 'Cold (under 60)', { maxScore: 59 }],
+  ['hot', `Hot (${HOT_SCORE}–100)`, { minScore: HOT_SCORE }],
+  ['warm', `Warm (${WARM_SCORE}–${HOT_SCORE - 1})`, { minScore: WARM_SCORE, maxScore: HOT_SCORE - 1 }],
+  ['warm-hot', `Warm or hot (${WARM_SCORE}+)`, { minScore: WARM_SCORE }],
+  ['cold', `Cold (under ${WARM_SCORE})`, { maxScore: WARM_SCORE - 1 }],
 ];
 
 export function ContactsPage() {
@@ -129,6 +129,7 @@ export function ContactsPage() {
 
       {adding ? (
         <AddContactForm
+          fields={fields}
           onCreated={(contact) => {
             setAdding(false);
             setNotice(`Added ${contact.email}.`);
@@ -205,12 +206,10 @@ export function ContactsPage() {
             <label htmlFor="contact-field-value">{filterField.label} is</label>
             {filterField.type === 'boolean' ? (
               <select id="contact-field-value" value={fieldValue} onChange={(event) => setFieldValue(event.target.value)}>
-                <option value="">—</option>
-                <option value="true">Yes</option>
-                <option value="false">No</option>
+                <YesNoOptions />
               </select>
             ) : (
-              <input id="contact-field-value" type={filterField.type === 'date' ? 'date' : filterField.type === 'number' ? 'number' : 'text'} step="any" value={fieldValue} onChange={(event) => setFieldValue(event.target.value)} />
+              <input id="contact-field-value" type={inputTypeOf(filterField.type)} step="any" value={fieldValue} onChange={(event) => setFieldValue(event.target.value)} />
             )}
           </div>
         ) : null}
@@ -356,8 +355,7 @@ export function ContactFields({ errors, initial, fields = [] }: { errors: Record
   );
 }
 
-function AddContactForm({ onCreated, onCancel }: { onCreated: (contact: Contact) => void; onCancel: () => void }) {
-  const fields = useCustomFields();
+function AddContactForm({ fields, onCreated, onCancel }: { fields: CustomFieldDefinition[]; onCreated: (contact: Contact) => void; onCancel: () => void }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -375,7 +373,7 @@ function AddContactForm({ onCreated, onCancel }: { onCreated: (contact: Contact)
     try {
       onCreated(await api.contacts.create(input));
     } catch (caught) {
-      const byField = { ...fieldErrors(caught), ...customFieldErrors(caught) };
+      const byField = fieldErrors(caught);
       if (caught instanceof ApiError && caught.code === 'CONTACT_EMAIL_EXISTS') byField.email = caught.message;
       setErrors(byField);
       setError(errorMessage(caught));

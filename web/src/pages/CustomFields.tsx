@@ -5,7 +5,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, CUSTOM_FIELD_TYPES, errorMessage, fieldErrors, type CustomFieldDefinition, type CustomFieldType } from '../api';
 import { TYPE_LABELS } from '../contacts/customFields';
-import { Alert, Field, Spinner, useLoad } from '../ui';
+import { Alert, Field, LoadedList, useLoad } from '../ui';
 
 /** A refusal, with the contacts in the way when stored values cannot take the type. */
 function describe(caught: unknown): string {
@@ -97,12 +97,8 @@ export function CustomFields({ canWrite }: { canWrite: boolean }) {
       </p>
       {error ? <Alert>{error}</Alert> : null}
       {notice ? <Alert kind="success">{notice}</Alert> : null}
-      {loaded.status === 'loading' ? <Spinner /> : null}
-      {loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : null}
-      {loaded.status === 'ready' ? (
-        loaded.data.fields.length === 0 ? (
-          <p className="muted">No declared fields yet.</p>
-        ) : (
+      <LoadedList state={loaded} items={(data) => data.fields} empty="No declared fields yet.">
+        {(data) => (
           <div className="table-wrap">
             <table className="table" aria-label="Custom fields">
               <thead>
@@ -116,7 +112,7 @@ export function CustomFields({ canWrite }: { canWrite: boolean }) {
                 </tr>
               </thead>
               <tbody>
-                {loaded.data.fields.map((field) => (
+                {data.fields.map((field) => (
                   <tr key={field.key}>
                     <td>{field.label}</td>
                     <td className="mono break">{field.key}</td>
@@ -141,8 +137,8 @@ export function CustomFields({ canWrite }: { canWrite: boolean }) {
               </tbody>
             </table>
           </div>
-        )
-      ) : null}
+        )}
+      </LoadedList>
       {canWrite ? (
         <form className="row align-end wrap" onSubmit={create} aria-label="New custom field" noValidate>
           <Field label="Key" name="key" id="custom-field-key" error={errors.key} hint="As stored and imported, e.g. seats" autoComplete="off" />

@@ -4,7 +4,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { api, errorMessage, fieldErrors, type CustomFieldDefinition, type Segment, type SegmentCondition, type SegmentDefinition } from '../api';
-import { useCustomFields } from '../contacts/customFields';
+import { inputTypeOf, useCustomFields } from '../contacts/customFields';
 import { contactName } from '../format';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
@@ -75,8 +75,8 @@ function Select({ label, value, options, onChange }: { label: string; value: str
     </select>
   );
 }
-function Input({ label, value, onChange, type = 'text' }: { label: string; value: string; onChange: (text: string) => void; type?: string }) {
-  return <input aria-label={label} placeholder={label} type={type} value={value} onChange={(event) => onChange(event.target.value)} />;
+function Input({ label, value, onChange, type = 'text', list }: { label: string; value: string; onChange: (text: string) => void; type?: string; list?: string }) {
+  return <input aria-label={label} placeholder={label} type={type} list={list} value={value} onChange={(event) => onChange(event.target.value)} />;
 }
 
 type TopicOption = { id: string; name: string };
@@ -114,22 +114,18 @@ function ConditionRow({
       const type = customFields.find((f) => f.key === condition.key)?.type;
       const ordered = type === 'number' || type === 'date';
       const ranged = op in RANGE_OPS;
-      const setOp = (v: string) => {
-        const next = set(condition, 'op', v);
-        // Order comparisons carry a number (or a date); the text operators carry text.
-        if (v in RANGE_OPS) return onChange(set(next, 'value', type === 'number' ? n(s(condition.value)) : s(condition.value)));
-        return onChange(set(next, 'value', s(condition.value)));
-      };
+      // Order comparisons of a number field carry a number; every other operator carries text (or a date).
+      const setOp = (v: string) => onChange(set(set(condition, 'op', v), 'value', v in RANGE_OPS && type === 'number' ? n(s(condition.value)) : s(condition.value)));
       fields = (
         <>
-          <input aria-label={label('key')} placeholder={label('key')} list="declared-custom-fields" value={s(condition.key)} onChange={(event) => onChange(set(condition, 'key', event.target.value))} />
+          <Input label={label('key')} list="declared-custom-fields" value={s(condition.key)} onChange={(v) => onChange(set(condition, 'key', v))} />
           <Select label={label('operator')} value={op} options={ordered || ranged ? [...TEXT_OPS, ...Object.entries(type === 'date' ? DATE_OPS : RANGE_OPS)] : TEXT_OPS} onChange={setOp} />
           {op === 'exists' || op === 'not_exists' ? null : type === 'boolean' && !ranged ? (
             <Select label={label('value')} value={s(condition.value)} options={[['', '—'], ['true', 'yes'], ['false', 'no']]} onChange={(v) => onChange(set(condition, 'value', v))} />
           ) : (
             <Input
               label={label('value')}
-              type={type === 'date' ? 'date' : type === 'number' ? 'number' : 'text'}
+              type={type ? inputTypeOf(type) : 'text'}
               value={s(condition.value)}
               onChange={(v) => onChange(set(condition, 'value', ranged && type === 'number' ? n(v) : v))}
             />
