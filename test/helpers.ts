@@ -125,3 +125,33 @@ export async function signUp(app: FastifyInstance, name = 'Owner'): Promise<Call
   const apiKey = (key.json() as { key: string }).key;
   return { workspaceId: body.workspace.id, userId: body.user.id, email, password, session, bearer: { authorization: `Bearer ${apiKey}` }, apiKey };
 }
+
+/**
+ * The link token of the newest invitation email to `email` from the workspace, read from the outbox
+ * as the invitee would read it from their mailbox.
+ */
+export async function invitationToken(db: Database, workspaceId: string, email: string): Promise<string> {
+  const sent = await db.query<{ text_body: string }>(
+    `SELECT text_body FROM messages WHERE workspace_id = $1 AND to_address = $2 AND source_type = 'invitation' ORDER BY created_at DESC, idempotency_key DESC LIMIT 1`,
+    [workspaceId, email.toLowerCase()],
+  );
+  const match = /\/invite\?token=([A-Za-z0-9_-]+)/.exec(sent.rows[0]?.text_body ?? '');
+  if (!match) throw new Error(`no invitation email to ${email}`);
+  return match[1]!;
+}
+
+/** The owner invites `email` with `role`; the invitee signs up through the link. Returns the new member. */
+export async function joinByInvitation(
+  app: FastifyInstance,
+  db: Database,
+  owner: Caller,
+  input: { email: string; role: 'owner' | 'admin' | 'member' | 'viewer'; name?: string; password?: string },
+): Promise<{ userId: string; email: string; password: string; session: Record<string, string> }> {
+  const invited = await app.inject({ method: 'POST', url: '/api/invitations', headers: owner.session, payload: { email: input.email, role: input.role } });
+  if (invited.statusCode !== 201) throw new Error(`invitation failed: ${invited.statusCode} ${invited.body}`);
+  const token = await invitationToken(db, owner.workspaceId, input.email);
+  const password = input.password ?? 'member password 1';
+  const joined = await app.inject({ method: 'POST', url: '/api/invitations/signup', payload: { token, name: input.name ?? 'Invitee', password } });
+  if (joined.statusCode !== 201) throw new Error(`sign-up through invitation failed: ${joined.statusCode} ${joined.body}`);
+  return { userId: (joined.json() as { user: { id: string } }).user.id, email: input.email.toLowerCase(), password, session: sessionHeaders(joined) };
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, sessionHeaders, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { createTestApp, joinByInvitation, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { coerceCustomValue, CUSTOM_FIELD_TYPES } from './custom-fields.js';
 
 let t: TestApp;
@@ -43,10 +43,7 @@ describe('custom field definitions', () => {
 
     // A member may read them but not declare them (settings:write).
     const memberEmail = `member-${a.workspaceId}@example.com`;
-    const added = await t.app.inject({ method: 'POST', url: '/api/members', headers: a.session, payload: { email: memberEmail, name: 'Mem', role: 'member', password: 'member password 1' } });
-    expect(added.statusCode).toBe(201);
-    const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: memberEmail, password: 'member password 1' } });
-    const member = sessionHeaders(login);
+    const member = (await joinByInvitation(t.app, t.db, a, { email: memberEmail, name: 'Mem', role: 'member' })).session;
     expect((await t.app.inject({ method: 'GET', url: '/api/custom-fields', headers: member })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'POST', url: '/api/custom-fields', headers: member, payload: { key: 'x', type: 'text' } })).json().error.code).toBe('FORBIDDEN');
 

@@ -44,25 +44,29 @@ export interface InboxEmail extends InboxSummary {
   headers: Record<string, string>;
 }
 
+// An invitation email's link admits whoever holds it with the invited role, so only those who may
+// invite (owners) see invitation emails in the dev inbox; for them it reveals nothing new.
+const HIDE_INVITATIONS = `NOT (NOT $3::boolean AND EXISTS (SELECT 1 FROM messages m WHERE m.id = dev_inbox.message_id AND m.source_type = 'invitation'))`;
+
 /** The newest captured emails of a workspace. */
-export async function listInbox(q: Queryable, workspaceId: string, limit: number): Promise<InboxSummary[]> {
+export async function listInbox(q: Queryable, workspaceId: string, limit: number, options: { showInvitations: boolean }): Promise<InboxSummary[]> {
   const result = await q.query<{ id: string; from_address: string; to_address: string; subject: string; created_at: Date }>(
     `SELECT id, from_address, to_address, subject, created_at
        FROM dev_inbox
-      WHERE workspace_id = $1
+      WHERE workspace_id = $1 AND ${HIDE_INVITATIONS}
       ORDER BY created_at DESC, id DESC
       LIMIT $2`,
-    [workspaceId, limit],
+    [workspaceId, limit, options.showInvitations],
   );
   return result.rows.map((r) => ({ id: r.id, from: r.from_address, to: r.to_address, subject: r.subject, createdAt: r.created_at.toISOString() }));
 }
 
-export async function getInboxEmail(q: Queryable, workspaceId: string, id: string): Promise<InboxEmail | null> {
+export async function getInboxEmail(q: Queryable, workspaceId: string, id: string, options: { showInvitations: boolean }): Promise<InboxEmail | null> {
   const result = await q.query<{ id: string; from_address: string; to_address: string; subject: string; html: string; text_body: string; headers: Record<string, string>; created_at: Date }>(
     `SELECT id, from_address, to_address, subject, html, text_body, headers, created_at
        FROM dev_inbox
-      WHERE workspace_id = $1 AND id = $2`,
-    [workspaceId, id],
+      WHERE workspace_id = $1 AND id = $2 AND ${HIDE_INVITATIONS}`,
+    [workspaceId, id, options.showInvitations],
   );
   const r = result.rows[0];
   if (!r) return null;

@@ -5,6 +5,7 @@ import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
 import { Email, ErrorResponse, IdParams } from '../http/schemas.js';
+import { can } from '../identity/permissions.js';
 import { getInboxEmail, listInbox } from './dev-inbox.js';
 import { messageRoutes } from './messages.routes.js';
 import { topicRoutes } from './topics.routes.js';
@@ -43,14 +44,14 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: { limit?: number } }>(
     '/inbox',
     { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'Emails captured by the dev inbox, newest first', querystring: InboxQuery, response: { 200: Type.Object({ messages: Type.Array(InboxSummary) }) } } },
-    async (request) => ({ messages: await listInbox(deps.db, authOf(request).workspaceId, request.query.limit ?? 100) }),
+    async (request) => ({ messages: await listInbox(deps.db, authOf(request).workspaceId, request.query.limit ?? 100, { showInvitations: can(authOf(request).role, 'members:write') }) }),
   );
 
   app.get<{ Params: { id: string } }>(
     '/inbox/:id',
     { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'One captured email with its HTML, text and headers', params: IdParams, response: { 200: InboxEmail, 404: ErrorResponse } } },
     async (request) => {
-      const email = await getInboxEmail(deps.db, authOf(request).workspaceId, request.params.id);
+      const email = await getInboxEmail(deps.db, authOf(request).workspaceId, request.params.id, { showInvitations: can(authOf(request).role, 'members:write') });
       if (!email) throw notFound('Email');
       return email;
     },

@@ -6,7 +6,6 @@ import { AppError } from '../http/errors.js';
 import { Email, ErrorResponse, IdParams } from '../http/schemas.js';
 import { listAudit } from './audit.js';
 import {
-  addMember,
   changeMemberRole,
   createApiKey,
   getWorkspace,
@@ -21,6 +20,7 @@ import {
   switchWorkspace,
   type SessionGrant,
 } from './identity.js';
+import { invitationRoutes } from './invitations.routes.js';
 import { permissionsOf, ROLES } from './permissions.js';
 
 const Password = Type.String({ minLength: 10, maxLength: 200, description: 'At least 10 characters' });
@@ -154,19 +154,11 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     return reply.code(204).send();
   });
 
-  // ---- Members (owners manage roles) ----
+  // ---- Members (owners manage roles; people join through invitations) ----
+  invitationRoutes(app, deps, setSessionCookies);
   app.get('/members', { config: { permission: 'members:read' }, schema: { tags: ['members'], response: { 200: Type.Object({ members: Type.Array(Member) }) } } }, async (request) => ({
     members: await listMembers(db, authOf(request).workspaceId),
   }));
-
-  const AddMemberBody = Type.Object(
-    { email: Email, role: RoleSchema, name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), password: Type.Optional(Password) },
-    { additionalProperties: false },
-  );
-  app.post('/members', { config: { permission: 'members:write' }, schema: { tags: ['members'], summary: 'Add an existing account, or create one with name and password', body: AddMemberBody, response: { 201: Member } } }, async (request, reply) => {
-    const member = await addMember(db, authOf(request).workspaceId, actorOf(request), request.body as Static<typeof AddMemberBody>);
-    return reply.code(201).send(member);
-  });
 
   const UserParams = Type.Object({ userId: Type.String({ format: 'uuid' }) });
   app.patch(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, sessionHeaders, signUp, type TestApp } from '../../test/helpers.js';
+import { createTestApp, joinByInvitation, sessionHeaders, signUp, type TestApp } from '../../test/helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -79,7 +79,7 @@ describe('CSRF and origin', () => {
 
   it('needs no CSRF token with an API key', async () => {
     const caller = await signUp(t.app);
-    const response = await t.app.inject({ method: 'POST', url: '/api/members', headers: caller.bearer, payload: { email: 'm@example.com', role: 'member', name: 'M', password: 'member password' } });
+    const response = await t.app.inject({ method: 'POST', url: '/api/invitations', headers: caller.bearer, payload: { email: 'm@example.com', role: 'member' } });
     // An admin key may not manage members (owners only) — but the refusal is about the role, not CSRF.
     expect(response.statusCode).toBe(403);
     expect(response.json().error.code).toBe('FORBIDDEN');
@@ -119,25 +119,23 @@ describe('API keys', () => {
 });
 
 describe('members and roles', () => {
-  it('lets owners add members, a viewer cannot write, and the last owner cannot be demoted', async () => {
+  it('lets owners invite members, a viewer cannot write, and the last owner cannot be demoted', async () => {
     const owner = await signUp(t.app);
-    const added = await t.app.inject({ method: 'POST', url: '/api/members', headers: owner.session, payload: { email: `viewer-${owner.workspaceId}@example.com`, name: 'Vee', password: 'viewer password', role: 'viewer' } });
-    expect(added.statusCode).toBe(201);
-    const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: `viewer-${owner.workspaceId}@example.com`, password: 'viewer password' } });
-    const viewer = sessionHeaders(login);
+    const added = await joinByInvitation(t.app, t.db, owner, { email: `viewer-${owner.workspaceId}@example.com`, name: 'Vee', role: 'viewer' });
+    const viewer = added.session;
     const readKeys = await t.app.inject({ method: 'GET', url: '/api/api-keys', headers: viewer });
     expect(readKeys.statusCode).toBe(403);
     const members = await t.app.inject({ method: 'GET', url: '/api/members', headers: viewer });
     expect(members.statusCode).toBe(200);
     expect(members.json().members).toHaveLength(2);
-    const promote = await t.app.inject({ method: 'PATCH', url: `/api/members/${added.json().userId}`, headers: viewer, payload: { role: 'owner' } });
+    const promote = await t.app.inject({ method: 'PATCH', url: `/api/members/${added.userId}`, headers: viewer, payload: { role: 'owner' } });
     expect(promote.statusCode).toBe(403);
     const demote = await t.app.inject({ method: 'PATCH', url: `/api/members/${owner.userId}`, headers: owner.session, payload: { role: 'admin' } });
     expect(demote.statusCode).toBe(409);
     expect(demote.json().error.code).toBe('LAST_OWNER');
     const audit = await t.app.inject({ method: 'GET', url: '/api/audit-log', headers: { cookie: owner.session.cookie! } });
     const actions = audit.json().entries.map((e: { action: string }) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['member.add', 'api_key.create', 'workspace.create']));
+    expect(actions).toEqual(expect.arrayContaining(['invitation.create', 'invitation.accept', 'member.add', 'api_key.create', 'workspace.create']));
     const beyond = await t.app.inject({ method: 'GET', url: '/api/audit-log?before=1e308', headers: { cookie: owner.session.cookie! } });
     expect(beyond.statusCode).toBe(400);
     expect(beyond.json().error.code).toBe('VALIDATION_FAILED');

@@ -1,6 +1,6 @@
 /**
  * Identity: sign-up (organization + first workspace + owner), log-in sessions, workspace API keys
- * and members. Every function that touches tenant rows takes the workspace id.
+ * and members (who join through invitations.ts). Every function that touches tenant rows takes the workspace id.
  */
 import { hash, verify } from '@node-rs/argon2';
 import type { Database, Queryable } from '../db/database.js';
@@ -72,7 +72,7 @@ export async function signUp(
   });
 }
 
-async function createSession(
+export async function createSession(
   q: Queryable,
   clock: Clock,
   userId: string,
@@ -284,43 +284,6 @@ export async function listMembers(q: Queryable, workspaceId: string): Promise<Me
     [workspaceId],
   );
   return result.rows.map((r) => ({ userId: r.user_id, email: r.email, name: r.name, role: r.role, joinedAt: r.created_at }));
-}
-
-/**
- * Adds a member: an existing account by email, or a new account when a password is given.
- */
-export async function addMember(
-  db: Database,
-  workspaceId: string,
-  actor: Actor,
-  input: { email: string; role: Role; name?: string | undefined; password?: string | undefined },
-): Promise<MemberView> {
-  const email = normalizeEmail(input.email);
-  const passwordHash = input.password ? await hashPassword(input.password) : undefined;
-  return db.transaction(async (tx) => {
-    let user = (await tx.query<{ id: string; email: string; name: string }>('SELECT id, email, name FROM users WHERE email = $1', [email])).rows[0];
-    if (!user) {
-      if (!passwordHash || !input.name) {
-        throw new AppError('VALIDATION_FAILED', 'No account has this email: give name and password to create one', [
-          { path: '/password', message: 'required for a new account' },
-        ]);
-      }
-      user = (
-        await tx.query<{ id: string; email: string; name: string }>(
-          'INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING id, email, name',
-          [email, input.name, passwordHash],
-        )
-      ).rows[0]!;
-    }
-    const inserted = await tx.query<{ created_at: Date }>(
-      `INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)
-       ON CONFLICT (workspace_id, user_id) DO NOTHING RETURNING created_at`,
-      [workspaceId, user.id, input.role],
-    );
-    if (inserted.rowCount === 0) throw new AppError('CONFLICT', 'This user is already a member of the workspace');
-    await recordAudit(tx, { workspaceId, actor, action: 'member.add', resourceType: 'member', resourceId: user.id, after: { email, role: input.role } });
-    return { userId: user.id, email: user.email, name: user.name, role: input.role, joinedAt: inserted.rows[0]!.created_at };
-  });
 }
 
 async function assertNotLastOwner(tx: Queryable, workspaceId: string, userId: string): Promise<void> {

@@ -58,6 +58,11 @@ export function permissionsOf(role: Role): Permission[] {
   return [...MATRIX[role]].sort();
 }
 
+/** Whether `role` grants no more than `ceiling` (roles are ordered owner > admin > member > viewer). */
+export function roleWithin(role: Role, ceiling: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(ceiling);
+}
+
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
