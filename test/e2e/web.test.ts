@@ -1,6 +1,7 @@
 /**
  * The web app in a real browser (Debian's Chromium driven by playwright-core) against the real
- * app on a test database: sign-up, the guarded shell, log-out and log-in, API keys, adding a
+ * app on a test database: sign-up, the guarded shell, log-out and log-in, API keys, inviting a member
+ * (the invitee opens the link from the dev inbox, signs up and lands in the workspace), adding a
  * contact that then appears in the list, and the campaign builder (add and connect nodes, a
  * validation error shown on its node, fix, save, publish), email templates with a test send shown
  * in Email › Messages with its attempt, subscription topics (settings, a contact's opt-out, an
@@ -21,6 +22,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const mustRun = process.env.CI === 'true';
 const root = path.resolve(import.meta.dirname, '../..');
+// Screenshots of pages worth a human look (members settings, the invitation page), kept out of git.
+const screenshots = process.env.E2E_SCREENSHOTS ?? path.join(root, 'dist/e2e-screenshots');
 
 async function ensureWebBuilt(): Promise<void> {
   if (existsSync(path.join(root, 'dist/web/index.html'))) return;
@@ -139,15 +142,67 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     expect(await activity.getByRole('cell', { name: 'api_key.create' }).isVisible()).toBe(true);
   });
 
-  it('adds a member, changes their role and removes them', async () => {
-    const members = page.getByRole('table', { name: 'Members' });
-    const form = page.getByRole('form', { name: 'Add a member' });
-    await form.getByLabel('Email').fill('charles@example.com');
+  it('invites a member by email; the invitee opens the link from the dev inbox, signs up and lands in the workspace', async () => {
+    const settings = page.getByRole('region', { name: 'Members' });
+    await settings.getByText('No pending invitations.').waitFor();
+    const form = page.getByRole('form', { name: 'Invite member' });
+    await form.getByLabel('Email').fill('Charles@Example.com');
     await form.getByLabel('Role').selectOption('member');
-    await form.getByLabel('Name (new accounts)').fill('Charles Babbage');
-    await form.getByLabel('First password (new accounts)').fill('difference engine 2');
-    await form.getByRole('button', { name: 'Add member' }).click();
+    await form.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByText('Invitation sent to charles@example.com. They join as member once they accept.').waitFor();
+    const pending = page.getByRole('table', { name: 'Pending invitations' });
+    await pending.getByRole('cell', { name: 'charles@example.com', exact: true }).waitFor();
+    // Not a member until they accept.
+    const members = page.getByRole('table', { name: 'Members' });
+    expect(await members.getByRole('cell', { name: 'charles@example.com', exact: true }).count()).toBe(0);
+    // Inviting again says so in plain words, next to the field.
+    await form.getByLabel('Email').fill('charles@example.com');
+    await form.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByText('charles@example.com already has a pending invitation; resend or revoke it').waitFor();
+    await settings.screenshot({ path: path.join(screenshots, 'members-settings.png') });
+
+    // The email goes through the outbox to the dev inbox; the owner opens it and copies the link.
+    while ((await testApp.runtime.deps.email.sender.runOnce()) > 0) {
+      // drain the outbox
+    }
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('navigation', { name: 'Messages' }).getByRole('link', { name: /Ada Lovelace invited you to Analytical Engines/ }).click();
+    await page.getByRole('tab', { name: 'Text' }).click();
+    const text = (await page.locator('pre.email-text').textContent()) ?? '';
+    const link = /http:\/\/\S+\/invite\?token=[\w-]+/.exec(text)?.[0];
+    expect(link).toBeDefined();
+
+    // The invitee, in their own browser, opens the link (PUBLIC_URL points elsewhere in tests).
+    const invitee = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const theirs = await invitee.newPage();
+      theirs.setDefaultTimeout(15_000);
+      const invitePath = new URL(link!).pathname + new URL(link!).search;
+      await theirs.goto(`${baseUrl}${invitePath}`);
+      await theirs.getByRole('heading', { name: 'Join Analytical Engines' }).waitFor();
+      expect(await theirs.getByTestId('invitation-summary').textContent()).toBe('Ada Lovelace invited charles@example.com to join Analytical Engines as a member.');
+      await theirs.screenshot({ path: path.join(screenshots, 'invite-page.png') });
+      await theirs.getByLabel('Your name').fill('Charles Babbage');
+      await theirs.getByLabel('Password').fill('difference engine 2');
+      await theirs.getByRole('button', { name: 'Create account and join' }).click();
+      await theirs.waitForURL(`${baseUrl}/contacts`);
+      expect(await theirs.getByTestId('current-workspace').textContent()).toBe('Analytical Engines · member');
+      expect(await theirs.getByTestId('current-user').textContent()).toBe('Charles Babbage');
+      // The link works once, and says so in plain words.
+      await theirs.goto(`${baseUrl}${invitePath}`);
+      await theirs.getByRole('heading', { name: 'This invitation was already accepted' }).waitFor();
+      await theirs.screenshot({ path: path.join(screenshots, 'invite-used.png') });
+    } finally {
+      await invitee.close();
+    }
+  });
+
+  it('changes the new member’s role and removes them', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+    await page.waitForURL(`${baseUrl}/settings`);
+    const members = page.getByRole('table', { name: 'Members' });
     await members.getByRole('cell', { name: 'charles@example.com', exact: true }).waitFor();
+    await page.getByRole('region', { name: 'Members' }).getByText('No pending invitations.').waitFor();
 
     await members.getByLabel('Role of charles@example.com').selectOption('viewer');
     await page.getByText('charles@example.com is now viewer.').waitFor();

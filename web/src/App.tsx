@@ -5,7 +5,7 @@
 import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { Link, matchPath, navigate, safeNextPath, useLocation } from './router';
 import { useMe, useSession } from './session';
-import { LoginPage, SignUpPage } from './pages/Auth';
+import { InvitePage, LoginPage, SignUpPage } from './pages/Auth';
 import { ContactsPage } from './pages/Contacts';
 import { ContactPage } from './pages/Contact';
 import { CampaignsPage } from './pages/Campaigns';
@@ -21,6 +21,8 @@ import { Alert, Spinner } from './ui';
 const CampaignPage = lazy(() => import('./pages/Campaign').then((module) => ({ default: module.CampaignPage })));
 
 const PUBLIC_PATHS = new Set(['/login', '/signup']);
+// Open to visitors and signed-in users alike: an invitation is accepted either way.
+const INVITE_PATH = '/invite';
 
 const NAV: Array<{ to: string; label: string; permission: string }> = [
   { to: '/contacts', label: 'Contacts', permission: 'contacts:read' },
@@ -124,6 +126,7 @@ export function App() {
   const isPublic = PUBLIC_PATHS.has(pathname);
 
   useEffect(() => {
+    if (pathname === INVITE_PATH) return;
     if (state.status === 'anonymous' && !isPublic) {
       navigate(pathname === '/' ? '/login' : `/login?next=${encodeURIComponent(href)}`, { replace: true });
     }
@@ -131,6 +134,7 @@ export function App() {
   }, [state.status, isPublic, pathname, href, next]);
 
   if (state.status === 'loading') return <Spinner />;
+  if (pathname === INVITE_PATH && state.status !== 'error') return <InvitePage />;
   if (state.status === 'error') {
     return (
       <main className="auth-page">

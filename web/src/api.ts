@@ -43,6 +43,26 @@ export interface Member {
   joinedAt: string;
 }
 
+/** A pending invitation (`GET /api/invitations`); `expired` ones stay until resent or revoked. */
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  status: 'pending' | 'expired';
+  invitedBy: { id: string; name: string } | null;
+  createdAt: string;
+  sentAt: string;
+  expiresAt: string;
+}
+/** What a valid invitation link shows its holder (`GET /api/invitations/accept-info`). */
+export interface InvitationPreview {
+  email: string;
+  role: Role;
+  workspace: { id: string; name: string };
+  invitedBy: { name: string } | null;
+  expiresAt: string;
+}
+
 /** A row of `GET /api/audit-log` (the identity API answers in the table's column names). */
 export interface AuditEntry {
   id: number;
@@ -428,9 +448,18 @@ export const api = {
   },
   members: {
     list: () => request<{ members: Member[] }>('GET', '/members'),
-    add: (input: { email: string; role: Role; name?: string; password?: string }) => request<Member>('POST', '/members', input),
     changeRole: (userId: string, role: Role) => request<Member>('PATCH', `/members/${id(userId)}`, { role }),
     remove: (userId: string) => request<void>('DELETE', `/members/${id(userId)}`),
+  },
+  invitations: {
+    list: () => request<{ invitations: Invitation[] }>('GET', '/invitations'),
+    create: (input: { email: string; role: Role }) => request<Invitation>('POST', '/invitations', input),
+    resend: (invitationId: string) => request<Invitation>('POST', `/invitations/${id(invitationId)}/resend`),
+    revoke: (invitationId: string) => request<void>('DELETE', `/invitations/${id(invitationId)}`),
+    preview: (token: string) => request<InvitationPreview>('GET', `/invitations/accept-info${query({ token })}`),
+    accept: (token: string) => request<{ workspace: Workspace; role: Role }>('POST', '/invitations/accept', { token }),
+    signUp: (input: { token: string; name: string; password: string }) =>
+      request<{ user: User; workspace: Workspace; role: Role; csrfToken: string }>('POST', '/invitations/signup', input),
   },
   auditLog: {
     list: (params: { limit?: number; before?: number }) => request<{ entries: AuditEntry[] }>('GET', `/audit-log${query(params)}`),

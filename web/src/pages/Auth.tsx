@@ -1,9 +1,12 @@
-/** Log-in and sign-up: on success the session reloads and the guard opens the requested page. */
-import { useState, type FormEvent, type ReactNode } from 'react';
-import { api, errorMessage, fieldErrors } from '../api';
-import { Link, useLocation } from '../router';
+/**
+ * Log-in and sign-up: on success the session reloads and the guard opens the requested page. The
+ * invitation page (`/invite`) lets an invitee accept, sign up or log in.
+ */
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { api, ApiError, errorMessage, fieldErrors, type InvitationPreview, type Role } from '../api';
+import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
-import { Alert, Field } from '../ui';
+import { Alert, Field, formatDate, Spinner } from '../ui';
 
 function AuthCard({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -106,6 +109,162 @@ export function SignUpPage() {
       <p className="muted">
         Already have an account? <Link to="/login">Log in</Link>
       </p>
+    </AuthCard>
+  );
+}
+
+const ROLE_WORDS: Record<Role, string> = { owner: 'an owner', admin: 'an admin', member: 'a member', viewer: 'a viewer' };
+const LINK_PROBLEMS: Record<string, { title: string; explain: (signedIn: boolean) => string }> = {
+  INVITATION_INVALID: {
+    title: 'This invitation link is no longer valid',
+    explain: () => 'It may have been revoked, or replaced by a newer invitation email. Ask the person who invited you to send a new one.',
+  },
+  INVITATION_EXPIRED: {
+    title: 'This invitation has expired',
+    explain: () => 'Invitations are valid for 7 days. Ask the person who invited you to send it again.',
+  },
+  INVITATION_ACCEPTED: {
+    title: 'This invitation was already accepted',
+    explain: (signedIn) => `Each invitation link works once.${signedIn ? '' : ' If you accepted it, log in to open the workspace.'}`,
+  },
+};
+
+/**
+ * `/invite?token=…`, the page behind an invitation email, for visitors and signed-in users alike:
+ * who invited which email to what, then accept (signed in as that email), sign up, or log in.
+ */
+export function InvitePage() {
+  const { state, refresh, logOut } = useSession();
+  const { search, href } = useLocation();
+  const token = search.get('token') ?? '';
+  const [loaded, setLoaded] = useState<{ status: 'loading' } | { status: 'error'; code: string; message: string } | { status: 'ready'; data: InvitationPreview }>({ status: 'loading' });
+  useEffect(() => {
+    if (!token) return;
+    let current = true;
+    api.invitations.preview(token).then(
+      (data) => current && setLoaded({ status: 'ready', data }),
+      (caught: unknown) => current && setLoaded({ status: 'error', code: caught instanceof ApiError ? caught.code : 'UNKNOWN', message: errorMessage(caught) }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [token]);
+  const [error, setError] = useState<string>();
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const [joined, setJoined] = useState<string>();
+
+  // Into the workspace: the session already points at it.
+  const enter = async (workspaceName: string) => {
+    setJoined(workspaceName);
+    await refresh();
+    navigate('/contacts', { replace: true });
+  };
+
+  const fail = (caught: unknown) => {
+    setErrors(fieldErrors(caught));
+    setError(errorMessage(caught));
+    setBusy(false);
+  };
+
+  const accept = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const result = await api.invitations.accept(token);
+      await enter(result.workspace.name);
+    } catch (caught) {
+      fail(caught);
+    }
+  };
+
+  const signUp = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const name = String(form.get('name')).trim();
+    const password = String(form.get('password'));
+    if (password.length < 10) {
+      setErrors({ password: 'Use at least 10 characters' });
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    setErrors({});
+    try {
+      const result = await api.invitations.signUp({ token, name, password });
+      await enter(result.workspace.name);
+    } catch (caught) {
+      fail(caught);
+    }
+  };
+
+  if (joined) {
+    return (
+      <AuthCard title={`Welcome to ${joined}`}>
+        <Spinner label="Opening the workspace…" />
+      </AuthCard>
+    );
+  }
+  if (!token || loaded.status === 'error') {
+    const problem = loaded.status === 'error' ? LINK_PROBLEMS[loaded.code] : LINK_PROBLEMS.INVITATION_INVALID;
+    return (
+      <AuthCard title={problem?.title ?? 'This invitation cannot be opened'}>
+        <p>{problem ? problem.explain(state.status === 'signed-in') : loaded.status === 'error' ? loaded.message : ''}</p>
+        <p className="muted">{state.status === 'signed-in' ? <Link to="/contacts">Go to your workspace</Link> : <Link to="/login">Log in</Link>}</p>
+      </AuthCard>
+    );
+  }
+  if (loaded.status === 'loading' || state.status === 'loading') return <Spinner label="Opening the invitation…" />;
+
+  const invitation = loaded.data;
+  const intro = (
+    <p data-testid="invitation-summary">
+      <strong>{invitation.invitedBy?.name ?? 'An owner'}</strong> invited <strong className="break">{invitation.email}</strong> to join <strong>{invitation.workspace.name}</strong> as {ROLE_WORDS[invitation.role]}.
+    </p>
+  );
+  const expires = <p className="muted small">The invitation expires {formatDate(invitation.expiresAt)}.</p>;
+
+  if (state.status === 'signed-in') {
+    const email = state.me.user?.email;
+    return (
+      <AuthCard title={`Join ${invitation.workspace.name}`}>
+        {intro}
+        {error ? <Alert>{error}</Alert> : null}
+        {email === invitation.email ? (
+          <button type="button" className="button primary" disabled={busy} onClick={() => void accept()}>
+            {busy ? 'Joining…' : `Accept and join ${invitation.workspace.name}`}
+          </button>
+        ) : (
+          <>
+            <Alert kind="info">
+              You are logged in as {email ?? 'an API key'}. This invitation is for {invitation.email}: log out, then log in or sign up with that email.
+            </Alert>
+            <button type="button" className="button" onClick={() => void logOut()}>
+              Log out and continue
+            </button>
+          </>
+        )}
+        {expires}
+      </AuthCard>
+    );
+  }
+
+  return (
+    <AuthCard title={`Join ${invitation.workspace.name}`}>
+      {intro}
+      <form onSubmit={signUp} className="stack" aria-label="Create your account">
+        {error ? <Alert>{error}</Alert> : null}
+        <Field label="Email" name="email" type="email" value={invitation.email} readOnly autoComplete="username" hint="The invitation is for this address" />
+        <Field label="Your name" name="name" autoComplete="name" required error={errors.name} autoFocus />
+        <Field label="Password" name="password" type="password" autoComplete="new-password" required minLength={10} error={errors.password} hint="At least 10 characters" />
+        <button type="submit" className="button primary" disabled={busy}>
+          {busy ? 'Joining…' : 'Create account and join'}
+        </button>
+      </form>
+      <p className="muted">
+        Already have an account with {invitation.email}? <Link to={`/login?next=${encodeURIComponent(href)}`}>Log in to accept</Link>
+      </p>
+      {expires}
     </AuthCard>
   );
 }

@@ -1,15 +1,15 @@
 /**
  * Settings: subscription topics (Topics.tsx), declared custom fields (CustomFields.tsx), workspace API keys (create shows the key once;
- * revoke) and members (add, change role, remove). Actions the caller's role lacks are not shown; the API enforces them regardless.
+ * revoke) and members with their invitations (Members.tsx). Actions the caller's role lacks are not shown; the API enforces them regardless.
  */
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage, fieldErrors, type ApiKey, type AuditEntry, type Member, type Role } from '../api';
-import { useCan, useMe, useSession } from '../session';
+import { api, errorMessage, fieldErrors, type ApiKey, type AuditEntry } from '../api';
+import { useCan, useMe } from '../session';
 import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
 import { CustomFields } from './CustomFields';
+import { Members } from './Members';
 import { SubscriptionTopics } from './Topics';
 
-const ROLES: Role[] = ['owner', 'admin', 'member', 'viewer'];
 const KEY_ROLES = ['admin', 'member', 'viewer'] as const;
 
 function ApiKeys({ canWrite }: { canWrite: boolean }) {
@@ -156,159 +156,6 @@ function ApiKeys({ canWrite }: { canWrite: boolean }) {
           <button type="submit" className="button primary" disabled={busy}>
             {busy ? 'Creating…' : 'Create key'}
           </button>
-        </form>
-      ) : null}
-    </section>
-  );
-}
-
-function Members({ canWrite }: { canWrite: boolean }) {
-  const me = useMe();
-  const { refresh } = useSession();
-  const [loaded, reload] = useLoad(() => api.members.list(), []);
-  const [error, setError] = useState<string>();
-  const [notice, setNotice] = useState<string>();
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
-
-  const add = async (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    const formElement = event.currentTarget;
-    const form = new FormData(formElement);
-    const email = String(form.get('email') ?? '').trim();
-    const name = String(form.get('name') ?? '').trim();
-    const password = String(form.get('password') ?? '');
-    const role = String(form.get('role')) as Role;
-    const local: Record<string, string> = {};
-    if (email === '') local.email = 'Enter their email';
-    if (password !== '' && password.length < 10) local.password = 'Use at least 10 characters';
-    setErrors(local);
-    if (Object.keys(local).length > 0) return;
-    setBusy(true);
-    setError(undefined);
-    setNotice(undefined);
-    try {
-      const member = await api.members.add({ email, role, ...(name ? { name } : {}), ...(password ? { password } : {}) });
-      formElement.reset();
-      await reload();
-      setNotice(`${member.email} joined as ${member.role}.`);
-    } catch (caught) {
-      setErrors(fieldErrors(caught));
-      setError(errorMessage(caught));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const changeRole = async (member: Member, role: Role) => {
-    setError(undefined);
-    setNotice(undefined);
-    try {
-      await api.members.changeRole(member.userId, role);
-      await reload();
-      setNotice(`${member.email} is now ${role}.`);
-      if (member.userId === me.user?.id) await refresh();
-    } catch (caught) {
-      setError(errorMessage(caught));
-      await reload();
-    }
-  };
-
-  const remove = async (member: Member) => {
-    if (!window.confirm(`Remove ${member.email} from ${me.workspace.name}?`)) return;
-    setError(undefined);
-    setNotice(undefined);
-    try {
-      await api.members.remove(member.userId);
-      await reload();
-      setNotice(`${member.email} was removed.`);
-    } catch (caught) {
-      setError(errorMessage(caught));
-    }
-  };
-
-  return (
-    <section className="panel stack" aria-labelledby="members-title">
-      <h2 id="members-title">Members</h2>
-      {error ? <Alert>{error}</Alert> : null}
-      {notice ? <Alert kind="success">{notice}</Alert> : null}
-      {loaded.status === 'loading' ? <Spinner /> : null}
-      {loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : null}
-      {loaded.status === 'ready' ? (
-        <div className="table-wrap">
-          <table className="table" aria-label="Members">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col" className="hide-narrow">
-                  Joined
-                </th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {loaded.data.members.map((member) => (
-                <tr key={member.userId}>
-                  <td>
-                    {member.name}
-                    {member.userId === me.user?.id ? <span className="muted small"> (you)</span> : null}
-                  </td>
-                  <td className="break">{member.email}</td>
-                  <td>
-                    {canWrite ? (
-                      <select aria-label={`Role of ${member.email}`} value={member.role} onChange={(event) => void changeRole(member, event.target.value as Role)}>
-                        {ROLES.map((role) => (
-                          <option key={role} value={role}>
-                            {role}
-                          </option>
-                        ))}
-                      </select>
-                    ) : (
-                      member.role
-                    )}
-                  </td>
-                  <td className="hide-narrow">{formatDate(member.joinedAt)}</td>
-                  <td className="actions">
-                    {canWrite && member.userId !== me.user?.id ? (
-                      <button type="button" className="button danger small" onClick={() => void remove(member)} aria-label={`Remove ${member.email}`}>
-                        Remove
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-      {canWrite ? (
-        <form className="stack" onSubmit={add} aria-labelledby="add-member-title" noValidate>
-          <h3 id="add-member-title">Add a member</h3>
-          <p className="muted small">An existing Unite Hub account joins with its email alone; for someone new, also set a name and a first password to share with them.</p>
-          <div className="grid-fields">
-            <Field label="Email" name="email" id="member-email" type="email" autoComplete="off" error={errors.email} />
-            <div className="field">
-              <label htmlFor="member-role">Role</label>
-              <select id="member-role" name="role" defaultValue="member">
-                {ROLES.map((role) => (
-                  <option key={role} value={role}>
-                    {role}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <Field label="Name (new accounts)" name="name" id="member-name" autoComplete="off" error={errors.name} />
-            <Field label="First password (new accounts)" name="password" id="member-password" type="password" autoComplete="new-password" error={errors.password} />
-          </div>
-          <div className="row">
-            <button type="submit" className="button primary" disabled={busy}>
-              {busy ? 'Adding…' : 'Add member'}
-            </button>
-          </div>
         </form>
       ) : null}
     </section>
