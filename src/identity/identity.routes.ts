@@ -20,7 +20,8 @@ import {
   switchWorkspace,
   type SessionGrant,
 } from './identity.js';
-import { invitationRoutes } from './invitations.routes.js';
+import { acceptInvitationAtLogIn } from './invitations.js';
+import { InvitationToken, invitationRoutes } from './invitations.routes.js';
 import { permissionsOf, ROLES } from './permissions.js';
 
 const Password = Type.String({ minLength: 10, maxLength: 200, description: 'At least 10 characters' });
@@ -37,7 +38,14 @@ const SignUpBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const LogInBody = Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+const LogInBody = Type.Object(
+  {
+    email: Email,
+    password: Type.String({ minLength: 1, maxLength: 200 }),
+    invitationToken: Type.Optional(InvitationToken),
+  },
+  { additionalProperties: false },
+);
 const User = Type.Object({ id: Type.String(), email: Type.String(), name: Type.String() });
 const Workspace = Type.Object({ id: Type.String(), name: Type.String(), organizationId: Type.String() });
 const ApiKey = Type.Object({
@@ -88,11 +96,14 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/auth/login',
     {
       config: { permission: 'public', rateLimit: { max: config.loginRateLimitPerMinute, timeWindow: 60_000 } },
-      schema: { tags: ['auth'], summary: 'Log in with email and password (rate-limited)', body: LogInBody, response: { 200: Type.Object({ user: User, csrfToken: Type.String() }), 401: ErrorResponse } },
+      schema: { tags: ['auth'], summary: 'Log in with email and password (rate-limited); with invitationToken, accept that invitation (for this email) and open the session in its workspace', body: LogInBody, response: { 200: Type.Object({ user: User, csrfToken: Type.String() }), 401: ErrorResponse } },
     },
     async (request, reply) => {
       const body = request.body as Static<typeof LogInBody>;
-      const result = await logIn(db, clock, body, { ip: request.ip, userAgent: request.headers['user-agent'] });
+      const meta = { ip: request.ip, userAgent: request.headers['user-agent'] };
+      const { invitationToken } = body;
+      const join = invitationToken ? (user: { id: string }) => acceptInvitationAtLogIn(db, clock, invitationToken, user.id, { ...meta, requestId: request.id }) : undefined;
+      const result = await logIn(db, clock, { email: body.email, password: body.password }, meta, join);
       setSessionCookies(reply, result.session);
       return { user: result.user, csrfToken: result.session.csrfToken };
     },

@@ -90,11 +90,17 @@ export async function createSession(
   return { token, csrfToken, expiresAt };
 }
 
+/**
+ * Logs in. `join`, given the user once the password is verified, makes them a member somewhere (an
+ * invitation accepted at log-in) and names the workspace the session opens in — which also lets an
+ * account that belongs to no workspace any more come back through an invitation.
+ */
 export async function logIn(
   db: Database,
   clock: Clock,
   input: { email: string; password: string },
   meta: { ip?: string | undefined; userAgent?: string | undefined },
+  join?: (user: UserView) => Promise<string>,
 ): Promise<{ user: UserView; session: SessionGrant }> {
   const email = normalizeEmail(input.email);
   const found = await db.query<UserView & { password_hash: string }>(
@@ -109,6 +115,8 @@ export async function logIn(
   }
   const ok = await verify(row.password_hash, input.password).catch(() => false);
   if (!ok) throw new AppError('INVALID_CREDENTIALS', 'Email or password is incorrect');
+  const user = { id: row.id, email: row.email, name: row.name };
+  if (join) return { user, session: await createSession(db, clock, row.id, await join(user), meta) };
   const membership = await db.query<{ workspace_id: string }>(
     'SELECT workspace_id FROM memberships WHERE user_id = $1 ORDER BY created_at LIMIT 1',
     [row.id],

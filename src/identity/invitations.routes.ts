@@ -15,7 +15,7 @@ import { ROLES } from './permissions.js';
 
 const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 // randomToken(32): 43 base64url characters; a little slack, nothing else.
-const Token = Type.String({ minLength: 20, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' });
+export const InvitationToken = Type.String({ minLength: 20, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' });
 const Invitation = Type.Object({
   id: Type.String(),
   email: Type.String(),
@@ -36,9 +36,9 @@ const Preview = Type.Object({
 const Workspace = Type.Object({ id: Type.String(), name: Type.String(), organizationId: Type.String() });
 const User = Type.Object({ id: Type.String(), email: Type.String(), name: Type.String() });
 const InviteBody = Type.Object({ email: Email, role: RoleSchema }, { additionalProperties: false });
-const TokenBody = Type.Object({ token: Token }, { additionalProperties: false });
+const TokenBody = Type.Object({ token: InvitationToken }, { additionalProperties: false });
 const SignUpBody = Type.Object(
-  { token: Token, name: Type.String({ minLength: 1, maxLength: 200 }), password: Type.String({ minLength: 10, maxLength: 200, description: 'At least 10 characters' }) },
+  { token: InvitationToken, name: Type.String({ minLength: 1, maxLength: 200 }), password: Type.String({ minLength: 10, maxLength: 200, description: 'At least 10 characters' }) },
   { additionalProperties: false },
 );
 const invalidLink = { 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 410: ErrorResponse };
@@ -76,7 +76,7 @@ export function invitationRoutes(app: FastifyInstance, deps: AppDeps, setSession
 
   app.get(
     '/invitations/accept-info',
-    { config: { permission: 'public', rateLimit: publicLimit }, schema: { tags: ['members'], summary: 'What a valid invitation link offers: workspace, inviter, role, email', querystring: Type.Object({ token: Token }, { additionalProperties: false }), response: { 200: Preview, ...invalidLink } } },
+    { config: { permission: 'public', rateLimit: publicLimit }, schema: { tags: ['members'], summary: 'What a valid invitation link offers: workspace, inviter, role, email', querystring: Type.Object({ token: InvitationToken }, { additionalProperties: false }), response: { 200: Preview, ...invalidLink } } },
     async (request) => previewInvitation(db, clock, (request.query as { token: string }).token),
   );
 

@@ -197,6 +197,33 @@ describe('accepting', () => {
     expect(members.json().members.map((m: { name: string }) => m.name)).toContain('Ivy');
   });
 
+  it('accepts at log-in, so an account removed from every workspace can come back through an invitation', async () => {
+    const owner = await signUp(t.app);
+    const email = freshEmail('returning');
+    const first = await joinByInvitation(t.app, t.db, owner, { email, role: 'member', password: 'returning password' });
+    // Removed from its only workspace, the account cannot log in on its own any more.
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/members/${first.userId}`, headers: owner.session })).statusCode).toBe(204);
+    const alone = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password: 'returning password' } });
+    expect(alone.json().error.code).toBe('FORBIDDEN');
+
+    await invite(owner, email, 'viewer');
+    const token = await invitationToken(t.db, owner.workspaceId, email);
+    const wrongPassword = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password: 'not the password', invitationToken: token } });
+    expect(wrongPassword.statusCode).toBe(401);
+    expect(wrongPassword.json().error.code).toBe('INVALID_CREDENTIALS');
+    const other = await signUp(t.app);
+    const otherAccount = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: other.email, password: other.password, invitationToken: token } });
+    expect(otherAccount.json().error.code).toBe('INVITATION_EMAIL_MISMATCH');
+    expect(await membership(owner.workspaceId, email)).toBeNull();
+
+    const back = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password: 'returning password', invitationToken: token } });
+    expect(back.statusCode).toBe(200);
+    const me = await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: sessionHeaders(back).cookie! } });
+    expect(me.json()).toMatchObject({ workspace: { id: owner.workspaceId }, role: 'viewer', user: { email } });
+    const used = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password: 'returning password', invitationToken: token } });
+    expect(used.json().error.code).toBe('INVITATION_ACCEPTED');
+  });
+
   it('refuses an expired link (by the clock), lists it as expired, and a resend renews it with a new link', async () => {
     const owner = await signUp(t.app);
     const email = freshEmail('late');

@@ -258,6 +258,18 @@ async function join(tx: Queryable, clock: Clock, row: InvitationRow, user: { id:
   return row.role;
 }
 
+/** Accepts in the caller's transaction as an existing user, whose email must be the invited one. */
+async function acceptAs(tx: Queryable, clock: Clock, token: string, userId: string, meta: { ip?: string | undefined; requestId?: string | undefined }): Promise<{ workspace: WorkspaceView; role: Role }> {
+  const row = await openInvitation(tx, clock, token, true);
+  const user = await tx.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [userId]);
+  if (user.rows[0]?.email !== row.email) {
+    throw new AppError('INVITATION_EMAIL_MISMATCH', `This invitation is for ${row.email}. Log in with that email, or sign up through the link.`);
+  }
+  const role = await join(tx, clock, row, { id: userId, email: row.email }, meta);
+  const workspace = await tx.query<{ organization_id: string }>('SELECT organization_id FROM workspaces WHERE id = $1', [row.workspace_id]);
+  return { workspace: { id: row.workspace_id, name: row.workspace_name, organizationId: workspace.rows[0]!.organization_id }, role };
+}
+
 /**
  * A signed-in user accepts: their account's email must be the invited one, so a forwarded or
  * leaked link cannot add someone else. The session moves to the joined workspace.
@@ -270,16 +282,15 @@ export async function acceptInvitation(
   meta: { ip?: string | undefined; requestId?: string | undefined },
 ): Promise<{ workspace: WorkspaceView; role: Role }> {
   return db.transaction(async (tx) => {
-    const row = await openInvitation(tx, clock, token, true);
-    const user = await tx.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [caller.userId]);
-    if (user.rows[0]?.email !== row.email) {
-      throw new AppError('INVITATION_EMAIL_MISMATCH', `This invitation is for ${row.email}. Log in with that email, or sign up through the link.`);
-    }
-    const role = await join(tx, clock, row, { id: caller.userId, email: row.email }, meta);
-    await tx.query('UPDATE sessions SET workspace_id = $1 WHERE token_hash = $2 AND user_id = $3', [row.workspace_id, sha256(caller.sessionToken), caller.userId]);
-    const workspace = await tx.query<{ organization_id: string }>('SELECT organization_id FROM workspaces WHERE id = $1', [row.workspace_id]);
-    return { workspace: { id: row.workspace_id, name: row.workspace_name, organizationId: workspace.rows[0]!.organization_id }, role };
+    const accepted = await acceptAs(tx, clock, token, caller.userId, meta);
+    await tx.query('UPDATE sessions SET workspace_id = $1 WHERE token_hash = $2 AND user_id = $3', [accepted.workspace.id, sha256(caller.sessionToken), caller.userId]);
+    return accepted;
   });
+}
+
+/** Accepts while logging in (after the password was verified); returns the workspace the session opens in. */
+export async function acceptInvitationAtLogIn(db: Database, clock: Clock, token: string, userId: string, meta: { ip?: string | undefined; requestId?: string | undefined }): Promise<string> {
+  return db.transaction(async (tx) => (await acceptAs(tx, clock, token, userId, meta)).workspace.id);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The web app in a real browser (Debian's Chromium driven by playwright-core) against the real
  * app on a test database: sign-up, the guarded shell, log-out and log-in, API keys, inviting a member
- * (the invitee opens the link from the dev inbox, signs up and lands in the workspace), adding a
+ * (the invitee opens the link from the dev inbox, signs up and lands in the workspace; removed and
+ * invited again, they log in from the resent link), adding a
  * contact that then appears in the list, and the campaign builder (add and connect nodes, a
  * validation error shown on its node, fix, save, publish), email templates with a test send shown
  * in Email › Messages with its attempt, subscription topics (settings, a contact's opt-out, an
@@ -16,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { enqueueEmail } from '../../src/email/outbox.js';
 import { engineOf } from '../campaign-support.js';
-import { createTestApp, type TestApp } from '../helpers.js';
+import { createTestApp, invitationToken, type TestApp } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -44,6 +45,12 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
   const browserErrors: string[] = [];
   const email = `e2e-${Date.now()}@example.com`;
   const password = 'correct horse battery staple';
+
+  /** The signed-in owner's workspace, asked with the page's cookies. */
+  const ownerWorkspace = async (): Promise<{ id: string }> => {
+    const me = await testApp.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } });
+    return (me.json() as { workspace: { id: string } }).workspace;
+  };
 
   beforeAll(async () => {
     await ensureWebBuilt();
@@ -213,6 +220,35 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await members.getByRole('button', { name: 'Remove charles@example.com' }).click();
     await page.getByText('charles@example.com was removed.').waitFor();
     await members.getByRole('cell', { name: 'charles@example.com', exact: true }).waitFor({ state: 'detached' });
+  });
+
+  it('invites the removed member again; the resent link logs their existing account in and joins', async () => {
+    const form = page.getByRole('form', { name: 'Invite member' });
+    await form.getByLabel('Email').fill('charles@example.com');
+    await form.getByLabel('Role').selectOption('viewer');
+    await form.getByRole('button', { name: 'Send invitation' }).click();
+    const pending = page.getByRole('table', { name: 'Pending invitations' });
+    await pending.getByRole('cell', { name: 'charles@example.com', exact: true }).waitFor();
+    await pending.getByRole('button', { name: 'Resend the invitation to charles@example.com' }).click();
+    await page.getByText('A new invitation link was sent to charles@example.com.').waitFor();
+    const token = await invitationToken(testApp.db, (await ownerWorkspace()).id, 'charles@example.com');
+
+    const invitee = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const theirs = await invitee.newPage();
+      theirs.setDefaultTimeout(15_000);
+      await theirs.goto(`${baseUrl}/invite?token=${token}`);
+      await theirs.getByRole('button', { name: 'Log in to accept' }).click();
+      await theirs.getByLabel('Password').fill('difference engine 2');
+      await theirs.getByRole('button', { name: 'Log in and join' }).click();
+      await theirs.waitForURL(`${baseUrl}/contacts`);
+      expect(await theirs.getByTestId('current-workspace').textContent()).toBe('Analytical Engines · viewer');
+    } finally {
+      await invitee.close();
+    }
+    await page.reload();
+    await page.getByRole('table', { name: 'Members' }).getByRole('cell', { name: 'charles@example.com', exact: true }).waitFor();
+    await page.getByRole('region', { name: 'Members' }).getByText('No pending invitations.').waitFor();
   });
 
   it('adds a contact and sees it listed', async () => {

@@ -437,7 +437,8 @@ export const api = {
   auth: {
     signUp: (input: { email: string; password: string; name: string; organizationName: string }) =>
       request<{ user: User; workspace: Workspace; csrfToken: string }>('POST', '/auth/signup', input),
-    logIn: (input: { email: string; password: string }) => request<{ user: User; csrfToken: string }>('POST', '/auth/login', input),
+    /** With `invitationToken`, the invitation (for this email) is accepted and the session opens in its workspace. */
+    logIn: (input: { email: string; password: string; invitationToken?: string }) => request<{ user: User; csrfToken: string }>('POST', '/auth/login', input),
     logOut: () => request<void>('POST', '/auth/logout'),
     me: () => request<Me>('GET', '/auth/me'),
   },

@@ -135,7 +135,7 @@ const LINK_PROBLEMS: Record<string, { title: string; explain: (signedIn: boolean
  */
 export function InvitePage() {
   const { state, refresh, logOut } = useSession();
-  const { search, href } = useLocation();
+  const { search } = useLocation();
   const token = search.get('token') ?? '';
   const [loaded, setLoaded] = useState<{ status: 'loading' } | { status: 'error'; code: string; message: string } | { status: 'ready'; data: InvitationPreview }>({ status: 'loading' });
   useEffect(() => {
@@ -153,6 +153,7 @@ export function InvitePage() {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [joined, setJoined] = useState<string>();
+  const [mode, setMode] = useState<'sign-up' | 'log-in'>('sign-up');
 
   // Into the workspace: the session already points at it.
   const enter = async (workspaceName: string) => {
@@ -194,8 +195,31 @@ export function InvitePage() {
       const result = await api.invitations.signUp({ token, name, password });
       await enter(result.workspace.name);
     } catch (caught) {
+      // The address already has an account: the way in is to log in.
+      if (caught instanceof ApiError && caught.code === 'EMAIL_TAKEN') setMode('log-in');
       fail(caught);
     }
+  };
+
+  // Logging in with the token accepts the invitation, even for an account that belongs to no workspace.
+  const logIn = async (event: FormEvent<HTMLFormElement>, invitedEmail: string, workspaceName: string) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(undefined);
+    setErrors({});
+    try {
+      await api.auth.logIn({ email: invitedEmail, password: String(form.get('password')), invitationToken: token });
+      await enter(workspaceName);
+    } catch (caught) {
+      fail(caught);
+    }
+  };
+
+  const switchTo = (next: 'sign-up' | 'log-in') => {
+    setMode(next);
+    setError(undefined);
+    setErrors({});
   };
 
   if (joined) {
@@ -249,6 +273,29 @@ export function InvitePage() {
     );
   }
 
+  if (mode === 'log-in') {
+    return (
+      <AuthCard title={`Join ${invitation.workspace.name}`}>
+        {intro}
+        <form onSubmit={(event) => void logIn(event, invitation.email, invitation.workspace.name)} className="stack" aria-label="Log in to accept">
+          {error ? <Alert>{error}</Alert> : null}
+          <Field label="Email" name="email" type="email" value={invitation.email} readOnly autoComplete="username" />
+          <Field label="Password" name="password" type="password" autoComplete="current-password" required autoFocus />
+          <button type="submit" className="button primary" disabled={busy}>
+            {busy ? 'Joining…' : 'Log in and join'}
+          </button>
+        </form>
+        <p className="muted">
+          New to Unite Hub?{' '}
+          <button type="button" className="link-button" onClick={() => switchTo('sign-up')}>
+            Create your account
+          </button>
+        </p>
+        {expires}
+      </AuthCard>
+    );
+  }
+
   return (
     <AuthCard title={`Join ${invitation.workspace.name}`}>
       {intro}
@@ -262,7 +309,10 @@ export function InvitePage() {
         </button>
       </form>
       <p className="muted">
-        Already have an account with {invitation.email}? <Link to={`/login?next=${encodeURIComponent(href)}`}>Log in to accept</Link>
+        Already have an account with {invitation.email}?{' '}
+        <button type="button" className="link-button" onClick={() => switchTo('log-in')}>
+          Log in to accept
+        </button>
       </p>
       {expires}
     </AuthCard>
