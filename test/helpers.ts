@@ -135,7 +135,7 @@ export async function invitationToken(db: Database, workspaceId: string, email: 
     `SELECT text_body FROM messages WHERE workspace_id = $1 AND to_address = $2 AND source_type = 'invitation' ORDER BY created_at DESC, idempotency_key DESC LIMIT 1`,
     [workspaceId, email.toLowerCase()],
   );
-  const match = /\/invite\?token=([A-Za-z0-9_-]+)/.exec(sent.rows[0]?.text_body ?? '');
+  const match = /\/invite#token=([A-Za-z0-9_-]+)/.exec(sent.rows[0]?.text_body ?? '');
   if (!match) throw new Error(`no invitation email to ${email}`);
   return match[1]!;
 }

@@ -74,10 +74,11 @@ export function invitationRoutes(app: FastifyInstance, deps: AppDeps, setSession
     return reply.code(204).send();
   });
 
-  app.get(
+  // A POST although it reads: the token travels in the body, never in a URL that logs would keep.
+  app.post(
     '/invitations/accept-info',
-    { config: { permission: 'public', rateLimit: publicLimit }, schema: { tags: ['members'], summary: 'What a valid invitation link offers: workspace, inviter, role, email', querystring: Type.Object({ token: InvitationToken }, { additionalProperties: false }), response: { 200: Preview, ...invalidLink } } },
-    async (request) => previewInvitation(db, clock, (request.query as { token: string }).token),
+    { config: { permission: 'public', rateLimit: publicLimit }, schema: { tags: ['members'], summary: 'What a valid invitation link offers: workspace, inviter, role, email', body: TokenBody, response: { 200: Preview, ...invalidLink } } },
+    async (request) => previewInvitation(db, clock, (request.body as Static<typeof TokenBody>).token),
   );
 
   app.post(

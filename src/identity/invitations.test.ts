@@ -1,6 +1,10 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app.js';
+import { createRuntime } from '../init.js';
+import { createLogger } from '../platform/logger.js';
 import { ManualClock } from '../platform/clock.js';
-import { createTestApp, invitationToken, joinByInvitation, sessionHeaders, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { createTestApp, invitationToken, joinByInvitation, sessionHeaders, signUp, testConfig, type Caller, type TestApp } from '../../test/helpers.js';
 import { roleWithin, type Role } from './permissions.js';
 import { sha256 } from './tokens.js';
 
@@ -17,7 +21,7 @@ let n = 0;
 const freshEmail = (label: string): string => `${label}-${Date.now()}-${(n += 1)}@example.com`;
 
 const invite = (owner: Caller, email: string, role = 'member') => t.app.inject({ method: 'POST', url: '/api/invitations', headers: owner.session, payload: { email, role } });
-const info = (token: string) => t.app.inject({ method: 'GET', url: `/api/invitations/accept-info?token=${token}` });
+const info = (token: string) => t.app.inject({ method: 'POST', url: '/api/invitations/accept-info', payload: { token } });
 const signUpWith = (token: string, name = 'Invitee') => t.app.inject({ method: 'POST', url: '/api/invitations/signup', payload: { token, name, password: 'invitee password' } });
 const accept = (session: Record<string, string>, token: string) => t.app.inject({ method: 'POST', url: '/api/invitations/accept', headers: session, payload: { token } });
 
@@ -291,8 +295,8 @@ describe('the invitation email', () => {
     const mail = captured.rows[0]!;
     expect(mail.subject).toMatch(/^Olive invited you to Org \d+ on Unite Hub$/);
     const token = await invitationToken(t.db, owner.workspaceId, email);
-    expect(mail.text_body).toContain(`http://localhost:3008/invite?token=${token}`);
-    expect(mail.html).toContain(`href="http://localhost:3008/invite?token=${token}"`);
+    expect(mail.text_body).toContain(`http://localhost:3008/invite#token=${token}`);
+    expect(mail.html).toContain(`href="http://localhost:3008/invite#token=${token}"`);
     // Transactional: no tracking or unsubscribe rewriting of the link.
     expect(mail.html).not.toContain('/t/');
 
@@ -302,5 +306,34 @@ describe('the invitation email', () => {
     expect(viewerInbox.json().messages.map((m: { id: string }) => m.id)).not.toContain(mail.id);
     expect((await t.app.inject({ method: 'GET', url: `/api/inbox/${mail.id}`, headers: viewer.session })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'GET', url: `/api/inbox/${mail.id}`, headers: owner.session })).statusCode).toBe(200);
+  });
+});
+
+describe('the token and the logs', () => {
+  it('never writes the invitation token to a log line, from invitation to sign-up', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const runtime = await createRuntime(testConfig({ LOG_LEVEL: 'trace' }), { db: t.db, clock, logger: createLogger('trace', stream) });
+    const logged = await buildApp(runtime.deps);
+    try {
+      const owner = await signUp(logged);
+      const email = freshEmail('logged');
+      await logged.inject({ method: 'POST', url: '/api/invitations', headers: owner.session, payload: { email, role: 'member' } });
+      const token = await invitationToken(t.db, owner.workspaceId, email);
+      await logged.inject({ method: 'POST', url: '/api/invitations/accept-info', payload: { token } });
+      await logged.inject({ method: 'GET', url: '/invite', headers: { accept: 'text/html' } });
+      const joined = await logged.inject({ method: 'POST', url: '/api/invitations/signup', payload: { token, name: 'Logged', password: 'invitee password' } });
+      expect(joined.statusCode).toBe(201);
+      expect(lines.length).toBeGreaterThan(5);
+      expect(lines.filter((line) => line.includes(token))).toEqual([]);
+    } finally {
+      await logged.close();
+      await runtime.close();
+    }
   });
 });

@@ -90,7 +90,8 @@ async function loadInvitation(q: Queryable, workspaceId: string, id: string, loc
 async function sendInvitation(q: Queryable, mailer: InvitationMailer, row: InvitationRow, token: string): Promise<void> {
   const workspace = await q.query<{ name: string }>('SELECT name FROM workspaces WHERE id = $1', [row.workspace_id]);
   const content = invitationEmail({
-    link: `${mailer.publicUrl}/invite?token=${encodeURIComponent(token)}`,
+    // In the fragment, which browsers never send: the token stays out of server and proxy logs.
+    link: `${mailer.publicUrl}/invite#token=${encodeURIComponent(token)}`,
     workspaceName: workspace.rows[0]!.name,
     inviterName: row.inviter_name,
     role: row.role,

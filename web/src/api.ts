@@ -457,7 +457,7 @@ export const api = {
     create: (input: { email: string; role: Role }) => request<Invitation>('POST', '/invitations', input),
     resend: (invitationId: string) => request<Invitation>('POST', `/invitations/${id(invitationId)}/resend`),
     revoke: (invitationId: string) => request<void>('DELETE', `/invitations/${id(invitationId)}`),
-    preview: (token: string) => request<InvitationPreview>('GET', `/invitations/accept-info${query({ token })}`),
+    preview: (token: string) => request<InvitationPreview>('POST', '/invitations/accept-info', { token }),
     accept: (token: string) => request<{ workspace: Workspace; role: Role }>('POST', '/invitations/accept', { token }),
     signUp: (input: { token: string; name: string; password: string }) =>
       request<{ user: User; workspace: Workspace; role: Role; csrfToken: string }>('POST', '/invitations/signup', input),

@@ -130,13 +130,13 @@ const LINK_PROBLEMS: Record<string, { title: string; explain: (signedIn: boolean
 };
 
 /**
- * `/invite?token=…`, the page behind an invitation email, for visitors and signed-in users alike:
+ * `/invite#token=…`, the page behind an invitation email, for visitors and signed-in users alike:
  * who invited which email to what, then accept (signed in as that email), sign up, or log in.
  */
 export function InvitePage() {
   const { state, refresh, logOut } = useSession();
-  const { search } = useLocation();
-  const token = search.get('token') ?? '';
+  // The link carries the token in its fragment (`/invite#token=…`), which never reaches a server log.
+  const token = new URLSearchParams(window.location.hash.slice(1)).get('token') ?? '';
   const [loaded, setLoaded] = useState<{ status: 'loading' } | { status: 'error'; code: string; message: string } | { status: 'ready'; data: InvitationPreview }>({ status: 'loading' });
   useEffect(() => {
     if (!token) return;
