@@ -46,7 +46,7 @@ export interface InboxEmail extends InboxSummary {
 
 // An invitation email's link admits whoever holds it with the invited role, so only those who may
 // invite (owners) see invitation emails in the dev inbox; for them it reveals nothing new.
-const HIDE_INVITATIONS = `NOT (NOT $3::boolean AND EXISTS (SELECT 1 FROM messages m WHERE m.id = dev_inbox.message_id AND m.source_type = 'invitation'))`;
+const HIDE_INVITATIONS = `($3::boolean OR NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = dev_inbox.message_id AND m.source_type = 'invitation'))`;
 
 /** The newest captured emails of a workspace. */
 export async function listInbox(q: Queryable, workspaceId: string, limit: number, options: { showInvitations: boolean }): Promise<InboxSummary[]> {
