@@ -113,6 +113,27 @@ describe('inviting', () => {
     expect((await t.app.inject({ method: 'POST', url: '/api/invitations', headers: owner.session, payload: { email: 'not an email', role: 'member' } })).json().error.code).toBe('VALIDATION_FAILED');
   });
 
+  it('limits invitation emails: a pause before a resend, and 100 a day per workspace (by the clock)', async () => {
+    const owner = await signUp(t.app);
+    const created = (await invite(owner, freshEmail('eager'))).json();
+    const tooSoon = await t.app.inject({ method: 'POST', url: `/api/invitations/${created.id}/resend`, headers: owner.session });
+    expect(tooSoon.statusCode).toBe(429);
+    expect(tooSoon.json().error.code).toBe('RATE_LIMITED');
+    clock.advance(60_000);
+    expect((await t.app.inject({ method: 'POST', url: `/api/invitations/${created.id}/resend`, headers: owner.session })).statusCode).toBe(200);
+
+    await t.db.query(
+      `INSERT INTO invitations (workspace_id, email, role, token_hash, created_at, sent_at, expires_at)
+       SELECT $1, 'bulk-' || i || '@example.com', 'viewer', md5(random()::text || i), $2, $2, $3 FROM generate_series(1, 99) AS i`,
+      [owner.workspaceId, clock.now(), new Date(clock.now().getTime() + 86_400_000)],
+    );
+    const capped = await invite(owner, freshEmail('one-too-many'));
+    expect(capped.statusCode).toBe(429);
+    expect(capped.json().error.code).toBe('RATE_LIMITED');
+    clock.advance(86_400_000);
+    expect((await invite(owner, freshEmail('next-day'))).statusCode).toBe(201);
+  });
+
   it('keeps invitations inside their workspace', async () => {
     const a = await signUp(t.app);
     const b = await signUp(t.app);

@@ -15,6 +15,9 @@ import { roleWithin, type Role } from './permissions.js';
 import { normalizeEmail, randomToken, sha256 } from './tokens.js';
 
 export const INVITATION_DAYS = 7;
+/** Invitation emails a workspace may send in 24 hours, and the pause before one is sent again: a free workspace must not become a way to mail strangers. */
+export const INVITATIONS_PER_DAY = 100;
+export const RESEND_PAUSE_MS = 60_000;
 
 export interface InvitationView {
   id: string;
@@ -76,6 +79,13 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 const expiry = (now: Date): Date => new Date(now.getTime() + INVITATION_DAYS * 86_400_000);
+
+async function assertDailyAllowance(tx: Queryable, workspaceId: string, now: Date): Promise<void> {
+  const sent = await tx.query<{ n: string }>('SELECT count(*) AS n FROM invitations WHERE workspace_id = $1 AND sent_at > $2', [workspaceId, new Date(now.getTime() - 86_400_000)]);
+  if (Number(sent.rows[0]!.n) >= INVITATIONS_PER_DAY) {
+    throw new AppError('RATE_LIMITED', `This workspace sent ${INVITATIONS_PER_DAY} invitations in the last 24 hours; try again later`);
+  }
+}
 
 async function loadInvitation(q: Queryable, workspaceId: string, id: string, lock: boolean): Promise<InvitationRow | undefined> {
   const result = await q.query<InvitationRow>(
@@ -145,6 +155,7 @@ export async function createInvitation(
       if (existing && existing.expires_at > now) {
         throw new AppError('INVITATION_EXISTS', `${email} already has a pending invitation; resend or revoke it`, { invitationId: existing.id });
       }
+      await assertDailyAllowance(tx, workspaceId, now);
       const written = existing
         ? await tx.query<{ id: string }>(
             `UPDATE invitations SET role = $2, token_hash = $3, invited_by = $4, sent_at = $5, send_count = send_count + 1, expires_at = $6
@@ -200,7 +211,11 @@ export async function resendInvitation(db: Database, clock: Clock, mailer: Invit
   const token = randomToken();
   const now = clock.now();
   return db.transaction(async (tx) => {
-    await pendingForUpdate(tx, workspaceId, id);
+    const current = await pendingForUpdate(tx, workspaceId, id);
+    if (now.getTime() - current.sent_at.getTime() < RESEND_PAUSE_MS) {
+      throw new AppError('RATE_LIMITED', `An invitation was sent to ${current.email} less than a minute ago; wait before sending another`);
+    }
+    await assertDailyAllowance(tx, workspaceId, now);
     await tx.query('UPDATE invitations SET token_hash = $2, sent_at = $3, send_count = send_count + 1, expires_at = $4 WHERE id = $1', [id, sha256(token), now, expiry(now)]);
     const row = (await loadInvitation(tx, workspaceId, id, false))!;
     await sendInvitation(tx, mailer, row, token);

@@ -229,6 +229,10 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await form.getByRole('button', { name: 'Send invitation' }).click();
     const pending = page.getByRole('table', { name: 'Pending invitations' });
     await pending.getByRole('cell', { name: 'charles@example.com', exact: true }).waitFor();
+    // A resend straight away is refused in plain words; a minute later it goes.
+    await pending.getByRole('button', { name: 'Resend the invitation to charles@example.com' }).click();
+    await page.getByRole('alert').getByText('An invitation was sent to charles@example.com less than a minute ago; wait before sending another').waitFor();
+    await testApp.db.query(`UPDATE invitations SET sent_at = sent_at - interval '2 minutes' WHERE email = 'charles@example.com' AND accepted_at IS NULL`);
     await pending.getByRole('button', { name: 'Resend the invitation to charles@example.com' }).click();
     await page.getByText('A new invitation link was sent to charles@example.com.').waitFor();
     const token = await invitationToken(testApp.db, (await ownerWorkspace()).id, 'charles@example.com');
