@@ -17,6 +17,7 @@ import { contactsRoutes } from './contacts/contacts.routes.js';
 import { customFieldRoutes } from './contacts/custom-fields.routes.js';
 import { importRoutes } from './contacts/import.routes.js';
 import type { Database } from './db/database.js';
+import { isUniqueViolation } from './db/errors.js';
 import type { EmailServices } from './email/email.js';
 import { emailRoutes } from './email/email.routes.js';
 import { emailPublicRoutes } from './email/public.routes.js';
@@ -129,6 +130,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (error instanceof AppError) {
       if (error.code === 'RATE_LIMITED') reply.header('retry-after', '60');
       return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
+    }
+    if (isUniqueViolation(error)) {
+      // Two requests raced to create the same thing and a unique index refused the second: an
+      // expected outcome. Domains map the ones with a documented code of their own (EMAIL_TAKEN …).
+      request.log.info({ constraint: (error as { constraint?: string }).constraint }, 'unique violation answered 409');
+      return reply.code(409).send(errorBody('CONFLICT', 'This conflicts with a change made at the same time (it already exists); reload and try again'));
     }
     if (error.validation) {
       const details = error.validation.map((v) => ({ path: v.instancePath || '/', message: v.message ?? 'is invalid', ...(v.params ? { params: v.params } : {}) }));

@@ -4,6 +4,7 @@
  */
 import { hash, verify } from '@node-rs/argon2';
 import type { Database, Queryable } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import { recordAudit, type Actor } from './audit.js';
@@ -43,9 +44,12 @@ export async function signUp(
 ): Promise<{ user: UserView; workspace: WorkspaceView; session: SessionGrant }> {
   const email = normalizeEmail(input.email);
   const passwordHash = await hashPassword(input.password);
+  const taken = () => new AppError('EMAIL_TAKEN', 'An account with this email already exists');
+  // The check below answers the common case; two sign-ups racing for one email both pass it, and
+  // the unique index refuses the second at INSERT: the same answer, not a 500.
   return db.transaction(async (tx) => {
     const existing = await tx.query('SELECT 1 FROM users WHERE email = $1', [email]);
-    if (existing.rowCount > 0) throw new AppError('EMAIL_TAKEN', 'An account with this email already exists');
+    if (existing.rowCount > 0) throw taken();
     const org = await tx.query<{ id: string }>('INSERT INTO organizations (name) VALUES ($1) RETURNING id', [input.organizationName]);
     const orgId = org.rows[0]!.id;
     const ws = await tx.query<{ id: string; name: string }>(
@@ -69,6 +73,8 @@ export async function signUp(
     });
     const session = await createSession(tx, clock, userView.id, workspace.id, meta);
     return { user: userView, workspace, session };
+  }).catch((error: unknown) => {
+    throw isUniqueViolation(error, 'users_email_key') ? taken() : error;
   });
 }
 
