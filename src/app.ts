@@ -30,6 +30,7 @@ import { healthRoutes } from './health/health.routes.js';
 import type { HealthCheck } from './health/health.js';
 import { registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
+import { registerJsonBodyParser } from './http/json-body.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
 import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false } },
   });
   app.setValidatorCompiler(validatorCompiler);
+  registerJsonBodyParser(app);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
