@@ -30,6 +30,7 @@ import { healthRoutes } from './health/health.routes.js';
 import type { HealthCheck } from './health/health.js';
 import { registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
+import { registerBodyDrain } from './http/body-drain.js';
 import { registerJsonBodyParser } from './http/json-body.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
@@ -83,6 +84,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // A body answered before it was read is read to its end (up to 8 × the body limit) so the
+  // connection stays usable (src/http/body-drain.ts).
+  registerBodyDrain(app, 8 * config.bodyLimitBytes);
   // Text PostgreSQL cannot store (NUL, unpaired surrogates) is refused before any handler sees it
   // (src/http/text.ts). Segment ingestion checks message by message instead, to keep the good ones.
   app.addHook('preValidation', async (request) => {
