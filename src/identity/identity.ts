@@ -8,6 +8,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import { recordAudit, type Actor } from './audit.js';
+import { clearLoginAttempts, countLoginAttempt, isKnownDevice, rememberDevice } from './login-throttle.js';
 import type { Role } from './permissions.js';
 import { newApiKey, normalizeEmail, randomToken, sha256 } from './tokens.js';
 
@@ -96,13 +97,20 @@ async function createSession(
   return { token, csrfToken, expiresAt };
 }
 
+/**
+ * Checks the password under the per-account throttle (login-throttle.ts) and opens a session.
+ * `deviceToken` is the known-device cookie, if the browser sent one; the answer carries the token
+ * to (re)set it.
+ */
 export async function logIn(
   db: Database,
   clock: Clock,
   input: { email: string; password: string },
-  meta: { ip?: string | undefined; userAgent?: string | undefined },
-): Promise<{ user: UserView; session: SessionGrant }> {
+  meta: { ip?: string | undefined; userAgent?: string | undefined; deviceToken?: string | undefined },
+): Promise<{ user: UserView; session: SessionGrant; deviceToken: string }> {
   const email = normalizeEmail(input.email);
+  const knownDevice = await isKnownDevice(db, email, meta.deviceToken);
+  if (!knownDevice) await countLoginAttempt(db, email, clock.now());
   const found = await db.query<UserView & { password_hash: string }>(
     'SELECT id, email, name, password_hash FROM users WHERE email = $1',
     [email],
@@ -122,7 +130,9 @@ export async function logIn(
   const workspaceId = membership.rows[0]?.workspace_id;
   if (!workspaceId) throw new AppError('FORBIDDEN', 'This account is not a member of any workspace');
   const session = await createSession(db, clock, row.id, workspaceId, meta);
-  return { user: { id: row.id, email: row.email, name: row.name }, session };
+  await clearLoginAttempts(db, email);
+  const deviceToken = knownDevice && meta.deviceToken ? meta.deviceToken : await rememberDevice(db, email, clock.now());
+  return { user: { id: row.id, email: row.email, name: row.name }, session, deviceToken };
 }
 
 export async function logOut(q: Queryable, token: string): Promise<void> {
