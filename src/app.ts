@@ -28,7 +28,7 @@ import { eventsRoutes } from './events/events.routes.js';
 import { trackingRoutes } from './events/tracking.routes.js';
 import { healthRoutes } from './health/health.routes.js';
 import type { HealthCheck } from './health/health.js';
-import { registerAuth } from './http/auth.js';
+import { isOperator, registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
 import { registerBodyDrain } from './http/body-drain.js';
 import { registerJsonBodyParser } from './http/json-body.js';
@@ -170,8 +170,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send(errorBody('INTERNAL_ERROR', `Something went wrong on our side; quote request id ${request.id}`));
   });
 
-  registerHttpMetrics(app, deps.metrics);
-  healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown });
+  registerHttpMetrics(app, deps.metrics, config.metricsToken);
+  healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, deps) });
   trackingRoutes(app, deps);
   await app.register(async (scope) => emailPublicRoutes(scope, deps));
   campaignHookRoutes(app, deps);
