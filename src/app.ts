@@ -35,6 +35,7 @@ import { registerJsonBodyParser } from './http/json-body.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
 import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
+import type { DnsResolver } from './campaigns/webhooks.js';
 import { identityRoutes } from './identity/identity.routes.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
@@ -55,6 +56,8 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   /** Prometheus registry; other domains add their own counters to it. */
   metrics: Metrics;
+  /** Resolves outbound hosts when they are saved (webhook URLs, SMTP providers) to refuse non-public ones. */
+  dns: DnsResolver;
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */

@@ -10,6 +10,8 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { goalEventOf, goalSegmentOf, requiredSegmentsOf, type CampaignDefinition } from './definition.js';
 import { validateDefinition } from './validator.js';
+import { webhookHostIssues } from './webhook-urls.js';
+import type { DnsResolver } from './webhooks.js';
 
 export const ENROLLMENTS_CHANNEL = 'campaign_enrollments_due';
 
@@ -46,9 +48,13 @@ function toCampaign(row: CampaignRow): Campaign {
   };
 }
 
-/** Throws CAMPAIGN_INVALID listing every problem, each with node and field. */
-export async function assertValidDefinition(definition: unknown): Promise<CampaignDefinition> {
-  const issues = await validateDefinition(definition);
+/**
+ * Throws CAMPAIGN_INVALID listing every problem, each with node and field. With `dns` (saving a
+ * draft), webhook hosts are also resolved and refused when not public (webhook-urls.ts).
+ */
+export async function assertValidDefinition(definition: unknown, dns?: DnsResolver): Promise<CampaignDefinition> {
+  let issues = await validateDefinition(definition);
+  if (issues.length === 0 && dns) issues = await webhookHostIssues(definition as CampaignDefinition, dns);
   if (issues.length > 0) {
     throw new AppError('CAMPAIGN_INVALID', `The campaign definition has ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.nodeId ?? 'definition'} ${issues[0]!.field} ${issues[0]!.message}`, issues);
   }
@@ -92,8 +98,8 @@ export async function listCampaigns(q: Queryable, workspaceId: string): Promise<
   return result.rows.map(toCampaign);
 }
 
-export async function createCampaign(db: Database, workspaceId: string, actor: Actor, name: string, definition: unknown, now: Date): Promise<Campaign> {
-  const valid = await assertValidDefinition(definition);
+export async function createCampaign(db: Database, workspaceId: string, actor: Actor, name: string, definition: unknown, now: Date, dns?: DnsResolver): Promise<Campaign> {
+  const valid = await assertValidDefinition(definition, dns);
   return db.transaction(async (tx) => {
     await assertSegmentsExist(tx, workspaceId, valid);
     await assertTopicsExist(tx, workspaceId, valid);
@@ -112,8 +118,8 @@ export async function getCampaign(q: Queryable, workspaceId: string, campaignId:
   return { campaign: toCampaign(row), definition: row.draft_definition };
 }
 
-export async function updateCampaign(db: Database, workspaceId: string, actor: Actor, campaignId: string, change: { name?: string; definition: unknown }, now: Date): Promise<Campaign> {
-  const valid = await assertValidDefinition(change.definition);
+export async function updateCampaign(db: Database, workspaceId: string, actor: Actor, campaignId: string, change: { name?: string; definition: unknown }, now: Date, dns?: DnsResolver): Promise<Campaign> {
+  const valid = await assertValidDefinition(change.definition, dns);
   return db.transaction(async (tx) => {
     const before = await loadCampaignRow(tx, workspaceId, campaignId, true);
     if (before.status === 'archived') throw new AppError('CAMPAIGN_ARCHIVED', 'An archived campaign cannot be edited');
