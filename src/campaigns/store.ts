@@ -10,6 +10,8 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { goalEventOf, goalSegmentOf, requiredSegmentsOf, type CampaignDefinition } from './definition.js';
 import { validateDefinition } from './validator.js';
+import { stepDeliverySql, toStepDelivery } from '../contacts/contacts.js';
+import type { StepDelivery } from '../contacts/contacts.schemas.js';
 import { webhookHostIssues } from './webhook-urls.js';
 import type { DnsResolver } from './webhooks.js';
 
@@ -461,7 +463,8 @@ export interface Journey {
     enrolledAt: string;
     finishedAt: string | null;
   };
-  steps: Array<{ nodeId: string; outcome: string; handle: string | null; detail: Record<string, unknown>; at: string }>;
+  /** `delivery`: where a webhook step's call stands (queued, sent, failed, attempts, last answer); null on other steps. */
+  steps: Array<{ nodeId: string; outcome: string; handle: string | null; detail: Record<string, unknown>; at: string; delivery: StepDelivery | null }>;
 }
 
 export async function getJourney(q: Queryable, workspaceId: string, campaignId: string, enrollmentId: string): Promise<Journey> {
@@ -485,8 +488,9 @@ export async function getJourney(q: Queryable, workspaceId: string, campaignId: 
   );
   const row = e.rows[0];
   if (!row) throw notFound('Enrollment');
-  const steps = await q.query<{ node_id: string; outcome: string; handle: string | null; detail: Record<string, unknown>; at: Date }>(
-    'SELECT node_id, outcome, handle, detail, at FROM enrollment_steps WHERE enrollment_id = $1 AND workspace_id = $2 ORDER BY id',
+  const steps = await q.query<{ node_id: string; outcome: string; handle: string | null; detail: Record<string, unknown>; at: Date; delivery: StepDelivery | null }>(
+    `SELECT s.node_id, s.outcome, s.handle, s.detail, s.at, ${stepDeliverySql('s')} AS delivery
+       FROM enrollment_steps s WHERE s.enrollment_id = $1 AND s.workspace_id = $2 ORDER BY s.id`,
     [enrollmentId, workspaceId],
   );
   return {
@@ -504,7 +508,7 @@ export async function getJourney(q: Queryable, workspaceId: string, campaignId: 
       enrolledAt: row.enrolled_at.toISOString(),
       finishedAt: row.finished_at?.toISOString() ?? null,
     },
-    steps: steps.rows.map((s) => ({ nodeId: s.node_id, outcome: s.outcome, handle: s.handle, detail: s.detail, at: s.at.toISOString() })),
+    steps: steps.rows.map((s) => ({ nodeId: s.node_id, outcome: s.outcome, handle: s.handle, detail: s.detail, at: s.at.toISOString(), delivery: toStepDelivery(s.delivery) })),
   };
 }
 
