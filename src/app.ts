@@ -17,6 +17,7 @@ import { contactsRoutes } from './contacts/contacts.routes.js';
 import { customFieldRoutes } from './contacts/custom-fields.routes.js';
 import { importRoutes } from './contacts/import.routes.js';
 import type { Database } from './db/database.js';
+import { isUniqueViolation } from './db/errors.js';
 import type { EmailServices } from './email/email.js';
 import { emailRoutes } from './email/email.routes.js';
 import { emailPublicRoutes } from './email/public.routes.js';
@@ -27,11 +28,14 @@ import { eventsRoutes } from './events/events.routes.js';
 import { trackingRoutes } from './events/tracking.routes.js';
 import { healthRoutes } from './health/health.routes.js';
 import type { HealthCheck } from './health/health.js';
-import { registerAuth } from './http/auth.js';
+import { isOperator, registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
+import { registerBodyDrain } from './http/body-drain.js';
+import { registerJsonBodyParser } from './http/json-body.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
 import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
+import type { DnsResolver } from './campaigns/webhooks.js';
 import { identityRoutes } from './identity/identity.routes.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
@@ -52,6 +56,8 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   /** Prometheus registry; other domains add their own counters to it. */
   metrics: Metrics;
+  /** Resolves outbound hosts when they are saved (webhook URLs, SMTP providers) to refuse non-public ones. */
+  dns: DnsResolver;
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
@@ -68,7 +74,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: true,
+    // Forwarded headers are believed only from the proxies TRUST_PROXY lists; otherwise anyone
+    // could pick the address the rate limits and the audit log see.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -76,10 +84,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false } },
   });
   app.setValidatorCompiler(validatorCompiler);
+  registerJsonBodyParser(app);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // A body answered before it was read is read to its end (up to 8 × the body limit) so the
+  // connection stays usable (src/http/body-drain.ts).
+  registerBodyDrain(app, 8 * config.bodyLimitBytes);
   // Text PostgreSQL cannot store (NUL, unpaired surrogates) is refused before any handler sees it
   // (src/http/text.ts). Segment ingestion checks message by message instead, to keep the good ones.
   app.addHook('preValidation', async (request) => {
@@ -130,6 +142,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (error.code === 'RATE_LIMITED') reply.header('retry-after', '60');
       return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
     }
+    if (isUniqueViolation(error)) {
+      // Two requests raced to create the same thing and a unique index refused the second: an
+      // expected outcome. Domains map the ones with a documented code of their own (EMAIL_TAKEN …).
+      request.log.info({ constraint: (error as { constraint?: string }).constraint }, 'unique violation answered 409');
+      return reply.code(409).send(errorBody('CONFLICT', 'This conflicts with a change made at the same time (it already exists); reload and try again'));
+    }
     if (error.validation) {
       const details = error.validation.map((v) => ({ path: v.instancePath || '/', message: v.message ?? 'is invalid', ...(v.params ? { params: v.params } : {}) }));
       const where = error.validationContext ?? 'request';
@@ -155,8 +173,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send(errorBody('INTERNAL_ERROR', `Something went wrong on our side; quote request id ${request.id}`));
   });
 
-  registerHttpMetrics(app, deps.metrics);
-  healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown });
+  registerHttpMetrics(app, deps.metrics, config.metricsToken);
+  healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, deps) });
   trackingRoutes(app, deps);
   await app.register(async (scope) => emailPublicRoutes(scope, deps));
   campaignHookRoutes(app, deps);

@@ -3,6 +3,7 @@
  * returns a frozen object; a bad value stops the process with a message naming the variable.
  */
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type ProcessRole = 'all' | 'api' | 'worker';
@@ -30,6 +31,15 @@ export interface Config {
   readonly webDist: string;
   readonly secureCookies: boolean;
   readonly loginRateLimitPerMinute: number;
+  /**
+   * Addresses and CIDRs of the reverse proxies whose X-Forwarded-For / -Proto / -Host are believed
+   * (TRUST_PROXY); empty: none, the client address is the socket's.
+   */
+  readonly trustProxy: readonly string[];
+  /** Bearer token /metrics requires, and that shows /health/deep's details (METRICS_TOKEN); undefined: /metrics is open. */
+  readonly metricsToken: string | undefined;
+  /** Whether workspace SMTP providers may point at private, loopback or link-local hosts (SMTP_ALLOW_PRIVATE_HOSTS). */
+  readonly smtpAllowPrivateHosts: boolean;
   readonly workerPollMs: number;
   /** Enrollments the campaign engine claims per transaction. */
   readonly engineBatchSize: number;
@@ -81,6 +91,27 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return raw;
 }
 
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY: comma-separated IP addresses, CIDRs, or loopback / linklocal / uniquelocal. */
+function proxyList(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '' || raw === 'false') return [];
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of entries) {
+    const ok = PROXY_NAMES.includes(entry) || ipaddr.isValid(entry) || (entry.includes('/') && (() => {
+      try {
+        ipaddr.parseCIDR(entry);
+        return true;
+      } catch {
+        return false;
+      }
+    })());
+    if (!ok) throw new ConfigError(name, `must list IP addresses or CIDRs (or loopback, linklocal, uniquelocal), separated by commas; "${entry}" is neither`);
+  }
+  return entries;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const port = int(env, 'PORT', 3008, 0, 65535);
@@ -102,6 +133,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const emailFrom = env.EMAIL_FROM && env.EMAIL_FROM !== '' ? env.EMAIL_FROM : 'Unite Hub <no-reply@unitehub.local>';
   if (!/@/.test(emailFrom)) throw new ConfigError('EMAIL_FROM', 'must contain an email address');
 
+  const metricsToken = env.METRICS_TOKEN && env.METRICS_TOKEN !== '' ? env.METRICS_TOKEN : undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+
   const config: Config = {
     nodeEnv,
     port,
@@ -119,6 +153,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     webDist: path.resolve(cwd, 'dist/web'),
     secureCookies: oneOf(env, 'SECURE_COOKIES', ['true', 'false'] as const, nodeEnv === 'production' ? 'true' : 'false') === 'true',
     loginRateLimitPerMinute: int(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 10, 1, 10_000),
+    trustProxy: Object.freeze(proxyList(env, 'TRUST_PROXY')),
+    metricsToken,
+    smtpAllowPrivateHosts: oneOf(env, 'SMTP_ALLOW_PRIVATE_HOSTS', ['true', 'false'] as const, 'false') === 'true',
     workerPollMs: int(env, 'WORKER_POLL_MS', 500, 10, 60_000),
     engineBatchSize: int(env, 'ENGINE_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 100, 600_000),

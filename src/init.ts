@@ -107,6 +107,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     metrics: createMetrics(),
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
+    dns: overrides.dns ?? systemDnsResolver,
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
   const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
@@ -116,7 +117,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
   const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new RulesReplyClassifier()), eventSink: () => deps.eventSink });
   workers.push(eventProcessor);
-  workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, dns: overrides.dns ?? systemDnsResolver, random: overrides.random ?? Math.random }, config.workerPollMs));
+  workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {
     deps,

@@ -17,15 +17,24 @@ afterAll(async () => {
 });
 
 describe('health', () => {
-  it('answers live, ready and deep', async () => {
+  it('answers live, ready and deep; deep shows its details only to operators', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({ status: 'ok' });
     const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
     expect(ready.json().database.status).toBe('ok');
-    const deep = await t.app.inject({ method: 'GET', url: '/health/deep' });
-    expect(deep.statusCode).toBe(200);
-    expect(deep.json().checks.database).toMatchObject({ status: 'ok' });
-    expect(typeof deep.json().checks.database.latencyMs).toBe('number');
+    const anonymous = await t.app.inject({ method: 'GET', url: '/health/deep' });
+    expect(anonymous.statusCode).toBe(200);
+    expect(anonymous.json()).toEqual({ status: 'ok' });
+    const owner = await signUp(t.app);
+    const viewerKey = (await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: owner.session, payload: { name: 'v', role: 'viewer' } })).json().key;
+    expect((await t.app.inject({ method: 'GET', url: '/health/deep', headers: { authorization: `Bearer ${viewerKey}` } })).json()).toEqual({ status: 'ok' });
+    expect((await t.app.inject({ method: 'GET', url: '/health/deep', headers: { authorization: 'Bearer uh_nope_nope' } })).json()).toEqual({ status: 'ok' });
+    for (const headers of [owner.bearer, { cookie: owner.session.cookie! }]) {
+      const deep = await t.app.inject({ method: 'GET', url: '/health/deep', headers });
+      expect(deep.statusCode).toBe(200);
+      expect(deep.json().checks.database).toMatchObject({ status: 'ok' });
+      expect(typeof deep.json().checks.database.latencyMs).toBe('number');
+    }
   });
 
   it('reports the database unhealthy while migrations are pending', async () => {
@@ -157,5 +166,25 @@ describe('metrics', () => {
     expect(r.headers['content-type']).toContain('text/plain');
     expect(r.body).toMatch(/http_requests_total\{method="GET",route="\/health\/live",status="200"\} \d+/);
     expect(r.body).toContain('process_resident_memory_bytes');
+  });
+
+  it('with METRICS_TOKEN, /metrics needs it as a Bearer token, which also shows /health/deep details', async () => {
+    const token = 'metrics-token-0123456789';
+    const guarded = await createTestApp({ testDb: t.testDb, config: { METRICS_TOKEN: token } });
+    try {
+      for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Basic ${token}`]) {
+        const refused = await guarded.app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
+        expect(refused.statusCode).toBe(401);
+        expect(refused.json().error.code).toBe('UNAUTHENTICATED');
+      }
+      const ok = await guarded.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.body).toContain('http_requests_total');
+      const deep = await guarded.app.inject({ method: 'GET', url: '/health/deep', headers: { authorization: `Bearer ${token}` } });
+      expect(deep.json().checks.database).toMatchObject({ status: 'ok' });
+      expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+    } finally {
+      await guarded.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { inject } from 'vitest';
 import { buildApp } from '../src/app.js';
+import type { DnsResolver } from '../src/campaigns/webhooks.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
@@ -63,10 +64,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(options: { clock?: Clock; config?: Record<string, string>; testDb?: TestDatabase } = {}): Promise<TestApp> {
+export async function createTestApp(options: { clock?: Clock; config?: Record<string, string>; testDb?: TestDatabase; dns?: DnsResolver } = {}): Promise<TestApp> {
   const testDb = options.testDb ?? (await createTestDatabase());
   const config = testConfig(options.config);
-  const runtime = await createRuntime(config, { db: testDb.db, logger: createLogger('silent'), ...(options.clock ? { clock: options.clock } : {}) });
+  const runtime = await createRuntime(config, { db: testDb.db, logger: createLogger('silent'), ...(options.clock ? { clock: options.clock } : {}), ...(options.dns ? { dns: options.dns } : {}) });
   const app = await buildApp(runtime.deps);
   await app.ready();
   return {

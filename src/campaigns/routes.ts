@@ -68,7 +68,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
     { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Create a draft campaign', body: CreateBody, response: { 201: Type.Object({ campaign: CampaignSchema }), 400: ErrorResponse } } },
     async (request, reply) => {
       const body = request.body as Static<typeof CreateBody>;
-      const campaign = await createCampaign(db, authOf(request).workspaceId, actorOf(request), body.name, body.definition, clock.now());
+      const campaign = await createCampaign(db, authOf(request).workspaceId, actorOf(request), body.name, body.definition, clock.now(), deps.dns);
       return reply.code(201).send({ campaign });
     },
   );
@@ -141,7 +141,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => {
       const body = request.body as Static<typeof UpdateBody>;
       const change = body.name === undefined ? { definition: body.definition } : { name: body.name, definition: body.definition };
-      return { campaign: await updateCampaign(db, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id, change, clock.now()) };
+      return { campaign: await updateCampaign(db, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id, change, clock.now(), deps.dns) };
     },
   );
 

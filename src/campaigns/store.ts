@@ -10,6 +10,10 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { goalEventOf, goalSegmentOf, requiredSegmentsOf, type CampaignDefinition } from './definition.js';
 import { validateDefinition } from './validator.js';
+import { stepDeliverySql, toStepDelivery } from '../contacts/contacts.js';
+import type { StepDelivery } from '../contacts/contacts.schemas.js';
+import { webhookHostIssues } from './webhook-urls.js';
+import type { DnsResolver } from './webhooks.js';
 
 export const ENROLLMENTS_CHANNEL = 'campaign_enrollments_due';
 
@@ -46,9 +50,13 @@ function toCampaign(row: CampaignRow): Campaign {
   };
 }
 
-/** Throws CAMPAIGN_INVALID listing every problem, each with node and field. */
-export async function assertValidDefinition(definition: unknown): Promise<CampaignDefinition> {
-  const issues = await validateDefinition(definition);
+/**
+ * Throws CAMPAIGN_INVALID listing every problem, each with node and field. With `dns` (saving a
+ * draft), webhook hosts are also resolved and refused when not public (webhook-urls.ts).
+ */
+export async function assertValidDefinition(definition: unknown, dns?: DnsResolver): Promise<CampaignDefinition> {
+  let issues = await validateDefinition(definition);
+  if (issues.length === 0 && dns) issues = await webhookHostIssues(definition as CampaignDefinition, dns);
   if (issues.length > 0) {
     throw new AppError('CAMPAIGN_INVALID', `The campaign definition has ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.nodeId ?? 'definition'} ${issues[0]!.field} ${issues[0]!.message}`, issues);
   }
@@ -92,8 +100,8 @@ export async function listCampaigns(q: Queryable, workspaceId: string): Promise<
   return result.rows.map(toCampaign);
 }
 
-export async function createCampaign(db: Database, workspaceId: string, actor: Actor, name: string, definition: unknown, now: Date): Promise<Campaign> {
-  const valid = await assertValidDefinition(definition);
+export async function createCampaign(db: Database, workspaceId: string, actor: Actor, name: string, definition: unknown, now: Date, dns?: DnsResolver): Promise<Campaign> {
+  const valid = await assertValidDefinition(definition, dns);
   return db.transaction(async (tx) => {
     await assertSegmentsExist(tx, workspaceId, valid);
     await assertTopicsExist(tx, workspaceId, valid);
@@ -112,8 +120,8 @@ export async function getCampaign(q: Queryable, workspaceId: string, campaignId:
   return { campaign: toCampaign(row), definition: row.draft_definition };
 }
 
-export async function updateCampaign(db: Database, workspaceId: string, actor: Actor, campaignId: string, change: { name?: string; definition: unknown }, now: Date): Promise<Campaign> {
-  const valid = await assertValidDefinition(change.definition);
+export async function updateCampaign(db: Database, workspaceId: string, actor: Actor, campaignId: string, change: { name?: string; definition: unknown }, now: Date, dns?: DnsResolver): Promise<Campaign> {
+  const valid = await assertValidDefinition(change.definition, dns);
   return db.transaction(async (tx) => {
     const before = await loadCampaignRow(tx, workspaceId, campaignId, true);
     if (before.status === 'archived') throw new AppError('CAMPAIGN_ARCHIVED', 'An archived campaign cannot be edited');
@@ -455,7 +463,8 @@ export interface Journey {
     enrolledAt: string;
     finishedAt: string | null;
   };
-  steps: Array<{ nodeId: string; outcome: string; handle: string | null; detail: Record<string, unknown>; at: string }>;
+  /** `delivery`: where a webhook step's call stands (queued, sent, failed, attempts, last answer); null on other steps. */
+  steps: Array<{ nodeId: string; outcome: string; handle: string | null; detail: Record<string, unknown>; at: string; delivery: StepDelivery | null }>;
 }
 
 export async function getJourney(q: Queryable, workspaceId: string, campaignId: string, enrollmentId: string): Promise<Journey> {
@@ -479,8 +488,9 @@ export async function getJourney(q: Queryable, workspaceId: string, campaignId: 
   );
   const row = e.rows[0];
   if (!row) throw notFound('Enrollment');
-  const steps = await q.query<{ node_id: string; outcome: string; handle: string | null; detail: Record<string, unknown>; at: Date }>(
-    'SELECT node_id, outcome, handle, detail, at FROM enrollment_steps WHERE enrollment_id = $1 AND workspace_id = $2 ORDER BY id',
+  const steps = await q.query<{ node_id: string; outcome: string; handle: string | null; detail: Record<string, unknown>; at: Date; delivery: StepDelivery | null }>(
+    `SELECT s.node_id, s.outcome, s.handle, s.detail, s.at, ${stepDeliverySql('s')} AS delivery
+       FROM enrollment_steps s WHERE s.enrollment_id = $1 AND s.workspace_id = $2 ORDER BY s.id`,
     [enrollmentId, workspaceId],
   );
   return {
@@ -498,7 +508,7 @@ export async function getJourney(q: Queryable, workspaceId: string, campaignId: 
       enrolledAt: row.enrolled_at.toISOString(),
       finishedAt: row.finished_at?.toISOString() ?? null,
     },
-    steps: steps.rows.map((s) => ({ nodeId: s.node_id, outcome: s.outcome, handle: s.handle, detail: s.detail, at: s.at.toISOString() })),
+    steps: steps.rows.map((s) => ({ nodeId: s.node_id, outcome: s.outcome, handle: s.handle, detail: s.detail, at: s.at.toISOString(), delivery: toStepDelivery(s.delivery) })),
   };
 }
 

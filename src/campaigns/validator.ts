@@ -174,7 +174,8 @@ export async function validateDefinition(input: unknown): Promise<DefinitionIssu
     }
     if (node.type === 'action' && node.config.kind === 'webhook') {
       try {
-        const host = new URL(node.config.url).hostname.replace(/^\[|\]$/g, '');
+        // A trailing dot is the same host (LOCALHOST. is localhost).
+        const host = new URL(node.config.url).hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '');
         if (ipaddr.isValid(host) && !isPublicAddress(host)) issues.push({ nodeId, field: 'config.url', message: `${host} is not a public address` });
         if (host === 'localhost' || host.endsWith('.localhost')) issues.push({ nodeId, field: 'config.url', message: 'localhost is not allowed' });
       } catch {

@@ -11,7 +11,8 @@ let clock: ManualClock;
 let caller: Caller;
 beforeAll(async () => {
   clock = new ManualClock();
-  t = await createTestApp({ clock });
+  // Saving resolves webhook hosts too (webhook-urls.ts): the test hosts resolve to a public address.
+  t = await createTestApp({ clock, dns: { resolve: async () => [{ address: '93.184.216.34', family: 4 }] } });
   caller = await signUp(t.app);
 });
 afterAll(async () => {

@@ -1,5 +1,5 @@
 /** Contact shapes: one schema per shape, shared by validation, OpenAPI and the web app. */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { CONTACT_STATUSES, SUBSCRIPTION_STATES } from './contacts.js';
 
 const NullableText = (maxLength: number) => Type.Union([Type.String({ maxLength }), Type.Null()]);
@@ -87,6 +87,17 @@ export const TimelineQuery = Type.Object(
   { limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), cursor: Type.Optional(Type.String({ maxLength: 300 })) },
   { additionalProperties: false },
 );
+/** Where a webhook action's call stands (campaign_webhooks); null on other steps. */
+export const StepDeliverySchema = Type.Object({
+  status: Type.Union([Type.Literal('queued'), Type.Literal('sent'), Type.Literal('failed')]),
+  attempts: Type.Integer(),
+  lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status of the last attempt' }),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  sentAt: Type.Union([Type.String(), Type.Null()]),
+  nextAttemptAt: Type.Union([Type.String(), Type.Null()], { description: 'While queued: when the next attempt is due' }),
+});
+export type StepDelivery = Static<typeof StepDeliverySchema>;
+
 export const TimelineItemSchema = Type.Union([
   Type.Object({ kind: Type.Literal('event'), id: Type.String(), at: Type.String(), type: Type.String(), name: Type.String(), properties: Type.Record(Type.String(), Type.Unknown()) }),
   Type.Object({ kind: Type.Literal('message'), id: Type.String(), at: Type.String(), subject: Type.String(), status: Type.String(), toAddress: Type.String(), sentAt: Type.Union([Type.String(), Type.Null()]) }),
@@ -100,6 +111,7 @@ export const TimelineItemSchema = Type.Union([
     nodeId: Type.String(),
     outcome: Type.String({ description: 'completed, skipped or failed' }),
     detail: Type.Record(Type.String(), Type.Unknown()),
+    delivery: Type.Union([StepDeliverySchema, Type.Null()]),
   }),
 ]);
 export const TimelinePage = Type.Object({ items: Type.Array(TimelineItemSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });

@@ -12,6 +12,7 @@ import { normalizeEmail } from '../identity/tokens.js';
 import type { Clock } from '../platform/clock.js';
 import { explainScore, NO_ENGAGEMENT, scoreInputs, scoreOf, type ScoreInputs } from '../scoring/scoring.js';
 import { applyFieldTypes, invalidCustomField, loadFieldTypes } from './custom-fields.js';
+import type { StepDelivery } from './contacts.schemas.js';
 
 /** Persisted strings: never rename. Order is the progression. */
 export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
@@ -642,7 +643,27 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
 export type TimelineItem =
   | { kind: 'event'; id: string; at: string; type: string; name: string; properties: Record<string, unknown> }
   | { kind: 'message'; id: string; at: string; subject: string; status: string; toAddress: string; sentAt: string | null }
-  | { kind: 'step'; id: string; at: string; campaignId: string; campaignName: string; enrollmentId: string; nodeId: string; outcome: string; detail: Record<string, unknown> };
+  | { kind: 'step'; id: string; at: string; campaignId: string; campaignName: string; enrollmentId: string; nodeId: string; outcome: string; detail: Record<string, unknown>; delivery: StepDelivery | null };
+
+/**
+ * SQL for the delivery of a webhook step `s` (an enrollment_steps row) as jsonb, NULL on other
+ * steps: its campaign_webhooks row, found by the idempotency key the engine gave it, through
+ * campaign_webhooks_idempotency_key. Read by the timeline and by campaign journeys.
+ */
+export function stepDeliverySql(s: string): string {
+  return `CASE WHEN ${s}.detail ? 'webhook' THEN (
+            SELECT jsonb_build_object('status', w.status, 'attempts', w.attempts, 'lastStatus', w.last_status, 'lastError', w.last_error,
+                                      'sentAt', w.sent_at, 'nextAttemptAt', CASE WHEN w.status = 'queued' THEN w.next_attempt_at END)
+              FROM campaign_webhooks w
+             WHERE w.workspace_id = ${s}.workspace_id AND w.idempotency_key = 'enrollment:' || ${s}.enrollment_id || ':node:' || ${s}.node_id) END`;
+}
+
+/** jsonb spells a timestamptz with its offset; the API answers ISO-8601 in UTC. */
+export function toStepDelivery(raw: StepDelivery | null | undefined): StepDelivery | null {
+  if (!raw) return null;
+  const iso = (value: string | null) => (value === null ? null : new Date(value).toISOString());
+  return { ...raw, sentAt: iso(raw.sentAt), nextAttemptAt: iso(raw.nextAttemptAt) };
+}
 
 /** The timeline's sources, in their order among items of the same instant. */
 const TIMELINE_KINDS = ['event', 'message', 'step'] as const;
@@ -703,7 +724,8 @@ export async function contactTimeline(q: Queryable, workspaceId: string, contact
           ORDER BY created_at DESC, id::text COLLATE "C" DESC LIMIT $5)
         UNION ALL
         (SELECT 'step', 2, s.id::text, s.at,
-                jsonb_build_object('campaignId', s.campaign_id, 'campaignName', c.name, 'enrollmentId', s.enrollment_id, 'nodeId', s.node_id, 'outcome', s.outcome, 'detail', s.detail)
+                jsonb_build_object('campaignId', s.campaign_id, 'campaignName', c.name, 'enrollmentId', s.enrollment_id, 'nodeId', s.node_id, 'outcome', s.outcome, 'detail', s.detail,
+                                   'delivery', ${stepDeliverySql('s')})
            FROM enrollments n
            JOIN enrollment_steps s ON s.enrollment_id = n.id
            JOIN campaigns c ON c.id = s.campaign_id
@@ -720,6 +742,7 @@ export async function contactTimeline(q: Queryable, workspaceId: string, contact
     const item = { kind: r.kind, id: r.id, at: new Date(r.at).toISOString(), ...r.item } as TimelineItem;
     // JSON spells a timestamptz with its offset; the API answers ISO-8601 in UTC.
     if (item.kind === 'message' && item.sentAt) item.sentAt = new Date(item.sentAt).toISOString();
+    if (item.kind === 'step') item.delivery = toStepDelivery(item.delivery);
     return item;
   });
   return { items, nextCursor: result.rows.length > limit && last ? encodeTimelineCursor({ at: last.at_key, rank: TIMELINE_KINDS.indexOf(last.kind), id: last.id }) : null };

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
@@ -44,6 +44,21 @@ export function parseMappingPairs(pairs: string[]): Record<string, ImportTarget>
   return mapping;
 }
 
+/**
+ * The import reads a pass-through, not the request: when it stops early (a refused header row) it
+ * destroys what it reads, and destroying the request would reset the connection. The request stays
+ * whole, so the app reads the rest of a refused upload and keeps the connection usable
+ * (src/http/body-drain.ts); an upload cut off by the client still fails the import.
+ */
+function detachedBody(upload: Readable): Readable {
+  const body = new PassThrough();
+  upload.pipe(body);
+  upload.once('close', () => {
+    if (!upload.readableEnded) body.destroy(new Error('the upload was interrupted'));
+  });
+  return body;
+}
+
 export function importRoutes(app: FastifyInstance, deps: AppDeps): void {
   const domain = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
 
@@ -55,7 +70,7 @@ export function importRoutes(app: FastifyInstance, deps: AppDeps): void {
       const query = request.query as Static<typeof ImportQuery>;
       const mapping = parseMappingPairs(query.map ?? []);
       if (!request.body || typeof (request.body as Readable).pipe !== 'function') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV as text/csv');
-      const report = await importContacts(domain, authOf(request).workspaceId, actorOf(request), request.body as Readable, { source: 'api', filename: query.filename, mapping });
+      const report = await importContacts(domain, authOf(request).workspaceId, actorOf(request), detachedBody(request.body as Readable), { source: 'api', filename: query.filename, mapping });
       return reply.code(201).send(report);
     });
 

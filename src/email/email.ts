@@ -34,7 +34,7 @@ export function configuredProvider(deps: Pick<AppDeps, 'config' | 'db'>): EmailP
 export function createEmailServices(deps: Omit<AppDeps, 'email'>, options: EmailServiceOptions): EmailServices {
   const signer = new LinkSigner(options.appSecret);
   const http = options.http ?? fetchHttp;
-  const providers = new ProviderSettings(deps.db, deps.clock, options.appSecret, http);
+  const providers = new ProviderSettings(deps.db, deps.clock, options.appSecret, http, { smtpHosts: { dns: deps.dns, allowPrivate: deps.config.smtpAllowPrivateHosts } });
   const sender = new EmailSender({
     db: deps.db,
     clock: deps.clock,

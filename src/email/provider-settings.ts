@@ -8,6 +8,8 @@ import type { Database, Queryable } from '../db/database.js';
 import { AppError, assertUnreachable, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
+import { isPublicAddress, type DnsResolver, type ResolvedAddress } from '../campaigns/webhooks.js';
+import ipaddr from 'ipaddr.js';
 import { CircuitBreaker, createFailoverProvider, RateLimiter, type CircuitOptions, type RoutedProvider } from './failover.js';
 import type { EmailProvider, ProviderCheck } from './provider.js';
 import type { HttpClient } from './providers/http.js';
@@ -120,6 +122,36 @@ function validateCredentials(kind: ProviderKind, credentials: Credentials): void
   if (kind === 'smtp' && !/^smtps?:\/\//.test(credentials.url!)) throw new AppError('PROVIDER_CREDENTIALS_INVALID', 'url must start with smtp:// or smtps://', { missing: [], unknown: [] });
 }
 
+/**
+ * Which hosts a workspace's SMTP provider may point at: like campaign webhooks, only public
+ * addresses after DNS resolution, unless the operator allows private ones
+ * (SMTP_ALLOW_PRIVATE_HOSTS, for a relay on the self-hoster's own network). Without it, saving or
+ * testing a provider would let a workspace admin probe the server's network (open/closed/reset).
+ */
+export interface SmtpHostPolicy {
+  dns: DnsResolver;
+  allowPrivate: boolean;
+}
+
+async function assertSmtpHostAllowed(policy: SmtpHostPolicy | undefined, kind: ProviderKind, credentials: Credentials): Promise<void> {
+  if (!policy || policy.allowPrivate || kind !== 'smtp') return;
+  // smtp: is not a special URL scheme, so the host keeps its case.
+  const host = new URL(credentials.url!).hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
+  const refuse = (reason: string) => {
+    throw new AppError('PROVIDER_HOST_NOT_ALLOWED', `${reason}: SMTP providers may only use public addresses (an operator can allow private ones with SMTP_ALLOW_PRIVATE_HOSTS)`, { field: 'url', host });
+  };
+  if (host === 'localhost' || host.endsWith('.localhost')) refuse('localhost is not allowed');
+  let addresses: ResolvedAddress[];
+  try {
+    addresses = ipaddr.isValid(host) ? [{ address: host, family: host.includes(':') ? 6 : 4 }] : await policy.dns.resolve(host);
+  } catch {
+    return refuse(`${host} does not resolve`);
+  }
+  if (addresses.length === 0) refuse(`${host} does not resolve`);
+  const bad = addresses.find((a) => !isPublicAddress(a.address));
+  if (bad) refuse(`${host} resolves to a non-public address (${bad.address})`);
+}
+
 export class ProviderSettings {
   private readonly vault: CredentialVault;
   private readonly cache = new Map<string, { loadedAt: number; provider: EmailProvider | null }>();
@@ -130,7 +162,7 @@ export class ProviderSettings {
     private readonly clock: Clock,
     appSecret: string,
     private readonly http: HttpClient,
-    private readonly options: { cacheMs?: number; circuit?: CircuitOptions } = {},
+    private readonly options: { cacheMs?: number; circuit?: CircuitOptions; smtpHosts?: SmtpHostPolicy } = {},
   ) {
     this.vault = new CredentialVault(appSecret);
   }
@@ -186,6 +218,7 @@ export class ProviderSettings {
   async create(workspaceId: string, input: ProviderSettingInput, actor: Actor): Promise<ProviderSetting> {
     if (!input.credentials) throw new AppError('PROVIDER_CREDENTIALS_INVALID', `${input.kind} needs credentials ${CREDENTIAL_FIELDS[input.kind].join(', ')}`, { missing: CREDENTIAL_FIELDS[input.kind], unknown: [] });
     validateCredentials(input.kind, input.credentials);
+    await assertSmtpHostAllowed(this.options.smtpHosts, input.kind, input.credentials);
     const created = await this.db.transaction(async (tx) => {
       const result = await tx.query<ProviderRow>(
         `INSERT INTO email_providers (workspace_id, name, kind, priority, enabled, credentials_encrypted, rate_per_second, created_at, updated_at)
@@ -207,6 +240,7 @@ export class ProviderSettings {
       const credentials = input.credentials ?? (input.kind === before.kind ? this.vault.decrypt(before.credentials_encrypted) : undefined);
       if (!credentials) throw new AppError('PROVIDER_CREDENTIALS_INVALID', `changing the kind to ${input.kind} needs new credentials`, { missing: CREDENTIAL_FIELDS[input.kind], unknown: [] });
       validateCredentials(input.kind, credentials);
+      await assertSmtpHostAllowed(this.options.smtpHosts, input.kind, credentials);
       const result = await tx.query<ProviderRow>(
         `UPDATE email_providers
             SET name = $3, kind = $4, priority = $5, enabled = $6, credentials_encrypted = $7, rate_per_second = $8, updated_at = $9
@@ -234,7 +268,10 @@ export class ProviderSettings {
   /** Tests the connection and credentials of a stored provider without sending. */
   async test(workspaceId: string, id: string): Promise<ProviderCheck> {
     const row = await this.row(this.db, workspaceId, id);
-    const client = this.clientFor(row.kind, this.vault.decrypt(row.credentials_encrypted));
+    const credentials = this.vault.decrypt(row.credentials_encrypted);
+    // Checked again on every test: a host saved before (or whose DNS changed) is not probed.
+    await assertSmtpHostAllowed(this.options.smtpHosts, row.kind, credentials);
+    const client = this.clientFor(row.kind, credentials);
     try {
       return client.check ? await client.check() : { ok: true, detail: 'no connection test for this provider' };
     } finally {

@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
+import { jsonShapeProblem } from '../http/json-body.js';
 import { AppError } from '../http/errors.js';
 import { handleWebhook, WebhookRejected } from './webhooks.js';
 import { oneClickUnsubscribe, recordClick, recordOpen, resubscribe, savePreferences, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
@@ -67,8 +68,10 @@ export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { signer } = deps.email;
   // One-click POSTs arrive form-encoded (or multipart); the token alone authorizes them.
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: 65_536 }, (_request, body, done) => done(null, body));
-  // Webhook signatures cover the exact bytes, so JSON stays a string in this scope.
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1_048_576 }, (_request, body, done) => done(null, body));
+  // Webhook signatures cover the exact bytes, so JSON stays a string in this scope (its shape is
+  // still checked first, as every JSON body's is: src/http/json-body.ts).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1_048_576 }, (_request, body, done) => done(jsonShapeProblem(body as string), body));
 
   app.post<{ Params: { providerId: string } }>('/webhooks/email/:providerId', { schema: { hide: true } }, async (request, reply) => {
     const { providerId } = request.params;

@@ -245,15 +245,15 @@ describe('suppression routes', () => {
 
 describe('deep health', () => {
   it('reports email queue lag, degraded when the oldest due message waits more than 5 minutes', async () => {
-    const ok = await t.app.inject({ method: 'GET', url: '/health/deep' });
+    const ok = await t.app.inject({ method: 'GET', url: '/health/deep', headers: caller.bearer });
     expect(ok.json().checks.email_delivery).toMatchObject({ status: 'ok' });
     await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'lagging' });
     clock.advance(10 * 60_000);
-    const late = await t.app.inject({ method: 'GET', url: '/health/deep' });
+    const late = await t.app.inject({ method: 'GET', url: '/health/deep', headers: caller.bearer });
     expect(late.json().checks.email_delivery).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/^queue lag \d+ s$/) });
     expect(late.json().status).toBe('degraded');
     await t.runtime.deps.email.sender.runOnce();
-    const caughtUp = await t.app.inject({ method: 'GET', url: '/health/deep' });
+    const caughtUp = await t.app.inject({ method: 'GET', url: '/health/deep', headers: caller.bearer });
     expect(caughtUp.json().checks.email_delivery.status).toBe('ok');
   });
 });

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { AppError } from '../http/errors.js';
 import { ErrorResponse } from '../http/schemas.js';
+import { parseCheckedJson } from '../http/json-body.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '../http/text.js';
 import type { Actor } from '../identity/audit.js';
 import { ingestMessages, MAX_BATCH_BYTES, type MessageType } from './tracking.js';
@@ -36,13 +37,9 @@ export function trackingRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   void app.register(async (scope) => {
     // analytics.js sends beacons as text/plain; the body is still JSON.
-    scope.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch {
-        done(new AppError('INVALID_JSON', 'The request body is not valid JSON'), undefined);
-      }
-    });
+    // Its shape is checked as every JSON body's is (src/http/json-body.ts).
+    const parseJson = scope.getDefaultJsonParser('error', 'error');
+    scope.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) => parseCheckedJson(request, body as string, done, parseJson));
 
     async function authenticate(request: FastifyRequest): Promise<{ workspaceId: string; actor: Actor }> {
       const key = writeKeyOf(request);

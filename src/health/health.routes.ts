@@ -1,4 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+/**
+ * Health endpoints. live and ready are public (orchestrators probe them); deep answers its status
+ * code to anyone but shows each dependency's details only to operators (`canSeeDetails`).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { overall, timed, type HealthCheck } from './health.js';
 
@@ -8,7 +12,7 @@ const CheckSchema = Type.Object({
   detail: Type.Optional(Type.String()),
 });
 
-export function healthRoutes(app: FastifyInstance, deps: { checks: HealthCheck[]; isShuttingDown: () => boolean }): void {
+export function healthRoutes(app: FastifyInstance, deps: { checks: HealthCheck[]; isShuttingDown: () => boolean; canSeeDetails: (request: FastifyRequest) => Promise<boolean> }): void {
   const database = deps.checks.find((c) => c.critical && c.name === 'database');
 
   app.get('/health/live', { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
@@ -26,12 +30,20 @@ export function healthRoutes(app: FastifyInstance, deps: { checks: HealthCheck[]
 
   app.get(
     '/health/deep',
-    { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckSchema) }), 503: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckSchema) }) } } },
-    async (_request, reply) => {
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Every dependency; the details (checks) only with METRICS_TOKEN or an owner’s or admin’s API key or session',
+        response: { 200: Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), CheckSchema)) }), 503: Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), CheckSchema)) }) },
+      },
+    },
+    async (request, reply) => {
       const results = await Promise.all(deps.checks.map((check) => timed(check)));
       const status = overall(results);
+      const code = status === 'unhealthy' ? 503 : 200;
+      if (!(await deps.canSeeDetails(request))) return reply.code(code).send({ status });
       const checks = Object.fromEntries(deps.checks.map((check, i) => [check.name, results[i]!]));
-      return reply.code(status === 'unhealthy' ? 503 : 200).send({ status, checks });
+      return reply.code(code).send({ status, checks });
     },
   );
 }

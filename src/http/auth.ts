@@ -70,6 +70,23 @@ function allowedOrigin(config: Config, request: FastifyRequest, origin: string):
   return parsed.host === request.headers.host;
 }
 
+/**
+ * Whether the caller may see operator details (/health/deep): the METRICS_TOKEN as a Bearer token,
+ * or an API key or session of an owner or admin. Outside the `/api` scope, so no CSRF (GET only).
+ */
+export async function isOperator(request: FastifyRequest, deps: { db: Database; clock: Clock; config: Config }): Promise<boolean> {
+  const authorization = request.headers.authorization;
+  if (authorization?.startsWith('Bearer ')) {
+    const presented = authorization.slice(7).trim();
+    if (deps.config.metricsToken && safeEqual(presented, deps.config.metricsToken)) return true;
+    const key = await resolveApiKey(deps.db, deps.clock, presented);
+    return key !== null && (key.role === 'owner' || key.role === 'admin');
+  }
+  const token = request.cookies[SESSION_COOKIE];
+  const session = token ? await resolveSession(deps.db, deps.clock, token) : null;
+  return session !== null && (session.role === 'owner' || session.role === 'admin');
+}
+
 export function registerAuth(scope: FastifyInstance, deps: { db: Database; clock: Clock; config: Config }): void {
   scope.decorateRequest('auth', null);
 

@@ -24,6 +24,7 @@ import { acceptInvitationAtLogIn } from './invitations.js';
 import { InvitationToken, invitationRoutes } from './invitations.routes.js';
 import { permissionsOf, ROLES } from './permissions.js';
 
+const DEVICE_COOKIE = 'uh_device';
 const Password = Type.String({ minLength: 10, maxLength: 200, description: 'At least 10 characters' });
 const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 const KeyRole = Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')]);
@@ -96,15 +97,20 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/auth/login',
     {
       config: { permission: 'public', rateLimit: { max: config.loginRateLimitPerMinute, timeWindow: 60_000 } },
-      schema: { tags: ['auth'], summary: 'Log in with email and password (rate-limited); with invitationToken, accept that invitation (for this email) and open the session in its workspace', body: LogInBody, response: { 200: Type.Object({ user: User, csrfToken: Type.String() }), 401: ErrorResponse } },
+      schema: { tags: ['auth'], summary: 'Log in with email and password (rate-limited per address and throttled per email: docs/access.md); with invitationToken, accept that invitation (for this email) and open the session in its workspace', body: LogInBody, response: { 200: Type.Object({ user: User, csrfToken: Type.String() }), 401: ErrorResponse, 429: ErrorResponse } },
     },
     async (request, reply) => {
       const body = request.body as Static<typeof LogInBody>;
       const meta = { ip: request.ip, userAgent: request.headers['user-agent'] };
       const { invitationToken } = body;
       const join = invitationToken ? (user: { id: string }) => acceptInvitationAtLogIn(db, clock, invitationToken, user.id, { ...meta, requestId: request.id }) : undefined;
-      const result = await logIn(db, clock, { email: body.email, password: body.password }, meta, join);
+      const result = await logIn(db, clock, { email: body.email, password: body.password }, { ...meta, deviceToken: request.cookies[DEVICE_COOKIE] }, join).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'LOGIN_THROTTLED') reply.header('retry-after', String((error.details as { retryAfterSeconds: number }).retryAfterSeconds));
+        throw error;
+      });
       setSessionCookies(reply, result.session);
+      // Marks this browser as one the account's owner used (login-throttle.ts); only log-in reads it.
+      reply.setCookie(DEVICE_COOKIE, result.deviceToken, { path: '/api/auth/login', sameSite: 'strict', secure: config.secureCookies, httpOnly: true, maxAge: 365 * 86_400 });
       return { user: result.user, csrfToken: result.session.csrfToken };
     },
   );

@@ -4,9 +4,11 @@
  */
 import { hash, verify } from '@node-rs/argon2';
 import type { Database, Queryable } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import { recordAudit, type Actor } from './audit.js';
+import { clearLoginAttempts, countLoginAttempt, isKnownDevice, rememberDevice } from './login-throttle.js';
 import type { Role } from './permissions.js';
 import { newApiKey, normalizeEmail, randomToken, sha256 } from './tokens.js';
 
@@ -43,9 +45,12 @@ export async function signUp(
 ): Promise<{ user: UserView; workspace: WorkspaceView; session: SessionGrant }> {
   const email = normalizeEmail(input.email);
   const passwordHash = await hashPassword(input.password);
+  const taken = () => new AppError('EMAIL_TAKEN', 'An account with this email already exists');
+  // The check below answers the common case; two sign-ups racing for one email both pass it, and
+  // the unique index refuses the second at INSERT: the same answer, not a 500.
   return db.transaction(async (tx) => {
     const existing = await tx.query('SELECT 1 FROM users WHERE email = $1', [email]);
-    if (existing.rowCount > 0) throw new AppError('EMAIL_TAKEN', 'An account with this email already exists');
+    if (existing.rowCount > 0) throw taken();
     const org = await tx.query<{ id: string }>('INSERT INTO organizations (name) VALUES ($1) RETURNING id', [input.organizationName]);
     const orgId = org.rows[0]!.id;
     const ws = await tx.query<{ id: string; name: string }>(
@@ -69,6 +74,8 @@ export async function signUp(
     });
     const session = await createSession(tx, clock, userView.id, workspace.id, meta);
     return { user: userView, workspace, session };
+  }).catch((error: unknown) => {
+    throw isUniqueViolation(error, 'users_email_key') ? taken() : error;
   });
 }
 
@@ -91,18 +98,22 @@ export async function createSession(
 }
 
 /**
- * Logs in. `join`, given the user once the password is verified, makes them a member somewhere (an
- * invitation accepted at log-in) and names the workspace the session opens in — which also lets an
- * account that belongs to no workspace any more come back through an invitation.
+ * Checks the password under the per-account throttle (login-throttle.ts) and opens a session.
+ * `deviceToken` is the known-device cookie, if the browser sent one; the answer carries the token
+ * to (re)set it. `join`, given the user once the password is verified, makes them a member
+ * somewhere (an invitation accepted at log-in) and names the workspace the session opens in — which
+ * also lets an account that belongs to no workspace any more come back through an invitation.
  */
 export async function logIn(
   db: Database,
   clock: Clock,
   input: { email: string; password: string },
-  meta: { ip?: string | undefined; userAgent?: string | undefined },
+  meta: { ip?: string | undefined; userAgent?: string | undefined; deviceToken?: string | undefined },
   join?: (user: UserView) => Promise<string>,
-): Promise<{ user: UserView; session: SessionGrant }> {
+): Promise<{ user: UserView; session: SessionGrant; deviceToken: string }> {
   const email = normalizeEmail(input.email);
+  const knownDevice = await isKnownDevice(db, email, meta.deviceToken);
+  if (!knownDevice) await countLoginAttempt(db, email, clock.now());
   const found = await db.query<UserView & { password_hash: string }>(
     'SELECT id, email, name, password_hash FROM users WHERE email = $1',
     [email],
@@ -116,15 +127,21 @@ export async function logIn(
   const ok = await verify(row.password_hash, input.password).catch(() => false);
   if (!ok) throw new AppError('INVALID_CREDENTIALS', 'Email or password is incorrect');
   const user = { id: row.id, email: row.email, name: row.name };
-  if (join) return { user, session: await createSession(db, clock, row.id, await join(user), meta) };
-  const membership = await db.query<{ workspace_id: string }>(
+  const workspaceId = join ? await join(user) : await firstWorkspaceOf(db, row.id);
+  const session = await createSession(db, clock, row.id, workspaceId, meta);
+  await clearLoginAttempts(db, email);
+  const deviceToken = knownDevice && meta.deviceToken ? meta.deviceToken : await rememberDevice(db, email, clock.now());
+  return { user, session, deviceToken };
+}
+
+async function firstWorkspaceOf(q: Queryable, userId: string): Promise<string> {
+  const membership = await q.query<{ workspace_id: string }>(
     'SELECT workspace_id FROM memberships WHERE user_id = $1 ORDER BY created_at LIMIT 1',
-    [row.id],
+    [userId],
   );
   const workspaceId = membership.rows[0]?.workspace_id;
   if (!workspaceId) throw new AppError('FORBIDDEN', 'This account is not a member of any workspace');
-  const session = await createSession(db, clock, row.id, workspaceId, meta);
-  return { user: { id: row.id, email: row.email, name: row.name }, session };
+  return workspaceId;
 }
 
 export async function logOut(q: Queryable, token: string): Promise<void> {

@@ -3,7 +3,9 @@
  * (not raw URL, so ids do not explode the label set). Each app owns its registry, so several
  * apps in one test process do not collide.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../http/errors.js';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
@@ -16,7 +18,8 @@ export function createMetrics(): Metrics {
   return { registry };
 }
 
-export function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
+/** `/metrics` needs `Authorization: Bearer <token>` when `token` (METRICS_TOKEN) is set. */
+export function registerHttpMetrics(app: FastifyInstance, metrics: Metrics, token?: string): void {
   const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [metrics.registry] });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -30,7 +33,14 @@ export function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): voi
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (token !== undefined) {
+      const presented = Buffer.from(request.headers.authorization ?? '');
+      const expected = Buffer.from(`Bearer ${token}`);
+      if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+        throw new AppError('UNAUTHENTICATED', 'Send the metrics token as Authorization: Bearer <METRICS_TOKEN>');
+      }
+    }
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

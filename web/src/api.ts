@@ -135,7 +135,16 @@ export interface ContactListParams {
 export type TimelineItem =
   | { kind: 'event'; id: string; at: string; type: string; name: string; properties: Record<string, unknown> }
   | { kind: 'message'; id: string; at: string; subject: string; status: string; toAddress: string; sentAt: string | null }
-  | { kind: 'step'; id: string; at: string; campaignId: string; campaignName: string; enrollmentId: string; nodeId: string; outcome: string; detail: Record<string, unknown> };
+  | { kind: 'step'; id: string; at: string; campaignId: string; campaignName: string; enrollmentId: string; nodeId: string; outcome: string; detail: Record<string, unknown>; delivery: StepDelivery | null };
+/** Where a webhook step's call stands; null on other steps. */
+export interface StepDelivery {
+  status: 'queued' | 'sent' | 'failed';
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  sentAt: string | null;
+  nextAttemptAt: string | null;
+}
 
 export type CampaignStatus = 'draft' | 'active' | 'paused' | 'archived';
 export type NodeType = 'trigger' | 'email' | 'wait' | 'condition' | 'split' | 'action' | 'exit';

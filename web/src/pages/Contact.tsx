@@ -1,6 +1,6 @@
 /** One contact: its fields and tags, the lead score with its parts, the timeline; edit, merge a duplicate, erase (GDPR) and delete. */
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { api, ApiError, errorMessage, fieldErrors, type Contact, type ContactInput, type ContactTopic, type CustomFieldDefinition, type TimelineItem } from '../api';
+import { api, ApiError, errorMessage, fieldErrors, type Contact, type ContactInput, type ContactTopic, type CustomFieldDefinition, type StepDelivery, type TimelineItem } from '../api';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, formatDate, PageHeader, Spinner, useLoad } from '../ui';
@@ -52,6 +52,16 @@ function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A webhook step's delivery in words: sent, retrying (with the last answer) or failed. */
+function deliveryText(delivery: StepDelivery): string {
+  const tries = `${delivery.attempts} attempt${delivery.attempts === 1 ? '' : 's'}`;
+  const last = delivery.lastError ?? (delivery.lastStatus === null ? null : `HTTP ${delivery.lastStatus}`);
+  if (delivery.status === 'sent') return `sent${delivery.lastStatus === null ? '' : ` (HTTP ${delivery.lastStatus})`}${delivery.sentAt ? ` ${formatDate(delivery.sentAt)}` : ''}`;
+  if (delivery.status === 'failed') return `failed after ${tries}${last ? `: ${last}` : ''}`;
+  if (delivery.attempts === 0) return 'queued';
+  return `retrying after ${tries}${last ? ` (${last})` : ''}${delivery.nextAttemptAt ? `, next ${formatDate(delivery.nextAttemptAt)}` : ''}`;
+}
+
 function Timeline({ contactId }: { contactId: string }) {
   const [timeline] = useLoad(() => api.contacts.timeline(contactId), [contactId]);
   // Older pages, appended by "Load older" after the first page.
@@ -80,7 +90,7 @@ function Timeline({ contactId }: { contactId: string }) {
               ? ['event', item.name, Object.entries(item.properties)]
               : item.kind === 'message'
                 ? ['email', <Link to={`/email/messages/${item.id}`}>{item.subject || '(no subject)'}</Link>, [['status', item.status], ['to', item.toAddress]]]
-                : ['campaign', <Link to={`/campaigns/${item.campaignId}`}>{item.campaignName}</Link>, [['step', item.nodeId], ['outcome', item.outcome], ...Object.entries(item.detail)]];
+                : ['campaign', <Link to={`/campaigns/${item.campaignId}`}>{item.campaignName}</Link>, [['step', item.nodeId], ['outcome', item.outcome], ...Object.entries(item.detail), ...(item.delivery ? [['delivery', deliveryText(item.delivery)] as [string, unknown]] : [])]];
           return (
             <li key={`${item.kind}-${item.id}`}>
               <div className="timeline-head">
