@@ -34,6 +34,7 @@ export function createPostgresDatabase(connectionString: string, poolSize: numbe
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   let listener: pg.Client | undefined;
+  let listening: Promise<unknown> = Promise.resolve();
   const handlers = new Map<string, Set<(payload: string) => void>>();
 
   return {
@@ -67,21 +68,28 @@ export function createPostgresDatabase(connectionString: string, poolSize: numbe
     },
     async listen(channel, onNotify) {
       if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
-      if (!listener) {
-        listener = new pg.Client({ connectionString });
-        listener.on('error', () => undefined);
-        await listener.connect();
-        listener.on('notification', (message) => {
-          for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
-        });
-      }
-      let set = handlers.get(channel);
-      if (!set) {
-        set = new Set();
-        handlers.set(channel, set);
-        await listener.query(`LISTEN ${channel}`);
-      }
-      set.add(onNotify);
+      // Workers subscribe concurrently at start; one connection runs one statement at a time
+      // (node-postgres deprecates queueing a query behind another), so subscriptions take turns.
+      const subscribed = listening.then(async () => {
+        if (!listener) {
+          listener = new pg.Client({ connectionString });
+          listener.on('error', () => undefined);
+          await listener.connect();
+          listener.on('notification', (message) => {
+            for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+          });
+        }
+        let set = handlers.get(channel);
+        if (!set) {
+          set = new Set();
+          handlers.set(channel, set);
+          await listener.query(`LISTEN ${channel}`);
+        }
+        set.add(onNotify);
+        return set;
+      });
+      listening = subscribed.catch(() => undefined);
+      const set = await subscribed;
       return async () => {
         set.delete(onNotify);
       };
