@@ -50,7 +50,7 @@ export interface AppDeps {
   /** Link signing and the email sender (tracking, unsubscribe, dev inbox). */
   email: EmailServices;
   isShuttingDown: () => boolean;
-  /** Prometheus registry; other domains add their own counters to it. */
+  /** Prometheus registry: process metrics and HTTP requests per route (platform/metrics.ts). */
   metrics: Metrics;
 }
 
