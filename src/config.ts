@@ -3,6 +3,7 @@
  * returns a frozen object; a bad value stops the process with a message naming the variable.
  */
 import path from 'node:path';
+import { parseSmtpUrl } from './email/smtp-url.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type ProcessRole = 'all' | 'api' | 'worker';
@@ -81,6 +82,18 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return raw;
 }
 
+/** SMTP_URL, checked for what the connection will make of it (smtp-url.ts). */
+function smtpUrl(env: Env): string | undefined {
+  const raw = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  if (raw === undefined) return undefined;
+  try {
+    parseSmtpUrl(raw);
+  } catch (error) {
+    throw new ConfigError('SMTP_URL', (error as Error).message);
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const port = int(env, 'PORT', 3008, 0, 65535);
@@ -113,7 +126,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     role,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'silent' : 'info'),
     appSecret: secret && secret !== '' ? secret : undefined,
-    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    smtpUrl: smtpUrl(env),
     emailFrom,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     webDist: path.resolve(cwd, 'dist/web'),
