@@ -16,7 +16,7 @@ import type { Config } from './config.js';
 import { contactsRoutes } from './contacts/contacts.routes.js';
 import { customFieldRoutes } from './contacts/custom-fields.routes.js';
 import { importRoutes } from './contacts/import.routes.js';
-import type { Database } from './db/database.js';
+import { isDatabaseUnavailable, type Database } from './db/database.js';
 import { isUniqueViolation } from './db/errors.js';
 import type { EmailServices } from './email/email.js';
 import { emailRoutes } from './email/email.routes.js';
@@ -54,7 +54,7 @@ export interface AppDeps {
   /** Link signing and the email sender (tracking, unsubscribe, dev inbox). */
   email: EmailServices;
   isShuttingDown: () => boolean;
-  /** Prometheus registry; other domains add their own counters to it. */
+  /** Prometheus registry: process metrics and HTTP requests per route (platform/metrics.ts). */
   metrics: Metrics;
   /** Resolves outbound hosts when they are saved (webhook URLs, SMTP providers) to refuse non-public ones. */
   dns: DnsResolver;
@@ -168,6 +168,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send(errorBody(error.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED', error.message));
+    }
+    if (isDatabaseUnavailable(error)) {
+      // PostgreSQL restarting or unreachable: not a bug, and the same request may succeed shortly.
+      request.log.warn({ err: error }, 'database unavailable');
+      reply.header('retry-after', '5');
+      return reply.code(503).send(errorBody('SERVICE_UNAVAILABLE', 'The database is unavailable right now; try again shortly'));
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send(errorBody('INTERNAL_ERROR', `Something went wrong on our side; quote request id ${request.id}`));

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { parseSmtpUrl } from './email/smtp-url.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type ProcessRole = 'all' | 'api' | 'worker';
@@ -112,6 +113,18 @@ function proxyList(env: Env, name: string): string[] {
   return entries;
 }
 
+/** SMTP_URL, checked for what the connection will make of it (smtp-url.ts). */
+function smtpUrl(env: Env): string | undefined {
+  const raw = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  if (raw === undefined) return undefined;
+  try {
+    parseSmtpUrl(raw);
+  } catch (error) {
+    throw new ConfigError('SMTP_URL', (error as Error).message);
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const port = int(env, 'PORT', 3008, 0, 65535);
@@ -147,7 +160,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     role,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'silent' : 'info'),
     appSecret: secret && secret !== '' ? secret : undefined,
-    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    smtpUrl: smtpUrl(env),
     emailFrom,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     webDist: path.resolve(cwd, 'dist/web'),

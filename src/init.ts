@@ -71,8 +71,10 @@ export function resolveAppSecret(config: Config): string {
   return secret;
 }
 
-export async function openDatabase(config: Config): Promise<Database> {
-  if (config.databaseUrl) return createPostgresDatabase(config.databaseUrl, config.databasePoolSize);
+export async function openDatabase(config: Config, logger?: Logger): Promise<Database> {
+  if (config.databaseUrl) {
+    return createPostgresDatabase(config.databaseUrl, config.databasePoolSize, logger && { warn: (message, err) => logger.warn({ err }, message), info: (message) => logger.info(message) });
+  }
   mkdirSync(config.dataDir, { recursive: true });
   return createPgliteDatabase(path.join(config.dataDir, 'pglite'));
 }
@@ -81,7 +83,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? systemClock;
   const ownsDb = !overrides.db;
-  const db = overrides.db ?? (await openDatabase(config));
+  const db = overrides.db ?? (await openDatabase(config, logger));
   // The embedded database has a single process by definition, so it migrates itself at start.
   if (db.kind === 'pglite') {
     const applied = await migrate(db);

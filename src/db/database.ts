@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { createNotifications } from './listener.js';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -29,12 +30,21 @@ export interface Database extends Queryable {
 // int8 (count(*), sums) as JS numbers on both engines; PGlite already does this.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
-export function createPostgresDatabase(connectionString: string, poolSize: number): Database {
+/** What a PostgreSQL database reports about its connections (for logs). */
+export interface ConnectionLog {
+  warn(message: string, error: Error): void;
+  info(message: string): void;
+}
+
+export function createPostgresDatabase(connectionString: string, poolSize: number, log?: ConnectionLog): Database {
   const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000 });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // An idle client losing its connection (PostgreSQL restarted) must not end the process; the
+  // pool drops it and opens a new one for the next query.
   pool.on('error', () => undefined);
-  let listener: pg.Client | undefined;
-  const handlers = new Map<string, Set<(payload: string) => void>>();
+  const notifications = createNotifications(connectionString, {
+    lost: (error) => log?.warn('LISTEN connection lost; reconnecting', error),
+    restored: () => log?.info('LISTEN connection restored'),
+  });
 
   return {
     kind: 'postgres',
@@ -44,6 +54,14 @@ export function createPostgresDatabase(connectionString: string, poolSize: numbe
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A checked-out client has no listener of the pool's: the server ending the connection
+      // between two statements (while `fn` awaits something else) would otherwise be an
+      // unhandled 'error' that ends the process. The next statement fails instead.
+      let lost: Error | undefined;
+      const onError = (error: Error) => {
+        lost = error;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const tx: Queryable = {
@@ -56,41 +74,38 @@ export function createPostgresDatabase(connectionString: string, poolSize: numbe
         await client.query('COMMIT');
         return value;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (!lost) await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        // A client whose connection was lost is destroyed, not returned to the pool.
+        client.release(lost);
       }
     },
     async exec(sql: string) {
       await pool.query(sql);
     },
-    async listen(channel, onNotify) {
-      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
-      if (!listener) {
-        listener = new pg.Client({ connectionString });
-        listener.on('error', () => undefined);
-        await listener.connect();
-        listener.on('notification', (message) => {
-          for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
-        });
-      }
-      let set = handlers.get(channel);
-      if (!set) {
-        set = new Set();
-        handlers.set(channel, set);
-        await listener.query(`LISTEN ${channel}`);
-      }
-      set.add(onNotify);
-      return async () => {
-        set.delete(onNotify);
-      };
-    },
+    listen: (channel, onNotify) => notifications.listen(channel, onNotify),
     async close() {
-      if (listener) await listener.end().catch(() => undefined);
+      await notifications.close();
       await pool.end();
     },
   };
+}
+
+/**
+ * Whether an error means the database cannot be reached right now (refused or lost connection,
+ * PostgreSQL shutting down or starting up) rather than a problem with the statement.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect now).
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /^Connection terminated|not queryable|timeout exceeded when trying to connect/.test(message);
 }
 
 export async function createPgliteDatabase(dataDir: string | undefined): Promise<Database> {

@@ -9,9 +9,8 @@
  * (no header injection); non-ASCII words in headers become RFC 2047 encoded-words.
  */
 import { randomBytes } from 'node:crypto';
-import addressparser from 'nodemailer/lib/addressparser';
-import { encodeWords, foldLines, quoteString } from 'nodemailer/lib/mime-funcs';
-import { encode as encodeQuotedPrintable, wrap as wrapQuotedPrintable } from 'nodemailer/lib/qp';
+import { parseAddressList } from './address-list.js';
+import { encodeQuotedPrintable, encodeWords, foldHeader, quoteString } from './mime-encoding.js';
 import type { ProviderMessage } from './provider.js';
 
 /** What a provider is handed, plus the Message-ID (`<…@domain>`) and Date headers' values. */
@@ -42,26 +41,26 @@ function oneLine(value: string): string {
 
 function headerLine(name: string, value: string): string {
   const flat = oneLine(value);
-  const encoded = NEEDS_ENCODING.test(flat) ? encodeWords(flat, 'Q', 52) : flat;
-  return foldLines(`${name}: ${encoded}`, 76).replace(/\r?\n/g, '\r\n');
+  const encoded = NEEDS_ENCODING.test(flat) ? encodeWords(flat) : flat;
+  return foldHeader(`${name}: ${encoded}`);
 }
 
 function mailboxes(field: string): Array<{ name: string; address: string }> {
-  return addressparser(oneLine(field), { flatten: true }).filter((m) => m.address !== '');
+  return parseAddressList(oneLine(field)).filter((m) => m.address !== '');
 }
 
 /** `Name <address>` with the display name quoted or encoded as needed. */
 function formatMailbox(mailbox: { name: string; address: string }): string {
   if (!mailbox.name) return mailbox.address;
   let name: string;
-  if (NEEDS_ENCODING.test(mailbox.name)) name = encodeWords(mailbox.name, 'Q', 52, true);
+  if (NEEDS_ENCODING.test(mailbox.name)) name = encodeWords(mailbox.name);
   else if (ATOM_TEXT.test(mailbox.name)) name = mailbox.name;
   else name = quoteString(mailbox.name);
   return `${name} <${mailbox.address}>`;
 }
 
 function addressHeader(name: string, field: string): string {
-  return foldLines(`${name}: ${mailboxes(field).map(formatMailbox).join(', ')}`, 76).replace(/\r?\n/g, '\r\n');
+  return foldHeader(`${name}: ${mailboxes(field).map(formatMailbox).join(', ')}`);
 }
 
 /** Whether every line (between CRLFs) is at most 998 characters long (RFC 5322 2.1.1). */
@@ -81,7 +80,7 @@ function encodeBody(body: string): { encoding: '7bit' | 'quoted-printable'; cont
   // eslint-disable-next-line no-control-regex -- 7bit allows no NUL and no 8-bit octets
   const sevenBit = !/[^\x01-\x7f]/.test(normalized) && shortLines(normalized);
   if (sevenBit) return { encoding: '7bit', content: normalized };
-  return { encoding: 'quoted-printable', content: wrapQuotedPrintable(encodeQuotedPrintable(normalized), 76).replace(/\r?\n/g, '\r\n') };
+  return { encoding: 'quoted-printable', content: encodeQuotedPrintable(normalized) };
 }
 
 /** The SMTP envelope of a message: the bare addresses of From and To. */

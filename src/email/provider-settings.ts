@@ -18,6 +18,7 @@ import { createResendProvider } from './providers/resend.js';
 import { createSendGridProvider } from './providers/sendgrid.js';
 import { createSesProvider } from './providers/ses.js';
 import { createSmtpProvider } from './smtp.js';
+import { parseSmtpUrl } from './smtp-url.js';
 
 export const PROVIDER_KINDS = ['smtp', 'resend', 'postmark', 'sendgrid', 'ses'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
@@ -119,7 +120,14 @@ function validateCredentials(kind: ProviderKind, credentials: Credentials): void
   if (missing.length > 0 || unknown.length > 0) {
     throw new AppError('PROVIDER_CREDENTIALS_INVALID', `${kind} needs credentials ${CREDENTIAL_FIELDS[kind].join(', ')}`, { missing, unknown });
   }
-  if (kind === 'smtp' && !/^smtps?:\/\//.test(credentials.url!)) throw new AppError('PROVIDER_CREDENTIALS_INVALID', 'url must start with smtp:// or smtps://', { missing: [], unknown: [] });
+  if (kind === 'smtp') {
+    if (!/^smtps?:\/\//.test(credentials.url!)) throw new AppError('PROVIDER_CREDENTIALS_INVALID', 'url must start with smtp:// or smtps://', { missing: [], unknown: [] });
+    try {
+      parseSmtpUrl(credentials.url!);
+    } catch (error) {
+      throw new AppError('PROVIDER_CREDENTIALS_INVALID', `url ${(error as Error).message}`, { missing: [], unknown: [] });
+    }
+  }
 }
 
 /**

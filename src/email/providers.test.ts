@@ -345,6 +345,9 @@ describe('workspace providers with failover', () => {
     const missing = await t.app.inject({ method: 'POST', url: '/api/providers', headers: caller.bearer, payload: { name: 'SES', kind: 'ses', credentials: { accessKeyId: 'AKID' } } });
     expect(missing.statusCode).toBe(400);
     expect(missing.json().error).toMatchObject({ code: 'PROVIDER_CREDENTIALS_INVALID', details: { missing: ['secretAccessKey', 'region'] } });
+    const badSmtp = await t.app.inject({ method: 'POST', url: '/api/providers', headers: caller.bearer, payload: { name: 'Relay', kind: 'smtp', credentials: { url: 'smtp://relay.test?require_tls=maybe' } } });
+    expect(badSmtp.statusCode).toBe(400);
+    expect(badSmtp.json().error).toMatchObject({ code: 'PROVIDER_CREDENTIALS_INVALID', message: expect.stringMatching(/require_tls must be true or false/) });
     const created = await t.app.inject({ method: 'POST', url: '/api/providers', headers: caller.bearer, payload: { name: 'Resend', kind: 'resend', priority: 1, credentials: { apiKey: 're_live_secret_1234' } } });
     expect(created.statusCode).toBe(201);
     expect(created.json().credentials).toEqual({ apiKey: '****1234' });

@@ -61,6 +61,8 @@ async function startServer(options: Partial<SMTPServerOptions> = {}): Promise<{ 
     },
     ...options,
   });
+  // A TLS handshake the client refuses (an unverified certificate) is an 'error' on the server.
+  server.on('error', () => undefined);
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.server.address() as AddressInfo).port, received, connections: () => connections, server };
@@ -157,11 +159,13 @@ describe('SmtpClient', () => {
     await expect(c.verify()).rejects.toBeInstanceOf(SmtpConnectionError);
   });
 
-  it('authenticates, and fails permanently with wrong credentials', async () => {
+  it('authenticates over STARTTLS, and fails permanently with wrong credentials', async () => {
     const { port, received } = await startServer({
+      disabledCommands: [],
       authOptional: false,
       authMethods: ['PLAIN', 'LOGIN'],
-      onAuth(auth, _session, callback) {
+      onAuth(auth, session, callback) {
+        if (!session.secure) return callback(new Error('AUTH before TLS'));
         if (auth.username === 'ada' && auth.password === 's3cret') return callback(null, { user: 'ada' });
         return callback(Object.assign(new Error('5.7.8 Authentication failed'), { responseCode: 535 }));
       },
@@ -169,6 +173,7 @@ describe('SmtpClient', () => {
     const good = client(port, { auth: { user: 'ada', pass: 's3cret' } });
     expect(await sendAll(good, ['a@example.com'])).toEqual(new Map([['a@example.com', 'sent']]));
     expect(received[0]!.user).toBe('ada');
+    expect(received[0]!.secure).toBe(true);
     const bad = client(port, { auth: { user: 'ada', pass: 'wrong' } });
     const error = await bad.send({ from: 'news@acme.test', to: ['b@example.com'] }, message('b@example.com')).catch((e: unknown) => e);
     expect(classifySmtpError(error).kind).toBe('permanent');
@@ -180,6 +185,50 @@ describe('SmtpClient', () => {
     const c = client(port);
     expect(await sendAll(c, ['secure@example.com'])).toEqual(new Map([['secure@example.com', 'sent']]));
     expect(received[0]!.secure).toBe(true);
+  });
+
+  it('never sends credentials in clear text: a server without STARTTLS is refused before AUTH', async () => {
+    const attempts: string[] = [];
+    const { port, received } = await startServer({
+      authOptional: false,
+      authMethods: ['PLAIN', 'LOGIN'],
+      onAuth(auth, _session, callback) {
+        attempts.push(auth.username ?? '');
+        return callback(null, { user: auth.username });
+      },
+    });
+    const c = client(port, { auth: { user: 'ada', pass: 's3cret' } });
+    const error = await c.send({ from: 'news@acme.test', to: ['a@example.com'] }, message('a@example.com')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SmtpConnectionError);
+    expect((error as SmtpConnectionError).code).toBe('ETLS');
+    expect((error as Error).message).toMatch(/does not offer STARTTLS.*require_tls=false/);
+    await expect(c.verify()).rejects.toMatchObject({ code: 'ETLS' });
+    expect(attempts).toEqual([]);
+    expect(received).toEqual([]);
+    // Allowed only when asked for explicitly (a local relay on a trusted network).
+    const plain = client(port, { auth: { user: 'ada', pass: 's3cret' }, requireTLS: false });
+    expect(await sendAll(plain, ['b@example.com'])).toEqual(new Map([['b@example.com', 'sent']]));
+    expect(attempts).toEqual(['ada']);
+    expect(received.map((r) => [r.to[0], r.secure])).toEqual([['b@example.com', false]]);
+  });
+
+  it('requires TLS without credentials when asked to', async () => {
+    const { port, received } = await startServer();
+    const c = client(port, { requireTLS: true });
+    expect(await sendAll(c, ['a@example.com'])).toEqual(new Map([['a@example.com', 'ETLS']]));
+    expect(received).toEqual([]);
+  });
+
+  it('sends over implicit TLS, and checks the certificate unless told not to', async () => {
+    // smtp-server's built-in certificate is self-signed.
+    const { port, received } = await startServer({ secure: true, authOptional: false, onAuth: (auth, _session, callback) => callback(null, { user: auth.username }) });
+    const c = client(port, { secure: true, auth: { user: 'ada', pass: 's3cret' } });
+    expect(await sendAll(c, ['a@example.com'])).toEqual(new Map([['a@example.com', 'sent']]));
+    expect(received.map((r) => [r.to[0], r.secure, r.user])).toEqual([['a@example.com', true, 'ada']]);
+    const verifying = client(port, { secure: true, rejectUnauthorized: true });
+    const outcome = (await sendAll(verifying, ['b@example.com'])).get('b@example.com');
+    expect(outcome).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
+    expect(received).toHaveLength(1);
   });
 
   it('refuses to send after close', async () => {

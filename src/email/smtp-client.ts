@@ -13,7 +13,9 @@
  * written, or was answered 421, was certainly not accepted, so it is tried once more on a new
  * connection (servers close idle connections, with or without a 421).
  *
- * Supports implicit TLS (smtps://), STARTTLS when offered, and AUTH PLAIN or LOGIN.
+ * Supports implicit TLS (smtps://), STARTTLS when offered, and AUTH PLAIN or LOGIN. With
+ * `requireTLS` (the default when there are credentials) a server that offers no STARTTLS is
+ * refused before anything is sent, so credentials never cross the network in clear text.
  */
 import net from 'node:net';
 import os from 'node:os';
@@ -25,6 +27,8 @@ export interface SmtpClientOptions {
   /** Implicit TLS (smtps). Otherwise STARTTLS is used when the server offers it. */
   secure: boolean;
   auth?: { user: string; pass: string } | undefined;
+  /** Refuse an unencrypted session (no implicit TLS, no STARTTLS). Default: on with `auth`. */
+  requireTLS?: boolean;
   rejectUnauthorized: boolean;
   maxConnections: number;
   /** Milliseconds for connecting and for each reply. */
@@ -395,6 +399,11 @@ export class SmtpClient {
       if (!secure && connection.extensions.has('STARTTLS')) {
         await connection.startTls();
         await connection.ehlo();
+      } else if (!secure && (this.options.requireTLS ?? this.options.auth !== undefined)) {
+        throw new SmtpConnectionError(
+          'ETLS',
+          `the SMTP server at ${host}:${port} does not offer STARTTLS and TLS is required${this.options.auth ? ' (credentials are never sent in clear text)' : ''}: use smtps:// for implicit TLS, or add ?require_tls=false to the URL to allow a plain-text session`,
+        );
       }
       if (this.options.auth) await connection.authenticate(this.options.auth);
       return connection;

@@ -8,6 +8,7 @@
  */
 import { buildMimeMessage, envelopeOf, type Envelope } from './mime.js';
 import { SmtpClient } from './smtp-client.js';
+import { parseSmtpUrl } from './smtp-url.js';
 import { ProviderError, type EmailProvider, type ProviderMessage, type SendResult } from './provider.js';
 
 export interface SmtpOptions {
@@ -36,17 +37,9 @@ export function classifySmtpError(error: unknown): ProviderError {
 }
 
 export function createSmtpProvider(url: string, options: SmtpOptions = {}): EmailProvider {
-  const parsed = new URL(url);
-  const client = new SmtpClient({
-    host: parsed.hostname,
-    port: parsed.port ? Number(parsed.port) : parsed.protocol === 'smtps:' ? 465 : 587,
-    secure: parsed.protocol === 'smtps:',
-    auth: parsed.username ? { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } : undefined,
-    maxConnections: options.maxConnections ?? 20,
-    timeoutMs: options.timeoutMs ?? 30_000,
-    // Local relays (and the tests' server) offer STARTTLS with self-signed certificates.
-    rejectUnauthorized: parsed.searchParams.get('tls_verify') !== 'false' && parsed.hostname !== '127.0.0.1' && parsed.hostname !== 'localhost',
-  });
+  // Implicit TLS, STARTTLS required with credentials, certificate checks: smtp-url.ts.
+  const target = parseSmtpUrl(url);
+  const client = new SmtpClient({ ...target, maxConnections: options.maxConnections ?? 20, timeoutMs: options.timeoutMs ?? 30_000 });
   return {
     name: 'smtp',
     async send(message: ProviderMessage): Promise<SendResult> {
@@ -69,7 +62,7 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
     async check() {
       try {
         await client.verify();
-        return { ok: true, detail: `connected to ${parsed.hostname}:${parsed.port || 'default'}` };
+        return { ok: true, detail: `connected to ${target.host}:${target.port}${target.secure ? ' (implicit TLS)' : ''}` };
       } catch (error) {
         return { ok: false, detail: classifySmtpError(error).message };
       }

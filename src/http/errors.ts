@@ -1,7 +1,9 @@
 /**
  * Expected failures carry a stable machine-readable code and an HTTP status; the body is
  * `{ error: { code, message, details? } }`. Codes are persisted in clients' code: never rename one.
- * Every code is listed in ERROR_CODES and documented in docs/errors.md (a test checks both).
+ * Every code is listed in ERROR_CODES and documented in docs/errors.md; errors.test.ts checks
+ * both ways by scanning the sources and the doc (a code raised but not cataloged, cataloged but
+ * undocumented or never raised, or documented but not cataloged fails it).
  */
 export const ERROR_CODES = {
   VALIDATION_FAILED: 400,
