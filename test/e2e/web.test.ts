@@ -54,7 +54,9 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
 
   beforeAll(async () => {
     await ensureWebBuilt();
-    testApp = await createTestApp();
+    // A self-hoster's setting: the providers page tests a relay on this machine (provider-hosts.test.ts
+    // covers the refusal of private hosts without it).
+    testApp = await createTestApp({ config: { SMTP_ALLOW_PRIVATE_HOSTS: 'true' } });
     const address = await testApp.app.listen({ port: 0, host: '127.0.0.1' });
     baseUrl = address.replace('localhost', '127.0.0.1');
     browser = await chromium.launch({
