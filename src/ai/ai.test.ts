@@ -128,15 +128,15 @@ describe.each(['openai', 'anthropic'] as const)('%s provider against a local ser
 });
 
 describe('redaction', () => {
-  it('sends no email address, phone number or marked field, and restores placeholders in the output', async () => {
+  it('sends no email address, phone number or marked field, and restores stand-ins in the output', async () => {
     await useProvider('openai');
     const policy = await api('PUT', '/api/ai/policy', { allowedProviders: ['offline', 'openai', 'anthropic'], allowedModels: [], maxTokens: 800, redactPii: true, personalFields: ['secret_code'], requireApproval: false });
     expect(policy.statusCode, policy.body).toBe(200);
     const draft = { subject: 'Your code', preheader: '', html: '<p>Write to ada@lovelace.example or call +44 20 7946 0958. Code ZEBRA-7731. Visit us at 221 Baker Street.</p>' };
     fake.content = (req) => {
       const sent = JSON.stringify(req);
-      const placeholder = /\[\[PII_\d+\]\]/.exec(sent)![0];
-      return JSON.stringify({ subject: 'Your code, Ada', preheader: '', html: `<p>Hi Ada, write to ${placeholder}.</p>`, changes: ['shorter'] });
+      const standIn = /\[\[PII_\d+\]\]/.exec(sent)![0];
+      return JSON.stringify({ subject: 'Your code, Ada', preheader: '', html: `<p>Hi Ada, write to ${standIn}.</p>`, changes: ['shorter'] });
     };
     const result = await ai.service.personalize({ workspaceId: owner.workspaceId, actor: { type: 'user', id: owner.userId }, draft, contactId, mode: 'provider' });
     const body = fake.seen[0]!.body;

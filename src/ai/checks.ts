@@ -13,7 +13,7 @@ export const MAX_PREHEADER_LENGTH = 300;
 const LIQUID = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
 const URL_ATTR = /\b(?:href|src|background)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
 const BARE_URL = /\b(?:https?:\/\/|mailto:|tel:)[^\s"'<>)]+/gi;
-/** Domain-like tokens in text: name.tld (not inside placeholders like [[PII_1]]). */
+/** Domain-like tokens in text: name.tld (not inside stand-ins like [[PII_1]]). */
 const DOMAIN = /\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|net|org|io|co|ai|app|dev|info|biz|me|us|uk|de|fr|ru|cn|xyz|online|site|link|ly|gl|to|tk|[a-z]{2})\b/gi;
 
 function normalizeLiquid(tag: string): string {

@@ -1,6 +1,6 @@
 /**
  * The governed AI call: policy, budget reservation, PII redaction, the provider call (with
- * retries and breaker), output checks, placeholder restoration, budget settlement and the
+ * retries and breaker), output checks, stand-in restoration, budget settlement and the
  * ai_calls row — in that order, for every call. It never throws for a provider or governance
  * failure: the caller gets the original content back with the outcome and the reason.
  *
@@ -184,12 +184,12 @@ export class AiService {
       (r) => Buffer.byteLength(JSON.stringify(personalizePrompt(r.redactDraft(original), r.redactFacts(facts ?? emptyFacts()), 0))),
       async (provider, redactor, maxTokens) => {
         if (!facts) return { refused: 'the contact does not exist', usage: { tokensIn: 0, tokensOut: 0 } };
-        // Placeholders are handed out in the same order for the draft and the facts as in the estimate.
+        // Stand-ins are handed out in the same order for the draft and the facts as in the estimate.
         const sentDraft = redactor.redactDraft(original);
         const result = await provider.personalize(sentDraft, redactor.redactFacts(facts), maxTokens);
         const out = result.value.draft;
-        const unknown = redactor.unknownPlaceholders(`${out.subject}${out.preheader}${out.html}`);
-        if (unknown.length > 0) return { refused: `the output has placeholders we did not send: ${unknown.slice(0, 3).join(' ')}`, usage: result.usage };
+        const unknown = redactor.unknownStandIns(`${out.subject}${out.preheader}${out.html}`);
+        if (unknown.length > 0) return { refused: `the output has stand-ins we did not send: ${unknown.slice(0, 3).join(' ')}`, usage: result.usage };
         const checked = await checkGenerated(sentDraft, out);
         if (!checked.ok) return { refused: checked.reason, usage: result.usage };
         return { value: { draft: redactor.restoreDraft(checked.draft), changes: result.value.changes }, usage: result.usage };
@@ -225,7 +225,7 @@ export class AiService {
         const result = await provider.subjectVariants(sent, input.count, maxTokens);
         const kept: string[] = [];
         for (const candidate of result.value) {
-          if (redactor.unknownPlaceholders(candidate).length > 0) continue;
+          if (redactor.unknownStandIns(candidate).length > 0) continue;
           const checked = await checkGenerated({ ...original, subject: sent }, { ...original, subject: candidate });
           if (checked.ok) kept.push(redactor.restore(checked.draft.subject));
         }
