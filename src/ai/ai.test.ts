@@ -236,3 +236,36 @@ describe('campaign email at send time', () => {
     await api('PUT', '/api/ai/policy', { allowedProviders: ['offline', 'openai', 'anthropic'], allowedModels: [], maxTokens: 800, redactPii: true, personalFields: [], requireApproval: false });
   });
 });
+
+describe('routes', () => {
+  it('previews a template personalized for a contact next to the original', async () => {
+    const template = await api('POST', '/api/templates', { name: 'Spring', subject: 'Spring offer', html: '<p>See <a href="https://shop.example.com/spring">the offer</a>.</p>' });
+    expect(template.statusCode, template.body).toBe(201);
+    const r = await api('POST', '/api/ai/personalize', { contactId, templateId: template.json().id, mode: 'offline' });
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json();
+    expect(body.original.subject).toBe('Spring offer');
+    expect(body).toMatchObject({ outcome: 'ok', provider: 'offline', model: 'rules-v1', cost: 0 });
+    expect(body.draft.subject).toBe('Ada, spring offer');
+    expect(body.changes).toContain('subject: added the first name');
+    expect((await lastCall())).toMatchObject({ templateId: template.json().id, actorType: 'api_key' });
+    expect((await api('POST', '/api/ai/personalize', { contactId: '00000000-0000-4000-8000-000000000000', draft: DRAFT })).statusCode).toBe(404);
+    expect((await api('POST', '/api/ai/personalize', { contactId })).json().error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('lets members personalize and read usage but not change settings, policy, budget or prices', async () => {
+    const key = await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: owner.session, payload: { name: 'member', role: 'member' } });
+    expect(key.statusCode, key.body).toBe(201);
+    const member = { authorization: `Bearer ${key.json().key}` };
+    expect((await api('GET', '/api/ai/calls', undefined, member)).statusCode).toBe(200);
+    expect((await api('POST', '/api/ai/subject-variants', { subject: 'Spring offer', mode: 'offline' }, member)).json().variants).toHaveLength(3);
+    for (const [url, payload] of [
+      ['/api/ai/settings', { provider: 'offline' }],
+      ['/api/ai/policy', { allowedProviders: ['offline'], allowedModels: [], maxTokens: 100, redactPii: true, personalFields: [], requireApproval: false }],
+      ['/api/ai/budget', { monthlyLimit: 10 }],
+      ['/api/ai/prices', { provider: 'openai', model: 'x', inputPerMTok: 1, outputPerMTok: 1 }],
+    ] as const) {
+      expect((await api('PUT', url, payload, member)).statusCode).toBe(403);
+    }
+  });
+});

@@ -19,7 +19,7 @@ import { logCall, type AiOperation, type AiOutcome } from './calls.js';
 import { personalizePrompt, subjectsPrompt } from './chat.js';
 import { checkGenerated } from './checks.js';
 import { createOfflineProvider } from './offline.js';
-import { costOf, getPolicy, priceOf } from './policy.js';
+import { costOf, getPolicy, priceOf, type AiPolicy } from './policy.js';
 import { AiCallError, type AiProvider, type ContactFacts, type EmailDraft, type Usage } from './provider.js';
 import { Redactor } from './redaction.js';
 import type { AiSettings } from './settings.js';
@@ -108,6 +108,7 @@ export class AiService {
     worstCaseIn: (redactor: Redactor) => number,
     call: (provider: AiProvider, redactor: Redactor, maxTokens: number) => Promise<{ value: T; usage: Usage } | { refused: string; usage: Usage }>,
     personalValues: string[],
+    policy: AiPolicy,
   ): Promise<Governed<T>> {
     const { db, clock } = this.deps;
     const started = performance.now();
@@ -136,7 +137,6 @@ export class AiService {
       });
       return { outcome, reasonCode, reason, value, provider, cost, callId };
     };
-    const policy = await getPolicy(db, workspaceId);
     if (!policy.allowedProviders.includes(provider.kind)) return finish('refused', 'AI_POLICY_FORBIDS', `the policy does not allow the ${provider.kind} provider`, null);
     if (provider.kind !== 'offline' && policy.allowedModels.length > 0 && !policy.allowedModels.includes(provider.model)) {
       return finish('refused', 'AI_POLICY_FORBIDS', `the policy does not allow the model ${provider.model}`, null);
@@ -170,10 +170,11 @@ export class AiService {
   }
 
   /** Personalizes a draft for one contact; never throws for AI failures (see the module comment). */
-  async personalize(input: { workspaceId: string; actor: Actor; draft: EmailDraft; contactId: string; mode: AiMode; links?: CallLinks }): Promise<PersonalizeResult> {
+  /** `policy`: the workspace's, when the caller already read it (read here otherwise). */
+  async personalize(input: { workspaceId: string; actor: Actor; draft: EmailDraft; contactId: string; mode: AiMode; links?: CallLinks; policy?: AiPolicy }): Promise<PersonalizeResult> {
     const facts = await this.factsOf(input.workspaceId, input.contactId);
     const original = input.draft;
-    const policy = await getPolicy(this.deps.db, input.workspaceId);
+    const policy = input.policy ?? (await getPolicy(this.deps.db, input.workspaceId));
     const personalValues = facts ? policy.personalFields.map((k) => facts.custom[k]).filter((v): v is string => typeof v === 'string') : [];
     const governed = await this.governed<{ draft: EmailDraft; changes: string[] }>(
       input.workspaceId,
@@ -195,6 +196,7 @@ export class AiService {
         return { value: { draft: redactor.restoreDraft(checked.draft), changes: result.value.changes }, usage: result.usage };
       },
       personalValues,
+      policy,
     );
     const ok = governed.outcome === 'ok' && governed.value;
     return {
@@ -233,6 +235,7 @@ export class AiService {
         return { value: kept, usage: result.usage };
       },
       [],
+      await getPolicy(this.deps.db, input.workspaceId),
     );
     return { outcome: governed.outcome, reasonCode: governed.reasonCode, reason: governed.reason, variants: governed.value ?? [], provider: governed.provider.kind, model: governed.provider.model, callId: governed.callId };
   }

@@ -74,11 +74,11 @@ export function createMessagePersonalizer(deps: { db: Database; clock: Clock; lo
         if (cached.status === 'approved') return await record(m, 'personalized', 'cached variant', { subject: cached.subject, html: cached.html, text: cached.text_body });
         return await record(m, cached.status === 'pending' ? 'pending_approval' : 'rejected', `the variant is ${cached.status}; the original was sent`, original);
       }
-      const result = await deps.service.personalize({ workspaceId: m.workspaceId, actor: SYSTEM_ACTOR, draft: { subject: m.subject, preheader: '', html: m.html }, contactId: m.contactId, mode: m.aiMode, links: { messageId: m.id, campaignId } });
+      const policy = await getPolicy(db, m.workspaceId);
+      const result = await deps.service.personalize({ workspaceId: m.workspaceId, actor: SYSTEM_ACTOR, draft: { subject: m.subject, preheader: '', html: m.html }, contactId: m.contactId, mode: m.aiMode, links: { messageId: m.id, campaignId }, policy });
       if (result.outcome !== 'ok') return await record(m, 'fallback', `${result.reasonCode}: ${result.reason}`, original);
       const html = withPreheader(result.draft.html, result.draft.preheader);
       const content: SentContent = { subject: result.draft.subject, html, text: textFromHtml(html) };
-      const policy = await getPolicy(db, m.workspaceId);
       const status: VariantStatus = policy.requireApproval ? 'pending' : 'approved';
       await db.query(
         `INSERT INTO ai_variants (workspace_id, content_hash, contact_id, generator, campaign_id, original, subject, html, text_body, changes, status, ai_call_id, created_at)
