@@ -17,7 +17,8 @@ export interface OpenAiOptions {
 }
 
 export function createOpenAiProvider(options: OpenAiOptions): AiProvider {
-  const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl, timeout: options.timeoutMs, maxRetries: 0 });
+  // Everything explicit: the SDK would otherwise fill organization and project from OPENAI_* variables.
+  const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl, organization: null, project: null, timeout: options.timeoutMs, maxRetries: 0 });
   const chat = async (request: ChatRequest): Promise<ChatResult> => {
     try {
       const response = await client.chat.completions.create({
