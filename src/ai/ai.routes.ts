@@ -9,7 +9,8 @@ import type { AppDeps } from '../app.js';
 import { AppError, notFound } from '../http/errors.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
-import { getTemplate } from '../email/templates.js';
+import { renderContent, type RenderedContent } from '../email/render.js';
+import { getTemplate, variablesFor } from '../email/templates.js';
 import { getBudget, listBudgetAlerts, putBudget } from './budget.js';
 import { AI_OPERATIONS, AI_OUTCOMES, listCalls, spendPerDay } from './calls.js';
 import { getPolicy, listPrices, putPolicy, putPrice } from './policy.js';
@@ -93,7 +94,10 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
       }
       if (!(await ai.service.factsOf(workspaceId, body.contactId))) throw notFound('Contact');
       const result = await ai.service.personalize({ workspaceId, actor: actorOf(request), draft, contactId: body.contactId, mode: body.mode ?? 'provider', links: { templateId: body.templateId ?? null } });
-      return { original: draft, ...result };
+      // Both rendered for the contact as they would be sent, for a side-by-side preview.
+      const variables = await variablesFor(db, workspaceId, body.contactId);
+      const render = (d: typeof draft): Promise<RenderedContent | null> => renderContent({ subject: d.subject, html: d.html }, variables).catch(() => null);
+      return { original: draft, ...result, rendered: { original: await render(draft), personalized: await render(result.draft) } };
     },
   );
 

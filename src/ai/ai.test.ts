@@ -248,6 +248,9 @@ describe('routes', () => {
     expect(body).toMatchObject({ outcome: 'ok', provider: 'offline', model: 'rules-v1', cost: 0 });
     expect(body.draft.subject).toBe('Ada, spring offer');
     expect(body.changes).toContain('subject: added the first name');
+    expect(body.rendered.original.subject).toBe('Spring offer');
+    expect(body.rendered.personalized.subject).toBe('Ada, spring offer');
+    expect(body.rendered.personalized.html).toContain('Hi Ada,');
     expect((await lastCall())).toMatchObject({ templateId: template.json().id, actorType: 'api_key' });
     expect((await api('POST', '/api/ai/personalize', { contactId: '00000000-0000-4000-8000-000000000000', draft: DRAFT })).statusCode).toBe(404);
     expect((await api('POST', '/api/ai/personalize', { contactId })).json().error.code).toBe('VALIDATION_FAILED');
