@@ -12,7 +12,7 @@ import { ErrorResponse, IdParams } from '../http/schemas.js';
 import { renderContent, type RenderedContent } from '../email/render.js';
 import { getTemplate, variablesFor } from '../email/templates.js';
 import { getBudget, listBudgetAlerts, putBudget } from './budget.js';
-import { AI_OPERATIONS, AI_OUTCOMES, listCalls, spendPerDay } from './calls.js';
+import { AI_OPERATIONS, AI_OUTCOMES, listCalls, logCall, spendPerDay } from './calls.js';
 import { getPolicy, listPrices, putPolicy, putPrice } from './policy.js';
 import { AI_PROVIDERS } from './provider.js';
 import { listVariants, reviewVariant } from './variants.js';
@@ -119,9 +119,27 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.put<{ Body: Static<typeof SettingsBody> }>('/ai/settings', { config: { permission: ADMIN }, schema: { tags, summary: 'Choose the AI provider (admins)', body: SettingsBody, response: { 400: ErrorResponse } } }, async (request) =>
     ai.settings.put(authOf(request).workspaceId, request.body, actorOf(request)),
   );
-  app.post('/ai/settings/test', { config: { permission: ADMIN }, schema: { tags, summary: 'Test the connection and key with a tiny request' } }, async (request) => {
-    const provider = await ai.settings.providerFor(authOf(request).workspaceId);
-    return { provider: provider.kind, model: provider.model, ...(await provider.check()) };
+  app.post('/ai/settings/test', { config: { permission: ADMIN }, schema: { tags, summary: 'Test the connection and key with a tiny request (logged as a call)' } }, async (request) => {
+    const { workspaceId } = authOf(request);
+    const provider = await ai.settings.providerFor(workspaceId);
+    const started = performance.now();
+    const check = await provider.check();
+    await logCall(db, {
+      workspaceId,
+      actor: actorOf(request),
+      operation: 'test_connection',
+      provider: provider.kind,
+      model: provider.model,
+      tokensIn: 0,
+      tokensOut: 0,
+      cost: 0,
+      latencyMs: Math.round(performance.now() - started),
+      outcome: check.ok ? 'ok' : 'error',
+      reasonCode: check.ok ? null : 'TEST_FAILED',
+      reason: check.ok ? null : check.detail,
+      at: clock.now(),
+    });
+    return { provider: provider.kind, model: provider.model, ...check };
   });
 
   app.get('/ai/policy', { config: { permission: 'ai:read' }, schema: { tags } }, async (request) => getPolicy(db, authOf(request).workspaceId));

@@ -198,6 +198,7 @@ describe('settings and policy', () => {
     expect(forbidden.json().error.code).toBe('AI_POLICY_FORBIDS');
     const test = await api('POST', '/api/ai/settings/test');
     expect(test.json()).toMatchObject({ ok: true, provider: 'openai' });
+    expect(await lastCall()).toMatchObject({ operation: 'test_connection', outcome: 'ok', provider: 'openai' });
     const audit = await api('GET', '/api/audit-log?limit=50');
     const actions = (audit.json() as { entries: Array<{ action: string }> }).entries.map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['ai.settings.update', 'ai.policy.update', 'ai.price.update']));

@@ -131,9 +131,4 @@ export class AiSettings {
     this.built.set(workspaceId, { version, provider });
     return provider;
   }
-
-  /** Circuit state is inside each provider; this lists which workspaces have one built. */
-  cachedWorkspaces(): string[] {
-    return [...this.built.keys()];
-  }
 }
