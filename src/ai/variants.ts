@@ -65,22 +65,27 @@ export function createMessagePersonalizer(deps: { db: Database; clock: Clock; lo
       const generator = settings && settings.provider !== 'offline' ? `${settings.provider}:${settings.model}` : `offline:${OFFLINE_MODEL}`;
       const hash = contentHash(m);
       const campaignId = m.sourceType === 'campaign' ? m.sourceId : null;
-      const existing = await db.query<{ status: VariantStatus; subject: string; html: string; text_body: string }>(
-        'SELECT status, subject, html, text_body FROM ai_variants WHERE workspace_id = $1 AND content_hash = $2 AND contact_id = $3 AND generator = $4',
-        [m.workspaceId, hash, m.contactId, generator],
-      );
+      const policy = await getPolicy(db, m.workspaceId);
+      // The offline rules are deterministic and free: with no approval to wait for, nothing is
+      // worth caching, and skipping the variant row saves two statements per email.
+      const store = m.aiMode === 'provider' || policy.requireApproval;
+      const existing = store
+        ? await db.query<{ status: VariantStatus; subject: string; html: string; text_body: string }>(
+            'SELECT status, subject, html, text_body FROM ai_variants WHERE workspace_id = $1 AND content_hash = $2 AND contact_id = $3 AND generator = $4',
+            [m.workspaceId, hash, m.contactId, generator],
+          )
+        : { rows: [] };
       const cached = existing.rows[0];
       if (cached) {
         if (cached.status === 'approved') return await record(m, 'personalized', 'cached variant', { subject: cached.subject, html: cached.html, text: cached.text_body });
         return await record(m, cached.status === 'pending' ? 'pending_approval' : 'rejected', `the variant is ${cached.status}; the original was sent`, original);
       }
-      const policy = await getPolicy(db, m.workspaceId);
       const result = await deps.service.personalize({ workspaceId: m.workspaceId, actor: SYSTEM_ACTOR, draft: { subject: m.subject, preheader: '', html: m.html }, contactId: m.contactId, mode: m.aiMode, links: { messageId: m.id, campaignId }, policy });
       if (result.outcome !== 'ok') return await record(m, 'fallback', `${result.reasonCode}: ${result.reason}`, original);
       const html = withPreheader(result.draft.html, result.draft.preheader);
       const content: SentContent = { subject: result.draft.subject, html, text: textFromHtml(html) };
       const status: VariantStatus = policy.requireApproval ? 'pending' : 'approved';
-      await db.query(
+      if (store) await db.query(
         `INSERT INTO ai_variants (workspace_id, content_hash, contact_id, generator, campaign_id, original, subject, html, text_body, changes, status, ai_call_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (workspace_id, content_hash, contact_id, generator) DO NOTHING`,
