@@ -22,6 +22,8 @@ import type { EmailServices } from './email/email.js';
 import { emailRoutes } from './email/email.routes.js';
 import { emailPublicRoutes } from './email/public.routes.js';
 import { providerRoutes } from './email/providers.routes.js';
+import { aiRoutes } from './ai/ai.routes.js';
+import type { AiServices } from './ai/ai.js';
 import { templateRoutes } from './email/templates.routes.js';
 import type { EventSink } from './events/events.js';
 import { eventsRoutes } from './events/events.routes.js';
@@ -53,6 +55,8 @@ export interface AppDeps {
   healthChecks: HealthCheck[];
   /** Link signing and the email sender (tracking, unsubscribe, dev inbox). */
   email: EmailServices;
+  /** AI personalization under governance (src/ai). */
+  ai: AiServices;
   isShuttingDown: () => boolean;
   /** Prometheus registry: process metrics and HTTP requests per route (platform/metrics.ts). */
   metrics: Metrics;
@@ -61,7 +65,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

@@ -15,6 +15,8 @@ import { createEventProcessor, eventWorkSink, type EventProcessor } from './even
 import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
 import { createCampaignEventSink } from './campaigns/sink.js';
 import { createWebhookWorker, nodeWebhookClient, systemDnsResolver, type DnsResolver, type WebhookHttpClient } from './campaigns/webhooks.js';
+import { createAiServices } from './ai/ai.js';
+import { createMessagePersonalizer } from './ai/variants.js';
 import { createEmailServices } from './email/email.js';
 import { emailDeliveryCheck } from './email/email-health.js';
 import type { EmailProvider } from './email/provider.js';
@@ -58,6 +60,8 @@ export interface RuntimeOverrides {
   emailProvider?: EmailProvider;
   /** Outbound HTTP for the email provider APIs (tests). */
   emailHttp?: HttpClient;
+  /** Waits between AI provider retries (tests shorten them). */
+  aiSleep?: (ms: number) => Promise<void>;
 }
 
 /** With no APP_SECRET, keep a generated secret beside the embedded data so signed links survive restarts. */
@@ -100,6 +104,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   // entries and exits) through this same sink, so the engine sees those too.
   const eventSink: EventSink = combineEventSinks(createCampaignEventSink({ clock }), eventWorkSink);
 
+  const ai = createAiServices({ db, clock, logger }, { appSecret, random: overrides.random ?? Math.random, ...(overrides.aiSleep ? { sleep: overrides.aiSleep } : {}) });
+  const personalize = createMessagePersonalizer({ db, clock, logger, ...ai });
   const base: Omit<AppDeps, 'email'> = {
     config,
     db,
@@ -110,9 +116,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
     dns: overrides.dns ?? systemDnsResolver,
+    ai,
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
-  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
+  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, personalize, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
   workers.push(deps.email.sender);
   deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink }, { batchSize: config.engineBatchSize });

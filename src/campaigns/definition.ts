@@ -64,6 +64,9 @@ export const EmailConfig = Type.Object(
     topicId: Type.Optional(
       Type.String({ format: 'uuid', description: "The subscription topic (GET /api/topics); absent: the workspace's default topic. Not allowed in a transactional campaign." }),
     ),
+    personalization: Type.Optional(
+      Type.Union([Type.Literal('off'), Type.Literal('offline'), Type.Literal('provider')], { description: "AI personalization at send time (docs/ai.md): off (default), offline rules, or the workspace's provider; any failure sends the original" }),
+    ),
   },
   { additionalProperties: false },
 );

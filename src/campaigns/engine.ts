@@ -19,6 +19,7 @@ import { enqueueEmail } from '../email/outbox.js';
 import type { ContactRow as StoredContactRow } from '../contacts/contacts.js';
 import { coerceCustomValue, loadFieldTypes, type FieldTypes } from '../contacts/custom-fields.js';
 import { contactVariables, renderContent, RenderError } from '../email/render.js';
+import { aiModeOf } from '../ai/mode.js';
 import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { BackgroundWorker } from '../init.js';
@@ -194,6 +195,8 @@ interface PendingEmail {
   text: string;
   /** Marketing email's topic (null: the workspace default); absent for transactional email. */
   topic?: { id: string | null };
+  /** Personalized by the sender at send time (src/ai/variants.ts). */
+  aiMode?: 'offline' | 'provider';
 }
 
 /** Everything one batch will write, gathered before any write happens. */
@@ -515,7 +518,7 @@ export class CampaignEngine {
         const key = `enrollment:${e.id}:node:${node.id}`;
         // A transactional campaign's email has no subscription topic (topics.ts).
         const topic = priority === 'transactional' ? {} : { topic: { id: node.config.topicId ?? null } };
-        scratch.emails.push({ workspaceId: e.workspace_id, contactId: contact.id, campaignId: e.campaign_id, key, from: node.config.from ?? this.deps.config.emailFrom, to: contact.email, ...rendered, ...topic });
+        scratch.emails.push({ workspaceId: e.workspace_id, contactId: contact.id, campaignId: e.campaign_id, key, from: node.config.from ?? this.deps.config.emailFrom, to: contact.email, ...rendered, ...topic, ...aiModeOf(node.config.personalization) });
         return { kind: 'advance', handle: NEXT_HANDLE, detail: { idempotencyKey: key, subject: rendered.subject, emailPriority: priority } };
       }
       case 'wait': {
@@ -769,7 +772,7 @@ export class CampaignEngine {
     }
     for (const [workspaceId, events] of batch.events) await recordEvents(tx, this.deps.eventSink(), workspaceId, events, now);
     for (const m of batch.emails) {
-      await enqueueEmail(tx, { workspaceId: m.workspaceId, contactId: m.contactId, idempotencyKey: m.key, sourceType: 'campaign', sourceId: m.campaignId, from: m.from, to: m.to, subject: m.subject, html: m.html, text: m.text, ...(m.topic ? { topic: m.topic } : {}) });
+      await enqueueEmail(tx, { workspaceId: m.workspaceId, contactId: m.contactId, idempotencyKey: m.key, sourceType: 'campaign', sourceId: m.campaignId, from: m.from, to: m.to, subject: m.subject, html: m.html, text: m.text, ...(m.topic ? { topic: m.topic } : {}), ...(m.aiMode ? { aiMode: m.aiMode } : {}) });
     }
     if (batch.webhooks.length > 0) {
       // name: enqueueWebhooks — the idempotency key makes a replayed step find its row.

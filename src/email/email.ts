@@ -5,7 +5,7 @@ import { LinkSigner } from './links.js';
 import type { EmailProvider } from './provider.js';
 import { ProviderSettings } from './provider-settings.js';
 import { fetchHttp, type HttpClient } from './providers/http.js';
-import { EmailSender } from './sender.js';
+import { EmailSender, type EmailSenderOptions } from './sender.js';
 import { createSmtpProvider } from './smtp.js';
 
 export interface EmailServices {
@@ -24,6 +24,8 @@ export interface EmailServiceOptions {
   provider?: EmailProvider;
   /** Outbound HTTP for the provider APIs (tests point it at local servers). */
   http?: HttpClient;
+  /** Campaign email personalization at send time (src/ai/variants.ts). */
+  personalize?: EmailSenderOptions['personalize'];
 }
 
 /** SMTP when SMTP_URL is set, otherwise the dev inbox. */
@@ -46,6 +48,7 @@ export function createEmailServices(deps: Omit<AppDeps, 'email'>, options: Email
     signer,
     publicUrl: deps.config.publicUrl,
     pollMs: deps.config.workerPollMs,
+    ...(options.personalize ? { personalize: options.personalize } : {}),
   });
   return { signer, sender, providers, http, snsCertificates: new Map() };
 }

@@ -29,16 +29,18 @@ export interface OutboundEmail {
   topic?: { id: string | null };
   /** When the message may first be attempted; defaults to now. */
   notBefore?: Date;
+  /** Personalize at send time (a campaign email node's option; src/ai/variants.ts). */
+  aiMode?: 'offline' | 'provider';
 }
 
 /** Inserts the message unless one with the same idempotency key exists; returns its id either way. */
 export async function enqueueEmail(q: Queryable, email: OutboundEmail): Promise<{ id: string; created: boolean }> {
   const inserted = await q.query<{ id: string }>(
     `INSERT INTO messages (workspace_id, contact_id, idempotency_key, source_type, source_id, from_address, to_address,
-                           subject, html, text_body, headers, next_attempt_at, topic_id)
+                           subject, html, text_body, headers, next_attempt_at, topic_id, ai_mode)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now()),
              CASE WHEN $13::boolean THEN COALESCE((SELECT id FROM subscription_topics WHERE workspace_id = $1 AND id = $14::uuid),
-                                                  (SELECT id FROM subscription_topics WHERE workspace_id = $1 AND is_default)) END)
+                                                  (SELECT id FROM subscription_topics WHERE workspace_id = $1 AND is_default)) END, $15)
      ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
      RETURNING id`,
     [
@@ -56,6 +58,7 @@ export async function enqueueEmail(q: Queryable, email: OutboundEmail): Promise<
       email.notBefore ?? null,
       email.topic !== undefined,
       email.topic?.id ?? null,
+      email.aiMode ?? null,
     ],
   );
   if (inserted.rows[0]) {

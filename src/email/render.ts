@@ -393,3 +393,8 @@ export function contactVariables(c: TemplateContact): Record<string, unknown> {
     customFields: custom,
   };
 }
+
+/** The text part generated from HTML, as for rendered messages (AI-personalized content uses it). */
+export function textFromHtml(html: string): string {
+  return htmlToText(html);
+}

@@ -54,6 +54,11 @@ export interface EmailSenderOptions {
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   random?: () => number;
+  /**
+   * Personalizes a campaign message whose node asked for it (ai_mode), before tracking is added.
+   * It never throws for AI failures and returns the content to send (the original on any failure).
+   */
+  personalize?: (message: { id: string; workspaceId: string; contactId: string | null; sourceType: string; sourceId: string | null; subject: string; html: string; text: string; aiMode: 'offline' | 'provider' }) => Promise<{ subject: string; html: string; text: string }>;
 }
 
 interface ClaimedMessage {
@@ -71,6 +76,9 @@ interface ClaimedMessage {
   attempts: number;
   topic_id: string | null;
   pinned_provider: string | null;
+  source_id: string | null;
+  ai_mode: 'offline' | 'provider' | null;
+  ai_outcome: string | null;
 }
 
 /** `earlier`: the providers a router tried before the one the outcome names (each an attempt row). */
@@ -223,7 +231,8 @@ export class EmailSender implements BackgroundWorker {
                 FOR UPDATE SKIP LOCKED) due
         WHERE m.id = due.id
        RETURNING m.id, m.workspace_id, m.contact_id, m.idempotency_key, m.source_type, m.from_address, m.to_address,
-                 m.subject, m.html, m.text_body, m.headers, m.attempts, m.topic_id, m.pinned_provider`,
+                 m.subject, m.html, m.text_body, m.headers, m.attempts, m.topic_id, m.pinned_provider,
+                 m.source_id, m.ai_mode, m.ai_outcome`,
       [now, new Date(now.getTime() + this.leaseMs), this.batchSize, claimToken],
     );
     return result.rows;
@@ -255,10 +264,16 @@ export class EmailSender implements BackgroundWorker {
     };
   }
 
-  private async deliver(message: ClaimedMessage): Promise<Outcome> {
+  private async deliver(claimed: ClaimedMessage): Promise<Outcome> {
     const started = performance.now();
     let provider = this.options.provider;
+    let message = claimed;
     try {
+      if (message.ai_mode && message.ai_outcome === null && this.options.personalize) {
+        // Decided once per message (ai_outcome), so a retried send sends the same content.
+        const content = await this.options.personalize({ id: message.id, workspaceId: message.workspace_id, contactId: message.contact_id, sourceType: message.source_type, sourceId: message.source_id, subject: message.subject, html: message.html, text: message.text_body, aiMode: message.ai_mode });
+        message = { ...message, subject: content.subject, html: content.html, text_body: content.text };
+      }
       provider = (await this.options.providerFor?.(message.workspace_id)) ?? this.options.provider;
       const result = await provider.send(this.prepare(message), { idempotencyKey: `${message.workspace_id}:${message.idempotency_key}`, onlyProvider: message.pinned_provider });
       const last = result.attempts?.at(-1);

@@ -113,7 +113,7 @@ export async function deleteTemplate(db: Database, workspaceId: string, id: stri
 }
 
 /** The variables a template sees for a contact (the `contact` and `workspace` roots). */
-async function variablesFor(q: Queryable, workspaceId: string, contactId: string | null): Promise<Record<string, unknown>> {
+export async function variablesFor(q: Queryable, workspaceId: string, contactId: string | null): Promise<Record<string, unknown>> {
   const workspace = await q.query<{ id: string; name: string }>('SELECT id, name FROM workspaces WHERE id = $1', [workspaceId]);
   if (contactId === null) {
     const sample: TemplateContact = { id: null, email: 'test@example.com', first_name: 'Test', last_name: 'Recipient', company: 'Example Co', job_title: 'Tester', phone: '', status: 'lead', tags: [], custom_fields: {}, timezone: 'UTC', score: 0 };

@@ -15,6 +15,7 @@ import { EmailPage, TemplatePage } from './pages/Email';
 import { MessagePage, MessagesPage } from './pages/Messages';
 import { ImportPage } from './pages/Import';
 import { SegmentPage, SegmentsPage } from './pages/Segments';
+import { AiPage } from './pages/Ai';
 import { Alert, Spinner } from './ui';
 
 // The graph view pulls in React Flow; load it only when a campaign is opened.
@@ -30,6 +31,7 @@ const NAV: Array<{ to: string; label: string; permission: string }> = [
   { to: '/campaigns', label: 'Campaigns', permission: 'campaigns:read' },
   { to: '/email', label: 'Email', permission: 'templates:read' },
   { to: '/inbox', label: 'Inbox', permission: 'messages:read' },
+  { to: '/ai', label: 'AI', permission: 'ai:read' },
   { to: '/settings', label: 'Settings', permission: 'members:read' },
 ];
 
@@ -50,6 +52,7 @@ function routeFor(pathname: string): ReactNode {
   if (pathname === '/email/suppressions') return <EmailPage tab="suppressions" />;
   if (pathname === '/inbox') return <InboxPage messageId={undefined} />;
   if ((params = matchPath('/inbox/:id', pathname))) return <InboxPage messageId={params.id!} />;
+  if (pathname === '/ai') return <AiPage />;
   if (pathname === '/settings') return <SettingsPage />;
   return (
     <section>

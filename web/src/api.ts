@@ -26,6 +26,84 @@ export interface Me {
   csrfToken: string | null;
 }
 
+export type AiProviderKind = 'offline' | 'openai' | 'anthropic';
+export interface AiSettings {
+  provider: AiProviderKind;
+  model: string;
+  baseUrl: string | null;
+  hasApiKey: boolean;
+  timeoutMs: number;
+  maxRetries: number;
+  updatedAt: string | null;
+}
+export interface AiPolicy {
+  allowedProviders: AiProviderKind[];
+  allowedModels: string[];
+  maxTokens: number;
+  redactPii: boolean;
+  personalFields: string[];
+  requireApproval: boolean;
+}
+export interface AiBudget {
+  month: string;
+  monthlyLimit: number | null;
+  warnRatio: number;
+  spent: number;
+  reserved: number;
+  alerts: Array<{ month: string; kind: string; spent: number; monthlyLimit: number; at: string }>;
+}
+export interface AiCall {
+  id: string;
+  actorType: string;
+  operation: string;
+  provider: string;
+  model: string;
+  tokensIn: number;
+  tokensOut: number;
+  cost: number;
+  latencyMs: number;
+  outcome: 'ok' | 'fallback' | 'refused' | 'error';
+  reasonCode: string | null;
+  reason: string | null;
+  campaignId: string | null;
+  createdAt: string;
+}
+export interface AiSpendDay {
+  day: string;
+  provider: string;
+  model: string;
+  calls: number;
+  cost: number;
+}
+export interface AiVariant {
+  id: string;
+  contactId: string;
+  generator: string;
+  status: 'pending' | 'approved' | 'rejected';
+  original: { subject: string; html: string; text: string };
+  subject: string;
+  html: string;
+  changes: string[];
+  createdAt: string;
+}
+export interface AiDraft {
+  subject: string;
+  preheader: string;
+  html: string;
+}
+export interface AiPersonalized {
+  original: AiDraft;
+  draft: AiDraft;
+  outcome: AiCall['outcome'];
+  reasonCode: string | null;
+  reason: string | null;
+  changes: string[];
+  provider: string;
+  model: string;
+  cost: number;
+  rendered: { original: RenderedEmail | null; personalized: RenderedEmail | null };
+}
+
 export interface ApiKey {
   id: string;
   name: string;
@@ -550,6 +628,20 @@ export const api = {
     get: (messageId: string) => request<MessageDetail>('GET', `/messages/${id(messageId)}`),
     resend: (messageId: string) => request<MessageSummary>('POST', `/messages/${id(messageId)}/resend`),
     markSent: (messageId: string) => request<MessageSummary>('POST', `/messages/${id(messageId)}/mark-sent`),
+  },
+  ai: {
+    settings: () => request<AiSettings>('GET', '/ai/settings'),
+    saveSettings: (input: { provider: AiProviderKind; model?: string; baseUrl?: string | null; apiKey?: string }) => request<AiSettings>('PUT', '/ai/settings', input),
+    test: () => request<{ ok: boolean; detail: string }>('POST', '/ai/settings/test'),
+    policy: () => request<AiPolicy>('GET', '/ai/policy'),
+    savePolicy: (input: AiPolicy) => request<AiPolicy>('PUT', '/ai/policy', input),
+    budget: () => request<AiBudget>('GET', '/ai/budget'),
+    saveBudget: (input: { monthlyLimit: number | null; warnRatio?: number }) => request<AiBudget>('PUT', '/ai/budget', input),
+    calls: (params: { outcome?: string; operation?: string; from?: string; limit?: number }) => request<{ calls: AiCall[] }>('GET', `/ai/calls${query(params)}`),
+    usage: (params: { outcome?: string; operation?: string; from?: string }) => request<{ days: AiSpendDay[] }>('GET', `/ai/usage${query(params)}`),
+    reviews: () => request<{ variants: AiVariant[] }>('GET', '/ai/reviews?status=pending'),
+    review: (variantId: string, decision: 'approve' | 'reject') => request<AiVariant>('POST', `/ai/reviews/${id(variantId)}/${decision}`),
+    personalize: (input: { contactId: string; templateId: string; mode: 'offline' | 'provider' }) => request<AiPersonalized>('POST', '/ai/personalize', input),
   },
   inbox: {
     list: () => request<{ messages: InboxSummary[] }>('GET', '/inbox'),

@@ -3,6 +3,7 @@
  * contact, save-time issues with their line numbers, test send), sending providers with a
  * connection test, and the suppression list.
  */
+import { AiPreview } from './AiPreview';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorMessage, fieldErrors, PROVIDER_KINDS, SUPPRESSION_REASONS, type Provider, type ProviderKind, type RenderedEmail, type Suppression, type Template } from '../api';
 import { describeIssue, lineRange, templateIssues, type ContentIssue } from '../email/issues';
@@ -277,6 +278,7 @@ function TemplateEditor({ template }: { template: Template | undefined }) {
               ) : null}
             </section>
           ) : null}
+          {template && contactId && can('ai:write') ? <AiPreview templateId={template.id} contactId={contactId} /> : null}
         </div>
       </div>
     </>

@@ -371,6 +371,17 @@ export function NodeConfigForm({ node, onChange, onRenameHandle, segments, membe
             options={[['', `Workspace default${topics.find((t) => t.isDefault) ? ` (${topics.find((t) => t.isDefault)!.name})` : ' (none: unsubscribe leaves all)'}`], ...topics.map((t): [string, string] => [t.id, t.name])]}
             onChange={(value) => set('topicId', optional(value))}
           />
+          <Choice
+            label="AI personalization"
+            id="email-personalization"
+            value={str(config.personalization) || 'off'}
+            options={[
+              ['off', 'Off'],
+              ['offline', 'Offline rules (no provider, no cost)'],
+              ['provider', "The workspace's AI provider"],
+            ]}
+            onChange={(value) => set('personalization', value === 'off' ? undefined : value)}
+          />
         </div>
       );
     case 'wait':

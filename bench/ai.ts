@@ -1,0 +1,196 @@
+/**
+ * AI benchmark, on real PostgreSQL in a fresh database that is dropped afterwards:
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:ai
+ *
+ * - ai_offline_emails_per_s: campaign messages marked for offline personalization, personalized,
+ *   rendered and delivered by the real sender (one worker) over SMTP to a local sink (a child process).
+ * - ai_provider_emails_per_s: the same through the OpenAI-compatible provider (the `openai` SDK)
+ *   against a local server that answers every request after 300 ms; the sender's concurrency
+ *   (50 messages at once) bounds it, so the goal is 0.8 x 50 / 0.3 s.
+ * - ai_log_overhead_us: governance per call, measured alone: policy and price reads, PII
+ *   redaction of the email and contact, the budget reservation and settlement, and the log row.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { reserveBudget, settleBudget } from '../src/ai/budget.js';
+import { logCall } from '../src/ai/calls.js';
+import { getPolicy, priceOf } from '../src/ai/policy.js';
+import { Redactor } from '../src/ai/redaction.js';
+import { loadConfig } from '../src/config.js';
+import { createPostgresDatabase, type Database } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { createRuntime } from '../src/init.js';
+import { createLogger } from '../src/platform/logger.js';
+
+const OFFLINE_EMAILS = Number(process.env.BENCH_AI_OFFLINE_EMAILS ?? 5000);
+const PROVIDER_EMAILS = Number(process.env.BENCH_AI_PROVIDER_EMAILS ?? 1000);
+const GOVERNANCE_CALLS = Number(process.env.BENCH_AI_GOVERNANCE_CALLS ?? 2000);
+const PROVIDER_DELAY_MS = 300;
+const SENDER_CONCURRENCY = 50;
+
+function runSink(): void {
+  let received = 0;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    maxClients: 100,
+    onData(stream, _session, callback) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        received += 1;
+        callback();
+      });
+    },
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.server.address();
+    process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
+  });
+  process.on('message', (message: { type: string }) => {
+    if (message.type === 'count') process.send!({ received });
+    if (message.type === 'stop') server.close(() => process.exit(0));
+  });
+}
+
+/** An OpenAI-compatible chat completions endpoint that answers after PROVIDER_DELAY_MS. */
+async function slowModel(): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      const request = JSON.parse(body) as { messages: Array<{ content: string }> };
+      const email = JSON.parse(/<email>\n(.*)\n<\/email>/s.exec(request.messages[1]!.content)![1]!) as { subject: string; html: string };
+      const content = JSON.stringify({ subject: `Hello, ${email.subject}`, preheader: '', html: `<p>Hello,</p>${email.html}`, changes: ['greeting'] });
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'bench-model', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 300, completion_tokens: 80, total_tokens: 380 } }));
+      }, PROVIDER_DELAY_MS);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => server.close() };
+}
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+const HTML = '<p>Our <a href="https://shop.example.com/spring">spring collection</a> is here, with a garden chair and a parasol for your terrace.</p>';
+
+async function enqueue(db: Database, workspaceId: string, mode: 'offline' | 'provider', prefix: string): Promise<number> {
+  const result = await db.query(
+    `INSERT INTO messages (workspace_id, contact_id, idempotency_key, source_type, from_address, to_address, subject, html, text_body, next_attempt_at, ai_mode)
+     SELECT $1, c.id, $3 || c.id, 'campaign', 'Bench <bench@example.com>', c.email, 'Spring picks', $4, 'Our spring collection is here.', now() - interval '1 second', $2
+       FROM contacts c WHERE c.workspace_id = $1 AND c.email LIKE $5`,
+    [workspaceId, mode, prefix, HTML, `${prefix}%`],
+  );
+  return result.rowCount;
+}
+
+async function drain(db: Database, workspaceId: string): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const left = await db.query<{ n: number }>(`SELECT count(*) AS n FROM messages WHERE workspace_id = $1 AND status IN ('queued', 'sending')`, [workspaceId]);
+    if (left.rows[0]!.n === 0) return (performance.now() - started) / 1000;
+  }
+}
+
+async function main(): Promise<void> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) throw new Error('DATABASE_URL is required (postgres://…)');
+  const name = `uh_bench_ai_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = withDatabase(adminUrl, name);
+  const sink = fork(fileURLToPath(import.meta.url), ['--sink'], { stdio: 'inherit' });
+  const port = await new Promise<number>((resolve) => sink.once('message', (m: { port: number }) => resolve(m.port)));
+  const sinkCount = () =>
+    new Promise<number>((resolve) => {
+      sink.once('message', (m: { received: number }) => resolve(m.received));
+      sink.send({ type: 'count' });
+    });
+  const model = await slowModel();
+  const db = createPostgresDatabase(url, 20);
+  try {
+    await migrate(db);
+    const config = loadConfig({ NODE_ENV: 'production', APP_SECRET: randomBytes(32).toString('hex'), DATABASE_URL: url, SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://app.example.com', LOG_LEVEL: 'silent', DATABASE_POOL_SIZE: '20' });
+    const runtime = await createRuntime(config, { db, logger: createLogger('silent') });
+    const org = await db.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('Bench') RETURNING id`);
+    const ws = await db.query<{ id: string }>(`INSERT INTO workspaces (organization_id, name) VALUES ($1, 'Bench') RETURNING id`, [org.rows[0]!.id]);
+    const workspaceId = ws.rows[0]!.id;
+    for (const [prefix, n] of [['off', OFFLINE_EMAILS], ['prov', PROVIDER_EMAILS]] as const) {
+      await db.query(
+        `INSERT INTO contacts (workspace_id, email, first_name, company, job_title, phone, custom_fields)
+         SELECT $1, $3 || i || '@example.com', 'First' || i, 'Company ' || (i % 97), 'Gardener', '+44 20 7946 ' || lpad((i % 10000)::text, 4, '0'), '{"interest":"terraces"}'::jsonb
+           FROM generate_series(1, $2) AS i`,
+        [workspaceId, n, prefix],
+      );
+    }
+    const sender = runtime.deps.email.sender;
+    const actor = { type: 'system' as const, id: null };
+
+    // 1. Offline personalization through the sender.
+    await enqueue(db, workspaceId, 'offline', 'off');
+    sender.start();
+    const offlineSeconds = await drain(db, workspaceId);
+
+    // 2. The OpenAI-compatible provider, 300 ms per answer.
+    await runtime.deps.ai.settings.put(workspaceId, { provider: 'openai', model: 'gpt-4o-mini', baseUrl: model.url, apiKey: 'bench-key', timeoutMs: 5000, maxRetries: 0 }, actor);
+    await enqueue(db, workspaceId, 'provider', 'prov');
+    const providerSeconds = await drain(db, workspaceId);
+    await runtime.close();
+
+    // 3. Governance alone, with a budget set so the reservation runs.
+    await db.query('INSERT INTO ai_budgets (workspace_id, monthly_limit) VALUES ($1, 1000000)', [workspaceId]);
+    const facts = { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0958', company: 'Engines', jobTitle: 'Engineer', status: 'lead', scoreBand: 'warm' as const, daysSinceActivity: 3, custom: { interest: 'terraces' } };
+    const governanceStart = performance.now();
+    for (let i = 0; i < GOVERNANCE_CALLS; i++) {
+      const now = new Date();
+      const policy = await getPolicy(db, workspaceId);
+      const price = await priceOf(db, workspaceId, 'openai', 'gpt-4o-mini');
+      const redactor = new Redactor(policy.personalFields, policy.redactPii);
+      redactor.redactDraft({ subject: 'Spring picks', preheader: '', html: HTML });
+      redactor.redactFacts(facts);
+      await reserveBudget(db, workspaceId, now, 0.001);
+      await settleBudget(db, workspaceId, now, 0.001, 0.0001);
+      await logCall(db, { workspaceId, actor, operation: 'personalize', provider: 'openai', model: price!.model, tokensIn: 300, tokensOut: 80, cost: 0.0001, latencyMs: 300, outcome: 'ok', reasonCode: null, reason: null, at: now });
+    }
+    const governanceUs = ((performance.now() - governanceStart) * 1000) / GOVERNANCE_CALLS;
+
+    const outcomes = await db.query<{ ai_mode: string; ai_outcome: string; status: string; n: number }>('SELECT ai_mode, ai_outcome, status, count(*)::int AS n FROM messages WHERE workspace_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3', [workspaceId]);
+    const received = await sinkCount();
+    console.log(`messages: ${outcomes.rows.map((r) => `${r.ai_mode}/${r.ai_outcome}/${r.status}=${r.n}`).join(', ')}; sink received ${received}`);
+    const personalized = outcomes.rows.filter((r) => r.ai_outcome === 'personalized' && r.status === 'sent').reduce((s, r) => s + r.n, 0);
+    if (received !== OFFLINE_EMAILS + PROVIDER_EMAILS || personalized !== OFFLINE_EMAILS + PROVIDER_EMAILS) throw new Error('not every message was personalized and delivered');
+    console.log(`offline ${offlineSeconds.toFixed(2)} s for ${OFFLINE_EMAILS}, provider ${providerSeconds.toFixed(2)} s for ${PROVIDER_EMAILS}`);
+    console.log(`BENCH ai_offline_emails_per_s ${(OFFLINE_EMAILS / offlineSeconds).toFixed(0)} emails/s`);
+    console.log(`BENCH ai_provider_emails_per_s ${(PROVIDER_EMAILS / providerSeconds).toFixed(0)} emails/s (bound: ${SENDER_CONCURRENCY} / ${PROVIDER_DELAY_MS / 1000} s = ${(SENDER_CONCURRENCY / (PROVIDER_DELAY_MS / 1000)).toFixed(0)})`);
+    console.log(`BENCH ai_log_overhead_us ${governanceUs.toFixed(0)} us`);
+  } finally {
+    model.close();
+    sink.send({ type: 'stop' });
+    await db.close().catch(() => undefined);
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+if (process.argv.includes('--sink')) {
+  runSink();
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

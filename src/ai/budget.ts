@@ -1,0 +1,122 @@
+/**
+ * Monthly AI budgets. A call reserves its worst-case cost before it leaves the process, in one
+ * conditional UPDATE (`spent + reserved + cost <= limit`): PostgreSQL re-checks the condition on
+ * the newest row version when two callers race, so concurrent workers cannot together pass the
+ * limit. The call then settles its actual cost (always at most the reservation) and releases
+ * the rest. Crossing the warning ratio or the limit records one ai_budget_alerts row per month.
+ */
+import type { Database, Queryable } from '../db/database.js';
+import { recordAudit, type Actor } from '../identity/audit.js';
+import type { Clock } from '../platform/clock.js';
+
+export interface BudgetSetting {
+  monthlyLimit: number | null;
+  warnRatio: number;
+}
+
+export interface BudgetStatus extends BudgetSetting {
+  month: string;
+  spent: number;
+  reserved: number;
+  warnedAt: string | null;
+  exceededAt: string | null;
+}
+
+export function monthOf(now: Date): string {
+  return `${now.toISOString().slice(0, 7)}-01`;
+}
+
+export async function getBudget(q: Queryable, workspaceId: string, now: Date): Promise<BudgetStatus> {
+  const month = monthOf(now);
+  const result = await q.query<{ monthly_limit: string | null; warn_ratio: string | null; spent: string | null; reserved: string | null; warned_at: Date | null; exceeded_at: Date | null }>(
+    `SELECT b.monthly_limit, b.warn_ratio, s.spent, s.reserved, s.warned_at, s.exceeded_at
+       FROM (SELECT $1::uuid AS workspace_id) w
+       LEFT JOIN ai_budgets b ON b.workspace_id = w.workspace_id
+       LEFT JOIN ai_spend s ON s.workspace_id = w.workspace_id AND s.month = $2::date`,
+    [workspaceId, month],
+  );
+  const r = result.rows[0]!;
+  return {
+    month,
+    monthlyLimit: r.monthly_limit === null ? null : Number(r.monthly_limit),
+    warnRatio: r.warn_ratio === null ? 0.8 : Number(r.warn_ratio),
+    spent: Number(r.spent ?? 0),
+    reserved: Number(r.reserved ?? 0),
+    warnedAt: r.warned_at?.toISOString() ?? null,
+    exceededAt: r.exceeded_at?.toISOString() ?? null,
+  };
+}
+
+export async function putBudget(db: Database, clock: Clock, workspaceId: string, setting: BudgetSetting, actor: Actor): Promise<BudgetStatus> {
+  return db.transaction(async (tx) => {
+    const before = await getBudget(tx, workspaceId, clock.now());
+    if (setting.monthlyLimit === null) await tx.query('DELETE FROM ai_budgets WHERE workspace_id = $1', [workspaceId]);
+    else {
+      await tx.query(
+        `INSERT INTO ai_budgets (workspace_id, monthly_limit, warn_ratio, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (workspace_id) DO UPDATE SET monthly_limit = $2, warn_ratio = $3, updated_at = $4`,
+        [workspaceId, setting.monthlyLimit, setting.warnRatio, clock.now()],
+      );
+    }
+    const after = await getBudget(tx, workspaceId, clock.now());
+    await recordAudit(tx, { workspaceId, actor, action: 'ai.budget.update', resourceType: 'ai_budget', resourceId: workspaceId, before: { monthlyLimit: before.monthlyLimit, warnRatio: before.warnRatio }, after: { monthlyLimit: after.monthlyLimit, warnRatio: after.warnRatio } });
+    return after;
+  });
+}
+
+/**
+ * Reserves `worstCase` of this month's budget; false when that would pass the limit.
+ * name: reserve-ai-budget — one statement, so the check and the reservation are atomic.
+ */
+export async function reserveBudget(db: Queryable, workspaceId: string, now: Date, worstCase: number): Promise<boolean> {
+  const month = monthOf(now);
+  await db.query('INSERT INTO ai_spend (workspace_id, month) VALUES ($1, $2) ON CONFLICT (workspace_id, month) DO NOTHING', [workspaceId, month]);
+  const result = await db.query(
+    `UPDATE ai_spend s SET reserved = s.reserved + $3
+      WHERE s.workspace_id = $1 AND s.month = $2
+        AND s.spent + s.reserved + $3 <= COALESCE((SELECT monthly_limit FROM ai_budgets b WHERE b.workspace_id = $1), 1e15)`,
+    [workspaceId, month, worstCase],
+  );
+  if (result.rowCount === 0) await recordAlert(db, workspaceId, month, 'exceeded', now);
+  return result.rowCount > 0;
+}
+
+/** Turns a reservation into the actual cost and records a threshold crossed. */
+export async function settleBudget(db: Queryable, workspaceId: string, now: Date, reserved: number, actual: number): Promise<void> {
+  const month = monthOf(now);
+  const result = await db.query<{ spent: string; monthly_limit: string | null; warn_ratio: string | null }>(
+    `UPDATE ai_spend s SET reserved = GREATEST(s.reserved - $3, 0), spent = s.spent + $4
+      WHERE s.workspace_id = $1 AND s.month = $2
+     RETURNING s.spent, (SELECT monthly_limit FROM ai_budgets b WHERE b.workspace_id = $1) AS monthly_limit,
+               (SELECT warn_ratio FROM ai_budgets b WHERE b.workspace_id = $1) AS warn_ratio`,
+    [workspaceId, month, reserved, actual],
+  );
+  const row = result.rows[0];
+  if (!row || row.monthly_limit === null) return;
+  const spent = Number(row.spent);
+  const limit = Number(row.monthly_limit);
+  if (spent >= limit * Number(row.warn_ratio ?? 0.8)) await recordAlert(db, workspaceId, month, 'warning', now);
+  if (spent >= limit) await recordAlert(db, workspaceId, month, 'exceeded', now);
+}
+
+async function recordAlert(db: Queryable, workspaceId: string, month: string, kind: 'warning' | 'exceeded', now: Date): Promise<void> {
+  const column = kind === 'warning' ? 'warned_at' : 'exceeded_at';
+  const marked = await db.query<{ spent: string }>(`UPDATE ai_spend SET ${column} = $3 WHERE workspace_id = $1 AND month = $2 AND ${column} IS NULL RETURNING spent`, [workspaceId, month, now]);
+  if (marked.rowCount === 0) return;
+  await db.query(
+    `INSERT INTO ai_budget_alerts (workspace_id, month, kind, spent, monthly_limit, at)
+     SELECT $1, $2, $3, $4, b.monthly_limit, $5 FROM ai_budgets b WHERE b.workspace_id = $1
+     ON CONFLICT (workspace_id, month, kind) DO NOTHING`,
+    [workspaceId, month, kind, marked.rows[0]!.spent, now],
+  );
+}
+
+export async function listBudgetAlerts(q: Queryable, workspaceId: string): Promise<Array<{ month: string; kind: string; spent: number; monthlyLimit: number; at: string }>> {
+  const result = await q.query<{ month: Date | string; kind: string; spent: string; monthly_limit: string; at: Date }>(
+    'SELECT month, kind, spent, monthly_limit, at FROM ai_budget_alerts WHERE workspace_id = $1 ORDER BY at DESC LIMIT 50',
+    [workspaceId],
+  );
+  return result.rows.map((r) => ({ month: typeof r.month === 'string' ? r.month : r.month.toISOString().slice(0, 10), kind: r.kind, spent: Number(r.spent), monthlyLimit: Number(r.monthly_limit), at: r.at.toISOString() }));
+}
+
+export type { Actor };
