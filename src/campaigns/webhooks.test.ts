@@ -38,6 +38,7 @@ function fakes(dnsAnswers: Record<string, string>, responses: Array<{ status: nu
     deps: {
       db: t.db,
       clock,
+      holder: t.runtime.holder,
       logger: createLogger('silent'),
       random: () => 0.5,
       dns: { resolve: async (host: string): Promise<ResolvedAddress[]> => (dnsAnswers[host] ? [{ address: dnsAnswers[host]!, family: 4 }] : []) },

@@ -63,6 +63,8 @@ interface Job {
   from: string;
   to: string[];
   data: Buffer;
+  /** Awaited after the server's 354, right before the data leaves; a rejection sends nothing. */
+  beforeData: (() => Promise<void>) | undefined;
   retried: boolean;
   resolve: (response: string) => void;
   reject: (error: Error) => void;
@@ -244,6 +246,16 @@ class Connection {
       await this.command('RSET', [250]).catch((error: unknown) => this.fail(error as Error));
       throw new SmtpReplyError(reply.code, commands[failed]!.split(/[ :]/)[0]!, reply.text);
     }
+    if (job.beforeData) {
+      try {
+        await job.beforeData();
+      } catch (error) {
+        // The server waits for data that must not come: only closing the connection ends the
+        // transaction without a message (a lone terminator would deliver an empty one).
+        this.fail(new SmtpConnectionError('ECONNECTION', 'connection closed: the message was not handed off'));
+        throw error;
+      }
+    }
     const final = this.reply();
     // Handed to the kernel only when the terminator's write completes: a connection lost before
     // that certainly delivered nothing; after it, the server may have accepted the message.
@@ -283,12 +295,15 @@ export class SmtpClient {
 
   constructor(private readonly options: SmtpClientOptions) {}
 
-  /** Sends one prebuilt message; resolves with the server's reply once it accepted it. */
-  send(envelope: { from: string; to: string[] }, data: Buffer): Promise<string> {
+  /**
+   * Sends one prebuilt message; resolves with the server's reply once it accepted it.
+   * `beforeData` is awaited after the server's 354, right before the data is written.
+   */
+  send(envelope: { from: string; to: string[] }, data: Buffer, beforeData?: () => Promise<void>): Promise<string> {
     if (this.closed) return Promise.reject(new SmtpConnectionError('ECONNECTION', 'the SMTP client is closed'));
     const stuffed = dotStuff(data);
     return new Promise((resolve, reject) => {
-      this.queue.push({ from: envelope.from, to: envelope.to, data: stuffed, retried: false, resolve, reject });
+      this.queue.push({ from: envelope.from, to: envelope.to, data: stuffed, beforeData, retried: false, resolve, reject });
       this.pump();
     });
   }

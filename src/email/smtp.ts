@@ -49,7 +49,7 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
   });
   return {
     name: 'smtp',
-    async send(message: ProviderMessage): Promise<SendResult> {
+    async send(message: ProviderMessage, { handOff }): Promise<SendResult> {
       let raw: Buffer;
       let envelope: Envelope;
       try {
@@ -60,9 +60,11 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
         throw new ProviderError('permanent', `message cannot be built: ${(error as Error).message}`);
       }
       try {
-        await client.send(envelope, raw);
+        await client.send(envelope, raw, handOff && (() => handOff({ provider: 'smtp', idempotent: false })));
         return { providerMessageId: message.rfcMessageId };
       } catch (error) {
+        // A refused hand-off is already a ProviderError (transient: nothing left).
+        if (error instanceof ProviderError) throw error;
         throw classifySmtpError(error);
       }
     },
