@@ -40,7 +40,9 @@ const RECLAIM_SQL = `
   ), reclaimed AS (
     UPDATE messages m
        SET status = CASE WHEN t.handed_to IS NULL OR t.handed_idempotent THEN 'queued' ELSE 'uncertain' END,
-           next_attempt_at = CASE WHEN t.handed_to IS NULL OR t.handed_idempotent THEN $1::timestamptz ELSE m.next_attempt_at END,
+           -- Due at once, back at the head of the line it was claimed from: a millisecond before its
+           -- due time, so ahead of the messages queued for the same instant (a bulk insert).
+           next_attempt_at = CASE WHEN t.handed_to IS NULL OR t.handed_idempotent THEN LEAST(m.next_attempt_at, $1::timestamptz) - interval '1 millisecond' ELSE m.next_attempt_at END,
            pinned_provider = CASE WHEN t.handed_idempotent THEN t.handed_to ELSE m.pinned_provider END,
            provider = COALESCE(t.handed_to, m.provider),
            last_error = CASE

@@ -63,10 +63,16 @@ export class SendJournal {
   private readonly outcomes: GroupCommit<OutcomeItem, boolean>;
 
   constructor(private readonly options: SendJournalOptions) {
-    this.marks = new GroupCommit({ write: (items) => this.writeMarks(items), maxBatch: 500 });
+    this.marks = new GroupCommit({ write: (items) => this.writeMarks(items), maxBatch: 500, maxConcurrent: 2 });
     this.outcomes = new GroupCommit({
       write: (items) => this.writeOutcomes(items),
       maxBatch: 500,
+      maxConcurrent: 2,
+      // Each write is a transaction of several statements (outcomes, attempts, events): up to
+      // 10 ms spent gathering 50 answers costs no sends (the delivery workers outnumber the SMTP
+      // connections) and several statements per message.
+      lingerMs: 10,
+      minBatch: 50,
       // An outcome is never dropped: the message stays 'sending' under this live process until
       // it is written (a later restart would park a handed-off message as uncertain).
       retryAfterMs: (error, failures) => {
@@ -93,7 +99,9 @@ export class SendJournal {
   }
 
   // name: mark-hand-off
-  // One statement for the marks that arrived during the previous write. The claim token and the
+  // One statement for the marks that arrived during the previous write. `id = ANY` lets the
+  // planner see how few rows it touches (primary key lookups; the recordset alone is estimated at
+  // 100 rows and made it scan the table). The claim token and the
   // 'sending' status are checked under the row lock: a reclaim (reclaim.ts) that ran first leaves
   // the row unmarked, and the message is not sent; a mark that ran first is seen by the reclaim.
   private async writeMarks(items: MarkItem[]): Promise<boolean[]> {
@@ -101,9 +109,9 @@ export class SendJournal {
       `UPDATE messages m
           SET handed_to = r.provider, handed_idempotent = r.idempotent, handed_at = $2
          FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, claim_token uuid, provider text, idempotent boolean)
-        WHERE m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending'
+        WHERE m.id = ANY($3::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending'
        RETURNING m.id`,
-      [JSON.stringify(items.map((i) => ({ id: i.id, claim_token: i.claimToken, provider: i.to.provider, idempotent: i.to.idempotent }))), this.options.clock.now()],
+      [JSON.stringify(items.map((i) => ({ id: i.id, claim_token: i.claimToken, provider: i.to.provider, idempotent: i.to.idempotent }))), this.options.clock.now(), items.map((i) => i.id)],
     );
     const marked = new Set(result.rows.map((r) => r.id));
     return items.map((i) => marked.has(i.id));
@@ -113,7 +121,7 @@ export class SendJournal {
   // One transaction for the outcomes that arrived during the previous write: one statement for
   // the outcomes and their attempts, then the `sent` events. Each message update requires its
   // claim token; attempts are recorded also for a message whose claim was lost (the provider was
-  // called). Holder, lease and hand-off mark are cleared with the outcome.
+  // called). Holder, lease and hand-off mark are cleared with the outcome. `id = ANY`: as above.
   private async writeOutcomes(items: OutcomeItem[]): Promise<boolean[]> {
     const now = this.options.clock.now();
     const rows = items.map(({ message: m, claimToken, outcome: o }) => ({ ...outcomeRow(o), id: m.id, workspace_id: m.workspace_id, claim_token: claimToken }));
@@ -147,9 +155,9 @@ export class SendJournal {
                 locked_until = NULL, claim_token = NULL, holder_id = NULL,
                 handed_to = NULL, handed_idempotent = NULL, handed_at = NULL
            FROM r
-          WHERE m.id = r.id AND m.claim_token = r.claim_token
+          WHERE m.id = ANY($4::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token
          RETURNING m.id`,
-        [JSON.stringify(rows), now, JSON.stringify(earlier)],
+        [JSON.stringify(rows), now, JSON.stringify(earlier), items.map((i) => i.message.id)],
       );
       if (updated.rowCount < items.length) {
         this.options.logger.warn({ expected: items.length, updated: updated.rowCount }, 'email sender lost the claim on some messages (their holder was taken for dead)');

@@ -63,14 +63,18 @@ interface Job {
   from: string;
   to: string[];
   data: Buffer;
-  /** Awaited after the server's 354, right before the data leaves; a rejection sends nothing. */
+  /** Must have resolved before the data leaves (after the server's 354); a rejection sends nothing. */
   beforeData: (() => Promise<void>) | undefined;
+  /** `beforeData`'s promise, started once: with the transaction, or earlier as a connection's next message. */
+  handedOff?: Promise<void> | undefined;
   retried: boolean;
   resolve: (response: string) => void;
   reject: (error: Error) => void;
 }
 
 const CRLF = Buffer.from('\r\n');
+/** Waiting messages per open connection whose hand-off hook is started ahead of their turn. */
+const HAND_OFF_AHEAD = 1;
 const TERMINATOR = Buffer.from('.\r\n');
 
 /** Doubles a dot at the start of a line (RFC 5321 4.5.2) and ends the data with CRLF. */
@@ -79,6 +83,15 @@ export function dotStuff(data: Buffer): Buffer {
   if (body[0] === 0x2e || body.includes('\n.')) body = Buffer.from(body.toString('latin1').replace(/(^|\n)\./g, '$1..'), 'latin1');
   const endsWithCrlf = body.length >= 2 && body[body.length - 2] === 0x0d && body[body.length - 1] === 0x0a;
   return endsWithCrlf ? body : Buffer.concat([body, CRLF]);
+}
+
+/** Starts a message's hand-off hook once (see Job.handedOff). */
+function startHandOff(job: Job): Promise<void> | undefined {
+  if (job.beforeData && !job.handedOff) {
+    job.handedOff = job.beforeData();
+    job.handedOff.catch(() => undefined);
+  }
+  return job.handedOff;
 }
 
 /** One SMTP connection: replies are matched to waiters in the order the commands were sent. */
@@ -223,6 +236,8 @@ class Connection {
     const utf8 = [job.from, ...job.to].some((a) => /[^\x20-\x7e]/.test(a));
     if (utf8 && !this.extensions.has('SMTPUTF8')) throw new SmtpReplyError(553, 'MAIL', 'the server does not accept non-ASCII addresses (no SMTPUTF8)');
     const commands = [`MAIL FROM:<${job.from}>${utf8 ? ' SMTPUTF8' : ''}`, ...job.to.map((to) => `RCPT TO:<${to}>`), 'DATA'];
+    // The hand-off hook runs while the envelope's round trip is under way; the data waits for both.
+    const handedOff = startHandOff(job);
     let replies: Reply[];
     if (this.extensions.has('PIPELINING')) {
       replies = await Promise.all(this.send(commands));
@@ -246,9 +261,9 @@ class Connection {
       await this.command('RSET', [250]).catch((error: unknown) => this.fail(error as Error));
       throw new SmtpReplyError(reply.code, commands[failed]!.split(/[ :]/)[0]!, reply.text);
     }
-    if (job.beforeData) {
+    if (handedOff) {
       try {
-        await job.beforeData();
+        await handedOff;
       } catch (error) {
         // The server waits for data that must not come: only closing the connection ends the
         // transaction without a message (a lone terminator would deliver an empty one).
@@ -297,7 +312,8 @@ export class SmtpClient {
 
   /**
    * Sends one prebuilt message; resolves with the server's reply once it accepted it.
-   * `beforeData` is awaited after the server's 354, right before the data is written.
+   * `beforeData` starts with the transaction (once the message has a connection) and must have
+   * resolved before the data is written, after the server's 354.
    */
   send(envelope: { from: string; to: string[] }, data: Buffer, beforeData?: () => Promise<void>): Promise<string> {
     if (this.closed) return Promise.reject(new SmtpConnectionError('ECONNECTION', 'the SMTP client is closed'));
@@ -362,6 +378,11 @@ export class SmtpClient {
 
   private async run(connection: Connection, job: Job): Promise<void> {
     const reused = connection.used > 0;
+    // The hand-offs of the next waiting messages (one per open connection) start now, so that
+    // they are mostly done by the time a connection is free for them: a connection seldom waits
+    // for a hand-off. At most two messages per connection are past their hand-off without an
+    // outcome (each marked one that has not left yet counts as uncertain if the process dies).
+    for (const waiting of this.queue.slice(0, this.open * HAND_OFF_AHEAD)) startHandOff(waiting);
     try {
       const result = await connection.transaction(job);
       job.resolve(result.response);
