@@ -153,7 +153,6 @@ async function main(): Promise<void> {
     const received = await sinkCount();
     const sent = counts.rows.find((r) => r.status === 'sent')?.n ?? 0;
     console.log(`emails: ${EMAILS}; statuses: ${counts.rows.map((r) => `${r.status}=${r.n}`).join(', ')}; sink received ${received}`);
-    console.log(JSON.stringify((globalThis as unknown as { __gc?: unknown }).__gc));
     console.log(`render ${renderSeconds.toFixed(2)} s, delivery ${deliverSeconds.toFixed(2)} s`);
     if (sent !== EMAILS || received !== EMAILS) throw new Error(`expected ${EMAILS} sent and received, got ${sent} sent, ${received} received`);
     console.log(`BENCH email_per_s ${(EMAILS / deliverSeconds).toFixed(0)} emails/s`);

@@ -68,13 +68,7 @@ export class GroupCommit<T, R> {
   private async writeBatch(batch: Array<Pending<T, R>>): Promise<void> {
     for (let failures = 1; ; failures += 1) {
       try {
-        const t0 = performance.now();
         const results = await this.options.write(batch.map((p) => p.item));
-        const g = globalThis as unknown as { __gc?: Record<string, { n: number; items: number; ms: number }> };
-        g.__gc ??= {};
-        const k = String(this.options.maxBatch) + (this.options.retryAfterMs ? 'o' : 'm');
-        const e = (g.__gc[k] ??= { n: 0, items: 0, ms: 0 });
-        e.n += 1; e.items += batch.length; e.ms += performance.now() - t0;
         batch.forEach((p, i) => p.resolve(results[i]!));
         return;
       } catch (error) {
