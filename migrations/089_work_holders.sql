@@ -15,6 +15,9 @@ ALTER TABLE messages ADD COLUMN holder_id integer;
 ALTER TABLE messages ADD COLUMN handed_to text;
 ALTER TABLE messages ADD COLUMN handed_idempotent boolean;
 ALTER TABLE messages ADD COLUMN handed_at timestamptz;
+-- Set (in batches) as soon as the provider accepted, before the full outcome is written: a dead
+-- holder's message with it was sent, and is recorded so by the reclaim.
+ALTER TABLE messages ADD COLUMN accepted_at timestamptz;
 -- The reclaim scan: only messages in flight are in it.
 CREATE INDEX messages_sending_holder_idx ON messages (holder_id) WHERE status = 'sending';
 

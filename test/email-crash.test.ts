@@ -151,16 +151,20 @@ async function statusCounts(): Promise<Record<string, number>> {
 
 describe.skipIf(!process.env.DATABASE_URL)('email under SIGKILL of the production process', { timeout: 300_000 }, () => {
   it('delivers every email once, parks only the in-flight ones as uncertain, and resends the rest within seconds of a restart', async () => {
-    const crashes: Array<{ handedOff: number; notHandedOff: number; unmarked: string[]; restartedAt: number; firstSendMs: number; resumedMs: number }> = [];
+    const crashes: Array<{ handedOff: number; accepted: number; notHandedOff: number; unmarked: string[]; restartedAt: number; firstSendMs: number; resumedMs: number }> = [];
     let child = startServer();
     for (let k = 0; k < KILLS; k += 1) {
       // A random moment while this process sends: after 40 to 200 more deliveries.
       const threshold = receivedTotal() + 40 + Math.floor(Math.random() * 160);
       await until(`${threshold} deliveries`, 120_000, async () => (receivedTotal() >= threshold ? true : null));
       await kill(child);
-      // What the dead process held: marked ones may have been accepted, unmarked ones never left.
-      const held = await testDb.db.query<{ id: string; handed: boolean; holder_id: number }>(`SELECT id, handed_to IS NOT NULL AS handed, holder_id FROM messages WHERE status = 'sending'`);
-      const unmarked = held.rows.filter((r) => !r.handed).map((r) => r.id);
+      // What the dead process held: accepted ones were sent, marked ones may have been accepted,
+      // unmarked ones never left.
+      const held = await testDb.db.query<{ id: string; handed: boolean; accepted: boolean; holder_id: number }>(
+        `SELECT id, handed_to IS NOT NULL AS handed, accepted_at IS NOT NULL AS accepted, holder_id FROM messages WHERE status = 'sending'`,
+      );
+      const unmarked = held.rows.filter((r) => !r.handed && !r.accepted).map((r) => r.id);
+      const accepted = held.rows.filter((r) => r.accepted).length;
       const dead = [...new Set(held.rows.map((r) => r.holder_id))];
       const restartedAt = Date.now();
       const before = receivedTotal();
@@ -177,7 +181,7 @@ describe.skipIf(!process.env.DATABASE_URL)('email under SIGKILL of the productio
       const resumedMs = Date.now() - restartedAt;
       // Its first send (the process takes seconds to load on a busy machine).
       await until('the restarted process to send', 120_000, async () => (receivedTotal() > before ? true : null));
-      crashes.push({ handedOff: held.rows.length - unmarked.length, notHandedOff: unmarked.length, unmarked, restartedAt, firstSendMs: Date.now() - restartedAt, resumedMs });
+      crashes.push({ handedOff: held.rows.length - unmarked.length - accepted, accepted, notHandedOff: unmarked.length, unmarked, restartedAt, firstSendMs: Date.now() - restartedAt, resumedMs });
     }
     await until('every message settled', 90_000, async () => {
       const counts = await statusCounts();
@@ -207,13 +211,13 @@ describe.skipIf(!process.env.DATABASE_URL)('email under SIGKILL of the productio
     // Every sent message arrived; an uncertain one may or may not have.
     const missing = rows.rows.filter((r) => r.status === 'sent' && received.get(r.to_address) !== 1);
     expect(missing).toEqual([]);
-    // Uncertain are exactly the messages the dead processes had handed off without an answer recorded.
+    // Uncertain are exactly the messages the dead processes had handed off without an acceptance recorded.
     const uncertain = rows.rows.filter((r) => r.status === 'uncertain');
     expect(uncertain.length).toBe(crashes.reduce((sum, c) => sum + c.handedOff, 0));
     for (const crash of crashes) expect(crash.handedOff).toBeLessThanOrEqual(IN_FLIGHT_BOUND);
     for (const r of uncertain) expect(r.last_error).toContain('the sending process died after handing the message to');
     // Every crash happened while sending, with messages in hand.
-    for (const crash of crashes) expect(crash.handedOff + crash.notHandedOff).toBeGreaterThan(0);
+    for (const crash of crashes) expect(crash.handedOff + crash.accepted + crash.notHandedOff).toBeGreaterThan(0);
     // Resumed on the restarted process's first run, and sent again within seconds of its first
     // send: not the five minutes of a lease.
     for (const crash of report) expect(crash.resumedMs).toBeLessThan(crash.firstSendMs + 5_000);

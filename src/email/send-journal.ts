@@ -6,6 +6,9 @@
  *   data (SMTP, after the server's 354) or its HTTP request leaves. The provider waits for it: a
  *   message whose mark cannot be committed — the database is unreachable, or the claim was lost
  *   (reclaim.ts) — is not sent.
+ * - An acceptance (`messages.accepted_at`) is committed as soon as a provider accepted, in one
+ *   short statement, so that a process dying before the full outcome leaves the message known
+ *   as sent rather than uncertain.
  * - The outcome (sent, retry, failed, uncertain, suppressed) with its attempt rows and `sent`
  *   event is committed as soon as the provider answered, not at the end of a batch.
  *
@@ -45,6 +48,13 @@ interface MarkItem {
   to: HandOff;
 }
 
+interface AcceptedItem {
+  id: string;
+  claimToken: string;
+  provider: string;
+  providerMessageId: string;
+}
+
 interface OutcomeItem {
   message: JournalMessage;
   claimToken: string;
@@ -60,10 +70,12 @@ export interface SendJournalOptions {
 
 export class SendJournal {
   private readonly marks: GroupCommit<MarkItem, boolean>;
+  private readonly acceptances: GroupCommit<AcceptedItem, void>;
   private readonly outcomes: GroupCommit<OutcomeItem, boolean>;
 
   constructor(private readonly options: SendJournalOptions) {
     this.marks = new GroupCommit({ write: (items) => this.writeMarks(items), maxBatch: 500, maxConcurrent: 2 });
+    this.acceptances = new GroupCommit({ write: (items) => this.writeAcceptances(items), maxBatch: 500, maxConcurrent: 2 });
     this.outcomes = new GroupCommit({
       write: (items) => this.writeOutcomes(items),
       maxBatch: 500,
@@ -93,9 +105,32 @@ export class SendJournal {
     if (!owned) throw new ProviderError('transient', `not handed to ${to.provider}: this sender no longer holds the message`);
   }
 
-  /** Commits the outcome; resolves false when the claim was lost (nothing recorded but the attempts). */
+  /**
+   * Commits the outcome; resolves false when the claim was lost (nothing recorded but the
+   * attempts). A `sent` outcome is first recorded as an acceptance, one short statement that
+   * usually commits long before the outcome's transaction.
+   */
   record(message: JournalMessage, claimToken: string, outcome: Outcome): Promise<boolean> {
+    if (outcome.kind === 'sent') {
+      this.acceptances.submit({ id: message.id, claimToken, provider: outcome.provider, providerMessageId: outcome.providerMessageId }).catch((error: unknown) => {
+        this.options.logger.warn({ err: error }, 'email sender could not record an acceptance early; its outcome follows');
+      });
+    }
     return this.outcomes.submit({ message, claimToken, outcome });
+  }
+
+  // name: mark-accepted
+  // The provider accepted: one statement for the acceptances gathered meanwhile, checked like the
+  // marks. The reclaim of a dead holder turns such a message into 'sent' (reclaim.ts).
+  private async writeAcceptances(items: AcceptedItem[]): Promise<void[]> {
+    await this.options.db.query(
+      `UPDATE messages m
+          SET accepted_at = $2, provider = r.provider, provider_message_id = r.provider_message_id
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, claim_token uuid, provider text, provider_message_id text)
+        WHERE m.id = ANY($3::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending'`,
+      [JSON.stringify(items.map((i) => ({ id: i.id, claim_token: i.claimToken, provider: i.provider, provider_message_id: i.providerMessageId }))), this.options.clock.now(), items.map((i) => i.id)],
+    );
+    return items.map(() => undefined);
   }
 
   // name: mark-hand-off
@@ -153,7 +188,7 @@ export class SendJournal {
                 next_attempt_at = COALESCE(r.next_attempt_at, m.next_attempt_at),
                 sent_at = CASE WHEN r.status = 'sent' THEN $2::timestamptz ELSE m.sent_at END,
                 locked_until = NULL, claim_token = NULL, holder_id = NULL,
-                handed_to = NULL, handed_idempotent = NULL, handed_at = NULL
+                handed_to = NULL, handed_idempotent = NULL, handed_at = NULL, accepted_at = NULL
            FROM r
           WHERE m.id = ANY($4::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token
          RETURNING m.id`,

@@ -117,11 +117,12 @@ describe('email sender with the dev inbox', () => {
   it('settles a dead sender\'s messages at once by their hand-off mark: unmarked sent again, idempotent resent with its key, others uncertain; a live sender\'s are left alone', async () => {
     provider.behaviour = () => 'deliver';
     provider.calls = [];
-    const [never, keyed, ambiguous, live] = [
+    const [never, keyed, ambiguous, live, accepted] = [
       await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:never' }),
       await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:keyed' }),
       await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:ambiguous' }),
       await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:live' }),
+      await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:accepted' }),
     ];
     // The keyed one reached the (idempotent) provider before its sender died.
     const prepared = newSender().prepare((await t.db.query<never>(`SELECT m.*, m.text_body FROM messages m WHERE id = $1`, [keyed])).rows[0]!);
@@ -135,6 +136,8 @@ describe('email sender with the dev inbox', () => {
     await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3, handed_to = 'scripted', handed_idempotent = true, handed_at = now() WHERE id = $1`, [keyed, lease, dead]);
     await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3, handed_to = 'smtp', handed_idempotent = false, handed_at = now() WHERE id = $1`, [ambiguous, lease, dead]);
     await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3 WHERE id = $1`, [live, lease, alive]);
+    // The provider accepted this one; the process died before the full outcome was written.
+    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3, handed_to = 'smtp', handed_idempotent = false, handed_at = now(), accepted_at = now(), provider = 'smtp', provider_message_id = '<accepted@acme.test>' WHERE id = $1`, [accepted, lease, dead]);
 
     // No lease to wait out: the next run reclaims and sends.
     await newSender().runOnce();
@@ -142,6 +145,12 @@ describe('email sender with the dev inbox', () => {
     expect(await messageRow(t.db, keyed)).toMatchObject({ status: 'sent', attempts: 2 });
     expect(await messageRow(t.db, ambiguous)).toMatchObject({ status: 'uncertain', provider: 'smtp', last_error: expect.stringContaining('may have been accepted') });
     expect((await messageRow(t.db, live)).status).toBe('sending');
+    expect(await messageRow(t.db, accepted)).toMatchObject({ status: 'sent', provider: 'smtp', provider_message_id: '<accepted@acme.test>', last_error: null });
+    expect(provider.calls.some((k) => k.endsWith(':dead:accepted'))).toBe(false);
+    const acceptedAttempts = await t.db.query<{ result: string; error: string }>('SELECT result, error FROM send_attempts WHERE message_id = $1', [accepted]);
+    expect(acceptedAttempts.rows).toEqual([{ result: 'sent', error: 'accepted; recorded after the sending process died' }]);
+    const sentEvents = await t.db.query(`SELECT 1 FROM events WHERE workspace_id = $1 AND name = 'sent' AND properties->>'messageId' = $2`, [caller.workspaceId, accepted]);
+    expect(sentEvents.rowCount).toBe(1);
     expect(provider.calls.filter((k) => k.includes(':dead:')).sort()).toEqual([`${caller.workspaceId}:dead:keyed`, `${caller.workspaceId}:dead:never`]);
     const inbox = await t.db.query<{ n: number }>(`SELECT count(*) AS n FROM dev_inbox WHERE workspace_id = $1 AND idempotency_key = $2`, [caller.workspaceId, `${caller.workspaceId}:dead:keyed`]);
     expect(inbox.rows[0]!.n).toBe(1);

@@ -223,8 +223,8 @@ export class EmailSender implements BackgroundWorker {
     const at = performance.now();
     if (at - this.lastReclaim < this.reclaimEveryMs) return;
     this.lastReclaim = at;
-    const reclaimed = await reclaimDeadSenders(this.options.db, this.options.clock);
-    if (reclaimed.requeued + reclaimed.retriedWithKey + reclaimed.uncertain > 0) {
+    const reclaimed = await reclaimDeadSenders(this.options.db, this.options.clock, this.options.eventSink());
+    if (reclaimed.sent + reclaimed.requeued + reclaimed.retriedWithKey + reclaimed.uncertain > 0) {
       this.options.logger.warn({ ...reclaimed }, 'email sender reclaimed the messages of a sender that died');
     }
   }
