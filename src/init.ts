@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
+import { WorkHolder } from './db/holder.js';
 import { migrate } from './db/migrate.js';
 import { combineEventSinks, type EventSink } from './events/events.js';
 import { createEventProcessor, eventWorkSink, type EventProcessor } from './events/processor.js';
@@ -41,6 +42,8 @@ export interface Runtime {
   workers: BackgroundWorker[];
   /** Lead scores and segment membership, applied after the producers commit (one of `workers`). */
   eventProcessor: EventProcessor;
+  /** This process as the holder of claimed email and webhook work; released by `close()`. */
+  holder: WorkHolder;
   appSecret: string;
   /** Stops the workers (finishing in-flight work) and closes the database. */
   close(): Promise<void>;
@@ -97,6 +100,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   let shuttingDown = false;
 
   const workers: BackgroundWorker[] = [];
+  const holder = new WorkHolder(db);
 
   // Every stored event goes, in its producer's transaction, to the campaign engine (triggers,
   // waits, goals) and to the event processor's queue. The processor (a worker) then applies the
@@ -119,23 +123,26 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     ai,
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
-  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, personalize, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
+  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
   workers.push(deps.email.sender);
   deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink }, { batchSize: config.engineBatchSize });
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
   const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new RulesReplyClassifier()), eventSink: () => deps.eventSink });
   workers.push(eventProcessor);
-  workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs));
+  workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, holder, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {
     deps,
     workers,
     eventProcessor,
+    holder,
     appSecret,
     async close() {
       shuttingDown = true;
       await Promise.all(workers.map((worker) => worker.stop()));
+      // After the workers finished what they held: anything still claimed becomes reclaimable.
+      await holder.release();
       if (ownsDb) await db.close();
     },
   };

@@ -23,6 +23,7 @@ function delivery(statuses: number[]) {
     db: t.db,
     clock,
     logger: createLogger('silent'),
+    holder: t.runtime.holder,
     random: () => 0.5,
     dns,
     http: { post: async (_request: WebhookRequest) => ({ status: statuses.shift() ?? 200, location: null }) },

@@ -4,7 +4,7 @@ import { ManualClock } from '../platform/clock.js';
 import { createLogger } from '../platform/logger.js';
 import { engineOf, insertContact } from '../../test/campaign-support.js';
 import { validateDefinition } from './validator.js';
-import { deliverDueWebhooks, isPublicAddress, signWebhook, type ResolvedAddress, type WebhookRequest } from './webhooks.js';
+import { deliverDueWebhooks, isPublicAddress, reclaimDeadWebhookHolders, signWebhook, type ResolvedAddress, type WebhookRequest } from './webhooks.js';
 
 let t: TestApp;
 let clock: ManualClock;
@@ -39,6 +39,7 @@ function fakes(dnsAnswers: Record<string, string>, responses: Array<{ status: nu
     deps: {
       db: t.db,
       clock,
+      holder: t.runtime.holder,
       logger: createLogger('silent'),
       random: () => 0.5,
       dns: { resolve: async (host: string): Promise<ResolvedAddress[]> => (dnsAnswers[host] ? [{ address: dnsAnswers[host]!, family: 4 }] : []) },
@@ -125,5 +126,24 @@ describe('campaign webhooks', () => {
     [row] = await rowOf(campaignId);
     expect(row).toMatchObject({ status: 'failed', attempts: 6 });
     expect(calls).toHaveLength(6);
+  });
+
+  it('delivers again at once, with the same delivery id, what a dead process was delivering; leaves a live process\'s row alone', async () => {
+    const dead = await queueWebhook('https://dead.example.com/in');
+    const live = await queueWebhook('https://live.example.com/in');
+    const deadHolder = (await t.db.query<{ id: number }>(`SELECT nextval('work_holder_ids')::integer AS id`)).rows[0]!.id;
+    const lease = new Date(clock.now().getTime() + 60_000);
+    await t.db.query(`UPDATE campaign_webhooks SET holder_id = $2, attempts = 1, locked_until = $3 WHERE campaign_id = $1`, [dead, deadHolder, lease]);
+    await t.db.query(`UPDATE campaign_webhooks SET holder_id = $2, attempts = 1, locked_until = $3 WHERE campaign_id = $1`, [live, await t.runtime.holder.id(), lease]);
+    const { calls, deps } = fakes({ 'dead.example.com': '93.184.216.34', 'live.example.com': '93.184.216.35' }, [{ status: 200 }, { status: 200 }]);
+    expect(await deliverDueWebhooks(deps)).toBe(0);
+    // No lease to wait out: the dead holder's row is due again at once.
+    expect(await reclaimDeadWebhookHolders(deps)).toBe(1);
+    expect(await deliverDueWebhooks(deps)).toBe(1);
+    expect(calls.map((c) => c.url.hostname)).toEqual(['dead.example.com']);
+    const id = (await t.db.query<{ id: string }>('SELECT id FROM campaign_webhooks WHERE campaign_id = $1', [dead])).rows[0]!.id;
+    expect(calls[0]!.headers['x-unitehub-delivery']).toBe(id);
+    expect(await rowOf(dead)).toEqual([expect.objectContaining({ status: 'sent', attempts: 2 })]);
+    expect(await rowOf(live)).toEqual([expect.objectContaining({ status: 'queued', attempts: 1 })]);
   });
 });

@@ -4,6 +4,11 @@
  * timeout, retries with backoff, and a guard that refuses loopback, private, link-local, metadata
  * and other non-public addresses — checked after DNS resolution, with the connection pinned to the
  * vetted address (no rebinding), and again for every redirect hop.
+ *
+ * Delivery is at least once, with an idempotency key: every request of a row carries the same
+ * `x-unitehub-delivery` (the row id) for receivers to drop a repeat. A claim carries this process's
+ * holder id (db/holder.ts); when the process dies mid-delivery, any live worker sees it within a
+ * second and releases its rows (`reclaimDeadWebhookHolders`), which are sent again at once.
  */
 import { createHmac } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
@@ -11,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import ipaddr from 'ipaddr.js';
 import type { Database } from '../db/database.js';
+import { holderIsDead, type WorkHolder } from '../db/holder.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
@@ -113,6 +119,8 @@ export interface WebhookDeliveryDeps {
   db: Database;
   clock: Clock;
   logger: Logger;
+  /** The process's holder of claimed work. */
+  holder: WorkHolder;
   http: WebhookHttpClient;
   dns: DnsResolver;
   random: () => number;
@@ -123,18 +131,35 @@ const MAX_REDIRECTS = 3;
 const TIMEOUT_MS = 10_000;
 const LEASE_MS = 60_000;
 
+// name: reclaimDeadWebhookHolders — releases the rows of holders whose lock is gone (their process
+// died, maybe mid-request): due at once, delivered again with the same x-unitehub-delivery id.
+export async function reclaimDeadWebhookHolders(deps: Pick<WebhookDeliveryDeps, 'db' | 'clock'>): Promise<number> {
+  const released = await deps.db.query(
+    `UPDATE campaign_webhooks w
+        SET holder_id = NULL, locked_until = NULL, next_attempt_at = $1,
+            last_error = 'the delivering process died; delivered again with the same x-unitehub-delivery id'
+       FROM (SELECT c.id FROM campaign_webhooks c
+              WHERE c.holder_id IS NOT NULL AND ${holderIsDead('c.holder_id')}
+                FOR UPDATE OF c SKIP LOCKED) dead
+      WHERE w.id = dead.id`,
+    [deps.clock.now()],
+  );
+  return released.rowCount;
+}
+
 /** Delivers due webhooks once; returns how many were attempted. */
 export async function deliverDueWebhooks(deps: WebhookDeliveryDeps, limit = 20): Promise<number> {
   const now = deps.clock.now();
-  // name: claimDueWebhooks — SKIP LOCKED plus a lease: delivery happens outside the transaction,
-  // and a worker that dies mid-delivery releases the row when the lease ends.
+  // name: claimDueWebhooks — SKIP LOCKED plus the holder: delivery happens outside the
+  // transaction; a row with a holder is released by reclaimDeadWebhookHolders once that holder's
+  // process is gone. The lease only keeps a worker of a version before migration 089 off it.
   const claimed = await deps.db.query<WebhookRow>(
-    `UPDATE campaign_webhooks SET locked_until = $2, attempts = attempts + 1
+    `UPDATE campaign_webhooks SET locked_until = $2, holder_id = $4, attempts = attempts + 1
       WHERE id IN (SELECT id FROM campaign_webhooks
-                    WHERE status = 'queued' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
+                    WHERE status = 'queued' AND next_attempt_at <= $1 AND holder_id IS NULL AND (locked_until IS NULL OR locked_until <= $1)
                     ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
       RETURNING id, url, secret, body, attempts`,
-    [now, new Date(now.getTime() + LEASE_MS), limit],
+    [now, new Date(now.getTime() + LEASE_MS), limit, await deps.holder.id()],
   );
   for (const row of claimed.rows) {
     const body = JSON.stringify(row.body);
@@ -164,11 +189,11 @@ export async function deliverDueWebhooks(deps: WebhookDeliveryDeps, limit = 20):
     }
     const at = deps.clock.now();
     if (outcome.ok) {
-      await deps.db.query(`UPDATE campaign_webhooks SET status = 'sent', sent_at = $2, last_status = $3, last_error = NULL, locked_until = NULL WHERE id = $1`, [row.id, at, outcome.status]);
+      await deps.db.query(`UPDATE campaign_webhooks SET status = 'sent', sent_at = $2, last_status = $3, last_error = NULL, locked_until = NULL, holder_id = NULL WHERE id = $1`, [row.id, at, outcome.status]);
     } else {
       const failed = outcome.permanent || row.attempts >= MAX_ATTEMPTS;
       const delay = Math.min(3_600_000, 10_000 * 2 ** (row.attempts - 1)) * (0.5 + deps.random() / 2);
-      await deps.db.query(`UPDATE campaign_webhooks SET status = $2, next_attempt_at = $3, last_status = $4, last_error = $5, locked_until = NULL WHERE id = $1`, [
+      await deps.db.query(`UPDATE campaign_webhooks SET status = $2, next_attempt_at = $3, last_status = $4, last_error = $5, locked_until = NULL, holder_id = NULL WHERE id = $1`, [
         row.id,
         failed ? 'failed' : 'queued',
         new Date(at.getTime() + delay),
@@ -186,6 +211,7 @@ export function createWebhookWorker(deps: WebhookDeliveryDeps, pollMs: number): 
   let timer: NodeJS.Timeout | null = null;
   let wake: (() => void) | null = null;
   const runDue = async () => {
+    await reclaimDeadWebhookHolders(deps);
     let total = 0;
     for (;;) {
       const n = await deliverDueWebhooks(deps);
@@ -202,6 +228,8 @@ export function createWebhookWorker(deps: WebhookDeliveryDeps, pollMs: number): 
       loop = (async () => {
         while (running) {
           try {
+            const released = await reclaimDeadWebhookHolders(deps);
+            if (released > 0) deps.logger.warn({ released }, 'campaign webhooks of a process that died are delivered again');
             await deliverDueWebhooks(deps);
           } catch (error) {
             deps.logger.error({ err: error }, 'webhook delivery failed');

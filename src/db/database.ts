@@ -24,7 +24,19 @@ export interface Database extends Queryable {
   exec(sql: string): Promise<void>;
   /** Subscribes to NOTIFY on `channel`; returns the unsubscribe function. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Takes the session-level advisory lock (`space`, `key`) without waiting, on a connection of its
+   * own (PostgreSQL) so that it lasts exactly as long as this process: PostgreSQL drops it when
+   * the process dies. Null when another session holds it.
+   */
+  tryAdvisoryLock(space: number, key: number): Promise<SessionLock | null>;
   close(): Promise<void>;
+}
+
+export interface SessionLock {
+  /** True once the lock's connection was lost: the lock may be held by nobody, or by another. */
+  readonly lost: boolean;
+  release(): Promise<void>;
 }
 
 // int8 (count(*), sums) as JS numbers on both engines; PGlite already does this.
@@ -86,6 +98,35 @@ export function createPostgresDatabase(connectionString: string, poolSize: numbe
       await pool.query(sql);
     },
     listen: (channel, onNotify) => notifications.listen(channel, onNotify),
+    async tryAdvisoryLock(space, key) {
+      const client = new pg.Client({ connectionString, keepAlive: true });
+      let lost = false;
+      client.on('error', () => (lost = true));
+      client.on('end', () => (lost = true));
+      await client.connect();
+      try {
+        // Over TCP, the server notices a vanished host within ~25 s instead of the kernel's hours
+        // (a killed process closes its socket at once and needs none of this).
+        await client.query(`SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3`).catch(() => undefined);
+        const taken = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [space, key]);
+        if (!taken.rows[0]?.ok) {
+          await client.end();
+          return null;
+        }
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+      }
+      return {
+        get lost() {
+          return lost;
+        },
+        async release() {
+          lost = true;
+          await client.end().catch(() => undefined);
+        },
+      };
+    },
     async close() {
       await notifications.close();
       await pool.end();
@@ -133,6 +174,22 @@ export async function createPgliteDatabase(dataDir: string | undefined): Promise
       const unsubscribe = await db.listen(channel, onNotify);
       return async () => {
         await unsubscribe();
+      };
+    },
+    async tryAdvisoryLock(space, key) {
+      // One process, one session: the lock lives until it is released or the database is closed.
+      const taken = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [space, key]);
+      if (!taken.rows[0]?.ok) return null;
+      let released = false;
+      return {
+        get lost() {
+          return released || db.closed;
+        },
+        async release() {
+          if (released) return;
+          released = true;
+          if (!db.closed) await db.query('SELECT pg_advisory_unlock($1, $2)', [space, key]).catch(() => undefined);
+        },
       };
     },
     async close() {

@@ -1,5 +1,6 @@
 /** The email domain's services, built once by the composition root. */
 import type { AppDeps } from '../app.js';
+import type { WorkHolder } from '../db/holder.js';
 import { createDevInboxProvider } from './dev-inbox.js';
 import { LinkSigner } from './links.js';
 import type { EmailProvider } from './provider.js';
@@ -20,6 +21,8 @@ export interface EmailServices {
 
 export interface EmailServiceOptions {
   appSecret: string;
+  /** The process's holder of claimed work (db/holder.ts). */
+  holder: WorkHolder;
   /** Replaces the configured provider (tests). */
   provider?: EmailProvider;
   /** Outbound HTTP for the provider APIs (tests point it at local servers). */
@@ -42,6 +45,7 @@ export function createEmailServices(deps: Omit<AppDeps, 'email'>, options: Email
     clock: deps.clock,
     logger: deps.logger,
     eventSink: () => deps.eventSink,
+    holder: options.holder,
     provider: options.provider ?? configuredProvider(deps),
     providerFor: (workspaceId) => providers.routerFor(workspaceId),
     onStop: () => providers.close(),

@@ -67,6 +67,19 @@ export interface SendOptions {
   idempotencyKey: string;
   /** Set after an ambiguous failure on an idempotent provider: only it may be asked again. */
   onlyProvider?: string | null;
+  /**
+   * A provider that talks to the outside calls this right before the message can leave (SMTP:
+   * after the server's 354, before the data; HTTP: before the request) and sends nothing if it
+   * rejects. The sender commits a durable mark there, so that a process dying after it knows the
+   * message may have been accepted (send-journal.ts, reclaim.ts).
+   */
+  handOff?: (to: HandOff) => Promise<void>;
+}
+
+/** Who is about to receive a message: a provider (by name) and whether it honours idempotency keys. */
+export interface HandOff {
+  provider: string;
+  idempotent: boolean;
 }
 
 export type ProviderErrorKind = 'transient' | 'permanent' | 'ambiguous';

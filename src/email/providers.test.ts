@@ -371,7 +371,7 @@ describe('workspace providers with failover', () => {
     for (let i = 0; i < 8; i += 1) ids.push(await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: `failover:${i}` }));
     // One at a time, so each send sees the breaker state the previous one left.
     const deps = t.runtime.deps;
-    const oneByOne = new EmailSender({ db: t.db, clock: appClock, logger: deps.logger, eventSink: () => deps.eventSink, provider: deps.email.sender.provider, providerFor: (w) => deps.email.providers.routerFor(w), signer: deps.email.signer, publicUrl: deps.config.publicUrl, concurrency: 1 });
+    const oneByOne = new EmailSender({ db: t.db, holder: t.runtime.holder, clock: appClock, logger: deps.logger, eventSink: () => deps.eventSink, provider: deps.email.sender.provider, providerFor: (w) => deps.email.providers.routerFor(w), signer: deps.email.signer, publicUrl: deps.config.publicUrl, concurrency: 1 });
     await oneByOne.runOnce();
     for (const id of ids) {
       const row = await messageRow(t.db, id);
@@ -410,7 +410,7 @@ describe('workspace providers with failover', () => {
     const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'timeout:1' });
     const deps = t.runtime.deps;
     const quickResend = createResendProvider({ apiKey: 're_key' }, localHttp, { timeoutMs: 300 });
-    const sender = new EmailSender({ db: t.db, clock: appClock, logger: deps.logger, eventSink: () => deps.eventSink, provider: quickResend, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000, random: () => 1 });
+    const sender = new EmailSender({ db: t.db, holder: t.runtime.holder, clock: appClock, logger: deps.logger, eventSink: () => deps.eventSink, provider: quickResend, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000, random: () => 1 });
     // Only this workspace's default provider is used: remove its configured ones first.
     for (const p of await deps.email.providers.list(caller.workspaceId)) await deps.email.providers.remove(caller.workspaceId, p.id, { type: 'system', id: null });
     await sender.runOnce();

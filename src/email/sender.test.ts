@@ -3,7 +3,7 @@ import { createContact, createEmailTestApp, enqueueTestEmail, messageRow, type E
 import { signUp, type Caller } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
 import { createDevInboxProvider } from './dev-inbox.js';
-import { ProviderError, type EmailProvider, type ProviderMessage } from './provider.js';
+import { ProviderError, type EmailProvider, type ProviderMessage, type SendOptions } from './provider.js';
 import { EmailSender } from './sender.js';
 
 /** Lets each test decide how the provider behaves, around the real dev inbox. */
@@ -12,11 +12,16 @@ class ScriptedProvider implements EmailProvider {
   calls: string[] = [];
   behaviour: (message: ProviderMessage, call: number) => 'deliver' | 'transient' | 'permanent' | 'deliver-then-drop' = () => 'deliver';
   inner: EmailProvider | null = null;
-  async send(message: ProviderMessage, options: { idempotencyKey: string }) {
+  /** Runs before the hand-off mark (a test's interference). */
+  beforeHandOff: (() => Promise<void>) | null = null;
+  async send(message: ProviderMessage, options: SendOptions) {
     this.calls.push(options.idempotencyKey);
     const wanted = this.behaviour(message, this.calls.length);
     if (wanted === 'transient') throw new ProviderError('transient', 'try later');
     if (wanted === 'permanent') throw new ProviderError('permanent', 'mailbox does not exist');
+    await this.beforeHandOff?.();
+    // Like a real provider: the message leaves only after the sender recorded the hand-off.
+    await options.handOff?.({ provider: this.name, idempotent: false });
     const result = await this.inner!.send(message, options);
     // The provider accepted, but the answer never reached us (a dropped connection).
     if (wanted === 'deliver-then-drop') throw new ProviderError('transient', 'connection reset after DATA');
@@ -42,7 +47,7 @@ afterAll(async () => {
 
 function newSender(options: Partial<ConstructorParameters<typeof EmailSender>[0]> = {}): EmailSender {
   const deps = t.runtime.deps;
-  return new EmailSender({ db: t.db, clock, logger: deps.logger, eventSink: () => deps.eventSink, provider, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000, ...options });
+  return new EmailSender({ db: t.db, holder: t.runtime.holder, clock, logger: deps.logger, eventSink: () => deps.eventSink, provider, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000, ...options });
 }
 
 describe('email sender with the dev inbox', () => {
@@ -109,24 +114,70 @@ describe('email sender with the dev inbox', () => {
     for (const id of ids) expect((await messageRow(t.db, id)).status).toBe('sent');
   });
 
-  it('re-claims a message whose sender crashed mid-send once the lease expires, without storing it twice', async () => {
+  it('settles a dead sender\'s messages at once by their hand-off mark: unmarked sent again, idempotent resent with its key, others uncertain; a live sender\'s are left alone', async () => {
     provider.behaviour = () => 'deliver';
-    const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'crash:1' });
-    // A sender claimed it, the dev inbox stored it, then the sender died before recording the outcome.
-    const prepared = newSender().prepare((await t.db.query<never>(`SELECT m.*, m.text_body FROM messages m WHERE id = $1`, [id])).rows[0]!);
-    await provider.inner!.send(prepared, { idempotencyKey: `${caller.workspaceId}:crash:1` });
-    await t.db.query(`UPDATE messages SET status = 'sending', attempts = 1, locked_until = $2, claim_token = gen_random_uuid() WHERE id = $1`, [id, new Date(clock.now().getTime() + 60_000)]);
+    provider.calls = [];
+    const [never, keyed, ambiguous, live, accepted] = [
+      await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:never' }),
+      await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:keyed' }),
+      await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:ambiguous' }),
+      await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:live' }),
+      await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'dead:accepted' }),
+    ];
+    // The keyed one reached the (idempotent) provider before its sender died.
+    const prepared = newSender().prepare((await t.db.query<never>(`SELECT m.*, m.text_body FROM messages m WHERE id = $1`, [keyed])).rows[0]!);
+    await provider.inner!.send(prepared, { idempotencyKey: `${caller.workspaceId}:dead:keyed` });
+    // A holder id nobody holds the lock of: a process that died.
+    const dead = (await t.db.query<{ id: number }>(`SELECT nextval('work_holder_ids')::integer AS id`)).rows[0]!.id;
+    const alive = await t.runtime.holder.id();
+    const claim = `status = 'sending', attempts = 1, locked_until = $2, claim_token = gen_random_uuid()`;
+    const lease = new Date(clock.now().getTime() + 5 * 60_000);
+    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3 WHERE id = $1`, [never, lease, dead]);
+    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3, handed_to = 'scripted', handed_idempotent = true, handed_at = now() WHERE id = $1`, [keyed, lease, dead]);
+    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3, handed_to = 'smtp', handed_idempotent = false, handed_at = now() WHERE id = $1`, [ambiguous, lease, dead]);
+    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3 WHERE id = $1`, [live, lease, alive]);
+    // The provider accepted this one; the process died before the full outcome was written.
+    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3, handed_to = 'smtp', handed_idempotent = false, handed_at = now(), accepted_at = now(), provider = 'smtp', provider_message_id = '<accepted@acme.test>' WHERE id = $1`, [accepted, lease, dead]);
 
-    const sender = newSender();
-    await sender.runOnce();
-    expect((await messageRow(t.db, id)).status).toBe('sending');
-    clock.advance(61_000);
-    await sender.runOnce();
-    const row = await messageRow(t.db, id);
-    expect(row.status).toBe('sent');
-    expect(row.attempts).toBe(2);
-    const inbox = await t.db.query<{ n: number }>(`SELECT count(*) AS n FROM dev_inbox WHERE workspace_id = $1 AND idempotency_key = $2`, [caller.workspaceId, `${caller.workspaceId}:crash:1`]);
+    // No lease to wait out: the next run reclaims and sends.
+    await newSender().runOnce();
+    expect(await messageRow(t.db, never)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(await messageRow(t.db, keyed)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(await messageRow(t.db, ambiguous)).toMatchObject({ status: 'uncertain', provider: 'smtp', last_error: expect.stringContaining('may have been accepted') });
+    expect((await messageRow(t.db, live)).status).toBe('sending');
+    expect(await messageRow(t.db, accepted)).toMatchObject({ status: 'sent', provider: 'smtp', provider_message_id: '<accepted@acme.test>', last_error: null });
+    expect(provider.calls.some((k) => k.endsWith(':dead:accepted'))).toBe(false);
+    const acceptedAttempts = await t.db.query<{ result: string; error: string }>('SELECT result, error FROM send_attempts WHERE message_id = $1', [accepted]);
+    expect(acceptedAttempts.rows).toEqual([{ result: 'sent', error: 'accepted; recorded after the sending process died' }]);
+    const sentEvents = await t.db.query(`SELECT 1 FROM events WHERE workspace_id = $1 AND name = 'sent' AND properties->>'messageId' = $2`, [caller.workspaceId, accepted]);
+    expect(sentEvents.rowCount).toBe(1);
+    expect(provider.calls.filter((k) => k.includes(':dead:')).sort()).toEqual([`${caller.workspaceId}:dead:keyed`, `${caller.workspaceId}:dead:never`]);
+    const inbox = await t.db.query<{ n: number }>(`SELECT count(*) AS n FROM dev_inbox WHERE workspace_id = $1 AND idempotency_key = $2`, [caller.workspaceId, `${caller.workspaceId}:dead:keyed`]);
     expect(inbox.rows[0]!.n).toBe(1);
+    const attempts = await t.db.query<{ message_id: string; result: string; provider: string }>(`SELECT message_id, result, provider FROM send_attempts WHERE message_id = ANY($1) ORDER BY id`, [[never, keyed, ambiguous]]);
+    expect(attempts.rows.filter((a) => a.message_id === ambiguous)).toEqual([{ message_id: ambiguous, result: 'ambiguous', provider: 'smtp' }]);
+    expect(attempts.rows.filter((a) => a.message_id === keyed).map((a) => a.result)).toEqual(['ambiguous', 'sent']);
+    expect(attempts.rows.filter((a) => a.message_id === never).map((a) => a.result)).toEqual(['sent']);
+    await t.db.query(`UPDATE messages SET status = 'failed', holder_id = NULL, claim_token = NULL WHERE id = $1`, [live]);
+  });
+
+  it('sends nothing when the hand-off mark finds the claim lost (reclaimed while the sender was slow)', async () => {
+    const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'fenced:1' });
+    provider.behaviour = () => 'deliver';
+    provider.beforeHandOff = async () => {
+      // Another process took this sender for dead and settled the message meanwhile.
+      await t.db.query(`UPDATE messages SET status = 'queued', claim_token = NULL, holder_id = NULL, next_attempt_at = now() + interval '1 hour' WHERE id = $1`, [id]);
+    };
+    try {
+      await newSender().runOnce();
+    } finally {
+      provider.beforeHandOff = null;
+    }
+    const inbox = await t.db.query<{ n: number }>(`SELECT count(*) AS n FROM dev_inbox WHERE workspace_id = $1 AND idempotency_key = $2`, [caller.workspaceId, `${caller.workspaceId}:fenced:1`]);
+    expect(inbox.rows[0]!.n).toBe(0);
+    expect((await messageRow(t.db, id)).status).toBe('queued');
+    const attempts = await t.db.query<{ result: string; error: string }>('SELECT result, error FROM send_attempts WHERE message_id = $1', [id]);
+    expect(attempts.rows).toEqual([{ result: 'transient_error', error: expect.stringContaining('no longer holds the message') }]);
   });
 
   it('retries a transient failure later with backoff, and a lost acceptance is stored once', async () => {

@@ -2,13 +2,18 @@
  * The email sender: a background worker that claims due queued messages in batches, checks the
  * suppression list, hands each message to the provider and records the outcome.
  *
- * Delivery guarantees:
- * - A claim is a lease (`locked_until`) with a claim token. Claims use FOR UPDATE SKIP LOCKED, so
- *   two senders never hold the same message; a sender that crashed leaves 'sending' rows whose
- *   lease expires and another sender claims them again.
+ * Delivery guarantees (docs/email.md, "When a process dies"):
+ * - A claim carries this process's holder id (db/holder.ts) and a claim token. Claims use FOR
+ *   UPDATE SKIP LOCKED, so two senders never hold the same message; a sender that died is seen
+ *   dead at once (its advisory lock is gone) and its messages are reclaimed (reclaim.ts) by any
+ *   live sender within about a second.
+ * - Right before a message can leave, its hand-off mark is committed (send-journal.ts); as soon
+ *   as the provider answered, its outcome is. So a dead sender's message either certainly never
+ *   left (sent again at once) or may have been accepted ('uncertain', or sent again with the same
+ *   key on a provider that honours idempotency keys) — never sent twice on a guess.
  * - A message is marked 'sent' only after the provider accepted it, and only by the holder of the
  *   current claim. Providers receive the message's idempotency key (the dev inbox stores one row
- *   per key) and a Message-ID derived from it, so a re-claimed message is not delivered twice.
+ *   per key) and a Message-ID derived from it.
  * - Transient failures go back to 'queued' with exponential backoff and jitter; permanent ones and
  *   exhausted attempts end as 'failed'. Every attempt is a `send_attempts` row.
  * - An ambiguous failure on a provider without idempotency keys (provider.ts) parks the message
@@ -17,14 +22,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/database.js';
-import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
-import { assertUnreachable } from '../http/errors.js';
+import type { WorkHolder } from '../db/holder.js';
+import type { EventSink } from '../events/events.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { addTracking, unsubscribeHeaders, type LinkSigner } from './links.js';
 import { MESSAGES_CHANNEL } from './outbox.js';
-import { asProviderError, rfcMessageIdFor, settleAmbiguous, type EmailProvider, type ProviderAttempt, type ProviderMessage } from './provider.js';
+import { asProviderError, rfcMessageIdFor, settleAmbiguous, type EmailProvider, type ProviderMessage } from './provider.js';
+import { reclaimDeadSenders } from './reclaim.js';
+import { SendJournal, type Outcome } from './send-journal.js';
 import { addressOf, refusedBeforeSend } from './suppressions.js';
 
 export interface EmailSenderOptions {
@@ -33,6 +40,8 @@ export interface EmailSenderOptions {
   logger: Logger;
   /** Read at use, so a sink wired after the sender is built is still used. */
   eventSink: () => EventSink;
+  /** This process's identity as the holder of claimed work (shared with the other workers). */
+  holder: WorkHolder;
   /** The default provider: used for workspaces with no providers of their own. */
   provider: EmailProvider;
   /** A workspace's own providers (routed with failover), or null to use the default. */
@@ -47,8 +56,14 @@ export interface EmailSenderOptions {
   concurrency?: number;
   /** Batches in flight at once in this worker. */
   lanes?: number;
+  /**
+   * The lease written with each claim. Claims are released by their holder's death, not by the
+   * lease; it only keeps a sender of a version before migration 089 off the message.
+   */
   leaseMs?: number;
   pollMs?: number;
+  /** How often dead holders' messages are looked for (reclaim.ts). */
+  reclaimEveryMs?: number;
   maxAttempts?: number;
   /** Backoff of the first retry; doubles per attempt up to maxBackoffMs. */
   baseBackoffMs?: number;
@@ -81,15 +96,6 @@ interface ClaimedMessage {
   ai_outcome: string | null;
 }
 
-/** `earlier`: the providers a router tried before the one the outcome names (each an attempt row). */
-type Outcome = (
-  | { kind: 'sent'; provider: string; providerMessageId: string; latencyMs: number }
-  | { kind: 'retry'; provider: string; error: string; latencyMs: number; nextAttemptAt: Date; pinTo: string | null }
-  | { kind: 'failed'; provider: string; error: string; latencyMs: number; result: 'transient_error' | 'permanent_error' }
-  | { kind: 'uncertain'; provider: string; error: string; latencyMs: number }
-  | { kind: 'suppressed'; reason: string }
-) & { earlier?: ProviderAttempt[] };
-
 /** Sources whose emails are marketing: they get tracking and unsubscribe headers. */
 const MARKETING_SOURCES = new Set(['campaign', 'broadcast']);
 
@@ -104,6 +110,9 @@ export class EmailSender implements BackgroundWorker {
   private readonly maxBackoffMs: number;
   private readonly random: () => number;
   private readonly lanes: number;
+  private readonly reclaimEveryMs: number;
+  private readonly journal: SendJournal;
+  private lastReclaim = Number.NEGATIVE_INFINITY;
   private running = false;
   private loops: Array<Promise<void>> = [];
   private readonly waiters = new Set<() => void>();
@@ -120,6 +129,8 @@ export class EmailSender implements BackgroundWorker {
     this.baseBackoffMs = options.baseBackoffMs ?? 30_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 6 * 3_600_000;
     this.random = options.random ?? Math.random;
+    this.reclaimEveryMs = options.reclaimEveryMs ?? 1000;
+    this.journal = new SendJournal({ db: options.db, clock: options.clock, logger: options.logger, eventSink: options.eventSink });
   }
 
   get provider(): EmailProvider {
@@ -186,46 +197,61 @@ export class EmailSender implements BackgroundWorker {
 
   /** Claims one batch of due messages and delivers it; returns how many were claimed. */
   async runOnce(): Promise<number> {
+    await this.reclaimIfDue();
     const now = this.options.clock.now();
     const claimToken = randomUUID();
-    const claimed = await this.claim(now, claimToken);
+    const claimed = await this.claim(now, claimToken, await this.options.holder.id());
     if (claimed.length === 0) return 0;
     const refused = await refusedBeforeSend(
       this.options.db,
       claimed.map((m) => ({ id: m.id, workspaceId: m.workspace_id, email: addressOf(m.to_address), contactId: m.contact_id, topicId: m.topic_id, marketing: MARKETING_SOURCES.has(m.source_type) })),
     );
-    const outcomes = new Map<string, Outcome>();
+    const recorded: Array<Promise<boolean>> = [];
     const toSend: ClaimedMessage[] = [];
     for (const message of claimed) {
       const reason = refused.get(message.id);
-      if (reason) outcomes.set(message.id, { kind: 'suppressed', reason });
+      if (reason) recorded.push(this.journal.record(message, claimToken, { kind: 'suppressed', reason }));
       else toSend.push(message);
     }
+    // Each delivery worker waits for its message's outcome to be committed before taking the
+    // next: what a dead process leaves unrecorded is at most one message per worker.
     let next = 0;
     const workers = Array.from({ length: Math.min(this.concurrency, toSend.length) }, async () => {
       while (next < toSend.length) {
         const message = toSend[next++]!;
-        outcomes.set(message.id, await this.deliver(message));
+        await this.journal.record(message, claimToken, await this.deliver(message, claimToken));
       }
     });
-    await Promise.all(workers);
-    await this.finish(claimed, outcomes, claimToken);
+    await Promise.all([...workers, ...recorded]);
     return claimed.length;
+  }
+
+  /** Settles dead senders' messages, at most once per `reclaimEveryMs` (of any lane). */
+  private async reclaimIfDue(): Promise<void> {
+    const at = performance.now();
+    if (at - this.lastReclaim < this.reclaimEveryMs) return;
+    this.lastReclaim = at;
+    const reclaimed = await reclaimDeadSenders(this.options.db, this.options.clock, this.options.eventSink());
+    if (reclaimed.sent + reclaimed.requeued + reclaimed.retriedWithKey + reclaimed.uncertain > 0) {
+      this.options.logger.warn({ ...reclaimed }, 'email sender reclaimed the messages of a sender that died');
+    }
   }
 
   // name: claim-due-messages
   // Claims up to `limit` due messages for one lease. FOR UPDATE SKIP LOCKED lets concurrent senders
   // take disjoint batches without waiting on each other; messages_due_idx (partial on queued and
-  // sending, ordered by next_attempt_at) serves the scan. A 'sending' row whose lease has expired
-  // was held by a sender that died, and is claimed again.
-  private async claim(now: Date, claimToken: string): Promise<ClaimedMessage[]> {
+  // sending, ordered by next_attempt_at) serves the scan. A 'sending' row with a holder is never
+  // claimed here: it is settled by reclaim.ts once its holder is dead. A 'sending' row without one
+  // was claimed by a sender of a version before migration 089, and is claimed again when its
+  // lease has expired, as that version did.
+  private async claim(now: Date, claimToken: string, holderId: number): Promise<ClaimedMessage[]> {
     const result = await this.options.db.query<ClaimedMessage>(
       `UPDATE messages m
-          SET status = 'sending', locked_until = $2, claim_token = $4, attempts = m.attempts + 1
+          SET status = 'sending', locked_until = $2, claim_token = $4, holder_id = $5, attempts = m.attempts + 1
          FROM (SELECT id FROM messages
                 WHERE status IN ('queued', 'sending')
                   AND next_attempt_at <= $1
-                  AND (locked_until IS NULL OR locked_until <= $1)
+                  AND (status = 'queued' OR (holder_id IS NULL AND locked_until <= $1))
                 ORDER BY next_attempt_at
                 LIMIT $3
                 FOR UPDATE SKIP LOCKED) due
@@ -233,7 +259,7 @@ export class EmailSender implements BackgroundWorker {
        RETURNING m.id, m.workspace_id, m.contact_id, m.idempotency_key, m.source_type, m.from_address, m.to_address,
                  m.subject, m.html, m.text_body, m.headers, m.attempts, m.topic_id, m.pinned_provider,
                  m.source_id, m.ai_mode, m.ai_outcome`,
-      [now, new Date(now.getTime() + this.leaseMs), this.batchSize, claimToken],
+      [now, new Date(now.getTime() + this.leaseMs), this.batchSize, claimToken, holderId],
     );
     return result.rows;
   }
@@ -264,7 +290,7 @@ export class EmailSender implements BackgroundWorker {
     };
   }
 
-  private async deliver(claimed: ClaimedMessage): Promise<Outcome> {
+  private async deliver(claimed: ClaimedMessage, claimToken: string): Promise<Outcome> {
     const started = performance.now();
     let provider = this.options.provider;
     let message = claimed;
@@ -275,7 +301,11 @@ export class EmailSender implements BackgroundWorker {
         message = { ...message, subject: content.subject, html: content.html, text_body: content.text };
       }
       provider = (await this.options.providerFor?.(message.workspace_id)) ?? this.options.provider;
-      const result = await provider.send(this.prepare(message), { idempotencyKey: `${message.workspace_id}:${message.idempotency_key}`, onlyProvider: message.pinned_provider });
+      const result = await provider.send(this.prepare(message), {
+        idempotencyKey: `${message.workspace_id}:${message.idempotency_key}`,
+        onlyProvider: message.pinned_provider,
+        handOff: (to) => this.journal.markHandOff(message.id, claimToken, to),
+      });
       const last = result.attempts?.at(-1);
       return { kind: 'sent', provider: result.provider ?? provider.name, providerMessageId: result.providerMessageId, latencyMs: last?.latencyMs ?? Math.round(performance.now() - started), earlier: result.attempts?.slice(0, -1) };
     } catch (thrown) {
@@ -297,87 +327,6 @@ export class EmailSender implements BackgroundWorker {
     const exponential = Math.min(this.baseBackoffMs * 2 ** Math.max(0, attempts - 1), this.maxBackoffMs);
     const jittered = exponential / 2 + (exponential / 2) * this.random();
     return new Date(this.options.clock.now().getTime() + Math.max(jittered, retryAfterMs ?? 0));
-  }
-
-  // name: finish-send-batch
-  // Records the attempts and outcomes of one batch in one transaction: one statement for the
-  // outcomes and attempts, then the `sent` events. Each message update requires the batch's claim token: a sender whose lease ran
-  // out cannot overwrite what the sender that re-claimed the message decided.
-  private async finish(claimed: ClaimedMessage[], outcomes: Map<string, Outcome>, claimToken: string): Promise<void> {
-    const now = this.options.clock.now();
-    const rows = claimed.map((m) => {
-      const o = outcomes.get(m.id)!;
-      switch (o.kind) {
-        case 'sent':
-          return { id: m.id, workspace_id: m.workspace_id, status: 'sent', provider: o.provider, provider_message_id: o.providerMessageId, last_error: null, next_attempt_at: null, result: 'sent', latency_ms: o.latencyMs };
-        case 'retry':
-          return { id: m.id, workspace_id: m.workspace_id, status: 'queued', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: o.nextAttemptAt.toISOString(), result: 'transient_error', latency_ms: o.latencyMs, pinned_provider: o.pinTo };
-        case 'failed':
-          return { id: m.id, workspace_id: m.workspace_id, status: 'failed', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: o.result, latency_ms: o.latencyMs };
-        case 'uncertain':
-          return { id: m.id, workspace_id: m.workspace_id, status: 'uncertain', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: 'ambiguous', latency_ms: o.latencyMs };
-        case 'suppressed':
-          return { id: m.id, workspace_id: m.workspace_id, status: 'suppressed', provider: 'suppression_list', provider_message_id: null, last_error: `suppressed: ${o.reason}`, next_attempt_at: null, result: 'suppressed', latency_ms: 0 };
-        default:
-          return assertUnreachable(o);
-      }
-    });
-    const byWorkspace = new Map<string, NewEvent[]>();
-    for (const m of claimed) {
-      const o = outcomes.get(m.id)!;
-      if (o.kind !== 'sent') continue;
-      const list = byWorkspace.get(m.workspace_id) ?? [];
-      list.push({ contactId: m.contact_id, type: 'email', name: 'sent', properties: { messageId: m.id, provider: o.provider, sourceType: m.source_type }, messageId: `email:sent:${m.id}` });
-      byWorkspace.set(m.workspace_id, list);
-    }
-    const payload = JSON.stringify(rows);
-    const earlier = JSON.stringify(
-      claimed.flatMap((m) =>
-        (outcomes.get(m.id)!.earlier ?? []).map((a, seq) => ({ workspace_id: m.workspace_id, message_id: m.id, provider: a.provider, result: a.result, latency_ms: a.latencyMs, provider_message_id: a.providerMessageId, error: a.error, seq })),
-      ),
-    );
-    await this.options.db.transaction(async (tx) => {
-      // One statement: the batch's outcomes and its attempts. Every attempt is recorded, also
-      // for a message whose claim was lost (the provider was called); only `owned` rows changed.
-      const updated = await tx.query<{ id: string; workspace_id: string }>(
-        `WITH r AS (
-           SELECT * FROM jsonb_to_recordset($1::jsonb)
-             AS r(id uuid, workspace_id uuid, status text, provider text, provider_message_id text, last_error text, pinned_provider text,
-                  next_attempt_at timestamptz, result text, latency_ms integer)
-         ), attempts AS (
-           -- A router's earlier calls first, then the deciding one, in order (send_attempts.id).
-           INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
-           SELECT a.workspace_id, a.message_id, a.provider, a.result, a.latency_ms, a.provider_message_id, a.error, $3
-             FROM (SELECT e.workspace_id, e.message_id, e.provider, e.result, e.latency_ms, e.provider_message_id, e.error, 0 AS phase, e.seq
-                     FROM jsonb_to_recordset($4::jsonb) AS e(workspace_id uuid, message_id uuid, provider text, result text, latency_ms integer, provider_message_id text, error text, seq integer)
-                   UNION ALL
-                   SELECT r.workspace_id, r.id, r.provider, r.result, r.latency_ms, r.provider_message_id, r.last_error, 1, 0 FROM r) a
-            ORDER BY a.message_id, a.phase, a.seq
-         )
-         UPDATE messages m
-            SET status = r.status,
-                pinned_provider = r.pinned_provider,
-                provider = r.provider,
-                provider_message_id = COALESCE(r.provider_message_id, m.provider_message_id),
-                last_error = r.last_error,
-                next_attempt_at = COALESCE(r.next_attempt_at, m.next_attempt_at),
-                sent_at = CASE WHEN r.status = 'sent' THEN $3::timestamptz ELSE m.sent_at END,
-                locked_until = NULL,
-                claim_token = NULL
-           FROM r
-          WHERE m.id = r.id AND m.claim_token = $2
-         RETURNING m.id, m.workspace_id`,
-        [payload, claimToken, now, earlier],
-      );
-      if (updated.rowCount < claimed.length) {
-        this.options.logger.warn({ expected: claimed.length, updated: updated.rowCount }, 'email sender lost the claim on some messages (lease expired)');
-      }
-      const owned = new Set(updated.rows.map((r) => r.id));
-      for (const [workspaceId, events] of byWorkspace) {
-        const mine = events.filter((e) => owned.has(String(e.properties?.messageId)));
-        await recordEvents(tx, this.options.eventSink(), workspaceId, mine, now);
-      }
-    });
   }
 }
 

@@ -123,6 +123,31 @@ describe('SmtpClient', () => {
     expect(await sendAll(c, ['after@example.com'])).toEqual(new Map([['after@example.com', 'sent']]));
   });
 
+  it('writes a message\'s data only after its hand-off hook resolved, and none when it rejects; hooks of waiting messages run ahead, at most one per connection', async () => {
+    const { port, received } = await startServer();
+    const c = client(port, { maxConnections: 2 });
+    const started: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const hook = (to: string) => async () => {
+      started.push(to);
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight -= 1;
+      // By the time the hook resolves, the server has the envelope but not the data.
+      expect(received.some((r) => r.to[0] === to)).toBe(false);
+      if (to.startsWith('refused')) throw new Error('the hand-off could not be recorded');
+    };
+    const addresses = ['a@example.com', 'refused@example.com', 'b@example.com', 'c@example.com', 'd@example.com', 'e@example.com'];
+    const outcomes = await Promise.all(addresses.map((to) => c.send({ from: 'news@acme.test', to: [to] }, message(to), hook(to)).then(() => 'sent', (error: Error) => error.message)));
+    expect(outcomes).toEqual(['sent', 'the hand-off could not be recorded', 'sent', 'sent', 'sent', 'sent']);
+    expect(received.map((r) => r.to[0]).sort()).toEqual(['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com', 'e@example.com']);
+    expect(started.sort()).toEqual([...addresses].sort());
+    // Two connections, each with its message and one waiting message's hook: never more than four.
+    expect(most).toBeLessThanOrEqual(4);
+  });
+
   it('works the same with a server that does not offer PIPELINING', async () => {
     const { port, received } = await startServer({ hidePIPELINING: true });
     const c = client(port);

@@ -67,12 +67,18 @@ interface Job {
   from: string;
   to: string[];
   data: Buffer;
+  /** Must have resolved before the data leaves (after the server's 354); a rejection sends nothing. */
+  beforeData: (() => Promise<void>) | undefined;
+  /** `beforeData`'s promise, started once: with the transaction, or earlier as a connection's next message. */
+  handedOff?: Promise<void> | undefined;
   retried: boolean;
   resolve: (response: string) => void;
   reject: (error: Error) => void;
 }
 
 const CRLF = Buffer.from('\r\n');
+/** Waiting messages per open connection whose hand-off hook is started ahead of their turn. */
+const HAND_OFF_AHEAD = 1;
 const TERMINATOR = Buffer.from('.\r\n');
 
 /** Doubles a dot at the start of a line (RFC 5321 4.5.2) and ends the data with CRLF. */
@@ -81,6 +87,15 @@ export function dotStuff(data: Buffer): Buffer {
   if (body[0] === 0x2e || body.includes('\n.')) body = Buffer.from(body.toString('latin1').replace(/(^|\n)\./g, '$1..'), 'latin1');
   const endsWithCrlf = body.length >= 2 && body[body.length - 2] === 0x0d && body[body.length - 1] === 0x0a;
   return endsWithCrlf ? body : Buffer.concat([body, CRLF]);
+}
+
+/** Starts a message's hand-off hook once (see Job.handedOff). */
+function startHandOff(job: Job): Promise<void> | undefined {
+  if (job.beforeData && !job.handedOff) {
+    job.handedOff = job.beforeData();
+    job.handedOff.catch(() => undefined);
+  }
+  return job.handedOff;
 }
 
 /** One SMTP connection: replies are matched to waiters in the order the commands were sent. */
@@ -225,6 +240,8 @@ class Connection {
     const utf8 = [job.from, ...job.to].some((a) => /[^\x20-\x7e]/.test(a));
     if (utf8 && !this.extensions.has('SMTPUTF8')) throw new SmtpReplyError(553, 'MAIL', 'the server does not accept non-ASCII addresses (no SMTPUTF8)');
     const commands = [`MAIL FROM:<${job.from}>${utf8 ? ' SMTPUTF8' : ''}`, ...job.to.map((to) => `RCPT TO:<${to}>`), 'DATA'];
+    // The hand-off hook runs while the envelope's round trip is under way; the data waits for both.
+    const handedOff = startHandOff(job);
     let replies: Reply[];
     if (this.extensions.has('PIPELINING')) {
       replies = await Promise.all(this.send(commands));
@@ -247,6 +264,16 @@ class Connection {
       // A connection that cannot be reset is not reused; the message's outcome stays this reply.
       await this.command('RSET', [250]).catch((error: unknown) => this.fail(error as Error));
       throw new SmtpReplyError(reply.code, commands[failed]!.split(/[ :]/)[0]!, reply.text);
+    }
+    if (handedOff) {
+      try {
+        await handedOff;
+      } catch (error) {
+        // The server waits for data that must not come: only closing the connection ends the
+        // transaction without a message (a lone terminator would deliver an empty one).
+        this.fail(new SmtpConnectionError('ECONNECTION', 'connection closed: the message was not handed off'));
+        throw error;
+      }
     }
     const final = this.reply();
     // Handed to the kernel only when the terminator's write completes: a connection lost before
@@ -287,12 +314,16 @@ export class SmtpClient {
 
   constructor(private readonly options: SmtpClientOptions) {}
 
-  /** Sends one prebuilt message; resolves with the server's reply once it accepted it. */
-  send(envelope: { from: string; to: string[] }, data: Buffer): Promise<string> {
+  /**
+   * Sends one prebuilt message; resolves with the server's reply once it accepted it.
+   * `beforeData` starts with the transaction (once the message has a connection) and must have
+   * resolved before the data is written, after the server's 354.
+   */
+  send(envelope: { from: string; to: string[] }, data: Buffer, beforeData?: () => Promise<void>): Promise<string> {
     if (this.closed) return Promise.reject(new SmtpConnectionError('ECONNECTION', 'the SMTP client is closed'));
     const stuffed = dotStuff(data);
     return new Promise((resolve, reject) => {
-      this.queue.push({ from: envelope.from, to: envelope.to, data: stuffed, retried: false, resolve, reject });
+      this.queue.push({ from: envelope.from, to: envelope.to, data: stuffed, beforeData, retried: false, resolve, reject });
       this.pump();
     });
   }
@@ -351,6 +382,11 @@ export class SmtpClient {
 
   private async run(connection: Connection, job: Job): Promise<void> {
     const reused = connection.used > 0;
+    // The hand-offs of the next waiting messages (one per open connection) start now, so that
+    // they are mostly done by the time a connection is free for them: a connection seldom waits
+    // for a hand-off. At most two messages per connection are past their hand-off without an
+    // outcome (each marked one that has not left yet counts as uncertain if the process dies).
+    for (const waiting of this.queue.slice(0, this.open * HAND_OFF_AHEAD)) startHandOff(waiting);
     try {
       const result = await connection.transaction(job);
       job.resolve(result.response);

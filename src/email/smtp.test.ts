@@ -198,10 +198,12 @@ describe('SMTP failures: certain or ambiguous', () => {
   const cases: Array<{ behaviour: Misbehaviour; status: string; result: string; delivered: number }> = [
     { behaviour: 'drop-after-dot', status: 'uncertain', result: 'ambiguous', delivered: 1 },
     { behaviour: 'hang-after-dot', status: 'uncertain', result: 'ambiguous', delivered: 1 },
-    // The server drops on the first data chunk, but the loopback kernel had already taken the whole
-    // message and its terminator: the client cannot tell that from a drop after the dot, so it takes
-    // the safe side. (A connection lost before the terminator is flushed is transient: smtp-client.)
-    { behaviour: 'drop-during-data', status: 'uncertain', result: 'ambiguous', delivered: 0 },
+    // The server drops on the first data chunk and never sees the terminator. Whether the client
+    // can know that depends on the kernel: if it took the whole message and its terminator before
+    // the drop, the client cannot tell it from a drop after the dot and takes the safe side
+    // (uncertain); if the drop came first, the message is certainly not accepted (retried; the
+    // certain case on its own is in smtp-client.test.ts). Never sent, never failed.
+    { behaviour: 'drop-during-data', status: 'uncertain|queued', result: 'ambiguous|transient_error', delivered: 0 },
     { behaviour: 'hang-before-data', status: 'queued', result: 'transient_error', delivered: 0 },
     { behaviour: 'reject-after-dot', status: 'failed', result: 'permanent_error', delivered: 1 },
   ];
@@ -209,18 +211,19 @@ describe('SMTP failures: certain or ambiguous', () => {
     const fake = await misbehavingServer(behaviour);
     const provider = createSmtpProvider(`smtp://127.0.0.1:${fake.port}`, { timeoutMs: 400, maxConnections: 1 });
     const deps = t.runtime.deps;
-    const sender = new EmailSender({ db: t.db, clock, logger: deps.logger, eventSink: () => deps.eventSink, provider, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000 });
+    const sender = new EmailSender({ db: t.db, holder: t.runtime.holder, clock, logger: deps.logger, eventSink: () => deps.eventSink, provider, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000 });
     try {
       // Large enough that the server sees DATA in several chunks, so it can drop mid-message.
       const big = `<html><body>${'<p>Spring offer for everyone who reads to the end.</p>'.repeat(4000)}</body></html>`;
       const id = await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: `smtp-failure:${behaviour}`, html: big, text: 'Spring offer' });
       await sender.runOnce();
       const row = await messageRow(t.db, id);
-      expect(row.status).toBe(status);
+      const outcome = status.split('|').indexOf(row.status);
+      expect(outcome, `${row.status}: ${row.last_error}`).toBeGreaterThanOrEqual(0);
       const attempts = await t.db.query<{ result: string }>('SELECT result FROM send_attempts WHERE message_id = $1', [id]);
-      expect(attempts.rows.map((r) => r.result)).toEqual([result]);
+      expect(attempts.rows.map((r) => r.result)).toEqual([result.split('|')[outcome]]);
       expect(fake.terminated()).toBe(delivered);
-      if (status === 'uncertain') expect(row.last_error).toContain('after the end of DATA');
+      if (row.status === 'uncertain') expect(row.last_error).toContain('after the end of DATA');
     } finally {
       await sender.stop();
       await fake.close();

@@ -42,7 +42,7 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
   const client = new SmtpClient({ ...target, maxConnections: options.maxConnections ?? 20, timeoutMs: options.timeoutMs ?? 30_000 });
   return {
     name: 'smtp',
-    async send(message: ProviderMessage): Promise<SendResult> {
+    async send(message: ProviderMessage, { handOff }): Promise<SendResult> {
       let raw: Buffer;
       let envelope: Envelope;
       try {
@@ -53,9 +53,11 @@ export function createSmtpProvider(url: string, options: SmtpOptions = {}): Emai
         throw new ProviderError('permanent', `message cannot be built: ${(error as Error).message}`);
       }
       try {
-        await client.send(envelope, raw);
+        await client.send(envelope, raw, handOff && (() => handOff({ provider: 'smtp', idempotent: false })));
         return { providerMessageId: message.rfcMessageId };
       } catch (error) {
+        // A refused hand-off is already a ProviderError (transient: nothing left).
+        if (error instanceof ProviderError) throw error;
         throw classifySmtpError(error);
       }
     },

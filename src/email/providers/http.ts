@@ -10,7 +10,7 @@
  * - no answer after connecting (our timeout, a reset or closed socket): ambiguous — the request
  *   may have been received and acted on (see provider.ts).
  */
-import { ProviderError } from '../provider.js';
+import { ProviderError, type HandOff } from '../provider.js';
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
@@ -97,8 +97,18 @@ export function classifyNetworkError(provider: string, error: unknown): Provider
   return new ProviderError('ambiguous', `${detail} — the request was sent and no answer came back; the provider may have accepted it`);
 }
 
-/** Sends and returns the accepted response, or throws a classified ProviderError. */
-export async function callProvider(http: HttpClient, provider: string, request: HttpRequest, describeError: (response: HttpResponse) => string): Promise<HttpResponse> {
+/**
+ * Sends and returns the accepted response, or throws a classified ProviderError. A send passes
+ * `handOff` (SendOptions): the request leaves only once it resolved.
+ */
+export async function callProvider(
+  http: HttpClient,
+  provider: string,
+  request: HttpRequest,
+  describeError: (response: HttpResponse) => string,
+  handOff?: { to: HandOff; mark: ((to: HandOff) => Promise<void>) | undefined },
+): Promise<HttpResponse> {
+  await handOff?.mark?.(handOff.to);
   let response: HttpResponse;
   try {
     response = await http(request);

@@ -17,7 +17,7 @@ export function createPostmarkProvider(credentials: PostmarkCredentials, http: H
   return {
     name: 'postmark',
     // Postmark has no idempotency key; the deterministic Message-ID lets receivers drop a repeat.
-    async send(message: ProviderMessage) {
+    async send(message: ProviderMessage, { handOff }) {
       const headers = Object.entries({ ...message.headers, 'Message-ID': message.rfcMessageId }).map(([Name, Value]) => ({ Name, Value }));
       const response = await callProvider(
         http,
@@ -30,6 +30,7 @@ export function createPostmarkProvider(credentials: PostmarkCredentials, http: H
           timeoutMs,
         },
         describe,
+        { to: { provider: 'postmark', idempotent: false }, mark: handOff },
       );
       return { providerMessageId: String(jsonOf(response.body).MessageID ?? message.rfcMessageId) };
     },

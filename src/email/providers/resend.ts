@@ -15,7 +15,7 @@ export function createResendProvider(credentials: ResendCredentials, http: HttpC
     name: 'resend',
     // Resend keeps an Idempotency-Key for 24 hours: a repeat returns the first answer, sends nothing.
     idempotent: true,
-    async send(message: ProviderMessage, { idempotencyKey }) {
+    async send(message: ProviderMessage, { idempotencyKey, handOff }) {
       const response = await callProvider(
         http,
         'resend',
@@ -27,6 +27,7 @@ export function createResendProvider(credentials: ResendCredentials, http: HttpC
           timeoutMs,
         },
         describe,
+        { to: { provider: 'resend', idempotent: true }, mark: handOff },
       );
       return { providerMessageId: String(jsonOf(response.body).id ?? message.rfcMessageId) };
     },

@@ -21,7 +21,7 @@ export function createSendGridProvider(credentials: SendGridCredentials, http: H
   return {
     name: 'sendgrid',
     // SendGrid has no idempotency key; our message id travels in custom_args for webhooks.
-    async send(message: ProviderMessage) {
+    async send(message: ProviderMessage, { handOff }) {
       const response = await callProvider(
         http,
         'sendgrid',
@@ -43,6 +43,7 @@ export function createSendGridProvider(credentials: SendGridCredentials, http: H
           timeoutMs,
         },
         describe,
+        { to: { provider: 'sendgrid', idempotent: false }, mark: handOff },
       );
       return { providerMessageId: response.headers['x-message-id'] ?? message.rfcMessageId };
     },

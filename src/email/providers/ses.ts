@@ -57,7 +57,7 @@ export function createSesProvider(credentials: SesCredentials, http: HttpClient,
   return {
     name: 'ses',
     // SES has no idempotency key; the deterministic Message-ID lets receivers drop a repeat.
-    async send(message: ProviderMessage) {
+    async send(message: ProviderMessage, { handOff }) {
       const headers = Object.entries(message.headers).map(([Name, Value]) => ({ Name, Value }));
       const body = JSON.stringify({
         FromEmailAddress: message.from,
@@ -65,7 +65,7 @@ export function createSesProvider(credentials: SesCredentials, http: HttpClient,
         Content: { Simple: { Subject: { Data: message.subject, Charset: 'UTF-8' }, Body: { Html: { Data: message.html, Charset: 'UTF-8' }, Text: { Data: message.text, Charset: 'UTF-8' } }, Headers: headers } },
         EmailTags: [{ Name: 'message_id', Value: message.messageId }],
       });
-      const response = await callProvider(http, 'ses', signed('POST', '/v2/email/outbound-emails', body), describe);
+      const response = await callProvider(http, 'ses', signed('POST', '/v2/email/outbound-emails', body), describe, { to: { provider: 'ses', idempotent: false }, mark: handOff });
       return { providerMessageId: String(jsonOf(response.body).MessageId ?? message.rfcMessageId) };
     },
     async check() {

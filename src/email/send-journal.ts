@@ -1,0 +1,229 @@
+/**
+ * The sender's durable journal: what a message is about to do, and what it did, committed as
+ * soon as practical so that a process dying at any instant leaves an exact record.
+ *
+ * - The hand-off mark (`messages.handed_to`, migration 089) is committed right before a message's
+ *   data (SMTP, after the server's 354) or its HTTP request leaves. The provider waits for it: a
+ *   message whose mark cannot be committed — the database is unreachable, or the claim was lost
+ *   (reclaim.ts) — is not sent.
+ * - An acceptance (`messages.accepted_at`) is committed as soon as a provider accepted, in one
+ *   short statement, so that a process dying before the full outcome leaves the message known
+ *   as sent rather than uncertain.
+ * - The outcome (sent, retry, failed, uncertain, suppressed) with its attempt rows and `sent`
+ *   event is committed as soon as the provider answered, not at the end of a batch.
+ *
+ * Both are group commits (platform/group-commit.ts): one statement for every mark that arrived
+ * while the previous one was written, one transaction for every outcome, so throughput holds
+ * while each message waits about two commits. Every write requires the message's claim token: a
+ * claim that was lost records nothing.
+ */
+import type { Database } from '../db/database.js';
+import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { assertUnreachable } from '../http/errors.js';
+import type { Clock } from '../platform/clock.js';
+import { GroupCommit } from '../platform/group-commit.js';
+import type { Logger } from '../platform/logger.js';
+import { ProviderError, type HandOff, type ProviderAttempt } from './provider.js';
+
+/** `earlier`: the providers a router tried before the one the outcome names (each an attempt row). */
+export type Outcome = (
+  | { kind: 'sent'; provider: string; providerMessageId: string; latencyMs: number }
+  | { kind: 'retry'; provider: string; error: string; latencyMs: number; nextAttemptAt: Date; pinTo: string | null }
+  | { kind: 'failed'; provider: string; error: string; latencyMs: number; result: 'transient_error' | 'permanent_error' }
+  | { kind: 'uncertain'; provider: string; error: string; latencyMs: number }
+  | { kind: 'suppressed'; reason: string }
+) & { earlier?: ProviderAttempt[] };
+
+/** The message fields an outcome needs. */
+export interface JournalMessage {
+  id: string;
+  workspace_id: string;
+  contact_id: string | null;
+  source_type: string;
+}
+
+interface MarkItem {
+  id: string;
+  claimToken: string;
+  to: HandOff;
+}
+
+interface AcceptedItem {
+  id: string;
+  claimToken: string;
+  provider: string;
+  providerMessageId: string;
+}
+
+interface OutcomeItem {
+  message: JournalMessage;
+  claimToken: string;
+  outcome: Outcome;
+}
+
+export interface SendJournalOptions {
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  eventSink: () => EventSink;
+}
+
+export class SendJournal {
+  private readonly marks: GroupCommit<MarkItem, boolean>;
+  private readonly acceptances: GroupCommit<AcceptedItem, void>;
+  private readonly outcomes: GroupCommit<OutcomeItem, boolean>;
+
+  constructor(private readonly options: SendJournalOptions) {
+    this.marks = new GroupCommit({ write: (items) => this.writeMarks(items), maxBatch: 500, maxConcurrent: 2 });
+    this.acceptances = new GroupCommit({ write: (items) => this.writeAcceptances(items), maxBatch: 500, maxConcurrent: 2 });
+    this.outcomes = new GroupCommit({
+      write: (items) => this.writeOutcomes(items),
+      maxBatch: 500,
+      maxConcurrent: 2,
+      // Each write is a transaction of several statements (outcomes, attempts, events): up to
+      // 10 ms spent gathering 50 answers costs no sends (the delivery workers outnumber the SMTP
+      // connections) and several statements per message.
+      lingerMs: 10,
+      minBatch: 50,
+      // An outcome is never dropped: the message stays 'sending' under this live process until
+      // it is written (a later restart would park a handed-off message as uncertain).
+      retryAfterMs: (error, failures) => {
+        options.logger.error({ err: error, failures }, 'email sender cannot record outcomes; retrying');
+        return Math.min(5000, 100 * 2 ** failures);
+      },
+    });
+  }
+
+  /** Commits the hand-off mark; rejects (the message must not leave) when it cannot. */
+  async markHandOff(id: string, claimToken: string, to: HandOff): Promise<void> {
+    let owned: boolean;
+    try {
+      owned = await this.marks.submit({ id, claimToken, to });
+    } catch (error) {
+      throw new ProviderError('transient', `not handed to ${to.provider}: the hand-off could not be recorded (${(error as Error).message})`);
+    }
+    if (!owned) throw new ProviderError('transient', `not handed to ${to.provider}: this sender no longer holds the message`);
+  }
+
+  /**
+   * Commits the outcome; resolves false when the claim was lost (nothing recorded but the
+   * attempts). A `sent` outcome is first recorded as an acceptance, one short statement that
+   * usually commits long before the outcome's transaction.
+   */
+  record(message: JournalMessage, claimToken: string, outcome: Outcome): Promise<boolean> {
+    if (outcome.kind === 'sent') {
+      this.acceptances.submit({ id: message.id, claimToken, provider: outcome.provider, providerMessageId: outcome.providerMessageId }).catch((error: unknown) => {
+        this.options.logger.warn({ err: error }, 'email sender could not record an acceptance early; its outcome follows');
+      });
+    }
+    return this.outcomes.submit({ message, claimToken, outcome });
+  }
+
+  // name: mark-accepted
+  // The provider accepted: one statement for the acceptances gathered meanwhile, checked like the
+  // marks. The reclaim of a dead holder turns such a message into 'sent' (reclaim.ts).
+  private async writeAcceptances(items: AcceptedItem[]): Promise<void[]> {
+    await this.options.db.query(
+      `UPDATE messages m
+          SET accepted_at = $2, provider = r.provider, provider_message_id = r.provider_message_id
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, claim_token uuid, provider text, provider_message_id text)
+        WHERE m.id = ANY($3::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending'`,
+      [JSON.stringify(items.map((i) => ({ id: i.id, claim_token: i.claimToken, provider: i.provider, provider_message_id: i.providerMessageId }))), this.options.clock.now(), items.map((i) => i.id)],
+    );
+    return items.map(() => undefined);
+  }
+
+  // name: mark-hand-off
+  // One statement for the marks that arrived during the previous write. `id = ANY` lets the
+  // planner see how few rows it touches (primary key lookups; the recordset alone is estimated at
+  // 100 rows and made it scan the table). The claim token and the
+  // 'sending' status are checked under the row lock: a reclaim (reclaim.ts) that ran first leaves
+  // the row unmarked, and the message is not sent; a mark that ran first is seen by the reclaim.
+  private async writeMarks(items: MarkItem[]): Promise<boolean[]> {
+    const result = await this.options.db.query<{ id: string }>(
+      `UPDATE messages m
+          SET handed_to = r.provider, handed_idempotent = r.idempotent, handed_at = $2
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, claim_token uuid, provider text, idempotent boolean)
+        WHERE m.id = ANY($3::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending'
+       RETURNING m.id`,
+      [JSON.stringify(items.map((i) => ({ id: i.id, claim_token: i.claimToken, provider: i.to.provider, idempotent: i.to.idempotent }))), this.options.clock.now(), items.map((i) => i.id)],
+    );
+    const marked = new Set(result.rows.map((r) => r.id));
+    return items.map((i) => marked.has(i.id));
+  }
+
+  // name: record-send-outcomes
+  // One transaction for the outcomes that arrived during the previous write: one statement for
+  // the outcomes and their attempts, then the `sent` events. Each message update requires its
+  // claim token; attempts are recorded also for a message whose claim was lost (the provider was
+  // called). Holder, lease and hand-off mark are cleared with the outcome. `id = ANY`: as above.
+  private async writeOutcomes(items: OutcomeItem[]): Promise<boolean[]> {
+    const now = this.options.clock.now();
+    const rows = items.map(({ message: m, claimToken, outcome: o }) => ({ ...outcomeRow(o), id: m.id, workspace_id: m.workspace_id, claim_token: claimToken }));
+    const earlier = items.flatMap(({ message: m, outcome: o }) =>
+      (o.earlier ?? []).map((a, seq) => ({ workspace_id: m.workspace_id, message_id: m.id, provider: a.provider, result: a.result, latency_ms: a.latencyMs, provider_message_id: a.providerMessageId, error: a.error, seq })),
+    );
+    return this.options.db.transaction(async (tx) => {
+      const updated = await tx.query<{ id: string }>(
+        `WITH r AS (
+           SELECT * FROM jsonb_to_recordset($1::jsonb)
+             AS r(id uuid, workspace_id uuid, claim_token uuid, status text, provider text, provider_message_id text, last_error text, pinned_provider text,
+                  next_attempt_at timestamptz, result text, latency_ms integer)
+         ), attempts AS (
+           -- A router's earlier calls first, then the deciding one, in order (send_attempts.id).
+           INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
+           SELECT a.workspace_id, a.message_id, a.provider, a.result, a.latency_ms, a.provider_message_id, a.error, $2
+             FROM (SELECT e.workspace_id, e.message_id, e.provider, e.result, e.latency_ms, e.provider_message_id, e.error, 0 AS phase, e.seq
+                     FROM jsonb_to_recordset($3::jsonb) AS e(workspace_id uuid, message_id uuid, provider text, result text, latency_ms integer, provider_message_id text, error text, seq integer)
+                   UNION ALL
+                   SELECT r.workspace_id, r.id, r.provider, r.result, r.latency_ms, r.provider_message_id, r.last_error, 1, 0 FROM r) a
+            ORDER BY a.message_id, a.phase, a.seq
+         )
+         UPDATE messages m
+            SET status = r.status,
+                pinned_provider = r.pinned_provider,
+                provider = r.provider,
+                provider_message_id = COALESCE(r.provider_message_id, m.provider_message_id),
+                last_error = r.last_error,
+                next_attempt_at = COALESCE(r.next_attempt_at, m.next_attempt_at),
+                sent_at = CASE WHEN r.status = 'sent' THEN $2::timestamptz ELSE m.sent_at END,
+                locked_until = NULL, claim_token = NULL, holder_id = NULL,
+                handed_to = NULL, handed_idempotent = NULL, handed_at = NULL, accepted_at = NULL
+           FROM r
+          WHERE m.id = ANY($4::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token
+         RETURNING m.id`,
+        [JSON.stringify(rows), now, JSON.stringify(earlier), items.map((i) => i.message.id)],
+      );
+      if (updated.rowCount < items.length) {
+        this.options.logger.warn({ expected: items.length, updated: updated.rowCount }, 'email sender lost the claim on some messages (their holder was taken for dead)');
+      }
+      const owned = new Set(updated.rows.map((r) => r.id));
+      const byWorkspace = new Map<string, NewEvent[]>();
+      for (const { message: m, outcome: o } of items) {
+        if (o.kind !== 'sent' || !owned.has(m.id)) continue;
+        const list = byWorkspace.get(m.workspace_id) ?? [];
+        list.push({ contactId: m.contact_id, type: 'email', name: 'sent', properties: { messageId: m.id, provider: o.provider, sourceType: m.source_type }, messageId: `email:sent:${m.id}` });
+        byWorkspace.set(m.workspace_id, list);
+      }
+      for (const [workspaceId, events] of byWorkspace) await recordEvents(tx, this.options.eventSink(), workspaceId, events, now);
+      return items.map((i) => owned.has(i.message.id));
+    });
+  }
+}
+
+function outcomeRow(o: Outcome): Record<string, unknown> {
+  switch (o.kind) {
+    case 'sent':
+      return { status: 'sent', provider: o.provider, provider_message_id: o.providerMessageId, last_error: null, next_attempt_at: null, result: 'sent', latency_ms: o.latencyMs };
+    case 'retry':
+      return { status: 'queued', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: o.nextAttemptAt.toISOString(), result: 'transient_error', latency_ms: o.latencyMs, pinned_provider: o.pinTo };
+    case 'failed':
+      return { status: 'failed', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: o.result, latency_ms: o.latencyMs };
+    case 'uncertain':
+      return { status: 'uncertain', provider: o.provider, provider_message_id: null, last_error: o.error, next_attempt_at: null, result: 'ambiguous', latency_ms: o.latencyMs };
+    case 'suppressed':
+      return { status: 'suppressed', provider: 'suppression_list', provider_message_id: null, last_error: `suppressed: ${o.reason}`, next_attempt_at: null, result: 'suppressed', latency_ms: 0 };
+    default:
+      return assertUnreachable(o);
+  }
+}
