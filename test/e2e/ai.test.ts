@@ -73,7 +73,7 @@ describe.skipIf(!hasChromium && !mustRun)('AI pages in Chromium', () => {
     await page.goto(`${baseUrl}/ai`);
     await page.getByLabel('Monthly limit (empty: none)').fill('5');
     await page.getByRole('button', { name: 'Save budget' }).click();
-    await expect(page.getByText('Budget saved.').isVisible()).resolves.toBe(true);
+    await page.getByText('Budget saved.').waitFor();
     await page.getByText('of 5.00').waitFor();
     await page.getByLabel('Require approval').check();
     await page.getByRole('button', { name: 'Save policy' }).click();
@@ -92,10 +92,10 @@ describe.skipIf(!hasChromium && !mustRun)('AI pages in Chromium', () => {
     expect(approved.json().variants).toHaveLength(1);
 
     const calls = page.getByRole('table', { name: 'AI calls' });
-    await calls.waitFor();
+    await calls.getByRole('row').nth(2).waitFor();
     expect(await calls.getByRole('row').count()).toBe(3); // header + the preview + the campaign email
     await expect(calls.textContent()).resolves.toContain('offline/rules-v1');
-    await expect(page.getByRole('img', { name: 'Calls per day by model' }).isVisible()).resolves.toBe(true);
+    await page.getByRole('img', { name: 'Calls per day by model' }).waitFor();
     expect(browserErrors).toEqual([]);
   });
 });
