@@ -22,7 +22,7 @@ function SpendChart({ days }: { days: AiSpendDay[] }) {
   const useCost = days.some((d) => d.cost > 0);
   const valueOf = (d: AiSpendDay) => (useCost ? d.cost : d.calls);
   const max = Math.max(...[...byDay.values()].map((list) => list.reduce((s, d) => s + valueOf(d), 0)), 0);
-  if (days.length === 0 || max === 0) return <p className="muted">No AI calls in this period.</p>;
+  if (days.length === 0 || max === 0) return <p className="muted">No AI calls in this period. Preview a template personalized (Email › Templates) or turn on personalization on a campaign's email node, and each call shows here.</p>;
   const width = 640;
   const height = 160;
   const slot = width / byDay.size;
@@ -290,9 +290,9 @@ function Governance({ canAdmin }: { canAdmin: boolean }) {
           </button>
         </form>
         <form className="row wrap align-end" onSubmit={savePolicy} aria-label="AI policy">
-          {(['offline', 'openai', 'anthropic'] as const).map((p) => (
+          {([['offline', 'offline rules'], ['openai', 'OpenAI-compatible'], ['anthropic', 'Anthropic']] as const).map(([p, label]) => (
             <label key={p} className="checkbox">
-              <input type="checkbox" name={`allow-${p}`} defaultChecked={policy.allowedProviders.includes(p)} /> Allow {p}
+              <input type="checkbox" name={`allow-${p}`} defaultChecked={policy.allowedProviders.includes(p)} /> Allow {label}
             </label>
           ))}
           <Field label="Allowed models (comma-separated; empty: any priced)" name="allowedModels" id="ai-models" defaultValue={policy.allowedModels.join(', ')} />
