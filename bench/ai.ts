@@ -11,13 +11,11 @@
  * - ai_log_overhead_us: governance per call, measured alone: policy and price reads, PII
  *   redaction of the email and contact, the budget reservation and settlement, and the log row.
  */
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpSink } from './smtp-sink.js';
 import { reserveBudget, settleBudget } from '../src/ai/budget.js';
 import { logCall } from '../src/ai/calls.js';
 import { getPolicy, priceOf } from '../src/ai/policy.js';
@@ -33,31 +31,6 @@ const PROVIDER_EMAILS = Number(process.env.BENCH_AI_PROVIDER_EMAILS ?? 1000);
 const GOVERNANCE_CALLS = Number(process.env.BENCH_AI_GOVERNANCE_CALLS ?? 2000);
 const PROVIDER_DELAY_MS = 300;
 const SENDER_CONCURRENCY = 50;
-
-function runSink(): void {
-  let received = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    maxClients: 100,
-    onData(stream, _session, callback) {
-      stream.on('data', () => undefined);
-      stream.on('end', () => {
-        received += 1;
-        callback();
-      });
-    },
-  });
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.server.address();
-    process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
-  });
-  process.on('message', (message: { type: string }) => {
-    if (message.type === 'count') process.send!({ received });
-    if (message.type === 'stop') server.close(() => process.exit(0));
-  });
-}
 
 /** An OpenAI-compatible chat completions endpoint that answers after PROVIDER_DELAY_MS. */
 async function slowModel(): Promise<{ url: string; close: () => void }> {
@@ -113,13 +86,8 @@ async function main(): Promise<void> {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   const url = withDatabase(adminUrl, name);
-  const sink = fork(fileURLToPath(import.meta.url), ['--sink'], { stdio: 'inherit' });
-  const port = await new Promise<number>((resolve) => sink.once('message', (m: { port: number }) => resolve(m.port)));
-  const sinkCount = () =>
-    new Promise<number>((resolve) => {
-      sink.once('message', (m: { received: number }) => resolve(m.received));
-      sink.send({ type: 'count' });
-    });
+  const sink = await startSmtpSink();
+  const { port } = sink;
   const model = await slowModel();
   const db = createPostgresDatabase(url, 20);
   try {
@@ -169,7 +137,7 @@ async function main(): Promise<void> {
     const governanceUs = ((performance.now() - governanceStart) * 1000) / GOVERNANCE_CALLS;
 
     const outcomes = await db.query<{ ai_mode: string; ai_outcome: string; status: string; n: number }>('SELECT ai_mode, ai_outcome, status, count(*)::int AS n FROM messages WHERE workspace_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3', [workspaceId]);
-    const received = await sinkCount();
+    const received = await sink.received();
     console.log(`messages: ${outcomes.rows.map((r) => `${r.ai_mode}/${r.ai_outcome}/${r.status}=${r.n}`).join(', ')}; sink received ${received}`);
     const personalized = outcomes.rows.filter((r) => r.ai_outcome === 'personalized' && r.status === 'sent').reduce((s, r) => s + r.n, 0);
     if (received !== OFFLINE_EMAILS + PROVIDER_EMAILS || personalized !== OFFLINE_EMAILS + PROVIDER_EMAILS) throw new Error('not every message was personalized and delivered');
@@ -179,18 +147,14 @@ async function main(): Promise<void> {
     console.log(`BENCH ai_log_overhead_us ${governanceUs.toFixed(0)} us`);
   } finally {
     model.close();
-    sink.send({ type: 'stop' });
+    sink.stop();
     await db.close().catch(() => undefined);
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
 }
 
-if (process.argv.includes('--sink')) {
-  runSink();
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -8,11 +8,9 @@
  * Prints BENCH email_per_s, email_render_per_s, the worker's CPU time per email (delivery and
  * render, steadier than wall time on a shared machine) and email_worker_peak_rss_mb.
  */
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpSink } from './smtp-sink.js';
 import { loadConfig } from '../src/config.js';
 import { createPostgresDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
@@ -22,32 +20,6 @@ import { createRuntime } from '../src/init.js';
 import { createLogger } from '../src/platform/logger.js';
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 10_000);
-
-/** The SMTP sink: accepts and discards every message, reports how many it received. */
-function runSink(): void {
-  let received = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    maxClients: 100,
-    onData(stream, _session, callback) {
-      stream.on('data', () => undefined);
-      stream.on('end', () => {
-        received += 1;
-        callback();
-      });
-    },
-  });
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.server.address();
-    process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
-  });
-  process.on('message', (message: { type: string }) => {
-    if (message.type === 'count') process.send!({ received });
-    if (message.type === 'stop') server.close(() => process.exit(0));
-  });
-}
 
 function cpuMicros(usage: NodeJS.CpuUsage): number {
   return usage.user + usage.system;
@@ -81,13 +53,8 @@ async function main(): Promise<void> {
   await admin.query(`CREATE DATABASE ${name}`);
   const url = withDatabase(adminUrl, name);
 
-  const sink = fork(fileURLToPath(import.meta.url), ['--sink'], { stdio: 'inherit' });
-  const port = await new Promise<number>((resolve) => sink.once('message', (m: { port: number }) => resolve(m.port)));
-  const sinkCount = () =>
-    new Promise<number>((resolve) => {
-      sink.once('message', (m: { received: number }) => resolve(m.received));
-      sink.send({ type: 'count' });
-    });
+  const sink = await startSmtpSink();
+  const { port } = sink;
 
   const db = createPostgresDatabase(url, 10);
   try {
@@ -150,7 +117,7 @@ async function main(): Promise<void> {
     await runtime.close();
 
     const counts = await db.query<{ status: string; n: number }>('SELECT status, count(*) AS n FROM messages WHERE workspace_id = $1 GROUP BY status', [workspaceId]);
-    const received = await sinkCount();
+    const received = await sink.received();
     const sent = counts.rows.find((r) => r.status === 'sent')?.n ?? 0;
     console.log(`emails: ${EMAILS}; statuses: ${counts.rows.map((r) => `${r.status}=${r.n}`).join(', ')}; sink received ${received}`);
     console.log(`render ${renderSeconds.toFixed(2)} s, delivery ${deliverSeconds.toFixed(2)} s`);
@@ -161,18 +128,14 @@ async function main(): Promise<void> {
     console.log(`BENCH email_render_cpu_us_per_email ${(renderCpuUs / EMAILS).toFixed(0)} us`);
     console.log(`BENCH email_worker_peak_rss_mb ${(peakRss / 1_048_576).toFixed(0)} MB`);
   } finally {
-    sink.send({ type: 'stop' });
+    sink.stop();
     await db.close().catch(() => undefined);
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
 }
 
-if (process.argv.includes('--sink')) {
-  runSink();
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
