@@ -6,16 +6,19 @@
  *   data (SMTP, after the server's 354) or its HTTP request leaves. The provider waits for it: a
  *   message whose mark cannot be committed — the database is unreachable, or the claim was lost
  *   (reclaim.ts) — is not sent.
- * - An acceptance (`messages.accepted_at`) is committed as soon as a provider accepted, in one
- *   short statement, so that a process dying before the full outcome leaves the message known
- *   as sent rather than uncertain.
+ * - An acceptance (`messages.accepted_at`) is committed as soon as a provider accepted, in the
+ *   same short statement as the marks that arrived meanwhile, so that a process dying before the
+ *   full outcome leaves the message known as sent rather than uncertain. From then on the message
+ *   is safe (`Recording.safe`): the delivery worker takes its next message.
  * - The outcome (sent, retry, failed, uncertain, suppressed) with its attempt rows and `sent`
- *   event is committed as soon as the provider answered, not at the end of a batch.
+ *   event is committed soon after the provider answered, in transactions of up to a few hundred
+ *   answers; a message other than a sent one is safe only once its outcome is committed.
  *
- * Both are group commits (platform/group-commit.ts): one statement for every mark that arrived
- * while the previous one was written, one transaction for every outcome, so throughput holds
- * while each message waits about two commits. Every write requires the message's claim token: a
- * claim that was lost records nothing.
+ * Both are group commits (platform/group-commit.ts): one statement for every mark and acceptance
+ * that arrived while the previous one was written, one transaction for the outcomes gathered
+ * meanwhile (lingering up to 25 ms for 200), so throughput holds while each message waits about
+ * two commits before it leaves and one after it was accepted. Every write requires the message's
+ * claim token: a claim that was lost records nothing.
  */
 import type { Database } from '../db/database.js';
 import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
@@ -42,18 +45,15 @@ export interface JournalMessage {
   source_type: string;
 }
 
-interface MarkItem {
-  id: string;
-  claimToken: string;
-  to: HandOff;
-}
-
-interface AcceptedItem {
-  id: string;
-  claimToken: string;
-  provider: string;
-  providerMessageId: string;
-}
+/**
+ * One row of the journal's short statement: a hand-off mark, or a provider's acceptance. Both
+ * kinds share one statement, so an acceptance rides on the next marks' write instead of a
+ * statement of its own (a message's acceptance and its mark are never in the same write: the
+ * acceptance comes after the provider answered, which waits for the mark).
+ */
+type JournalWrite =
+  | { kind: 'mark'; id: string; claimToken: string; to: HandOff }
+  | { kind: 'accept'; id: string; claimToken: string; provider: string; providerMessageId: string };
 
 interface OutcomeItem {
   message: JournalMessage;
@@ -68,23 +68,32 @@ export interface SendJournalOptions {
   eventSink: () => EventSink;
 }
 
+/** What `record` promises: when the message is safe from a crash, and when its outcome is written. */
+export interface Recording {
+  /**
+   * Resolves once a process dying would no longer leave the message `uncertain`: a sent message
+   * once its acceptance is committed, any other once its outcome is. Never rejects.
+   */
+  safe: Promise<void>;
+  /** The outcome committed; false when the claim was lost (nothing recorded but the attempts). */
+  recorded: Promise<boolean>;
+}
+
 export class SendJournal {
-  private readonly marks: GroupCommit<MarkItem, boolean>;
-  private readonly acceptances: GroupCommit<AcceptedItem, void>;
+  private readonly writes: GroupCommit<JournalWrite, boolean>;
   private readonly outcomes: GroupCommit<OutcomeItem, boolean>;
 
   constructor(private readonly options: SendJournalOptions) {
-    this.marks = new GroupCommit({ write: (items) => this.writeMarks(items), maxBatch: 500, maxConcurrent: 2 });
-    this.acceptances = new GroupCommit({ write: (items) => this.writeAcceptances(items), maxBatch: 500, maxConcurrent: 2 });
+    this.writes = new GroupCommit({ write: (items) => this.writeMarksAndAcceptances(items), maxBatch: 500, maxConcurrent: 2 });
     this.outcomes = new GroupCommit({
       write: (items) => this.writeOutcomes(items),
       maxBatch: 500,
       maxConcurrent: 2,
-      // Each write is a transaction of several statements (outcomes, attempts, events): up to
-      // 10 ms spent gathering 50 answers costs no sends (the delivery workers outnumber the SMTP
-      // connections) and several statements per message.
-      lingerMs: 10,
-      minBatch: 50,
+      // Each write is a transaction of several statements (outcomes, attempts, events). Nothing
+      // waits for a sent message's outcome (its acceptance made it safe), so up to 25 ms spent
+      // gathering 200 answers costs no sends and saves several statements per message.
+      lingerMs: 25,
+      minBatch: 200,
       // An outcome is never dropped: the message stays 'sending' under this live process until
       // it is written (a later restart would park a handed-off message as uncertain).
       retryAfterMs: (error, failures) => {
@@ -98,7 +107,7 @@ export class SendJournal {
   async markHandOff(id: string, claimToken: string, to: HandOff): Promise<void> {
     let owned: boolean;
     try {
-      owned = await this.marks.submit({ id, claimToken, to });
+      owned = await this.writes.submit({ kind: 'mark', id, claimToken, to });
     } catch (error) {
       throw new ProviderError('transient', `not handed to ${to.provider}: the hand-off could not be recorded (${(error as Error).message})`);
     }
@@ -106,50 +115,50 @@ export class SendJournal {
   }
 
   /**
-   * Commits the outcome; resolves false when the claim was lost (nothing recorded but the
-   * attempts). A `sent` outcome is first recorded as an acceptance, one short statement that
-   * usually commits long before the outcome's transaction.
+   * Commits the outcome (see Recording). A `sent` outcome is first recorded as an acceptance, in
+   * the journal's short statement, which usually commits long before the outcome's transaction:
+   * the message is safe from then on. When the acceptance cannot be written, it is safe once
+   * its outcome is.
    */
-  record(message: JournalMessage, claimToken: string, outcome: Outcome): Promise<boolean> {
-    if (outcome.kind === 'sent') {
-      this.acceptances.submit({ id: message.id, claimToken, provider: outcome.provider, providerMessageId: outcome.providerMessageId }).catch((error: unknown) => {
-        this.options.logger.warn({ err: error }, 'email sender could not record an acceptance early; its outcome follows');
-      });
-    }
-    return this.outcomes.submit({ message, claimToken, outcome });
+  record(message: JournalMessage, claimToken: string, outcome: Outcome): Recording {
+    const recorded = this.outcomes.submit({ message, claimToken, outcome });
+    if (outcome.kind !== 'sent') return { safe: recorded.then(noop, noop), recorded };
+    const accepted = this.writes.submit({ kind: 'accept', id: message.id, claimToken, provider: outcome.provider, providerMessageId: outcome.providerMessageId }).catch((error: unknown) => {
+      this.options.logger.warn({ err: error }, 'email sender could not record an acceptance early; its outcome follows');
+      return recorded;
+    });
+    return { safe: accepted.then(noop, noop), recorded };
   }
 
-  // name: mark-accepted
-  // The provider accepted: one statement for the acceptances gathered meanwhile, checked like the
-  // marks. The reclaim of a dead holder turns such a message into 'sent' (reclaim.ts).
-  private async writeAcceptances(items: AcceptedItem[]): Promise<void[]> {
-    await this.options.db.query(
-      `UPDATE messages m
-          SET accepted_at = $2, provider = r.provider, provider_message_id = r.provider_message_id
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, claim_token uuid, provider text, provider_message_id text)
-        WHERE m.id = ANY($3::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending'`,
-      [JSON.stringify(items.map((i) => ({ id: i.id, claim_token: i.claimToken, provider: i.provider, provider_message_id: i.providerMessageId }))), this.options.clock.now(), items.map((i) => i.id)],
+  // name: mark-hand-off-and-accepted
+  // One statement for the marks and acceptances that arrived during the previous write. A mark
+  // says the message is about to leave (handed_to, handed_at); an acceptance that the provider
+  // took it (accepted_at, provider id), which the reclaim of a dead holder turns into 'sent'
+  // (reclaim.ts). `id = ANY` lets the planner see how few rows it touches (primary key lookups;
+  // the recordset alone is estimated at 100 rows and made it scan the table). The claim token
+  // and the 'sending' status are checked under the row lock: a reclaim that ran first leaves the
+  // row unmarked, and the message is not sent; a mark that ran first is seen by the reclaim.
+  private async writeMarksAndAcceptances(items: JournalWrite[]): Promise<boolean[]> {
+    const rows = items.map((i) =>
+      i.kind === 'mark'
+        ? { id: i.id, claim_token: i.claimToken, accept: false, provider: i.to.provider, idempotent: i.to.idempotent, provider_message_id: null }
+        : { id: i.id, claim_token: i.claimToken, accept: true, provider: i.provider, idempotent: null, provider_message_id: i.providerMessageId },
     );
-    return items.map(() => undefined);
-  }
-
-  // name: mark-hand-off
-  // One statement for the marks that arrived during the previous write. `id = ANY` lets the
-  // planner see how few rows it touches (primary key lookups; the recordset alone is estimated at
-  // 100 rows and made it scan the table). The claim token and the
-  // 'sending' status are checked under the row lock: a reclaim (reclaim.ts) that ran first leaves
-  // the row unmarked, and the message is not sent; a mark that ran first is seen by the reclaim.
-  private async writeMarks(items: MarkItem[]): Promise<boolean[]> {
     const result = await this.options.db.query<{ id: string }>(
       `UPDATE messages m
-          SET handed_to = r.provider, handed_idempotent = r.idempotent, handed_at = $2
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, claim_token uuid, provider text, idempotent boolean)
+          SET handed_to = CASE WHEN r.accept THEN m.handed_to ELSE r.provider END,
+              handed_idempotent = CASE WHEN r.accept THEN m.handed_idempotent ELSE r.idempotent END,
+              handed_at = CASE WHEN r.accept THEN m.handed_at ELSE $2 END,
+              accepted_at = CASE WHEN r.accept THEN $2 ELSE m.accepted_at END,
+              provider = CASE WHEN r.accept THEN r.provider ELSE m.provider END,
+              provider_message_id = CASE WHEN r.accept THEN r.provider_message_id ELSE m.provider_message_id END
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, claim_token uuid, accept boolean, provider text, idempotent boolean, provider_message_id text)
         WHERE m.id = ANY($3::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending'
        RETURNING m.id`,
-      [JSON.stringify(items.map((i) => ({ id: i.id, claim_token: i.claimToken, provider: i.to.provider, idempotent: i.to.idempotent }))), this.options.clock.now(), items.map((i) => i.id)],
+      [JSON.stringify(rows), this.options.clock.now(), items.map((i) => i.id)],
     );
-    const marked = new Set(result.rows.map((r) => r.id));
-    return items.map((i) => marked.has(i.id));
+    const written = new Set(result.rows.map((r) => r.id));
+    return items.map((i) => written.has(i.id));
   }
 
   // name: record-send-outcomes
@@ -210,6 +219,8 @@ export class SendJournal {
     });
   }
 }
+
+function noop(): void {}
 
 function outcomeRow(o: Outcome): Record<string, unknown> {
   switch (o.kind) {

@@ -8,9 +8,10 @@
  *   dead at once (its advisory lock is gone) and its messages are reclaimed (reclaim.ts) by any
  *   live sender within about a second.
  * - Right before a message can leave, its hand-off mark is committed (send-journal.ts); as soon
- *   as the provider answered, its outcome is. So a dead sender's message either certainly never
- *   left (sent again at once) or may have been accepted ('uncertain', or sent again with the same
- *   key on a provider that honours idempotency keys) — never sent twice on a guess.
+ *   as the provider accepted, its acceptance is, and its outcome shortly after. So a dead
+ *   sender's message either certainly never left (sent again at once), was accepted (recorded as
+ *   sent), or may have been accepted ('uncertain', or sent again with the same key on a provider
+ *   that honours idempotency keys) — never sent twice on a guess.
  * - A message is marked 'sent' only after the provider accepted it, and only by the holder of the
  *   current claim. Providers receive the message's idempotency key (the dev inbox stores one row
  *   per key) and a Message-ID derived from it.
@@ -170,15 +171,23 @@ export class EmailSender implements BackgroundWorker {
    * work overlaps another batch's sends; SKIP LOCKED keeps their batches disjoint.
    */
   private async lane(): Promise<void> {
+    // The previous batch's outcomes are committed while this lane delivers the next batch; it
+    // waits for them before claiming another, so a lane has at most two batches unrecorded.
+    let recording: Promise<void> = Promise.resolve();
     while (this.running) {
       let handled = 0;
       try {
-        handled = await this.runOnce();
+        const batch = await this.deliverBatch();
+        handled = batch.claimed;
+        await recording;
+        recording = batch.recorded.catch((error: unknown) => this.options.logger.error({ err: error }, 'email sender could not record a batch'));
       } catch (error) {
         this.options.logger.error({ err: error }, 'email sender batch failed');
       }
       if (!this.running) break;
-      if (handled >= this.batchSize) continue;
+      // A short batch does not mean nothing is due: the other lanes' claims skip each other's
+      // rows. Only an empty claim waits for a wake-up or the poll.
+      if (handled > 0) continue;
       if (this.pendingWake) {
         this.pendingWake = false;
         continue;
@@ -193,15 +202,29 @@ export class EmailSender implements BackgroundWorker {
         this.waiters.add(wake);
       });
     }
+    await recording;
   }
 
-  /** Claims one batch of due messages and delivers it; returns how many were claimed. */
+  /**
+   * Claims one batch of due messages and delivers it; returns how many were claimed, once every
+   * outcome of the batch is committed.
+   */
   async runOnce(): Promise<number> {
+    const { claimed, recorded } = await this.deliverBatch();
+    await recorded;
+    return claimed;
+  }
+
+  /**
+   * Claims one batch and delivers it. Resolves once every message of the batch is safe from a
+   * crash (Recording.safe); `recorded` resolves once their outcomes are committed too.
+   */
+  private async deliverBatch(): Promise<{ claimed: number; recorded: Promise<void> }> {
     await this.reclaimIfDue();
     const now = this.options.clock.now();
     const claimToken = randomUUID();
     const claimed = await this.claim(now, claimToken, await this.options.holder.id());
-    if (claimed.length === 0) return 0;
+    if (claimed.length === 0) return { claimed: 0, recorded: Promise.resolve() };
     const refused = await refusedBeforeSend(
       this.options.db,
       claimed.map((m) => ({ id: m.id, workspaceId: m.workspace_id, email: addressOf(m.to_address), contactId: m.contact_id, topicId: m.topic_id, marketing: MARKETING_SOURCES.has(m.source_type) })),
@@ -210,20 +233,24 @@ export class EmailSender implements BackgroundWorker {
     const toSend: ClaimedMessage[] = [];
     for (const message of claimed) {
       const reason = refused.get(message.id);
-      if (reason) recorded.push(this.journal.record(message, claimToken, { kind: 'suppressed', reason }));
+      if (reason) recorded.push(this.journal.record(message, claimToken, { kind: 'suppressed', reason }).recorded);
       else toSend.push(message);
     }
-    // Each delivery worker waits for its message's outcome to be committed before taking the
-    // next: what a dead process leaves unrecorded is at most one message per worker.
+    // Each delivery worker takes its next message only once its current one is safe (its
+    // acceptance, or any other outcome, committed): what a dead process leaves handed off
+    // without either is at most one message per worker. A sent message's full outcome is
+    // committed meanwhile, with others'.
     let next = 0;
     const workers = Array.from({ length: Math.min(this.concurrency, toSend.length) }, async () => {
       while (next < toSend.length) {
         const message = toSend[next++]!;
-        await this.journal.record(message, claimToken, await this.deliver(message, claimToken));
+        const recording = this.journal.record(message, claimToken, await this.deliver(message, claimToken));
+        recorded.push(recording.recorded);
+        await recording.safe;
       }
     });
-    await Promise.all([...workers, ...recorded]);
-    return claimed.length;
+    await Promise.all(workers);
+    return { claimed: claimed.length, recorded: Promise.all(recorded).then(() => undefined) };
   }
 
   /** Settles dead senders' messages, at most once per `reclaimEveryMs` (of any lane). */
