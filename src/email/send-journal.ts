@@ -82,6 +82,8 @@ export interface Recording {
 export class SendJournal {
   private readonly writes: GroupCommit<JournalWrite, boolean>;
   private readonly outcomes: GroupCommit<OutcomeItem, boolean>;
+  /** Messages whose hand-off mark was written (or tried) and whose outcome is not committed yet. */
+  private readonly marked = new Set<string>();
 
   constructor(private readonly options: SendJournalOptions) {
     this.writes = new GroupCommit({ write: (items) => this.writeMarksAndAcceptances(items), maxBatch: 500, maxConcurrent: 2 });
@@ -90,9 +92,10 @@ export class SendJournal {
       maxBatch: 500,
       maxConcurrent: 2,
       // Each write is a transaction of several statements (outcomes, attempts, events). Nothing
-      // waits for a sent message's outcome (its acceptance made it safe), so up to 25 ms spent
-      // gathering 200 answers costs no sends and saves several statements per message.
-      lingerMs: 25,
+      // waits for a sent message's outcome (its acceptance made it safe), nor for an unmarked
+      // message's, so up to 100 ms spent gathering 200 answers costs no sends and saves several
+      // statements per message.
+      lingerMs: 100,
       minBatch: 200,
       // An outcome is never dropped: the message stays 'sending' under this live process until
       // it is written (a later restart would park a handed-off message as uncertain).
@@ -106,6 +109,8 @@ export class SendJournal {
   /** Commits the hand-off mark; rejects (the message must not leave) when it cannot. */
   async markHandOff(id: string, claimToken: string, to: HandOff): Promise<void> {
     let owned: boolean;
+    // Counted as marked from before the write: a mark whose answer is lost may have committed.
+    this.marked.add(id);
     try {
       owned = await this.writes.submit({ kind: 'mark', id, claimToken, to });
     } catch (error) {
@@ -118,10 +123,16 @@ export class SendJournal {
    * Commits the outcome (see Recording). A `sent` outcome is first recorded as an acceptance, in
    * the journal's short statement, which usually commits long before the outcome's transaction:
    * the message is safe from then on. When the acceptance cannot be written, it is safe once
-   * its outcome is.
+   * its outcome is. Any other outcome of a message whose mark was never written is safe at once
+   * (a crash leaves it unmarked: sent again); of a marked one, once it is committed.
    */
   record(message: JournalMessage, claimToken: string, outcome: Outcome): Recording {
     const recorded = this.outcomes.submit({ message, claimToken, outcome });
+    const handedOff = this.marked.has(message.id);
+    void recorded.finally(() => this.marked.delete(message.id)).catch(noop);
+    // Never handed off (refused before its mark, or suppressed): a crash leaves it unmarked, and
+    // it is sent again; there is nothing to wait for.
+    if (outcome.kind !== 'sent' && !handedOff) return { safe: Promise.resolve(), recorded };
     if (outcome.kind !== 'sent') return { safe: recorded.then(noop, noop), recorded };
     const accepted = this.writes.submit({ kind: 'accept', id: message.id, claimToken, provider: outcome.provider, providerMessageId: outcome.providerMessageId }).catch((error: unknown) => {
       this.options.logger.warn({ err: error }, 'email sender could not record an acceptance early; its outcome follows');

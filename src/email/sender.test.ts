@@ -4,6 +4,7 @@ import { signUp, type Caller } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
 import { createDevInboxProvider } from './dev-inbox.js';
 import { ProviderError, type EmailProvider, type ProviderMessage, type SendOptions } from './provider.js';
+import { SendJournal, type JournalMessage } from './send-journal.js';
 import { EmailSender } from './sender.js';
 
 /** Lets each test decide how the provider behaves, around the real dev inbox. */
@@ -159,6 +160,62 @@ describe('email sender with the dev inbox', () => {
     expect(attempts.rows.filter((a) => a.message_id === keyed).map((a) => a.result)).toEqual(['ambiguous', 'sent']);
     expect(attempts.rows.filter((a) => a.message_id === never).map((a) => a.result)).toEqual(['sent']);
     await t.db.query(`UPDATE messages SET status = 'failed', holder_id = NULL, claim_token = NULL WHERE id = $1`, [live]);
+  });
+
+  it('journal: a message is safe from a crash once its acceptance (sent) or outcome (handed off) is committed, at once when it was never handed off', async () => {
+    const ids = [
+      await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'safe:sent' }),
+      await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'safe:refused' }),
+      await enqueueTestEmail(t.db, caller.workspaceId, { idempotencyKey: 'safe:unmarked' }),
+    ];
+    const [sent, refused, unmarked] = ids as [string, string, string];
+    const claimToken = (await t.db.query<{ token: string }>('SELECT gen_random_uuid() AS token')).rows[0]!.token;
+    await t.db.query(`UPDATE messages SET status = 'sending', attempts = 1, claim_token = $2, holder_id = $3, locked_until = $4 WHERE id = ANY($1)`, [
+      ids,
+      claimToken,
+      await t.runtime.holder.id(),
+      new Date(clock.now().getTime() + 5 * 60_000),
+    ]);
+    const rows = (await t.db.query<JournalMessage>('SELECT id, workspace_id, contact_id, source_type FROM messages WHERE id = ANY($1)', [ids])).rows;
+    const message = (id: string) => rows.find((r) => r.id === id)!;
+    const state = async (id: string) =>
+      (await t.db.query<{ status: string; handed: boolean; accepted: boolean }>('SELECT status, handed_to IS NOT NULL AS handed, accepted_at IS NOT NULL AS accepted FROM messages WHERE id = $1', [id])).rows[0]!;
+    const journal = new SendJournal({ db: t.db, clock, logger: t.runtime.deps.logger, eventSink: () => t.runtime.deps.eventSink });
+    await journal.markHandOff(sent, claimToken, { provider: 'smtp', idempotent: false });
+    await journal.markHandOff(refused, claimToken, { provider: 'smtp', idempotent: false });
+    expect(await state(sent)).toMatchObject({ status: 'sending', handed: true });
+
+    // While the journal cannot write (another transaction holds the rows), neither is safe.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const lock = t.db.transaction(async (tx) => {
+      await tx.query('SELECT 1 FROM messages WHERE id = ANY($1) FOR UPDATE', [[sent, refused]]);
+      locked();
+      await released;
+    });
+    await holding;
+    const accepted = journal.record(message(sent), claimToken, { kind: 'sent', provider: 'smtp', providerMessageId: '<safe@acme.test>', latencyMs: 3 });
+    const failed = journal.record(message(refused), claimToken, { kind: 'failed', provider: 'smtp', error: '550 no such user', latencyMs: 3, result: 'permanent_error' });
+    const pending = new Promise((resolve) => setTimeout(() => resolve('pending'), 300));
+    expect(await Promise.race([accepted.safe.then(() => 'safe'), failed.safe.then(() => 'safe'), pending])).toBe('pending');
+    release();
+    await lock;
+    // Accepted: safe once a reclaim would record it as sent (its acceptance, or its outcome, committed).
+    await accepted.safe;
+    const afterAcceptance = await state(sent);
+    expect(afterAcceptance.accepted || afterAcceptance.status === 'sent').toBe(true);
+    // Handed off and refused: safe only once its outcome is committed (else a crash makes it uncertain).
+    await failed.safe;
+    expect((await state(refused)).status).toBe('failed');
+    // Never handed off: safe at once, before its outcome is written (a crash would send it again).
+    const retry = journal.record(message(unmarked), claimToken, { kind: 'retry', provider: 'smtp', error: 'connection refused', latencyMs: 3, nextAttemptAt: new Date(clock.now().getTime() + 60_000), pinTo: null });
+    expect(await Promise.race([retry.safe.then(() => 'safe'), retry.recorded.then(() => 'recorded')])).toBe('safe');
+
+    expect(await Promise.all([accepted.recorded, failed.recorded, retry.recorded])).toEqual([true, true, true]);
+    expect(await state(sent)).toEqual({ status: 'sent', handed: false, accepted: false });
+    expect((await state(unmarked)).status).toBe('queued');
   });
 
   it('sends nothing when the hand-off mark finds the claim lost (reclaimed while the sender was slow)', async () => {
