@@ -25,7 +25,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const PER_CHANNEL = 1500;
 const TOTAL = PER_CHANNEL * 2;
 const KILLS = 3;
-/** The sender's lanes × concurrency: the most messages one process can hold past their hand-off mark. */
+/** The sender's lanes × concurrency: the most messages one process can hold past their hand-off mark without a committed acceptance or outcome (one per delivery worker). */
 const IN_FLIGHT_BOUND = 2 * 50;
 const APP_SECRET = 'kill-test-secret-that-is-at-least-32-characters!';
 
