@@ -45,6 +45,8 @@ export interface Config {
   /** Enrollments the campaign engine claims per transaction. */
   readonly engineBatchSize: number;
   readonly shutdownTimeoutMs: number;
+  /** How often each Guardian rule is evaluated (GUARDIAN_EVAL_INTERVAL, seconds; default 60). */
+  readonly guardianEvalIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -172,6 +174,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerPollMs: int(env, 'WORKER_POLL_MS', 500, 10, 60_000),
     engineBatchSize: int(env, 'ENGINE_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 100, 600_000),
+    guardianEvalIntervalMs: int(env, 'GUARDIAN_EVAL_INTERVAL', 60, 5, 3600) * 1000,
   };
   return Object.freeze(config);
 }

@@ -22,6 +22,8 @@ import { createEmailServices } from './email/email.js';
 import { emailDeliveryCheck } from './email/email-health.js';
 import type { EmailProvider } from './email/provider.js';
 import type { HttpClient } from './email/providers/http.js';
+import { createEvaluatorWorker, GuardianEvaluator } from './guardian/evaluator.js';
+import { createProcessMonitor, type ProcessMonitor } from './guardian/monitor.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -44,6 +46,10 @@ export interface Runtime {
   eventProcessor: EventProcessor;
   /** This process as the holder of claimed email and webhook work; released by `close()`. */
   holder: WorkHolder;
+  /** Guardian's rule evaluator (one of `workers`); tests and benchmarks run its batches directly. */
+  guardianEvaluator: GuardianEvaluator;
+  /** This process's heartbeat, circuit states and HTTP counts for Guardian; `server.ts` starts it in every role. */
+  processMonitor: ProcessMonitor;
   appSecret: string;
   /** Stops the workers (finishing in-flight work) and closes the database. */
   close(): Promise<void>;
@@ -110,6 +116,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
   const ai = createAiServices({ db, clock, logger }, { appSecret, random: overrides.random ?? Math.random, ...(overrides.aiSleep ? { sleep: overrides.aiSleep } : {}) });
   const personalize = createMessagePersonalizer({ db, clock, logger, ...ai });
+  // Set once the email services exist (their breakers are what it reports).
+  let circuitStates: () => Array<{ providerId: string; state: string }> = () => [];
+  const processMonitor = createProcessMonitor({ db, clock, logger }, { intervalMs: 5000, circuitStates: () => circuitStates() });
   const base: Omit<AppDeps, 'email'> = {
     config,
     db,
@@ -121,15 +130,19 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     isShuttingDown: () => shuttingDown,
     dns: overrides.dns ?? systemDnsResolver,
     ai,
+    processMonitor,
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
   const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
   workers.push(deps.email.sender);
+  circuitStates = () => deps.email.providers.circuitStates();
   deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink }, { batchSize: config.engineBatchSize });
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
   const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new RulesReplyClassifier()), eventSink: () => deps.eventSink });
   workers.push(eventProcessor);
+  const guardianEvaluator = new GuardianEvaluator({ db, clock, logger }, { intervalMs: config.guardianEvalIntervalMs });
+  workers.push(createEvaluatorWorker(guardianEvaluator, { db, logger }, Math.min(1000, config.guardianEvalIntervalMs)));
   workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, holder, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {
@@ -137,10 +150,13 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     workers,
     eventProcessor,
     holder,
+    guardianEvaluator,
+    processMonitor,
     appSecret,
     async close() {
       shuttingDown = true;
       await Promise.all(workers.map((worker) => worker.stop()));
+      await processMonitor.stop();
       // After the workers finished what they held: anything still claimed becomes reclaimable.
       await holder.release();
       if (ownsDb) await db.close();
