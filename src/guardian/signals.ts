@@ -86,39 +86,36 @@ function outcomeRate(eventName: 'bounced' | 'complained'): Compute {
  * Unsubscribes per campaign: the campaign's emails sent in the window, and unsubscribe events in
  * the window whose message belongs to that campaign. The reading is the worst campaign that has
  * at least the rule's minimum volume of sends (or the campaign in scope).
- * name: guardian-unsubscribe-rate — messages_sent_at_idx per workspace, events_email_outcomes_idx
- * for the (few) unsubscribes, each joined to its message by primary key.
+ * name: guardian-unsubscribe-rate — messages_sent_at_idx per rule, events_email_outcomes_idx for
+ * the (few) unsubscribes, each joined to its message by primary key.
  */
 const unsubscribeRate: Compute = async (q, now, inputs) => {
-  return Promise.all(
-    inputs.map(async (input) => {
-      const campaignId = typeof input.scope.campaignId === 'string' ? input.scope.campaignId : null;
-      const from = new Date(now.getTime() - input.windowSeconds * 1000);
-      const { rows } = await q.query<{ campaign: string; sends: string; unsubscribes: string }>(
-        `WITH sends AS (
-           SELECT m.source_id AS campaign, count(*) AS sends FROM messages m
-            WHERE m.workspace_id = $1 AND m.sent_at IS NOT NULL AND m.sent_at > $2 AND m.sent_at <= $3
-              AND m.source_type = 'campaign' AND ($4::text IS NULL OR m.source_id = $4)
-            GROUP BY m.source_id),
-         unsubs AS (
-           SELECT m.source_id AS campaign, count(*) AS unsubscribes FROM events e
-             JOIN messages m ON m.id = (CASE WHEN e.properties->>'messageId' ~* '^[0-9a-f-]{36}$' THEN (e.properties->>'messageId')::uuid END)
-            WHERE e.workspace_id = $1 AND e.type = 'email' AND e.name = 'unsubscribed' AND e.occurred_at > $2 AND e.occurred_at <= $3
-              AND m.workspace_id = $1 AND m.source_type = 'campaign' AND ($4::text IS NULL OR m.source_id = $4)
-            GROUP BY m.source_id)
-         SELECT s.campaign, s.sends, coalesce(u.unsubscribes, 0) AS unsubscribes FROM sends s LEFT JOIN unsubs u USING (campaign)`,
-        [input.workspaceId, from, now, campaignId],
-      );
-      let best: SignalReading = { value: null, volume: 0 };
-      for (const row of rows) {
-        const sends = Number(row.sends);
-        if (sends < input.minVolume) continue;
-        const value = pct(Number(row.unsubscribes), sends);
-        if (value !== null && (best.value === null || value > best.value)) best = { value, volume: sends };
-      }
-      return best;
-    }),
+  const { rows } = await q.query<{ i: string; sends: string; unsubscribes: string }>(
+    `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS r(w, s, campaign, i)),
+     sends AS (
+       SELECT r.i, m.source_id AS campaign, count(*) AS sends FROM r
+         JOIN messages m ON m.workspace_id = r.w AND m.sent_at IS NOT NULL AND m.sent_at > $4::timestamptz - r.s * interval '1 second' AND m.sent_at <= $4
+                        AND m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
+        GROUP BY r.i, m.source_id),
+     unsubs AS (
+       SELECT r.i, m.source_id AS campaign, count(*) AS unsubscribes FROM r
+         JOIN events e ON e.workspace_id = r.w AND e.type = 'email' AND e.name = 'unsubscribed' AND e.occurred_at > $4::timestamptz - r.s * interval '1 second' AND e.occurred_at <= $4
+         JOIN messages m ON m.id = (CASE WHEN e.properties->>'messageId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (e.properties->>'messageId')::uuid END)
+                        AND m.workspace_id = r.w AND m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
+        GROUP BY r.i, m.source_id)
+     SELECT s.i, s.sends, coalesce(u.unsubscribes, 0) AS unsubscribes FROM sends s LEFT JOIN unsubs u ON u.i = s.i AND u.campaign = s.campaign`,
+    [inputs.map((i) => i.workspaceId), inputs.map((i) => i.windowSeconds), inputs.map((i) => (typeof i.scope.campaignId === 'string' ? i.scope.campaignId : null)), now],
   );
+  const best: SignalReading[] = inputs.map(() => ({ value: null, volume: 0 }));
+  for (const row of rows) {
+    const index = Number(row.i) - 1;
+    const sends = Number(row.sends);
+    if (sends < inputs[index]!.minVolume) continue;
+    const value = pct(Number(row.unsubscribes), sends);
+    const current = best[index]!;
+    if (value !== null && (current.value === null || value > current.value)) best[index] = { value, volume: sends };
+  }
+  return best;
 };
 
 /**
