@@ -106,6 +106,7 @@ async function main(): Promise<void> {
       const dbAfter = await backendCpuMs(db);
       if (i > 0) rounds.push({ ms, rules: outcome.evaluated, nodeCpuMs: (used.user + used.system) / 1000, dbCpuMs: dbBefore !== null && dbAfter !== null ? dbAfter - dbBefore : null });
       console.log(`round ${i}: ${outcome.evaluated} rules in ${ms.toFixed(0)} ms (fired ${outcome.fired}, failed ${outcome.failed}), load ${loadAverage()}`);
+      console.log(`  per signal (ms): ${Object.entries(outcome.signalMs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
     }
     rounds.sort((a, b) => a.ms - b.ms);
     const median = rounds[Math.floor(rounds.length / 2)]!;

@@ -66,3 +66,19 @@ SELECT w.id, d.name, d.signal, d.comparison, d.threshold, d.window_seconds, d.mi
    ('AI budget nearly spent', 'ai_budget_spent', '>=', 80::double precision, 3600, 0, 'medium', 86400, 'ai_budget_spent')
  ) AS d(name, signal, comparison, threshold, window_seconds, min_volume, severity, cooldown_seconds, default_key)
 ON CONFLICT DO NOTHING;
+
+-- Emails sent per workspace, hour and campaign ('' = not a campaign), for the hours that closed at
+-- least 5 minutes ago: long windows (a day's complaint rate) add up these hours and count only
+-- their ragged edges from messages (src/guardian/rollup.ts). rolled_until: hours before it are in.
+CREATE TABLE guardian_send_hours (
+  workspace_id uuid NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  hour timestamptz NOT NULL,
+  campaign_id text NOT NULL DEFAULT '',
+  sends integer NOT NULL,
+  PRIMARY KEY (workspace_id, hour, campaign_id)
+);
+CREATE TABLE guardian_rollup_watermark (
+  name text PRIMARY KEY,
+  rolled_until timestamptz
+);
+INSERT INTO guardian_rollup_watermark (name, rolled_until) VALUES ('send_hours', NULL);

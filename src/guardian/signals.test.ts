@@ -3,6 +3,7 @@ import { seedOutcomes, seedSends } from '../../test/guardian-helpers.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
 import { firing } from './evaluator.js';
+import { rollUpSends } from './rollup.js';
 import { readSignal, type SignalInput } from './signals.js';
 
 const clock = new ManualClock(new Date('2026-03-02T12:00:00Z'));
@@ -46,6 +47,26 @@ describe('sending signals', () => {
     expect(firing(rule, other!)).toBe(false);
     expect(firing(rule, hour!)).toBe(true);
     expect(firing({ ...rule, min_volume: 201 }, hour!)).toBe(false);
+  });
+
+  it('long windows read rolled-up hours plus the ragged edges and count the same', async () => {
+    const ws = await signUp(t.app);
+    const campaign = (await t.db.query<{ id: string }>(`INSERT INTO campaigns (workspace_id, name, draft_definition) VALUES ($1, 'C', '{}') RETURNING id`, [ws.workspaceId])).rows[0]!.id;
+    // Sends every 7 minutes over the last 30 hours, a third of them from the campaign.
+    for (let minutes = 1; minutes < 30 * 60; minutes += 7) await seedSends(t.db, ws.workspaceId, 1, at(minutes), minutes % 3 === 0 ? { campaignId: campaign } : {});
+    const sent = await seedSends(t.db, ws.workspaceId, 1, at(600), { campaignId: campaign });
+    await seedOutcomes(t.db, ws.workspaceId, 'complained', 3, at(30));
+    await seedOutcomes(t.db, ws.workspaceId, 'unsubscribed', 1, at(500), { messageIds: sent });
+    const inputs = [input(ws.workspaceId, 86_400), input(ws.workspaceId, 7_200), input(ws.workspaceId, 95_000)];
+    const before = await readSignal(t.db, 'complaint_rate', clock.now(), inputs);
+    const unsubBefore = await readSignal(t.db, 'unsubscribe_rate', clock.now(), inputs);
+    expect(await rollUpSends(t.db, clock.now())).toEqual(new Date('2026-03-02T11:00:00Z'));
+    const rolled = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM guardian_send_hours WHERE workspace_id = $1', [ws.workspaceId]);
+    expect(Number(rolled.rows[0]!.n)).toBeGreaterThan(20);
+    expect(await readSignal(t.db, 'complaint_rate', clock.now(), inputs)).toEqual(before);
+    expect(await readSignal(t.db, 'unsubscribe_rate', clock.now(), inputs)).toEqual(unsubBefore);
+    expect(before[0]!.volume).toBe(Math.ceil((24 * 60 - 1) / 7) + 1);
+    expect(unsubBefore[0]!.value).not.toBeNull();
   });
 
   it('no sends is no data: the rate is null and never fires', async () => {

@@ -8,6 +8,7 @@
  * fires; volume is what the rule's minimum volume is compared with (null for signals without one).
  */
 import type { Queryable } from '../db/database.js';
+import { readWatermark, splitWindow } from './rollup.js';
 import type { SignalKey } from './signal-catalog.js';
 
 export interface SignalInput {
@@ -54,57 +55,72 @@ function distinctWorkspaces(inputs: SignalInput[]): string[] {
   return [...new Set(inputs.map((i) => i.workspaceId))];
 }
 
+/** Each input's window split into message ranges and rolled-up hours (rollup.ts). */
+async function windows(q: Queryable, now: Date, inputs: SignalInput[]) {
+  const watermark = await readWatermark(q);
+  const split = inputs.map((i) => ({ from: new Date(now.getTime() - i.windowSeconds * 1000), ...splitWindow(now.getTime() - i.windowSeconds * 1000, now.getTime(), watermark) }));
+  return { from: split.map((s) => s.from), fullStart: split.map((s) => s.fullStart), rolledEnd: split.map((s) => s.rolledEnd) };
+}
+
 /**
- * Emails sent in the window and provider-reported `eventName` events in the window, per
- * (workspace, window). name: guardian-send-outcomes — messages_sent_at_idx and
- * events_email_outcomes_idx (migration 098), one range each per pair. `eventName` is a constant
+ * Emails sent in the window and provider-reported `eventName` events in the window, per rule.
+ * Sends: messages in the window's ragged edges plus the rolled-up hours between them.
+ * name: guardian-send-outcomes — messages_sent_at_idx (two short ranges), guardian_send_hours
+ * (primary key) and events_email_outcomes_idx per rule (migration 098). `eventName` is a constant
  * from this module, inlined so the planner can match the partial index.
  */
 function outcomeRate(eventName: 'bounced' | 'complained'): Compute {
   return async (q, now, inputs) => {
-    const p = pairs(inputs);
+    const w = await windows(q, now, inputs);
     const { rows } = await q.query<{ i: string; sends: string; hits: string }>(
       `SELECT r.i,
-              (SELECT count(*) FROM messages m
-                WHERE m.workspace_id = r.w AND m.sent_at IS NOT NULL
-                  AND m.sent_at > $3::timestamptz - r.s * interval '1 second' AND m.sent_at <= $3) AS sends,
+              (SELECT count(*) FROM messages m WHERE m.workspace_id = r.w AND m.sent_at IS NOT NULL AND m.sent_at > r.f AND m.sent_at < r.fs)
+            + (SELECT count(*) FROM messages m WHERE m.workspace_id = r.w AND m.sent_at IS NOT NULL AND m.sent_at >= r.re AND m.sent_at <= $5)
+            + (SELECT coalesce(sum(h.sends), 0) FROM guardian_send_hours h WHERE h.workspace_id = r.w AND h.hour >= r.fs AND h.hour < r.re) AS sends,
               (SELECT count(*) FROM events e
-                WHERE e.workspace_id = r.w AND e.type = 'email' AND e.name = '${eventName}'
-                  AND e.occurred_at > $3::timestamptz - r.s * interval '1 second' AND e.occurred_at <= $3) AS hits
-         FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS r(w, s, i)`,
-      [p.workspaces, p.windows, now],
+                WHERE e.workspace_id = r.w AND e.type = 'email' AND e.name = '${eventName}' AND e.occurred_at > r.f AND e.occurred_at <= $5) AS hits
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS r(w, f, fs, re, i)`,
+      [inputs.map((i) => i.workspaceId), w.from, w.fullStart, w.rolledEnd, now],
     );
-    const byPair = new Map(rows.map((r) => [Number(r.i) - 1, { sends: Number(r.sends), hits: Number(r.hits) }]));
-    return p.index.map((i) => {
-      const r = byPair.get(i) ?? { sends: 0, hits: 0 };
+    const byInput = new Map(rows.map((r) => [Number(r.i) - 1, { sends: Number(r.sends), hits: Number(r.hits) }]));
+    return inputs.map((_, i) => {
+      const r = byInput.get(i) ?? { sends: 0, hits: 0 };
       return { value: pct(r.hits, r.sends), volume: r.sends };
     });
   };
 }
 
 /**
- * Unsubscribes per campaign: the campaign's emails sent in the window, and unsubscribe events in
- * the window whose message belongs to that campaign. The reading is the worst campaign that has
- * at least the rule's minimum volume of sends (or the campaign in scope).
- * name: guardian-unsubscribe-rate — messages_sent_at_idx per rule, events_email_outcomes_idx for
- * the (few) unsubscribes, each joined to its message by primary key.
+ * Unsubscribes per campaign: the campaign's emails sent in the window (edges from messages, the
+ * rest from the rolled-up hours), and unsubscribe events in the window whose message belongs to
+ * that campaign. The reading is the worst campaign with at least the rule's minimum volume of
+ * sends (or the campaign in scope).
+ * name: guardian-unsubscribe-rate — as guardian-send-outcomes, and the (few) unsubscribes joined
+ * to their message by primary key.
  */
 const unsubscribeRate: Compute = async (q, now, inputs) => {
+  const w = await windows(q, now, inputs);
   const { rows } = await q.query<{ i: string; sends: string; unsubscribes: string }>(
-    `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS r(w, s, campaign, i)),
+    `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::text[]) WITH ORDINALITY AS r(w, f, fs, re, campaign, i)),
      sends AS (
-       SELECT r.i, m.source_id AS campaign, count(*) AS sends FROM r
-         JOIN messages m ON m.workspace_id = r.w AND m.sent_at IS NOT NULL AND m.sent_at > $4::timestamptz - r.s * interval '1 second' AND m.sent_at <= $4
-                        AND m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
-        GROUP BY r.i, m.source_id),
+       SELECT i, campaign, sum(n) AS sends FROM (
+         SELECT r.i, m.source_id AS campaign, count(*) AS n FROM r
+           JOIN messages m ON m.workspace_id = r.w AND m.sent_at IS NOT NULL AND ((m.sent_at > r.f AND m.sent_at < r.fs) OR (m.sent_at >= r.re AND m.sent_at <= $6))
+          WHERE m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
+          GROUP BY r.i, m.source_id
+         UNION ALL
+         SELECT r.i, h.campaign_id, sum(h.sends) FROM r
+           JOIN guardian_send_hours h ON h.workspace_id = r.w AND h.hour >= r.fs AND h.hour < r.re AND h.campaign_id <> '' AND (r.campaign IS NULL OR h.campaign_id = r.campaign)
+          GROUP BY r.i, h.campaign_id) parts
+       GROUP BY i, campaign),
      unsubs AS (
        SELECT r.i, m.source_id AS campaign, count(*) AS unsubscribes FROM r
-         JOIN events e ON e.workspace_id = r.w AND e.type = 'email' AND e.name = 'unsubscribed' AND e.occurred_at > $4::timestamptz - r.s * interval '1 second' AND e.occurred_at <= $4
+         JOIN events e ON e.workspace_id = r.w AND e.type = 'email' AND e.name = 'unsubscribed' AND e.occurred_at > r.f AND e.occurred_at <= $6
          JOIN messages m ON m.id = (CASE WHEN e.properties->>'messageId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (e.properties->>'messageId')::uuid END)
                         AND m.workspace_id = r.w AND m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
         GROUP BY r.i, m.source_id)
      SELECT s.i, s.sends, coalesce(u.unsubscribes, 0) AS unsubscribes FROM sends s LEFT JOIN unsubs u ON u.i = s.i AND u.campaign = s.campaign`,
-    [inputs.map((i) => i.workspaceId), inputs.map((i) => i.windowSeconds), inputs.map((i) => (typeof i.scope.campaignId === 'string' ? i.scope.campaignId : null)), now],
+    [inputs.map((i) => i.workspaceId), w.from, w.fullStart, w.rolledEnd, inputs.map((i) => (typeof i.scope.campaignId === 'string' ? i.scope.campaignId : null)), now],
   );
   const best: SignalReading[] = inputs.map(() => ({ value: null, volume: 0 }));
   for (const row of rows) {
