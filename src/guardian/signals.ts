@@ -103,22 +103,26 @@ const unsubscribeRate: Compute = async (q, now, inputs) => {
   const { rows } = await q.query<{ i: string; sends: string; unsubscribes: string }>(
     `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::text[]) WITH ORDINALITY AS r(w, f, fs, re, campaign, i)),
      sends AS (
-       SELECT i, campaign, sum(n) AS sends FROM (
-         SELECT r.i, m.source_id AS campaign, count(*) AS n FROM r
-           JOIN messages m ON m.workspace_id = r.w AND m.sent_at IS NOT NULL AND ((m.sent_at > r.f AND m.sent_at < r.fs) OR (m.sent_at >= r.re AND m.sent_at <= $6))
-          WHERE m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
-          GROUP BY r.i, m.source_id
+       SELECT r.i, x.campaign, sum(x.n) AS sends FROM r CROSS JOIN LATERAL (
+         SELECT m.source_id AS campaign, count(*) AS n FROM messages m
+          WHERE m.workspace_id = r.w AND m.sent_at IS NOT NULL AND m.sent_at > r.f AND m.sent_at < r.fs AND m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
+          GROUP BY m.source_id
          UNION ALL
-         SELECT r.i, h.campaign_id, sum(h.sends) FROM r
-           JOIN guardian_send_hours h ON h.workspace_id = r.w AND h.hour >= r.fs AND h.hour < r.re AND h.campaign_id <> '' AND (r.campaign IS NULL OR h.campaign_id = r.campaign)
-          GROUP BY r.i, h.campaign_id) parts
-       GROUP BY i, campaign),
+         SELECT m.source_id, count(*) FROM messages m
+          WHERE m.workspace_id = r.w AND m.sent_at IS NOT NULL AND m.sent_at >= r.re AND m.sent_at <= $6 AND m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
+          GROUP BY m.source_id
+         UNION ALL
+         SELECT h.campaign_id, sum(h.sends) FROM guardian_send_hours h
+          WHERE h.workspace_id = r.w AND h.hour >= r.fs AND h.hour < r.re AND h.campaign_id <> '' AND (r.campaign IS NULL OR h.campaign_id = r.campaign)
+          GROUP BY h.campaign_id) x
+        GROUP BY r.i, x.campaign),
      unsubs AS (
-       SELECT r.i, m.source_id AS campaign, count(*) AS unsubscribes FROM r
-         JOIN events e ON e.workspace_id = r.w AND e.type = 'email' AND e.name = 'unsubscribed' AND e.occurred_at > r.f AND e.occurred_at <= $6
-         JOIN messages m ON m.id = (CASE WHEN e.properties->>'messageId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (e.properties->>'messageId')::uuid END)
-                        AND m.workspace_id = r.w AND m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
-        GROUP BY r.i, m.source_id)
+       SELECT r.i, x.campaign, x.unsubscribes FROM r CROSS JOIN LATERAL (
+         SELECT m.source_id AS campaign, count(*) AS unsubscribes FROM events e
+           JOIN messages m ON m.id = (CASE WHEN e.properties->>'messageId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (e.properties->>'messageId')::uuid END)
+          WHERE e.workspace_id = r.w AND e.type = 'email' AND e.name = 'unsubscribed' AND e.occurred_at > r.f AND e.occurred_at <= $6
+            AND m.workspace_id = r.w AND m.source_type = 'campaign' AND (r.campaign IS NULL OR m.source_id = r.campaign)
+          GROUP BY m.source_id) x)
      SELECT s.i, s.sends, coalesce(u.unsubscribes, 0) AS unsubscribes FROM sends s LEFT JOIN unsubs u ON u.i = s.i AND u.campaign = s.campaign`,
     [inputs.map((i) => i.workspaceId), w.from, w.fullStart, w.rolledEnd, inputs.map((i) => (typeof i.scope.campaignId === 'string' ? i.scope.campaignId : null)), now],
   );
@@ -142,10 +146,10 @@ function messagesWithStatus(status: 'failed' | 'uncertain', withVolume: boolean)
   return async (q, now, inputs) => {
     const p = pairs(inputs);
     const { rows } = await q.query<{ i: string; total: string; hits: string }>(
-      `SELECT r.i, count(m.id) AS total, count(m.id) FILTER (WHERE m.status = '${status}') AS hits
-         FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS r(w, s, i)
-         LEFT JOIN messages m ON m.workspace_id = r.w AND m.created_at > $3::timestamptz - r.s * interval '1 second' AND m.created_at <= $3
-        GROUP BY r.i`,
+      `SELECT r.i, x.total, x.hits FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS r(w, s, i)
+        CROSS JOIN LATERAL (
+          SELECT count(*) AS total, count(*) FILTER (WHERE m.status = '${status}') AS hits FROM messages m
+           WHERE m.workspace_id = r.w AND m.created_at > $3::timestamptz - r.s * interval '1 second' AND m.created_at <= $3) x`,
       [p.workspaces, p.windows, now],
     );
     const byPair = new Map(rows.map((r) => [Number(r.i) - 1, { total: Number(r.total), hits: Number(r.hits) }]));
