@@ -75,32 +75,55 @@ type Complete = Required<Omit<RuleInput, 'scope'>> & { scope: Record<string, unk
 /** Checks a complete rule; throws the first problem as a 4xx with its code and the field. */
 async function validateRule(q: Queryable, workspaceId: string, rule: Complete): Promise<void> {
   const at = (field: string, message: string) => [{ path: `/${field}`, message }];
-  if (!isSignalKey(rule.signal)) { const message = `There is no signal "${rule.signal}"; GET /api/guardian/signals lists them`; throw new AppError('RULE_SIGNAL_UNKNOWN', message, at('signal', message)); }
+  if (!isSignalKey(rule.signal)) {
+    const message = `There is no signal "${rule.signal}"; GET /api/guardian/signals lists them`;
+    throw new AppError('RULE_SIGNAL_UNKNOWN', message, at('signal', message));
+  }
   const info = SIGNALS[rule.signal];
   const max = THRESHOLD_MAX[info.unit];
   if (!Number.isFinite(rule.threshold) || rule.threshold < 0 || rule.threshold > max) {
     const unit = info.unit === 'percent' ? 'a percentage from 0 to 100' : info.unit === 'seconds' ? `a number of seconds from 0 to ${max}` : `a count from 0 to ${max}`;
-    { const message = `${info.label} is measured in ${info.unit}: the threshold must be ${unit}`; throw new AppError('RULE_THRESHOLD_INVALID', message, at('threshold', message)); }
+    const message = `${info.label} is measured in ${info.unit}: the threshold must be ${unit}`;
+    throw new AppError('RULE_THRESHOLD_INVALID', message, at('threshold', message));
   }
   if (rule.windowSeconds < MIN_WINDOW_SECONDS || rule.windowSeconds > MAX_WINDOW_SECONDS) {
-    { const message = `The window must be between 1 minute (${MIN_WINDOW_SECONDS} s) and 30 days (${MAX_WINDOW_SECONDS} s)`; throw new AppError('RULE_WINDOW_INVALID', message, at('windowSeconds', message)); }
+    const message = `The window must be between 1 minute (${MIN_WINDOW_SECONDS} s) and 30 days (${MAX_WINDOW_SECONDS} s)`;
+    throw new AppError('RULE_WINDOW_INVALID', message, at('windowSeconds', message));
   }
-  if (rule.minVolume < 0 || rule.minVolume > MAX_MIN_VOLUME) { const message = `The minimum volume must be between 0 and ${MAX_MIN_VOLUME}`; throw new AppError('RULE_MIN_VOLUME_INVALID', message, at('minVolume', message)); }
-  if (rule.minVolume > 0 && info.volume === null) { const message = `${info.label} has no volume to compare with; leave the minimum volume at 0`; throw new AppError('RULE_MIN_VOLUME_INVALID', message, at('minVolume', message)); }
-  if (rule.cooldownSeconds < 0 || rule.cooldownSeconds > MAX_COOLDOWN_SECONDS) { const message = `The cooldown must be between 0 and 7 days (${MAX_COOLDOWN_SECONDS} s)`; throw new AppError('RULE_COOLDOWN_INVALID', message, at('cooldownSeconds', message)); }
+  if (rule.minVolume < 0 || rule.minVolume > MAX_MIN_VOLUME) {
+    const message = `The minimum volume must be between 0 and ${MAX_MIN_VOLUME}`;
+    throw new AppError('RULE_MIN_VOLUME_INVALID', message, at('minVolume', message));
+  }
+  if (rule.minVolume > 0 && info.volume === null) {
+    const message = `${info.label} has no volume to compare with; leave the minimum volume at 0`;
+    throw new AppError('RULE_MIN_VOLUME_INVALID', message, at('minVolume', message));
+  }
+  if (rule.cooldownSeconds < 0 || rule.cooldownSeconds > MAX_COOLDOWN_SECONDS) {
+    const message = `The cooldown must be between 0 and 7 days (${MAX_COOLDOWN_SECONDS} s)`;
+    throw new AppError('RULE_COOLDOWN_INVALID', message, at('cooldownSeconds', message));
+  }
   for (const key of Object.keys(rule.scope)) {
-    if (!info.scopeKeys.includes(key)) { const message = `${info.label} cannot be narrowed by ${key}`; throw new AppError('RULE_SCOPE_INVALID', message, at(`scope/${key}`, message)); }
+    if (!info.scopeKeys.includes(key)) {
+      const message = `${info.label} cannot be narrowed by ${key}`;
+      throw new AppError('RULE_SCOPE_INVALID', message, at(`scope/${key}`, message));
+    }
   }
   if (typeof rule.scope.campaignId === 'string') {
     const found = await q.query('SELECT 1 FROM campaigns WHERE workspace_id = $1 AND id = $2', [workspaceId, rule.scope.campaignId]);
-    if (found.rowCount === 0) { const message = 'The campaign in scope does not exist in this workspace'; throw new AppError('RULE_SCOPE_INVALID', message, at('scope/campaignId', message)); }
+    if (found.rowCount === 0) {
+      const message = 'The campaign in scope does not exist in this workspace';
+      throw new AppError('RULE_SCOPE_INVALID', message, at('scope/campaignId', message));
+    }
   }
   const channels = [...new Set(rule.channelIds)];
   if (channels.length > 0) {
     const found = await q.query<{ id: string }>('SELECT id FROM guardian_channels WHERE workspace_id = $1 AND id = ANY($2::uuid[])', [workspaceId, channels]);
     const known = new Set(found.rows.map((r) => r.id));
     const missing = channels.filter((id) => !known.has(id));
-    if (missing.length > 0) { const message = `No channel ${missing.join(', ')} in this workspace`; throw new AppError('RULE_CHANNEL_UNKNOWN', message, at('channelIds', message)); }
+    if (missing.length > 0) {
+      const message = `No channel ${missing.join(', ')} in this workspace`;
+      throw new AppError('RULE_CHANNEL_UNKNOWN', message, at('channelIds', message));
+    }
   }
 }
 
