@@ -17,7 +17,7 @@ import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
 import { createCampaignEventSink } from './campaigns/sink.js';
 import { createWebhookWorker, nodeWebhookClient, systemDnsResolver, type DnsResolver, type WebhookHttpClient } from './campaigns/webhooks.js';
 import { createAiServices } from './ai/ai.js';
-import { createMessagePersonalizer } from './ai/variants.js';
+import { createMessagePersonalizer, personalizeClaimedWith } from './ai/send-time.js';
 import { createEmailServices } from './email/email.js';
 import { emailDeliveryCheck } from './email/email-health.js';
 import type { EmailProvider } from './email/provider.js';
@@ -109,7 +109,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const eventSink: EventSink = combineEventSinks(createCampaignEventSink({ clock }), eventWorkSink);
 
   const ai = createAiServices({ db, clock, logger }, { appSecret, random: overrides.random ?? Math.random, ...(overrides.aiSleep ? { sleep: overrides.aiSleep } : {}) });
-  const personalize = createMessagePersonalizer({ db, clock, logger, ...ai });
+  const personalize = personalizeClaimedWith(createMessagePersonalizer({ db, clock, logger, service: ai.service }));
   const base: Omit<AppDeps, 'email'> = {
     config,
     db,
