@@ -194,7 +194,12 @@ async function main(): Promise<void> {
     const received = await sink.received();
     console.log(`messages: ${outcomes.rows.map((r) => `${r.ai_mode}/${r.ai_outcome}/${r.status}=${r.n}`).join(', ')}; sink received ${received}`);
     const personalized = outcomes.rows.filter((r) => r.ai_outcome === 'personalized' && r.status === 'sent').reduce((s, r) => s + r.n, 0);
-    if (received !== BASELINE_EMAILS + OFFLINE_EMAILS + PROVIDER_EMAILS || personalized !== OFFLINE_EMAILS + PROVIDER_EMAILS) throw new Error('not every message was personalized and delivered');
+    const incomplete = received !== BASELINE_EMAILS + OFFLINE_EMAILS + PROVIDER_EMAILS || personalized !== OFFLINE_EMAILS + PROVIDER_EMAILS;
+    if (incomplete) {
+      const reasons = await db.query<{ reason: string; n: number }>(`SELECT split_part(ai_reason, ':', 1) AS reason, count(*)::int AS n FROM messages WHERE workspace_id = $1 AND ai_outcome = 'fallback' GROUP BY 1`, [workspaceId]);
+      console.log(`NOT VALID: not every message was personalized and delivered (fallbacks: ${reasons.rows.map((r) => `${r.reason}=${r.n}`).join(', ')})`);
+      process.exitCode = 1;
+    }
     const per = (m: { cpuUs: number; statements: number }, n: number) => `${(m.cpuUs / n).toFixed(0)} µs CPU and ${(m.statements / n).toFixed(3)} statements per email`;
     console.log(`plain ${plainSeconds.toFixed(2)} s for ${BASELINE_EMAILS} (${per(plain, BASELINE_EMAILS)}); offline ${offlineSeconds.toFixed(2)} s for ${OFFLINE_EMAILS} (${per(offline, OFFLINE_EMAILS)}); provider ${providerSeconds.toFixed(2)} s for ${PROVIDER_EMAILS} (${per(provider, PROVIDER_EMAILS)})`);
     console.log(`governance: ${(governance.cpuUs / GOVERNANCE_CALLS).toFixed(0)} µs CPU and ${(governance.statements / GOVERNANCE_CALLS).toFixed(3)} statements per call`);
