@@ -3,6 +3,7 @@ import { createTestApp, signUp, type Caller, type TestApp } from '../../test/hel
 import { API_KEY, startFakeAiServer, type FakeAiServer } from '../../test/ai-helpers.js';
 import type { Database } from '../db/database.js';
 import { enqueueEmail } from '../email/outbox.js';
+import { recordEvents } from '../events/events.js';
 import { createLogger } from '../platform/logger.js';
 import { systemClock } from '../platform/clock.js';
 import { ModelReplyClassifier } from './classify.js';
@@ -173,6 +174,24 @@ describe('reply classification by the model', () => {
     expect(fake.seen).toHaveLength(0);
     expect((await classifyCalls()).at(-1)).toMatchObject({ outcome: 'refused', reason_code: 'AI_POLICY_FORBIDS' });
     await t.db.query('DELETE FROM ai_policies WHERE workspace_id = $1', [owner.workspaceId]);
+  });
+});
+
+describe('reply classification in the lead score', () => {
+  it('scores a reply with the model’s reading through the event processor, logged as a classify call', async () => {
+    await useOpenAi(0);
+    fake.content = () => JSON.stringify({ sentiment: 0.9, intent: 1, reason: 'wants to sign this week' });
+    const created = (await api('POST', '/api/contacts', { email: 'buyer@example.com', firstName: 'Barbara' })).json() as { id: string };
+    const reply = (text: string) => t.db.transaction((tx) => recordEvents(tx, t.runtime.deps.eventSink, owner.workspaceId, [{ contactId: created.id, type: 'email', name: 'replied', properties: { text } }], new Date()));
+    const intent = async () => {
+      await t.runtime.eventProcessor.drain();
+      const c = (await api('GET', `/api/contacts/${created.id}`)).json() as { scoreBreakdown: Array<{ part: string; explanation: string }> };
+      return c.scoreBreakdown.find((p) => p.part === 'intent')?.explanation ?? '';
+    };
+    await reply('Looks fine to me.');
+    expect(await intent()).toContain('wants to sign this week');
+    const calls = await t.db.query<{ outcome: string; contact_id: string }>(`SELECT outcome, contact_id FROM ai_calls WHERE operation = 'classify' AND contact_id = $1`, [created.id]);
+    expect(calls.rows).toEqual([{ outcome: 'ok', contact_id: created.id }]);
   });
 });
 
