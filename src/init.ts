@@ -17,7 +17,9 @@ import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
 import { createCampaignEventSink } from './campaigns/sink.js';
 import { createWebhookWorker, nodeWebhookClient, systemDnsResolver, type DnsResolver, type WebhookHttpClient } from './campaigns/webhooks.js';
 import { createAiServices } from './ai/ai.js';
-import { createMessagePersonalizer } from './ai/variants.js';
+import { aiProviderCheck } from './ai/ai-health.js';
+import { ModelReplyClassifier } from './ai/classify.js';
+import { createMessagePersonalizer, personalizeClaimedWith } from './ai/send-time.js';
 import { createEmailServices } from './email/email.js';
 import { emailDeliveryCheck } from './email/email-health.js';
 import type { EmailProvider } from './email/provider.js';
@@ -28,7 +30,6 @@ import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
-import { RulesReplyClassifier } from './scoring/classifier.js';
 import { createLeadScoring } from './scoring/scoring.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
@@ -115,7 +116,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const eventSink: EventSink = combineEventSinks(createCampaignEventSink({ clock }), eventWorkSink);
 
   const ai = createAiServices({ db, clock, logger }, { appSecret, random: overrides.random ?? Math.random, ...(overrides.aiSleep ? { sleep: overrides.aiSleep } : {}) });
-  const personalize = createMessagePersonalizer({ db, clock, logger, ...ai });
+  const personalize = personalizeClaimedWith(createMessagePersonalizer({ db, clock, logger, service: ai.service }));
   // Set once the email services exist (their breakers are what it reports).
   let circuitStates: () => Array<{ providerId: string; state: string }> = () => [];
   const processMonitor = createProcessMonitor({ db, clock, logger }, { intervalMs: 5000, circuitStates: () => circuitStates() });
@@ -136,10 +137,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
   workers.push(deps.email.sender);
   circuitStates = () => deps.email.providers.circuitStates();
-  deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers));
+  deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers), aiProviderCheck(db, clock, ai.settings));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink }, { batchSize: config.engineBatchSize });
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
-  const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new RulesReplyClassifier()), eventSink: () => deps.eventSink });
+  const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new ModelReplyClassifier({ service: ai.service, logger })), eventSink: () => deps.eventSink });
   workers.push(eventProcessor);
   const guardianEvaluator = new GuardianEvaluator({ db, clock, logger }, { intervalMs: config.guardianEvalIntervalMs });
   workers.push(createEvaluatorWorker(guardianEvaluator, { db, logger }, Math.min(1000, config.guardianEvalIntervalMs)));
