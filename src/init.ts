@@ -20,6 +20,8 @@ import { createAiServices } from './ai/ai.js';
 import { createMessagePersonalizer } from './ai/variants.js';
 import { createEmailServices } from './email/email.js';
 import { emailDeliveryCheck } from './email/email-health.js';
+import { CredentialVault } from './email/provider-settings.js';
+import { createGuardianNotifier } from './guardian/notifier.js';
 import type { EmailProvider } from './email/provider.js';
 import type { HttpClient } from './email/providers/http.js';
 import { databaseCheck } from './health/health.js';
@@ -56,7 +58,7 @@ export interface RuntimeOverrides {
   db?: Database;
   /** Randomness (retry jitter), in [0, 1). */
   random?: () => number;
-  /** Outbound HTTP and DNS of campaign webhooks. */
+  /** Outbound HTTP and DNS of campaign webhooks and of Guardian's Slack and webhook channels. */
   webhookHttp?: WebhookHttpClient;
   dns?: DnsResolver;
   /** Replaces the configured email provider (tests, benchmarks). */
@@ -110,6 +112,23 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
   const ai = createAiServices({ db, clock, logger }, { appSecret, random: overrides.random ?? Math.random, ...(overrides.aiSleep ? { sleep: overrides.aiSleep } : {}) });
   const personalize = createMessagePersonalizer({ db, clock, logger, ...ai });
+  const dns = overrides.dns ?? systemDnsResolver;
+  const guardianNotify = createGuardianNotifier(
+    {
+      db,
+      clock,
+      logger,
+      holder,
+      vault: new CredentialVault(appSecret),
+      http: overrides.webhookHttp ?? nodeWebhookClient,
+      dns,
+      random: overrides.random ?? Math.random,
+      policy: { slackUrlPrefixes: config.guardianSlackUrlPrefixes, allowPrivateHosts: config.guardianWebhookAllowPrivateHosts },
+      emailFrom: config.emailFrom,
+      publicUrl: config.publicUrl,
+    },
+    config.workerPollMs,
+  );
   const base: Omit<AppDeps, 'email'> = {
     config,
     db,
@@ -119,17 +138,21 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     metrics: createMetrics(),
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
-    dns: overrides.dns ?? systemDnsResolver,
+    dns,
     ai,
+    guardianNotify,
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
-  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
+  const deps: AppDeps = Object.assign(base, {
+    email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }),
+  });
   workers.push(deps.email.sender);
   deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink }, { batchSize: config.engineBatchSize });
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
   const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new RulesReplyClassifier()), eventSink: () => deps.eventSink });
   workers.push(eventProcessor);
+  workers.push(guardianNotify.worker);
   workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, holder, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {
