@@ -23,7 +23,7 @@ import { enqueueEmail } from '../email/outbox.js';
 import { backoffDelayMs } from '../platform/backoff.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
-import { checkSlackUrl, CHANNEL_COLUMNS, openSecret, type ChannelPolicy, type ChannelRow } from './channels.js';
+import { checkSlackUrl, CHANNEL_COLUMNS, openSecret, type ChannelPolicy, type ChannelRow, type ChannelSecret } from './channels.js';
 import { emailContent, inAppContent, slackMessage, webhookBody, type NotificationPayload } from './render.js';
 import { standardWebhookHeaders } from './standard-webhooks.js';
 
@@ -104,8 +104,7 @@ async function resolveTarget(raw: string, deps: Pick<DeliveryDeps, 'dns' | 'poli
 }
 
 /** One HTTP attempt of a Slack or webhook delivery. */
-async function attemptHttp(deps: DeliveryDeps, delivery: ClaimedDelivery, channel: ChannelRow): Promise<{ status: number | null; error: string | null; permanent: boolean }> {
-  const secret = openSecret(deps.vault, channel);
+async function attemptHttp(deps: DeliveryDeps, delivery: ClaimedDelivery, channel: ChannelRow, secret: ChannelSecret): Promise<{ status: number | null; error: string | null; permanent: boolean }> {
   if (!secret.url) return { status: null, error: 'the channel has no URL', permanent: true };
   try {
     const isSlack = channel.kind === 'slack';
@@ -220,6 +219,13 @@ export async function processClaimed(deps: DeliveryDeps, holderId: number, claim
   if (claimed.length === 0) return [];
   const ids = [...new Set(claimed.map((d) => d.channel_id))];
   const channels = new Map((await deps.db.query<ChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM guardian_channels WHERE id = ANY($1::uuid[])`, [ids])).rows.map((c) => [c.id, c]));
+  // Each channel's secret opened once per batch.
+  const secrets = new Map<string, ChannelSecret>();
+  const secretOf = (channel: ChannelRow): ChannelSecret => {
+    let secret = secrets.get(channel.id);
+    if (!secret) secrets.set(channel.id, (secret = openSecret(deps.vault, channel)));
+    return secret;
+  };
   const httpResults: AttemptResult[] = [];
   const all: AttemptResult[] = [];
   await Promise.all(
@@ -234,7 +240,7 @@ export async function processClaimed(deps: DeliveryDeps, holderId: number, claim
         return;
       }
       if (channel.kind === 'slack' || channel.kind === 'webhook') {
-        const result = settle(deps, delivery, startedAt, await attemptHttp(deps, delivery, channel));
+        const result = settle(deps, delivery, startedAt, await attemptHttp(deps, delivery, channel, secretOf(channel)));
         httpResults.push(result);
         all.push(result);
         return;
@@ -255,7 +261,7 @@ export async function processClaimed(deps: DeliveryDeps, holderId: number, claim
 }
 
 /** Claims and delivers one batch of due deliveries; returns how many it attempted. */
-export async function deliverDue(deps: DeliveryDeps, limit = 50): Promise<number> {
+export async function deliverDue(deps: DeliveryDeps, limit = 100): Promise<number> {
   const holderId = await deps.holder.id();
   const claimed = await deps.db.query<ClaimedDelivery>(
     `UPDATE guardian_deliveries SET status = 'sending', holder_id = $3, attempts = attempts + 1

@@ -22,11 +22,19 @@ export interface GuardianNotifier {
 }
 
 export function createGuardianNotifier(deps: NotifierDeps, pollMs: number): GuardianNotifier {
+  // Dead holders and due digests are looked for once a second, not between every two batches.
+  let lastHousekeeping = 0;
   const batch = async (): Promise<number> => {
-    const released = await reclaimDeadNotifierHolders(deps);
-    if (released > 0) deps.logger.warn({ released }, 'guardian deliveries of a process that died were released');
+    let released = 0;
+    let digests = 0;
+    const now = deps.clock.now().getTime();
+    if (Math.abs(now - lastHousekeeping) >= 1000) {
+      lastHousekeeping = now;
+      released = await reclaimDeadNotifierHolders(deps);
+      if (released > 0) deps.logger.warn({ released }, 'guardian deliveries of a process that died were released');
+      digests = await makeDueDigests(deps);
+    }
     const fanned = await fanOutAlertEvents(deps);
-    const digests = await makeDueDigests(deps);
     const delivered = await deliverDue(deps);
     return released + fanned + digests + delivered;
   };
