@@ -5,6 +5,7 @@
 import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { Link, matchPath, navigate, safeNextPath, useLocation } from './router';
 import { useMe, useSession } from './session';
+import type { Role } from './api';
 import { InvitePage, LoginPage, SignUpPage } from './pages/Auth';
 import { ContactsPage } from './pages/Contacts';
 import { ContactPage } from './pages/Contact';
@@ -16,6 +17,9 @@ import { MessagePage, MessagesPage } from './pages/Messages';
 import { ImportPage } from './pages/Import';
 import { SegmentPage, SegmentsPage } from './pages/Segments';
 import { AiPage } from './pages/Ai';
+import { GuardianChannelsPage } from './pages/guardian/Channels';
+import { GuardianDeliveryLogPage } from './pages/guardian/DeliveryLog';
+import { NotificationBell } from './NotificationBell';
 import { Alert, Spinner } from './ui';
 
 // The graph view pulls in React Flow; load it only when a campaign is opened.
@@ -32,10 +36,11 @@ const NAV: Array<{ to: string; label: string; permission: string }> = [
   { to: '/email', label: 'Email', permission: 'templates:read' },
   { to: '/inbox', label: 'Inbox', permission: 'messages:read' },
   { to: '/ai', label: 'AI', permission: 'ai:read' },
+  { to: '/guardian/channels', label: 'Guardian', permission: 'guardian:read' },
   { to: '/settings', label: 'Settings', permission: 'members:read' },
 ];
 
-function routeFor(pathname: string): ReactNode {
+function routeFor(pathname: string, role: Role): ReactNode {
   let params: Record<string, string> | null;
   if (pathname === '/' || pathname === '/contacts') return <ContactsPage />;
   if (pathname === '/contacts/import') return <ImportPage />;
@@ -54,6 +59,8 @@ function routeFor(pathname: string): ReactNode {
   if ((params = matchPath('/inbox/:id', pathname))) return <InboxPage messageId={params.id!} />;
   if (pathname === '/ai') return <AiPage />;
   if (pathname === '/settings') return <SettingsPage />;
+  if (pathname === '/guardian/channels') return <GuardianChannelsPage role={role} />;
+  if (pathname === '/guardian/deliveries') return <GuardianDeliveryLogPage />;
   return (
     <section>
       <h1>Page not found</h1>
@@ -90,7 +97,7 @@ function Shell() {
         <nav id="main-nav" aria-label="Main" className={menuOpen ? 'open' : undefined}>
           <ul>
             {NAV.filter((item) => me.permissions.includes(item.permission)).map((item) => {
-              const active = pathname === item.to || pathname.startsWith(`${item.to}/`) || (item.to === '/contacts' && pathname === '/');
+              const active = pathname === item.to || pathname.startsWith(`${item.to}/`) || (item.to === '/contacts' && pathname === '/') || (item.to === '/guardian/channels' && pathname.startsWith('/guardian/'));
               return (
                 <li key={item.to}>
                   <Link to={item.to} aria-current={active ? 'page' : undefined}>
@@ -101,6 +108,7 @@ function Shell() {
             })}
           </ul>
           <div className="account">
+            {me.permissions.includes('guardian:read') ? <NotificationBell canMarkRead={me.user !== null && me.role !== 'viewer'} /> : null}
             <div className="account-text">
               <span className="account-name" data-testid="current-user">
                 {displayName}
@@ -116,7 +124,7 @@ function Shell() {
         </nav>
       </header>
       <main id="main" className="content">
-        <Suspense fallback={<Spinner />}>{routeFor(pathname)}</Suspense>
+        <Suspense fallback={<Spinner />}>{routeFor(pathname, me.role)}</Suspense>
       </main>
     </div>
   );
