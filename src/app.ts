@@ -29,6 +29,8 @@ import type { EventSink } from './events/events.js';
 import { eventsRoutes } from './events/events.routes.js';
 import { trackingRoutes } from './events/tracking.routes.js';
 import { healthRoutes } from './health/health.routes.js';
+import type { GuardianNotifier } from './guardian/notifier.js';
+import { guardianNotifyRoutes } from './guardian/notify.routes.js';
 import type { HealthCheck } from './health/health.js';
 import { isOperator, registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
@@ -60,6 +62,8 @@ export interface AppDeps {
   email: EmailServices;
   /** AI personalization under governance (src/ai). */
   ai: AiServices;
+  /** Guardian notifications: channels, test sends, the notifier worker (src/guardian/notifier.ts). */
+  guardianNotify: GuardianNotifier;
   isShuttingDown: () => boolean;
   /** Prometheus registry: process metrics and HTTP requests per route (platform/metrics.ts). */
   metrics: Metrics;
@@ -70,7 +74,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

@@ -22,6 +22,8 @@ import { ModelReplyClassifier } from './ai/classify.js';
 import { createMessagePersonalizer, personalizeClaimedWith } from './ai/send-time.js';
 import { createEmailServices } from './email/email.js';
 import { emailDeliveryCheck } from './email/email-health.js';
+import { CredentialVault } from './email/provider-settings.js';
+import { createGuardianNotifier } from './guardian/notifier.js';
 import type { EmailProvider } from './email/provider.js';
 import type { HttpClient } from './email/providers/http.js';
 import { createEvaluatorWorker, GuardianEvaluator } from './guardian/evaluator.js';
@@ -63,7 +65,7 @@ export interface RuntimeOverrides {
   db?: Database;
   /** Randomness (retry jitter), in [0, 1). */
   random?: () => number;
-  /** Outbound HTTP and DNS of campaign webhooks. */
+  /** Outbound HTTP and DNS of campaign webhooks and of Guardian's Slack and webhook channels. */
   webhookHttp?: WebhookHttpClient;
   dns?: DnsResolver;
   /** Replaces the configured email provider (tests, benchmarks). */
@@ -120,6 +122,23 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   // Set once the email services exist (their breakers are what it reports).
   let circuitStates: () => Array<{ providerId: string; state: string }> = () => [];
   const processMonitor = createProcessMonitor({ db, clock, logger }, { intervalMs: 5000, circuitStates: () => circuitStates() });
+  const dns = overrides.dns ?? systemDnsResolver;
+  const guardianNotify = createGuardianNotifier(
+    {
+      db,
+      clock,
+      logger,
+      holder,
+      vault: new CredentialVault(appSecret),
+      http: overrides.webhookHttp ?? nodeWebhookClient,
+      dns,
+      random: overrides.random ?? Math.random,
+      policy: { slackUrlPrefixes: config.guardianSlackUrlPrefixes, allowPrivateHosts: config.guardianWebhookAllowPrivateHosts },
+      emailFrom: config.emailFrom,
+      publicUrl: config.publicUrl,
+    },
+    config.workerPollMs,
+  );
   const base: Omit<AppDeps, 'email'> = {
     config,
     db,
@@ -129,12 +148,15 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     metrics: createMetrics(),
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
-    dns: overrides.dns ?? systemDnsResolver,
+    dns,
     ai,
     processMonitor,
+    guardianNotify,
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
-  const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
+  const deps: AppDeps = Object.assign(base, {
+    email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }),
+  });
   workers.push(deps.email.sender);
   circuitStates = () => deps.email.providers.circuitStates();
   deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers), aiProviderCheck(db, clock, ai.settings));
@@ -144,6 +166,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   workers.push(eventProcessor);
   const guardianEvaluator = new GuardianEvaluator({ db, clock, logger }, { intervalMs: config.guardianEvalIntervalMs });
   workers.push(createEvaluatorWorker(guardianEvaluator, { db, logger }, Math.min(1000, config.guardianEvalIntervalMs)));
+  workers.push(guardianNotify.worker);
   workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, holder, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {

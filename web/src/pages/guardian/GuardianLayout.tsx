@@ -10,6 +10,8 @@ export const GUARDIAN_TABS: Array<{ key: string; label: string; to: string }> = 
   { key: 'health', label: 'Health', to: '/guardian' },
   { key: 'alerts', label: 'Alerts', to: '/guardian/alerts' },
   { key: 'rules', label: 'Rules', to: '/guardian/rules' },
+  { key: 'channels', label: 'Channels', to: '/guardian/channels' },
+  { key: 'deliveries', label: 'Delivery log', to: '/guardian/deliveries' },
 ];
 
 export function GuardianLayout({ active, actions, children }: { active: string; actions?: ReactNode; children: ReactNode }) {
