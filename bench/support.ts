@@ -26,7 +26,7 @@ export function requireDatabaseUrl(): string {
   return url;
 }
 
-export async function createBenchEnv(adminUrl: string, poolSize: number): Promise<BenchEnv> {
+export async function createBenchEnv(adminUrl: string, poolSize: number, env: Record<string, string> = {}): Promise<BenchEnv> {
   const name = `uh_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -37,7 +37,7 @@ export async function createBenchEnv(adminUrl: string, poolSize: number): Promis
   const url = parsed.toString();
   const db = createPostgresDatabase(url, poolSize);
   await migrate(db);
-  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url, DATABASE_POOL_SIZE: String(poolSize), APP_SECRET: randomBytes(32).toString('hex'), PUBLIC_URL: 'http://127.0.0.1:3999', LOG_LEVEL: 'warn', DATA_DIR: '/tmp/uh-bench' });
+  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url, DATABASE_POOL_SIZE: String(poolSize), APP_SECRET: randomBytes(32).toString('hex'), PUBLIC_URL: 'http://127.0.0.1:3999', LOG_LEVEL: 'warn', DATA_DIR: '/tmp/uh-bench', ...env });
   const runtime = await createRuntime(config, { db, logger: createLogger('warn') });
   const app = await buildApp(runtime.deps);
   await app.ready();

@@ -29,6 +29,8 @@ import type { EventSink } from './events/events.js';
 import { eventsRoutes } from './events/events.routes.js';
 import { trackingRoutes } from './events/tracking.routes.js';
 import { healthRoutes } from './health/health.routes.js';
+import type { GuardianNotifier } from './guardian/notifier.js';
+import { guardianNotifyRoutes } from './guardian/notify.routes.js';
 import type { HealthCheck } from './health/health.js';
 import { isOperator, registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
@@ -43,6 +45,9 @@ import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { registerHttpMetrics, type Metrics } from './platform/metrics.js';
 import { segmentsRoutes } from './segments/segments.routes.js';
+import { guardianRoutes } from './guardian/guardian.routes.js';
+import type { ProcessMonitor } from './guardian/monitor.js';
+import { registerGuardianMetrics } from './guardian/metrics.js';
 
 export interface AppDeps {
   config: Config;
@@ -57,15 +62,19 @@ export interface AppDeps {
   email: EmailServices;
   /** AI personalization under governance (src/ai). */
   ai: AiServices;
+  /** Guardian notifications: channels, test sends, the notifier worker (src/guardian/notifier.ts). */
+  guardianNotify: GuardianNotifier;
   isShuttingDown: () => boolean;
   /** Prometheus registry: process metrics and HTTP requests per route (platform/metrics.ts). */
   metrics: Metrics;
+  /** Heartbeat, breaker states and HTTP counts of this process, for Guardian (src/guardian/monitor.ts). */
+  processMonitor: ProcessMonitor;
   /** Resolves outbound hosts when they are saved (webhook URLs, SMTP providers) to refuse non-public ones. */
   dns: DnsResolver;
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -184,6 +193,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerHttpMetrics(app, deps.metrics, config.metricsToken);
+  registerGuardianMetrics(deps.metrics, deps);
+  app.addHook('onResponse', async (_request, reply) => {
+    deps.processMonitor.countResponse(reply.statusCode);
+  });
   healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, deps) });
   trackingRoutes(app, deps);
   await app.register(async (scope) => emailPublicRoutes(scope, deps));

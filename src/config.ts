@@ -41,10 +41,35 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** Whether workspace SMTP providers may point at private, loopback or link-local hosts (SMTP_ALLOW_PRIVATE_HOSTS). */
   readonly smtpAllowPrivateHosts: boolean;
+  /** URL prefixes a Guardian Slack channel may use (GUARDIAN_SLACK_URL_PREFIXES, comma-separated); Slack's incoming webhooks by default. */
+  readonly guardianSlackUrlPrefixes: readonly string[];
+  /** Whether Guardian webhook channels may point at private, loopback or link-local hosts (GUARDIAN_WEBHOOK_ALLOW_PRIVATE_HOSTS). */
+  readonly guardianWebhookAllowPrivateHosts: boolean;
   readonly workerPollMs: number;
   /** Enrollments the campaign engine claims per transaction. */
   readonly engineBatchSize: number;
   readonly shutdownTimeoutMs: number;
+  /** How often each Guardian rule is evaluated (GUARDIAN_EVAL_INTERVAL, seconds; default 60). */
+  readonly guardianEvalIntervalMs: number;
+}
+
+/** GUARDIAN_SLACK_URL_PREFIXES: each an http(s) URL prefix; Slack's incoming-webhook base by default. */
+function slackPrefixes(env: Env): string[] {
+  const raw = env.GUARDIAN_SLACK_URL_PREFIXES;
+  if (!raw || raw.trim() === '') return ['https://hooks.slack.com/services/'];
+  const prefixes = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const prefix of prefixes) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(prefix);
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || !prefix.endsWith('/')) {
+      throw new ConfigError('GUARDIAN_SLACK_URL_PREFIXES', `"${prefix}" must be an http(s) URL ending with /`);
+    }
+  }
+  return prefixes;
 }
 
 export class ConfigError extends Error {
@@ -169,9 +194,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trustProxy: Object.freeze(proxyList(env, 'TRUST_PROXY')),
     metricsToken,
     smtpAllowPrivateHosts: oneOf(env, 'SMTP_ALLOW_PRIVATE_HOSTS', ['true', 'false'] as const, 'false') === 'true',
+    guardianSlackUrlPrefixes: Object.freeze(slackPrefixes(env)),
+    guardianWebhookAllowPrivateHosts: oneOf(env, 'GUARDIAN_WEBHOOK_ALLOW_PRIVATE_HOSTS', ['true', 'false'] as const, 'false') === 'true',
     workerPollMs: int(env, 'WORKER_POLL_MS', 500, 10, 60_000),
     engineBatchSize: int(env, 'ENGINE_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 100, 600_000),
+    guardianEvalIntervalMs: int(env, 'GUARDIAN_EVAL_INTERVAL', 60, 5, 3600) * 1000,
   };
   return Object.freeze(config);
 }

@@ -5,6 +5,7 @@
 import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { Link, matchPath, navigate, safeNextPath, useLocation } from './router';
 import { useMe, useSession } from './session';
+import type { Role } from './api';
 import { InvitePage, LoginPage, SignUpPage } from './pages/Auth';
 import { ContactsPage } from './pages/Contacts';
 import { ContactPage } from './pages/Contact';
@@ -16,6 +17,12 @@ import { MessagePage, MessagesPage } from './pages/Messages';
 import { ImportPage } from './pages/Import';
 import { SegmentPage, SegmentsPage } from './pages/Segments';
 import { AiPage } from './pages/Ai';
+import { GuardianHealthPage } from './pages/guardian/Health';
+import { GuardianAlertPage, GuardianAlertsPage } from './pages/guardian/Alerts';
+import { GuardianRulePage, GuardianRulesPage } from './pages/guardian/Rules';
+import { GuardianChannelsPage } from './pages/guardian/Channels';
+import { GuardianDeliveryLogPage } from './pages/guardian/DeliveryLog';
+import { NotificationBell } from './NotificationBell';
 import { Alert, Spinner } from './ui';
 
 // The graph view pulls in React Flow; load it only when a campaign is opened.
@@ -32,10 +39,11 @@ const NAV: Array<{ to: string; label: string; permission: string }> = [
   { to: '/email', label: 'Email', permission: 'templates:read' },
   { to: '/inbox', label: 'Inbox', permission: 'messages:read' },
   { to: '/ai', label: 'AI', permission: 'ai:read' },
+  { to: '/guardian', label: 'Guardian', permission: 'guardian:read' },
   { to: '/settings', label: 'Settings', permission: 'members:read' },
 ];
 
-function routeFor(pathname: string): ReactNode {
+function routeFor(pathname: string, role: Role): ReactNode {
   let params: Record<string, string> | null;
   if (pathname === '/' || pathname === '/contacts') return <ContactsPage />;
   if (pathname === '/contacts/import') return <ImportPage />;
@@ -53,7 +61,15 @@ function routeFor(pathname: string): ReactNode {
   if (pathname === '/inbox') return <InboxPage messageId={undefined} />;
   if ((params = matchPath('/inbox/:id', pathname))) return <InboxPage messageId={params.id!} />;
   if (pathname === '/ai') return <AiPage />;
+  if (pathname === '/guardian') return <GuardianHealthPage />;
+  if (pathname === '/guardian/alerts') return <GuardianAlertsPage />;
+  if ((params = matchPath('/guardian/alerts/:id', pathname))) return <GuardianAlertPage key={params.id} alertId={params.id!} />;
+  if (pathname === '/guardian/rules') return <GuardianRulesPage />;
+  if (pathname === '/guardian/rules/new') return <GuardianRulePage key="new" ruleId={undefined} />;
+  if ((params = matchPath('/guardian/rules/:id', pathname))) return <GuardianRulePage key={params.id} ruleId={params.id!} />;
   if (pathname === '/settings') return <SettingsPage />;
+  if (pathname === '/guardian/channels') return <GuardianChannelsPage role={role} />;
+  if (pathname === '/guardian/deliveries') return <GuardianDeliveryLogPage />;
   return (
     <section>
       <h1>Page not found</h1>
@@ -101,6 +117,7 @@ function Shell() {
             })}
           </ul>
           <div className="account">
+            {me.permissions.includes('guardian:read') ? <NotificationBell canMarkRead={me.user !== null && me.role !== 'viewer'} /> : null}
             <div className="account-text">
               <span className="account-name" data-testid="current-user">
                 {displayName}
@@ -116,7 +133,7 @@ function Shell() {
         </nav>
       </header>
       <main id="main" className="content">
-        <Suspense fallback={<Spinner />}>{routeFor(pathname)}</Suspense>
+        <Suspense fallback={<Spinner />}>{routeFor(pathname, me.role)}</Suspense>
       </main>
     </div>
   );
