@@ -278,17 +278,30 @@ export interface ApiKeyAuth {
   role: Role;
 }
 
+/** How stale `api_keys.last_used_at` may get before a request using the key writes it again. */
+export const API_KEY_TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * The key's workspace and role, or null for an unknown or revoked key. A read: `last_used_at` is
+ * written only when it is older than a minute, by a conditional UPDATE (so of many concurrent
+ * requests at most one rewrites the row), instead of every request committing an UPDATE.
+ */
 export async function resolveApiKey(q: Queryable, clock: Clock, key: string): Promise<ApiKeyAuth | null> {
-  // last_used_at is written at most once a minute per key so a busy key does not rewrite its row on every request.
-  const result = await q.query<{ id: string; workspace_id: string; role: Role }>(
-    `UPDATE api_keys
-        SET last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute' THEN $2 ELSE last_used_at END
-      WHERE key_hash = $1 AND revoked_at IS NULL
-      RETURNING id, workspace_id, role`,
-    [sha256(key), clock.now()],
+  const result = await q.query<{ id: string; workspace_id: string; role: Role; last_used_at: Date | null }>(
+    'SELECT id, workspace_id, role, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+    [sha256(key)],
   );
   const row = result.rows[0];
-  return row ? { keyId: row.id, workspaceId: row.workspace_id, role: row.role } : null;
+  if (!row) return null;
+  const now = clock.now();
+  if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= API_KEY_TOUCH_INTERVAL_MS) {
+    await q.query(
+      `UPDATE api_keys SET last_used_at = $2
+        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2::timestamptz - make_interval(secs => $3::float8 / 1000))`,
+      [row.id, now, API_KEY_TOUCH_INTERVAL_MS],
+    );
+  }
+  return { keyId: row.id, workspaceId: row.workspace_id, role: row.role };
 }
 
 // ---- Members ----
