@@ -3,7 +3,7 @@
  * "newest first + filter" in bounded phases over the created_at and GIN indexes, keyset-paginated
  * on (created_at, id) with the cursors of src/http/cursor.ts.
  */
-import type { Queryable } from '../db/database.js';
+import { preparedStatement, type Queryable } from '../db/database.js';
 import { CONTACT_COLUMNS, type Contact, type ContactRow, type ContactStatus } from '../core/contact.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { parseEmail, toContact } from './contact-model.js';
@@ -93,6 +93,21 @@ const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
       WHERE ${FILTERS}
       ORDER BY c.created_at DESC, c.id DESC
       LIMIT $10`;
+
+/**
+ * name: list-contacts-page — an unfiltered page: the newest contacts after the cursor, straight from
+ * the (workspace_id, created_at, id) index, one short query (no filter expressions to plan).
+ */
+const LIST_PAGE = preparedStatement('list-contacts-page', `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+       FROM contacts c
+      WHERE c.workspace_id = $1
+      ORDER BY c.created_at DESC, c.id DESC
+      LIMIT $2`);
+const LIST_PAGE_AFTER = preparedStatement('list-contacts-page-after', `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+       FROM contacts c
+      WHERE c.workspace_id = $1 AND (c.created_at, c.id) < ($3::timestamptz, $4::uuid)
+      ORDER BY c.created_at DESC, c.id DESC
+      LIMIT $2`);
 
 /**
  * name: list-contacts-candidates — phase 3, when the newest contacts hold too few matches: the
@@ -198,10 +213,13 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
     next[9] = limit;
     return next;
   };
-  if (!exactEmail) {
+  if (!filtered) {
+    // The most common list by far (the contacts page, API clients paging through everything).
+    rows = (await q.query<Row>(position ? LIST_PAGE_AFTER : LIST_PAGE, position ? [workspaceId, needed, position.at, position.id] : [workspaceId, needed])).rows;
+  } else if (!exactEmail) {
     const recent = await q.query<Row>(LIST_RECENT, [...params, window]);
-    // Complete when the page is full, or when nothing was filtered out (the window held every contact left).
-    if (recent.rows.length >= needed || !filtered) rows = recent.rows;
+    // Complete when the page is full.
+    if (recent.rows.length >= needed) rows = recent.rows;
     else if (recent.rows.length > 0) {
       // Sparse, not rare: read on in order from the last match, far enough to fill the page at the
       // density measured so far, as long as that costs less than fetching every match of the table

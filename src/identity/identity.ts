@@ -3,7 +3,7 @@
  * and members (who join through invitations.ts). Every function that touches tenant rows takes the workspace id.
  */
 import { hash, verify } from '@node-rs/argon2';
-import type { Database, Queryable } from '../db/database.js';
+import { preparedStatement, type Database, type Queryable } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
@@ -157,14 +157,19 @@ export interface SessionAuth {
   csrfToken: string;
 }
 
+const RESOLVE_SESSION = preparedStatement(
+  'resolve-session',
+  `SELECT s.user_id, u.email, u.name, s.workspace_id, m.role, s.csrf_token
+     FROM sessions s
+     JOIN users u ON u.id = s.user_id
+     JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
+    WHERE s.token_hash = $1 AND s.expires_at > $2`,
+);
+
 /** Resolves a session token to the user and the role in the session's current workspace. */
 export async function resolveSession(q: Queryable, clock: Clock, token: string): Promise<SessionAuth | null> {
   const result = await q.query<{ user_id: string; email: string; name: string; workspace_id: string; role: Role; csrf_token: string }>(
-    `SELECT s.user_id, u.email, u.name, s.workspace_id, m.role, s.csrf_token
-       FROM sessions s
-       JOIN users u ON u.id = s.user_id
-       JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
-      WHERE s.token_hash = $1 AND s.expires_at > $2`,
+    RESOLVE_SESSION,
     [sha256(token), clock.now()],
   );
   const row = result.rows[0];
@@ -278,6 +283,8 @@ export interface ApiKeyAuth {
   role: Role;
 }
 
+const RESOLVE_API_KEY = preparedStatement('resolve-api-key', 'SELECT id, workspace_id, role, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL');
+
 /** How stale `api_keys.last_used_at` may get before a request using the key writes it again. */
 export const API_KEY_TOUCH_INTERVAL_MS = 60_000;
 
@@ -288,7 +295,7 @@ export const API_KEY_TOUCH_INTERVAL_MS = 60_000;
  */
 export async function resolveApiKey(q: Queryable, clock: Clock, key: string): Promise<ApiKeyAuth | null> {
   const result = await q.query<{ id: string; workspace_id: string; role: Role; last_used_at: Date | null }>(
-    'SELECT id, workspace_id, role, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+    RESOLVE_API_KEY,
     [sha256(key)],
   );
   const row = result.rows[0];
