@@ -1,8 +1,8 @@
 /**
  * `npm run load -- basic|stress|spike`: the load profiles of issue 19 (docs/load.md) with Artillery.
  * Without TARGET: a fresh PostgreSQL database (DATABASE_URL names the server, default the local
- * one), migrated, and the real server (src/server.ts, UNITE_ROLE=all, behind-a-proxy config:
- * TRUST_PROXY=loopback) on a free port; dropped at the end. With TARGET=http://…: that server,
+ * one), migrated, and the real server as deployed (src/server.ts: one UNITE_ROLE=api process on a
+ * free port, one UNITE_ROLE=worker process; behind-a-proxy config TRUST_PROXY=loopback); dropped at the end. With TARGET=http://…: that server,
  * whose database LOAD_DATABASE_URL and secret LOAD_APP_SECRET the seeder needs (bulk rows, signed
  * tracking links). Seeds a workspace (load/seed.ts), runs Artillery in its own process with the
  * profile's `ensure` thresholds, keeps the JSON under load/results/ and prints a summary table per
@@ -68,6 +68,7 @@ async function main(): Promise<number> {
   let databaseUrl = process.env.LOAD_DATABASE_URL;
   let appSecret = process.env.LOAD_APP_SECRET;
   let server: ChildProcess | null = null;
+  let worker: ChildProcess | null = null;
   let database: string | null = null;
   const admin = new pg.Client({ connectionString: adminUrl });
   try {
@@ -84,26 +85,24 @@ async function main(): Promise<number> {
       appSecret = randomBytes(32).toString('hex');
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
-      server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server.ts')], {
-        cwd: root,
-        env: {
-          ...process.env,
-          NODE_ENV: 'production',
-          UNITE_ROLE: 'all',
-          DATABASE_URL: databaseUrl,
-          DATABASE_POOL_SIZE: process.env.LOAD_POOL_SIZE ?? '10',
-          APP_SECRET: appSecret,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          PUBLIC_URL: base,
-          SECURE_COOKIES: 'false',
-          // As deployed behind nginx (deploy/): client addresses come from X-Forwarded-For.
-          TRUST_PROXY: 'loopback',
-          LOG_LEVEL: 'warn',
-          DATA_DIR: path.join(os.tmpdir(), `uh-load-${database}`),
-        },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
+      const env = {
+        ...process.env,
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl,
+        DATABASE_POOL_SIZE: process.env.LOAD_POOL_SIZE ?? '10',
+        APP_SECRET: appSecret,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PUBLIC_URL: base,
+        SECURE_COOKIES: 'false',
+        // As deployed behind nginx (deploy/): client addresses come from X-Forwarded-For.
+        TRUST_PROXY: 'loopback',
+        LOG_LEVEL: 'warn',
+        DATA_DIR: path.join(os.tmpdir(), `uh-load-${database}`),
+      };
+      // The production composition (docs/scaling.md): one process serving the API, one running the workers.
+      server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server.ts')], { cwd: root, env: { ...env, UNITE_ROLE: 'api' }, stdio: ['ignore', 'inherit', 'inherit'] });
+      worker = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server.ts')], { cwd: root, env: { ...env, UNITE_ROLE: 'worker', PORT: '0' }, stdio: ['ignore', 'inherit', 'inherit'] });
       await waitReady(base, server);
     } else if (!databaseUrl || !appSecret) {
       process.stderr.write('With TARGET, set LOAD_DATABASE_URL (the target database, for bulk seeding) and LOAD_APP_SECRET (its APP_SECRET, to sign tracking links)\n');
@@ -138,9 +137,11 @@ async function main(): Promise<number> {
     );
     return code;
   } finally {
-    if (server && server.exitCode === null) {
-      server.kill('SIGTERM');
-      await new Promise((r) => server!.once('exit', r));
+    for (const child of [server, worker]) {
+      if (child && child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
     }
     if (database) {
       await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
