@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { enqueueEmail } from '../email/outbox.js';
-import type { ContactRow as StoredContactRow } from '../contacts/contacts.js';
+import type { ContactRow as StoredContactRow } from '../core/contact.js';
 import { coerceCustomValue, loadFieldTypes, type FieldTypes } from '../contacts/custom-fields.js';
 import { contactVariables, renderContent, RenderError } from '../email/render.js';
 import { aiModeOf } from '../ai/mode.js';

@@ -10,7 +10,7 @@ import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { goalEventOf, goalSegmentOf, requiredSegmentsOf, type CampaignDefinition } from './definition.js';
 import { validateDefinition } from './validator.js';
-import { stepDeliverySql, toStepDelivery } from '../contacts/contacts.js';
+import { stepDeliverySql, toStepDelivery } from '../contacts/timeline.js';
 import type { StepDelivery } from '../contacts/contacts.schemas.js';
 import { webhookHostIssues } from './webhook-urls.js';
 import type { DnsResolver } from './webhooks.js';

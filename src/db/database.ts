@@ -42,6 +42,28 @@ export interface SessionLock {
 // int8 (count(*), sums) as JS numbers on both engines; PGlite already does this.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
+/**
+ * Hot statements named once (`preparedStatement`): on PostgreSQL each pool connection parses and
+ * plans them once and then only binds and executes them, instead of parsing and planning the text
+ * on every request. Only fixed SQL texts belong here (each name is a prepared statement kept by
+ * every connection); PGlite runs them as plain text.
+ */
+const PREPARED = new Map<string, string>();
+
+/** Marks `sql` (a constant text) as a named prepared statement; returns it unchanged. */
+export function preparedStatement(name: string, sql: string): string {
+  const known = PREPARED.get(sql);
+  if (known !== undefined && known !== name) throw new Error(`statement already prepared as ${known}`);
+  for (const [text, other] of PREPARED) if (other === name && text !== sql) throw new Error(`prepared statement name ${name} is taken`);
+  PREPARED.set(sql, name);
+  return sql;
+}
+
+function pgQuery(sql: string, params?: readonly unknown[]): string | pg.QueryConfig {
+  const name = PREPARED.get(sql);
+  return name === undefined ? sql : { name, text: sql, values: params as unknown[] | undefined };
+}
+
 /** What a PostgreSQL database reports about its connections (for logs). */
 export interface ConnectionLog {
   warn(message: string, error: Error): void;
@@ -61,7 +83,8 @@ export function createPostgresDatabase(connectionString: string, poolSize: numbe
   return {
     kind: 'postgres',
     async query<R>(sql: string, params?: readonly unknown[]) {
-      const result = await pool.query(sql, params as unknown[] | undefined);
+      const statement = pgQuery(sql, params);
+      const result = typeof statement === 'string' ? await pool.query(statement, params as unknown[] | undefined) : await pool.query(statement);
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -78,7 +101,8 @@ export function createPostgresDatabase(connectionString: string, poolSize: numbe
         await client.query('BEGIN');
         const tx: Queryable = {
           async query<R>(sql: string, params?: readonly unknown[]) {
-            const result = await client.query(sql, params as unknown[] | undefined);
+            const statement = pgQuery(sql, params);
+            const result = typeof statement === 'string' ? await client.query(statement, params as unknown[] | undefined) : await client.query(statement);
             return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
           },
         };

@@ -3,7 +3,7 @@
  * and members (who join through invitations.ts). Every function that touches tenant rows takes the workspace id.
  */
 import { hash, verify } from '@node-rs/argon2';
-import type { Database, Queryable } from '../db/database.js';
+import { preparedStatement, type Database, type Queryable } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
@@ -159,14 +159,19 @@ export interface SessionAuth {
   csrfToken: string;
 }
 
+const RESOLVE_SESSION = preparedStatement(
+  'resolve-session',
+  `SELECT s.user_id, u.email, u.name, s.workspace_id, m.role, s.csrf_token
+     FROM sessions s
+     JOIN users u ON u.id = s.user_id
+     JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
+    WHERE s.token_hash = $1 AND s.expires_at > $2`,
+);
+
 /** Resolves a session token to the user and the role in the session's current workspace. */
 export async function resolveSession(q: Queryable, clock: Clock, token: string): Promise<SessionAuth | null> {
   const result = await q.query<{ user_id: string; email: string; name: string; workspace_id: string; role: Role; csrf_token: string }>(
-    `SELECT s.user_id, u.email, u.name, s.workspace_id, m.role, s.csrf_token
-       FROM sessions s
-       JOIN users u ON u.id = s.user_id
-       JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
-      WHERE s.token_hash = $1 AND s.expires_at > $2`,
+    RESOLVE_SESSION,
     [sha256(token), clock.now()],
   );
   const row = result.rows[0];
@@ -280,17 +285,32 @@ export interface ApiKeyAuth {
   role: Role;
 }
 
+const RESOLVE_API_KEY = preparedStatement('resolve-api-key', 'SELECT id, workspace_id, role, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL');
+
+/** How stale `api_keys.last_used_at` may get before a request using the key writes it again. */
+export const API_KEY_TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * The key's workspace and role, or null for an unknown or revoked key. A read: `last_used_at` is
+ * written only when it is older than a minute, by a conditional UPDATE (so of many concurrent
+ * requests at most one rewrites the row), instead of every request committing an UPDATE.
+ */
 export async function resolveApiKey(q: Queryable, clock: Clock, key: string): Promise<ApiKeyAuth | null> {
-  // last_used_at is written at most once a minute per key so a busy key does not rewrite its row on every request.
-  const result = await q.query<{ id: string; workspace_id: string; role: Role }>(
-    `UPDATE api_keys
-        SET last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute' THEN $2 ELSE last_used_at END
-      WHERE key_hash = $1 AND revoked_at IS NULL
-      RETURNING id, workspace_id, role`,
-    [sha256(key), clock.now()],
+  const result = await q.query<{ id: string; workspace_id: string; role: Role; last_used_at: Date | null }>(
+    RESOLVE_API_KEY,
+    [sha256(key)],
   );
   const row = result.rows[0];
-  return row ? { keyId: row.id, workspaceId: row.workspace_id, role: row.role } : null;
+  if (!row) return null;
+  const now = clock.now();
+  if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= API_KEY_TOUCH_INTERVAL_MS) {
+    await q.query(
+      `UPDATE api_keys SET last_used_at = $2
+        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2::timestamptz - make_interval(secs => $3::float8 / 1000))`,
+      [row.id, now, API_KEY_TOUCH_INTERVAL_MS],
+    );
+  }
+  return { keyId: row.id, workspaceId: row.workspace_id, role: row.role };
 }
 
 // ---- Members ----

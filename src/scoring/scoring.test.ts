@@ -3,7 +3,8 @@ import { recordEvents } from '../events/events.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { engineOf } from '../../test/campaign-support.js';
 import { RulesReplyClassifier } from './classifier.js';
-import { bandOf, computeScore, type Engagement } from './scoring.js';
+import type { Engagement } from '../core/contact.js';
+import { bandOf, computeScore } from './scoring.js';
 
 describe('computeScore', () => {
   it('always sums its parts to the score, each part within its maximum', () => {
