@@ -2,6 +2,7 @@
  * The only module that reads the environment. `loadConfig` validates every variable once and
  * returns a frozen object; a bad value stops the process with a message naming the variable.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { parseSmtpUrl } from './email/smtp-url.js';
@@ -45,6 +46,10 @@ export interface Config {
   /** Enrollments the campaign engine claims per transaction. */
   readonly engineBatchSize: number;
   readonly shutdownTimeoutMs: number;
+  /** Sentry DSN (SENTRY_DSN); undefined: no error monitoring, @sentry/node is never loaded. */
+  readonly sentryDsn: string | undefined;
+  /** The release reported with errors (SENTRY_RELEASE; default `unite-hub@<package.json version>`). */
+  readonly release: string;
 }
 
 export class ConfigError extends Error {
@@ -125,6 +130,16 @@ function smtpUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** `unite-hub@<version>` from the package.json of the working directory. */
+function packageRelease(cwd: string): string {
+  try {
+    const { name, version } = JSON.parse(readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { name?: string; version?: string };
+    return `${name ?? 'unite-hub'}@${version ?? 'unknown'}`;
+  } catch {
+    return 'unite-hub@unknown';
+  }
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const port = int(env, 'PORT', 3008, 0, 65535);
@@ -172,6 +187,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerPollMs: int(env, 'WORKER_POLL_MS', 500, 10, 60_000),
     engineBatchSize: int(env, 'ENGINE_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 100, 600_000),
+    sentryDsn: url(env, 'SENTRY_DSN', ['http:', 'https:']),
+    release: env.SENTRY_RELEASE && env.SENTRY_RELEASE !== '' ? env.SENTRY_RELEASE : packageRelease(cwd),
   };
   return Object.freeze(config);
 }

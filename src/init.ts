@@ -26,6 +26,7 @@ import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
+import { createSentryReporter, type ErrorReporter } from './platform/sentry.js';
 import { RulesReplyClassifier } from './scoring/classifier.js';
 import { createLeadScoring } from './scoring/scoring.js';
 
@@ -45,6 +46,8 @@ export interface Runtime {
   /** This process as the holder of claimed email and webhook work; released by `close()`. */
   holder: WorkHolder;
   appSecret: string;
+  /** Where errors are reported (Sentry with SENTRY_DSN); flushed by `close()`. */
+  errorReporter: ErrorReporter | undefined;
   /** Stops the workers (finishing in-flight work) and closes the database. */
   close(): Promise<void>;
 }
@@ -63,6 +66,8 @@ export interface RuntimeOverrides {
   emailProvider?: EmailProvider;
   /** Outbound HTTP for the email provider APIs (tests). */
   emailHttp?: HttpClient;
+  /** Error monitoring (tests); otherwise Sentry when SENTRY_DSN is set. */
+  errorReporter?: ErrorReporter;
   /** Waits between AI provider retries (tests shorten them). */
   aiSleep?: (ms: number) => Promise<void>;
 }
@@ -87,7 +92,8 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
 }
 
 export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const errorReporter = overrides.errorReporter ?? (config.sentryDsn ? await createSentryReporter({ dsn: config.sentryDsn, release: config.release, role: config.role, environment: config.nodeEnv }) : undefined);
+  const logger = overrides.logger ?? createLogger(config.logLevel, undefined, errorReporter);
   const clock = overrides.clock ?? systemClock;
   const ownsDb = !overrides.db;
   const db = overrides.db ?? (await openDatabase(config, logger));
@@ -138,12 +144,14 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     eventProcessor,
     holder,
     appSecret,
+    errorReporter,
     async close() {
       shuttingDown = true;
       await Promise.all(workers.map((worker) => worker.stop()));
       // After the workers finished what they held: anything still claimed becomes reclaimable.
       await holder.release();
       if (ownsDb) await db.close();
+      await errorReporter?.flush(2_000);
     },
   };
 }
