@@ -46,6 +46,10 @@ export interface Config {
   /** Enrollments the campaign engine claims per transaction. */
   readonly engineBatchSize: number;
   readonly shutdownTimeoutMs: number;
+  /** Requests per minute by tier (src/http/rate-limits.ts); 0 turns a tier off. */
+  readonly rateLimits: { readonly apiKeyPerMinute: number; readonly workspacePerMinute: number; readonly writeKeyPerMinute: number; readonly publicIpPerMinute: number };
+  /** Redis shared by all processes for rate-limit counters (REDIS_URL); undefined: counted per process. */
+  readonly redisUrl: string | undefined;
   /** Sentry DSN (SENTRY_DSN); undefined: no error monitoring, @sentry/node is never loaded. */
   readonly sentryDsn: string | undefined;
   /** The release reported with errors (SENTRY_RELEASE; default `unite-hub@<package.json version>`). */
@@ -187,6 +191,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerPollMs: int(env, 'WORKER_POLL_MS', 500, 10, 60_000),
     engineBatchSize: int(env, 'ENGINE_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 100, 600_000),
+    rateLimits: Object.freeze({
+      apiKeyPerMinute: int(env, 'RATE_LIMIT_API_KEY_PER_MINUTE', 60_000, 0, 10_000_000),
+      workspacePerMinute: int(env, 'RATE_LIMIT_WORKSPACE_PER_MINUTE', 300_000, 0, 10_000_000),
+      writeKeyPerMinute: int(env, 'RATE_LIMIT_WRITE_KEY_PER_MINUTE', 60_000, 0, 10_000_000),
+      publicIpPerMinute: int(env, 'RATE_LIMIT_PUBLIC_IP_PER_MINUTE', 120_000, 0, 10_000_000),
+    }),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     sentryDsn: url(env, 'SENTRY_DSN', ['http:', 'https:']),
     release: env.SENTRY_RELEASE && env.SENTRY_RELEASE !== '' ? env.SENTRY_RELEASE : packageRelease(cwd),
   };

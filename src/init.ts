@@ -114,6 +114,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   // entries and exits) through this same sink, so the engine sees those too.
   const eventSink: EventSink = combineEventSinks(createCampaignEventSink({ clock }), eventWorkSink);
 
+  // Rate-limit counters shared by every process (src/http/rate-limits.ts).
+  const redis = config.redisUrl ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
+  redis?.on('error', (error: Error) => logger.warn({ err: error }, 'redis unavailable; rate limits pass requests meanwhile'));
   const ai = createAiServices({ db, clock, logger }, { appSecret, random: overrides.random ?? Math.random, ...(overrides.aiSleep ? { sleep: overrides.aiSleep } : {}) });
   const personalize = createMessagePersonalizer({ db, clock, logger, ...ai });
   const base: Omit<AppDeps, 'email'> = {
@@ -127,6 +130,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     isShuttingDown: () => shuttingDown,
     dns: overrides.dns ?? systemDnsResolver,
     ai,
+    ...(redis ? { redis } : {}),
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
   const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
@@ -151,6 +155,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       // After the workers finished what they held: anything still claimed becomes reclaimable.
       await holder.release();
       if (ownsDb) await db.close();
+      if (redis) await redis.quit().catch(() => redis.disconnect());
       await errorReporter?.flush(2_000);
     },
   };
