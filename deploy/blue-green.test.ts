@@ -10,7 +10,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,7 @@ describe('blue-green behind nginx', { timeout: 240_000 }, () => {
   let nginxPort = 0;
   let env: Record<string, string> = {};
   let db: pg.Client;
+  let bearer: Record<string, string> = {};
 
   const deploy = async (command: string) => {
     const { stderr } = await run(script, [command], { cwd: root, env, timeout: 120_000 });
@@ -163,7 +164,7 @@ describe('blue-green behind nginx', { timeout: 240_000 }, () => {
     const csrf = /uh_csrf=([^;]+)/.exec(cookie)?.[1] ?? csrfToken;
     const key = await call('POST', '/api/api-keys', { cookie, 'x-csrf-token': csrf }, { name: 'deploy', role: 'admin' });
     expect(key.status, key.body).toBe(201);
-    const bearer = { authorization: `Bearer ${(JSON.parse(key.body) as { key: string }).key}` };
+    bearer = { authorization: `Bearer ${(JSON.parse(key.body) as { key: string }).key}` };
 
     const CONTACTS = 600;
     const emails = Array.from({ length: CONTACTS }, (_, i) => `c${i}@example.com`);
@@ -259,5 +260,39 @@ describe('blue-green behind nginx', { timeout: 240_000 }, () => {
     expect(stored.rows).toEqual([{ status: 'sent', n: expected.length }]);
     const failed = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM enrollments WHERE status <> 'completed'`);
     expect(failed.rows[0]!.n).toBe(0);
+  });
+
+  it('lets a request in flight at SIGTERM finish: the live colour drains on down', async () => {
+    const live = readFileSync(path.join(state, 'active'), 'utf8').trim();
+    const port = Number(live === 'blue' ? env.BLUE_PORT : env.GREEN_PORT);
+    const logFile = path.join(state, `${live}.log`);
+    const logLength = readFileSync(logFile, 'utf8').length;
+    // A request whose body is still arriving when the colour gets SIGTERM.
+    const body = JSON.stringify({ email: 'in-flight@example.com', firstName: 'In flight' });
+    let finish = () => undefined as void;
+    const answer = new Promise<{ status: number; body: string }>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/contacts', agent: false, headers: { ...bearer, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', (error) => resolve({ status: 0, body: error.message }));
+      req.write(body.slice(0, 10));
+      finish = () => void req.end(body.slice(10));
+    });
+    await sleep(300);
+    const down = deploy('down');
+    const deadline = Date.now() + 60_000;
+    while (!readFileSync(logFile, 'utf8').slice(logLength).includes('shutting down')) {
+      if (Date.now() > deadline) throw new Error('the colour never logged "shutting down"');
+      await sleep(50);
+    }
+    await sleep(500);
+    finish();
+    const answered = await answer;
+    expect(answered.status, answered.body).toBe(201);
+    expect(await down).toMatch(new RegExp(`${live} stopped cleanly`));
+    const stored = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM contacts WHERE email = 'in-flight@example.com'`);
+    expect(stored.rows[0]!.n).toBe(1);
   });
 });
