@@ -44,6 +44,9 @@ import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { registerHttpMetrics, type Metrics } from './platform/metrics.js';
 import { segmentsRoutes } from './segments/segments.routes.js';
+import { guardianRoutes } from './guardian/guardian.routes.js';
+import type { ProcessMonitor } from './guardian/monitor.js';
+import { registerGuardianMetrics } from './guardian/metrics.js';
 
 export interface AppDeps {
   config: Config;
@@ -61,6 +64,8 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   /** Prometheus registry: process metrics and HTTP requests per route (platform/metrics.ts). */
   metrics: Metrics;
+  /** Heartbeat, breaker states and HTTP counts of this process, for Guardian (src/guardian/monitor.ts). */
+  processMonitor: ProcessMonitor;
   /** Resolves outbound hosts when they are saved (webhook URLs, SMTP providers) to refuse non-public ones. */
   dns: DnsResolver;
   /** Shared rate-limit counters across processes (REDIS_URL); absent: counted in this process. */
@@ -68,7 +73,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes];
+const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -184,6 +189,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerHttpMetrics(app, deps.metrics, config.metricsToken);
+  registerGuardianMetrics(deps.metrics, deps);
+  app.addHook('onResponse', async (_request, reply) => {
+    deps.processMonitor.countResponse(reply.statusCode);
+  });
   healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, deps) });
   trackingRoutes(app, deps);
   await app.register(async (scope) => emailPublicRoutes(scope, deps));

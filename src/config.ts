@@ -54,6 +54,8 @@ export interface Config {
   readonly sentryDsn: string | undefined;
   /** The release reported with errors (SENTRY_RELEASE; default `unite-hub@<package.json version>`). */
   readonly release: string;
+  /** How often each Guardian rule is evaluated (GUARDIAN_EVAL_INTERVAL, seconds; default 60). */
+  readonly guardianEvalIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -200,6 +202,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     sentryDsn: url(env, 'SENTRY_DSN', ['http:', 'https:']),
     release: env.SENTRY_RELEASE && env.SENTRY_RELEASE !== '' ? env.SENTRY_RELEASE : packageRelease(cwd),
+    guardianEvalIntervalMs: int(env, 'GUARDIAN_EVAL_INTERVAL', 60, 5, 3600) * 1000,
   };
   return Object.freeze(config);
 }

@@ -17,17 +17,20 @@ import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
 import { createCampaignEventSink } from './campaigns/sink.js';
 import { createWebhookWorker, nodeWebhookClient, systemDnsResolver, type DnsResolver, type WebhookHttpClient } from './campaigns/webhooks.js';
 import { createAiServices } from './ai/ai.js';
-import { createMessagePersonalizer } from './ai/variants.js';
+import { aiProviderCheck } from './ai/ai-health.js';
+import { ModelReplyClassifier } from './ai/classify.js';
+import { createMessagePersonalizer, personalizeClaimedWith } from './ai/send-time.js';
 import { createEmailServices } from './email/email.js';
 import { emailDeliveryCheck } from './email/email-health.js';
 import type { EmailProvider } from './email/provider.js';
 import type { HttpClient } from './email/providers/http.js';
+import { createEvaluatorWorker, GuardianEvaluator } from './guardian/evaluator.js';
+import { createProcessMonitor, type ProcessMonitor } from './guardian/monitor.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { createSentryReporter, type ErrorReporter } from './platform/sentry.js';
-import { RulesReplyClassifier } from './scoring/classifier.js';
 import { createLeadScoring } from './scoring/scoring.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
@@ -45,6 +48,10 @@ export interface Runtime {
   eventProcessor: EventProcessor;
   /** This process as the holder of claimed email and webhook work; released by `close()`. */
   holder: WorkHolder;
+  /** Guardian's rule evaluator (one of `workers`); tests and benchmarks run its batches directly. */
+  guardianEvaluator: GuardianEvaluator;
+  /** This process's heartbeat, circuit states and HTTP counts for Guardian; `server.ts` starts it in every role. */
+  processMonitor: ProcessMonitor;
   appSecret: string;
   /** Where errors are reported (Sentry with SENTRY_DSN); flushed by `close()`. */
   errorReporter: ErrorReporter | undefined;
@@ -118,7 +125,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const redis = config.redisUrl ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
   redis?.on('error', (error: Error) => logger.warn({ err: error }, 'redis unavailable; rate limits pass requests meanwhile'));
   const ai = createAiServices({ db, clock, logger }, { appSecret, random: overrides.random ?? Math.random, ...(overrides.aiSleep ? { sleep: overrides.aiSleep } : {}) });
-  const personalize = createMessagePersonalizer({ db, clock, logger, ...ai });
+  const personalize = personalizeClaimedWith(createMessagePersonalizer({ db, clock, logger, service: ai.service }));
+  // Set once the email services exist (their breakers are what it reports).
+  let circuitStates: () => Array<{ providerId: string; state: string }> = () => [];
+  const processMonitor = createProcessMonitor({ db, clock, logger }, { intervalMs: 5000, circuitStates: () => circuitStates() });
   const base: Omit<AppDeps, 'email'> = {
     config,
     db,
@@ -130,16 +140,20 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     isShuttingDown: () => shuttingDown,
     dns: overrides.dns ?? systemDnsResolver,
     ai,
+    processMonitor,
     ...(redis ? { redis } : {}),
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
   const deps: AppDeps = Object.assign(base, { email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }) });
   workers.push(deps.email.sender);
-  deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers));
+  circuitStates = () => deps.email.providers.circuitStates();
+  deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers), aiProviderCheck(db, clock, ai.settings));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink }, { batchSize: config.engineBatchSize });
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
-  const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new RulesReplyClassifier()), eventSink: () => deps.eventSink });
+  const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new ModelReplyClassifier({ service: ai.service, logger })), eventSink: () => deps.eventSink });
   workers.push(eventProcessor);
+  const guardianEvaluator = new GuardianEvaluator({ db, clock, logger }, { intervalMs: config.guardianEvalIntervalMs });
+  workers.push(createEvaluatorWorker(guardianEvaluator, { db, logger }, Math.min(1000, config.guardianEvalIntervalMs)));
   workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, holder, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {
@@ -147,11 +161,14 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     workers,
     eventProcessor,
     holder,
+    guardianEvaluator,
+    processMonitor,
     appSecret,
     errorReporter,
     async close() {
       shuttingDown = true;
       await Promise.all(workers.map((worker) => worker.stop()));
+      await processMonitor.stop();
       // After the workers finished what they held: anything still claimed becomes reclaimable.
       await holder.release();
       if (ownsDb) await db.close();

@@ -25,6 +25,8 @@ async function main(): Promise<void> {
 
   const app = serveHttp ? await buildApp(runtime.deps) : undefined;
   if (runWorkers) for (const worker of runtime.workers) worker.start();
+  // Every role reports its heartbeat, breakers and HTTP counts for Guardian (src/guardian/monitor.ts).
+  runtime.processMonitor.start(config.role, runWorkers ? runtime.workers.map((w) => w.name) : []);
   if (app) await app.listen({ port: config.port, host: config.host });
   logger.info({ role: config.role, database: runtime.deps.db.kind, url: config.publicUrl }, 'Unite Hub started');
 

@@ -6,7 +6,7 @@ import { enqueueEmail } from '../email/outbox.js';
 import { createLogger } from '../platform/logger.js';
 import { systemClock } from '../platform/clock.js';
 import { createAiServices, type AiServices } from './ai.js';
-import { createMessagePersonalizer } from './variants.js';
+import { createMessagePersonalizer } from './send-time.js';
 import { DEFAULT_CIRCUIT } from '../email/failover.js';
 
 let t: TestApp;
@@ -209,9 +209,10 @@ describe('settings and policy', () => {
 
 describe('campaign email at send time', () => {
   async function send(key: string) {
-    const personalize = createMessagePersonalizer({ db: t.db, clock: systemClock, logger: createLogger('silent'), ...ai });
+    const personalize = createMessagePersonalizer({ db: t.db, clock: systemClock, logger: createLogger('silent'), service: ai.service });
     const { id } = await enqueueEmail(t.db, { workspaceId: owner.workspaceId, contactId, idempotencyKey: key, sourceType: 'campaign', sourceId: null, from: 'a@unitehub.local', to: 'ada@lovelace.example', subject: 'Spring offer', html: '<p>See <a href="https://shop.example.com/spring">the offer</a>.</p>', text: 'See the offer.', aiMode: 'offline' });
-    const content = await personalize({ id, workspaceId: owner.workspaceId, contactId, sourceType: 'campaign', sourceId: null, subject: 'Spring offer', html: '<p>See <a href="https://shop.example.com/spring">the offer</a>.</p>', text: 'See the offer.', aiMode: 'offline' });
+    const contents = await personalize([{ id, workspaceId: owner.workspaceId, contactId, sourceType: 'campaign', sourceId: null, subject: 'Spring offer', html: '<p>See <a href="https://shop.example.com/spring">the offer</a>.</p>', text: 'See the offer.', aiMode: 'offline' }]);
+    const content = contents.get(id)!;
     const row = await t.db.query<{ subject: string; ai_outcome: string; ai_reason: string }>('SELECT subject, ai_outcome, ai_reason FROM messages WHERE id = $1', [id]);
     return { content, row: row.rows[0]! };
   }

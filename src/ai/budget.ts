@@ -1,8 +1,7 @@
 /**
- * Monthly AI budgets. A call reserves its worst-case cost before it leaves the process, in one
- * conditional UPDATE (`spent + reserved + cost <= limit`): PostgreSQL re-checks the condition on
- * the newest row version when two callers race, so concurrent workers cannot together pass the
- * limit. The call then settles its actual cost (always at most the reservation) and releases
+ * Monthly AI budgets. A call reserves its worst-case cost before it leaves the process — a batch
+ * of calls all theirs in one statement (reserveMany) that locks the month's spend row, so
+ * concurrent workers cannot together pass the limit. The call then settles its actual cost (always at most the reservation) and releases
  * the rest. Crossing the warning ratio or the limit records one ai_budget_alerts row per month.
  */
 import type { Database, Queryable } from '../db/database.js';
@@ -64,21 +63,43 @@ export async function putBudget(db: Database, clock: Clock, workspaceId: string,
   });
 }
 
-/**
- * Reserves `worstCase` of this month's budget; false when that would pass the limit.
- * name: reserve-ai-budget — one statement, so the check and the reservation are atomic.
- */
+/** Reserves `worstCase` of this month's budget; false when that would pass the limit. */
 export async function reserveBudget(db: Queryable, workspaceId: string, now: Date, worstCase: number): Promise<boolean> {
+  return (await reserveMany(db, workspaceId, now, [worstCase])) === 1;
+}
+
+/**
+ * Reserves the worst cases of a batch of calls, in order, as many as fit under the limit, and
+ * returns how many did (a prefix of `worstCases`, each > 0).
+ * name: reserve-ai-budget — one statement: the spend row is locked (FOR UPDATE waits for a
+ * concurrent reserver and then reads its committed row), the prefix that fits is computed from that
+ * row, and the reservation added to it. Concurrent batches are serialized on the row, so no number
+ * of workers can together reserve past the limit.
+ */
+export async function reserveMany(db: Queryable, workspaceId: string, now: Date, worstCases: number[]): Promise<number> {
+  if (worstCases.length === 0) return 0;
   const month = monthOf(now);
-  await db.query('INSERT INTO ai_spend (workspace_id, month) VALUES ($1, $2) ON CONFLICT (workspace_id, month) DO NOTHING', [workspaceId, month]);
-  const result = await db.query(
-    `UPDATE ai_spend s SET reserved = s.reserved + $3
-      WHERE s.workspace_id = $1 AND s.month = $2
-        AND s.spent + s.reserved + $3 <= COALESCE((SELECT monthly_limit FROM ai_budgets b WHERE b.workspace_id = $1), 1e15)`,
-    [workspaceId, month, worstCase],
-  );
-  if (result.rowCount === 0) await recordAlert(db, workspaceId, month, 'exceeded', now);
-  return result.rowCount > 0;
+  const reserve = () =>
+    db.query<{ n: number }>(
+      `WITH cur AS (SELECT spent, reserved FROM ai_spend WHERE workspace_id = $1 AND month = $2 FOR UPDATE),
+            lim AS (SELECT COALESCE((SELECT monthly_limit FROM ai_budgets WHERE workspace_id = $1), 1e15) AS l),
+            fit AS (SELECT count(*)::int AS n, COALESCE(max(x.cum), 0) AS total
+                      FROM (SELECT sum(c) OVER (ORDER BY i) AS cum FROM unnest($3::numeric[]) WITH ORDINALITY AS t(c, i)) x, cur, lim
+                     WHERE cur.spent + cur.reserved + x.cum <= lim.l)
+       UPDATE ai_spend s SET reserved = s.reserved + fit.total FROM fit
+        WHERE s.workspace_id = $1 AND s.month = $2
+       RETURNING fit.n`,
+      [workspaceId, month, worstCases],
+    );
+  let result = await reserve();
+  if (result.rowCount === 0) {
+    // The month's first call: create its spend row, then reserve.
+    await db.query('INSERT INTO ai_spend (workspace_id, month) VALUES ($1, $2) ON CONFLICT (workspace_id, month) DO NOTHING', [workspaceId, month]);
+    result = await reserve();
+  }
+  const n = result.rows[0]?.n ?? 0;
+  if (n < worstCases.length) await recordAlert(db, workspaceId, month, 'exceeded', now);
+  return n;
 }
 
 /** Turns a reservation into the actual cost and records a threshold crossed. */

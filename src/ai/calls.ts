@@ -2,10 +2,11 @@
  * The AI call log: one ai_calls row for every call, including refused and failed ones, and the
  * usage reads over it (filtered list, spend per day by model).
  */
+import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
 
-export const AI_OPERATIONS = ['personalize', 'subject_variants', 'test_connection'] as const;
+export const AI_OPERATIONS = ['personalize', 'subject_variants', 'classify', 'test_connection'] as const;
 export type AiOperation = (typeof AI_OPERATIONS)[number];
 export const AI_OUTCOMES = ['ok', 'fallback', 'refused', 'error'] as const;
 export type AiOutcome = (typeof AI_OUTCOMES)[number];
@@ -31,32 +32,36 @@ export interface AiCallRecord {
 }
 
 export async function logCall(q: Queryable, call: AiCallRecord): Promise<string> {
-  const result = await q.query<{ id: string }>(
-    `INSERT INTO ai_calls (workspace_id, actor_type, actor_id, operation, provider, model, tokens_in, tokens_out, cost, latency_ms,
-                           outcome, reason_code, reason, message_id, template_id, campaign_id, contact_id, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
-    [
-      call.workspaceId,
-      call.actor.type,
-      call.actor.id,
-      call.operation,
-      call.provider,
-      call.model,
-      call.tokensIn,
-      call.tokensOut,
-      call.cost,
-      call.latencyMs,
-      call.outcome,
-      call.reasonCode,
-      call.reason?.slice(0, 1000) ?? null,
-      call.messageId ?? null,
-      call.templateId ?? null,
-      call.campaignId ?? null,
-      call.contactId ?? null,
-      call.at,
-    ],
-  );
-  return result.rows[0]!.id;
+  return (await logCalls(q, [call]))[0]!;
+}
+
+/** Writes a batch of calls' rows in one statement; returns their ids in order. */
+export async function logCalls(q: Queryable, calls: AiCallRecord[]): Promise<string[]> {
+  if (calls.length === 0) return [];
+  const rows = calls.map((call) => ({
+    id: randomUUID(),
+    workspace_id: call.workspaceId,
+    actor_type: call.actor.type,
+    actor_id: call.actor.id,
+    operation: call.operation,
+    provider: call.provider,
+    model: call.model,
+    tokens_in: call.tokensIn,
+    tokens_out: call.tokensOut,
+    cost: call.cost,
+    latency_ms: call.latencyMs,
+    outcome: call.outcome,
+    reason_code: call.reasonCode,
+    reason: call.reason?.slice(0, 1000) ?? null,
+    message_id: call.messageId ?? null,
+    template_id: call.templateId ?? null,
+    campaign_id: call.campaignId ?? null,
+    contact_id: call.contactId ?? null,
+    created_at: call.at.toISOString(),
+  }));
+  const columns = Object.keys(rows[0]!).join(', ');
+  await q.query(`INSERT INTO ai_calls (${columns}) SELECT ${columns} FROM json_populate_recordset(NULL::ai_calls, $1::json)`, [JSON.stringify(rows)]);
+  return rows.map((r) => r.id);
 }
 
 export interface CallFilters {

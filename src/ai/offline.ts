@@ -5,7 +5,8 @@
  * (docs/ai.md lists the rules in order), and never touches the original's links, Liquid tags or
  * wording. Contact values that look like markup, Liquid, addresses or domains are not used.
  */
-import type { AiProvider, ContactFacts, EmailDraft, Personalized, ProviderCall } from './provider.js';
+import { RulesReplyClassifier } from '../scoring/classifier.js';
+import type { AiProvider, ContactFacts, EmailDraft, Personalized, ProviderCall, ReplyVerdict } from './provider.js';
 
 export const OFFLINE_MODEL = 'rules-v1';
 const NO_USAGE = { tokensIn: 0, tokensOut: 0 };
@@ -113,6 +114,8 @@ export function subjectVariantsOffline(subject: string, count: number): string[]
   return [...new Set(candidates.filter((c) => c !== subject && c.length <= MAX_SUBJECT))].slice(0, count);
 }
 
+const rules = new RulesReplyClassifier();
+
 export function createOfflineProvider(): AiProvider {
   return {
     kind: 'offline',
@@ -122,6 +125,9 @@ export function createOfflineProvider(): AiProvider {
     },
     async subjectVariants(subject, count): Promise<ProviderCall<string[]>> {
       return { value: subjectVariantsOffline(subject, count), usage: NO_USAGE };
+    },
+    async classifyReply(text): Promise<ProviderCall<ReplyVerdict>> {
+      return { value: await rules.classify(text), usage: NO_USAGE };
     },
     async check() {
       return { ok: true, detail: 'the offline personalizer needs no connection' };

@@ -42,7 +42,7 @@ export const BUILT_IN_PRICES: ReadonlyArray<Omit<ModelPrice, 'source'>> = [
   { provider: 'anthropic', model: 'claude-sonnet-4-5', inputPerMTok: 3, outputPerMTok: 15 },
 ];
 
-interface PolicyRow {
+export interface PolicyRow {
   allowed_providers: string[];
   allowed_models: string[];
   max_tokens: number;
@@ -53,7 +53,11 @@ interface PolicyRow {
 
 export async function getPolicy(q: Queryable, workspaceId: string): Promise<AiPolicy> {
   const result = await q.query<PolicyRow>('SELECT allowed_providers, allowed_models, max_tokens, redact_pii, personal_fields, require_approval FROM ai_policies WHERE workspace_id = $1', [workspaceId]);
-  const row = result.rows[0];
+  return policyOfRow(result.rows[0] ?? null);
+}
+
+/** A stored policy row (or none: the defaults) as the policy. */
+export function policyOfRow(row: PolicyRow | null): AiPolicy {
   if (!row) return { ...DEFAULT_POLICY };
   return {
     allowedProviders: row.allowed_providers.filter((p): p is AiProviderKind => (AI_PROVIDERS as readonly string[]).includes(p)),
@@ -82,18 +86,32 @@ export async function putPolicy(db: Database, clock: Clock, workspaceId: string,
 }
 
 export async function listPrices(q: Queryable, workspaceId: string): Promise<ModelPrice[]> {
-  const rows = await q.query<{ provider: PricedProvider; model: string; input_per_mtok: string | number; output_per_mtok: string | number }>(
-    'SELECT provider, model, input_per_mtok, output_per_mtok FROM ai_prices WHERE workspace_id = $1',
-    [workspaceId],
-  );
-  const own = new Map(rows.rows.map((r) => [`${r.provider}:${r.model}`, { provider: r.provider, model: r.model, inputPerMTok: Number(r.input_per_mtok), outputPerMTok: Number(r.output_per_mtok), source: 'workspace' as const }]));
+  const rows = await q.query<PriceRow>('SELECT provider, model, input_per_mtok, output_per_mtok FROM ai_prices WHERE workspace_id = $1', [workspaceId]);
+  return mergePrices(rows.rows);
+}
+
+export interface PriceRow {
+  provider: PricedProvider;
+  model: string;
+  input_per_mtok: string | number;
+  output_per_mtok: string | number;
+}
+
+/** The built-in table with the workspace's own prices over it. */
+export function mergePrices(rows: PriceRow[]): ModelPrice[] {
+  const own = new Map(rows.map((r) => [`${r.provider}:${r.model}`, { provider: r.provider, model: r.model, inputPerMTok: Number(r.input_per_mtok), outputPerMTok: Number(r.output_per_mtok), source: 'workspace' as const }]));
   const merged: ModelPrice[] = BUILT_IN_PRICES.filter((p) => !own.has(`${p.provider}:${p.model}`)).map((p) => ({ ...p, source: 'built-in' as const }));
   return [...merged, ...own.values()].sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
 }
 
 export async function priceOf(q: Queryable, workspaceId: string, provider: AiProviderKind, model: string): Promise<ModelPrice | null> {
+  return priceIn(provider === 'offline' ? [] : await listPrices(q, workspaceId), provider, model);
+}
+
+/** A model's price in a price list; the offline personalizer costs 0. */
+export function priceIn(prices: ModelPrice[], provider: AiProviderKind, model: string): ModelPrice | null {
   if (provider === 'offline') return { provider: 'openai', model, inputPerMTok: 0, outputPerMTok: 0, source: 'built-in' };
-  return (await listPrices(q, workspaceId)).find((p) => p.provider === provider && p.model === model) ?? null;
+  return prices.find((p) => p.provider === provider && p.model === model) ?? null;
 }
 
 export async function putPrice(db: Database, clock: Clock, workspaceId: string, price: Omit<ModelPrice, 'source'>, actor: Actor): Promise<ModelPrice> {

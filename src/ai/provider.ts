@@ -46,11 +46,22 @@ export interface ProviderCall<T> {
   usage: Usage;
 }
 
+/** A reply's reading, as the lead score uses it (src/scoring/classifier.ts). */
+export interface ReplyVerdict {
+  /** −1 (negative) … 1 (positive). */
+  sentiment: number;
+  /** 0 (none) … 1 (ready to buy). */
+  intent: number;
+  reason: string;
+}
+
 export interface AiProvider {
   readonly kind: AiProviderKind;
   readonly model: string;
   personalize(draft: EmailDraft, contact: ContactFacts, maxTokens: number): Promise<ProviderCall<Personalized>>;
   subjectVariants(subject: string, count: number, maxTokens: number): Promise<ProviderCall<string[]>>;
+  /** Reads the sentiment and buying intent of an email reply. */
+  classifyReply(text: string, maxTokens: number): Promise<ProviderCall<ReplyVerdict>>;
   /** A cheap authenticated request that proves the URL, key and model work. */
   check(): Promise<{ ok: boolean; detail: string }>;
 }

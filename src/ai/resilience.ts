@@ -47,16 +47,22 @@ export async function withRetries<T>(run: () => Promise<ProviderCall<T>>, breake
 }
 
 /** The provider with every operation run through withRetries and the breaker. */
-export function resilient(provider: AiProvider, breaker: CircuitBreaker, options: RetryOptions): AiProvider {
+export function resilient(provider: AiProvider, breaker: CircuitBreaker, options: RetryOptions, onFailure?: (error: AiCallError) => void): AiProvider {
   const run = async <T>(call: () => Promise<ProviderCall<T>>): Promise<ProviderCall<T>> => {
-    const result = await withRetries(call, breaker, options);
-    return { value: result.value, usage: result.usage };
+    try {
+      const result = await withRetries(call, breaker, options);
+      return { value: result.value, usage: result.usage };
+    } catch (error) {
+      if (error instanceof AiCallError && error.kind !== 'circuit_open') onFailure?.(error);
+      throw error;
+    }
   };
   return {
     kind: provider.kind,
     model: provider.model,
     personalize: (draft, contact, maxTokens) => run(() => provider.personalize(draft, contact, maxTokens)),
     subjectVariants: (subject, count, maxTokens) => run(() => provider.subjectVariants(subject, count, maxTokens)),
+    classifyReply: (text, maxTokens) => run(() => provider.classifyReply(text, maxTokens)),
     check: () => provider.check(),
   };
 }

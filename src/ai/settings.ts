@@ -4,8 +4,8 @@
  * never returned; a change is audited. Built providers are cached per workspace with their
  * circuit breaker until the settings change.
  */
-import type { Database } from '../db/database.js';
-import { CircuitBreaker, type CircuitOptions } from '../email/failover.js';
+import type { Database, Queryable } from '../db/database.js';
+import { CircuitBreaker, type CircuitOptions, type CircuitState } from '../email/failover.js';
 import { CredentialVault } from '../email/provider-settings.js';
 import { AppError } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
@@ -37,7 +37,7 @@ export interface AiSettingsView {
   updatedAt: string | null;
 }
 
-interface Row {
+export interface SettingsRow {
   provider: AiProviderKind;
   model: string;
   base_url: string | null;
@@ -46,6 +46,10 @@ interface Row {
   max_retries: number;
   updated_at: Date;
 }
+type Row = SettingsRow;
+
+/** The columns a settings row is read with (also by the batch context read, context.ts). */
+export const SETTINGS_COLUMNS = 'provider, model, base_url, credentials_encrypted, timeout_ms, max_retries, updated_at';
 
 const OFFLINE_VIEW: AiSettingsView = { provider: 'offline', model: OFFLINE_MODEL, baseUrl: null, hasApiKey: false, timeoutMs: 10_000, maxRetries: 2, updatedAt: null };
 const DEFAULT_BASE_URL: Record<Exclude<AiProviderKind, 'offline'>, string> = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com' };
@@ -57,7 +61,7 @@ export interface AiSettingsOptions {
 
 export class AiSettings {
   private readonly vault: CredentialVault;
-  private readonly built = new Map<string, { version: number; provider: AiProvider }>();
+  private readonly built = new Map<string, BuiltProvider>();
 
   constructor(
     private readonly db: Database,
@@ -68,8 +72,8 @@ export class AiSettings {
     this.vault = new CredentialVault(appSecret);
   }
 
-  private async row(workspaceId: string): Promise<Row | null> {
-    const result = await this.db.query<Row>('SELECT provider, model, base_url, credentials_encrypted, timeout_ms, max_retries, updated_at FROM ai_settings WHERE workspace_id = $1', [workspaceId]);
+  private async row(workspaceId: string, q: Queryable = this.db): Promise<Row | null> {
+    const result = await q.query<Row>(`SELECT ${SETTINGS_COLUMNS} FROM ai_settings WHERE workspace_id = $1`, [workspaceId]);
     return result.rows[0] ?? null;
   }
 
@@ -117,8 +121,12 @@ export class AiSettings {
   }
 
   /** The workspace's provider (resilient), or the offline one when none is set. */
-  async providerFor(workspaceId: string): Promise<AiProvider> {
-    const row = await this.row(workspaceId);
+  async providerFor(workspaceId: string, q: Queryable = this.db): Promise<AiProvider> {
+    return this.providerFromRow(workspaceId, await this.row(workspaceId, q));
+  }
+
+  /** The provider for a settings row already read (the batch path reads it with the policy). */
+  providerFromRow(workspaceId: string, row: Row | null): AiProvider {
     if (!row || row.provider === 'offline') return createOfflineProvider();
     const version = row.updated_at.getTime();
     const cached = this.built.get(workspaceId);
@@ -127,8 +135,24 @@ export class AiSettings {
     const base = row.provider === 'openai'
       ? createOpenAiProvider({ apiKey, model: row.model, baseUrl: row.base_url ?? DEFAULT_BASE_URL.openai, timeoutMs: row.timeout_ms })
       : createAnthropicProvider({ apiKey, model: row.model, baseUrl: row.base_url, timeoutMs: row.timeout_ms });
-    const provider = resilient(base, new CircuitBreaker(this.clock, this.options.circuit), { ...this.options.retry, maxRetries: row.max_retries });
-    this.built.set(workspaceId, { version, provider });
-    return provider;
+    const breaker = new CircuitBreaker(this.clock, this.options.circuit);
+    const entry: BuiltProvider = { version, provider: base, breaker, lastError: null };
+    entry.provider = resilient(base, breaker, { ...this.options.retry, maxRetries: row.max_retries }, (error) => {
+      entry.lastError = { at: this.clock.now().toISOString(), kind: error.kind, message: error.message.slice(0, 300) };
+    });
+    this.built.set(workspaceId, entry);
+    return entry.provider;
   }
+
+  /** The providers this process has built, with their breaker and last failure (health checks). */
+  builtProviders(): Array<{ workspaceId: string; kind: AiProviderKind; model: string; circuit: CircuitState; lastError: BuiltProvider['lastError'] }> {
+    return [...this.built.entries()].map(([workspaceId, b]) => ({ workspaceId, kind: b.provider.kind, model: b.provider.model, circuit: b.breaker.current, lastError: b.lastError }));
+  }
+}
+
+interface BuiltProvider {
+  version: number;
+  provider: AiProvider;
+  breaker: CircuitBreaker;
+  lastError: { at: string; kind: string; message: string } | null;
 }

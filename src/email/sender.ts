@@ -70,10 +70,11 @@ export interface EmailSenderOptions {
   maxBackoffMs?: number;
   random?: () => number;
   /**
-   * Personalizes a campaign message whose node asked for it (ai_mode), before tracking is added.
-   * It never throws for AI failures and returns the content to send (the original on any failure).
+   * Personalizes a claimed batch's campaign messages whose node asked for it (ai_mode, ai_outcome
+   * not decided yet) before tracking is added, replacing their subject, html and text_body in
+   * place (src/ai/send-time.ts). It never throws; on any AI failure the original stays.
    */
-  personalize?: (message: { id: string; workspaceId: string; contactId: string | null; sourceType: string; sourceId: string | null; subject: string; html: string; text: string; aiMode: 'offline' | 'provider' }) => Promise<{ subject: string; html: string; text: string }>;
+  personalize?: (messages: ClaimedMessage[], concurrency: number) => Promise<void>;
 }
 
 interface ClaimedMessage {
@@ -213,6 +214,7 @@ export class EmailSender implements BackgroundWorker {
       if (reason) recorded.push(this.journal.record(message, claimToken, { kind: 'suppressed', reason }));
       else toSend.push(message);
     }
+    await this.options.personalize?.(toSend, this.concurrency);
     // Each delivery worker waits for its message's outcome to be committed before taking the
     // next: what a dead process leaves unrecorded is at most one message per worker.
     let next = 0;
@@ -293,13 +295,8 @@ export class EmailSender implements BackgroundWorker {
   private async deliver(claimed: ClaimedMessage, claimToken: string): Promise<Outcome> {
     const started = performance.now();
     let provider = this.options.provider;
-    let message = claimed;
+    const message = claimed;
     try {
-      if (message.ai_mode && message.ai_outcome === null && this.options.personalize) {
-        // Decided once per message (ai_outcome), so a retried send sends the same content.
-        const content = await this.options.personalize({ id: message.id, workspaceId: message.workspace_id, contactId: message.contact_id, sourceType: message.source_type, sourceId: message.source_id, subject: message.subject, html: message.html, text: message.text_body, aiMode: message.ai_mode });
-        message = { ...message, subject: content.subject, html: content.html, text_body: content.text };
-      }
       provider = (await this.options.providerFor?.(message.workspace_id)) ?? this.options.provider;
       const result = await provider.send(this.prepare(message), {
         idempotencyKey: `${message.workspace_id}:${message.idempotency_key}`,

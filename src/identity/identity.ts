@@ -11,6 +11,7 @@ import { recordAudit, type Actor } from './audit.js';
 import { clearLoginAttempts, countLoginAttempt, isKnownDevice, rememberDevice } from './login-throttle.js';
 import type { Role } from './permissions.js';
 import { newApiKey, normalizeEmail, randomToken, sha256 } from './tokens.js';
+import { createDefaultRules } from '../guardian/defaults.js';
 
 const SESSION_DAYS = 14;
 // A real hash computed once, so an unknown email costs the same time as a wrong password.
@@ -64,6 +65,7 @@ export async function signUp(
     );
     const userView = user.rows[0]!;
     await tx.query(`INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, 'owner')`, [workspace.id, userView.id]);
+    await createDefaultRules(tx, workspace.id, clock.now());
     await recordAudit(tx, {
       workspaceId: workspace.id,
       actor: { type: 'user', id: userView.id, ip: meta.ip, requestId: meta.requestId },

@@ -1,7 +1,10 @@
 /**
- * Reads the sentiment and buying intent of an email reply. The default is offline rules; an AI
- * classifier can replace it in the composition root (src/init.ts) behind the same interface.
+ * Reads the sentiment and buying intent of an email reply. The default is offline rules; the
+ * composition root (src/init.ts) wires the AI classifier (src/ai/classify.ts), which asks the
+ * workspace's model when one is configured and falls back to these rules otherwise.
  */
+import type { Queryable } from '../db/database.js';
+
 export interface ReplyClassification {
   /** −1 (negative) … 1 (positive). */
   sentiment: number;
@@ -11,8 +14,15 @@ export interface ReplyClassification {
   reason: string;
 }
 
+/** Where a reply was scored: the scoring transaction, its workspace and contact. */
+export interface ClassifyContext {
+  q: Queryable;
+  workspaceId: string;
+  contactId: string | null;
+}
+
 export interface ReplyClassifier {
-  classify(text: string): Promise<ReplyClassification>;
+  classify(text: string, context?: ClassifyContext): Promise<ReplyClassification>;
 }
 
 const POSITIVE = [/\bthanks?\b/, /\bthank you\b/, /\binterested\b/, /\bgreat\b/, /\blove\b/, /\bsounds good\b/, /\bperfect\b/, /\bexcited\b/, /\bhelpful\b/, /\byes\b/, /\blet'?s\b/, /\bawesome\b/];

@@ -12,7 +12,7 @@ import type { Queryable } from '../db/database.js';
 import type { ContactStatus, ScorePart } from '../contacts/contacts.js';
 import type { NewEvent, RecordedEvent } from '../events/events.js';
 import { assertUnreachable } from '../http/errors.js';
-import type { ReplyClassifier } from './classifier.js';
+import type { ClassifyContext, ReplyClassifier } from './classifier.js';
 
 export type ScoreBand = 'cold' | 'warm' | 'hot';
 
@@ -147,7 +147,7 @@ function replyText(properties: Record<string, unknown>): string | null {
 }
 
 /** How one event changes the counters, or null when it does not count. */
-async function deltaOf(event: Pick<RecordedEvent, 'type' | 'name' | 'properties'>, classifier: ReplyClassifier): Promise<Partial<Engagement> | null> {
+async function deltaOf(event: Pick<RecordedEvent, 'type' | 'name' | 'properties'>, classifier: ReplyClassifier, context: ClassifyContext): Promise<Partial<Engagement> | null> {
   switch (event.type) {
     case 'email':
       if (event.name === 'opened') return { opens: 1 };
@@ -155,7 +155,7 @@ async function deltaOf(event: Pick<RecordedEvent, 'type' | 'name' | 'properties'
       if (event.name === 'replied') {
         const text = replyText(event.properties);
         if (!text) return { replies: 1 };
-        const c = await classifier.classify(text);
+        const c = await classifier.classify(text, context);
         return { replies: 1, sentimentSum: c.sentiment, sentimentCount: 1, maxIntent: c.intent, intentReason: c.intent > 0 ? `a reply ${c.reason}` : null };
       }
       return null;
@@ -234,7 +234,7 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
     for (const event of events) {
       if (!event.contactId || isDerivedEvent(event)) continue;
       touched.add(event.contactId);
-      const delta = await deltaOf(event, classifier);
+      const delta = await deltaOf(event, classifier, { q, workspaceId, contactId: event.contactId });
       if (!delta) continue;
       // Engagement is the contact acting: its latest time is the contact's last activity.
       const seen = lastActivity.get(event.contactId);

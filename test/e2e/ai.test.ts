@@ -98,4 +98,36 @@ describe.skipIf(!hasChromium && !mustRun)('AI pages in Chromium', () => {
     await page.getByRole('img', { name: 'Calls per day by model' }).waitFor();
     expect(browserErrors).toEqual([]);
   });
+
+  it('lets an admin add a model’s price and change one, with errors worded for people, and audits it', async () => {
+    await page.goto(`${baseUrl}/ai`);
+    const prices = page.getByRole('table', { name: 'AI prices' });
+    await prices.getByRole('row', { name: /gpt-4o-mini/ }).waitFor();
+    const form = page.getByRole('form', { name: 'AI price' });
+    await form.getByLabel('Model name').fill('llama3.1');
+    await form.getByLabel('Input per million tokens').fill('-1');
+    await form.getByLabel('Output per million tokens').fill('cheap');
+    await form.getByRole('button', { name: 'Save price' }).click();
+    await page.getByText('The input price cannot be negative; use 0 for a model that costs nothing.').waitFor();
+    await page.getByText('Enter the output price per million tokens as a number; use 0 for a local model such as Ollama.').waitFor();
+    expect((await t.app.inject({ method: 'GET', url: '/api/ai/prices', headers: owner.bearer })).json().prices.some((p: { model: string }) => p.model === 'llama3.1')).toBe(false);
+
+    await form.getByLabel('Input per million tokens').fill('0');
+    await form.getByLabel('Output per million tokens').fill('0');
+    await form.getByRole('button', { name: 'Save price' }).click();
+    await page.getByText('Price saved for llama3.1.').waitFor();
+    await expect(prices.getByRole('row', { name: /llama3\.1/ }).textContent()).resolves.toContain('yours');
+
+    await page.getByRole('button', { name: 'Edit the price of gpt-4o-mini' }).click();
+    await expect(form.getByLabel('Model name').inputValue()).resolves.toBe('gpt-4o-mini');
+    await form.getByLabel('Input per million tokens').fill('0.2');
+    await form.getByRole('button', { name: 'Save price' }).click();
+    await page.getByText('Price saved for gpt-4o-mini.').waitFor();
+    const stored = (await t.app.inject({ method: 'GET', url: '/api/ai/prices', headers: owner.bearer })).json().prices as Array<{ model: string; inputPerMTok: number; outputPerMTok: number; source: string }>;
+    expect(stored.find((p) => p.model === 'gpt-4o-mini')).toEqual({ provider: 'openai', model: 'gpt-4o-mini', inputPerMTok: 0.2, outputPerMTok: 0.6, source: 'workspace' });
+    // The audit log answers stored rows (snake_case until issue 14 maps them); either spelling is read.
+    const audit = (await t.app.inject({ method: 'GET', url: '/api/audit-log?limit=20', headers: owner.bearer })).json() as { entries: Array<{ action: string; resourceId?: string; resource_id?: string }> };
+    expect(audit.entries.filter((e) => e.action === 'ai.price.update').map((e) => e.resourceId ?? e.resource_id).sort()).toEqual(['openai:gpt-4o-mini', 'openai:llama3.1']);
+    expect(browserErrors).toEqual([]);
+  });
 });

@@ -16,6 +16,9 @@ import { MessagePage, MessagesPage } from './pages/Messages';
 import { ImportPage } from './pages/Import';
 import { SegmentPage, SegmentsPage } from './pages/Segments';
 import { AiPage } from './pages/Ai';
+import { GuardianHealthPage } from './pages/guardian/Health';
+import { GuardianAlertPage, GuardianAlertsPage } from './pages/guardian/Alerts';
+import { GuardianRulePage, GuardianRulesPage } from './pages/guardian/Rules';
 import { Alert, Spinner } from './ui';
 
 // The graph view pulls in React Flow; load it only when a campaign is opened.
@@ -32,6 +35,7 @@ const NAV: Array<{ to: string; label: string; permission: string }> = [
   { to: '/email', label: 'Email', permission: 'templates:read' },
   { to: '/inbox', label: 'Inbox', permission: 'messages:read' },
   { to: '/ai', label: 'AI', permission: 'ai:read' },
+  { to: '/guardian', label: 'Guardian', permission: 'guardian:read' },
   { to: '/settings', label: 'Settings', permission: 'members:read' },
 ];
 
@@ -53,6 +57,12 @@ function routeFor(pathname: string): ReactNode {
   if (pathname === '/inbox') return <InboxPage messageId={undefined} />;
   if ((params = matchPath('/inbox/:id', pathname))) return <InboxPage messageId={params.id!} />;
   if (pathname === '/ai') return <AiPage />;
+  if (pathname === '/guardian') return <GuardianHealthPage />;
+  if (pathname === '/guardian/alerts') return <GuardianAlertsPage />;
+  if ((params = matchPath('/guardian/alerts/:id', pathname))) return <GuardianAlertPage key={params.id} alertId={params.id!} />;
+  if (pathname === '/guardian/rules') return <GuardianRulesPage />;
+  if (pathname === '/guardian/rules/new') return <GuardianRulePage key="new" ruleId={undefined} />;
+  if ((params = matchPath('/guardian/rules/:id', pathname))) return <GuardianRulePage key={params.id} ruleId={params.id!} />;
   if (pathname === '/settings') return <SettingsPage />;
   return (
     <section>

@@ -52,6 +52,13 @@ export interface AiBudget {
   reserved: number;
   alerts: Array<{ month: string; kind: string; spent: number; monthlyLimit: number; at: string }>;
 }
+export interface AiPrice {
+  provider: 'openai' | 'anthropic';
+  model: string;
+  inputPerMTok: number;
+  outputPerMTok: number;
+  source: 'built-in' | 'workspace';
+}
 export interface AiCall {
   id: string;
   actorType: string;
@@ -472,7 +479,7 @@ function csrfToken(): string | undefined {
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   // A Blob (a CSV file) is streamed as is; anything else travels as JSON.
   const isBlob = typeof Blob !== 'undefined' && body instanceof Blob;
@@ -509,7 +516,7 @@ async function request<T>(method: Method, path: string, body?: unknown): Promise
   return parsed as T;
 }
 
-function query(params: Record<string, string | number | undefined>): string {
+export function query(params: Record<string, string | number | undefined>): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== '') search.set(key, String(value));
@@ -637,6 +644,8 @@ export const api = {
     savePolicy: (input: AiPolicy) => request<AiPolicy>('PUT', '/ai/policy', input),
     budget: () => request<AiBudget>('GET', '/ai/budget'),
     saveBudget: (input: { monthlyLimit: number | null; warnRatio?: number }) => request<AiBudget>('PUT', '/ai/budget', input),
+    prices: () => request<{ prices: AiPrice[] }>('GET', '/ai/prices'),
+    savePrice: (input: Omit<AiPrice, 'source'>) => request<AiPrice>('PUT', '/ai/prices', input),
     calls: (params: { outcome?: string; operation?: string; from?: string; limit?: number }) => request<{ calls: AiCall[] }>('GET', `/ai/calls${query(params)}`),
     usage: (params: { outcome?: string; operation?: string; from?: string }) => request<{ days: AiSpendDay[] }>('GET', `/ai/usage${query(params)}`),
     reviews: () => request<{ variants: AiVariant[] }>('GET', '/ai/reviews?status=pending'),

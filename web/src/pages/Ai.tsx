@@ -1,11 +1,13 @@
 /**
  * AI: the usage log with filters and a spend-per-day chart by model, the review queue of generated
- * variants, and (admins) the provider, policy and budget. Everything goes through /api/ai (docs/ai.md).
+ * variants, (admins) the provider, policy and budget, and the price table (AiPrices.tsx). Everything
+ * goes through /api/ai (docs/ai.md).
  */
 import { useState, type FormEvent } from 'react';
 import { api, errorMessage, type AiCall, type AiPolicy, type AiProviderKind, type AiSpendDay } from '../api';
 import { useMe } from '../session';
 import { Alert, Badge, Field, PageHeader, Spinner, formatDate, useLoad } from '../ui';
+import { AiPrices } from './AiPrices';
 
 const OUTCOME_TONE: Record<AiCall['outcome'], string> = { ok: 'active', fallback: 'paused', refused: 'paused', error: 'failed' };
 const COLORS = ['#4f46e5', '#0891b2', '#ca8a04', '#db2777', '#16a34a', '#9333ea'];
@@ -328,6 +330,7 @@ export function AiPage() {
       <Usage />
       <Reviews canWrite={me.permissions.includes('ai:write')} />
       <Governance canAdmin={me.permissions.includes('settings:write')} />
+      <AiPrices canAdmin={me.permissions.includes('settings:write')} />
     </div>
   );
 }
