@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config.ts', 'src/server.ts', 'src/cli/**', 'test/**', 'bench/**', 'load/**', 'scripts/**', '**/*.test.ts', 'vitest*.ts'],
+    files: ['src/config.ts', 'src/server.ts', 'src/cli/**', 'test/**', 'bench/**', 'load/**', 'scripts/**', 'deploy/**', '**/*.test.ts', 'vitest*.ts'],
     rules: { 'no-restricted-properties': 'off', 'no-console': 'off' },
   },
   { files: ['web/**'], languageOptions: { globals: { ...globals.browser } } },

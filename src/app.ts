@@ -8,10 +8,10 @@ import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { contactsRoutes } from './contacts/contacts.routes.js';
 import { customFieldRoutes } from './contacts/custom-fields.routes.js';
@@ -36,6 +36,7 @@ import { isOperator, registerAuth } from './http/auth.js';
 import { AppError, type ErrorBody } from './http/errors.js';
 import { registerBodyDrain } from './http/body-drain.js';
 import { registerJsonBodyParser } from './http/json-body.js';
+import { registerRateLimits } from './http/rate-limits.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
 import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
@@ -71,6 +72,8 @@ export interface AppDeps {
   processMonitor: ProcessMonitor;
   /** Resolves outbound hosts when they are saved (webhook URLs, SMTP providers) to refuse non-public ones. */
   dns: DnsResolver;
+  /** Shared rate-limit counters across processes (REDIS_URL); absent: counted in this process. */
+  redis?: Redis;
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
@@ -135,11 +138,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
   });
-  await app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) =>
-      new AppError('RATE_LIMITED', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
-  });
+  // Per-route limits (log-in) and the tiers by API key, workspace, write key and address.
+  await registerRateLimits(app, config, deps.redis);
 
   await app.register(swagger, {
     openapi: {
@@ -152,7 +152,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
-      if (error.code === 'RATE_LIMITED') reply.header('retry-after', '60');
+      if (error.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
       return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
     }
     if (isUniqueViolation(error)) {

@@ -2,6 +2,7 @@
  * The only module that reads the environment. `loadConfig` validates every variable once and
  * returns a frozen object; a bad value stops the process with a message naming the variable.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { parseSmtpUrl } from './email/smtp-url.js';
@@ -49,6 +50,14 @@ export interface Config {
   /** Enrollments the campaign engine claims per transaction. */
   readonly engineBatchSize: number;
   readonly shutdownTimeoutMs: number;
+  /** Requests per minute by tier (src/http/rate-limits.ts); 0 turns a tier off. */
+  readonly rateLimits: { readonly apiKeyPerMinute: number; readonly workspacePerMinute: number; readonly writeKeyPerMinute: number; readonly publicIpPerMinute: number };
+  /** Redis shared by all processes for rate-limit counters (REDIS_URL); undefined: counted per process. */
+  readonly redisUrl: string | undefined;
+  /** Sentry DSN (SENTRY_DSN); undefined: no error monitoring, @sentry/node is never loaded. */
+  readonly sentryDsn: string | undefined;
+  /** The release reported with errors (SENTRY_RELEASE; default `unite-hub@<package.json version>`). */
+  readonly release: string;
   /** How often each Guardian rule is evaluated (GUARDIAN_EVAL_INTERVAL, seconds; default 60). */
   readonly guardianEvalIntervalMs: number;
 }
@@ -150,6 +159,16 @@ function smtpUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** `unite-hub@<version>` from the package.json of the working directory. */
+function packageRelease(cwd: string): string {
+  try {
+    const { name, version } = JSON.parse(readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { name?: string; version?: string };
+    return `${name ?? 'unite-hub'}@${version ?? 'unknown'}`;
+  } catch {
+    return 'unite-hub@unknown';
+  }
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const port = int(env, 'PORT', 3008, 0, 65535);
@@ -199,6 +218,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerPollMs: int(env, 'WORKER_POLL_MS', 500, 10, 60_000),
     engineBatchSize: int(env, 'ENGINE_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 100, 600_000),
+    rateLimits: Object.freeze({
+      apiKeyPerMinute: int(env, 'RATE_LIMIT_API_KEY_PER_MINUTE', 600_000, 0, 10_000_000),
+      workspacePerMinute: int(env, 'RATE_LIMIT_WORKSPACE_PER_MINUTE', 1_200_000, 0, 10_000_000),
+      writeKeyPerMinute: int(env, 'RATE_LIMIT_WRITE_KEY_PER_MINUTE', 300_000, 0, 10_000_000),
+      publicIpPerMinute: int(env, 'RATE_LIMIT_PUBLIC_IP_PER_MINUTE', 300_000, 0, 10_000_000),
+    }),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    sentryDsn: url(env, 'SENTRY_DSN', ['http:', 'https:']),
+    release: env.SENTRY_RELEASE && env.SENTRY_RELEASE !== '' ? env.SENTRY_RELEASE : packageRelease(cwd),
     guardianEvalIntervalMs: int(env, 'GUARDIAN_EVAL_INTERVAL', 60, 5, 3600) * 1000,
   };
   return Object.freeze(config);

@@ -32,6 +32,7 @@ import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
+import { createSentryReporter, type ErrorReporter } from './platform/sentry.js';
 import { createLeadScoring } from './scoring/scoring.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
@@ -54,6 +55,8 @@ export interface Runtime {
   /** This process's heartbeat, circuit states and HTTP counts for Guardian; `server.ts` starts it in every role. */
   processMonitor: ProcessMonitor;
   appSecret: string;
+  /** Where errors are reported (Sentry with SENTRY_DSN); flushed by `close()`. */
+  errorReporter: ErrorReporter | undefined;
   /** Stops the workers (finishing in-flight work) and closes the database. */
   close(): Promise<void>;
 }
@@ -72,6 +75,8 @@ export interface RuntimeOverrides {
   emailProvider?: EmailProvider;
   /** Outbound HTTP for the email provider APIs (tests). */
   emailHttp?: HttpClient;
+  /** Error monitoring (tests); otherwise Sentry when SENTRY_DSN is set. */
+  errorReporter?: ErrorReporter;
   /** Waits between AI provider retries (tests shorten them). */
   aiSleep?: (ms: number) => Promise<void>;
 }
@@ -96,7 +101,8 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
 }
 
 export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const errorReporter = overrides.errorReporter ?? (config.sentryDsn ? await createSentryReporter({ dsn: config.sentryDsn, release: config.release, role: config.role, environment: config.nodeEnv }) : undefined);
+  const logger = overrides.logger ?? createLogger(config.logLevel, undefined, errorReporter);
   const clock = overrides.clock ?? systemClock;
   const ownsDb = !overrides.db;
   const db = overrides.db ?? (await openDatabase(config, logger));
@@ -117,6 +123,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   // entries and exits) through this same sink, so the engine sees those too.
   const eventSink: EventSink = combineEventSinks(createCampaignEventSink({ clock }), eventWorkSink);
 
+  // Rate-limit counters shared by every process (src/http/rate-limits.ts).
+  const redis = config.redisUrl ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
+  redis?.on('error', (error: Error) => logger.warn({ err: error }, 'redis unavailable; rate limits pass requests meanwhile'));
   const ai = createAiServices({ db, clock, logger }, { appSecret, random: overrides.random ?? Math.random, ...(overrides.aiSleep ? { sleep: overrides.aiSleep } : {}) });
   const personalize = personalizeClaimedWith(createMessagePersonalizer({ db, clock, logger, service: ai.service }));
   // Set once the email services exist (their breakers are what it reports).
@@ -152,6 +161,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     ai,
     processMonitor,
     guardianNotify,
+    ...(redis ? { redis } : {}),
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
   const deps: AppDeps = Object.assign(base, {
@@ -177,6 +187,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     guardianEvaluator,
     processMonitor,
     appSecret,
+    errorReporter,
     async close() {
       shuttingDown = true;
       await Promise.all(workers.map((worker) => worker.stop()));
@@ -184,6 +195,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       // After the workers finished what they held: anything still claimed becomes reclaimable.
       await holder.release();
       if (ownsDb) await db.close();
+      if (redis) await redis.quit().catch(() => redis.disconnect());
+      await errorReporter?.flush(2_000);
     },
   };
 }

@@ -9,73 +9,30 @@
  * here, so that email arrives in time only if the LISTEN connection came back.
  * PostgreSQL only (the embedded database has no server to restart).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
+import { createPgCluster, freePort, type PgCluster } from './pg-cluster.js';
 
 const onPostgres = Boolean(process.env.DATABASE_URL);
 const root = path.resolve(import.meta.dirname, '..');
 
-/** The newest installed PostgreSQL's programs (Debian layout), or PG_BINDIR. */
-function postgresBinDir(): string {
-  if (process.env.PG_BINDIR) return process.env.PG_BINDIR;
-  const base = '/usr/lib/postgresql';
-  const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(path.join(base, v, 'bin', 'initdb'))) : [];
-  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) throw new Error('initdb not found under /usr/lib/postgresql/*/bin (set PG_BINDIR)');
-  return path.join(base, newest, 'bin');
-}
-
-/** PostgreSQL refuses to run as root: as root, its programs run as the postgres user. */
-function pgCommand(program: string, args: string[]): { command: string; args: string[] } {
-  const binary = path.join(postgresBinDir(), program);
-  return process.getuid?.() === 0 ? { command: 'runuser', args: ['-u', 'postgres', '--', binary, ...args] } : { command: binary, args };
-}
-
-function runPg(program: string, args: string[]): void {
-  const { command, args: full } = pgCommand(program, args);
-  const result = spawnSync(command, full, { encoding: 'utf8', timeout: 30_000 });
-  if (result.status !== 0) throw new Error(`${program} ${args.join(' ')} failed: ${result.stderr || result.stdout || result.error?.message}`);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!onPostgres)('PostgreSQL restarted under the running server', { timeout: 120_000 }, () => {
-  let dir = '';
-  let pgPort = 0;
+  let cluster: PgCluster | undefined;
   let appPort = 0;
   let server: ChildProcess | undefined;
   let output = '';
-  const dataDir = () => path.join(dir, 'data');
-  const startCluster = () => runPg('pg_ctl', ['-D', dataDir(), '-l', path.join(dir, 'postgres.log'), '-w', '-o', `-p ${pgPort} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
-  const stopCluster = () => runPg('pg_ctl', ['-D', dataDir(), '-m', 'fast', '-w', 'stop']);
+  const startCluster = () => cluster!.start();
+  const stopCluster = () => cluster!.stop();
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'unite-hub-pg-restart-'));
-    if (process.getuid?.() === 0) {
-      const ids = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-      const gids = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-      chownSync(dir, Number(ids.stdout), Number(gids.stdout));
-    }
-    chmodSync(dir, 0o700);
-    pgPort = await freePort();
+    cluster = await createPgCluster('unite-hub-pg-restart-');
     appPort = await freePort();
-    runPg('initdb', ['-D', dataDir(), '-A', 'trust', '-U', 'postgres', '--no-sync']);
-    startCluster();
-    const databaseUrl = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
+    const databaseUrl = cluster.url();
     const db = createPostgresDatabase(databaseUrl, 2);
     await migrate(db);
     await db.close();
@@ -85,7 +42,7 @@ describe.skipIf(!onPostgres)('PostgreSQL restarted under the running server', { 
       DATABASE_URL: databaseUrl,
       PORT: String(appPort),
       HOST: '127.0.0.1',
-      DATA_DIR: path.join(dir, 'app'),
+      DATA_DIR: path.join(cluster.dir, 'app'),
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
       WORKER_POLL_MS: '60000',
@@ -103,14 +60,7 @@ describe.skipIf(!onPostgres)('PostgreSQL restarted under the running server', { 
       await Promise.race([exited, sleep(10_000)]);
       if (server.exitCode === null) server.kill('SIGKILL');
     }
-    if (dir) {
-      try {
-        stopCluster();
-      } catch {
-        // already stopped (a failed test may leave it either way)
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
+    cluster?.destroy();
   });
 
   it('lives on, reports the outage on /health/ready, recovers within 10 s and runs work enqueued after it', async () => {

@@ -22,7 +22,8 @@ const Accepted = Type.Object({
   errors: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), messageId: Type.Union([Type.String(), Type.Null()]), code: Type.String(), message: Type.String() }))),
 });
 
-function writeKeyOf(request: FastifyRequest): string | null {
+/** The write key of a Segment request: the HTTP Basic user, or the body's `writeKey`. */
+export function writeKeyOf(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (header?.startsWith('Basic ')) {
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');

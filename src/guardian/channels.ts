@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database, Queryable } from '../db/database.js';
 import { vetWebhookUrl, WebhookRefused, type DnsResolver } from '../campaigns/webhooks.js';
-import { parseEmail } from '../contacts/contacts.js';
+import { parseEmail } from '../contacts/contact-model.js';
 import type { CredentialVault } from '../email/provider-settings.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';

@@ -3,6 +3,7 @@
  * cookie or API key never reaches a log line whatever the log level.
  */
 import pino, { type Logger } from 'pino';
+import { reportingHook, type ErrorReporter } from './sentry.js';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -25,8 +26,9 @@ export const REDACT_PATHS = [
   '*.credentials',
 ];
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+/** With `reporter`, error-level lines are also reported to error monitoring (platform/sentry.ts). */
+export function createLogger(level: string, destination?: pino.DestinationStream, reporter?: ErrorReporter): Logger {
+  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, ...(reporter ? { hooks: { logMethod: reportingHook(reporter) } } : {}) }, destination);
 }
 
 export type { Logger };
