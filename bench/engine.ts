@@ -36,7 +36,7 @@ function withDatabase(url: string, name: string): string {
 }
 
 function startWorker(url: string): Promise<{ child: ChildProcess; stop: () => Promise<number> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/campaigns/worker-process.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/engine-worker-process.ts')], {
     env: { ...process.env, DATABASE_URL: url, ENGINE_BATCH_SIZE: String(BATCH), LOG_LEVEL: 'error', WORKER_POLL_MS: '200', NODE_ENV: 'production', APP_SECRET: 'bench-secret-that-is-at-least-32-chars!!' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

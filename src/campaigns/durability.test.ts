@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker-process.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../../test/engine-worker-process.ts')], {
     env: { ...process.env, DATABASE_URL: testDb.url!, ENGINE_BATCH_SIZE: '50', NODE_ENV: 'test', LOG_LEVEL: 'silent', WORKER_POLL_MS: '50', APP_SECRET: 'durability-secret-at-least-32-characters' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
