@@ -5,10 +5,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { StepDeliverySchema } from '../contacts/contacts.schemas.js';
-import { ErrorResponse } from '../http/schemas.js';
 
-/** The errors every authenticated API route can answer: a refused request, no caller, a role that may not. */
-export const API_ERRORS = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse } as const;
 
 export const CampaignSchema = Type.Object({
   id: Type.String(),

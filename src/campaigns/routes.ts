@@ -9,10 +9,9 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
-import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { API_ERRORS, ErrorResponse, IdParams } from '../http/schemas.js';
 import { createCampaign, getCampaign, listCampaigns, migrateEnrollments, publishCampaign, setCampaignStatus, updateCampaign } from './campaigns.js';
 import {
-  API_ERRORS,
   CampaignAnswer,
   CampaignDetailAnswer,
   CampaignSchema,

@@ -1,5 +1,5 @@
 /** Shapes shared by several domains' routes; each domain keeps its own shapes beside its routes. */
-import { Type } from '@sinclair/typebox';
+import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 
 export const ErrorResponse = Type.Object(
   {
@@ -16,3 +16,11 @@ export const CursorQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The errors every authenticated API route can answer: a refused request, no caller, a role that may not. */
+export const API_ERRORS = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse } as const;
+
+/** A union of string literals typed as such (`Type.Union(values.map(Type.Literal))` would type as never). */
+export function literalUnion<const T extends readonly string[]>(values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
+  return Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>;
+}
