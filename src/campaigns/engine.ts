@@ -20,7 +20,7 @@ import type { ContactRow as StoredContactRow } from '../core/contact.js';
 import { coerceCustomValue, loadFieldTypes, type FieldTypes } from '../contacts/custom-fields.js';
 import { contactVariables, renderContent, RenderError } from '../email/render.js';
 import { aiModeOf } from '../ai/mode.js';
-import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';

@@ -7,7 +7,7 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import { CONTACT_COLUMNS, type Contact, type ContactRow, type ContactStatus, type SubscriptionState } from '../core/contact.js';
-import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';

@@ -7,7 +7,7 @@
  * campaign exits instead), and the duplicate is deleted. A `contacts_merged` event lets the lead
  * score and dynamic segments re-evaluate the kept contact.
  */
-import { recordEvents } from '../events/events.js';
+import { recordEvents } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { ADD_ENGAGEMENT_ON_CONFLICT } from '../scoring/scoring.js';

@@ -4,7 +4,7 @@
  */
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import type { Database, Queryable } from '../db/database.js';
-import { recordEvents, type EventSink } from '../events/events.js';
+import { recordEvents, type EventSink } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { MESSAGES_CHANNEL } from './outbox.js';

@@ -10,7 +10,7 @@
  */
 import type { Queryable } from '../db/database.js';
 import type { ContactStatus, Engagement, ScoreInputs, ScorePart } from '../core/contact.js';
-import type { NewEvent, RecordedEvent } from '../events/events.js';
+import type { NewEvent, RecordedEvent } from '../core/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { ReplyClassifier } from './classifier.js';
 
