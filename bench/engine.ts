@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createPostgresDatabase, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
-import { recordEvents } from '../src/events/events.js';
+import { recordEvents } from '../src/core/events.js';
 import { createCampaignEventSink } from '../src/campaigns/sink.js';
 import { systemClock } from '../src/platform/clock.js';
 import { SYSTEM_ACTOR } from '../src/identity/audit.js';

@@ -25,7 +25,7 @@ import { providerRoutes } from './email/providers.routes.js';
 import { aiRoutes } from './ai/ai.routes.js';
 import type { AiServices } from './ai/ai.js';
 import { templateRoutes } from './email/templates.routes.js';
-import type { EventSink } from './events/events.js';
+import type { EventSink } from './core/events.js';
 import { eventsRoutes } from './events/events.routes.js';
 import { trackingRoutes } from './events/tracking.routes.js';
 import { healthRoutes } from './health/health.routes.js';

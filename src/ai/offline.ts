@@ -6,6 +6,7 @@
  * wording. Contact values that look like markup, Liquid, addresses or domains are not used.
  */
 import type { AiProvider, ContactFacts, EmailDraft, Personalized, ProviderCall } from './provider.js';
+import { escapeHtml } from '../platform/html.js';
 
 export const OFFLINE_MODEL = 'rules-v1';
 const NO_USAGE = { tokensIn: 0, tokensOut: 0 };
@@ -20,10 +21,6 @@ export function usableValue(value: unknown): string | null {
   if (v === '' || v.length > 60) return null;
   if (/[{}<>@[\]]|:\/\/|\.[a-z]{2,}\b/i.test(v)) return null;
   return v;
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** The context line: the first rule that applies (docs/ai.md "Offline rules"). */

@@ -6,6 +6,7 @@
 import type { Queryable } from '../db/database.js';
 import { coerceCustomValue, loadFieldTypes } from '../contacts/custom-fields.js';
 import { assertUnreachable } from '../http/errors.js';
+import { escapeHtml } from '../platform/html.js';
 import type { DefinitionNode } from './definition.js';
 import { contactColumnOf, CONTACT_STATUSES, PermanentStepError, type ContactRow, type EnrollmentRow, type RunScratch } from './engine-state.js';
 
@@ -101,8 +102,4 @@ export async function act(tx: Queryable, emailFrom: string, e: EnrollmentRow, no
     default:
       return assertUnreachable(config);
   }
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -5,9 +5,9 @@
  */
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
-import type { ContactRow as StoredContactRow } from '../contacts/contacts.js';
+import type { ContactRow as StoredContactRow } from '../core/contact.js';
 import type { FieldTypes } from '../contacts/custom-fields.js';
-import type { EventSink, NewEvent } from '../events/events.js';
+import type { EventSink, NewEvent } from '../core/events.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 

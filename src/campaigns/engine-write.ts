@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../db/database.js';
 import { enqueueEmail } from '../email/outbox.js';
-import { recordEvents, type EventSink } from '../events/events.js';
+import { recordEvents, type EventSink } from '../core/events.js';
 import type { BatchEffects } from './engine-state.js';
 
 /** Writes a batch's effects with set-based statements, in an order that keeps lock order stable. */

@@ -20,6 +20,7 @@ import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { RenderError } from '../email/render.js';
 import type { BackgroundWorker } from '../init.js';
+import { backoffDelay } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
 import { createWorkerLoop } from '../platform/worker-loop.js';
 import { compileDefinition, type CampaignDefinition, type CompiledDefinition } from './definition.js';
@@ -112,9 +113,8 @@ export class CampaignEngine {
   }
 
   private backoffMs(attempts: number): number {
-    const exponential = Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** Math.max(0, attempts - 1));
-    // Full jitter over the upper half keeps retries of one failing batch from landing together.
-    return Math.round(exponential / 2 + (exponential / 2) * this.deps.random());
+    // Jitter over the upper half keeps retries of one failing batch from landing together.
+    return Math.round(backoffDelay(attempts, { baseMs: this.options.baseBackoffMs, maxMs: this.options.maxBackoffMs }, this.deps.random));
   }
 
   private failureState(e: EnrollmentRow, error: unknown, now: Date): NextState {

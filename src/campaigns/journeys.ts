@@ -3,7 +3,7 @@
  * call stands.
  */
 import type { Queryable } from '../db/database.js';
-import { stepDeliverySql, toStepDelivery } from '../contacts/contacts.js';
+import { stepDeliverySql, toStepDelivery } from '../contacts/timeline.js';
 import type { StepDelivery } from '../contacts/contacts.schemas.js';
 import { notFound } from '../http/errors.js';
 import type { EnrollmentStatus } from './campaign-rows.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import { recordEvents, NO_EVENT_SINK } from '../events/events.js';
+import { recordEvents, NO_EVENT_SINK } from '../core/events.js';
 import { ManualClock } from '../platform/clock.js';
 import { splitVariant } from './engine-interpreter.js';
 import { engineOf, insertContact } from '../../test/campaign-support.js';

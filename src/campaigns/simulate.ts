@@ -7,7 +7,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
-import { recordEvents, type EventType } from '../events/events.js';
+import { recordEvents, type EventType } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';

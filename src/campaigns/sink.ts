@@ -11,7 +11,7 @@
  * An event is attributed once (only while its contact is unknown), so it cannot be seen twice.
  */
 import type { Queryable } from '../db/database.js';
-import type { EventSink, RecordedEvent } from '../events/events.js';
+import type { EventSink, RecordedEvent } from '../core/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import { compare } from './compare.js';

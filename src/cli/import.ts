@@ -6,7 +6,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseMappingPairs } from '../contacts/import.routes.js';
-import { importContacts, type ContactImport } from '../contacts/import.js';
+import { importContacts } from '../contacts/import.js';
+import type { ContactImport } from '../contacts/import-records.js';
 import type { Runtime } from '../init.js';
 
 export interface ImportArgs {

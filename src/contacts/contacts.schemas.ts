@@ -1,6 +1,6 @@
 /** Contact shapes: one schema per shape, shared by validation, OpenAPI and the web app. */
 import { Type, type Static } from '@sinclair/typebox';
-import { CONTACT_STATUSES, SUBSCRIPTION_STATES } from './contacts.js';
+import { CONTACT_STATUSES, SUBSCRIPTION_STATES } from '../core/contact.js';
 
 const NullableText = (maxLength: number) => Type.Union([Type.String({ maxLength }), Type.Null()]);
 export const ContactStatusSchema = Type.Union(CONTACT_STATUSES.map((s) => Type.Literal(s)));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineOf } from '../../test/campaign-support.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import { listContacts, searchTerms, splitCustomFields, type ContactFilters } from './contacts.js';
+import { listContacts, searchTerms, splitCustomFields, type ContactFilters } from './contact-list.js';
 
 let t: TestApp;
 let a: Caller;

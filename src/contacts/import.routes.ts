@@ -5,7 +5,9 @@ import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
-import { getImport, importContacts, listImports, parseTarget, type ImportTarget } from './import.js';
+import { importContacts } from './import.js';
+import { parseTarget, type ImportTarget } from './import-mapping.js';
+import { getImport, listImports } from './import-records.js';
 
 const ImportSchema = Type.Object({
   id: Type.String(),

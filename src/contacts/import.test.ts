@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseImportArgs, runImport } from '../cli/import.js';
-import { importContacts, orderedUuids } from './import.js';
+import { importContacts } from './import.js';
 import { Readable } from 'node:stream';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 
@@ -179,12 +179,15 @@ describe('CSV import', () => {
     expect(stored.rows[0]!.n).toBeLessThan(12);
   });
 
-  it('gives imported contacts time-ordered version 7 ids', () => {
-    const earlier = orderedUuids(3, Date.UTC(2026, 0, 1));
-    const later = orderedUuids(1, Date.UTC(2026, 0, 1, 0, 0, 0, 1));
-    for (const id of [...earlier, ...later]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(new Set(earlier).size).toBe(3);
-    expect(earlier[0]!.slice(0, 13)).toBe(Date.UTC(2026, 0, 1).toString(16).padStart(12, '0').replace(/^(.{8})/, '$1-'));
-    expect(earlier.every((id) => id < later[0]!)).toBe(true);
+  it('gives imported contacts and their events time-ordered version 7 ids', async () => {
+    const caller = await signUp(t.app);
+    const system = { type: 'system' as const, id: null, requestId: 'test' };
+    await importContacts({ db: t.db, clock: t.runtime.deps.clock, eventSink: t.runtime.deps.eventSink }, caller.workspaceId, system, Readable.from(['email,tags\nv7-a@example.com,x\nv7-b@example.com,y']), { source: 'cli' });
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const contacts = await t.db.query<{ id: string }>('SELECT id::text AS id FROM contacts WHERE workspace_id = $1', [caller.workspaceId]);
+    const events = await t.db.query<{ id: string }>(`SELECT id::text AS id FROM events WHERE workspace_id = $1 AND name IN ('contact_created', 'tag_added')`, [caller.workspaceId]);
+    expect(contacts.rows).toHaveLength(2);
+    expect(events.rows).toHaveLength(4);
+    for (const { id } of [...contacts.rows, ...events.rows]) expect(id).toMatch(v7);
   });
 });

@@ -7,11 +7,13 @@
  * campaign exits instead), and the duplicate is deleted. A `contacts_merged` event lets the lead
  * score and dynamic segments re-evaluate the kept contact.
  */
-import { recordEvents } from '../events/events.js';
+import { recordEvents } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { ADD_ENGAGEMENT_ON_CONFLICT } from '../scoring/scoring.js';
-import { CONTACT_COLUMNS, fillProfile, getContact, statusRank, toContact, type Contact, type ContactRow, type ContactsDeps } from './contacts.js';
+import { CONTACT_COLUMNS, type Contact, type ContactRow } from '../core/contact.js';
+import { fillProfile, statusRank, toContact } from './contact-model.js';
+import { getContact, type ContactsDeps } from './contacts.js';
 
 export async function mergeContacts(deps: ContactsDeps, workspaceId: string, actor: Actor, keepId: string, duplicateId: string): Promise<Contact> {
   if (keepId === duplicateId) {

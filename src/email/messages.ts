@@ -2,9 +2,9 @@
  * Per-message delivery status: the outbox rows of a workspace, their send attempts and engagement,
  * and the operator's decisions on a message the sender could not settle (resend, mark sent).
  */
-import { decodeCursor, encodeCursor } from '../contacts/contacts.js';
+import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import type { Database, Queryable } from '../db/database.js';
-import { recordEvents, type EventSink } from '../events/events.js';
+import { recordEvents, type EventSink } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { MESSAGES_CHANNEL } from './outbox.js';

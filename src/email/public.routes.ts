@@ -12,15 +12,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { jsonShapeProblem } from '../http/json-body.js';
 import { AppError } from '../http/errors.js';
+import { escapeHtml } from '../platform/html.js';
 import { handleWebhook, WebhookRejected } from './webhooks.js';
 import { oneClickUnsubscribe, recordClick, recordOpen, resubscribe, savePreferences, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 function notFoundPage(reply: FastifyReply): FastifyReply {
   return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><meta charset="utf-8"><title>Link not found</title><p>This link is not valid.</p>');

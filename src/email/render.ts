@@ -16,7 +16,7 @@ import { Liquid, TokenKind, Tokenizer, type Template, type TagToken } from 'liqu
 import mjml2html from 'mjml';
 import sanitizeHtml from 'sanitize-html';
 import { compile as compileHtmlToText } from 'html-to-text';
-import type { ContactRow } from '../contacts/contacts.js';
+import type { ContactRow } from '../core/contact.js';
 
 export interface MessageContent {
   subject: string;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
-import { trackEvent } from './tracking.js';
+import { trackEvent } from './track-event.js';
 import { createWriteKey, listWriteKeys, revokeWriteKey } from './write-keys.js';
 
 const TrackBody = Type.Object(

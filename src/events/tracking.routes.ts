@@ -12,7 +12,8 @@ import { ErrorResponse } from '../http/schemas.js';
 import { parseCheckedJson } from '../http/json-body.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '../http/text.js';
 import type { Actor } from '../identity/audit.js';
-import { ingestMessages, MAX_BATCH_BYTES, type MessageType } from './tracking.js';
+import { MAX_BATCH_BYTES, type MessageType } from './segment-message.js';
+import { ingestMessages } from './tracking.js';
 import { resolveWriteKey } from './write-keys.js';
 
 const AnyObject = Type.Object({}, { additionalProperties: true });

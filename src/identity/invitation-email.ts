@@ -2,10 +2,8 @@
  * The invitation email: transactional (no tracking, no unsubscribe), the same words whether or not
  * the address has an account — the page behind the link offers both log-in and sign-up.
  */
+import { escapeHtml } from '../platform/html.js';
 import type { Role } from './permissions.js';
-
-const escapeHtml = (value: string): string =>
-  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const ROLE_WORDS: Record<Role, string> = {
   owner: 'an owner',

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordEvents } from '../events/events.js';
+import { recordEvents } from '../core/events.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { engineOf } from '../../test/campaign-support.js';
 import { RulesReplyClassifier } from './classifier.js';
-import { bandOf, computeScore, type Engagement } from './scoring.js';
+import type { Engagement } from '../core/contact.js';
+import { bandOf, computeScore } from './scoring.js';
 
 describe('computeScore', () => {
   it('always sums its parts to the score, each part within its maximum', () => {

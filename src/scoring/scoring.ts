@@ -9,8 +9,8 @@
  * contact that changed band (cold < 60 ≤ warm < 80 ≤ hot), for the processor to record.
  */
 import type { Queryable } from '../db/database.js';
-import type { ContactStatus, ScorePart } from '../contacts/contacts.js';
-import type { NewEvent, RecordedEvent } from '../events/events.js';
+import type { ContactStatus, Engagement, ScoreInputs, ScorePart } from '../core/contact.js';
+import type { NewEvent, RecordedEvent } from '../core/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { ReplyClassifier } from './classifier.js';
 
@@ -20,17 +20,6 @@ export function bandOf(score: number): ScoreBand {
   if (score >= 80) return 'hot';
   if (score >= 60) return 'warm';
   return 'cold';
-}
-
-export interface Engagement {
-  opens: number;
-  clicks: number;
-  replies: number;
-  activity: number;
-  sentimentSum: number;
-  sentimentCount: number;
-  maxIntent: number;
-  intentReason: string | null;
 }
 
 export const NO_ENGAGEMENT: Readonly<Engagement> = { opens: 0, clicks: 0, replies: 0, activity: 0, sentimentSum: 0, sentimentCount: 0, maxIntent: 0, intentReason: null };
@@ -69,16 +58,6 @@ function statusPart(status: ContactStatus): ScorePart {
     default:
       return assertUnreachable(status);
   }
-}
-
-/**
- * What a score is computed from, stored with it (contacts.score_inputs): the engagement counters
- * and the contact's job title, status and campaign adjustment at that moment.
- */
-export interface ScoreInputs extends Engagement {
-  jobTitle: string | null;
-  status: ContactStatus;
-  scoreAdjustment: number;
 }
 
 export function scoreInputs(contact: { jobTitle: string | null; status: ContactStatus; scoreAdjustment?: number }, e: Engagement): ScoreInputs {

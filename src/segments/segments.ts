@@ -8,8 +8,9 @@
  * counted event leaves the window, and the processor re-evaluates it then.
  */
 import type { Database, Queryable } from '../db/database.js';
-import { CONTACT_COLUMNS, toContact, type Contact, type ContactRow } from '../contacts/contacts.js';
-import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { toContact } from '../contacts/contact-model.js';
+import { CONTACT_COLUMNS, type Contact, type ContactRow } from '../core/contact.js';
+import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';

@@ -1,0 +1,86 @@
+/**
+ * The contact's shape shared by every domain (the lower layer: imports nothing from a domain):
+ * its persisted status and subscription strings, the stored row (contacts table) and its column
+ * list, the API's camelCase answer, and the stored score inputs (contacts.score_inputs) with the
+ * explained parts of a score. The rules that fill these live in src/contacts and src/scoring.
+ */
+/** Persisted strings: never rename. Order is the progression. */
+export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
+export type ContactStatus = (typeof CONTACT_STATUSES)[number];
+export const SUBSCRIPTION_STATES = ['subscribed', 'unsubscribed'] as const;
+export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
+
+export interface ScorePart {
+  /** `adjustment` appears only when campaign actions changed the score on purpose. */
+  part: 'engagement' | 'sentiment' | 'intent' | 'role' | 'status' | 'adjustment';
+  points: number;
+  max: number;
+  explanation: string;
+}
+
+export interface Contact {
+  id: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  company: string | null;
+  jobTitle: string | null;
+  phone: string | null;
+  status: ContactStatus;
+  tags: string[];
+  customFields: Record<string, unknown>;
+  timezone: string | null;
+  subscriptionState: SubscriptionState;
+  score: number;
+  scoreBreakdown?: ScorePart[];
+  /** When the contact last acted (tracked event, page/screen view, email open/click/reply); null if never. */
+  lastActivityAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The engagement counters a score is computed from (contact_engagement, summed by src/scoring). */
+export interface Engagement {
+  opens: number;
+  clicks: number;
+  replies: number;
+  activity: number;
+  sentimentSum: number;
+  sentimentCount: number;
+  maxIntent: number;
+  intentReason: string | null;
+}
+
+/**
+ * What a score is computed from, stored with it (contacts.score_inputs): the engagement counters
+ * and the contact's job title, status and campaign adjustment at that moment.
+ */
+export interface ScoreInputs extends Engagement {
+  jobTitle: string | null;
+  status: ContactStatus;
+  scoreAdjustment: number;
+}
+
+export interface ContactRow {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  company: string | null;
+  job_title: string | null;
+  phone: string | null;
+  status: ContactStatus;
+  tags: string[];
+  custom_fields: Record<string, unknown>;
+  timezone: string | null;
+  subscription_state: SubscriptionState;
+  score: number;
+  score_inputs: ScoreInputs | null;
+  last_activity_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const CONTACT_COLUMNS = `id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields,
+  timezone, subscription_state, score, score_inputs, last_activity_at, created_at, updated_at`;
+
