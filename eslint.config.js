@@ -33,4 +33,11 @@ export default tseslint.config(
     },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
+  {
+    // Schema modules are leaves the web app imports (`@server/…`): TypeBox and other schema modules only.
+    files: ['src/**/*.schemas.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!@sinclair/typebox$)(?!.*\\.schemas\\.js$)', message: 'A *.schemas.ts module imports only @sinclair/typebox and other *.schemas.ts modules (no database, no node:, no domain code), so the web app can import it.' }] }],
+    },
+  },
 );

@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { AppError, notFound } from '../http/errors.js';
 import { actorOf, authOf } from '../http/auth.js';
-import { API_ERRORS, ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { apiErrors } from '../http/typed.js';
 import { renderContent, type RenderedContent } from '../email/render.js';
 import { getTemplate, variablesFor } from '../email/templates.js';
 import { getBudget, listBudgetAlerts, putBudget } from './budget.js';
@@ -48,7 +49,7 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.post(
     '/ai/personalize',
-    { config: { permission: 'ai:write' }, schema: { tags, summary: 'Personalize an email for one contact (preview; nothing is sent or stored but the call log)', body: PersonalizeBody, response: { 200: PersonalizeAnswer, ...API_ERRORS, 404: ErrorResponse } } },
+    { config: { permission: 'ai:write' }, schema: { tags, summary: 'Personalize an email for one contact (preview; nothing is sent or stored but the call log)', body: PersonalizeBody, response: { 200: PersonalizeAnswer, ...apiErrors(400), 404: ErrorResponse } } },
     async (request) => {
       const { workspaceId } = authOf(request);
       const body = request.body;
@@ -75,7 +76,7 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/ai/subject-variants',
     {
       config: { permission: 'ai:write' },
-      schema: { tags, summary: 'Subject-line variants for an A/B split', body: SubjectVariantsBody, response: { 200: SubjectVariantsAnswer, ...API_ERRORS, 409: ErrorResponse } },
+      schema: { tags, summary: 'Subject-line variants for an A/B split', body: SubjectVariantsBody, response: { 200: SubjectVariantsAnswer, ...apiErrors(400), 409: ErrorResponse } },
     },
     async (request) => {
       const { workspaceId } = authOf(request);
@@ -85,11 +86,11 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.get('/ai/settings', { config: { permission: 'ai:read' }, schema: { tags, summary: 'The workspace AI provider (the API key is never returned)', response: { 200: SettingsAnswer, ...API_ERRORS } } }, async (request) => ai.settings.get(authOf(request).workspaceId));
-  api.put('/ai/settings', { config: { permission: ADMIN }, schema: { tags, summary: 'Choose the AI provider (admins)', body: SettingsBody, response: { 200: SettingsAnswer, ...API_ERRORS } } }, async (request) =>
+  api.get('/ai/settings', { config: { permission: 'ai:read' }, schema: { tags, summary: 'The workspace AI provider (the API key is never returned)', response: { 200: SettingsAnswer, ...apiErrors(400) } } }, async (request) => ai.settings.get(authOf(request).workspaceId));
+  api.put('/ai/settings', { config: { permission: ADMIN }, schema: { tags, summary: 'Choose the AI provider (admins)', body: SettingsBody, response: { 200: SettingsAnswer, ...apiErrors(400) } } }, async (request) =>
     ai.settings.put(authOf(request).workspaceId, request.body, actorOf(request)),
   );
-  api.post('/ai/settings/test', { config: { permission: ADMIN }, schema: { tags, summary: 'Test the connection and key with a tiny request (logged as a call)', response: { 200: SettingsTestAnswer, ...API_ERRORS } } }, async (request) => {
+  api.post('/ai/settings/test', { config: { permission: ADMIN }, schema: { tags, summary: 'Test the connection and key with a tiny request (logged as a call)', response: { 200: SettingsTestAnswer, ...apiErrors(400) } } }, async (request) => {
     const { workspaceId } = authOf(request);
     const provider = await ai.settings.providerFor(workspaceId);
     const started = performance.now();
@@ -112,39 +113,39 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
     return { provider: provider.kind, model: provider.model, ...check };
   });
 
-  api.get('/ai/policy', { config: { permission: 'ai:read' }, schema: { tags, response: { 200: PolicyAnswer, ...API_ERRORS } } }, async (request) => getPolicy(db, authOf(request).workspaceId));
-  api.put('/ai/policy', { config: { permission: ADMIN }, schema: { tags, summary: 'Set the AI policy (admins)', body: PolicyBody, response: { 200: PolicyAnswer, ...API_ERRORS } } }, async (request) => {
+  api.get('/ai/policy', { config: { permission: 'ai:read' }, schema: { tags, response: { 200: PolicyAnswer, ...apiErrors(400) } } }, async (request) => getPolicy(db, authOf(request).workspaceId));
+  api.put('/ai/policy', { config: { permission: ADMIN }, schema: { tags, summary: 'Set the AI policy (admins)', body: PolicyBody, response: { 200: PolicyAnswer, ...apiErrors(400) } } }, async (request) => {
     const { workspaceId } = authOf(request);
     const current = await ai.settings.get(workspaceId);
     if (!request.body.allowedProviders.includes(current.provider)) throw new AppError('AI_POLICY_FORBIDS', `the workspace uses the ${current.provider} provider; switch it first`, { field: 'allowedProviders' });
     return putPolicy(db, clock, workspaceId, request.body, actorOf(request));
   });
 
-  api.get('/ai/budget', { config: { permission: 'ai:read' }, schema: { tags, summary: 'This month’s budget, spend and reservations; recent threshold alerts', response: { 200: BudgetWithAlertsAnswer, ...API_ERRORS } } }, async (request) => {
+  api.get('/ai/budget', { config: { permission: 'ai:read' }, schema: { tags, summary: 'This month’s budget, spend and reservations; recent threshold alerts', response: { 200: BudgetWithAlertsAnswer, ...apiErrors(400) } } }, async (request) => {
     const { workspaceId } = authOf(request);
     return { ...(await getBudget(db, workspaceId, clock.now())), alerts: await listBudgetAlerts(db, workspaceId) };
   });
-  api.put('/ai/budget', { config: { permission: ADMIN }, schema: { tags, summary: 'Set the monthly budget (admins)', body: BudgetBody, response: { 200: BudgetAnswer, ...API_ERRORS } } }, async (request) =>
+  api.put('/ai/budget', { config: { permission: ADMIN }, schema: { tags, summary: 'Set the monthly budget (admins)', body: BudgetBody, response: { 200: BudgetAnswer, ...apiErrors(400) } } }, async (request) =>
     putBudget(db, clock, authOf(request).workspaceId, { monthlyLimit: request.body.monthlyLimit, warnRatio: request.body.warnRatio ?? 0.8 }, actorOf(request)),
   );
 
-  api.get('/ai/prices', { config: { permission: 'ai:read' }, schema: { tags, summary: 'Price per million tokens by model', response: { 200: PricesAnswer, ...API_ERRORS } } }, async (request) => ({ prices: await listPrices(db, authOf(request).workspaceId) }));
-  api.put('/ai/prices', { config: { permission: ADMIN }, schema: { tags, summary: 'Set a model’s price (admins)', body: PriceBody, response: { 200: PriceAnswer, ...API_ERRORS } } }, async (request) =>
+  api.get('/ai/prices', { config: { permission: 'ai:read' }, schema: { tags, summary: 'Price per million tokens by model', response: { 200: PricesAnswer, ...apiErrors(400) } } }, async (request) => ({ prices: await listPrices(db, authOf(request).workspaceId) }));
+  api.put('/ai/prices', { config: { permission: ADMIN }, schema: { tags, summary: 'Set a model’s price (admins)', body: PriceBody, response: { 200: PriceAnswer, ...apiErrors(400) } } }, async (request) =>
     putPrice(db, clock, authOf(request).workspaceId, request.body, actorOf(request)),
   );
 
-  api.get('/ai/calls', { config: { permission: 'ai:read' }, schema: { tags, summary: 'The AI call log, newest first', querystring: CallsQuery, response: { 200: CallsAnswer, ...API_ERRORS } } }, async (request) => ({
+  api.get('/ai/calls', { config: { permission: 'ai:read' }, schema: { tags, summary: 'The AI call log, newest first', querystring: CallsQuery, response: { 200: CallsAnswer, ...apiErrors(400) } } }, async (request) => ({
     calls: await listCalls(db, authOf(request).workspaceId, { ...request.query, limit: request.query.limit ?? 100 }),
   }));
-  api.get('/ai/usage', { config: { permission: 'ai:read' }, schema: { tags, summary: 'Calls, tokens and spend per UTC day and model', querystring: CallsQuery, response: { 200: UsageAnswer, ...API_ERRORS } } }, async (request) => ({
+  api.get('/ai/usage', { config: { permission: 'ai:read' }, schema: { tags, summary: 'Calls, tokens and spend per UTC day and model', querystring: CallsQuery, response: { 200: UsageAnswer, ...apiErrors(400) } } }, async (request) => ({
     days: await spendPerDay(db, authOf(request).workspaceId, { ...request.query, limit: 0 }),
   }));
 
-  api.get('/ai/reviews', { config: { permission: 'ai:read' }, schema: { tags, summary: 'Generated variants by review status (pending first)', querystring: ReviewQuery, response: { 200: VariantsAnswer, ...API_ERRORS } } }, async (request) => ({
+  api.get('/ai/reviews', { config: { permission: 'ai:read' }, schema: { tags, summary: 'Generated variants by review status (pending first)', querystring: ReviewQuery, response: { 200: VariantsAnswer, ...apiErrors(400) } } }, async (request) => ({
     variants: await listVariants(db, authOf(request).workspaceId, request.query.status ?? 'pending'),
   }));
   for (const decision of ['approve', 'reject'] as const) {
-    api.post(`/ai/reviews/:id/${decision}`, { config: { permission: 'ai:write' }, schema: { tags, params: IdParams, response: { 200: VariantAnswer, ...API_ERRORS, 404: ErrorResponse, 409: ErrorResponse } } }, async (request) =>
+    api.post(`/ai/reviews/:id/${decision}`, { config: { permission: 'ai:write' }, schema: { tags, params: IdParams, response: { 200: VariantAnswer, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } }, async (request) =>
       reviewVariant(db, clock, authOf(request).workspaceId, request.params.id, decision === 'approve' ? 'approved' : 'rejected', actorOf(request)),
     );
   }

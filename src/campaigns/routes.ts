@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
-import { API_ERRORS, ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { apiErrors } from '../http/typed.js';
 import { createCampaign, getCampaign, listCampaigns, migrateEnrollments, publishCampaign, setCampaignStatus, updateCampaign } from './campaigns.js';
 import {
   CampaignAnswer,
@@ -47,35 +48,35 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get(
     '/campaigns/schema',
-    { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'The JSON schema of campaign definitions and node configs', response: { 200: DefinitionSchemaAnswer, ...API_ERRORS } } },
+    { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'The JSON schema of campaign definitions and node configs', response: { 200: DefinitionSchemaAnswer, ...apiErrors(400) } } },
     async () => ({ version: DEFINITION_SCHEMA_VERSION, definition: CampaignDefinitionSchema, nodeConfigs: NODE_CONFIG_SCHEMAS }),
   );
 
   api.get(
     '/campaigns/frequency-cap',
-    { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'The workspace cap on campaign emails per contact', response: { 200: FrequencyCapAnswer, ...API_ERRORS } } },
+    { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'The workspace cap on campaign emails per contact', response: { 200: FrequencyCapAnswer, ...apiErrors(400) } } },
     async (request) => ({ frequencyCap: await getFrequencyCap(db, authOf(request).workspaceId) }),
   );
   api.put(
     '/campaigns/frequency-cap',
-    { config: { permission: 'settings:write' }, schema: { tags: ['campaigns'], summary: 'Set (or with null remove) the cap; capped emails are deferred, not dropped', body: FrequencyCapBody, response: { 200: FrequencyCapAnswer, ...API_ERRORS } } },
+    { config: { permission: 'settings:write' }, schema: { tags: ['campaigns'], summary: 'Set (or with null remove) the cap; capped emails are deferred, not dropped', body: FrequencyCapBody, response: { 200: FrequencyCapAnswer, ...apiErrors(400) } } },
     async (request) => ({ frequencyCap: await setFrequencyCap(deps, authOf(request).workspaceId, actorOf(request), request.body.frequencyCap) }),
   );
 
-  api.get('/campaigns', { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], response: { 200: Type.Object({ campaigns: Type.Array(CampaignSchema) }), ...API_ERRORS } } }, async (request) => ({
+  api.get('/campaigns', { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], response: { 200: Type.Object({ campaigns: Type.Array(CampaignSchema) }), ...apiErrors(400) } } }, async (request) => ({
     campaigns: await listCampaigns(db, authOf(request).workspaceId),
   }));
 
   api.post(
     '/campaigns',
-    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Create a draft campaign', body: CreateCampaignBody, response: { 201: CampaignAnswer, ...API_ERRORS } } },
+    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Create a draft campaign', body: CreateCampaignBody, response: { 201: CampaignAnswer, ...apiErrors(400) } } },
     async (request, reply) => {
       const campaign = await createCampaign(deps, authOf(request).workspaceId, actorOf(request), request.body.name, request.body.definition);
       return reply.code(201).send({ campaign });
     },
   );
 
-  const simulationSchema = { tags: ['campaigns'], summary: 'Run a definition for one contact with time fast-forwarded; nothing is stored or sent', response: { 200: SimulationAnswer, ...API_ERRORS, 404: ErrorResponse } };
+  const simulationSchema = { tags: ['campaigns'], summary: 'Run a definition for one contact with time fast-forwarded; nothing is stored or sent', response: { 200: SimulationAnswer, ...apiErrors(400), 404: ErrorResponse } };
   api.post('/campaigns/simulate', { config: { permission: 'campaigns:read' }, schema: { ...simulationSchema, body: SimulateBody } }, async (request) =>
     simulateCampaign(deps, authOf(request).workspaceId, 'Simulation', request.body),
   );
@@ -87,7 +88,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get(
     '/campaigns/:id',
-    { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'A campaign, its draft definition and per-node metrics', params: IdParams, response: { 200: CampaignDetailAnswer, ...API_ERRORS, 404: ErrorResponse } } },
+    { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'A campaign, its draft definition and per-node metrics', params: IdParams, response: { 200: CampaignDetailAnswer, ...apiErrors(400), 404: ErrorResponse } } },
     async (request) => {
       const workspaceId = authOf(request).workspaceId;
       const { campaign, definition } = await getCampaign(db, workspaceId, request.params.id);
@@ -98,7 +99,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.put(
     '/campaigns/:id',
-    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Save the draft (publish to make it live)', params: IdParams, body: UpdateCampaignBody, response: { 200: CampaignAnswer, ...API_ERRORS, 404: ErrorResponse, 409: ErrorResponse } } },
+    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Save the draft (publish to make it live)', params: IdParams, body: UpdateCampaignBody, response: { 200: CampaignAnswer, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
     async (request) => {
       const { name, definition } = request.body;
       const change = name === undefined ? { definition } : { name, definition };
@@ -108,7 +109,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.post(
     '/campaigns/:id/publish',
-    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Freeze the draft as the next version and activate', params: IdParams, response: { 200: CampaignAnswer, ...API_ERRORS, 404: ErrorResponse, 409: ErrorResponse } } },
+    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Freeze the draft as the next version and activate', params: IdParams, response: { 200: CampaignAnswer, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
     async (request) => ({ campaign: await publishCampaign(deps, authOf(request).workspaceId, actorOf(request), request.params.id) }),
   );
 
@@ -119,7 +120,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
   ] as const) {
     api.post(
       `/campaigns/:id/${action}`,
-      { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], params: IdParams, response: { 200: CampaignAnswer, ...API_ERRORS, 404: ErrorResponse, 409: ErrorResponse } } },
+      { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], params: IdParams, response: { 200: CampaignAnswer, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
       async (request) => ({ campaign: await setCampaignStatus(deps, authOf(request).workspaceId, actorOf(request), request.params.id, to) }),
     );
   }
@@ -128,7 +129,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/campaigns/:id/enroll',
     {
       config: { permission: 'campaigns:write' },
-      schema: { tags: ['campaigns'], summary: 'Enroll contacts by hand; the answer gives each contact its result', params: IdParams, body: EnrollBody, response: { 200: EnrollAnswer, ...API_ERRORS, 404: ErrorResponse, 409: ErrorResponse } },
+      schema: { tags: ['campaigns'], summary: 'Enroll contacts by hand; the answer gives each contact its result', params: IdParams, body: EnrollBody, response: { 200: EnrollAnswer, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } },
     },
     async (request) => ({ results: await enrollManually(deps, authOf(request).workspaceId, actorOf(request), request.params.id, request.body.contactIds) }),
   );
@@ -137,14 +138,14 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/campaigns/:id/migrate',
     {
       config: { permission: 'campaigns:write' },
-      schema: { tags: ['campaigns'], summary: 'Move running enrollments from an older version to the current one', params: IdParams, body: MigrateBody, response: { 200: MigrateAnswer, ...API_ERRORS, 404: ErrorResponse, 409: ErrorResponse } },
+      schema: { tags: ['campaigns'], summary: 'Move running enrollments from an older version to the current one', params: IdParams, body: MigrateBody, response: { 200: MigrateAnswer, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } },
     },
     async (request) => migrateEnrollments(deps, authOf(request).workspaceId, actorOf(request), request.params.id, request.body.fromVersion),
   );
 
   api.post(
     '/campaigns/:id/inbound-secret',
-    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Create or rotate the inbound webhook secret (shown once)', params: IdParams, response: { 201: InboundSecretAnswer, ...API_ERRORS, 404: ErrorResponse } } },
+    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Create or rotate the inbound webhook secret (shown once)', params: IdParams, response: { 201: InboundSecretAnswer, ...apiErrors(400), 404: ErrorResponse } } },
     async (request, reply) => {
       const id = request.params.id;
       const secret = await rotateInboundSecret(deps, authOf(request).workspaceId, actorOf(request), id);
@@ -154,14 +155,14 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get(
     '/campaigns/:id/enrollments/:enrollmentId',
-    { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'An enrollment and its journey, step by step', params: EnrollmentParams, response: { 200: JourneyAnswer, ...API_ERRORS, 404: ErrorResponse } } },
+    { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'An enrollment and its journey, step by step', params: EnrollmentParams, response: { 200: JourneyAnswer, ...apiErrors(400), 404: ErrorResponse } } },
     async (request) => getJourney(db, authOf(request).workspaceId, request.params.id, request.params.enrollmentId),
   );
 
   for (const action of ['pause', 'resume'] as const) {
     api.post(
       `/campaigns/:id/enrollments/:enrollmentId/${action}`,
-      { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: `${action === 'pause' ? 'Pause' : 'Resume'} one enrollment`, params: EnrollmentParams, response: { 204: Type.Null(), ...API_ERRORS, 404: ErrorResponse, 409: ErrorResponse } } },
+      { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: `${action === 'pause' ? 'Pause' : 'Resume'} one enrollment`, params: EnrollmentParams, response: { 204: Type.Null(), ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
       async (request, reply) => {
         await setEnrollmentPaused(deps, authOf(request).workspaceId, actorOf(request), request.params.id, request.params.enrollmentId, action === 'pause');
         return reply.code(204).send(null);
@@ -171,7 +172,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.post(
     '/campaigns/:id/enrollments/:enrollmentId/retry',
-    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Retry a failed enrollment from the step it failed at', params: EnrollmentParams, response: { 204: Type.Null(), ...API_ERRORS, 404: ErrorResponse, 409: ErrorResponse } } },
+    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Retry a failed enrollment from the step it failed at', params: EnrollmentParams, response: { 204: Type.Null(), ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
     async (request, reply) => {
       await retryEnrollment(deps, authOf(request).workspaceId, actorOf(request), request.params.id, request.params.enrollmentId);
       return reply.code(204).send(null);

@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
-import { API_ERRORS, ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { apiErrors } from '../http/typed.js';
 import { can } from '../identity/permissions.js';
 import { getInboxEmail, listInbox } from './dev-inbox.js';
 import { messageRoutes } from './messages.routes.js';
@@ -20,13 +21,13 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get(
     '/inbox',
-    { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'Emails captured by the dev inbox, newest first', querystring: InboxQuery, response: { ...API_ERRORS, 200: Type.Object({ messages: Type.Array(InboxSummary) }) } } },
+    { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'Emails captured by the dev inbox, newest first', querystring: InboxQuery, response: { ...apiErrors(400), 200: Type.Object({ messages: Type.Array(InboxSummary) }) } } },
     async (request) => ({ messages: await listInbox(deps.db, authOf(request).workspaceId, request.query.limit ?? 100, { showInvitations: can(authOf(request).role, 'members:write') }) }),
   );
 
   api.get(
     '/inbox/:id',
-    { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'One captured email with its HTML, text and headers', params: IdParams, response: { ...API_ERRORS, 200: InboxEmail, 404: ErrorResponse } } },
+    { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'One captured email with its HTML, text and headers', params: IdParams, response: { ...apiErrors(400), 200: InboxEmail, 404: ErrorResponse } } },
     async (request) => {
       const email = await getInboxEmail(deps.db, authOf(request).workspaceId, request.params.id, { showInvitations: can(authOf(request).role, 'members:write') });
       if (!email) throw notFound('Email');
@@ -36,7 +37,7 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get(
     '/suppressions',
-    { config: { permission: 'contacts:read' }, schema: { tags: ['email'], summary: 'The suppression list in address order; `email` looks up one address', querystring: SuppressionQuery, response: { ...API_ERRORS, 200: Type.Object({ suppressions: Type.Array(Suppression), nextCursor: Type.Union([Type.String(), Type.Null()]) }) } } },
+    { config: { permission: 'contacts:read' }, schema: { tags: ['email'], summary: 'The suppression list in address order; `email` looks up one address', querystring: SuppressionQuery, response: { ...apiErrors(400), 200: Type.Object({ suppressions: Type.Array(Suppression), nextCursor: Type.Union([Type.String(), Type.Null()]) }) } } },
     async (request) => {
       const { workspaceId } = authOf(request);
       if (request.query.email !== undefined) {
@@ -51,7 +52,7 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.post(
     '/suppressions',
-    { config: { permission: 'contacts:write' }, schema: { tags: ['email'], summary: 'Suppress an address (reason defaults to manual); an existing entry is kept', body: SuppressionBody, response: { ...API_ERRORS, 200: Suppression, 201: Suppression } } },
+    { config: { permission: 'contacts:write' }, schema: { tags: ['email'], summary: 'Suppress an address (reason defaults to manual); an existing entry is kept', body: SuppressionBody, response: { ...apiErrors(400), 200: Suppression, 201: Suppression } } },
     async (request, reply) => {
       const { suppression, created } = await suppressAddress(deps.db, authOf(request).workspaceId, request.body.email, request.body.reason ?? 'manual', actorOf(request));
       return reply.code(created ? 201 : 200).send(suppression);
@@ -60,7 +61,7 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.delete(
     '/suppressions/:email',
-    { config: { permission: 'contacts:write' }, schema: { tags: ['email'], summary: 'Remove an address from the suppression list', params: EmailParams, response: { ...API_ERRORS, 204: Type.Null(), 404: ErrorResponse } } },
+    { config: { permission: 'contacts:write' }, schema: { tags: ['email'], summary: 'Remove an address from the suppression list', params: EmailParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse } } },
     async (request, reply) => {
       const removed = await unsuppressAddress(deps.db, authOf(request).workspaceId, request.params.email, actorOf(request));
       if (!removed) throw notFound('Suppression');

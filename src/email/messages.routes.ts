@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
-import { API_ERRORS, ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { apiErrors } from '../http/typed.js';
 import { getMessage, listMessages, markMessageSent, resendMessage } from './messages.js';
 import { MessageDetail, MessageQuery, MessageSummary, Nullable } from './messages.schemas.js';
 
@@ -15,14 +16,14 @@ export function messageRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/messages',
     {
       config: { permission: 'messages:read' },
-      schema: { tags: ['email'], summary: 'Outbox messages with their delivery status, newest first', querystring: MessageQuery, response: { ...API_ERRORS, 200: Type.Object({ messages: Type.Array(MessageSummary), nextCursor: Nullable(Type.String()) }), 400: ErrorResponse } },
+      schema: { tags: ['email'], summary: 'Outbox messages with their delivery status, newest first', querystring: MessageQuery, response: { ...apiErrors(400), 200: Type.Object({ messages: Type.Array(MessageSummary), nextCursor: Nullable(Type.String()) }), 400: ErrorResponse } },
     },
     async (request) => listMessages(deps.db, authOf(request).workspaceId, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 
   api.get(
     '/messages/:id',
-    { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'One message with its send attempts and engagement events', params: IdParams, response: { ...API_ERRORS, 200: MessageDetail, 404: ErrorResponse } } },
+    { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'One message with its send attempts and engagement events', params: IdParams, response: { ...apiErrors(400), 200: MessageDetail, 404: ErrorResponse } } },
     async (request) => {
       const detail = await getMessage(deps.db, authOf(request).workspaceId, request.params.id);
       if (!detail) throw notFound('Message');
@@ -34,7 +35,7 @@ export function messageRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/messages/:id/resend',
     {
       config: { permission: 'messages:write' },
-      schema: { tags: ['email'], summary: 'Queue an uncertain or failed message again (same idempotency key and Message-ID)', params: IdParams, response: { ...API_ERRORS, 200: MessageSummary, 404: ErrorResponse, 409: ErrorResponse } },
+      schema: { tags: ['email'], summary: 'Queue an uncertain or failed message again (same idempotency key and Message-ID)', params: IdParams, response: { ...apiErrors(400), 200: MessageSummary, 404: ErrorResponse, 409: ErrorResponse } },
     },
     async (request) => resendMessage(deps.db, authOf(request).workspaceId, request.params.id, actorOf(request), deps.clock.now()),
   );
@@ -43,7 +44,7 @@ export function messageRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/messages/:id/mark-sent',
     {
       config: { permission: 'messages:write' },
-      schema: { tags: ['email'], summary: 'Record that an uncertain message was delivered', params: IdParams, response: { ...API_ERRORS, 200: MessageSummary, 404: ErrorResponse, 409: ErrorResponse } },
+      schema: { tags: ['email'], summary: 'Record that an uncertain message was delivered', params: IdParams, response: { ...apiErrors(400), 200: MessageSummary, 404: ErrorResponse, 409: ErrorResponse } },
     },
     async (request) => markMessageSent(deps.db, deps.eventSink, authOf(request).workspaceId, request.params.id, actorOf(request), deps.clock.now()),
   );

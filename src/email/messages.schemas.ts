@@ -3,13 +3,13 @@
  * Importable by the web app: this module imports only TypeBox and other schema modules.
  */
 import { Type } from '@sinclair/typebox';
-import { literalUnion } from '../http/schemas.js';
+import { LiteralUnion } from '../http/schemas.js';
 
 export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'uncertain'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 export const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
-export const Status = literalUnion(MESSAGE_STATUSES);
+export const Status = LiteralUnion(MESSAGE_STATUSES);
 export const MessageSummary = Type.Object({
   id: Type.String(),
   to: Type.String(),

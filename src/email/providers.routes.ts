@@ -4,40 +4,41 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
-import { API_ERRORS, ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { apiErrors } from '../http/typed.js';
 import { ProviderBody, ProviderSchema } from './providers.schemas.js';
 
 export function providerRoutes(app: FastifyInstance, deps: AppDeps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const settings = deps.email.providers;
-  api.get('/providers', { config: { permission: 'providers:read' }, schema: { tags: ['providers'], summary: 'Email providers in priority order', response: { ...API_ERRORS, 200: Type.Object({ providers: Type.Array(ProviderSchema) }) } } }, async (request) => ({
+  api.get('/providers', { config: { permission: 'providers:read' }, schema: { tags: ['providers'], summary: 'Email providers in priority order', response: { ...apiErrors(400), 200: Type.Object({ providers: Type.Array(ProviderSchema) }) } } }, async (request) => ({
     providers: await settings.list(authOf(request).workspaceId),
   }));
 
-  api.get('/providers/:id', { config: { permission: 'providers:read' }, schema: { tags: ['providers'], params: IdParams, response: { ...API_ERRORS, 200: ProviderSchema, 404: ErrorResponse } } }, async (request) =>
+  api.get('/providers/:id', { config: { permission: 'providers:read' }, schema: { tags: ['providers'], params: IdParams, response: { ...apiErrors(400), 200: ProviderSchema, 404: ErrorResponse } } }, async (request) =>
     settings.get(authOf(request).workspaceId, request.params.id),
   );
 
   api.post(
     '/providers',
-    { config: { permission: 'providers:write' }, schema: { tags: ['providers'], summary: 'Add a provider; credentials are encrypted at rest', body: ProviderBody, response: { ...API_ERRORS, 201: ProviderSchema, 400: ErrorResponse } } },
+    { config: { permission: 'providers:write' }, schema: { tags: ['providers'], summary: 'Add a provider; credentials are encrypted at rest', body: ProviderBody, response: { ...apiErrors(400), 201: ProviderSchema, 400: ErrorResponse } } },
     async (request, reply) => reply.code(201).send(await settings.create(authOf(request).workspaceId, request.body, actorOf(request))),
   );
 
   api.put(
     '/providers/:id',
-    { config: { permission: 'providers:write' }, schema: { tags: ['providers'], summary: 'Replace a provider’s settings (credentials kept when omitted)', params: IdParams, body: ProviderBody, response: { ...API_ERRORS, 200: ProviderSchema, 400: ErrorResponse, 404: ErrorResponse } } },
+    { config: { permission: 'providers:write' }, schema: { tags: ['providers'], summary: 'Replace a provider’s settings (credentials kept when omitted)', params: IdParams, body: ProviderBody, response: { ...apiErrors(400), 200: ProviderSchema, 400: ErrorResponse, 404: ErrorResponse } } },
     async (request) => settings.update(authOf(request).workspaceId, request.params.id, request.body, actorOf(request)),
   );
 
-  api.delete('/providers/:id', { config: { permission: 'providers:write' }, schema: { tags: ['providers'], params: IdParams, response: { ...API_ERRORS, 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
+  api.delete('/providers/:id', { config: { permission: 'providers:write' }, schema: { tags: ['providers'], params: IdParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
     await settings.remove(authOf(request).workspaceId, request.params.id, actorOf(request));
     return reply.code(204).send(null);
   });
 
   api.post(
     '/providers/:id/test',
-    { config: { permission: 'providers:write' }, schema: { tags: ['providers'], summary: 'Test the connection and credentials without sending', params: IdParams, response: { ...API_ERRORS, 200: Type.Object({ ok: Type.Boolean(), detail: Type.String() }), 404: ErrorResponse } } },
+    { config: { permission: 'providers:write' }, schema: { tags: ['providers'], summary: 'Test the connection and credentials without sending', params: IdParams, response: { ...apiErrors(400), 200: Type.Object({ ok: Type.Boolean(), detail: Type.String() }), 404: ErrorResponse } } },
     async (request) => settings.test(authOf(request).workspaceId, request.params.id),
   );
 }

@@ -3,12 +3,12 @@
  * Importable by the web app: this module imports only TypeBox and other schema modules.
  */
 import { Type } from '@sinclair/typebox';
-import { literalUnion } from '../http/schemas.js';
+import { LiteralUnion } from '../http/schemas.js';
 
 export const PROVIDER_KINDS = ['smtp', 'resend', 'postmark', 'sendgrid', 'ses'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
-export const Kind = literalUnion(PROVIDER_KINDS);
+export const Kind = LiteralUnion(PROVIDER_KINDS);
 export const ProviderBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),

@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
-import { API_ERRORS, ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { apiErrors } from '../http/typed.js';
 import { contactTopics, createTopic, deleteTopic, getTopic, listTopics, setContactTopics, updateTopic } from './topics.js';
 import { ContactTopic, ContactTopicsBody, TopicBody, TopicSchema } from './topics.schemas.js';
 
@@ -13,11 +14,11 @@ export function topicRoutes(app: FastifyInstance, deps: AppDeps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.get(
     '/topics',
-    { config: { permission: 'settings:read' }, schema: { tags: ['email'], summary: 'Subscription topics, the default first', response: { ...API_ERRORS, 200: Type.Object({ topics: Type.Array(TopicSchema) }) } } },
+    { config: { permission: 'settings:read' }, schema: { tags: ['email'], summary: 'Subscription topics, the default first', response: { ...apiErrors(400), 200: Type.Object({ topics: Type.Array(TopicSchema) }) } } },
     async (request) => ({ topics: await listTopics(deps.db, authOf(request).workspaceId) }),
   );
 
-  api.get('/topics/:id', { config: { permission: 'settings:read' }, schema: { tags: ['email'], params: IdParams, response: { ...API_ERRORS, 200: TopicSchema, 404: ErrorResponse } } }, async (request) => {
+  api.get('/topics/:id', { config: { permission: 'settings:read' }, schema: { tags: ['email'], params: IdParams, response: { ...apiErrors(400), 200: TopicSchema, 404: ErrorResponse } } }, async (request) => {
     const topic = await getTopic(deps.db, authOf(request).workspaceId, request.params.id);
     if (!topic) throw notFound('Topic');
     return topic;
@@ -25,19 +26,19 @@ export function topicRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.post(
     '/topics',
-    { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Create a subscription topic', body: TopicBody, response: { ...API_ERRORS, 201: TopicSchema, 400: ErrorResponse, 409: ErrorResponse } } },
+    { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Create a subscription topic', body: TopicBody, response: { ...apiErrors(400), 201: TopicSchema, 400: ErrorResponse, 409: ErrorResponse } } },
     async (request, reply) => reply.code(201).send(await createTopic(deps.db, authOf(request).workspaceId, request.body, actorOf(request), deps.clock.now())),
   );
 
   api.put(
     '/topics/:id',
-    { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Replace a subscription topic', params: IdParams, body: TopicBody, response: { ...API_ERRORS, 200: TopicSchema, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } } },
+    { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Replace a subscription topic', params: IdParams, body: TopicBody, response: { ...apiErrors(400), 200: TopicSchema, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } } },
     async (request) => updateTopic(deps.db, authOf(request).workspaceId, request.params.id, request.body, actorOf(request), deps.clock.now()),
   );
 
   api.delete(
     '/topics/:id',
-    { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Delete a topic and its opt-outs; refused while a campaign names it', params: IdParams, response: { ...API_ERRORS, 204: Type.Null(), 404: ErrorResponse, 409: ErrorResponse } } },
+    { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Delete a topic and its opt-outs; refused while a campaign names it', params: IdParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse, 409: ErrorResponse } } },
     async (request, reply) => {
       await deleteTopic(deps.db, authOf(request).workspaceId, request.params.id, actorOf(request));
       return reply.code(204).send(null);
@@ -46,7 +47,7 @@ export function topicRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get(
     '/contacts/:id/topics',
-    { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: "Every subscription topic with the contact's state in it", params: IdParams, response: { ...API_ERRORS, 200: Type.Object({ topics: Type.Array(ContactTopic) }), 404: ErrorResponse } } },
+    { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: "Every subscription topic with the contact's state in it", params: IdParams, response: { ...apiErrors(400), 200: Type.Object({ topics: Type.Array(ContactTopic) }), 404: ErrorResponse } } },
     async (request) => ({ topics: await contactTopics(deps.db, authOf(request).workspaceId, request.params.id) }),
   );
 
@@ -54,7 +55,7 @@ export function topicRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/contacts/:id/topics',
     {
       config: { permission: 'contacts:write' },
-      schema: { tags: ['contacts'], summary: 'Opt the contact in to or out of topics; topics not listed keep their state', params: IdParams, body: ContactTopicsBody, response: { ...API_ERRORS, 200: Type.Object({ topics: Type.Array(ContactTopic) }), 400: ErrorResponse, 404: ErrorResponse } },
+      schema: { tags: ['contacts'], summary: 'Opt the contact in to or out of topics; topics not listed keep their state', params: IdParams, body: ContactTopicsBody, response: { ...apiErrors(400), 200: Type.Object({ topics: Type.Array(ContactTopic) }), 400: ErrorResponse, 404: ErrorResponse } },
     },
     async (request) => ({ topics: await setContactTopics(deps.db, deps.eventSink, authOf(request).workspaceId, request.params.id, request.body.topics, actorOf(request), deps.clock.now()) }),
   );

@@ -17,10 +17,9 @@ export const CursorQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** The errors every authenticated API route can answer: a refused request, no caller, a role that may not. */
-export const API_ERRORS = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse } as const;
+type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
 
-/** A union of string literals typed as such (`Type.Union(values.map(Type.Literal))` would type as never). */
-export function literalUnion<const T extends readonly string[]>(values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
-  return Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>;
+/** A union of string literals from a persisted list (`['a', 'b'] as const`), typed as that list's union. */
+export function LiteralUnion<const T extends readonly string[]>(values: T, options?: { description?: string }): TUnion<Literals<T>> {
+  return Type.Union(values.map((value) => Type.Literal(value)), options) as unknown as TUnion<Literals<T>>;
 }
