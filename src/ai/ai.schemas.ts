@@ -4,7 +4,6 @@
  * modules.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
-import { LiteralUnion } from '../http/schemas.js';
 
 export const AI_PROVIDERS = ['offline', 'openai', 'anthropic'] as const;
 export const AI_OPERATIONS = ['personalize', 'subject_variants', 'test_connection'] as const;
@@ -12,7 +11,7 @@ export const AI_OUTCOMES = ['ok', 'fallback', 'refused', 'error'] as const;
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const Provider = LiteralUnion(AI_PROVIDERS);
+export const Provider = Type.Union([Type.Literal('offline'), Type.Literal('openai'), Type.Literal('anthropic')]);
 export const Mode = Type.Union([Type.Literal('offline'), Type.Literal('provider')], { description: 'offline: the rules in docs/ai.md; provider: the workspace provider' });
 export const Draft = Type.Object({ subject: Type.String({ minLength: 1, maxLength: 998 }), preheader: Type.Optional(Type.String({ maxLength: 500 })), html: Type.String({ minLength: 1, maxLength: 500_000 }) }, { additionalProperties: false });
 export const PersonalizeBody = Type.Object(
@@ -53,8 +52,8 @@ export const CallsQuery = Type.Object(
   {
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
-    operation: Type.Optional(LiteralUnion(AI_OPERATIONS)),
-    outcome: Type.Optional(LiteralUnion(AI_OUTCOMES)),
+    operation: Type.Optional(Type.Union([Type.Literal('personalize'), Type.Literal('subject_variants'), Type.Literal('test_connection')])),
+    outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('fallback'), Type.Literal('refused'), Type.Literal('error')])),
     provider: Type.Optional(Type.String({ maxLength: 50 })),
     model: Type.Optional(Type.String({ maxLength: 200 })),
     campaignId: Type.Optional(Type.String({ format: 'uuid' })),

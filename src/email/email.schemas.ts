@@ -3,7 +3,8 @@
  * Importable by the web app: this module imports only TypeBox and other schema modules.
  */
 import { Type } from '@sinclair/typebox';
-import { Email, LiteralUnion } from '../http/schemas.js';
+
+const Email = Type.String({ format: 'email', maxLength: 254 });
 
 export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint', 'manual'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
@@ -21,7 +22,7 @@ export const InboxEmail = Type.Object({
 });
 export const InboxQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })) }, { additionalProperties: false });
 
-export const Reason = LiteralUnion(SUPPRESSION_REASONS);
+export const Reason = Type.Union([Type.Literal('unsubscribed'), Type.Literal('hard_bounce'), Type.Literal('complaint'), Type.Literal('manual')]);
 export const Suppression = Type.Object({ email: Type.String(), reason: Reason, source: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String({ format: 'date-time' }) });
 export const SuppressionQuery = Type.Object(
   {

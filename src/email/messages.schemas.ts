@@ -3,13 +3,12 @@
  * Importable by the web app: this module imports only TypeBox and other schema modules.
  */
 import { Type } from '@sinclair/typebox';
-import { LiteralUnion } from '../http/schemas.js';
 
 export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'uncertain'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 export const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
-export const Status = LiteralUnion(MESSAGE_STATUSES);
+export const Status = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed'), Type.Literal('suppressed'), Type.Literal('uncertain')]);
 export const MessageSummary = Type.Object({
   id: Type.String(),
   to: Type.String(),

@@ -3,12 +3,11 @@
  * Importable by the web app: this module imports only TypeBox and other schema modules.
  */
 import { Type } from '@sinclair/typebox';
-import { LiteralUnion } from '../http/schemas.js';
 
 export const PROVIDER_KINDS = ['smtp', 'resend', 'postmark', 'sendgrid', 'ses'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
-export const Kind = LiteralUnion(PROVIDER_KINDS);
+export const Kind = Type.Union([Type.Literal('smtp'), Type.Literal('resend'), Type.Literal('postmark'), Type.Literal('sendgrid'), Type.Literal('ses')]);
 export const ProviderBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),

@@ -3,7 +3,8 @@
  * Importable by the web app: this module imports only TypeBox and other schema modules.
  */
 import { Type } from '@sinclair/typebox';
-import { Email } from '../http/schemas.js';
+
+const Email = Type.String({ format: 'email', maxLength: 254 });
 
 export const TemplateBody = Type.Object(
   {
