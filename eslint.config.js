@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { importX, createNodeResolver } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
@@ -20,4 +21,23 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off', 'no-console': 'off' },
   },
   { files: ['web/**'], languageOptions: { globals: { ...globals.browser } } },
+  {
+    // Layers without cycles (ARCHITECTURE.md "Layers"): an import cycle anywhere in the server fails
+    // the lint, and so `npm run build`. Imports are written `./x.js` for `./x.ts`.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'], extensionAlias: { '.js': ['.ts', '.js'] } })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    // Schema modules are leaves the web app imports (`@server/…`): TypeBox and other schema modules only.
+    files: ['src/**/*.schemas.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!@sinclair/typebox$)(?!.*\\.schemas\\.js$)', message: 'A *.schemas.ts module imports only @sinclair/typebox and other *.schemas.ts modules (no database, no node:, no domain code), so the web app can import it.' }] }],
+    },
+  },
 );

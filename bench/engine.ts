@@ -13,11 +13,11 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createPostgresDatabase, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
-import { recordEvents } from '../src/events/events.js';
+import { recordEvents } from '../src/core/events.js';
 import { createCampaignEventSink } from '../src/campaigns/sink.js';
 import { systemClock } from '../src/platform/clock.js';
 import { SYSTEM_ACTOR } from '../src/identity/audit.js';
-import { createCampaign, publishCampaign } from '../src/campaigns/store.js';
+import { createCampaign, publishCampaign } from '../src/campaigns/campaigns.js';
 
 const N = Number(process.env.BENCH_ENROLLMENTS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
@@ -36,7 +36,7 @@ function withDatabase(url: string, name: string): string {
 }
 
 function startWorker(url: string): Promise<{ child: ChildProcess; stop: () => Promise<number> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/campaigns/worker-process.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/engine-worker-process.ts')], {
     env: { ...process.env, DATABASE_URL: url, ENGINE_BATCH_SIZE: String(BATCH), LOG_LEVEL: 'error', WORKER_POLL_MS: '200', NODE_ENV: 'production', APP_SECRET: 'bench-secret-that-is-at-least-32-chars!!' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -120,8 +120,8 @@ async function main(): Promise<void> {
     console.log(`baseline: ${Math.round(baselineRowsPerS)} batched row updates/s`);
 
     const runThroughput = async (workers: number, contacts: string[]): Promise<{ stepsPerS: number; peakRss: number }> => {
-      const campaign = await createCampaign(db, workspaceId, SYSTEM_ACTOR, `throughput ${workers}`, throughputDefinition, new Date());
-      await publishCampaign(db, workspaceId, SYSTEM_ACTOR, campaign.id, new Date());
+      const campaign = await createCampaign({ db, clock: systemClock }, workspaceId, SYSTEM_ACTOR, `throughput ${workers}`, throughputDefinition);
+      await publishCampaign({ db, clock: systemClock }, workspaceId, SYSTEM_ACTOR, campaign.id);
       await db.query('UPDATE campaigns SET status = $2 WHERE id = $1', [campaign.id, 'paused']);
       await db.query(
         `INSERT INTO enrollments (workspace_id, campaign_id, version, contact_id, current_node_id, next_run_at, enrolled_at, updated_at)
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
 
     // 3. Latency: an event-triggered campaign fed at 1,000 events/s through the event sink.
     const latency = await createCampaign(
-      db,
+      { db, clock: systemClock },
       workspaceId,
       SYSTEM_ACTOR,
       'latency',
@@ -164,9 +164,8 @@ async function main(): Promise<void> {
         edges: [{ from: 't', to: 'x' }],
         settings: { reentry: { mode: 'always' } },
       },
-      new Date(),
     );
-    await publishCampaign(db, workspaceId, SYSTEM_ACTOR, latency.id, new Date());
+    await publishCampaign({ db, clock: systemClock }, workspaceId, SYSTEM_ACTOR, latency.id);
     await db.query('VACUUM ANALYZE enrollments');
     await db.query('VACUUM ANALYZE enrollment_steps');
     const worker = await startWorker(url);

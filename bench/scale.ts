@@ -13,10 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createCampaign, publishCampaign } from '../src/campaigns/store.js';
+import { createCampaign, publishCampaign } from '../src/campaigns/campaigns.js';
 import { createPostgresDatabase, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { SYSTEM_ACTOR } from '../src/identity/audit.js';
+import { systemClock } from '../src/platform/clock.js';
 import { backendCpuMs } from './support.js';
 
 const N = Number(process.env.BENCH_ENROLLMENTS ?? 20_000);
@@ -117,8 +118,8 @@ async function main(): Promise<void> {
 
     for (const [index, workers] of COUNTS.entries()) {
       const contacts = contactIds.slice(index * N, (index + 1) * N);
-      const campaign = await createCampaign(db, workspaceId, SYSTEM_ACTOR, `scale ${workers}`, definition, new Date());
-      await publishCampaign(db, workspaceId, SYSTEM_ACTOR, campaign.id, new Date());
+      const campaign = await createCampaign({ db, clock: systemClock }, workspaceId, SYSTEM_ACTOR, `scale ${workers}`, definition);
+      await publishCampaign({ db, clock: systemClock }, workspaceId, SYSTEM_ACTOR, campaign.id);
       await db.query('UPDATE campaigns SET status = $2 WHERE id = $1', [campaign.id, 'paused']);
       await db.query(
         `INSERT INTO enrollments (workspace_id, campaign_id, version, contact_id, current_node_id, next_run_at, enrolled_at, updated_at)

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -25,7 +25,7 @@ import { providerRoutes } from './email/providers.routes.js';
 import { aiRoutes } from './ai/ai.routes.js';
 import type { AiServices } from './ai/ai.js';
 import { templateRoutes } from './email/templates.routes.js';
-import type { EventSink } from './events/events.js';
+import type { EventSink } from './core/events.js';
 import { eventsRoutes } from './events/events.routes.js';
 import { trackingRoutes } from './events/tracking.routes.js';
 import { healthRoutes } from './health/health.routes.js';
@@ -39,6 +39,7 @@ import { registerJsonBodyParser } from './http/json-body.js';
 import { registerRateLimits } from './http/rate-limits.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
+import { typed, type ApiInstance } from './http/typed.js';
 import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
 import type { DnsResolver } from './campaigns/webhooks.js';
 import { identityRoutes } from './identity/identity.routes.js';
@@ -77,7 +78,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: FastifyInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes];
+const API_ROUTES: Array<(app: ApiInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -85,7 +86,12 @@ function errorBody(code: string, message: string, details?: unknown): ErrorBody 
   return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
 }
 
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+export interface BuildOptions {
+  /** Sees every route as it is registered (the route-table checks: test/routes.test.ts, scripts/check-routes.ts). */
+  onRoute?: (route: RouteOptions) => void;
+}
+
+export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -99,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { removeAdditional: false } },
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   app.setValidatorCompiler(validatorCompiler);
   registerJsonBodyParser(app);
 
@@ -197,15 +204,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', async (_request, reply) => {
     deps.processMonitor.countResponse(reply.statusCode);
   });
-  healthRoutes(app, { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, deps) });
-  trackingRoutes(app, deps);
+  healthRoutes(typed(app), { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, deps) });
+  trackingRoutes(typed(app), deps);
   await app.register(async (scope) => emailPublicRoutes(scope, deps));
   campaignHookRoutes(app, deps);
 
   await app.register(
     async (api) => {
       registerAuth(api, deps);
-      for (const routes of API_ROUTES) routes(api, deps);
+      for (const routes of API_ROUTES) routes(typed(api), deps);
       api.setNotFoundHandler((request, reply) =>
         reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),
       );

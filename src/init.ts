@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { WorkHolder } from './db/holder.js';
 import { migrate } from './db/migrate.js';
-import { combineEventSinks, type EventSink } from './events/events.js';
+import { combineEventSinks, type EventSink } from './core/events.js';
 import { createEventProcessor, eventWorkSink, type EventProcessor } from './events/processor.js';
 import { CampaignEngine, createEngineWorker } from './campaigns/engine.js';
 import { createCampaignEventSink } from './campaigns/sink.js';

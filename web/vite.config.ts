@@ -12,6 +12,9 @@ export default defineConfig({
   root: webRoot,
   base: '/',
   plugins: [react()],
+  // The server's leaf schema modules (src/**/*.schemas.ts: TypeBox only) are shared with the web
+  // app as `@server/…`, so both sides use one definition of each shape.
+  resolve: { alias: { '@server': `${webRoot}../src` } },
   build: {
     outDir: `${webRoot}../dist/web`,
     emptyOutDir: true,

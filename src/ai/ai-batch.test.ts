@@ -3,7 +3,7 @@ import { createTestApp, signUp, type Caller, type TestApp } from '../../test/hel
 import { API_KEY, startFakeAiServer, type FakeAiServer } from '../../test/ai-helpers.js';
 import type { Database } from '../db/database.js';
 import { enqueueEmail } from '../email/outbox.js';
-import { recordEvents } from '../events/events.js';
+import { recordEvents } from '../core/events.js';
 import { createLogger } from '../platform/logger.js';
 import { systemClock } from '../platform/clock.js';
 import { ModelReplyClassifier } from './classify.js';

@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
 
-export const AI_OPERATIONS = ['personalize', 'subject_variants', 'classify', 'test_connection'] as const;
+import type { AI_OPERATIONS, AI_OUTCOMES } from './ai.schemas.js';
+
+export { AI_OPERATIONS, AI_OUTCOMES } from './ai.schemas.js';
 export type AiOperation = (typeof AI_OPERATIONS)[number];
-export const AI_OUTCOMES = ['ok', 'fallback', 'refused', 'error'] as const;
 export type AiOutcome = (typeof AI_OUTCOMES)[number];
 
 export interface AiCallRecord {

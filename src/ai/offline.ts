@@ -7,6 +7,7 @@
  */
 import { RulesReplyClassifier } from '../scoring/classifier.js';
 import type { AiProvider, ContactFacts, EmailDraft, Personalized, ProviderCall, ReplyVerdict } from './provider.js';
+import { escapeHtml } from '../platform/html.js';
 
 export const OFFLINE_MODEL = 'rules-v1';
 const NO_USAGE = { tokensIn: 0, tokensOut: 0 };
@@ -21,10 +22,6 @@ export function usableValue(value: unknown): string | null {
   if (v === '' || v.length > 60) return null;
   if (/[{}<>@[\]]|:\/\/|\.[a-z]{2,}\b/i.test(v)) return null;
   return v;
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** The context line: the first rule that applies (docs/ai.md "Offline rules"). */

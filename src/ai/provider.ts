@@ -5,7 +5,9 @@
  * (personalize.ts).
  */
 
-export const AI_PROVIDERS = ['offline', 'openai', 'anthropic'] as const;
+import type { AI_PROVIDERS } from './ai.schemas.js';
+
+export { AI_PROVIDERS } from './ai.schemas.js';
 export type AiProviderKind = (typeof AI_PROVIDERS)[number];
 
 /** An email as a marketer wrote it: HTML (or MJML), possibly with Liquid tags. */

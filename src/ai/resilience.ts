@@ -6,6 +6,7 @@
  */
 import { CircuitBreaker } from '../email/failover.js';
 import { AiCallError, type AiProvider, type ProviderCall } from './provider.js';
+import { backoffDelay } from '../platform/backoff.js';
 
 export interface RetryOptions {
   maxRetries: number;
@@ -36,8 +37,7 @@ export async function withRetries<T>(run: () => Promise<ProviderCall<T>>, breake
       }
       breaker.onFailure();
       if (attempts > options.maxRetries) throw error;
-      const exponential = Math.min(options.baseBackoffMs * 2 ** (attempts - 1), options.maxBackoffMs);
-      const jittered = exponential / 2 + (exponential / 2) * options.random();
+      const jittered = backoffDelay(attempts, { baseMs: options.baseBackoffMs, maxMs: options.maxBackoffMs }, options.random);
       if ((error.retryAfterMs ?? 0) > options.maxBackoffMs) {
         throw new AiCallError(error.kind, `${error.message}; Retry-After ${Math.round(error.retryAfterMs! / 1000)} s is longer than we wait`, error.retryAfterMs, error.usage);
       }

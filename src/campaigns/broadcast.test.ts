@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
 import { DAY, engineOf } from '../../test/campaign-support.js';
-import { runDueBroadcasts } from './store.js';
+import { runDueBroadcasts } from './broadcasts.js';
 
 let t: TestApp;
 let clock: ManualClock;

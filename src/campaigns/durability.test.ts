@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers.js';
 import { SYSTEM_ACTOR } from '../identity/audit.js';
-import { createCampaign, publishCampaign } from './store.js';
+import { systemClock } from '../platform/clock.js';
+import { createCampaign, publishCampaign } from './campaigns.js';
 
 const ENROLLMENTS = 2000;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,7 +32,7 @@ afterAll(async () => {
 });
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker-process.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../../test/engine-worker-process.ts')], {
     env: { ...process.env, DATABASE_URL: testDb.url!, ENGINE_BATCH_SIZE: '50', NODE_ENV: 'test', LOG_LEVEL: 'silent', WORKER_POLL_MS: '50', APP_SECRET: 'durability-secret-at-least-32-characters' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -52,7 +53,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 async function setUpCampaign(offset: number): Promise<string> {
   const campaign = await createCampaign(
-    testDb.db,
+    { db: testDb.db, clock: systemClock },
     workspaceId,
     SYSTEM_ACTOR,
     `durable ${offset}`,
@@ -74,9 +75,8 @@ async function setUpCampaign(offset: number): Promise<string> {
         { from: 'bye', to: 'x' },
       ],
     },
-    new Date(),
   );
-  await publishCampaign(testDb.db, workspaceId, SYSTEM_ACTOR, campaign.id, new Date());
+  await publishCampaign({ db: testDb.db, clock: systemClock }, workspaceId, SYSTEM_ACTOR, campaign.id);
   await testDb.db.query(
     `INSERT INTO enrollments (workspace_id, campaign_id, version, contact_id, current_node_id, next_run_at, enrolled_at, updated_at)
      SELECT $1, $2, 1, id, 't', now(), now(), now() FROM contacts WHERE workspace_id = $1 ORDER BY email OFFSET $3 LIMIT $4`,

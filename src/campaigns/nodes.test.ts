@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import { recordEvents, NO_EVENT_SINK } from '../events/events.js';
+import { recordEvents, NO_EVENT_SINK } from '../core/events.js';
 import { ManualClock } from '../platform/clock.js';
-import { splitVariant } from './engine.js';
+import { splitVariant } from './engine-interpreter.js';
 import { engineOf, insertContact } from '../../test/campaign-support.js';
 
 let t: TestApp;
@@ -199,6 +199,33 @@ describe('action nodes', () => {
     expect(notice.rows[0]).toMatchObject({ to_address: caller.email, subject: 'New lead' });
     expect(notice.rows[0]!.text_body).toContain('Call them');
     expect((await pathOf(campaignId, enrollmentId!)).at(-1)!.nodeId).toBe('x_ok');
+  });
+
+  it('reads and writes built-in fields named in camelCase, and still in the snake_case a stored definition may hold', async () => {
+    const definition = (names: { first: string; job: string }) => ({
+      entryNodeId: 't',
+      nodes: [
+        { id: 't', type: 'trigger', config: { kind: 'manual' } },
+        { id: 'job', type: 'action', config: { kind: 'field_update', field: names.job, value: 'CTO' } },
+        { id: 'check', type: 'condition', config: { branches: [{ id: 'ada', match: { operator: 'and', rules: [{ kind: 'field', field: names.first, op: 'eq', value: 'Ada' }, { kind: 'field', field: names.job, op: 'eq', value: 'CTO' }] } }] } },
+        exitNode('x_ada'),
+        exitNode('x_default'),
+      ],
+      edges: [
+        { from: 't', to: 'job' },
+        { from: 'job', to: 'check' },
+        { from: 'check', to: 'x_ada', handle: 'ada' },
+        { from: 'check', to: 'x_default', handle: 'default' },
+      ],
+    });
+    for (const names of [{ first: 'firstName', job: 'jobTitle' }, { first: 'first_name', job: 'job_title' }]) {
+      const campaignId = await publish(definition(names));
+      const contactId = await insertContact(t.db, caller.workspaceId, { first_name: 'Ada' });
+      const [enrollmentId] = await enrollAndRun(campaignId, [contactId]);
+      expect((await pathOf(campaignId, enrollmentId!)).at(-1)!.nodeId, names.first).toBe('x_ada');
+      const stored = await t.db.query<{ job_title: string | null; custom_fields: Record<string, unknown> }>('SELECT job_title, custom_fields FROM contacts WHERE id = $1', [contactId]);
+      expect(stored.rows[0], names.job).toEqual({ job_title: 'CTO', custom_fields: {} });
+    }
   });
 
   it('fails the step (not the batch) when a field update is invalid, keeping the earlier steps', async () => {

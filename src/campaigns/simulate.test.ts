@@ -28,7 +28,7 @@ describe('simulation', () => {
       method: 'POST',
       url: '/api/campaigns/simulate',
       headers: caller.bearer,
-      payload: { definition: dripDefinition(), contact: { first_name: 'Sim', email: 'sim@example.com' } },
+      payload: { definition: dripDefinition(), contact: { firstName: 'Sim', email: 'sim@example.com' } },
     });
     expect(response.statusCode, response.body).toBe(200);
     const result = response.json();
@@ -100,8 +100,12 @@ describe('simulation', () => {
 
   it('simulates a saved draft, and refuses an invalid definition with CAMPAIGN_INVALID', async () => {
     const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Draft', definition: dripDefinition() } });
-    const draft = await t.app.inject({ method: 'POST', url: `/api/campaigns/${created.json().campaign.id}/simulate`, headers: caller.bearer, payload: { contact: { first_name: 'D' } } });
+    const draft = await t.app.inject({ method: 'POST', url: `/api/campaigns/${created.json().campaign.id}/simulate`, headers: caller.bearer, payload: { contact: { firstName: 'D' } } });
     expect(draft.json().emails[0].subject).toBe('Welcome D');
+    // The snake_case spelling the simulation took before is still accepted.
+    const old = await t.app.inject({ method: 'POST', url: `/api/campaigns/${created.json().campaign.id}/simulate`, headers: caller.bearer, payload: { contact: { first_name: 'Old' } } });
+    expect(old.statusCode, old.body).toBe(200);
+    expect(old.json().emails[0].subject).toBe('Welcome Old');
     const invalid = await t.app.inject({ method: 'POST', url: '/api/campaigns/simulate', headers: caller.bearer, payload: { definition: { entryNodeId: 'x', nodes: [], edges: [] } } });
     expect(invalid.statusCode).toBe(400);
     expect(invalid.json().error.code).toBe('CAMPAIGN_INVALID');

@@ -4,21 +4,25 @@
  * real engine inside one transaction that is always rolled back, so nothing is stored or sent
  * (NOTIFY is discarded on rollback too) and the simulated path is exactly the engine's.
  */
+import type { Static } from '@sinclair/typebox';
 import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
-import { recordEvents, type EventType } from '../events/events.js';
+import { recordEvents, type EventType } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { goalEventOf, goalSegmentOf, type CampaignDefinition } from './definition.js';
+import type { SimulatedContact } from './campaigns.schemas.js';
 import { CampaignEngine } from './engine.js';
 import { createCampaignEventSink } from './sink.js';
-import { assertValidDefinition, enrollContacts } from './store.js';
+import { assertValidDefinition } from './definition-checks.js';
+import { enrollContacts } from './enrollment.js';
 
 export interface SimulationInput {
   definition: unknown;
   contactId?: string | undefined;
-  contact?: { email?: string; first_name?: string; last_name?: string; company?: string; job_title?: string; timezone?: string; tags?: string[]; score?: number; custom_fields?: Record<string, unknown> } | undefined;
+  /** camelCase; the old snake_case spellings (first_name, …) are still accepted (campaigns.schemas.ts). */
+  contact?: Static<typeof SimulatedContact> | undefined;
   entryEvent?: { name: string; properties?: Record<string, unknown> } | undefined;
   /** Events that happen during the journey, `afterSeconds` from the start. */
   events?: Array<{ afterSeconds: number; type?: EventType; name: string; properties?: Record<string, unknown> }> | undefined;
@@ -141,7 +145,7 @@ async function simulatedContact(tx: Queryable, workspaceId: string, input: Simul
   const inserted = await tx.query<{ id: string }>(
     `INSERT INTO contacts (workspace_id, email, first_name, last_name, company, job_title, timezone, tags, score, custom_fields)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-    [workspaceId, (c.email ?? `simulated-${Date.now()}@example.invalid`).toLowerCase(), c.first_name ?? null, c.last_name ?? null, c.company ?? null, c.job_title ?? null, c.timezone ?? null, c.tags ?? [], c.score ?? 0, JSON.stringify(c.custom_fields ?? {})],
+    [workspaceId, (c.email ?? `simulated-${Date.now()}@example.invalid`).toLowerCase(), c.firstName ?? c.first_name ?? null, c.lastName ?? c.last_name ?? null, c.company ?? null, c.jobTitle ?? c.job_title ?? null, c.timezone ?? null, c.tags ?? [], c.score ?? 0, JSON.stringify(c.customFields ?? c.custom_fields ?? {})],
   );
   return inserted.rows[0]!.id;
 }

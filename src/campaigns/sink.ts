@@ -11,12 +11,13 @@
  * An event is attributed once (only while its contact is unknown), so it cannot be seen twice.
  */
 import type { Queryable } from '../db/database.js';
-import type { EventSink, RecordedEvent } from '../events/events.js';
+import type { EventSink, RecordedEvent } from '../core/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import { compare } from './compare.js';
 import type { CampaignDefinition, TriggerNodeConfig } from './definition.js';
-import { enrollContacts, ENROLLMENTS_CHANNEL, type EnrollmentEntry } from './store.js';
+import { ENROLLMENTS_CHANNEL } from './campaign-rows.js';
+import { enrollContacts, type EnrollmentEntry } from './enrollment.js';
 
 export function triggerMatches(trigger: TriggerNodeConfig, event: RecordedEvent): boolean {
   const p = event.properties;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import { recordEvents, type NewEvent } from '../events/events.js';
+import { recordEvents, type NewEvent } from '../core/events.js';
 import { ManualClock } from '../platform/clock.js';
 import { nextAllowedTime } from './schedule.js';
 import { engineOf, insertContact } from '../../test/campaign-support.js';

@@ -93,7 +93,8 @@ describe('campaign webhooks', () => {
     expect(call.address.address).toBe('93.184.216.34');
     expect(call.url.hostname).toBe('hooks.example.com');
     expect(call.headers['x-unitehub-signature']).toBe(signWebhook('a-secret-of-16-chars+', Number(call.headers['x-unitehub-timestamp']), call.body));
-    expect(JSON.parse(call.body)).toMatchObject({ type: 'campaign.step', campaignId, nodeId: 'hook', contact: { first_name: 'Hook' } });
+    expect(JSON.parse(call.body)).toMatchObject({ type: 'campaign.step', campaignId, nodeId: 'hook', contact: { firstName: 'Hook' } });
+    expect(JSON.parse(call.body).contact).not.toHaveProperty('first_name');
     expect(await rowOf(campaignId)).toEqual([expect.objectContaining({ status: 'sent', attempts: 1 })]);
   });
 

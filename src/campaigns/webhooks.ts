@@ -20,6 +20,7 @@ import { holderIsDead, type WorkHolder } from '../db/holder.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
+import { backoffDelay } from '../platform/backoff.js';
 
 export interface ResolvedAddress {
   address: string;
@@ -192,7 +193,7 @@ export async function deliverDueWebhooks(deps: WebhookDeliveryDeps, limit = 20):
       await deps.db.query(`UPDATE campaign_webhooks SET status = 'sent', sent_at = $2, last_status = $3, last_error = NULL, locked_until = NULL, holder_id = NULL WHERE id = $1`, [row.id, at, outcome.status]);
     } else {
       const failed = outcome.permanent || row.attempts >= MAX_ATTEMPTS;
-      const delay = Math.min(3_600_000, 10_000 * 2 ** (row.attempts - 1)) * (0.5 + deps.random() / 2);
+      const delay = backoffDelay(row.attempts, { baseMs: 10_000, maxMs: 3_600_000 }, deps.random);
       await deps.db.query(`UPDATE campaign_webhooks SET status = $2, next_attempt_at = $3, last_status = $4, last_error = $5, locked_until = NULL, holder_id = NULL WHERE id = $1`, [
         row.id,
         failed ? 'failed' : 'queued',

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { insertContact } from '../../test/campaign-support.js';
-import { recordEvents, type NewEvent } from '../events/events.js';
+import { recordEvents, type NewEvent } from '../core/events.js';
 import { ManualClock } from '../platform/clock.js';
 
 let t: TestApp;

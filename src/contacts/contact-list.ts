@@ -4,7 +4,8 @@
  * on (created_at, id) with the cursors of src/http/cursor.ts.
  */
 import { preparedStatement, type Queryable } from '../db/database.js';
-import { CONTACT_COLUMNS, type Contact, type ContactRow, type ContactStatus } from '../core/contact.js';
+import { CONTACT_COLUMNS, type ContactRow } from '../core/contact.js';
+import type { Contact, ContactStatus } from '../core/contact.schemas.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { parseEmail, toContact } from './contact-model.js';
 

@@ -6,7 +6,8 @@
 import { AppError } from '../http/errors.js';
 import { normalizeEmail } from '../identity/tokens.js';
 import { explainScore } from '../scoring/scoring.js';
-import { CONTACT_STATUSES, type Contact, type ContactRow, type ContactStatus } from '../core/contact.js';
+import type { ContactRow } from '../core/contact.js';
+import { CONTACT_STATUSES, type Contact, type ContactStatus } from '../core/contact.schemas.js';
 
 /** The free-text profile columns that merges fill from one record into another. */
 export const PROFILE_FIELDS = ['first_name', 'last_name', 'company', 'job_title', 'phone', 'timezone'] as const;

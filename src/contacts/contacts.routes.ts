@@ -1,27 +1,27 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
-import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { IdParams } from '../http/schemas.js';
+import { apiErrors, type ApiInstance } from '../http/typed.js';
 import { listContacts } from './contact-list.js';
 import { addTags, createContact, deleteContact, getContact, removeTag, updateContact, type ContactsDeps } from './contacts.js';
 import { contactTimeline } from './timeline.js';
 import { eraseContact } from './erasure.js';
 import { mergeContacts } from './merge.js';
-import { ContactPage, ContactSchema, CreateContactBody, ListContactsQuery, TagParams, TagsBody, TimelinePage, TimelineQuery, UpdateContactBody } from './contacts.schemas.js';
+import { ContactSchema } from '../core/contact.schemas.js';
+import { ContactPage, CreateContactBody, ListContactsQuery, TagParams, TagsBody, TimelinePage, TimelineQuery, UpdateContactBody } from './contacts.schemas.js';
 
-const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 
-export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function contactsRoutes(app: ApiInstance, deps: AppDeps): void {
   const domain: ContactsDeps = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
 
-  app.post('/contacts', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Create a contact', body: CreateContactBody, response: { 201: ContactSchema, ...errors } } }, async (request, reply) => {
-    const contact = await createContact(domain, authOf(request).workspaceId, actorOf(request), request.body as Static<typeof CreateContactBody>);
+  app.post('/contacts', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Create a contact', body: CreateContactBody, response: { 201: ContactSchema, ...apiErrors(400, 409) } } }, async (request, reply) => {
+    const contact = await createContact(domain, authOf(request).workspaceId, actorOf(request), request.body);
     return reply.code(201).send(contact);
   });
 
-  app.get('/contacts', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'List contacts, newest first, with search and filters (custom fields: cf.<key>=<value>)', querystring: ListContactsQuery, response: { 200: ContactPage, 400: ErrorResponse } } }, async (request) => {
-    const query = request.query as Static<typeof ListContactsQuery> & Record<string, unknown>;
+  app.get('/contacts', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'List contacts, newest first, with search and filters (custom fields: cf.<key>=<value>)', querystring: ListContactsQuery, response: { 200: ContactPage, ...apiErrors(400) } } }, async (request) => {
+    const query = request.query;
     const customFields: Record<string, string> = {};
     for (const [key, value] of Object.entries(query)) {
       if (key.startsWith('cf.') && typeof value === 'string') customFields[key.slice(3)] = value;
@@ -40,20 +40,20 @@ export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
     });
   });
 
-  app.get('/contacts/:id', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], params: IdParams, response: { 200: ContactSchema, 404: ErrorResponse } } }, async (request) => {
-    const { id } = request.params as Static<typeof IdParams>;
+  app.get('/contacts/:id', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], params: IdParams, response: { 200: ContactSchema, ...apiErrors(400, 404) } } }, async (request) => {
+    const { id } = request.params;
     return getContact(deps.db, authOf(request).workspaceId, id);
   });
 
-  app.patch('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Update fields; tags replace the set; customFields merge (null removes a key)', params: IdParams, body: UpdateContactBody, response: { 200: ContactSchema, ...errors } } }, async (request) => {
-    const { id } = request.params as Static<typeof IdParams>;
-    return updateContact(domain, authOf(request).workspaceId, actorOf(request), id, request.body as Static<typeof UpdateContactBody>);
+  app.patch('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Update fields; tags replace the set; customFields merge (null removes a key)', params: IdParams, body: UpdateContactBody, response: { 200: ContactSchema, ...apiErrors(400, 404, 409) } } }, async (request) => {
+    const { id } = request.params;
+    return updateContact(domain, authOf(request).workspaceId, actorOf(request), id, request.body);
   });
 
-  app.delete('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
-    const { id } = request.params as Static<typeof IdParams>;
+  app.delete('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
+    const { id } = request.params;
     await deleteContact(domain, authOf(request).workspaceId, actorOf(request), id);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 
   const MergeBody = Type.Object({ duplicateId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
@@ -66,12 +66,12 @@ export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
         summary: 'Merge a duplicate into this contact: its fields fill gaps, its history moves here, and it is deleted',
         params: IdParams,
         body: MergeBody,
-        response: { 200: ContactSchema, 404: ErrorResponse },
+        response: { 200: ContactSchema, ...apiErrors(400, 404, 409) },
       },
     },
     async (request) => {
-      const { id } = request.params as Static<typeof IdParams>;
-      return mergeContacts(domain, authOf(request).workspaceId, actorOf(request), id, (request.body as Static<typeof MergeBody>).duplicateId);
+      const { id } = request.params;
+      return mergeContacts(domain, authOf(request).workspaceId, actorOf(request), id, request.body.duplicateId);
     },
   );
 
@@ -83,28 +83,28 @@ export function contactsRoutes(app: FastifyInstance, deps: AppDeps): void {
         tags: ['contacts'],
         summary: 'Erase the personal data of a contact (GDPR), keeping its events and messages anonymously so counts stay true',
         params: IdParams,
-        response: { 200: Type.Object({ erasedAt: Type.String({ format: 'date-time' }) }), 404: ErrorResponse },
+        response: { 200: Type.Object({ erasedAt: Type.String({ format: 'date-time' }) }), ...apiErrors(400, 404) },
       },
     },
     async (request) => {
-      const { id } = request.params as Static<typeof IdParams>;
+      const { id } = request.params;
       return eraseContact(domain, authOf(request).workspaceId, actorOf(request), id);
     },
   );
 
-  app.post('/contacts/:id/tags', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Add tags (present ones are ignored)', params: IdParams, body: TagsBody, response: { 200: ContactSchema, ...errors } } }, async (request) => {
-    const { id } = request.params as Static<typeof IdParams>;
-    return addTags(domain, authOf(request).workspaceId, actorOf(request), id, (request.body as Static<typeof TagsBody>).tags);
+  app.post('/contacts/:id/tags', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Add tags (present ones are ignored)', params: IdParams, body: TagsBody, response: { 200: ContactSchema, ...apiErrors(400, 404, 409) } } }, async (request) => {
+    const { id } = request.params;
+    return addTags(domain, authOf(request).workspaceId, actorOf(request), id, request.body.tags);
   });
 
-  app.delete('/contacts/:id/tags/:tag', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Remove a tag', params: TagParams, response: { 200: ContactSchema, ...errors } } }, async (request) => {
-    const { id, tag } = request.params as Static<typeof TagParams>;
+  app.delete('/contacts/:id/tags/:tag', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Remove a tag', params: TagParams, response: { 200: ContactSchema, ...apiErrors(400, 404, 409) } } }, async (request) => {
+    const { id, tag } = request.params;
     return removeTag(domain, authOf(request).workspaceId, actorOf(request), id, tag);
   });
 
-  app.get('/contacts/:id/timeline', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Events, emails and campaign steps of a contact, newest first', params: IdParams, querystring: TimelineQuery, response: { 200: TimelinePage, 400: ErrorResponse, 404: ErrorResponse } } }, async (request) => {
-    const { id } = request.params as Static<typeof IdParams>;
-    const query = request.query as Static<typeof TimelineQuery>;
+  app.get('/contacts/:id/timeline', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Events, emails and campaign steps of a contact, newest first', params: IdParams, querystring: TimelineQuery, response: { 200: TimelinePage, ...apiErrors(400, 404) } } }, async (request) => {
+    const { id } = request.params;
+    const query = request.query;
     return contactTimeline(deps.db, authOf(request).workspaceId, id, query.limit, query.cursor);
   });
 }

@@ -1,39 +1,13 @@
-/** Contact shapes: one schema per shape, shared by validation, OpenAPI and the web app. */
+/**
+ * Contact request and page shapes: one schema per shape, shared by validation, OpenAPI and the web app
+ * (leaf module: TypeBox and other schemas only; the contact itself is src/core/contact.schemas.ts).
+ */
 import { Type, type Static } from '@sinclair/typebox';
-import { CONTACT_STATUSES, SUBSCRIPTION_STATES } from '../core/contact.js';
+import { ContactSchema, ContactStatusSchema, SubscriptionStateSchema } from '../core/contact.schemas.js';
 
 const NullableText = (maxLength: number) => Type.Union([Type.String({ maxLength }), Type.Null()]);
-export const ContactStatusSchema = Type.Union(CONTACT_STATUSES.map((s) => Type.Literal(s)));
-export const SubscriptionStateSchema = Type.Union(SUBSCRIPTION_STATES.map((s) => Type.Literal(s)));
 const Tag = Type.String({ minLength: 1, maxLength: 64 });
 const CustomFields = Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Unknown(), { maxProperties: 100 });
-
-export const ScorePartSchema = Type.Object({
-  part: Type.Union([Type.Literal('engagement'), Type.Literal('sentiment'), Type.Literal('intent'), Type.Literal('role'), Type.Literal('status'), Type.Literal('adjustment')]),
-  points: Type.Number(),
-  max: Type.Number(),
-  explanation: Type.String(),
-});
-
-export const ContactSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  email: Type.String(),
-  firstName: NullableText(200),
-  lastName: NullableText(200),
-  company: NullableText(200),
-  jobTitle: NullableText(200),
-  phone: NullableText(50),
-  status: ContactStatusSchema,
-  tags: Type.Array(Type.String()),
-  customFields: Type.Record(Type.String(), Type.Unknown()),
-  timezone: NullableText(64),
-  subscriptionState: SubscriptionStateSchema,
-  score: Type.Integer({ minimum: 0, maximum: 100 }),
-  scoreBreakdown: Type.Optional(Type.Array(ScorePartSchema)),
-  lastActivityAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the contact last acted: a tracked event, a page or screen view, an email open, click or reply' }),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-});
 
 const writable = {
   firstName: Type.Optional(NullableText(200)),

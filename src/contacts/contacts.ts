@@ -6,8 +6,9 @@
  * (prospect → lead → customer) unless forced. Listing is contact-list.ts, the timeline timeline.ts.
  */
 import type { Database, Queryable } from '../db/database.js';
-import { CONTACT_COLUMNS, type Contact, type ContactRow, type ContactStatus, type SubscriptionState } from '../core/contact.js';
-import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { CONTACT_COLUMNS, type ContactRow } from '../core/contact.js';
+import type { Contact, ContactStatus, SubscriptionState } from '../core/contact.schemas.js';
+import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';

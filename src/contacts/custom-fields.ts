@@ -15,7 +15,7 @@ import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
-import { EVENT_WORK_CHANNEL } from '../events/processor.js';
+import { EVENT_WORK_CHANNEL } from '../core/channels.js';
 
 /** Persisted strings: never rename. */
 export const CUSTOM_FIELD_TYPES = ['text', 'number', 'boolean', 'date'] as const;

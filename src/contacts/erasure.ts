@@ -14,14 +14,14 @@ export function erasedAddress(contactId: string): string {
   return `erased-${contactId}@erased.invalid`;
 }
 
-export async function eraseContact(deps: { db: Database; clock: Clock }, workspaceId: string, actor: Actor, id: string): Promise<{ erasedAt: Date }> {
+export async function eraseContact(deps: { db: Database; clock: Clock }, workspaceId: string, actor: Actor, id: string): Promise<{ erasedAt: string }> {
   const now = deps.clock.now();
   const erased = erasedAddress(id);
   return deps.db.transaction(async (tx) => {
     const current = await tx.query<{ email: string; erased_at: Date | null }>('SELECT email, erased_at FROM contacts WHERE workspace_id = $1 AND id = $2 FOR UPDATE', [workspaceId, id]);
     const row = current.rows[0];
     if (!row) throw notFound('Contact');
-    if (row.erased_at) return { erasedAt: row.erased_at };
+    if (row.erased_at) return { erasedAt: new Date(row.erased_at).toISOString() };
     const email = row.email;
     await tx.query(
       `UPDATE contacts
@@ -50,6 +50,6 @@ export async function eraseContact(deps: { db: Database; clock: Clock }, workspa
     );
     await tx.query(`UPDATE audit_log SET before = NULL, after = NULL WHERE workspace_id = $1 AND resource_type = 'contact' AND resource_id = $2`, [workspaceId, id]);
     await recordAudit(tx, { workspaceId, actor, action: 'contact.erase', resourceType: 'contact', resourceId: id });
-    return { erasedAt: now };
+    return { erasedAt: now.toISOString() };
   });
 }

@@ -6,7 +6,7 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import type { ContactRow, ScoreInputs } from '../core/contact.js';
-import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from '../events/events.js';
+import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from '../core/events.js';
 import type { Clock } from '../platform/clock.js';
 import { uuidv7Prefix, uuidv7s } from '../platform/uuid.js';
 import { NO_ENGAGEMENT, scoreInputs, scoreOf } from '../scoring/scoring.js';

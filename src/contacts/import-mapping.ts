@@ -3,8 +3,8 @@
  * aliases), and one CSV record turned into a validated row to upsert — or the reason it is refused
  * (a bad row is reported, never fatal); two rows of one email in a chunk merge into one.
  */
-import type { ContactStatus, SubscriptionState } from '../core/contact.js';
-import { CONTACT_STATUSES } from '../core/contact.js';
+import type { ContactStatus, SubscriptionState } from '../core/contact.schemas.js';
+import { CONTACT_STATUSES } from '../core/contact.schemas.js';
 import { fillProfile, isValidTimezone, normalizeTags, parseEmail } from './contact-model.js';
 import { coerceCustomValue, MAX_CUSTOM_TEXT, type FieldTypes } from './custom-fields.js';
 

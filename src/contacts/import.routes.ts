@@ -1,10 +1,10 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
-import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { IdParams } from '../http/schemas.js';
+import { apiErrors, typed, type ApiInstance } from '../http/typed.js';
 import { importContacts } from './import.js';
 import { parseTarget, type ImportTarget } from './import-mapping.js';
 import { getImport, listImports } from './import-records.js';
@@ -61,27 +61,34 @@ function detachedBody(upload: Readable): Readable {
   return body;
 }
 
-export function importRoutes(app: FastifyInstance, deps: AppDeps): void {
+/** The CSV body as parsed by this scope's text/csv parser: the request stream itself. */
+function isReadable(body: unknown): body is Readable {
+  return typeof body === 'object' && body !== null && typeof (body as { pipe?: unknown }).pipe === 'function';
+}
+
+export function importRoutes(app: ApiInstance, deps: AppDeps): void {
   const domain = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
 
-  void app.register(async (scope) => {
+  void app.register(async (plain) => {
+    const scope = typed(plain);
     // The CSV body is handed to the import as a stream, never buffered whole.
     scope.addContentTypeParser(['text/csv', 'application/csv'], (_request, payload, done) => done(null, payload));
 
-    scope.post('/imports', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Import contacts from a CSV body (text/csv, streamed); merges by email; answers with the report', querystring: ImportQuery, response: { 201: ImportSchema, 400: ErrorResponse, 413: ErrorResponse } } }, async (request, reply) => {
-      const query = request.query as Static<typeof ImportQuery>;
+    scope.post('/imports', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], summary: 'Import contacts from a CSV body (text/csv, streamed); merges by email; answers with the report', querystring: ImportQuery, response: { 201: ImportSchema, ...apiErrors(400, 413, 415) } } }, async (request, reply) => {
+      const query = request.query;
       const mapping = parseMappingPairs(query.map ?? []);
-      if (!request.body || typeof (request.body as Readable).pipe !== 'function') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV as text/csv');
-      const report = await importContacts(domain, authOf(request).workspaceId, actorOf(request), detachedBody(request.body as Readable), { source: 'api', filename: query.filename, mapping });
+      const body: unknown = request.body;
+      if (!isReadable(body)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV as text/csv');
+      const report = await importContacts(domain, authOf(request).workspaceId, actorOf(request), detachedBody(body), { source: 'api', filename: query.filename, mapping });
       return reply.code(201).send(report);
     });
 
-    scope.get('/imports', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Recent imports with their progress (poll while one runs)', response: { 200: Type.Object({ imports: Type.Array(ImportSchema) }) } } }, async (request) => ({
+    scope.get('/imports', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Recent imports with their progress (poll while one runs)', response: { 200: Type.Object({ imports: Type.Array(ImportSchema) }), ...apiErrors() } } }, async (request) => ({
       imports: await listImports(deps.db, authOf(request).workspaceId, 50),
     }));
 
-    scope.get('/imports/:id', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], params: IdParams, response: { 200: ImportSchema, 404: ErrorResponse } } }, async (request) =>
-      getImport(deps.db, authOf(request).workspaceId, (request.params as Static<typeof IdParams>).id),
+    scope.get('/imports/:id', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], params: IdParams, response: { 200: ImportSchema, ...apiErrors(400, 404) } } }, async (request) =>
+      getImport(deps.db, authOf(request).workspaceId, request.params.id),
     );
   });
 }

@@ -7,11 +7,12 @@
  * campaign exits instead), and the duplicate is deleted. A `contacts_merged` event lets the lead
  * score and dynamic segments re-evaluate the kept contact.
  */
-import { recordEvents } from '../events/events.js';
+import { recordEvents } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { ADD_ENGAGEMENT_ON_CONFLICT } from '../scoring/scoring.js';
-import { CONTACT_COLUMNS, type Contact, type ContactRow } from '../core/contact.js';
+import { CONTACT_COLUMNS, type ContactRow } from '../core/contact.js';
+import type { Contact } from '../core/contact.schemas.js';
 import { fillProfile, statusRank, toContact } from './contact-model.js';
 import { getContact, type ContactsDeps } from './contacts.js';
 

@@ -4,40 +4,7 @@
  * list, the API's camelCase answer, and the stored score inputs (contacts.score_inputs) with the
  * explained parts of a score. The rules that fill these live in src/contacts and src/scoring.
  */
-/** Persisted strings: never rename. Order is the progression. */
-export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
-export type ContactStatus = (typeof CONTACT_STATUSES)[number];
-export const SUBSCRIPTION_STATES = ['subscribed', 'unsubscribed'] as const;
-export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
-
-export interface ScorePart {
-  /** `adjustment` appears only when campaign actions changed the score on purpose. */
-  part: 'engagement' | 'sentiment' | 'intent' | 'role' | 'status' | 'adjustment';
-  points: number;
-  max: number;
-  explanation: string;
-}
-
-export interface Contact {
-  id: string;
-  email: string;
-  firstName: string | null;
-  lastName: string | null;
-  company: string | null;
-  jobTitle: string | null;
-  phone: string | null;
-  status: ContactStatus;
-  tags: string[];
-  customFields: Record<string, unknown>;
-  timezone: string | null;
-  subscriptionState: SubscriptionState;
-  score: number;
-  scoreBreakdown?: ScorePart[];
-  /** When the contact last acted (tracked event, page/screen view, email open/click/reply); null if never. */
-  lastActivityAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { ContactStatus, SubscriptionState } from './contact.schemas.js';
 
 /** The engagement counters a score is computed from (contact_engagement, summed by src/scoring). */
 export interface Engagement {

@@ -4,7 +4,7 @@
  * scores see it in the same transaction. Links are trusted only after their signature checked.
  */
 import type { Database, Queryable } from '../db/database.js';
-import { recordEvents, type EventSink } from '../events/events.js';
+import { recordEvents, type EventSink } from '../core/events.js';
 import { isMachineOpen, type ClickLink, type OpenLink, type UnsubscribeLink } from './links.js';
 import { addSuppression, getSuppression, removeSuppression } from './suppressions.js';
 import { optInToTopic, optOutOfTopic, topicsOfContact, type ContactTopic } from './topics.js';

@@ -4,15 +4,16 @@
  */
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import type { Database, Queryable } from '../db/database.js';
-import { recordEvents, type EventSink } from '../events/events.js';
+import { recordEvents, type EventSink } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { MESSAGES_CHANNEL } from './outbox.js';
 import { listSendAttempts } from './sender.js';
 
 /** Persisted strings: never rename. 'uncertain': see sender.ts (ambiguous outcome, no idempotency key). */
-export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'uncertain'] as const;
-export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+import type { MessageStatus } from './messages.schemas.js';
+
+export { MESSAGE_STATUSES, type MessageStatus } from './messages.schemas.js';
 
 export interface MessageSummary {
   id: string;

@@ -20,8 +20,9 @@ import { createSesProvider } from './providers/ses.js';
 import { createSmtpProvider } from './smtp.js';
 import { parseSmtpUrl } from './smtp-url.js';
 
-export const PROVIDER_KINDS = ['smtp', 'resend', 'postmark', 'sendgrid', 'ses'] as const;
-export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+import type { ProviderKind } from './providers.schemas.js';
+
+export { PROVIDER_KINDS, type ProviderKind } from './providers.schemas.js';
 
 /** Optional fields that verify the provider's bounce and complaint webhooks. */
 export const WEBHOOK_FIELDS: Record<ProviderKind, readonly string[]> = {

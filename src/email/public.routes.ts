@@ -8,19 +8,18 @@
  * from all. Anything else is the RFC 8058 one-click POST (`List-Unsubscribe=One-Click`), which
  * leaves the email's own topic (see oneClickUnsubscribe in engagement.ts).
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { jsonShapeProblem } from '../http/json-body.js';
 import { AppError } from '../http/errors.js';
+import { typed } from '../http/typed.js';
+import { escapeHtml } from '../platform/html.js';
 import { handleWebhook, WebhookRejected } from './webhooks.js';
 import { oneClickUnsubscribe, recordClick, recordOpen, resubscribe, savePreferences, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 function notFoundPage(reply: FastifyReply): FastifyReply {
   return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><meta charset="utf-8"><title>Link not found</title><p>This link is not valid.</p>');
@@ -62,9 +61,11 @@ function formOf(body: unknown): URLSearchParams {
 }
 
 // Tokens carry the signed URL, longer than a route parameter may be, so the routes take the rest of the path.
-type TokenParams = { '*': string };
+const TokenParams = Type.Object({ '*': Type.String() });
+const ProviderParams = Type.Object({ providerId: Type.String() });
 
 export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const api = typed(app);
   const { signer } = deps.email;
   // One-click POSTs arrive form-encoded (or multipart); the token alone authorizes them.
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: 65_536 }, (_request, body, done) => done(null, body));
@@ -73,7 +74,7 @@ export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1_048_576 }, (_request, body, done) => done(jsonShapeProblem(body as string), body));
 
-  app.post<{ Params: { providerId: string } }>('/webhooks/email/:providerId', { schema: { hide: true } }, async (request, reply) => {
+  api.post('/webhooks/email/:providerId', { schema: { hide: true, params: ProviderParams } }, async (request, reply) => {
     const { providerId } = request.params;
     const body = typeof request.body === 'string' ? request.body : '';
     const provider = UUID.test(providerId) ? await deps.email.providers.credentialsOf(providerId) : null;
@@ -98,28 +99,28 @@ export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
     }
   });
 
-  app.get<{ Params: TokenParams }>('/t/o/*', { schema: { hide: true } }, async (request, reply) => {
+  api.get('/t/o/*', { schema: { hide: true, params: TokenParams } }, async (request, reply) => {
     const link = signer.verify(request.params['*'].replace(/\.gif$/, ''), 'o');
     if (!link) return reply.code(404).send();
     await recordOpen(deps.db, deps.eventSink, link, visitorOf(request), deps.clock.now());
     return reply.header('cache-control', 'no-store, max-age=0').type('image/gif').send(PIXEL);
   });
 
-  app.get<{ Params: TokenParams }>('/t/c/*', { schema: { hide: true } }, async (request, reply) => {
+  api.get('/t/c/*', { schema: { hide: true, params: TokenParams } }, async (request, reply) => {
     const link = signer.verify(request.params['*'], 'c');
     if (!link) return notFoundPage(reply);
     await recordClick(deps.db, deps.eventSink, link, visitorOf(request), deps.clock.now());
     return reply.header('cache-control', 'no-store').redirect(link.u, 302);
   });
 
-  app.get<{ Params: TokenParams }>('/u/*', { schema: { hide: true } }, async (request, reply) => {
+  api.get('/u/*', { schema: { hide: true, params: TokenParams } }, async (request, reply) => {
     const link = signer.verify(request.params['*'], 'u');
     const status = link ? await subscriptionStatus(deps.db, link) : null;
     if (!status) return notFoundPage(reply);
     return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(preferencePage(request.params['*'], status, null));
   });
 
-  app.post<{ Params: TokenParams }>('/u/*', { schema: { hide: true } }, async (request, reply) => {
+  api.post('/u/*', { schema: { hide: true, params: TokenParams } }, async (request, reply) => {
     const link = signer.verify(request.params['*'], 'u');
     if (!link) return notFoundPage(reply);
     const now = deps.clock.now();

@@ -15,7 +15,7 @@
  */
 import type { Database } from '../db/database.js';
 import { holderIsDead } from '../db/holder.js';
-import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import type { Clock } from '../platform/clock.js';
 
 export interface Reclaimed {

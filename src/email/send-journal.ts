@@ -21,7 +21,7 @@
  * claim token: a claim that was lost records nothing.
  */
 import type { Database } from '../db/database.js';
-import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import { GroupCommit } from '../platform/group-commit.js';

@@ -24,7 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../db/database.js';
 import type { WorkHolder } from '../db/holder.js';
-import type { EventSink } from '../events/events.js';
+import type { EventSink } from '../core/events.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';

@@ -6,8 +6,9 @@
 import type { Database, Queryable } from '../db/database.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 
-export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint', 'manual'] as const;
-export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+import type { SuppressionReason } from './email.schemas.js';
+
+export { SUPPRESSION_REASONS, type SuppressionReason } from './email.schemas.js';
 
 export interface Suppression {
   email: string;

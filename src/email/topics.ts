@@ -9,7 +9,7 @@
  * 'transactional') has no topic: opt-outs never apply to it.
  */
 import type { Database, Queryable } from '../db/database.js';
-import { recordEvents, type EventSink } from '../events/events.js';
+import { recordEvents, type EventSink } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 

@@ -7,7 +7,7 @@
  */
 import { createHmac, createVerify, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { Database } from '../db/database.js';
-import { recordEvents, type EventSink } from '../events/events.js';
+import { recordEvents, type EventSink } from '../core/events.js';
 import type { Clock } from '../platform/clock.js';
 import { settleUncertainAsSent } from './messages.js';
 import type { Credentials, ProviderKind } from './provider-settings.js';

@@ -1,8 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
-import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { IdParams } from '../http/schemas.js';
+import { apiErrors, type ApiInstance } from '../http/typed.js';
 import { trackEvent } from './track-event.js';
 import { createWriteKey, listWriteKeys, revokeWriteKey } from './write-keys.js';
 
@@ -24,25 +24,25 @@ const TrackResponse = Type.Object({
 const WriteKey = Type.Object({ id: Type.String(), name: Type.String(), prefix: Type.String(), createdAt: Type.String(), revokedAt: Type.Union([Type.String(), Type.Null()]) });
 const CreateWriteKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
-export function eventsRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function eventsRoutes(app: ApiInstance, deps: AppDeps): void {
   const tracking = { db: deps.db, eventSink: deps.eventSink };
 
-  app.post('/events', { config: { permission: 'events:write' }, schema: { tags: ['events'], summary: 'Record a track event for a contact (by contactId or email); a repeated messageId is dropped', body: TrackBody, response: { 201: TrackResponse, 200: TrackResponse, 400: ErrorResponse, 404: ErrorResponse } } }, async (request, reply) => {
-    const result = await trackEvent(tracking, authOf(request).workspaceId, request.body as Static<typeof TrackBody>, deps.clock.now());
+  app.post('/events', { config: { permission: 'events:write' }, schema: { tags: ['events'], summary: 'Record a track event for a contact (by contactId or email); a repeated messageId is dropped', body: TrackBody, response: { 201: TrackResponse, 200: TrackResponse, ...apiErrors(400, 404) } } }, async (request, reply) => {
+    const result = await trackEvent(tracking, authOf(request).workspaceId, request.body, deps.clock.now());
     return reply.code(result.duplicate ? 200 : 201).send(result);
   });
 
-  app.get('/write-keys', { config: { permission: 'api_keys:read' }, schema: { tags: ['events'], summary: 'Write keys of the Segment-compatible /v1 API', response: { 200: Type.Object({ writeKeys: Type.Array(WriteKey) }) } } }, async (request) => ({
+  app.get('/write-keys', { config: { permission: 'api_keys:read' }, schema: { tags: ['events'], summary: 'Write keys of the Segment-compatible /v1 API', response: { 200: Type.Object({ writeKeys: Type.Array(WriteKey) }), ...apiErrors() } } }, async (request) => ({
     writeKeys: await listWriteKeys(deps.db, authOf(request).workspaceId),
   }));
 
-  app.post('/write-keys', { config: { permission: 'api_keys:write' }, schema: { tags: ['events'], summary: 'Create a write key (shown once)', body: CreateWriteKeyBody, response: { 201: Type.Object({ writeKey: WriteKey, key: Type.String() }) } } }, async (request, reply) => {
-    const result = await createWriteKey(deps.db, authOf(request).workspaceId, actorOf(request), (request.body as Static<typeof CreateWriteKeyBody>).name);
+  app.post('/write-keys', { config: { permission: 'api_keys:write' }, schema: { tags: ['events'], summary: 'Create a write key (shown once)', body: CreateWriteKeyBody, response: { 201: Type.Object({ writeKey: WriteKey, key: Type.String() }), ...apiErrors(400) } } }, async (request, reply) => {
+    const result = await createWriteKey(deps.db, authOf(request).workspaceId, actorOf(request), request.body.name);
     return reply.code(201).send(result);
   });
 
-  app.delete('/write-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['events'], params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
-    await revokeWriteKey(deps.db, deps.clock, authOf(request).workspaceId, actorOf(request), (request.params as Static<typeof IdParams>).id);
-    return reply.code(204).send();
+  app.delete('/write-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['events'], params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
+    await revokeWriteKey(deps.db, deps.clock, authOf(request).workspaceId, actorOf(request), request.params.id);
+    return reply.code(204).send(null);
   });
 }

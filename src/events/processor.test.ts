@@ -6,7 +6,7 @@ import { ManualClock } from '../platform/clock.js';
 import { createLogger } from '../platform/logger.js';
 import { RulesReplyClassifier } from '../scoring/classifier.js';
 import { createLeadScoring, type LeadScoring } from '../scoring/scoring.js';
-import { combineEventSinks, recordEvents, type EventSink, type NewEvent } from './events.js';
+import { combineEventSinks, recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { MAX_ROW_ATTEMPTS, createEventProcessor, eventWorkSink } from './processor.js';
 
 const DAY = 86_400_000;

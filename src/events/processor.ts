@@ -28,9 +28,8 @@ import type { Logger } from '../platform/logger.js';
 import { createWorkerLoop } from '../platform/worker-loop.js';
 import { isDerivedEvent, type LeadScoring } from '../scoring/scoring.js';
 import { reevaluateContacts, runDueWindowChecks } from '../segments/segments.js';
-import { recordEvents, type EventSink, type EventType, type RecordedEvent } from './events.js';
-
-export const EVENT_WORK_CHANNEL = 'event_work';
+import { EVENT_WORK_CHANNEL } from '../core/channels.js';
+import { recordEvents, type EventSink, type EventType, type RecordedEvent } from '../core/events.js';
 
 /**
  * Queued work per claim: up to this many rows, stopping once this many events are in hand. A

@@ -7,7 +7,7 @@
 import type { Queryable } from '../db/database.js';
 import { FILL_PROFILE_ON_CONFLICT, fillProfile } from '../contacts/contact-model.js';
 import { applyFieldTypes, loadFieldTypes } from '../contacts/custom-fields.js';
-import type { EventType, RecordedEvent } from './events.js';
+import type { EventType, RecordedEvent } from '../core/events.js';
 import type { ContactUpsertRow, MessageError, ParsedMessage } from './segment-message.js';
 
 export type IdentityKind = 'user_id' | 'anonymous_id';

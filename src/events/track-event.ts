@@ -4,7 +4,7 @@
  */
 import { parseEmail } from '../contacts/contact-model.js';
 import { AppError, notFound } from '../http/errors.js';
-import { recordEvents } from './events.js';
+import { recordEvents } from '../core/events.js';
 import type { TrackingDeps } from './tracking.js';
 
 export interface TrackInput {

@@ -5,18 +5,20 @@
  * body field; outside `/api`, so no session, CSRF or permission applies.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { AppError } from '../http/errors.js';
-import { ErrorResponse } from '../http/schemas.js';
 import { parseCheckedJson } from '../http/json-body.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '../http/text.js';
+import { errors, typed, type ApiInstance } from '../http/typed.js';
 import type { Actor } from '../identity/audit.js';
 import { MAX_BATCH_BYTES, type MessageType } from './segment-message.js';
 import { ingestMessages } from './tracking.js';
 import { resolveWriteKey } from './write-keys.js';
 
 const AnyObject = Type.Object({}, { additionalProperties: true });
+/** Any object, as Segment sends it; the batch's own fields are read (and checked) by the handler. */
+const BatchBody = Type.Object({ batch: Type.Optional(Type.Unknown()), sentAt: Type.Optional(Type.Unknown()), context: Type.Optional(Type.Unknown()) }, { additionalProperties: true });
 const Accepted = Type.Object({
   success: Type.Literal(true),
   errors: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), messageId: Type.Union([Type.String(), Type.Null()]), code: Type.String(), message: Type.String() }))),
@@ -34,10 +36,11 @@ export function writeKeyOf(request: FastifyRequest): string | null {
   return typeof body?.writeKey === 'string' ? body.writeKey : null;
 }
 
-export function trackingRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function trackingRoutes(app: ApiInstance, deps: AppDeps): void {
   const tracking = { db: deps.db, eventSink: deps.eventSink };
 
-  void app.register(async (scope) => {
+  void app.register(async (plain) => {
+    const scope = typed(plain);
     // analytics.js sends beacons as text/plain; the body is still JSON.
     // Its shape is checked as every JSON body's is (src/http/json-body.ts).
     const parseJson = scope.getDefaultJsonParser('error', 'error');
@@ -51,7 +54,7 @@ export function trackingRoutes(app: FastifyInstance, deps: AppDeps): void {
     }
 
     const single = (type: MessageType) =>
-      scope.post(`/v1/${type}`, { bodyLimit: MAX_BATCH_BYTES, config: { checksTextPerMessage: true }, schema: { tags: ['tracking'], summary: `Segment ${type}`, body: AnyObject, response: { 200: Accepted, 400: ErrorResponse, 401: ErrorResponse } } }, async (request) => {
+      scope.post(`/v1/${type}`, { bodyLimit: MAX_BATCH_BYTES, config: { checksTextPerMessage: true }, schema: { tags: ['tracking'], summary: `Segment ${type}`, body: AnyObject, response: { 200: Accepted, ...errors(400, 401, 413) } } }, async (request) => {
         const { workspaceId, actor } = await authenticate(request);
         const result = await ingestMessages(tracking, workspaceId, actor, [request.body], { implied: type, now: deps.clock.now() });
         const refused = result.errors[0];
@@ -61,9 +64,9 @@ export function trackingRoutes(app: FastifyInstance, deps: AppDeps): void {
     for (const type of ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const) single(type);
 
     for (const path of ['/v1/batch', '/v1/import']) {
-      scope.post(path, { bodyLimit: MAX_BATCH_BYTES, config: { checksTextPerMessage: true }, schema: { tags: ['tracking'], summary: 'Segment batch: up to 500 KB, 32 KB per message', body: AnyObject, response: { 200: Accepted, 400: ErrorResponse, 401: ErrorResponse } } }, async (request) => {
+      scope.post(path, { bodyLimit: MAX_BATCH_BYTES, config: { checksTextPerMessage: true }, schema: { tags: ['tracking'], summary: 'Segment batch: up to 500 KB, 32 KB per message', body: BatchBody, response: { 200: Accepted, ...errors(400, 401, 413) } } }, async (request) => {
         const { workspaceId, actor } = await authenticate(request);
-        const body = request.body as { batch?: unknown; sentAt?: unknown; context?: unknown };
+        const body = request.body;
         if (!Array.isArray(body.batch) || body.batch.length === 0) throw new AppError('VALIDATION_FAILED', 'batch must be a non-empty array of messages', { field: 'batch' });
         // The batch's context applies to every message (stored with each); messages are checked one by one.
         const unstorable = findUnstorableText({ context: body.context });

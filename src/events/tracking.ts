@@ -13,7 +13,7 @@
 import type { Database } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
-import { recordEvents, type EventSink, type EventType, type NewEvent } from './events.js';
+import { recordEvents, type EventSink, type EventType, type NewEvent } from '../core/events.js';
 import { attributeEarlierEvents, loadIdentities, mergeUpsert, saveLinks, typeTraits, upsertContacts, type IdentityKind, type Link } from './segment-identity.js';
 import { contactFromTraits, isObject, KNOWN_TRAITS, parseMessage, Refused, type ContactUpsertRow, type MessageError, type MessageType, type ParsedMessage } from './segment-message.js';
 

@@ -4,7 +4,7 @@
  * workspaces that existed before it: keep the two identical.
  */
 import type { Queryable } from '../db/database.js';
-import type { SignalKey } from './signal-catalog.js';
+import type { SignalKey } from './signal-catalog.schemas.js';
 
 export interface DefaultRule {
   key: string;

@@ -20,7 +20,7 @@ import { holderIsDead, type WorkHolder } from '../db/holder.js';
 import { vetWebhookUrl, WebhookRefused, type DnsResolver, type ResolvedAddress, type WebhookHttpClient } from '../campaigns/webhooks.js';
 import type { CredentialVault } from '../email/provider-settings.js';
 import { enqueueEmail } from '../email/outbox.js';
-import { backoffDelayMs } from '../platform/backoff.js';
+import { backoffDelay } from '../platform/backoff.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { checkSlackUrl, CHANNEL_COLUMNS, openSecret, type ChannelPolicy, type ChannelRow, type ChannelSecret } from './channels.js';
@@ -162,7 +162,7 @@ function settle(deps: DeliveryDeps, delivery: ClaimedDelivery, startedAt: Date, 
     responseStatus: outcome.status,
     error: outcome.error,
     outcome: ok ? 'sent' : last ? 'failed' : 'retry',
-    nextAttemptAt: ok || last ? null : new Date(at.getTime() + backoffDelayMs(delivery.attempts, RETRY_BACKOFF, deps.random)),
+    nextAttemptAt: ok || last ? null : new Date(at.getTime() + Math.round(backoffDelay(delivery.attempts, RETRY_BACKOFF, deps.random))),
   };
 }
 

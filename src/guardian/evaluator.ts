@@ -23,7 +23,7 @@ import { createWorkerLoop } from '../platform/worker-loop.js';
 import { insertAlertEvent } from './alerts.js';
 import { rollUpSends } from './rollup.js';
 import { RULE_COLUMNS, type RuleRow } from './rules.js';
-import { isSignalKey, type SignalKey } from './signal-catalog.js';
+import { isSignalKey, type SignalKey } from './signal-catalog.schemas.js';
 import { readSignal, type SignalReading } from './signals.js';
 
 export interface EvaluatorDeps {

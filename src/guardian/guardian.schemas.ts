@@ -3,7 +3,7 @@
  * module: only TypeBox, so the web app can import it.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS, SIGNAL_KEYS } from './signal-catalog.js';
+import { MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS, SIGNAL_KEYS } from './signal-catalog.schemas.js';
 
 export const Severity = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high'), Type.Literal('critical')]);
 export const Comparison = Type.Union([Type.Literal('>'), Type.Literal('>='), Type.Literal('<'), Type.Literal('<=')]);

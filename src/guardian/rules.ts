@@ -8,7 +8,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
-import { isSignalKey, MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS, SIGNALS, THRESHOLD_MAX } from './signal-catalog.js';
+import { isSignalKey, MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS, SIGNALS, THRESHOLD_MAX } from './signal-catalog.schemas.js';
 import type { RuleInput, RulePatchInput, RuleView } from './guardian.schemas.js';
 import { resolveOpenAlertOfRule } from './alerts.js';
 

@@ -2,14 +2,14 @@
  * Guardian signals: computed from the product's own rows, per workspace, over a rolling window,
  * set-based — one statement per signal for a whole batch of rules, each workspace reading one
  * index range (indexes in migrations 076, 089, 098). The catalog (keys, units, labels) is
- * signal-catalog.ts; docs/guardian.md says where each signal comes from.
+ * signal-catalog.schemas.ts; docs/guardian.md says where each signal comes from.
  *
  * A reading is { value, volume }: value null means "no data" (no sends, no budget), which never
  * fires; volume is what the rule's minimum volume is compared with (null for signals without one).
  */
 import type { Queryable } from '../db/database.js';
 import { readWatermark, splitWindow } from './rollup.js';
-import type { SignalKey } from './signal-catalog.js';
+import type { SignalKey } from './signal-catalog.schemas.js';
 
 export interface SignalInput {
   workspaceId: string;

@@ -2,8 +2,9 @@
  * Health endpoints. live and ready are public (orchestrators probe them); deep answers its status
  * code to anyone but shows each dependency's details only to operators (`canSeeDetails`).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { ApiInstance } from '../http/typed.js';
 import { overall, timed, type HealthCheck } from './health.js';
 
 const CheckSchema = Type.Object({
@@ -12,7 +13,7 @@ const CheckSchema = Type.Object({
   detail: Type.Optional(Type.String()),
 });
 
-export function healthRoutes(app: FastifyInstance, deps: { checks: HealthCheck[]; isShuttingDown: () => boolean; canSeeDetails: (request: FastifyRequest) => Promise<boolean> }): void {
+export function healthRoutes(app: ApiInstance, deps: { checks: HealthCheck[]; isShuttingDown: () => boolean; canSeeDetails: (request: FastifyRequest) => Promise<boolean> }): void {
   const database = deps.checks.find((c) => c.critical && c.name === 'database');
 
   app.get('/health/live', { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));

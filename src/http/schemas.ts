@@ -1,5 +1,5 @@
 /** Shapes shared by several domains' routes; each domain keeps its own shapes beside its routes. */
-import { Type } from '@sinclair/typebox';
+import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 
 export const ErrorResponse = Type.Object(
   {
@@ -16,3 +16,10 @@ export const CursorQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
+
+/** A union of string literals from a persisted list (`['a', 'b'] as const`), typed as that list's union. */
+export function LiteralUnion<const T extends readonly string[]>(values: T, options?: { description?: string }): TUnion<Literals<T>> {
+  return Type.Union(values.map((value) => Type.Literal(value)), options) as unknown as TUnion<Literals<T>>;
+}

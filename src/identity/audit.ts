@@ -1,4 +1,5 @@
 /** The audit log: every mutation records who, what, when, from where, and before/after. */
+import type { AuditLogEntry } from './audit.schemas.js';
 import type { Queryable } from '../db/database.js';
 
 export interface Actor {
@@ -53,7 +54,8 @@ export interface AuditRow {
   created_at: Date;
 }
 
-export async function listAudit(q: Queryable, workspaceId: string, limit: number, beforeId?: number): Promise<AuditRow[]> {
+/** The audit log, newest first, camelCased (docs/api.md: the API answers camelCase, stored rows included). */
+export async function listAudit(q: Queryable, workspaceId: string, limit: number, beforeId?: number): Promise<AuditLogEntry[]> {
   const result = await q.query<AuditRow>(
     `SELECT id, actor_type, actor_id, action, resource_type, resource_id, before, after, ip, request_id, created_at
        FROM audit_log
@@ -62,5 +64,17 @@ export async function listAudit(q: Queryable, workspaceId: string, limit: number
       LIMIT $3`,
     [workspaceId, beforeId ?? null, limit],
   );
-  return result.rows;
+  return result.rows.map((row) => ({
+    id: Number(row.id),
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    action: row.action,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    before: row.before,
+    after: row.after,
+    ip: row.ip,
+    requestId: row.request_id,
+    createdAt: new Date(row.created_at).toISOString(),
+  }));
 }

@@ -1,10 +1,12 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf, CSRF_COOKIE, SESSION_COOKIE } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
-import { Email, ErrorResponse, IdParams } from '../http/schemas.js';
+import { apiErrors, errors, type ApiInstance } from '../http/typed.js';
+import { Email, IdParams, LiteralUnion } from '../http/schemas.js';
 import { listAudit } from './audit.js';
+import { AuditPage } from './audit.schemas.js';
 import {
   changeMemberRole,
   createApiKey,
@@ -26,7 +28,7 @@ import { permissionsOf, ROLES } from './permissions.js';
 
 const DEVICE_COOKIE = 'uh_device';
 const Password = Type.String({ minLength: 10, maxLength: 200, description: 'At least 10 characters' });
-const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+const RoleSchema = LiteralUnion(ROLES);
 const KeyRole = Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')]);
 
 const SignUpBody = Type.Object(
@@ -69,7 +71,7 @@ const Me = Type.Object({
   csrfToken: Type.Union([Type.String(), Type.Null()]),
 });
 
-export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
   const { db, clock, config } = deps;
 
   function setSessionCookies(reply: FastifyReply, session: SessionGrant): void {
@@ -83,10 +85,10 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/auth/signup',
     {
       config: { permission: 'public', rateLimit: { max: config.loginRateLimitPerMinute, timeWindow: 60_000 } },
-      schema: { tags: ['auth'], summary: 'Create an organization, its first workspace and its owner', body: SignUpBody, response: { 201: Type.Object({ user: User, workspace: Workspace, csrfToken: Type.String() }), 409: ErrorResponse } },
+      schema: { tags: ['auth'], summary: 'Create an organization, its first workspace and its owner', body: SignUpBody, response: { 201: Type.Object({ user: User, workspace: Workspace, csrfToken: Type.String() }), ...errors(400, 409, 429) } },
     },
     async (request, reply) => {
-      const body = request.body as Static<typeof SignUpBody>;
+      const body = request.body;
       const result = await signUp(db, clock, body, { ip: request.ip, userAgent: request.headers['user-agent'], requestId: request.id });
       setSessionCookies(reply, result.session);
       return reply.code(201).send({ user: result.user, workspace: result.workspace, csrfToken: result.session.csrfToken });
@@ -97,10 +99,10 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/auth/login',
     {
       config: { permission: 'public', rateLimit: { max: config.loginRateLimitPerMinute, timeWindow: 60_000 } },
-      schema: { tags: ['auth'], summary: 'Log in with email and password (rate-limited per address and throttled per email: docs/access.md); with invitationToken, accept that invitation (for this email) and open the session in its workspace', body: LogInBody, response: { 200: Type.Object({ user: User, csrfToken: Type.String() }), 401: ErrorResponse, 429: ErrorResponse } },
+      schema: { tags: ['auth'], summary: 'Log in with email and password (rate-limited per address and throttled per email: docs/access.md); with invitationToken, accept that invitation (for this email) and open the session in its workspace', body: LogInBody, response: { 200: Type.Object({ user: User, csrfToken: Type.String() }), ...errors(400, 401, 403, 404, 409, 410, 429) } },
     },
     async (request, reply) => {
-      const body = request.body as Static<typeof LogInBody>;
+      const body = request.body;
       const meta = { ip: request.ip, userAgent: request.headers['user-agent'] };
       const { invitationToken } = body;
       const join = invitationToken ? (user: { id: string }) => acceptInvitationAtLogIn(db, clock, invitationToken, user.id, { ...meta, requestId: request.id }) : undefined;
@@ -115,15 +117,15 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  app.post('/auth/logout', { config: { permission: 'authenticated' }, schema: { tags: ['auth'], response: { 204: Type.Null() } } }, async (request, reply) => {
+  app.post('/auth/logout', { config: { permission: 'authenticated' }, schema: { tags: ['auth'], response: { 204: Type.Null(), ...apiErrors() } } }, async (request, reply) => {
     const auth = authOf(request);
     if (auth.sessionToken) await logOut(db, auth.sessionToken);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     reply.clearCookie(CSRF_COOKIE, { path: '/' });
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 
-  app.get('/auth/me', { config: { permission: 'authenticated' }, schema: { tags: ['auth'], summary: 'The caller, its workspace, role and permissions', response: { 200: Me } } }, async (request) => {
+  app.get('/auth/me', { config: { permission: 'authenticated' }, schema: { tags: ['auth'], summary: 'The caller, its workspace, role and permissions', response: { 200: Me, ...apiErrors() } } }, async (request) => {
     const auth = authOf(request);
     const workspace = await getWorkspace(db, auth.workspaceId);
     const workspaces = auth.userId ? await listUserWorkspaces(db, auth.userId) : [{ ...workspace, role: auth.role }];
@@ -141,58 +143,58 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post(
     '/auth/workspace',
-    { config: { permission: 'authenticated' }, schema: { tags: ['auth'], summary: 'Switch the session to another workspace the user belongs to', body: Type.Object({ workspaceId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }), response: { 204: Type.Null() } } },
+    { config: { permission: 'authenticated' }, schema: { tags: ['auth'], summary: 'Switch the session to another workspace the user belongs to', body: Type.Object({ workspaceId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }), response: { 204: Type.Null(), ...apiErrors(400) } } },
     async (request, reply) => {
       const auth = authOf(request);
       if (!auth.sessionToken || !auth.userId) throw new AppError('FORBIDDEN', 'API keys are bound to one workspace');
       await switchWorkspace(db, auth.sessionToken, auth.userId, (request.body as { workspaceId: string }).workspaceId);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
   // ---- API keys (owners only) ----
-  app.get('/api-keys', { config: { permission: 'api_keys:read' }, schema: { tags: ['api keys'], response: { 200: Type.Object({ apiKeys: Type.Array(ApiKey) }) } } }, async (request) => ({
+  app.get('/api-keys', { config: { permission: 'api_keys:read' }, schema: { tags: ['api keys'], response: { 200: Type.Object({ apiKeys: Type.Array(ApiKey) }), ...apiErrors() } } }, async (request) => ({
     apiKeys: await listApiKeys(db, authOf(request).workspaceId),
   }));
 
   const CreateKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), role: Type.Optional(KeyRole) }, { additionalProperties: false });
   app.post(
     '/api-keys',
-    { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Create an API key; the key is shown once', body: CreateKeyBody, response: { 201: Type.Object({ apiKey: ApiKey, key: Type.String() }) } } },
+    { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Create an API key; the key is shown once', body: CreateKeyBody, response: { 201: Type.Object({ apiKey: ApiKey, key: Type.String() }), ...apiErrors(400) } } },
     async (request, reply) => {
-      const body = request.body as Static<typeof CreateKeyBody>;
+      const body = request.body;
       const created = await createApiKey(db, authOf(request).workspaceId, actorOf(request), { name: body.name, role: body.role ?? 'admin' });
       return reply.code(201).send(created);
     },
   );
 
-  app.delete('/api-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
+  app.delete('/api-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
     await revokeApiKey(db, clock, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 
   // ---- Members (owners manage roles; people join through invitations) ----
   invitationRoutes(app, deps, setSessionCookies);
-  app.get('/members', { config: { permission: 'members:read' }, schema: { tags: ['members'], response: { 200: Type.Object({ members: Type.Array(Member) }) } } }, async (request) => ({
+  app.get('/members', { config: { permission: 'members:read' }, schema: { tags: ['members'], response: { 200: Type.Object({ members: Type.Array(Member) }), ...apiErrors() } } }, async (request) => ({
     members: await listMembers(db, authOf(request).workspaceId),
   }));
 
   const UserParams = Type.Object({ userId: Type.String({ format: 'uuid' }) });
   app.patch(
     '/members/:userId',
-    { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, body: Type.Object({ role: RoleSchema }, { additionalProperties: false }), response: { 200: Member } } },
+    { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, body: Type.Object({ role: RoleSchema }, { additionalProperties: false }), response: { 200: Member, ...apiErrors(400, 404, 409) } } },
     async (request) => changeMemberRole(db, authOf(request).workspaceId, actorOf(request), (request.params as { userId: string }).userId, (request.body as { role: (typeof ROLES)[number] }).role),
   );
 
-  app.delete('/members/:userId', { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, response: { 204: Type.Null() } } }, async (request, reply) => {
+  app.delete('/members/:userId', { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, response: { 204: Type.Null(), ...apiErrors(400, 404, 409) } } }, async (request, reply) => {
     await removeMember(db, authOf(request).workspaceId, actorOf(request), (request.params as { userId: string }).userId);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 
   // ---- Audit log ----
   const AuditQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })) }, { additionalProperties: false });
-  app.get('/audit-log', { config: { permission: 'audit:read' }, schema: { tags: ['audit'], querystring: AuditQuery } }, async (request) => {
-    const query = request.query as Static<typeof AuditQuery>;
+  app.get('/audit-log', { config: { permission: 'audit:read' }, schema: { tags: ['audit'], summary: 'The workspace\'s audit log, newest first', querystring: AuditQuery, response: { 200: AuditPage, ...apiErrors(400) } } }, async (request) => {
+    const query = request.query;
     const entries = await listAudit(db, authOf(request).workspaceId, query.limit ?? 50, query.before);
     return { entries };
   });

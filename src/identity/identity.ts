@@ -212,9 +212,9 @@ export interface ApiKeyView {
   name: string;
   prefix: string;
   role: Role;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
 }
 
 interface ApiKeyRow {
@@ -232,9 +232,9 @@ const toApiKeyView = (r: ApiKeyRow): ApiKeyView => ({
   name: r.name,
   prefix: r.prefix,
   role: r.role,
-  createdAt: r.created_at,
-  lastUsedAt: r.last_used_at,
-  revokedAt: r.revoked_at,
+  createdAt: new Date(r.created_at).toISOString(),
+  lastUsedAt: r.last_used_at ? new Date(r.last_used_at).toISOString() : null,
+  revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
 });
 
 export async function createApiKey(
@@ -320,7 +320,7 @@ export interface MemberView {
   email: string;
   name: string;
   role: Role;
-  joinedAt: Date;
+  joinedAt: string;
 }
 
 export async function listMembers(q: Queryable, workspaceId: string): Promise<MemberView[]> {
@@ -330,7 +330,7 @@ export async function listMembers(q: Queryable, workspaceId: string): Promise<Me
       WHERE m.workspace_id = $1 ORDER BY m.created_at`,
     [workspaceId],
   );
-  return result.rows.map((r) => ({ userId: r.user_id, email: r.email, name: r.name, role: r.role, joinedAt: r.created_at }));
+  return result.rows.map((r) => ({ userId: r.user_id, email: r.email, name: r.name, role: r.role, joinedAt: new Date(r.created_at).toISOString() }));
 }
 
 async function assertNotLastOwner(tx: Queryable, workspaceId: string, userId: string): Promise<void> {

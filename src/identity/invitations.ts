@@ -26,9 +26,9 @@ export interface InvitationView {
   /** `expired` invitations stay listed until revoked or resent (a resend renews them). */
   status: 'pending' | 'expired';
   invitedBy: { id: string; name: string } | null;
-  createdAt: Date;
-  sentAt: Date;
-  expiresAt: Date;
+  createdAt: string;
+  sentAt: string;
+  expiresAt: string;
 }
 
 /** What the holder of a valid link may see before accepting. */
@@ -37,7 +37,7 @@ export interface InvitationPreview {
   role: Role;
   workspace: { id: string; name: string };
   invitedBy: { name: string } | null;
-  expiresAt: Date;
+  expiresAt: string;
 }
 
 export interface InvitationMailer {
@@ -69,9 +69,9 @@ const toView = (r: InvitationRow, now: Date): InvitationView => ({
   role: r.role,
   status: r.expires_at <= now ? 'expired' : 'pending',
   invitedBy: r.invited_by && r.inviter_name !== null ? { id: r.invited_by, name: r.inviter_name } : null,
-  createdAt: r.created_at,
-  sentAt: r.sent_at,
-  expiresAt: r.expires_at,
+  createdAt: new Date(r.created_at).toISOString(),
+  sentAt: new Date(r.sent_at).toISOString(),
+  expiresAt: new Date(r.expires_at).toISOString(),
 });
 
 function isUniqueViolation(error: unknown): boolean {
@@ -252,7 +252,7 @@ export async function previewInvitation(q: Queryable, clock: Clock, token: strin
     role: row.role,
     workspace: { id: row.workspace_id, name: row.workspace_name },
     invitedBy: row.inviter_name !== null ? { name: row.inviter_name } : null,
-    expiresAt: row.expires_at,
+    expiresAt: new Date(row.expires_at).toISOString(),
   };
 }
 

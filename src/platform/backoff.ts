@@ -1,14 +1,19 @@
 /**
- * Exponential backoff with jitter: the delay before retry number `attempt` (1-based) doubles from
- * `baseMs` up to `maxMs`, then a random share of its second half is taken off (half to full delay),
- * so that retries of many failures spread out instead of arriving together.
+ * Exponential backoff with jitter — the one copy of the codebase. The `attempt`-th retry (1-based)
+ * waits between half and all of base × 2^(attempt − 1), capped at `maxMs`; the random half spreads
+ * retries that failed together so they do not come back together. Callers apply their own floor
+ * (a provider's Retry-After) on top.
  */
-export interface BackoffPolicy {
+
+export interface Backoff {
+  /** The full delay of the first retry, in ms; it doubles per attempt. */
   baseMs: number;
+  /** The largest full delay, in ms. */
   maxMs: number;
 }
 
-export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number): number {
-  const exponential = Math.min(policy.baseMs * 2 ** Math.max(0, attempt - 1), policy.maxMs);
-  return Math.round(exponential / 2 + (exponential / 2) * random());
+/** The delay before retry `attempt` (1-based; 0 or less counts as 1), in ms; `random` returns [0, 1). */
+export function backoffDelay(attempt: number, backoff: Backoff, random: () => number): number {
+  const full = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, attempt - 1));
+  return full / 2 + (full / 2) * random();
 }

@@ -9,8 +9,9 @@
  * contact that changed band (cold < 60 ≤ warm < 80 ≤ hot), for the processor to record.
  */
 import type { Queryable } from '../db/database.js';
-import type { ContactStatus, Engagement, ScoreInputs, ScorePart } from '../core/contact.js';
-import type { NewEvent, RecordedEvent } from '../events/events.js';
+import type { Engagement, ScoreInputs } from '../core/contact.js';
+import type { ContactStatus, ScorePart } from '../core/contact.schemas.js';
+import type { NewEvent, RecordedEvent } from '../core/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { ClassifyContext, ReplyClassifier } from './classifier.js';
 

@@ -3,15 +3,14 @@
  * Every value travels as a parameter; column names come from a fixed map, never from input.
  * Condition kinds and operators are persisted strings: never rename.
  */
+import { LiteralUnion } from '../http/schemas.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { assertUnreachable } from '../http/errors.js';
 
 const Text = Type.String({ maxLength: 500 });
-const FieldName = Type.Union(
-  (['email', 'firstName', 'lastName', 'company', 'jobTitle', 'phone', 'status', 'timezone', 'subscriptionState'] as const).map((f) => Type.Literal(f)),
-);
-const TextOp = Type.Union((['eq', 'neq', 'contains', 'exists', 'not_exists'] as const).map((o) => Type.Literal(o)));
-const RangeOp = Type.Union((['gt', 'gte', 'lt', 'lte'] as const).map((o) => Type.Literal(o)));
+const FieldName = LiteralUnion(['email', 'firstName', 'lastName', 'company', 'jobTitle', 'phone', 'status', 'timezone', 'subscriptionState'] as const);
+const TextOp = LiteralUnion(['eq', 'neq', 'contains', 'exists', 'not_exists'] as const);
+const RangeOp = LiteralUnion(['gt', 'gte', 'lt', 'lte'] as const);
 /** SQL operators of the order comparisons (score, and custom fields' gt…lte). */
 const OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=' } as const;
 const Window = { withinDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) };
@@ -30,12 +29,12 @@ export const ConditionSchema = Type.Union([
     { additionalProperties: false, description: 'A number compares with number values; a YYYY-MM-DD date with date values (custom fields declared as number or date)' },
   ),
   Type.Object({ kind: Type.Literal('tag'), op: Type.Union([Type.Literal('has'), Type.Literal('not_has')]), tag: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('score'), op: Type.Union((['gte', 'gt', 'lte', 'lt', 'eq'] as const).map((o) => Type.Literal(o))), value: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('score'), op: LiteralUnion(['gte', 'gt', 'lte', 'lt', 'eq'] as const), value: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('event'), name: Type.String({ minLength: 1, maxLength: 200 }), type: Type.Optional(Type.String({ maxLength: 20 })), ...Counts, ...Window }, { additionalProperties: false }),
   Type.Object(
     {
       kind: Type.Literal('email'),
-      action: Type.Union((['delivered', 'opened', 'clicked', 'replied', 'bounced', 'complained', 'unsubscribed'] as const).map((a) => Type.Literal(a))),
+      action: LiteralUnion(['delivered', 'opened', 'clicked', 'replied', 'bounced', 'complained', 'unsubscribed'] as const),
       topicId: Type.Optional(Type.String({ format: 'uuid', description: "Only events about this subscription topic (see docs/email.md: 'unsubscribed' events carry topicId)" })),
       ...Counts,
       ...Window,

@@ -1,9 +1,9 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { AppDeps } from '../app.js';
 import { ContactPage } from '../contacts/contacts.schemas.js';
 import { actorOf, authOf } from '../http/auth.js';
-import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { IdParams } from '../http/schemas.js';
+import { apiErrors, type ApiInstance } from '../http/typed.js';
 import { DefinitionSchema } from './definition.js';
 import { changeStaticMembers, createSegment, deleteSegment, getSegment, listMembers, listSegments, refreshSegment, updateSegment, type SegmentsDeps } from './segments.js';
 
@@ -24,44 +24,43 @@ const UpdateBody = Type.Object({ name: Type.Optional(Type.String({ minLength: 1,
 const MembersBody = Type.Object({ contactIds: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false });
 const MembersResult = Type.Object({ segment: SegmentSchema, changed: Type.Integer(), ignored: Type.Array(Type.String()) });
 const MembersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }), cursor: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false });
-const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 
-export function segmentsRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function segmentsRoutes(app: ApiInstance, deps: AppDeps): void {
   const domain: SegmentsDeps = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
   const read = { permission: 'segments:read' as const };
   const write = { permission: 'segments:write' as const };
 
-  app.get('/segments', { config: read, schema: { tags: ['segments'], response: { 200: Type.Object({ segments: Type.Array(SegmentSchema) }) } } }, async (request) => ({ segments: await listSegments(deps.db, authOf(request).workspaceId) }));
+  app.get('/segments', { config: read, schema: { tags: ['segments'], response: { 200: Type.Object({ segments: Type.Array(SegmentSchema) }), ...apiErrors() } } }, async (request) => ({ segments: await listSegments(deps.db, authOf(request).workspaceId) }));
 
-  app.post('/segments', { config: write, schema: { tags: ['segments'], summary: 'Create a dynamic segment (with a definition) or a static list', body: CreateBody, response: { 201: SegmentSchema, ...errors } } }, async (request, reply) => {
-    return reply.code(201).send(await createSegment(domain, authOf(request).workspaceId, actorOf(request), request.body as Static<typeof CreateBody>));
+  app.post('/segments', { config: write, schema: { tags: ['segments'], summary: 'Create a dynamic segment (with a definition) or a static list', body: CreateBody, response: { 201: SegmentSchema, ...apiErrors(400) } } }, async (request, reply) => {
+    return reply.code(201).send(await createSegment(domain, authOf(request).workspaceId, actorOf(request), request.body));
   });
 
-  app.get('/segments/:id', { config: read, schema: { tags: ['segments'], params: IdParams, response: { 200: SegmentSchema, 404: ErrorResponse } } }, async (request) => getSegment(deps.db, authOf(request).workspaceId, (request.params as Static<typeof IdParams>).id));
+  app.get('/segments/:id', { config: read, schema: { tags: ['segments'], params: IdParams, response: { 200: SegmentSchema, ...apiErrors(400, 404) } } }, async (request) => getSegment(deps.db, authOf(request).workspaceId, request.params.id));
 
-  app.patch('/segments/:id', { config: write, schema: { tags: ['segments'], summary: 'Rename, or change the definition (re-evaluates membership)', params: IdParams, body: UpdateBody, response: { 200: SegmentSchema, ...errors } } }, async (request) =>
-    updateSegment(domain, authOf(request).workspaceId, actorOf(request), (request.params as Static<typeof IdParams>).id, request.body as Static<typeof UpdateBody>),
+  app.patch('/segments/:id', { config: write, schema: { tags: ['segments'], summary: 'Rename, or change the definition (re-evaluates membership)', params: IdParams, body: UpdateBody, response: { 200: SegmentSchema, ...apiErrors(400, 404) } } }, async (request) =>
+    updateSegment(domain, authOf(request).workspaceId, actorOf(request), request.params.id, request.body),
   );
 
-  app.delete('/segments/:id', { config: write, schema: { tags: ['segments'], params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
-    await deleteSegment(domain, authOf(request).workspaceId, actorOf(request), (request.params as Static<typeof IdParams>).id);
-    return reply.code(204).send();
+  app.delete('/segments/:id', { config: write, schema: { tags: ['segments'], params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
+    await deleteSegment(domain, authOf(request).workspaceId, actorOf(request), request.params.id);
+    return reply.code(204).send(null);
   });
 
-  app.post('/segments/:id/refresh', { config: write, schema: { tags: ['segments'], summary: 'Re-evaluate a dynamic segment for every contact', params: IdParams, response: { 200: SegmentSchema, ...errors } } }, async (request) =>
-    refreshSegment(domain, authOf(request).workspaceId, actorOf(request), (request.params as Static<typeof IdParams>).id),
+  app.post('/segments/:id/refresh', { config: write, schema: { tags: ['segments'], summary: 'Re-evaluate a dynamic segment for every contact', params: IdParams, response: { 200: SegmentSchema, ...apiErrors(400, 404, 409) } } }, async (request) =>
+    refreshSegment(domain, authOf(request).workspaceId, actorOf(request), request.params.id),
   );
 
-  app.get('/segments/:id/members', { config: read, schema: { tags: ['segments'], params: IdParams, querystring: MembersQuery, response: { 200: ContactPage, 404: ErrorResponse } } }, async (request) => {
-    const query = request.query as Static<typeof MembersQuery>;
-    return listMembers(deps.db, authOf(request).workspaceId, (request.params as Static<typeof IdParams>).id, query.limit, query.cursor);
+  app.get('/segments/:id/members', { config: read, schema: { tags: ['segments'], params: IdParams, querystring: MembersQuery, response: { 200: ContactPage, ...apiErrors(400, 404) } } }, async (request) => {
+    const query = request.query;
+    return listMembers(deps.db, authOf(request).workspaceId, request.params.id, query.limit, query.cursor);
   });
 
-  app.post('/segments/:id/members', { config: write, schema: { tags: ['segments'], summary: 'Add contacts to a static list', params: IdParams, body: MembersBody, response: { 200: MembersResult, ...errors } } }, async (request) =>
-    changeStaticMembers(domain, authOf(request).workspaceId, actorOf(request), (request.params as Static<typeof IdParams>).id, (request.body as Static<typeof MembersBody>).contactIds, 'add'),
+  app.post('/segments/:id/members', { config: write, schema: { tags: ['segments'], summary: 'Add contacts to a static list', params: IdParams, body: MembersBody, response: { 200: MembersResult, ...apiErrors(400, 404, 409) } } }, async (request) =>
+    changeStaticMembers(domain, authOf(request).workspaceId, actorOf(request), request.params.id, request.body.contactIds, 'add'),
   );
 
-  app.post('/segments/:id/members/remove', { config: write, schema: { tags: ['segments'], summary: 'Remove contacts from a static list', params: IdParams, body: MembersBody, response: { 200: MembersResult, ...errors } } }, async (request) =>
-    changeStaticMembers(domain, authOf(request).workspaceId, actorOf(request), (request.params as Static<typeof IdParams>).id, (request.body as Static<typeof MembersBody>).contactIds, 'remove'),
+  app.post('/segments/:id/members/remove', { config: write, schema: { tags: ['segments'], summary: 'Remove contacts from a static list', params: IdParams, body: MembersBody, response: { 200: MembersResult, ...apiErrors(400, 404, 409) } } }, async (request) =>
+    changeStaticMembers(domain, authOf(request).workspaceId, actorOf(request), request.params.id, request.body.contactIds, 'remove'),
   );
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordEvents } from '../events/events.js';
+import { recordEvents } from '../core/events.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 
 let t: TestApp;

@@ -9,8 +9,9 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import { toContact } from '../contacts/contact-model.js';
-import { CONTACT_COLUMNS, type Contact, type ContactRow } from '../core/contact.js';
-import { recordEvents, type EventSink, type NewEvent } from '../events/events.js';
+import { CONTACT_COLUMNS, type ContactRow } from '../core/contact.js';
+import type { Contact } from '../core/contact.schemas.js';
+import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';

@@ -1,8 +1,11 @@
 /**
  * The typed client of the Unite Hub API (same origin, cookie session). Every unsafe request echoes
  * the `uh_csrf` cookie in `x-csrf-token` (double submit); every failure becomes an `ApiError`
- * carrying the server's stable code and human message.
+ * carrying the server's stable code and human message. Shapes the server defines in its leaf schema
+ * modules are imported from there (`@server/…`, types only), not restated.
  */
+import type { Contact as ServerContact } from '@server/core/contact.schemas.js';
+import type { AuditLogEntry } from '@server/identity/audit.schemas.js';
 
 export type Role = 'owner' | 'admin' | 'member' | 'viewer';
 
@@ -148,41 +151,12 @@ export interface InvitationPreview {
   expiresAt: string;
 }
 
-/** A row of `GET /api/audit-log` (the identity API answers in the table's column names). */
-export interface AuditEntry {
-  id: number;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  resource_type: string;
-  resource_id: string | null;
-  before: unknown;
-  after: unknown;
-  ip: string | null;
-  request_id: string | null;
-  created_at: string;
-}
+/** An entry of `GET /api/audit-log`: the server's schema (src/identity/audit.schemas.ts). */
+export type AuditEntry = AuditLogEntry;
 
 export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
-export interface Contact {
-  id: string;
-  email: string;
-  firstName: string | null;
-  lastName: string | null;
-  company: string | null;
-  jobTitle: string | null;
-  phone: string | null;
-  status: string;
-  tags: string[];
-  customFields: Record<string, unknown>;
-  timezone: string | null;
-  subscriptionState: string;
-  score: number;
-  scoreBreakdown?: unknown;
-  lastActivityAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A contact as the API answers it: the server's schema (src/core/contact.schemas.ts). */
+export type Contact = ServerContact;
 export interface ContactInput {
   email: string;
   firstName?: string;

@@ -219,10 +219,10 @@ function ActivityLog() {
             <tbody>
               {entries.map((entry) => (
                 <tr key={entry.id}>
-                  <td>{formatDate(entry.created_at)}</td>
+                  <td>{formatDate(entry.createdAt)}</td>
                   <td className="mono">{entry.action}</td>
                   <td className="hide-narrow small">
-                    {entry.actor_type.replace('_', ' ')}
+                    {entry.actorType.replace('_', ' ')}
                     {entry.ip ? <span className="muted"> · {entry.ip}</span> : null}
                   </td>
                   <td className="hide-narrow mono small break">{summarize(entry.after ?? entry.before)}</td>

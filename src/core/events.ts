@@ -6,8 +6,8 @@
  * that was stored) and the event processor's queue (lead score and segment membership, applied
  * shortly after the commit by `src/events/processor.ts`).
  */
-import { randomFillSync } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
+import { uuidv7 } from '../platform/uuid.js';
 
 /** Event kinds are persisted strings: never rename them. */
 export type EventType = 'track' | 'identify' | 'page' | 'screen' | 'group' | 'alias' | 'system' | 'email';
@@ -63,29 +63,6 @@ export function combineEventSinks(...sinks: EventSink[]): EventSink {
   };
 }
 
-// Ids are drawn in blocks: one crypto call per 4 KB of randomness instead of one per event.
-const pool = Buffer.alloc(4096);
-let poolOffset = pool.length;
-
-/**
- * A time-ordered UUID (version 7: 48-bit Unix milliseconds, then 74 random bits). Events get
- * their ids here rather than from gen_random_uuid(): consecutive inserts land on the right edge
- * of the primary-key index instead of on random pages, and the insert need not return them.
- */
-export function eventId(ms: number = Date.now()): string {
-  if (poolOffset + 16 > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const b = pool.subarray(poolOffset, poolOffset + 16);
-  poolOffset += 16;
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = (b[6]! & 0x0f) | 0x70;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 /**
  * Stores events in one statement and hands the ones actually inserted (not deduplicated away)
  * to the sink. `now` is the received time.
@@ -98,7 +75,7 @@ export async function recordEvents(
   now: Date,
 ): Promise<RecordedEvent[]> {
   if (events.length === 0) return [];
-  const ids = events.map(() => eventId());
+  const ids = events.map(() => uuidv7());
   // name: insert-events — one statement for the batch; a repeated messageId is skipped (the
   // unique index arbitrates concurrent batches) and only the inserted ids come back.
   const result = await q.query<{ id: string }>(

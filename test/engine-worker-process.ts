@@ -1,16 +1,17 @@
 /**
  * A process that runs only the campaign engine against DATABASE_URL, for the engine benchmark
- * and the crash tests (`tsx src/campaigns/worker-process.ts`). It is built by the application's
+ * and the crash tests (`tsx test/engine-worker-process.ts`; kept out of src/ so it does not ship in
+ * dist). It is built by the application's
  * composition root (`createRuntime`), so the engine records its events through the same sink as
  * in production (triggers, and the event processor's queue, which another process applies); of
  * the runtime's workers only the campaign engine is started. ENGINE_BATCH_SIZE sets the batch.
  * SIGTERM stops it gracefully (the batch in hand finishes) and it prints one JSON line:
  * `{"peakRssMb": …}`.
  */
-import { loadConfig } from '../config.js';
-import { createPostgresDatabase } from '../db/database.js';
-import { createRuntime } from '../init.js';
-import { createLogger } from '../platform/logger.js';
+import { loadConfig } from '../src/config.js';
+import { createPostgresDatabase } from '../src/db/database.js';
+import { createRuntime } from '../src/init.js';
+import { createLogger } from '../src/platform/logger.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {

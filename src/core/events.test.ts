@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { insertContact } from '../../test/campaign-support.js';
-import { eventId, recordEvents, type EventSink, type RecordedEvent } from './events.js';
-
-describe('eventId', () => {
-  it('is a version-7 UUID whose order follows time', () => {
-    const ids = [eventId(Date.UTC(2026, 0, 1)), eventId(Date.UTC(2026, 0, 1, 0, 0, 1)), eventId(Date.UTC(2027, 5, 1))];
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect([...ids].sort()).toEqual(ids);
-    expect(ids[0]!.slice(0, 13)).toBe(`${Date.UTC(2026, 0, 1).toString(16).padStart(12, '0').slice(0, 8)}-${Date.UTC(2026, 0, 1).toString(16).padStart(12, '0').slice(8)}`);
-    expect(new Set(Array.from({ length: 2000 }, () => eventId(0))).size).toBe(2000);
-  });
-});
+import { recordEvents, type EventSink, type RecordedEvent } from './events.js';
 
 describe('recordEvents', () => {
   let t: TestApp;
