@@ -31,8 +31,8 @@ function writeKeyOf(request: FastifyRequest): string | null {
     const colon = decoded.indexOf(':');
     return colon < 0 ? decoded : decoded.slice(0, colon);
   }
-  const body = request.body as { writeKey?: unknown } | undefined;
-  return typeof body?.writeKey === 'string' ? body.writeKey : null;
+  const body: unknown = request.body;
+  return typeof body === 'object' && body !== null && 'writeKey' in body && typeof body.writeKey === 'string' ? body.writeKey : null;
 }
 
 export function trackingRoutes(app: ApiInstance, deps: AppDeps): void {
