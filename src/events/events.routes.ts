@@ -25,10 +25,11 @@ const WriteKey = Type.Object({ id: Type.String(), name: Type.String(), prefix: T
 const CreateWriteKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
 export function eventsRoutes(app: ApiInstance, deps: AppDeps): void {
-  const tracking = { db: deps.db, eventSink: deps.eventSink };
+  const tracking = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
+  const keys = { db: deps.db, clock: deps.clock };
 
   app.post('/events', { config: { permission: 'events:write' }, schema: { tags: ['events'], summary: 'Record a track event for a contact (by contactId or email); a repeated messageId is dropped', body: TrackBody, response: { 201: TrackResponse, 200: TrackResponse, ...apiErrors(400, 404) } } }, async (request, reply) => {
-    const result = await trackEvent(tracking, authOf(request).workspaceId, request.body, deps.clock.now());
+    const result = await trackEvent(tracking, authOf(request).workspaceId, actorOf(request), request.body);
     return reply.code(result.duplicate ? 200 : 201).send(result);
   });
 
@@ -37,12 +38,12 @@ export function eventsRoutes(app: ApiInstance, deps: AppDeps): void {
   }));
 
   app.post('/write-keys', { config: { permission: 'api_keys:write' }, schema: { tags: ['events'], summary: 'Create a write key (shown once)', body: CreateWriteKeyBody, response: { 201: Type.Object({ writeKey: WriteKey, key: Type.String() }), ...apiErrors(400) } } }, async (request, reply) => {
-    const result = await createWriteKey(deps.db, authOf(request).workspaceId, actorOf(request), request.body.name);
+    const result = await createWriteKey(keys, authOf(request).workspaceId, actorOf(request), request.body.name);
     return reply.code(201).send(result);
   });
 
   app.delete('/write-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['events'], params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
-    await revokeWriteKey(deps.db, deps.clock, authOf(request).workspaceId, actorOf(request), request.params.id);
+    await revokeWriteKey(keys, authOf(request).workspaceId, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });
 }

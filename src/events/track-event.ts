@@ -5,6 +5,7 @@
 import { parseEmail } from '../contacts/contact-model.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordEvents } from '../core/events.js';
+import type { Actor } from '../identity/audit.js';
 import type { TrackingDeps } from './tracking.js';
 
 export interface TrackInput {
@@ -20,9 +21,10 @@ export interface TrackInput {
 export async function trackEvent(
   deps: TrackingDeps,
   workspaceId: string,
+  actor: Actor,
   input: TrackInput,
-  now: Date,
 ): Promise<{ event: { id: string; contactId: string; name: string; occurredAt: string } | null; duplicate: boolean }> {
+  const now = deps.clock.now();
   const occurredAt = input.timestamp ? new Date(input.timestamp) : now;
   if (Number.isNaN(occurredAt.getTime())) throw new AppError('VALIDATION_FAILED', 'timestamp must be an ISO-8601 date', { field: 'timestamp' });
   if (!input.contactId && !input.email) throw new AppError('VALIDATION_FAILED', 'Send a contactId or an email', { field: 'contactId' });

@@ -32,12 +32,12 @@ export function writeKeyOf(request: FastifyRequest): string | null {
     const colon = decoded.indexOf(':');
     return colon < 0 ? decoded : decoded.slice(0, colon);
   }
-  const body = request.body as { writeKey?: unknown } | undefined;
-  return typeof body?.writeKey === 'string' ? body.writeKey : null;
+  const body: unknown = request.body;
+  return typeof body === 'object' && body !== null && 'writeKey' in body && typeof body.writeKey === 'string' ? body.writeKey : null;
 }
 
 export function trackingRoutes(app: ApiInstance, deps: AppDeps): void {
-  const tracking = { db: deps.db, eventSink: deps.eventSink };
+  const tracking = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
 
   void app.register(async (plain) => {
     const scope = typed(plain);
@@ -56,7 +56,7 @@ export function trackingRoutes(app: ApiInstance, deps: AppDeps): void {
     const single = (type: MessageType) =>
       scope.post(`/v1/${type}`, { bodyLimit: MAX_BATCH_BYTES, config: { checksTextPerMessage: true }, schema: { tags: ['tracking'], summary: `Segment ${type}`, body: AnyObject, response: { 200: Accepted, ...errors(400, 401, 413) } } }, async (request) => {
         const { workspaceId, actor } = await authenticate(request);
-        const result = await ingestMessages(tracking, workspaceId, actor, [request.body], { implied: type, now: deps.clock.now() });
+        const result = await ingestMessages(tracking, workspaceId, actor, [request.body], { implied: type });
         const refused = result.errors[0];
         if (refused) throw new AppError(refused.code, refused.message);
         return { success: true as const };
@@ -71,7 +71,7 @@ export function trackingRoutes(app: ApiInstance, deps: AppDeps): void {
         // The batch's context applies to every message (stored with each); messages are checked one by one.
         const unstorable = findUnstorableText({ context: body.context });
         if (unstorable) throw new AppError('VALIDATION_FAILED', `Invalid body: ${unstorable} ${UNSTORABLE_TEXT_MESSAGE}`, { field: unstorable });
-        const result = await ingestMessages(tracking, workspaceId, actor, body.batch, { implied: null, batchSentAt: body.sentAt, batchContext: body.context, now: deps.clock.now() });
+        const result = await ingestMessages(tracking, workspaceId, actor, body.batch, { implied: null, batchSentAt: body.sentAt, batchContext: body.context });
         if (result.accepted === 0) throw new AppError('MESSAGE_INVALID', 'Every message in the batch was refused', { errors: result.errors });
         return result.errors.length > 0 ? { success: true as const, errors: result.errors } : { success: true as const };
       });

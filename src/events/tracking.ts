@@ -11,6 +11,7 @@
  * Parsing one message is segment-message.ts; the identity statements are segment-identity.ts.
  */
 import type { Database } from '../db/database.js';
+import type { Clock } from '../platform/clock.js';
 import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
 import { recordEvents, type EventSink, type EventType, type NewEvent } from '../core/events.js';
@@ -19,6 +20,7 @@ import { contactFromTraits, isObject, KNOWN_TRAITS, parseMessage, Refused, type 
 
 export interface TrackingDeps {
   db: Database;
+  clock: Clock;
   eventSink: EventSink;
 }
 
@@ -38,9 +40,9 @@ export async function ingestMessages(
   workspaceId: string,
   actor: Actor,
   rawMessages: unknown[],
-  options: { implied: MessageType | null; batchSentAt?: unknown; batchContext?: unknown; now: Date },
+  options: { implied: MessageType | null; batchSentAt?: unknown; batchContext?: unknown },
 ): Promise<IngestResult> {
-  const { now } = options;
+  const now = deps.clock.now();
   const errors: MessageError[] = [];
   let messages: ParsedMessage[] = [];
   rawMessages.forEach((raw, index) => {

@@ -30,10 +30,15 @@ function toView(row: WriteKeyRow): WriteKeyView {
   return { id: row.id, name: row.name, prefix: row.prefix, createdAt: new Date(row.created_at).toISOString(), revokedAt: row.revoked_at ? new Date(row.revoked_at).toISOString() : null };
 }
 
-export async function createWriteKey(db: Database, workspaceId: string, actor: Actor, name: string): Promise<{ writeKey: WriteKeyView; key: string }> {
+export interface WriteKeysDeps {
+  db: Database;
+  clock: Clock;
+}
+
+export async function createWriteKey(deps: WriteKeysDeps, workspaceId: string, actor: Actor, name: string): Promise<{ writeKey: WriteKeyView; key: string }> {
   const prefix = randomBytes(4).toString('hex');
   const key = `wk_${prefix}_${randomToken(24)}`;
-  return db.transaction(async (tx) => {
+  return deps.db.transaction(async (tx) => {
     const result = await tx.query<WriteKeyRow>(
       `INSERT INTO write_keys (workspace_id, name, prefix, key_hash, created_by) VALUES ($1, $2, $3, $4, $5)
        RETURNING id, name, prefix, created_at, revoked_at`,
@@ -50,11 +55,11 @@ export async function listWriteKeys(q: Queryable, workspaceId: string): Promise<
   return result.rows.map(toView);
 }
 
-export async function revokeWriteKey(db: Database, clock: Clock, workspaceId: string, actor: Actor, id: string): Promise<void> {
-  await db.transaction(async (tx) => {
+export async function revokeWriteKey(deps: WriteKeysDeps, workspaceId: string, actor: Actor, id: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
     const result = await tx.query<WriteKeyRow>(
       `UPDATE write_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE workspace_id = $1 AND id = $2 RETURNING id, name, prefix, created_at, revoked_at`,
-      [workspaceId, id, clock.now()],
+      [workspaceId, id, deps.clock.now()],
     );
     const row = result.rows[0];
     if (!row) throw notFound('Write key');

@@ -147,7 +147,7 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
     async (request, reply) => {
       const auth = authOf(request);
       if (!auth.sessionToken || !auth.userId) throw new AppError('FORBIDDEN', 'API keys are bound to one workspace');
-      await switchWorkspace(db, auth.sessionToken, auth.userId, (request.body as { workspaceId: string }).workspaceId);
+      await switchWorkspace(db, auth.sessionToken, auth.userId, request.body.workspaceId);
       return reply.code(204).send(null);
     },
   );
@@ -169,7 +169,7 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
   );
 
   app.delete('/api-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
-    await revokeApiKey(db, clock, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id);
+    await revokeApiKey(db, clock, authOf(request).workspaceId, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });
 
@@ -183,11 +183,11 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
   app.patch(
     '/members/:userId',
     { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, body: Type.Object({ role: RoleSchema }, { additionalProperties: false }), response: { 200: Member, ...apiErrors(400, 404, 409) } } },
-    async (request) => changeMemberRole(db, authOf(request).workspaceId, actorOf(request), (request.params as { userId: string }).userId, (request.body as { role: (typeof ROLES)[number] }).role),
+    async (request) => changeMemberRole(db, authOf(request).workspaceId, actorOf(request), request.params.userId, request.body.role),
   );
 
   app.delete('/members/:userId', { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, response: { 204: Type.Null(), ...apiErrors(400, 404, 409) } } }, async (request, reply) => {
-    await removeMember(db, authOf(request).workspaceId, actorOf(request), (request.params as { userId: string }).userId);
+    await removeMember(db, authOf(request).workspaceId, actorOf(request), request.params.userId);
     return reply.code(204).send(null);
   });
 

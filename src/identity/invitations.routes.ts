@@ -68,11 +68,11 @@ export function invitationRoutes(app: ApiInstance, deps: AppDeps, setSessionCook
   );
 
   app.post('/invitations/:id/resend', { config: { permission: 'members:write' }, schema: { tags: ['members'], summary: 'Send the invitation again with a new link and expiry (the old link stops working)', params: IdParams, response: { 200: Invitation, ...apiErrors(400, 404, 409, 429) } } }, async (request) =>
-    resendInvitation(db, clock, mailer, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id),
+    resendInvitation(db, clock, mailer, authOf(request).workspaceId, actorOf(request), request.params.id),
   );
 
   app.delete('/invitations/:id', { config: { permission: 'members:write' }, schema: { tags: ['members'], summary: 'Revoke a pending invitation; its link stops working', params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404, 409) } } }, async (request, reply) => {
-    await revokeInvitation(db, clock, authOf(request).workspaceId, actorOf(request), (request.params as { id: string }).id);
+    await revokeInvitation(db, clock, authOf(request).workspaceId, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });
 
