@@ -22,6 +22,7 @@
  *   (messages.ts), since a retry could deliver it twice.
  */
 import { randomUUID } from 'node:crypto';
+import { backoffDelay } from '../platform/backoff.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { WorkHolder } from '../db/holder.js';
 import type { EventSink } from '../core/events.js';
@@ -348,8 +349,7 @@ export class EmailSender implements BackgroundWorker {
 
   /** Exponential backoff with jitter (half to full delay), never sooner than Retry-After. */
   nextAttemptAt(attempts: number, retryAfterMs?: number): Date {
-    const exponential = Math.min(this.baseBackoffMs * 2 ** Math.max(0, attempts - 1), this.maxBackoffMs);
-    const jittered = exponential / 2 + (exponential / 2) * this.random();
+    const jittered = backoffDelay(attempts, { baseMs: this.baseBackoffMs, maxMs: this.maxBackoffMs }, this.random);
     return new Date(this.options.clock.now().getTime() + Math.max(jittered, retryAfterMs ?? 0));
   }
 }
