@@ -40,6 +40,9 @@ beforeAll(async () => {
     [workspaceId, JSON.stringify({ host: new URL(receiver.url).host }), new CredentialVault(APP_SECRET).encrypt({ url: receiver.url, secret })],
   );
   const rule = await insertRule(testDb.db, workspaceId, [channel.rows[0]!.id]);
+  // The worker role also runs the evaluator: it would find no sends and resolve this hand-made
+  // alert (one more delivery). Keep the rule out of its reach; only the outbox is under test.
+  await testDb.db.query(`UPDATE guardian_rules SET next_eval_at = 'infinity' WHERE id = $1`, [rule]);
   // One alert with EVENTS timeline events in the outbox (as many refirings would leave).
   const alert = await testDb.db.query<{ id: string }>(
     `INSERT INTO guardian_alerts (workspace_id, rule_id, rule_name, signal, severity, status, comparison, threshold, value, peak_value, opened_at, last_fired_at)
