@@ -67,7 +67,10 @@ export function NotificationBell({ canMarkRead }: { canMarkRead: boolean }) {
   return (
     <div className="bell" ref={wrapper}>
       <button type="button" className="button ghost bell-button" aria-expanded={open} aria-controls="notification-panel" onClick={() => setOpen((o) => !o)} data-testid="notification-bell">
-        <span aria-hidden="true">🔔</span>
+        <svg aria-hidden="true" focusable="false" width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+          <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+          <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+        </svg>
         <span className="visually-hidden">Notifications</span>
         {unread > 0 ? (
           <span className="bell-count" data-testid="unread-count">

@@ -10,6 +10,7 @@ import { Alert, Field, LoadedList, Spinner, useLoad } from '../../ui';
 import { SeverityBadge } from './Alerts';
 import { formatValue, formatWindow, guardianApi, type RuleInput, type RuleView, type SignalInfo } from './guardian-api';
 import { GuardianLayout } from './GuardianLayout';
+import { guardianApi as notifyApi, type GuardianChannel } from '../../guardian-api';
 
 const UNITS: Array<[string, number]> = [
   ['minutes', 60],
@@ -100,7 +101,7 @@ function splitWindow(seconds: number): [number, number] {
   return [seconds / 60, 60];
 }
 
-function RuleForm({ rule, signals, canConfigure }: { rule: RuleView | undefined; signals: SignalInfo[]; canConfigure: boolean }) {
+function RuleForm({ rule, signals, channels, canConfigure }: { rule: RuleView | undefined; signals: SignalInfo[]; channels: GuardianChannel[]; canConfigure: boolean }) {
   const [name, setName] = useState(rule?.name ?? '');
   const [signal, setSignal] = useState(rule?.signal ?? 'bounce_rate');
   const [comparison, setComparison] = useState<RuleInput['comparison']>(rule?.comparison ?? '>');
@@ -112,6 +113,7 @@ function RuleForm({ rule, signals, canConfigure }: { rule: RuleView | undefined;
   const [severity, setSeverity] = useState<RuleInput['severity']>(rule?.severity ?? 'high');
   const [cooldown, setCooldown] = useState(String((rule?.cooldownSeconds ?? 3600) / 60));
   const [enabled, setEnabled] = useState(rule?.enabled ?? true);
+  const [channelIds, setChannelIds] = useState<string[]>(rule?.channelIds ?? []);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string }>();
   const [busy, setBusy] = useState(false);
@@ -138,7 +140,7 @@ function RuleForm({ rule, signals, canConfigure }: { rule: RuleView | undefined;
     const v = number('minVolume', minVolume, 'The minimum volume');
     const c = number('cooldownSeconds', cooldown, 'The cooldown');
     if (t === null || w === null || v === null || c === null) return;
-    const input: RuleInput = { name, signal, comparison, threshold: t, windowSeconds: Math.round(w * windowUnit), minVolume: Math.round(v), severity, cooldownSeconds: Math.round(c * 60), enabled };
+    const input: RuleInput = { name, signal, comparison, threshold: t, windowSeconds: Math.round(w * windowUnit), minVolume: Math.round(v), severity, cooldownSeconds: Math.round(c * 60), enabled, channelIds };
     setBusy(true);
     try {
       if (rule) {
@@ -227,6 +229,26 @@ function RuleForm({ rule, signals, canConfigure }: { rule: RuleView | undefined;
           </select>
         </div>
         <Field label="Cooldown between notifications (minutes)" name="cooldownSeconds" inputMode="numeric" value={cooldown} onChange={(e) => setCooldown(e.target.value)} error={errors.cooldownSeconds} hint="While an alert stays open, repeated firings within the cooldown are added to its timeline without notifying again." />
+        <fieldset className="field">
+          <legend>Notify</legend>
+          {channels.length === 0 ? (
+            <p className="muted">
+              No channels yet: this rule's alerts will show in Guardian only. <Link to="/guardian/channels">Add a channel</Link> (email, Slack, webhook or in-app) to be told.
+            </p>
+          ) : (
+            channels.map((channel) => (
+              <label key={channel.id} className="checkbox">
+                <input
+                  type="checkbox"
+                  checked={channelIds.includes(channel.id)}
+                  onChange={(e) => setChannelIds((ids) => (e.target.checked ? [...ids, channel.id] : ids.filter((x) => x !== channel.id)))}
+                />{' '}
+                {channel.name} <span className="muted">({channel.kind === 'in_app' ? 'in-app' : channel.kind})</span>
+              </label>
+            ))
+          )}
+          {errors.channelIds ? <p className="field-error">{errors.channelIds}</p> : null}
+        </fieldset>
         <div className="field">
           <label>
             <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Enabled
@@ -248,7 +270,7 @@ function RuleForm({ rule, signals, canConfigure }: { rule: RuleView | undefined;
 }
 
 export function GuardianRulePage({ ruleId }: { ruleId: string | undefined }) {
-  const [loaded] = useLoad(() => Promise.all([ruleId ? guardianApi.rule(ruleId) : Promise.resolve(undefined), guardianApi.signals()]), [ruleId]);
+  const [loaded] = useLoad(() => Promise.all([ruleId ? guardianApi.rule(ruleId) : Promise.resolve(undefined), guardianApi.signals(), notifyApi.channels.list()]), [ruleId]);
   const canConfigure = useCanConfigure();
   return (
     <GuardianLayout active="rules">
@@ -256,7 +278,7 @@ export function GuardianRulePage({ ruleId }: { ruleId: string | undefined }) {
         <Link to="/guardian/rules">← All rules</Link>
       </p>
       <h2>{ruleId ? 'Edit rule' : 'New rule'}</h2>
-      {loaded.status === 'loading' ? <Spinner label="Loading the rule…" /> : loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : <RuleForm rule={loaded.data[0]} signals={loaded.data[1].signals} canConfigure={canConfigure} />}
+      {loaded.status === 'loading' ? <Spinner label="Loading the rule…" /> : loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : <RuleForm rule={loaded.data[0]} signals={loaded.data[1].signals} channels={loaded.data[2].channels} canConfigure={canConfigure} />}
     </GuardianLayout>
   );
 }
