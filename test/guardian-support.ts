@@ -110,7 +110,7 @@ export async function startSlackReceiver(): Promise<SlackReceiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.prefix = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/`;
-  receiver.url = `${receiver.prefix}T000/B000/XXXXXXXX`;
+  receiver.url = `${receiver.prefix}T000/B000/local0test0token`;
   receiver.close = async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
