@@ -4,8 +4,29 @@
  * carrying the server's stable code and human message. Shapes the server defines in its leaf schema
  * modules are imported from there (`@server/…`, types only), not restated.
  */
-import type { Contact as ServerContact } from '@server/core/contact.schemas.js';
+import type { ContactStatus, Contact as ServerContact } from '@server/core/contact.schemas.js';
 import type { AuditLogEntry } from '@server/identity/audit.schemas.js';
+import type { Static } from '@sinclair/typebox';
+import type {
+  Provider as AiProviderSchema,
+  BudgetAnswer,
+  BudgetWithAlertsAnswer,
+  CallsAnswer,
+  PersonalizeAnswer,
+  PolicyAnswer,
+  PriceAnswer,
+  SettingsAnswer,
+  UsageAnswer,
+  VariantAnswer,
+} from '@server/ai/ai.schemas.js';
+import type { CampaignDetailAnswer, CampaignSchema, NodeMetricsSchema } from '@server/campaigns/campaigns.schemas.js';
+import type { CampaignDefinitionSchema, CampaignEdge as CampaignEdgeSchema, CampaignNode as CampaignNodeSchema, NodeType } from '@server/campaigns/definition.schemas.js';
+import type { CreateContactBody, StepDelivery, TimelineItemSchema, UpdateContactBody } from '@server/contacts/contacts.schemas.js';
+import type { InboxEmail, InboxSummary as InboxSummarySchema, Suppression as SuppressionSchema, SuppressionReason } from '@server/email/email.schemas.js';
+import type { MessageDetail as MessageDetailSchema, MessageStatus, MessageSummary as MessageSummarySchema, SendAttempt as SendAttemptSchema } from '@server/email/messages.schemas.js';
+import type { ProviderBody, ProviderKind, ProviderSchema } from '@server/email/providers.schemas.js';
+import type { Rendered, TemplateBody, TemplateSchema } from '@server/email/templates.schemas.js';
+import type { ContactTopic as ContactTopicSchema, TopicBody, TopicSchema } from '@server/email/topics.schemas.js';
 
 export type Role = 'owner' | 'admin' | 'member' | 'viewer';
 
@@ -29,90 +50,18 @@ export interface Me {
   csrfToken: string | null;
 }
 
-export type AiProviderKind = 'offline' | 'openai' | 'anthropic';
-export interface AiSettings {
-  provider: AiProviderKind;
-  model: string;
-  baseUrl: string | null;
-  hasApiKey: boolean;
-  timeoutMs: number;
-  maxRetries: number;
-  updatedAt: string | null;
-}
-export interface AiPolicy {
-  allowedProviders: AiProviderKind[];
-  allowedModels: string[];
-  maxTokens: number;
-  redactPii: boolean;
-  personalFields: string[];
-  requireApproval: boolean;
-}
-export interface AiBudget {
-  month: string;
-  monthlyLimit: number | null;
-  warnRatio: number;
-  spent: number;
-  reserved: number;
-  alerts: Array<{ month: string; kind: string; spent: number; monthlyLimit: number; at: string }>;
-}
-export interface AiPrice {
-  provider: 'openai' | 'anthropic';
-  model: string;
-  inputPerMTok: number;
-  outputPerMTok: number;
-  source: 'built-in' | 'workspace';
-}
-export interface AiCall {
-  id: string;
-  actorType: string;
-  operation: string;
-  provider: string;
-  model: string;
-  tokensIn: number;
-  tokensOut: number;
-  cost: number;
-  latencyMs: number;
-  outcome: 'ok' | 'fallback' | 'refused' | 'error';
-  reasonCode: string | null;
-  reason: string | null;
-  campaignId: string | null;
-  createdAt: string;
-}
-export interface AiSpendDay {
-  day: string;
-  provider: string;
-  model: string;
-  calls: number;
-  cost: number;
-}
-export interface AiVariant {
-  id: string;
-  contactId: string;
-  generator: string;
-  status: 'pending' | 'approved' | 'rejected';
-  original: { subject: string; html: string; text: string };
-  subject: string;
-  html: string;
-  changes: string[];
-  createdAt: string;
-}
-export interface AiDraft {
-  subject: string;
-  preheader: string;
-  html: string;
-}
-export interface AiPersonalized {
-  original: AiDraft;
-  draft: AiDraft;
-  outcome: AiCall['outcome'];
-  reasonCode: string | null;
-  reason: string | null;
-  changes: string[];
-  provider: string;
-  model: string;
-  cost: number;
-  rendered: { original: RenderedEmail | null; personalized: RenderedEmail | null };
-}
+export type AiProviderKind = Static<typeof AiProviderSchema>;
+export type AiSettings = Static<typeof SettingsAnswer>;
+export type AiPolicy = Static<typeof PolicyAnswer>;
+/** `GET /api/ai/budget` answers the recent alerts too; `PUT` answers the status alone (AiBudgetStatus). */
+export type AiBudget = Static<typeof BudgetWithAlertsAnswer>;
+export type AiBudgetStatus = Static<typeof BudgetAnswer>;
+export type AiPrice = Static<typeof PriceAnswer>;
+export type AiCall = Static<typeof CallsAnswer>['calls'][number];
+export type AiSpendDay = Static<typeof UsageAnswer>['days'][number];
+export type AiVariant = Static<typeof VariantAnswer>;
+export type AiPersonalized = Static<typeof PersonalizeAnswer>;
+export type AiDraft = AiPersonalized['draft'];
 
 export interface ApiKey {
   id: string;
@@ -154,21 +103,12 @@ export interface InvitationPreview {
 /** An entry of `GET /api/audit-log`: the server's schema (src/identity/audit.schemas.ts). */
 export type AuditEntry = AuditLogEntry;
 
-export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const;
+export const CONTACT_STATUSES = ['prospect', 'lead', 'customer'] as const satisfies readonly ContactStatus[];
+export type { ContactStatus };
 /** A contact as the API answers it: the server's schema (src/core/contact.schemas.ts). */
 export type Contact = ServerContact;
-export interface ContactInput {
-  email: string;
-  firstName?: string;
-  lastName?: string;
-  company?: string;
-  jobTitle?: string;
-  phone?: string;
-  status?: string;
-  tags?: string[];
-  /** Declared fields converted to their types; null removes a key (on update). */
-  customFields?: Record<string, string | number | boolean | null>;
-}
+export type ContactInput = Static<typeof CreateContactBody>;
+export type ContactUpdate = Static<typeof UpdateContactBody>;
 export const CUSTOM_FIELD_TYPES = ['text', 'number', 'boolean', 'date'] as const;
 export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
 export interface CustomFieldDefinition {
@@ -191,180 +131,42 @@ export interface ContactListParams {
   /** Custom field equality, sent as cf.<key>=<value>. */
   customFields?: Record<string, string>;
 }
-export type TimelineItem =
-  | { kind: 'event'; id: string; at: string; type: string; name: string; properties: Record<string, unknown> }
-  | { kind: 'message'; id: string; at: string; subject: string; status: string; toAddress: string; sentAt: string | null }
-  | { kind: 'step'; id: string; at: string; campaignId: string; campaignName: string; enrollmentId: string; nodeId: string; outcome: string; detail: Record<string, unknown>; delivery: StepDelivery | null };
-/** Where a webhook step's call stands; null on other steps. */
-export interface StepDelivery {
-  status: 'queued' | 'sent' | 'failed';
-  attempts: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  sentAt: string | null;
-  nextAttemptAt: string | null;
-}
+export type TimelineItem = Static<typeof TimelineItemSchema>;
+export type Campaign = Static<typeof CampaignSchema>;
+export type CampaignStatus = Campaign['status'];
+export type { NodeType, StepDelivery };
+export type CampaignNode = Static<typeof CampaignNodeSchema>;
+export type CampaignEdge = Static<typeof CampaignEdgeSchema>;
+export type CampaignDefinition = Static<typeof CampaignDefinitionSchema>;
+export type NodeMetrics = Static<typeof NodeMetricsSchema>;
+/** `GET /api/campaigns/:id`: the server types the draft definition `unknown` (it is stored JSON); it is a CampaignDefinition. */
+export type CampaignDetail = Omit<Static<typeof CampaignDetailAnswer>, 'definition'> & { definition: CampaignDefinition };
 
-export type CampaignStatus = 'draft' | 'active' | 'paused' | 'archived';
-export type NodeType = 'trigger' | 'email' | 'wait' | 'condition' | 'split' | 'action' | 'exit';
-export interface Campaign {
-  id: string;
-  name: string;
-  status: CampaignStatus;
-  currentVersion: number | null;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface CampaignNode {
-  id: string;
-  type: NodeType;
-  name?: string;
-  position?: { x: number; y: number };
-  config: Record<string, unknown>;
-}
-export interface CampaignEdge {
-  from: string;
-  to: string;
-  handle?: string;
-}
-export interface CampaignDefinition {
-  entryNodeId: string;
-  nodes: CampaignNode[];
-  edges: CampaignEdge[];
-  settings?: unknown;
-}
-export interface NodeMetrics {
-  entered: number;
-  completed: number;
-  waiting: number;
-  failed: number;
-}
-export interface CampaignDetail {
-  campaign: Campaign;
-  definition: CampaignDefinition;
-  metrics: { nodes: Record<string, NodeMetrics> };
-}
+export type InboxSummary = Static<typeof InboxSummarySchema>;
+export type InboxMessage = Static<typeof InboxEmail>;
 
-export interface InboxSummary {
-  id: string;
-  from: string;
-  to: string;
-  subject: string;
-  createdAt: string;
-}
-export interface InboxMessage extends InboxSummary {
-  html: string | null;
-  text: string | null;
-  headers: Record<string, unknown> | Array<unknown> | null;
-}
-
-export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'uncertain'] as const;
-export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'suppressed', 'uncertain'] as const satisfies readonly MessageStatus[];
+export type { MessageStatus };
 /** An outbox message with its delivery status (`attempts` counts the sender's tries). */
-export interface MessageSummary {
-  id: string;
-  to: string;
-  subject: string;
-  status: MessageStatus;
-  attempts: number;
-  provider: string | null;
-  providerMessageId: string | null;
-  lastError: string | null;
-  sourceType: string;
-  sourceId: string | null;
-  contactId: string | null;
-  topicId: string | null;
-  createdAt: string;
-  sentAt: string | null;
-}
-export interface SendAttempt {
-  provider: string;
-  result: 'sent' | 'transient_error' | 'permanent_error' | 'suppressed' | 'ambiguous' | 'marked_sent';
-  latencyMs: number;
-  providerMessageId: string | null;
-  error: string | null;
-  attemptedAt: string;
-}
-export interface MessageDetail {
-  message: MessageSummary & { from: string };
-  attempts: SendAttempt[];
-  events: Array<{ id: string; name: string; properties: Record<string, unknown>; occurredAt: string }>;
-}
+export type MessageSummary = Static<typeof MessageSummarySchema>;
+export type SendAttempt = Static<typeof SendAttemptSchema>;
+export type MessageDetail = Static<typeof MessageDetailSchema>;
 
 /** A subscription topic of the workspace (marketing email belongs to one). */
-export interface Topic {
-  id: string;
-  name: string;
-  description: string | null;
-  isDefault: boolean;
-  optedOut: number;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface TopicInput {
-  name: string;
-  description?: string | null;
-  isDefault?: boolean;
-}
+export type Topic = Static<typeof TopicSchema>;
+export type TopicInput = Static<typeof TopicBody>;
 /** A topic with one contact's state in it. */
-export interface ContactTopic {
-  id: string;
-  name: string;
-  description: string | null;
-  isDefault: boolean;
-  subscribed: boolean;
-  optedOutAt: string | null;
-  source: string | null;
-}
+export type ContactTopic = Static<typeof ContactTopicSchema>;
 
-export interface Template {
-  id: string;
-  name: string;
-  subject: string;
-  html: string;
-  text: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface TemplateInput {
-  name: string;
-  subject: string;
-  html: string;
-  text?: string | null;
-}
-export interface RenderedEmail {
-  subject: string;
-  html: string;
-  text: string;
-}
-export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint', 'manual'] as const;
-export interface Suppression {
-  email: string;
-  reason: (typeof SUPPRESSION_REASONS)[number];
-  source: string | null;
-  createdAt: string;
-}
-export const PROVIDER_KINDS = ['smtp', 'resend', 'postmark', 'sendgrid', 'ses'] as const;
-export type ProviderKind = (typeof PROVIDER_KINDS)[number];
-export interface Provider {
-  id: string;
-  name: string;
-  kind: ProviderKind;
-  priority: number;
-  enabled: boolean;
-  ratePerSecond: number | null;
-  credentials: Record<string, string>;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface ProviderInput {
-  name: string;
-  kind: ProviderKind;
-  priority?: number;
-  enabled?: boolean;
-  credentials?: Record<string, string>;
-  ratePerSecond?: number | null;
-}
+export type Template = Static<typeof TemplateSchema>;
+export type TemplateInput = Static<typeof TemplateBody>;
+export type RenderedEmail = Static<typeof Rendered>;
+export const SUPPRESSION_REASONS = ['unsubscribed', 'hard_bounce', 'complaint', 'manual'] as const satisfies readonly SuppressionReason[];
+export type Suppression = Static<typeof SuppressionSchema>;
+export const PROVIDER_KINDS = ['smtp', 'resend', 'postmark', 'sendgrid', 'ses'] as const satisfies readonly ProviderKind[];
+export type { ProviderKind };
+export type Provider = Static<typeof ProviderSchema>;
+export type ProviderInput = Static<typeof ProviderBody>;
 
 export interface ImportReport {
   id: string;
@@ -538,7 +340,7 @@ export const api = {
       request<{ contacts: Contact[]; nextCursor: string | null }>('GET', `/contacts${query({ ...params, ...Object.fromEntries(Object.entries(customFields ?? {}).map(([key, value]) => [`cf.${key}`, value])) })}`),
     create: (input: ContactInput) => request<Contact>('POST', '/contacts', input),
     get: (contactId: string) => request<Contact>('GET', `/contacts/${id(contactId)}`),
-    update: (contactId: string, input: Partial<ContactInput>) => request<Contact>('PATCH', `/contacts/${id(contactId)}`, input),
+    update: (contactId: string, input: ContactUpdate) => request<Contact>('PATCH', `/contacts/${id(contactId)}`, input),
     remove: (contactId: string) => request<void>('DELETE', `/contacts/${id(contactId)}`),
     merge: (contactId: string, duplicateId: string) => request<Contact>('POST', `/contacts/${id(contactId)}/merge`, { duplicateId }),
     erase: (contactId: string) => request<{ erasedAt: string }>('POST', `/contacts/${id(contactId)}/erase`),
@@ -617,7 +419,7 @@ export const api = {
     policy: () => request<AiPolicy>('GET', '/ai/policy'),
     savePolicy: (input: AiPolicy) => request<AiPolicy>('PUT', '/ai/policy', input),
     budget: () => request<AiBudget>('GET', '/ai/budget'),
-    saveBudget: (input: { monthlyLimit: number | null; warnRatio?: number }) => request<AiBudget>('PUT', '/ai/budget', input),
+    saveBudget: (input: { monthlyLimit: number | null; warnRatio?: number }) => request<AiBudgetStatus>('PUT', '/ai/budget', input),
     prices: () => request<{ prices: AiPrice[] }>('GET', '/ai/prices'),
     savePrice: (input: Omit<AiPrice, 'source'>) => request<AiPrice>('PUT', '/ai/prices', input),
     calls: (params: { outcome?: string; operation?: string; from?: string; limit?: number }) => request<{ calls: AiCall[] }>('GET', `/ai/calls${query(params)}`),

@@ -67,22 +67,7 @@ export function scoreParts(breakdown: unknown): ScorePart[] {
   return parts;
 }
 
-/** Headers as name/value rows, whether the API sends an object or a list of pairs. */
+/** Headers as name/value rows (the API sends them as one object of strings: InboxEmail in src/email/email.schemas.ts). */
 export function headerRows(headers: InboxMessage['headers']): Array<[string, string]> {
-  if (!headers) return [];
-  const show = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
-  if (Array.isArray(headers)) {
-    return headers.flatMap((entry): Array<[string, string]> => {
-      if (Array.isArray(entry) && entry.length >= 2) return [[String(entry[0]), show(entry[1])]];
-      if (typeof entry === 'object' && entry !== null) {
-        const { name, key, value } = entry as Record<string, unknown>;
-        const label = typeof name === 'string' ? name : typeof key === 'string' ? key : undefined;
-        return label ? [[label, show(value)]] : [];
-      }
-      return [];
-    });
-  }
-  return Object.entries(headers).flatMap(([name, value]): Array<[string, string]> =>
-    Array.isArray(value) ? value.map((v): [string, string] => [name, show(v)]) : [[name, show(value)]],
-  );
+  return Object.entries(headers);
 }

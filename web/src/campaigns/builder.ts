@@ -156,9 +156,9 @@ export function definitionToFlow(definition: CampaignDefinition): { nodes: FlowS
  * The definition the canvas shows: positions rounded, `next` left implicit on edges, the entry
  * being the trigger (the first node when there is none, so the API names the problem).
  */
-export function flowToDefinition(nodes: FlowStep[], edges: FlowEdge[], settings?: unknown): CampaignDefinition {
+export function flowToDefinition(nodes: FlowStep[], edges: FlowEdge[], settings?: CampaignDefinition['settings']): CampaignDefinition {
   const entry = nodes.find((n) => n.data.node.type === 'trigger') ?? nodes[0];
-  const definition: CampaignDefinition & { settings?: unknown } = {
+  const definition: CampaignDefinition = {
     entryNodeId: entry?.id ?? '',
     nodes: nodes.map((n) => {
       const { position: _stored, ...node } = n.data.node;

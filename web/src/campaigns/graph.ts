@@ -91,7 +91,8 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' &
 
 /** One line saying what a node does, from its config. */
 export function describeNode(node: CampaignNode): string {
-  const config = node.config ?? {};
+  // The wire type of a node's config is unknown (a draft may hold anything until the server validates it).
+  const config: Record<string, unknown> = typeof node.config === 'object' && node.config !== null ? (node.config as Record<string, unknown>) : {};
   const type: NodeType = node.type;
   switch (type) {
     case 'trigger': {

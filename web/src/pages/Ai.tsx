@@ -9,7 +9,8 @@ import { useMe } from '../session';
 import { Alert, Badge, Field, PageHeader, Spinner, formatDate, useLoad } from '../ui';
 import { AiPrices } from './AiPrices';
 
-const OUTCOME_TONE: Record<AiCall['outcome'], string> = { ok: 'active', fallback: 'paused', refused: 'paused', error: 'failed' };
+// The server types a call's outcome as a string (one of AI_OUTCOMES in src/ai/ai.schemas.ts); an unknown one gets no tone.
+const OUTCOME_TONE: Partial<Record<AiCall['outcome'], string>> = { ok: 'active', fallback: 'paused', refused: 'paused', error: 'failed' };
 const COLORS = ['#4f46e5', '#0891b2', '#ca8a04', '#db2777', '#16a34a', '#9333ea'];
 
 function money(value: number): string {
@@ -131,7 +132,7 @@ function Usage() {
                         {call.provider}/{call.model}
                       </td>
                       <td>
-                        <Badge tone={OUTCOME_TONE[call.outcome]}>{call.outcome}</Badge> {call.reasonCode ? <span className="small muted" title={call.reason ?? ''}>{call.reasonCode}</span> : null}
+                        <Badge tone={OUTCOME_TONE[call.outcome] ?? 'draft'}>{call.outcome}</Badge> {call.reasonCode ? <span className="small muted" title={call.reason ?? ''}>{call.reasonCode}</span> : null}
                       </td>
                       <td className="hide-narrow">
                         {call.tokensIn} / {call.tokensOut}

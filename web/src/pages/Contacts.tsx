@@ -1,6 +1,6 @@
 /** Contacts: search; status, tag, activity, score-band and custom-field filters; "load more" pages; the add-contact form. */
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, CONTACT_STATUSES, errorMessage, fieldErrors, type Contact, type ContactInput, type CustomFieldDefinition } from '../api';
+import { api, ApiError, CONTACT_STATUSES, errorMessage, fieldErrors, type Contact, type ContactInput, type ContactStatus, type CustomFieldDefinition } from '../api';
 import { CustomFieldInputs, customFieldsFromForm, inputTypeOf, useCustomFields, YesNoOptions } from '../contacts/customFields';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
@@ -310,7 +310,8 @@ export function contactInputFromForm(form: FormData, fields: CustomFieldDefiniti
     if (value !== '') (input as unknown as Record<string, string>)[name] = value;
   }
   const status = String(form.get('status') ?? '');
-  if (status !== '') input.status = status;
+  // The select offers CONTACT_STATUSES only.
+  if (status !== '') input.status = status as ContactStatus;
   const tags = parseTags(String(form.get('tags') ?? ''));
   if (tags.length > 0) input.tags = tags;
   const customFields = customFieldsFromForm(form, fields, before);
