@@ -16,10 +16,11 @@ import type {
   PolicyAnswer,
   PriceAnswer,
   SettingsAnswer,
+  SettingsTestAnswer,
   UsageAnswer,
   VariantAnswer,
 } from '@server/ai/ai.schemas.js';
-import type { CampaignDetailAnswer, CampaignSchema, NodeMetricsSchema } from '@server/campaigns/campaigns.schemas.js';
+import type { CampaignAnswer, CampaignDetailAnswer, CampaignSchema, EnrollAnswer, NodeMetricsSchema } from '@server/campaigns/campaigns.schemas.js';
 import type { CampaignDefinitionSchema, CampaignEdge as CampaignEdgeSchema, CampaignNode as CampaignNodeSchema, NodeType } from '@server/campaigns/definition.schemas.js';
 import type { CreateContactBody, StepDelivery, TimelineItemSchema, UpdateContactBody } from '@server/contacts/contacts.schemas.js';
 import type { InboxEmail, InboxSummary as InboxSummarySchema, Suppression as SuppressionSchema, SuppressionReason } from '@server/email/email.schemas.js';
@@ -362,11 +363,11 @@ export const api = {
   },
   campaigns: {
     list: () => request<{ campaigns: Campaign[] }>('GET', '/campaigns'),
-    create: (input: { name: string; definition: CampaignDefinition }) => request<Campaign | { campaign: Campaign }>('POST', '/campaigns', input),
+    create: (input: { name: string; definition: CampaignDefinition }) => request<Static<typeof CampaignAnswer>>('POST', '/campaigns', input),
     get: (campaignId: string) => request<CampaignDetail>('GET', `/campaigns/${id(campaignId)}`),
-    update: (campaignId: string, input: { name?: string; definition: CampaignDefinition }) => request<{ campaign: Campaign }>('PUT', `/campaigns/${id(campaignId)}`, input),
-    publish: (campaignId: string) => request<unknown>('POST', `/campaigns/${id(campaignId)}/publish`),
-    enroll: (campaignId: string, contactIds: string[]) => request<unknown>('POST', `/campaigns/${id(campaignId)}/enroll`, { contactIds }),
+    update: (campaignId: string, input: { name?: string; definition: CampaignDefinition }) => request<Static<typeof CampaignAnswer>>('PUT', `/campaigns/${id(campaignId)}`, input),
+    publish: (campaignId: string) => request<Static<typeof CampaignAnswer>>('POST', `/campaigns/${id(campaignId)}/publish`),
+    enroll: (campaignId: string, contactIds: string[]) => request<Static<typeof EnrollAnswer>>('POST', `/campaigns/${id(campaignId)}/enroll`, { contactIds }),
   },
   segments: {
     list: () => request<{ segments: Segment[] }>('GET', '/segments'),
@@ -415,7 +416,7 @@ export const api = {
   ai: {
     settings: () => request<AiSettings>('GET', '/ai/settings'),
     saveSettings: (input: { provider: AiProviderKind; model?: string; baseUrl?: string | null; apiKey?: string }) => request<AiSettings>('PUT', '/ai/settings', input),
-    test: () => request<{ ok: boolean; detail: string }>('POST', '/ai/settings/test'),
+    test: () => request<Static<typeof SettingsTestAnswer>>('POST', '/ai/settings/test'),
     policy: () => request<AiPolicy>('GET', '/ai/policy'),
     savePolicy: (input: AiPolicy) => request<AiPolicy>('PUT', '/ai/policy', input),
     budget: () => request<AiBudget>('GET', '/ai/budget'),

@@ -45,8 +45,7 @@ function NewCampaignForm({ onCancel }: { onCancel: () => void }) {
     setError(undefined);
     try {
       const created = await api.campaigns.create({ name: text('name'), definition });
-      const campaignId = 'campaign' in created ? created.campaign.id : created.id;
-      navigate(`/campaigns/${campaignId}`);
+      navigate(`/campaigns/${created.campaign.id}`);
     } catch (caught) {
       setErrors(fieldErrors(caught));
       setError(errorMessage(caught));
@@ -130,7 +129,7 @@ function BlankCampaignForm({ onCancel }: { onCancel: () => void }) {
     setError(undefined);
     try {
       const created = await api.campaigns.create({ name, definition: BLANK_FLOW });
-      navigate(`/campaigns/${'campaign' in created ? created.campaign.id : created.id}`);
+      navigate(`/campaigns/${created.campaign.id}`);
     } catch (caught) {
       setError(errorMessage(caught));
       setBusy(false);
