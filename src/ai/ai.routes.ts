@@ -88,7 +88,7 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get('/ai/settings', { config: { permission: 'ai:read' }, schema: { tags, summary: 'The workspace AI provider (the API key is never returned)', response: { 200: SettingsAnswer, ...apiErrors(400) } } }, async (request) => ai.settings.get(authOf(request).workspaceId));
   api.put('/ai/settings', { config: { permission: ADMIN }, schema: { tags, summary: 'Choose the AI provider (admins)', body: SettingsBody, response: { 200: SettingsAnswer, ...apiErrors(400) } } }, async (request) =>
-    ai.settings.put(authOf(request).workspaceId, request.body, actorOf(request)),
+    ai.settings.put(authOf(request).workspaceId, actorOf(request), request.body),
   );
   api.post('/ai/settings/test', { config: { permission: ADMIN }, schema: { tags, summary: 'Test the connection and key with a tiny request (logged as a call)', response: { 200: SettingsTestAnswer, ...apiErrors(400) } } }, async (request) => {
     const { workspaceId } = authOf(request);
