@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     const offline = mark();
 
     // 2. The OpenAI-compatible provider, 300 ms per answer.
-    await runtime.deps.ai.settings.put(workspaceId, { provider: 'openai', model: 'gpt-4o-mini', baseUrl: model.url, apiKey: 'bench-key', timeoutMs: 5000, maxRetries: 0 }, actor);
+    await runtime.deps.ai.settings.put(workspaceId, actor, { provider: 'openai', model: 'gpt-4o-mini', baseUrl: model.url, apiKey: 'bench-key', timeoutMs: 5000, maxRetries: 0 });
     mark = meter(statements);
     await enqueue(db, workspaceId, 'provider', 'prov');
     const providerSeconds = await drain(db, workspaceId);

@@ -88,7 +88,7 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get('/ai/settings', { config: { permission: 'ai:read' }, schema: { tags, summary: 'The workspace AI provider (the API key is never returned)', response: { 200: SettingsAnswer, ...apiErrors(400) } } }, async (request) => ai.settings.get(authOf(request).workspaceId));
   api.put('/ai/settings', { config: { permission: ADMIN }, schema: { tags, summary: 'Choose the AI provider (admins)', body: SettingsBody, response: { 200: SettingsAnswer, ...apiErrors(400) } } }, async (request) =>
-    ai.settings.put(authOf(request).workspaceId, request.body, actorOf(request)),
+    ai.settings.put(authOf(request).workspaceId, actorOf(request), request.body),
   );
   api.post('/ai/settings/test', { config: { permission: ADMIN }, schema: { tags, summary: 'Test the connection and key with a tiny request (logged as a call)', response: { 200: SettingsTestAnswer, ...apiErrors(400) } } }, async (request) => {
     const { workspaceId } = authOf(request);
@@ -118,7 +118,7 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
     const { workspaceId } = authOf(request);
     const current = await ai.settings.get(workspaceId);
     if (!request.body.allowedProviders.includes(current.provider)) throw new AppError('AI_POLICY_FORBIDS', `the workspace uses the ${current.provider} provider; switch it first`, { field: 'allowedProviders' });
-    return putPolicy(db, clock, workspaceId, request.body, actorOf(request));
+    return putPolicy(deps, workspaceId, actorOf(request), request.body);
   });
 
   api.get('/ai/budget', { config: { permission: 'ai:read' }, schema: { tags, summary: 'This month’s budget, spend and reservations; recent threshold alerts', response: { 200: BudgetWithAlertsAnswer, ...apiErrors(400) } } }, async (request) => {
@@ -126,12 +126,12 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
     return { ...(await getBudget(db, workspaceId, clock.now())), alerts: await listBudgetAlerts(db, workspaceId) };
   });
   api.put('/ai/budget', { config: { permission: ADMIN }, schema: { tags, summary: 'Set the monthly budget (admins)', body: BudgetBody, response: { 200: BudgetAnswer, ...apiErrors(400) } } }, async (request) =>
-    putBudget(db, clock, authOf(request).workspaceId, { monthlyLimit: request.body.monthlyLimit, warnRatio: request.body.warnRatio ?? 0.8 }, actorOf(request)),
+    putBudget(deps, authOf(request).workspaceId, actorOf(request), { monthlyLimit: request.body.monthlyLimit, warnRatio: request.body.warnRatio ?? 0.8 }),
   );
 
   api.get('/ai/prices', { config: { permission: 'ai:read' }, schema: { tags, summary: 'Price per million tokens by model', response: { 200: PricesAnswer, ...apiErrors(400) } } }, async (request) => ({ prices: await listPrices(db, authOf(request).workspaceId) }));
   api.put('/ai/prices', { config: { permission: ADMIN }, schema: { tags, summary: 'Set a model’s price (admins)', body: PriceBody, response: { 200: PriceAnswer, ...apiErrors(400) } } }, async (request) =>
-    putPrice(db, clock, authOf(request).workspaceId, request.body, actorOf(request)),
+    putPrice(deps, authOf(request).workspaceId, actorOf(request), request.body),
   );
 
   api.get('/ai/calls', { config: { permission: 'ai:read' }, schema: { tags, summary: 'The AI call log, newest first', querystring: CallsQuery, response: { 200: CallsAnswer, ...apiErrors(400) } } }, async (request) => ({
@@ -146,7 +146,7 @@ export function aiRoutes(app: FastifyInstance, deps: AppDeps): void {
   }));
   for (const decision of ['approve', 'reject'] as const) {
     api.post(`/ai/reviews/:id/${decision}`, { config: { permission: 'ai:write' }, schema: { tags, params: IdParams, response: { 200: VariantAnswer, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } }, async (request) =>
-      reviewVariant(db, clock, authOf(request).workspaceId, request.params.id, decision === 'approve' ? 'approved' : 'rejected', actorOf(request)),
+      reviewVariant(deps, authOf(request).workspaceId, actorOf(request), request.params.id, decision === 'approve' ? 'approved' : 'rejected'),
     );
   }
 }

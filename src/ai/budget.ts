@@ -4,9 +4,9 @@
  * concurrent workers cannot together pass the limit. The call then settles its actual cost (always at most the reservation) and releases
  * the rest. Crossing the warning ratio or the limit records one ai_budget_alerts row per month.
  */
-import type { Database, Queryable } from '../db/database.js';
+import type { Queryable } from '../db/database.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
-import type { Clock } from '../platform/clock.js';
+import type { AiDeps } from './policy.js';
 
 export interface BudgetSetting {
   monthlyLimit: number | null;
@@ -46,7 +46,7 @@ export async function getBudget(q: Queryable, workspaceId: string, now: Date): P
   };
 }
 
-export async function putBudget(db: Database, clock: Clock, workspaceId: string, setting: BudgetSetting, actor: Actor): Promise<BudgetStatus> {
+export async function putBudget({ db, clock }: AiDeps, workspaceId: string, actor: Actor, setting: BudgetSetting): Promise<BudgetStatus> {
   return db.transaction(async (tx) => {
     const before = await getBudget(tx, workspaceId, clock.now());
     if (setting.monthlyLimit === null) await tx.query('DELETE FROM ai_budgets WHERE workspace_id = $1', [workspaceId]);

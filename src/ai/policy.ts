@@ -51,6 +51,12 @@ export interface PolicyRow {
   require_approval: boolean;
 }
 
+/** What the AI settings writes (policy, prices, budget, variant reviews) need. */
+export interface AiDeps {
+  db: Database;
+  clock: Clock;
+}
+
 export async function getPolicy(q: Queryable, workspaceId: string): Promise<AiPolicy> {
   const result = await q.query<PolicyRow>('SELECT allowed_providers, allowed_models, max_tokens, redact_pii, personal_fields, require_approval FROM ai_policies WHERE workspace_id = $1', [workspaceId]);
   return policyOfRow(result.rows[0] ?? null);
@@ -69,7 +75,7 @@ export function policyOfRow(row: PolicyRow | null): AiPolicy {
   };
 }
 
-export async function putPolicy(db: Database, clock: Clock, workspaceId: string, policy: AiPolicy, actor: Actor): Promise<AiPolicy> {
+export async function putPolicy({ db, clock }: AiDeps, workspaceId: string, actor: Actor, policy: AiPolicy): Promise<AiPolicy> {
   return db.transaction(async (tx) => {
     const before = await getPolicy(tx, workspaceId);
     await tx.query(
@@ -114,7 +120,7 @@ export function priceIn(prices: ModelPrice[], provider: AiProviderKind, model: s
   return prices.find((p) => p.provider === provider && p.model === model) ?? null;
 }
 
-export async function putPrice(db: Database, clock: Clock, workspaceId: string, price: Omit<ModelPrice, 'source'>, actor: Actor): Promise<ModelPrice> {
+export async function putPrice({ db, clock }: AiDeps, workspaceId: string, actor: Actor, price: Omit<ModelPrice, 'source'>): Promise<ModelPrice> {
   return db.transaction(async (tx) => {
     const before = (await listPrices(tx, workspaceId)).find((p) => p.provider === price.provider && p.model === price.model) ?? null;
     await tx.query(

@@ -87,7 +87,7 @@ export class AiSettings {
   }
 
   /** Validates what can be known now: a model with a price, allowed by policy, and a key. */
-  async put(workspaceId: string, input: AiSettingsInput, actor: Actor): Promise<AiSettingsView> {
+  async put(workspaceId: string, actor: Actor, input: AiSettingsInput): Promise<AiSettingsView> {
     const before = await this.row(workspaceId);
     const model = input.provider === 'offline' ? OFFLINE_MODEL : input.model;
     if (!model) throw new AppError('VALIDATION_FAILED', `${input.provider} needs a model`, { field: 'model' });

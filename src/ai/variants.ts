@@ -3,10 +3,10 @@
  * or reject a pending one (audited). A rejected variant is never sent; an approved one is sent on
  * later sends of the same content to the same contact.
  */
-import type { Database, Queryable } from '../db/database.js';
+import type { Queryable } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
-import type { Clock } from '../platform/clock.js';
+import type { AiDeps } from './policy.js';
 
 export interface SentContent {
   subject: string;
@@ -57,7 +57,7 @@ export async function listVariants(q: Queryable, workspaceId: string, status: Va
   return result.rows.map(viewOf);
 }
 
-export async function reviewVariant(db: Database, clock: Clock, workspaceId: string, id: string, decision: 'approved' | 'rejected', actor: Actor): Promise<VariantView> {
+export async function reviewVariant({ db, clock }: AiDeps, workspaceId: string, actor: Actor, id: string, decision: 'approved' | 'rejected'): Promise<VariantView> {
   return db.transaction(async (tx) => {
     const current = await tx.query<{ status: VariantStatus }>('SELECT status FROM ai_variants WHERE workspace_id = $1 AND id = $2 FOR UPDATE', [workspaceId, id]);
     if (!current.rows[0]) throw notFound('Variant');

@@ -54,7 +54,7 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/suppressions',
     { config: { permission: 'contacts:write' }, schema: { tags: ['email'], summary: 'Suppress an address (reason defaults to manual); an existing entry is kept', body: SuppressionBody, response: { ...apiErrors(400), 200: Suppression, 201: Suppression } } },
     async (request, reply) => {
-      const { suppression, created } = await suppressAddress(deps.db, authOf(request).workspaceId, request.body.email, request.body.reason ?? 'manual', actorOf(request));
+      const { suppression, created } = await suppressAddress(deps, authOf(request).workspaceId, actorOf(request), request.body.email, request.body.reason ?? 'manual');
       return reply.code(created ? 201 : 200).send(suppression);
     },
   );
@@ -63,7 +63,7 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/suppressions/:email',
     { config: { permission: 'contacts:write' }, schema: { tags: ['email'], summary: 'Remove an address from the suppression list', params: EmailParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse } } },
     async (request, reply) => {
-      const removed = await unsuppressAddress(deps.db, authOf(request).workspaceId, request.params.email, actorOf(request));
+      const removed = await unsuppressAddress(deps, authOf(request).workspaceId, actorOf(request), request.params.email);
       if (!removed) throw notFound('Suppression');
       return reply.code(204).send(null);
     },

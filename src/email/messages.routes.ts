@@ -37,7 +37,7 @@ export function messageRoutes(app: FastifyInstance, deps: AppDeps): void {
       config: { permission: 'messages:write' },
       schema: { tags: ['email'], summary: 'Queue an uncertain or failed message again (same idempotency key and Message-ID)', params: IdParams, response: { ...apiErrors(400), 200: MessageSummary, 404: ErrorResponse, 409: ErrorResponse } },
     },
-    async (request) => resendMessage(deps.db, authOf(request).workspaceId, request.params.id, actorOf(request), deps.clock.now()),
+    async (request) => resendMessage(deps, authOf(request).workspaceId, actorOf(request), request.params.id),
   );
 
   api.post(
@@ -46,6 +46,6 @@ export function messageRoutes(app: FastifyInstance, deps: AppDeps): void {
       config: { permission: 'messages:write' },
       schema: { tags: ['email'], summary: 'Record that an uncertain message was delivered', params: IdParams, response: { ...apiErrors(400), 200: MessageSummary, 404: ErrorResponse, 409: ErrorResponse } },
     },
-    async (request) => markMessageSent(deps.db, deps.eventSink, authOf(request).workspaceId, request.params.id, actorOf(request), deps.clock.now()),
+    async (request) => markMessageSent(deps, authOf(request).workspaceId, actorOf(request), request.params.id),
   );
 }

@@ -3,7 +3,7 @@
  * and the operator's decisions on a message the sender could not settle (resend, mark sent).
  */
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
-import type { Database, Queryable } from '../db/database.js';
+import type { Queryable } from '../db/database.js';
 import { recordEvents, type EventSink } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
@@ -12,6 +12,7 @@ import { listSendAttempts } from './sender.js';
 
 /** Persisted strings: never rename. 'uncertain': see sender.ts (ambiguous outcome, no idempotency key). */
 import type { MessageStatus } from './messages.schemas.js';
+import type { EmailDeps } from './deps.js';
 
 export { MESSAGE_STATUSES, type MessageStatus } from './messages.schemas.js';
 
@@ -184,7 +185,8 @@ async function statusOf(q: Queryable, workspaceId: string, id: string): Promise<
  * idempotency key and Message-ID, so receivers that deduplicate by Message-ID drop a copy that
  * did arrive. Audited. 409 MESSAGE_STATE_CONFLICT from any other status.
  */
-export async function resendMessage(db: Database, workspaceId: string, id: string, actor: Actor, now: Date): Promise<MessageSummary> {
+export async function resendMessage({ db, clock }: EmailDeps, workspaceId: string, actor: Actor, id: string): Promise<MessageSummary> {
+  const now = clock.now();
   return db.transaction(async (tx) => {
     const updated = await tx.query<MessageRow>(
       `UPDATE messages
@@ -206,9 +208,10 @@ export async function resendMessage(db: Database, workspaceId: string, id: strin
  * by the recipient): it becomes 'sent' with a 'marked_sent' attempt and the usual `sent` event,
  * so campaigns waiting on it go on. Audited. 409 MESSAGE_STATE_CONFLICT from any other status.
  */
-export async function markMessageSent(db: Database, sink: EventSink, workspaceId: string, id: string, actor: Actor, now: Date): Promise<MessageSummary> {
+export async function markMessageSent({ db, clock, eventSink }: EmailDeps, workspaceId: string, actor: Actor, id: string): Promise<MessageSummary> {
+  const now = clock.now();
   return db.transaction(async (tx) => {
-    const row = await settleUncertainAsSent(tx, sink, workspaceId, id, `${actor.type}:${actor.id ?? ''}`, null, now);
+    const row = await settleUncertainAsSent(tx, eventSink, workspaceId, id, `${actor.type}:${actor.id ?? ''}`, null, now);
     if (!row) throw stateConflict('marked sent', 'an uncertain', await statusOf(tx, workspaceId, id));
     await recordAudit(tx, { workspaceId, actor, action: 'message.mark_sent', resourceType: 'message', resourceId: id, before: { status: 'uncertain' }, after: { status: 'sent' } });
     return row;

@@ -224,7 +224,7 @@ export class ProviderSettings {
     return this.view(await this.row(this.db, workspaceId, id));
   }
 
-  async create(workspaceId: string, input: ProviderSettingInput, actor: Actor): Promise<ProviderSetting> {
+  async create(workspaceId: string, actor: Actor, input: ProviderSettingInput): Promise<ProviderSetting> {
     if (!input.credentials) throw new AppError('PROVIDER_CREDENTIALS_INVALID', `${input.kind} needs credentials ${CREDENTIAL_FIELDS[input.kind].join(', ')}`, { missing: CREDENTIAL_FIELDS[input.kind], unknown: [] });
     validateCredentials(input.kind, input.credentials);
     await assertSmtpHostAllowed(this.options.smtpHosts, input.kind, input.credentials);
@@ -243,7 +243,7 @@ export class ProviderSettings {
     return created;
   }
 
-  async update(workspaceId: string, id: string, input: ProviderSettingInput, actor: Actor): Promise<ProviderSetting> {
+  async update(workspaceId: string, actor: Actor, id: string, input: ProviderSettingInput): Promise<ProviderSetting> {
     const updated = await this.db.transaction(async (tx) => {
       const before = await this.row(tx, workspaceId, id, true);
       const credentials = input.credentials ?? (input.kind === before.kind ? this.vault.decrypt(before.credentials_encrypted) : undefined);
@@ -265,7 +265,7 @@ export class ProviderSettings {
     return updated;
   }
 
-  async remove(workspaceId: string, id: string, actor: Actor): Promise<void> {
+  async remove(workspaceId: string, actor: Actor, id: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       const before = await this.row(tx, workspaceId, id, true);
       await tx.query('DELETE FROM email_providers WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);

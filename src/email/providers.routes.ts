@@ -22,17 +22,17 @@ export function providerRoutes(app: FastifyInstance, deps: AppDeps): void {
   api.post(
     '/providers',
     { config: { permission: 'providers:write' }, schema: { tags: ['providers'], summary: 'Add a provider; credentials are encrypted at rest', body: ProviderBody, response: { ...apiErrors(400), 201: ProviderSchema, 400: ErrorResponse } } },
-    async (request, reply) => reply.code(201).send(await settings.create(authOf(request).workspaceId, request.body, actorOf(request))),
+    async (request, reply) => reply.code(201).send(await settings.create(authOf(request).workspaceId, actorOf(request), request.body)),
   );
 
   api.put(
     '/providers/:id',
     { config: { permission: 'providers:write' }, schema: { tags: ['providers'], summary: 'Replace a provider’s settings (credentials kept when omitted)', params: IdParams, body: ProviderBody, response: { ...apiErrors(400), 200: ProviderSchema, 400: ErrorResponse, 404: ErrorResponse } } },
-    async (request) => settings.update(authOf(request).workspaceId, request.params.id, request.body, actorOf(request)),
+    async (request) => settings.update(authOf(request).workspaceId, actorOf(request), request.params.id, request.body),
   );
 
   api.delete('/providers/:id', { config: { permission: 'providers:write' }, schema: { tags: ['providers'], params: IdParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
-    await settings.remove(authOf(request).workspaceId, request.params.id, actorOf(request));
+    await settings.remove(authOf(request).workspaceId, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });
 

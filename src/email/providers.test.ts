@@ -412,7 +412,7 @@ describe('workspace providers with failover', () => {
     const quickResend = createResendProvider({ apiKey: 're_key' }, localHttp, { timeoutMs: 300 });
     const sender = new EmailSender({ db: t.db, holder: t.runtime.holder, clock: appClock, logger: deps.logger, eventSink: () => deps.eventSink, provider: quickResend, signer: deps.email.signer, publicUrl: deps.config.publicUrl, baseBackoffMs: 1000, random: () => 1 });
     // Only this workspace's default provider is used: remove its configured ones first.
-    for (const p of await deps.email.providers.list(caller.workspaceId)) await deps.email.providers.remove(caller.workspaceId, p.id, { type: 'system', id: null });
+    for (const p of await deps.email.providers.list(caller.workspaceId)) await deps.email.providers.remove(caller.workspaceId, { type: 'system', id: null }, p.id);
     await sender.runOnce();
     let row = await messageRow(t.db, id);
     expect(row.status).toBe('queued');
@@ -432,7 +432,7 @@ describe('workspace providers with failover', () => {
   });
 
   it('parks a timed-out send on a provider without idempotency keys as uncertain: no retry, no failover', async () => {
-    for (const p of await t.runtime.deps.email.providers.list(caller.workspaceId)) await t.runtime.deps.email.providers.remove(caller.workspaceId, p.id, { type: 'system', id: null });
+    for (const p of await t.runtime.deps.email.providers.list(caller.workspaceId)) await t.runtime.deps.email.providers.remove(caller.workspaceId, { type: 'system', id: null }, p.id);
     for (const [name, kind, priority, credentials] of [
       ['Postmark', 'postmark', 1, { serverToken: 'pm' }],
       ['SendGrid', 'sendgrid', 2, { apiKey: 'SG.key' }],

@@ -3,10 +3,11 @@
  * unsubscribes, hard bounces and complaints add to it; people add and remove entries by hand.
  * Reasons are persisted strings: never rename them.
  */
-import type { Database, Queryable } from '../db/database.js';
+import type { Queryable } from '../db/database.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 
 import type { SuppressionReason } from './email.schemas.js';
+import type { EmailDeps } from './deps.js';
 
 export { SUPPRESSION_REASONS, type SuppressionReason } from './email.schemas.js';
 
@@ -154,11 +155,11 @@ export async function refusedBeforeSend(q: Queryable, sends: PendingSend[]): Pro
 
 /** A person adds a suppression by hand (audited). */
 export async function suppressAddress(
-  db: Database,
+  { db }: EmailDeps,
   workspaceId: string,
+  actor: Actor,
   email: string,
   reason: SuppressionReason,
-  actor: Actor,
 ): Promise<{ suppression: Suppression; created: boolean }> {
   return db.transaction(async (tx) => {
     const outcome = await addSuppression(tx, workspaceId, email, reason, actor.type === 'system' ? 'system' : `${actor.type}:${actor.id ?? ''}`);
@@ -170,7 +171,7 @@ export async function suppressAddress(
 }
 
 /** A person removes a suppression (audited); null when there was none. */
-export async function unsuppressAddress(db: Database, workspaceId: string, email: string, actor: Actor): Promise<Suppression | null> {
+export async function unsuppressAddress({ db }: EmailDeps, workspaceId: string, actor: Actor, email: string): Promise<Suppression | null> {
   return db.transaction(async (tx) => {
     const removed = await removeSuppression(tx, workspaceId, email);
     if (removed) await recordAudit(tx, { workspaceId, actor, action: 'suppression.delete', resourceType: 'suppression', resourceId: removed.email, before: removed });

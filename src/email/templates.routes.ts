@@ -25,17 +25,17 @@ export function templateRoutes(app: FastifyInstance, deps: AppDeps): void {
   api.post(
     '/templates',
     { config: { permission: 'templates:write' }, schema: { tags: ['templates'], summary: 'Create a template; content with issues is refused with TEMPLATE_INVALID', body: TemplateBody, response: { ...apiErrors(400), 201: TemplateSchema, 400: ErrorResponse, 409: ErrorResponse } } },
-    async (request, reply) => reply.code(201).send(await createTemplate(deps.db, authOf(request).workspaceId, request.body, actorOf(request), deps.clock.now())),
+    async (request, reply) => reply.code(201).send(await createTemplate(deps, authOf(request).workspaceId, actorOf(request), request.body)),
   );
 
   api.put(
     '/templates/:id',
     { config: { permission: 'templates:write' }, schema: { tags: ['templates'], summary: 'Replace a template', params: IdParams, body: TemplateBody, response: { ...apiErrors(400), 200: TemplateSchema, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } } },
-    async (request) => updateTemplate(deps.db, authOf(request).workspaceId, request.params.id, request.body, actorOf(request), deps.clock.now()),
+    async (request) => updateTemplate(deps, authOf(request).workspaceId, actorOf(request), request.params.id, request.body),
   );
 
   api.delete('/templates/:id', { config: { permission: 'templates:write' }, schema: { tags: ['templates'], params: IdParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
-    await deleteTemplate(deps.db, authOf(request).workspaceId, request.params.id, actorOf(request));
+    await deleteTemplate(deps, authOf(request).workspaceId, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });
 
@@ -49,6 +49,6 @@ export function templateRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/templates/:id/test-send',
     { config: { permission: 'messages:write' }, schema: { tags: ['templates'], summary: 'Queue a test email of the template to an address', params: IdParams, body: TestSendBody, response: { ...apiErrors(400), 202: Type.Object({ messageId: Type.String() }), 404: ErrorResponse, 422: ErrorResponse } } },
     async (request, reply) =>
-      reply.code(202).send(await testSendTemplate(deps.db, authOf(request).workspaceId, request.params.id, { to: request.body.to, contactId: request.body.contactId, from: deps.config.emailFrom }, actorOf(request))),
+      reply.code(202).send(await testSendTemplate(deps, authOf(request).workspaceId, actorOf(request), request.params.id, { to: request.body.to, contactId: request.body.contactId, from: deps.config.emailFrom })),
   );
 }

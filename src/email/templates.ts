@@ -3,11 +3,12 @@
  * MJML errors), previewed for a chosen contact, and test-sent through the outbox like any email.
  */
 import { randomUUID } from 'node:crypto';
-import type { Database, Queryable } from '../db/database.js';
+import type { Queryable } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { enqueueEmail } from './outbox.js';
 import { checkContent, contactVariables, renderContent, RenderError, type RenderedContent, type TemplateContact } from './render.js';
+import type { EmailDeps } from './deps.js';
 
 export interface TemplateInput {
   name: string;
@@ -62,7 +63,8 @@ export async function getTemplate(q: Queryable, workspaceId: string, id: string)
   return result.rows[0] ? toTemplate(result.rows[0]) : null;
 }
 
-export async function createTemplate(db: Database, workspaceId: string, input: TemplateInput, actor: Actor, now: Date): Promise<Template> {
+export async function createTemplate({ db, clock }: EmailDeps, workspaceId: string, actor: Actor, input: TemplateInput): Promise<Template> {
+  const now = clock.now();
   await assertValid(input);
   try {
     return await db.transaction(async (tx) => {
@@ -82,7 +84,8 @@ export async function createTemplate(db: Database, workspaceId: string, input: T
   }
 }
 
-export async function updateTemplate(db: Database, workspaceId: string, id: string, input: TemplateInput, actor: Actor, now: Date): Promise<Template> {
+export async function updateTemplate({ db, clock }: EmailDeps, workspaceId: string, actor: Actor, id: string, input: TemplateInput): Promise<Template> {
+  const now = clock.now();
   await assertValid(input);
   try {
     return await db.transaction(async (tx) => {
@@ -104,7 +107,7 @@ export async function updateTemplate(db: Database, workspaceId: string, id: stri
   }
 }
 
-export async function deleteTemplate(db: Database, workspaceId: string, id: string, actor: Actor): Promise<void> {
+export async function deleteTemplate({ db }: EmailDeps, workspaceId: string, actor: Actor, id: string): Promise<void> {
   await db.transaction(async (tx) => {
     const result = await tx.query<TemplateRow>(`DELETE FROM templates WHERE workspace_id = $1 AND id = $2 RETURNING ${COLUMNS}`, [workspaceId, id]);
     if (!result.rows[0]) throw notFound('Template');
@@ -146,11 +149,11 @@ export async function previewTemplate(q: Queryable, workspaceId: string, id: str
 
 /** Queues a test email of the template to `to` through the outbox; returns the message id. */
 export async function testSendTemplate(
-  db: Database,
+  { db }: EmailDeps,
   workspaceId: string,
+  actor: Actor,
   id: string,
   input: { to: string; contactId?: string | undefined; from: string },
-  actor: Actor,
 ): Promise<{ messageId: string }> {
   const rendered = await previewTemplate(db, workspaceId, id, input.contactId ?? null);
   return db.transaction(async (tx) => {

@@ -27,20 +27,20 @@ export function topicRoutes(app: FastifyInstance, deps: AppDeps): void {
   api.post(
     '/topics',
     { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Create a subscription topic', body: TopicBody, response: { ...apiErrors(400), 201: TopicSchema, 400: ErrorResponse, 409: ErrorResponse } } },
-    async (request, reply) => reply.code(201).send(await createTopic(deps.db, authOf(request).workspaceId, request.body, actorOf(request), deps.clock.now())),
+    async (request, reply) => reply.code(201).send(await createTopic(deps, authOf(request).workspaceId, actorOf(request), request.body)),
   );
 
   api.put(
     '/topics/:id',
     { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Replace a subscription topic', params: IdParams, body: TopicBody, response: { ...apiErrors(400), 200: TopicSchema, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } } },
-    async (request) => updateTopic(deps.db, authOf(request).workspaceId, request.params.id, request.body, actorOf(request), deps.clock.now()),
+    async (request) => updateTopic(deps, authOf(request).workspaceId, actorOf(request), request.params.id, request.body),
   );
 
   api.delete(
     '/topics/:id',
     { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Delete a topic and its opt-outs; refused while a campaign names it', params: IdParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse, 409: ErrorResponse } } },
     async (request, reply) => {
-      await deleteTopic(deps.db, authOf(request).workspaceId, request.params.id, actorOf(request));
+      await deleteTopic(deps, authOf(request).workspaceId, actorOf(request), request.params.id);
       return reply.code(204).send(null);
     },
   );

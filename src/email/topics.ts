@@ -12,6 +12,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { recordEvents, type EventSink } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
+import type { EmailDeps } from './deps.js';
 
 export interface Topic {
   id: string;
@@ -77,7 +78,8 @@ async function clearDefault(q: Queryable, workspaceId: string, except: string | 
   await q.query(`UPDATE subscription_topics SET is_default = false, updated_at = $3 WHERE workspace_id = $1 AND is_default AND ($2::uuid IS NULL OR id <> $2)`, [workspaceId, except, now]);
 }
 
-export async function createTopic(db: Database, workspaceId: string, input: TopicInput, actor: Actor, now: Date): Promise<Topic> {
+export async function createTopic({ db, clock }: EmailDeps, workspaceId: string, actor: Actor, input: TopicInput): Promise<Topic> {
+  const now = clock.now();
   try {
     return await db.transaction(async (tx) => {
       if (input.isDefault) await clearDefault(tx, workspaceId, null, now);
@@ -95,7 +97,8 @@ export async function createTopic(db: Database, workspaceId: string, input: Topi
   }
 }
 
-export async function updateTopic(db: Database, workspaceId: string, id: string, input: TopicInput, actor: Actor, now: Date): Promise<Topic> {
+export async function updateTopic({ db, clock }: EmailDeps, workspaceId: string, actor: Actor, id: string, input: TopicInput): Promise<Topic> {
+  const now = clock.now();
   try {
     return await db.transaction(async (tx) => {
       const before = await getTopic(tx, workspaceId, id);
@@ -138,7 +141,7 @@ async function campaignsUsing(q: Queryable, workspaceId: string, topicId: string
 }
 
 /** Deletes a topic and its opt-outs; refused while a live campaign names it. Queued messages keep going, without a topic. */
-export async function deleteTopic(db: Database, workspaceId: string, id: string, actor: Actor): Promise<void> {
+export async function deleteTopic({ db }: EmailDeps, workspaceId: string, actor: Actor, id: string): Promise<void> {
   await db.transaction(async (tx) => {
     const before = await getTopic(tx, workspaceId, id);
     if (!before) throw notFound('Topic');

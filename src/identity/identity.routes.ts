@@ -163,13 +163,13 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
     { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Create an API key; the key is shown once', body: CreateKeyBody, response: { 201: Type.Object({ apiKey: ApiKey, key: Type.String() }), ...apiErrors(400) } } },
     async (request, reply) => {
       const body = request.body;
-      const created = await createApiKey(db, authOf(request).workspaceId, actorOf(request), { name: body.name, role: body.role ?? 'admin' });
+      const created = await createApiKey(deps, authOf(request).workspaceId, actorOf(request), { name: body.name, role: body.role ?? 'admin' });
       return reply.code(201).send(created);
     },
   );
 
   app.delete('/api-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
-    await revokeApiKey(db, clock, authOf(request).workspaceId, actorOf(request), request.params.id);
+    await revokeApiKey(deps, authOf(request).workspaceId, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });
 
@@ -183,11 +183,11 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
   app.patch(
     '/members/:userId',
     { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, body: Type.Object({ role: RoleSchema }, { additionalProperties: false }), response: { 200: Member, ...apiErrors(400, 404, 409) } } },
-    async (request) => changeMemberRole(db, authOf(request).workspaceId, actorOf(request), request.params.userId, request.body.role),
+    async (request) => changeMemberRole(deps, authOf(request).workspaceId, actorOf(request), request.params.userId, request.body.role),
   );
 
   app.delete('/members/:userId', { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, response: { 204: Type.Null(), ...apiErrors(400, 404, 409) } } }, async (request, reply) => {
-    await removeMember(db, authOf(request).workspaceId, actorOf(request), request.params.userId);
+    await removeMember(deps, authOf(request).workspaceId, actorOf(request), request.params.userId);
     return reply.code(204).send(null);
   });
 

@@ -33,6 +33,12 @@ export interface SessionGrant {
   expiresAt: Date;
 }
 
+/** What identity's workspace writes (API keys, members) need. */
+export interface IdentityDeps {
+  db: Database;
+  clock: Clock;
+}
+
 export async function hashPassword(password: string): Promise<string> {
   // argon2id with the OWASP-recommended minimum (19 MiB, t=2, p=1); the library defaults match it.
   return hash(password);
@@ -238,7 +244,7 @@ const toApiKeyView = (r: ApiKeyRow): ApiKeyView => ({
 });
 
 export async function createApiKey(
-  db: Database,
+  { db }: IdentityDeps,
   workspaceId: string,
   actor: Actor,
   input: { name: string; role: Exclude<Role, 'owner'> },
@@ -266,7 +272,7 @@ export async function listApiKeys(q: Queryable, workspaceId: string): Promise<Ap
   return result.rows.map(toApiKeyView);
 }
 
-export async function revokeApiKey(db: Database, clock: Clock, workspaceId: string, actor: Actor, id: string): Promise<void> {
+export async function revokeApiKey({ db, clock }: IdentityDeps, workspaceId: string, actor: Actor, id: string): Promise<void> {
   await db.transaction(async (tx) => {
     const result = await tx.query<ApiKeyRow>(
       `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3)
@@ -343,7 +349,7 @@ async function assertNotLastOwner(tx: Queryable, workspaceId: string, userId: st
   }
 }
 
-export async function changeMemberRole(db: Database, workspaceId: string, actor: Actor, userId: string, role: Role): Promise<MemberView> {
+export async function changeMemberRole({ db }: IdentityDeps, workspaceId: string, actor: Actor, userId: string, role: Role): Promise<MemberView> {
   return db.transaction(async (tx) => {
     const current = await tx.query<{ role: Role }>('SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
     const before = current.rows[0];
@@ -356,7 +362,7 @@ export async function changeMemberRole(db: Database, workspaceId: string, actor:
   });
 }
 
-export async function removeMember(db: Database, workspaceId: string, actor: Actor, userId: string): Promise<void> {
+export async function removeMember({ db }: IdentityDeps, workspaceId: string, actor: Actor, userId: string): Promise<void> {
   await db.transaction(async (tx) => {
     const current = await tx.query<{ role: Role }>('SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
     const before = current.rows[0];

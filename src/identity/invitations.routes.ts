@@ -47,7 +47,7 @@ const invalidLink = errors(403, 404, 409, 410);
 
 export function invitationRoutes(app: ApiInstance, deps: AppDeps, setSessionCookies: (reply: FastifyReply, session: SessionGrant) => void): void {
   const { db, clock, config } = deps;
-  const mailer = { from: config.emailFrom, publicUrl: config.publicUrl };
+  const invitationDeps = { db, clock, mailer: { from: config.emailFrom, publicUrl: config.publicUrl } };
   const publicLimit = { max: config.loginRateLimitPerMinute, timeWindow: 60_000 };
 
   app.get('/invitations', { config: { permission: 'members:write' }, schema: { tags: ['members'], summary: 'Pending invitations (expired ones included until resent or revoked)', response: { 200: Type.Object({ invitations: Type.Array(Invitation) }), ...apiErrors() } } }, async (request) => ({
@@ -62,17 +62,17 @@ export function invitationRoutes(app: ApiInstance, deps: AppDeps, setSessionCook
     },
     async (request, reply) => {
       const auth = authOf(request);
-      const invitation = await createInvitation(db, clock, mailer, auth.workspaceId, { actor: actorOf(request), role: auth.role }, request.body);
+      const invitation = await createInvitation(invitationDeps, auth.workspaceId, { actor: actorOf(request), role: auth.role }, request.body);
       return reply.code(201).send(invitation);
     },
   );
 
   app.post('/invitations/:id/resend', { config: { permission: 'members:write' }, schema: { tags: ['members'], summary: 'Send the invitation again with a new link and expiry (the old link stops working)', params: IdParams, response: { 200: Invitation, ...apiErrors(400, 404, 409, 429) } } }, async (request) =>
-    resendInvitation(db, clock, mailer, authOf(request).workspaceId, actorOf(request), request.params.id),
+    resendInvitation(invitationDeps, authOf(request).workspaceId, actorOf(request), request.params.id),
   );
 
   app.delete('/invitations/:id', { config: { permission: 'members:write' }, schema: { tags: ['members'], summary: 'Revoke a pending invitation; its link stops working', params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404, 409) } } }, async (request, reply) => {
-    await revokeInvitation(db, clock, authOf(request).workspaceId, actorOf(request), request.params.id);
+    await revokeInvitation(invitationDeps, authOf(request).workspaceId, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });
 

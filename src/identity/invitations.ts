@@ -45,6 +45,13 @@ export interface InvitationMailer {
   publicUrl: string;
 }
 
+/** What the invitation writes need: the database, the clock and the invitation mail's sender. */
+export interface InvitationDeps {
+  db: Database;
+  clock: Clock;
+  mailer: InvitationMailer;
+}
+
 interface InvitationRow {
   id: string;
   workspace_id: string;
@@ -127,9 +134,7 @@ async function sendInvitation(q: Queryable, mailer: InvitationMailer, row: Invit
  * pending invitation is renewed in place.
  */
 export async function createInvitation(
-  db: Database,
-  clock: Clock,
-  mailer: InvitationMailer,
+  { db, clock, mailer }: InvitationDeps,
   workspaceId: string,
   inviter: { actor: Actor; role: Role },
   input: { email: string; role: Role },
@@ -198,7 +203,7 @@ async function pendingForUpdate(tx: Queryable, workspaceId: string, id: string):
   return row;
 }
 
-export async function revokeInvitation(db: Database, clock: Clock, workspaceId: string, actor: Actor, id: string): Promise<void> {
+export async function revokeInvitation({ db, clock }: InvitationDeps, workspaceId: string, actor: Actor, id: string): Promise<void> {
   await db.transaction(async (tx) => {
     const row = await pendingForUpdate(tx, workspaceId, id);
     await tx.query('UPDATE invitations SET revoked_at = $2 WHERE id = $1', [id, clock.now()]);
@@ -207,7 +212,7 @@ export async function revokeInvitation(db: Database, clock: Clock, workspaceId: 
 }
 
 /** Sends the invitation again with a new link (the old one stops working) and a new expiry. */
-export async function resendInvitation(db: Database, clock: Clock, mailer: InvitationMailer, workspaceId: string, actor: Actor, id: string): Promise<InvitationView> {
+export async function resendInvitation({ db, clock, mailer }: InvitationDeps, workspaceId: string, actor: Actor, id: string): Promise<InvitationView> {
   const token = randomToken();
   const now = clock.now();
   return db.transaction(async (tx) => {
