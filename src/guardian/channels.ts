@@ -16,6 +16,7 @@ import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
 import type { ChannelView, CreateChannelInput, UpdateChannelInput } from './channels.schemas.js';
 import { digestView } from './digest-schedule.js';
+import { workspaceTimeZone } from '../core/workspace.js';
 
 export type ChannelKind = ChannelView['kind'];
 
@@ -73,19 +74,6 @@ export function toChannelView(row: ChannelRow, timeZone: string): ChannelView {
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
   };
-}
-
-/** The workspace's time zone (workspaces.settings.timeZone, an IANA name); UTC when unset. */
-export async function workspaceTimeZone(q: Queryable, workspaceId: string): Promise<string> {
-  const { rows } = await q.query<{ zone: string | null }>(`SELECT settings->>'timeZone' AS zone FROM workspaces WHERE id = $1`, [workspaceId]);
-  const zone = rows[0]?.zone;
-  if (!zone) return 'UTC';
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return zone;
-  } catch {
-    return 'UTC';
-  }
 }
 
 export function openSecret(vault: CredentialVault, row: Pick<ChannelRow, 'secret_ciphertext'>): ChannelSecret {
