@@ -22,6 +22,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { startSmtpSink } from './smtp-sink.js';
+import { countedDatabase } from './support.js';
 import { loadAiContext } from '../src/ai/context.js';
 import { personalizePrompt } from '../src/ai/chat.js';
 import type { GovernedItem } from '../src/ai/personalize.js';
@@ -67,22 +68,6 @@ function withDatabase(url: string, name: string): string {
 
 const HTML = '<p>Our <a href="https://shop.example.com/spring">spring collection</a> is here, with a garden chair and a parasol for your terrace.</p>';
 
-/** The database with every statement counted (queries and transactions' statements). */
-function counted(db: Database): { db: Database; statements: () => number } {
-  let n = 0;
-  const wrapped = Object.create(db) as Database;
-  wrapped.query = ((sql: string, params?: readonly unknown[]) => {
-    n += 1;
-    return db.query(sql, params);
-  }) as Database['query'];
-  wrapped.transaction = ((fn: Parameters<Database['transaction']>[0]) =>
-    db.transaction((tx) => {
-      n += 2;
-      return fn({ query: (sql, params) => ((n += 1), tx.query(sql, params)) });
-    })) as Database['transaction'];
-  return { db: wrapped, statements: () => n };
-}
-
 /** CPU of this process (µs) and statements, from a start mark. */
 function meter(statements: () => number): () => { cpuUs: number; statements: number } {
   const cpu = process.cpuUsage();
@@ -124,7 +109,7 @@ async function main(): Promise<void> {
   const { port } = sink;
   const model = await slowModel();
   const raw = createPostgresDatabase(url, 20);
-  const { db, statements } = counted(raw);
+  const { db, statements } = countedDatabase(raw);
   try {
     await migrate(db);
     const config = loadConfig({ NODE_ENV: 'production', APP_SECRET: randomBytes(32).toString('hex'), DATABASE_URL: url, SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://app.example.com', LOG_LEVEL: 'silent', DATABASE_POOL_SIZE: '20' });

@@ -6,11 +6,15 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:email
  *
  * Prints BENCH email_per_s, email_render_per_s, the worker's CPU time per email (delivery and
- * render, steadier than wall time on a shared machine) and email_worker_peak_rss_mb.
+ * render, steadier than wall time on a shared machine) and email_worker_peak_rss_mb; beside them,
+ * for the delivery: SQL statements per email (counted on the pool), and the CPU per email of this
+ * database's PostgreSQL backends and of the SMTP sink (from /proc, when the server is local), so
+ * that the whole machine's cost of an email can be read on a busy machine.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startSmtpSink } from './smtp-sink.js';
+import { backendCpuMs, countedDatabase, processCpuMs } from './support.js';
 import { loadConfig } from '../src/config.js';
 import { createPostgresDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
@@ -56,7 +60,8 @@ async function main(): Promise<void> {
   const sink = await startSmtpSink();
   const { port } = sink;
 
-  const db = createPostgresDatabase(url, 10);
+  const raw = createPostgresDatabase(url, 10);
+  const { db, statements } = countedDatabase(raw);
   try {
     await migrate(db);
     const config = loadConfig({ NODE_ENV: 'production', APP_SECRET: randomBytes(32).toString('hex'), DATABASE_URL: url, SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://app.example.com', LOG_LEVEL: 'silent' });
@@ -101,6 +106,9 @@ async function main(): Promise<void> {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
     }, 20);
     const sender = runtime.deps.email.sender;
+    const pg0 = await backendCpuMs(raw);
+    const sink0 = processCpuMs(sink.pid);
+    const statements0 = statements();
     const deliverStart = performance.now();
     const deliverCpu = process.cpuUsage();
     sender.start();
@@ -113,6 +121,10 @@ async function main(): Promise<void> {
     // CPU time of this process (the worker; the sink runs in its own) per email: steadier than
     // wall time on a shared machine. It includes the bench's own 100 ms progress query.
     const deliverCpuUs = cpuMicros(process.cpuUsage(deliverCpu));
+    // The progress queries above (one per 100 ms) are the bench's, not the sender's.
+    const deliverStatements = statements() - statements0 - Math.ceil((deliverSeconds * 1000) / 100);
+    const pg1 = await backendCpuMs(raw);
+    const sink1 = processCpuMs(sink.pid);
     clearInterval(sampler);
     await runtime.close();
 
@@ -127,9 +139,10 @@ async function main(): Promise<void> {
     console.log(`BENCH email_worker_cpu_us_per_email ${(deliverCpuUs / EMAILS).toFixed(0)} us`);
     console.log(`BENCH email_render_cpu_us_per_email ${(renderCpuUs / EMAILS).toFixed(0)} us`);
     console.log(`BENCH email_worker_peak_rss_mb ${(peakRss / 1_048_576).toFixed(0)} MB`);
+    console.log(`delivery: ${(deliverStatements / EMAILS).toFixed(3)} statements per email; CPU per email: worker ${(deliverCpuUs / EMAILS).toFixed(0)} us, PostgreSQL backends ${pg0 === null || pg1 === null ? 'n/a' : `${(((pg1 - pg0) * 1000) / EMAILS).toFixed(0)} us`}, SMTP sink ${sink0 === null || sink1 === null ? 'n/a' : `${(((sink1 - sink0) * 1000) / EMAILS).toFixed(0)} us`}`);
   } finally {
     sink.stop();
-    await db.close().catch(() => undefined);
+    await raw.close().catch(() => undefined);
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }

@@ -9,6 +9,8 @@ import { SMTPServer } from 'smtp-server';
 
 export interface SmtpSink {
   port: number;
+  /** The sink process's id (its CPU time is read from /proc by the benches). */
+  pid: number;
   /** Messages the sink accepted so far. */
   received(): Promise<number>;
   stop(): void;
@@ -19,6 +21,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
   return {
     port,
+    pid: child.pid!,
     received: () =>
       new Promise<number>((resolve) => {
         child.once('message', (m: { received: number }) => resolve(m.received));

@@ -77,7 +77,7 @@ export function percentile(sorted: number[], p: number): number {
  * CPU time (utime + stime, ms) used so far by this database's PostgreSQL backends, from /proc, or
  * null when /proc does not show them (a remote server). Take it before and after the timed part.
  */
-export async function backendCpuMs(db: Database): Promise<number | null> {
+export async function backendCpuMs(db: Pick<Database, 'query'>): Promise<number | null> {
   const pids = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
   let ticks = 0;
   try {
@@ -89,4 +89,30 @@ export async function backendCpuMs(db: Database): Promise<number | null> {
     return null;
   }
   return ticks * 10; // USER_HZ = 100
+}
+
+/** CPU time (utime + stime, ms) of one process from /proc, or null where /proc does not show it. */
+export function processCpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
+
+/** The database with every statement counted (queries, and a transaction's statements with its BEGIN and COMMIT). */
+export function countedDatabase(db: Database): { db: Database; statements: () => number } {
+  let n = 0;
+  const wrapped = Object.create(db) as Database;
+  wrapped.query = ((sql: string, params?: readonly unknown[]) => {
+    n += 1;
+    return db.query(sql, params);
+  }) as Database['query'];
+  wrapped.transaction = ((fn: Parameters<Database['transaction']>[0]) =>
+    db.transaction((tx) => {
+      n += 2;
+      return fn({ query: (sql, params) => ((n += 1), tx.query(sql, params)) });
+    })) as Database['transaction'];
+  return { db: wrapped, statements: () => n };
 }

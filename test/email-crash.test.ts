@@ -161,7 +161,9 @@ describe.skipIf(!process.env.DATABASE_URL)('email under SIGKILL of the productio
       // What the dead process held: accepted ones were sent, marked ones may have been accepted,
       // unmarked ones never left.
       const held = await testDb.db.query<{ id: string; handed: boolean; accepted: boolean; holder_id: number }>(
-        `SELECT id, handed_to IS NOT NULL AS handed, accepted_at IS NOT NULL AS accepted, holder_id FROM messages WHERE status = 'sending'`,
+        `SELECT m.id, EXISTS (SELECT 1 FROM message_handoffs h WHERE h.message_id = m.id AND h.claim_token = m.claim_token AND NOT h.accepted) AS handed,
+                EXISTS (SELECT 1 FROM message_handoffs h WHERE h.message_id = m.id AND h.claim_token = m.claim_token AND h.accepted) AS accepted, m.holder_id
+           FROM messages m WHERE m.status = 'sending'`,
       );
       const unmarked = held.rows.filter((r) => !r.handed && !r.accepted).map((r) => r.id);
       const accepted = held.rows.filter((r) => r.accepted).length;

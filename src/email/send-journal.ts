@@ -2,25 +2,28 @@
  * The sender's durable journal: what a message is about to do, and what it did, committed as
  * soon as practical so that a process dying at any instant leaves an exact record.
  *
- * - The hand-off mark (`messages.handed_to`, migration 089) is committed right before a message's
- *   data (SMTP, after the server's 354) or its HTTP request leaves. The provider waits for it: a
- *   message whose mark cannot be committed — the database is unreachable, or the claim was lost
- *   (reclaim.ts) — is not sent.
- * - An acceptance (`messages.accepted_at`) is committed as soon as a provider accepted, in the
- *   same short statement as the marks that arrived meanwhile, so that a process dying before the
- *   full outcome leaves the message known as sent rather than uncertain. From then on the message
- *   is safe (`Recording.safe`): the delivery worker takes its next message.
+ * - The hand-off mark (a `message_handoffs` row, migration 113) is committed right before a
+ *   message's data (SMTP, after the server's 354) or its HTTP request leaves. The provider waits for
+ *   it: a message whose mark cannot be committed — the database is unreachable, or the claim was
+ *   lost (reclaim.ts) — is not sent.
+ * - An acceptance (a `message_handoffs` row with `accepted`) is committed as soon as a provider
+ *   accepted, in the same short statement as the marks that arrived meanwhile, so that a process
+ *   dying before the full outcome leaves the message known as sent rather than uncertain. From then
+ *   on the message is safe (`Recording.safe`): the delivery worker takes its next message.
  * - The outcome (sent, retry, failed, uncertain, suppressed) with its attempt rows and `sent`
  *   event is committed soon after the provider answered, in transactions of up to a few hundred
- *   answers; a message other than a sent one is safe only once its outcome is committed.
+ *   answers, and deletes the message's hand-off rows; a message other than a sent one is safe only
+ *   once its outcome is committed. A sent message's outcome is submitted once its acceptance is
+ *   committed, so that the outcome finds (and deletes) it.
  *
  * Both are group commits (platform/group-commit.ts): one statement for every mark and acceptance
  * that arrived while the previous one was written, one transaction for the outcomes gathered
- * meanwhile (lingering up to 25 ms for 200), so throughput holds while each message waits about
- * two commits before it leaves and one after it was accepted. Every write requires the message's
- * claim token: a claim that was lost records nothing.
+ * meanwhile (lingering up to 100 ms for 200), so throughput holds while each message waits about
+ * two commits before it leaves and one after it was accepted. Marks and acceptances are narrow
+ * inserts, not updates of the wide `messages` row (migration 113). Every write requires the
+ * message's claim token: a claim that was lost records nothing.
  */
-import type { Database } from '../db/database.js';
+import { preparedStatement, type Database } from '../db/database.js';
 import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { assertUnreachable } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
@@ -53,7 +56,7 @@ export interface JournalMessage {
  */
 type JournalWrite =
   | { kind: 'mark'; id: string; claimToken: string; to: HandOff }
-  | { kind: 'accept'; id: string; claimToken: string; provider: string; providerMessageId: string };
+  | { kind: 'accept'; id: string; workspaceId: string; claimToken: string; provider: string; providerMessageId: string };
 
 interface OutcomeItem {
   message: JournalMessage;
@@ -127,48 +130,47 @@ export class SendJournal {
    * (a crash leaves it unmarked: sent again); of a marked one, once it is committed.
    */
   record(message: JournalMessage, claimToken: string, outcome: Outcome): Recording {
-    const recorded = this.outcomes.submit({ message, claimToken, outcome });
     const handedOff = this.marked.has(message.id);
+    const submit = () => this.outcomes.submit({ message, claimToken, outcome });
+    if (outcome.kind !== 'sent') {
+      const recorded = submit();
+      void recorded.finally(() => this.marked.delete(message.id)).catch(noop);
+      // Never handed off (refused before its mark, or suppressed): a crash leaves it unmarked, and
+      // it is sent again; there is nothing to wait for.
+      if (!handedOff) return { safe: Promise.resolve(), recorded };
+      return { safe: recorded.then(noop, noop), recorded };
+    }
+    const accepted = this.writes.submit({ kind: 'accept', id: message.id, workspaceId: message.workspace_id, claimToken, provider: outcome.provider, providerMessageId: outcome.providerMessageId }).then(
+      () => true,
+      (error: unknown) => {
+        this.options.logger.warn({ err: error }, 'email sender could not record an acceptance early; its outcome follows');
+        return false;
+      },
+    );
+    // The outcome follows the acceptance, so that it finds (and deletes) the acceptance's row.
+    const recorded = accepted.then(submit);
     void recorded.finally(() => this.marked.delete(message.id)).catch(noop);
-    // Never handed off (refused before its mark, or suppressed): a crash leaves it unmarked, and
-    // it is sent again; there is nothing to wait for.
-    if (outcome.kind !== 'sent' && !handedOff) return { safe: Promise.resolve(), recorded };
-    if (outcome.kind !== 'sent') return { safe: recorded.then(noop, noop), recorded };
-    const accepted = this.writes.submit({ kind: 'accept', id: message.id, claimToken, provider: outcome.provider, providerMessageId: outcome.providerMessageId }).catch((error: unknown) => {
-      this.options.logger.warn({ err: error }, 'email sender could not record an acceptance early; its outcome follows');
-      return recorded;
-    });
-    return { safe: accepted.then(noop, noop), recorded };
+    return { safe: accepted.then((written) => (written ? undefined : recorded.then(noop, noop))), recorded };
   }
 
   // name: mark-hand-off-and-accepted
-  // One statement for the marks and acceptances that arrived during the previous write. A mark
-  // says the message is about to leave (handed_to, handed_at); an acceptance that the provider
-  // took it (accepted_at, provider id), which the reclaim of a dead holder turns into 'sent'
-  // (reclaim.ts). `id = ANY` lets the planner see how few rows it touches (primary key lookups;
-  // the recordset alone is estimated at 100 rows and made it scan the table). The claim token
-  // and the 'sending' status are checked under the row lock: a reclaim that ran first leaves the
-  // row unmarked, and the message is not sent; a mark that ran first is seen by the reclaim.
+  // One statement for the marks and acceptances that arrived during the previous write, each a
+  // narrow message_handoffs row (migration 113). A mark says the message is about to leave; it is
+  // written only while the message is 'sending' under this claim token, checked under a KEY SHARE
+  // lock of the message row: a reclaim (reclaim.ts, FOR UPDATE) that ran first changed the row and
+  // the mark finds nothing (the message is not sent); a mark that ran first makes the reclaim skip
+  // the row until it committed, and the reclaim reads the marks after taking its locks. An
+  // acceptance needs no check: a row of a claim that was lost is never read (the claim token
+  // differs) and is deleted with the message's next outcome. `id = ANY` lets the planner see how
+  // few rows it touches (the recordset alone is estimated at 100 rows and made it scan the table).
   private async writeMarksAndAcceptances(items: JournalWrite[]): Promise<boolean[]> {
     const rows = items.map((i) =>
       i.kind === 'mark'
-        ? { id: i.id, claim_token: i.claimToken, accept: false, provider: i.to.provider, idempotent: i.to.idempotent, provider_message_id: null }
-        : { id: i.id, claim_token: i.claimToken, accept: true, provider: i.provider, idempotent: null, provider_message_id: i.providerMessageId },
+        ? { id: i.id, workspace_id: null, claim_token: i.claimToken, accept: false, provider: i.to.provider, idempotent: i.to.idempotent, provider_message_id: null }
+        : { id: i.id, workspace_id: i.workspaceId, claim_token: i.claimToken, accept: true, provider: i.provider, idempotent: null, provider_message_id: i.providerMessageId },
     );
-    const result = await this.options.db.query<{ id: string }>(
-      `UPDATE messages m
-          SET handed_to = CASE WHEN r.accept THEN m.handed_to ELSE r.provider END,
-              handed_idempotent = CASE WHEN r.accept THEN m.handed_idempotent ELSE r.idempotent END,
-              handed_at = CASE WHEN r.accept THEN m.handed_at ELSE $2 END,
-              accepted_at = CASE WHEN r.accept THEN $2 ELSE m.accepted_at END,
-              provider = CASE WHEN r.accept THEN r.provider ELSE m.provider END,
-              provider_message_id = CASE WHEN r.accept THEN r.provider_message_id ELSE m.provider_message_id END
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, claim_token uuid, accept boolean, provider text, idempotent boolean, provider_message_id text)
-        WHERE m.id = ANY($3::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending'
-       RETURNING m.id`,
-      [JSON.stringify(rows), this.options.clock.now(), items.map((i) => i.id)],
-    );
-    const written = new Set(result.rows.map((r) => r.id));
+    const result = await this.options.db.query<{ message_id: string }>(JOURNAL_SQL, [JSON.stringify(rows), this.options.clock.now(), items.filter((i) => i.kind === 'mark').map((i) => i.id)]);
+    const written = new Set(result.rows.map((r) => r.message_id));
     return items.map((i) => written.has(i.id));
   }
 
@@ -176,7 +178,7 @@ export class SendJournal {
   // One transaction for the outcomes that arrived during the previous write: one statement for
   // the outcomes and their attempts, then the `sent` events. Each message update requires its
   // claim token; attempts are recorded also for a message whose claim was lost (the provider was
-  // called). Holder, lease and hand-off mark are cleared with the outcome. `id = ANY`: as above.
+  // called). Holder, lease and hand-off rows are cleared with the outcome. `id = ANY`: as above.
   private async writeOutcomes(items: OutcomeItem[]): Promise<boolean[]> {
     const now = this.options.clock.now();
     const rows = items.map(({ message: m, claimToken, outcome: o }) => ({ ...outcomeRow(o), id: m.id, workspace_id: m.workspace_id, claim_token: claimToken }));
@@ -185,33 +187,7 @@ export class SendJournal {
     );
     return this.options.db.transaction(async (tx) => {
       const updated = await tx.query<{ id: string }>(
-        `WITH r AS (
-           SELECT * FROM jsonb_to_recordset($1::jsonb)
-             AS r(id uuid, workspace_id uuid, claim_token uuid, status text, provider text, provider_message_id text, last_error text, pinned_provider text,
-                  next_attempt_at timestamptz, result text, latency_ms integer)
-         ), attempts AS (
-           -- A router's earlier calls first, then the deciding one, in order (send_attempts.id).
-           INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
-           SELECT a.workspace_id, a.message_id, a.provider, a.result, a.latency_ms, a.provider_message_id, a.error, $2
-             FROM (SELECT e.workspace_id, e.message_id, e.provider, e.result, e.latency_ms, e.provider_message_id, e.error, 0 AS phase, e.seq
-                     FROM jsonb_to_recordset($3::jsonb) AS e(workspace_id uuid, message_id uuid, provider text, result text, latency_ms integer, provider_message_id text, error text, seq integer)
-                   UNION ALL
-                   SELECT r.workspace_id, r.id, r.provider, r.result, r.latency_ms, r.provider_message_id, r.last_error, 1, 0 FROM r) a
-            ORDER BY a.message_id, a.phase, a.seq
-         )
-         UPDATE messages m
-            SET status = r.status,
-                pinned_provider = r.pinned_provider,
-                provider = r.provider,
-                provider_message_id = COALESCE(r.provider_message_id, m.provider_message_id),
-                last_error = r.last_error,
-                next_attempt_at = COALESCE(r.next_attempt_at, m.next_attempt_at),
-                sent_at = CASE WHEN r.status = 'sent' THEN $2::timestamptz ELSE m.sent_at END,
-                locked_until = NULL, claim_token = NULL, holder_id = NULL,
-                handed_to = NULL, handed_idempotent = NULL, handed_at = NULL, accepted_at = NULL
-           FROM r
-          WHERE m.id = ANY($4::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token
-         RETURNING m.id`,
+        OUTCOMES_SQL,
         [JSON.stringify(rows), now, JSON.stringify(earlier), items.map((i) => i.message.id)],
       );
       if (updated.rowCount < items.length) {
@@ -230,6 +206,61 @@ export class SendJournal {
     });
   }
 }
+
+const JOURNAL_SQL = preparedStatement(
+  'mark-hand-off-and-accepted',
+  `WITH r AS (
+     SELECT * FROM jsonb_to_recordset($1::jsonb)
+       AS r(id uuid, workspace_id uuid, claim_token uuid, accept boolean, provider text, idempotent boolean, provider_message_id text)
+   ), marked AS (
+     SELECT m.workspace_id, m.id, r.claim_token, r.provider, r.idempotent
+       FROM messages m JOIN r ON m.id = r.id AND m.claim_token = r.claim_token AND NOT r.accept
+      WHERE m.id = ANY($3::uuid[]) AND m.status = 'sending'
+        FOR KEY SHARE OF m
+   )
+   INSERT INTO message_handoffs (workspace_id, message_id, claim_token, accepted, provider, idempotent, provider_message_id, at)
+   SELECT workspace_id, id, claim_token, false, provider, idempotent, NULL, $2::timestamptz FROM marked
+   UNION ALL
+   SELECT workspace_id, id, claim_token, true, provider, NULL, provider_message_id, $2::timestamptz FROM r WHERE accept
+   RETURNING message_id`,
+);
+
+const OUTCOMES_SQL = preparedStatement(
+  'record-send-outcomes',
+  `WITH r AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb)
+         AS r(id uuid, workspace_id uuid, claim_token uuid, status text, provider text, provider_message_id text, last_error text, pinned_provider text,
+              next_attempt_at timestamptz, result text, latency_ms integer)
+     ), attempts AS (
+       -- A router's earlier calls first, then the deciding one, in order (send_attempts.id).
+       INSERT INTO send_attempts (workspace_id, message_id, provider, result, latency_ms, provider_message_id, error, attempted_at)
+       SELECT a.workspace_id, a.message_id, a.provider, a.result, a.latency_ms, a.provider_message_id, a.error, $2
+         FROM (SELECT e.workspace_id, e.message_id, e.provider, e.result, e.latency_ms, e.provider_message_id, e.error, 0 AS phase, e.seq
+                 FROM jsonb_to_recordset($3::jsonb) AS e(workspace_id uuid, message_id uuid, provider text, result text, latency_ms integer, provider_message_id text, error text, seq integer)
+               UNION ALL
+               SELECT r.workspace_id, r.id, r.provider, r.result, r.latency_ms, r.provider_message_id, r.last_error, 1, 0 FROM r) a
+        ORDER BY a.message_id, a.phase, a.seq
+     ), updated AS (
+       UPDATE messages m
+        SET status = r.status,
+            pinned_provider = r.pinned_provider,
+            provider = r.provider,
+            provider_message_id = COALESCE(r.provider_message_id, m.provider_message_id),
+            last_error = r.last_error,
+            next_attempt_at = COALESCE(r.next_attempt_at, m.next_attempt_at),
+            sent_at = CASE WHEN r.status = 'sent' THEN $2::timestamptz ELSE m.sent_at END,
+            locked_until = NULL, claim_token = NULL, holder_id = NULL,
+            handed_to = NULL, handed_idempotent = NULL, handed_at = NULL, accepted_at = NULL
+       FROM r
+      WHERE m.id = ANY($4::uuid[]) AND m.id = r.id AND m.claim_token = r.claim_token
+     RETURNING m.id
+     ), cleared AS (
+       -- The hand-off rows of every message whose outcome this is (any claim's: while this
+       -- claim holds the message, no other can have marked it).
+       DELETE FROM message_handoffs h WHERE h.message_id IN (SELECT id FROM updated)
+     )
+     SELECT id FROM updated`,
+);
 
 function noop(): void {}
 

@@ -133,12 +133,28 @@ describe('email sender with the dev inbox', () => {
     const alive = await t.runtime.holder.id();
     const claim = `status = 'sending', attempts = 1, locked_until = $2, claim_token = gen_random_uuid()`;
     const lease = new Date(clock.now().getTime() + 5 * 60_000);
+    // Hand-off rows (send-journal.ts) of the message's current claim.
+    const handoff = (id: string, accepted: boolean, provider: string, idempotent: boolean | null, providerMessageId: string | null) =>
+      t.db.query(
+        `INSERT INTO message_handoffs (workspace_id, message_id, claim_token, accepted, provider, idempotent, provider_message_id, at)
+         SELECT workspace_id, id, claim_token, $2, $3, $4, $5, now() FROM messages WHERE id = $1`,
+        [id, accepted, provider, idempotent, providerMessageId],
+      );
+    // A stale row of an earlier claim of the same message says nothing about this one.
+    const stale = (id: string) =>
+      t.db.query(`INSERT INTO message_handoffs (workspace_id, message_id, claim_token, accepted, provider, idempotent, at) SELECT workspace_id, id, gen_random_uuid(), false, 'smtp', false, now() FROM messages WHERE id = $1`, [id]);
     await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3 WHERE id = $1`, [never, lease, dead]);
-    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3, handed_to = 'scripted', handed_idempotent = true, handed_at = now() WHERE id = $1`, [keyed, lease, dead]);
+    await stale(never);
+    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3 WHERE id = $1`, [keyed, lease, dead]);
+    await handoff(keyed, false, 'scripted', true, null);
+    // Marked by a process of a version before migration 113, in the columns of `messages`.
     await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3, handed_to = 'smtp', handed_idempotent = false, handed_at = now() WHERE id = $1`, [ambiguous, lease, dead]);
     await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3 WHERE id = $1`, [live, lease, alive]);
+    await handoff(live, false, 'smtp', false, null);
     // The provider accepted this one; the process died before the full outcome was written.
-    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3, handed_to = 'smtp', handed_idempotent = false, handed_at = now(), accepted_at = now(), provider = 'smtp', provider_message_id = '<accepted@acme.test>' WHERE id = $1`, [accepted, lease, dead]);
+    await t.db.query(`UPDATE messages SET ${claim}, holder_id = $3 WHERE id = $1`, [accepted, lease, dead]);
+    await handoff(accepted, false, 'smtp', false, null);
+    await handoff(accepted, true, 'smtp', null, '<accepted@acme.test>');
 
     // No lease to wait out: the next run reclaims and sends.
     await newSender().runOnce();
@@ -158,8 +174,12 @@ describe('email sender with the dev inbox', () => {
     const attempts = await t.db.query<{ message_id: string; result: string; provider: string }>(`SELECT message_id, result, provider FROM send_attempts WHERE message_id = ANY($1) ORDER BY id`, [[never, keyed, ambiguous]]);
     expect(attempts.rows.filter((a) => a.message_id === ambiguous)).toEqual([{ message_id: ambiguous, result: 'ambiguous', provider: 'smtp' }]);
     expect(attempts.rows.filter((a) => a.message_id === keyed).map((a) => a.result)).toEqual(['ambiguous', 'sent']);
+    // The settled messages' hand-off rows are gone; the live sender's stays.
+    const rows = await t.db.query<{ message_id: string }>('SELECT message_id FROM message_handoffs WHERE message_id = ANY($1)', [[never, keyed, ambiguous, live, accepted]]);
+    expect(rows.rows.map((r) => r.message_id)).toEqual([live]);
     expect(attempts.rows.filter((a) => a.message_id === never).map((a) => a.result)).toEqual(['sent']);
     await t.db.query(`UPDATE messages SET status = 'failed', holder_id = NULL, claim_token = NULL WHERE id = $1`, [live]);
+    await t.db.query('DELETE FROM message_handoffs WHERE message_id = $1', [live]);
   });
 
   it('journal: a message is safe from a crash once its acceptance (sent) or outcome (handed off) is committed, at once when it was never handed off', async () => {
@@ -179,19 +199,26 @@ describe('email sender with the dev inbox', () => {
     const rows = (await t.db.query<JournalMessage>('SELECT id, workspace_id, contact_id, source_type FROM messages WHERE id = ANY($1)', [ids])).rows;
     const message = (id: string) => rows.find((r) => r.id === id)!;
     const state = async (id: string) =>
-      (await t.db.query<{ status: string; handed: boolean; accepted: boolean }>('SELECT status, handed_to IS NOT NULL AS handed, accepted_at IS NOT NULL AS accepted FROM messages WHERE id = $1', [id])).rows[0]!;
+      (
+        await t.db.query<{ status: string; handed: boolean; accepted: boolean }>(
+          `SELECT status, EXISTS (SELECT 1 FROM message_handoffs h WHERE h.message_id = m.id AND NOT h.accepted) AS handed,
+                  EXISTS (SELECT 1 FROM message_handoffs h WHERE h.message_id = m.id AND h.accepted) AS accepted
+             FROM messages m WHERE id = $1`,
+          [id],
+        )
+      ).rows[0]!;
     const journal = new SendJournal({ db: t.db, clock, logger: t.runtime.deps.logger, eventSink: () => t.runtime.deps.eventSink });
     await journal.markHandOff(sent, claimToken, { provider: 'smtp', idempotent: false });
     await journal.markHandOff(refused, claimToken, { provider: 'smtp', idempotent: false });
     expect(await state(sent)).toMatchObject({ status: 'sending', handed: true });
 
-    // While the journal cannot write (another transaction holds the rows), neither is safe.
+    // While the journal cannot write (another transaction holds its table), neither is safe.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let locked!: () => void;
     const holding = new Promise<void>((resolve) => (locked = resolve));
     const lock = t.db.transaction(async (tx) => {
-      await tx.query('SELECT 1 FROM messages WHERE id = ANY($1) FOR UPDATE', [[sent, refused]]);
+      await tx.query('LOCK TABLE message_handoffs IN EXCLUSIVE MODE');
       locked();
       await released;
     });

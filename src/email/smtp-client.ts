@@ -17,7 +17,7 @@
  * file is the pool: the queue of messages, connections opened on demand up to `maxConnections`,
  * hand-off hooks started ahead, and the one retry on a fresh connection.
  */
-import { dotStuff, openConnection, SmtpConnectionError, SmtpReplyError, startHandOff, type Connection, type Job, type SmtpClientOptions } from './smtp-connection.js';
+import { dotStuff, openConnection, SmtpConnectionError, SmtpReplyError, startHandOff, type Connection, type Job, type Reply, type SmtpClientOptions } from './smtp-connection.js';
 
 export { dotStuff, SmtpConnectionError, SmtpReplyError, type SmtpClientOptions } from './smtp-connection.js';
 
@@ -30,6 +30,8 @@ export class SmtpClient {
   /** Connections open or being opened. */
   private open = 0;
   private connecting = 0;
+  /** Connections holding a next message whose envelope went out behind the current data. */
+  private reserved = 0;
   private closed = false;
 
   constructor(private readonly options: SmtpClientOptions) {}
@@ -100,30 +102,57 @@ export class SmtpClient {
     this.pump();
   }
 
-  private async run(connection: Connection, job: Job): Promise<void> {
-    const reused = connection.used > 0;
-    // The hand-offs of the next waiting messages (one per open connection) start now, so that
-    // they are mostly done by the time a connection is free for them: a connection seldom waits
-    // for a hand-off. At most two messages per connection are past their hand-off without an
-    // outcome (each marked one that has not left yet counts as uncertain if the process dies).
-    for (const waiting of this.queue.slice(0, this.open * HAND_OFF_AHEAD)) startHandOff(waiting);
-    try {
-      const result = await connection.transaction(job);
-      job.resolve(result.response);
-    } catch (error) {
-      const dataWritten = (error as { dataWritten?: boolean }).dataWritten === true;
-      // The connection went away before the message was complete, or the server said it is
-      // closing (421, which it may send unasked on an idle connection): the message was not
-      // accepted, so it is tried once more on a new connection.
-      const closing = (error instanceof SmtpConnectionError && !dataWritten) || (error instanceof SmtpReplyError && error.responseCode === 421);
-      if (closing && reused && !job.retried) {
-        job.retried = true;
-        connection.fail(error as Error);
-        this.queue.unshift(job);
-      } else {
-        job.reject(error as Error);
+  /**
+   * Runs transactions on one connection until the queue has nothing for it: the job it was given,
+   * then each job whose envelope went out behind the previous one's data (Connection.takePipelined).
+   */
+  private async run(connection: Connection, first: Job): Promise<void> {
+    let job: Job | undefined = first;
+    let envelopeReplies: Array<Promise<Reply>> | undefined;
+    let reused = connection.used > 0;
+    while (job) {
+      // The hand-offs of the next waiting messages start now, so that they are mostly done by the
+      // time a connection is free for them: a connection seldom waits for a hand-off. Each
+      // connection has at most one message marked ahead of the one whose data is out — the one
+      // whose envelope rides behind that data, or else one of these — so at most two messages per
+      // connection are past their hand-off without an outcome (each marked one that has not left
+      // yet counts as uncertain if the process dies).
+      const ahead = this.open * HAND_OFF_AHEAD - this.reserved;
+      if (ahead > 0) for (const waiting of this.queue.slice(0, ahead)) startHandOff(waiting);
+      try {
+        const result = await connection.transaction(job, envelopeReplies, () => this.takeNext());
+        job.resolve(result.response);
+      } catch (error) {
+        const dataWritten = (error as { dataWritten?: boolean }).dataWritten === true;
+        // The connection went away before the message was complete, or the server said it is
+        // closing (421, which it may send unasked on an idle connection): the message was not
+        // accepted, so it is tried once more on a new connection.
+        const closing = (error instanceof SmtpConnectionError && !dataWritten) || (error instanceof SmtpReplyError && error.responseCode === 421);
+        // A message whose envelope rode behind another one's data shares that message's fate when
+        // the connection goes: it goes back to the queue without using up its own retry.
+        const behindAnother = envelopeReplies !== undefined;
+        if (closing && (behindAnother || (reused && !job.retried))) {
+          if (!behindAnother) job.retried = true;
+          connection.fail(error as Error);
+          this.queue.unshift(job);
+        } else {
+          job.reject(error as Error);
+        }
       }
+      const next = connection.takePipelined();
+      if (next) this.reserved -= 1;
+      job = next?.job;
+      envelopeReplies = next?.replies;
+      // A pipelined job runs on a connection that already carried a transaction.
+      reused = true;
     }
     this.release(connection);
+  }
+
+  /** The next waiting message, for a connection to pipeline behind its current message's data. */
+  private takeNext(): Job | undefined {
+    const job = this.queue.shift();
+    if (job) this.reserved += 1;
+    return job;
   }
 }

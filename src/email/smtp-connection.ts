@@ -96,6 +96,7 @@ export class Connection {
   authMethods = new Set<string>();
   /** Transactions completed on this connection. */
   used = 0;
+  private pipelined: { job: Job; replies: Array<Promise<Reply>> } | null = null;
   onClose: (() => void) | null = null;
 
   constructor(
@@ -222,15 +223,42 @@ export class Connection {
     throw new SmtpConnectionError('EAUTH', 'the SMTP server offers neither AUTH PLAIN nor AUTH LOGIN');
   }
 
-  /** One mail transaction. Resolves with the server's final reply text once it accepted. */
-  async transaction(job: Job): Promise<{ response: string; dataWritten: boolean }> {
+  /**
+   * A job's envelope commands (MAIL FROM, RCPT TO, DATA); a non-ASCII address needs SMTPUTF8.
+   * Null when this server cannot take it (the transaction then refuses it with a 553).
+   */
+  private envelope(job: Job): string[] | null {
     const utf8 = [job.from, ...job.to].some((a) => /[^\x20-\x7e]/.test(a));
-    if (utf8 && !this.extensions.has('SMTPUTF8')) throw new SmtpReplyError(553, 'MAIL', 'the server does not accept non-ASCII addresses (no SMTPUTF8)');
-    const commands = [`MAIL FROM:<${job.from}>${utf8 ? ' SMTPUTF8' : ''}`, ...job.to.map((to) => `RCPT TO:<${to}>`), 'DATA'];
+    if (utf8 && !this.extensions.has('SMTPUTF8')) return null;
+    return [`MAIL FROM:<${job.from}>${utf8 ? ' SMTPUTF8' : ''}`, ...job.to.map((to) => `RCPT TO:<${to}>`), 'DATA'];
+  }
+
+  /**
+   * The job whose envelope went out behind the previous message's data (RFC 2920: MAIL FROM may
+   * follow the end of data in the same group), with its replies on the way; the pool runs it next
+   * on this connection. Taken once.
+   */
+  takePipelined(): { job: Job; replies: Array<Promise<Reply>> } | null {
+    const next = this.pipelined;
+    this.pipelined = null;
+    return next;
+  }
+
+  /**
+   * One mail transaction. Resolves with the server's final reply text once it accepted.
+   * `envelopeReplies`: the replies to an envelope already sent behind the previous message's data.
+   * `takeNext`: with PIPELINING, the next message for this connection, whose envelope then leaves in
+   * the same write as this message's data and whose hand-off starts then (see takePipelined).
+   */
+  async transaction(job: Job, envelopeReplies?: Array<Promise<Reply>>, takeNext?: () => Job | undefined): Promise<{ response: string; dataWritten: boolean }> {
+    const commands = this.envelope(job);
+    if (!commands) throw new SmtpReplyError(553, 'MAIL', 'the server does not accept non-ASCII addresses (no SMTPUTF8)');
     // The hand-off hook runs while the envelope's round trip is under way; the data waits for both.
     const handedOff = startHandOff(job);
     let replies: Reply[];
-    if (this.extensions.has('PIPELINING')) {
+    if (envelopeReplies) {
+      replies = await Promise.all(envelopeReplies);
+    } else if (this.extensions.has('PIPELINING')) {
       replies = await Promise.all(this.send(commands));
     } else {
       replies = [];
@@ -263,21 +291,38 @@ export class Connection {
       }
     }
     const final = this.reply();
+    // The next message's envelope rides behind this one's data: one write and one round trip
+    // serve this message's outcome and the next one's envelope.
+    const next = !this.failure && this.extensions.has('PIPELINING') ? takeNext?.() : undefined;
+    const nextCommands = next && this.envelope(next);
+    if (next && nextCommands) {
+      startHandOff(next);
+      const nextReplies = nextCommands.map(() => this.reply());
+      for (const reply of nextReplies) reply.catch(() => undefined);
+      this.pipelined = { job: next, replies: nextReplies };
+    } else if (next) {
+      // Refused by envelope() when its turn comes, with nothing sent.
+      this.pipelined = { job: next, replies: [] };
+    }
     // Handed to the kernel only when the terminator's write completes: a connection lost before
     // that certainly delivered nothing; after it, the server may have accepted the message.
-    // Body and terminator leave in one system call (cork, then uncork: one writev).
+    // Body, terminator and the next envelope leave in one system call (cork, then uncork: one writev).
     let flushed = false;
     if (!this.failure) {
       this.socket.cork();
       this.socket.write(job.data);
       this.socket.write(TERMINATOR, () => (flushed = true));
+      if (nextCommands) this.socket.write(nextCommands.map((c) => `${c}\r\n`).join(''), 'latin1');
       this.socket.uncork();
     }
     let reply: Reply;
     try {
       reply = await final;
     } catch (error) {
-      throw Object.assign(error as Error, { dataWritten: flushed });
+      // The connection's one failure rejects every waiter: each message gets its own copy, marked
+      // with whether its own data went out.
+      const failure = error as Error & { code?: string };
+      throw Object.assign(new SmtpConnectionError(failure.code ?? 'ECONNECTION', failure.message), { dataWritten: flushed });
     }
     this.used += 1;
     if (reply.code !== 250) throw new SmtpReplyError(reply.code, 'DATA', reply.text);
