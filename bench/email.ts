@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const { port } = sink;
 
   const raw = createPostgresDatabase(url, 10);
-  const { db, statements } = countedDatabase(raw);
+  const { db, statements, byKind } = countedDatabase(raw);
   try {
     await migrate(db);
     const config = loadConfig({ NODE_ENV: 'production', APP_SECRET: randomBytes(32).toString('hex'), DATABASE_URL: url, SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://app.example.com', LOG_LEVEL: 'silent' });
@@ -109,6 +109,7 @@ async function main(): Promise<void> {
     const pg0 = await backendCpuMs(raw);
     const sink0 = processCpuMs(sink.pid);
     const statements0 = statements();
+    const kinds0 = byKind();
     const deliverStart = performance.now();
     const deliverCpu = process.cpuUsage();
     sender.start();
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
     const deliverCpuUs = cpuMicros(process.cpuUsage(deliverCpu));
     // The progress queries above (one per 100 ms) are the bench's, not the sender's.
     const deliverStatements = statements() - statements0 - Math.ceil((deliverSeconds * 1000) / 100);
+    const kinds = [...byKind()].map(([kind, n]) => [kind, n - (kinds0.get(kind) ?? 0)] as const).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     const pg1 = await backendCpuMs(raw);
     const sink1 = processCpuMs(sink.pid);
     clearInterval(sampler);
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
     console.log(`BENCH email_render_cpu_us_per_email ${(renderCpuUs / EMAILS).toFixed(0)} us`);
     console.log(`BENCH email_worker_peak_rss_mb ${(peakRss / 1_048_576).toFixed(0)} MB`);
     console.log(`delivery: ${(deliverStatements / EMAILS).toFixed(3)} statements per email; CPU per email: worker ${(deliverCpuUs / EMAILS).toFixed(0)} us, PostgreSQL backends ${pg0 === null || pg1 === null ? 'n/a' : `${(((pg1 - pg0) * 1000) / EMAILS).toFixed(0)} us`}, SMTP sink ${sink0 === null || sink1 === null ? 'n/a' : `${(((sink1 - sink0) * 1000) / EMAILS).toFixed(0)} us`}`);
+    console.log(`delivery statements by kind (per 1,000 emails): ${kinds.slice(0, 8).map(([kind, n]) => `${((n * 1000) / EMAILS).toFixed(1)} × ${kind}`).join(' | ')}`);
   } finally {
     sink.stop();
     await raw.close().catch(() => undefined);

@@ -102,17 +102,24 @@ export function processCpuMs(pid: number): number | null {
 }
 
 /** The database with every statement counted (queries, and a transaction's statements with its BEGIN and COMMIT). */
-export function countedDatabase(db: Database): { db: Database; statements: () => number } {
+export function countedDatabase(db: Database): { db: Database; statements: () => number; byKind: () => Map<string, number> } {
   let n = 0;
+  const kinds = new Map<string, number>();
+  // A statement's kind: its first words (a CTE's first table), enough to tell the sender's apart.
+  const count = (sql: string, weight = 1) => {
+    n += weight;
+    const kind = sql.replace(/\s+/g, ' ').trim().slice(0, 60);
+    kinds.set(kind, (kinds.get(kind) ?? 0) + weight);
+  };
   const wrapped = Object.create(db) as Database;
   wrapped.query = ((sql: string, params?: readonly unknown[]) => {
-    n += 1;
+    count(sql);
     return db.query(sql, params);
   }) as Database['query'];
   wrapped.transaction = ((fn: Parameters<Database['transaction']>[0]) =>
     db.transaction((tx) => {
-      n += 2;
-      return fn({ query: (sql, params) => ((n += 1), tx.query(sql, params)) });
+      count('BEGIN … COMMIT', 2);
+      return fn({ query: (sql, params) => (count(sql), tx.query(sql, params)) });
     })) as Database['transaction'];
-  return { db: wrapped, statements: () => n };
+  return { db: wrapped, statements: () => n, byKind: () => new Map(kinds) };
 }

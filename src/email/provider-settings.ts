@@ -164,6 +164,7 @@ async function assertSmtpHostAllowed(policy: SmtpHostPolicy | undefined, kind: P
 export class ProviderSettings {
   private readonly vault: CredentialVault;
   private readonly cache = new Map<string, { loadedAt: number; provider: EmailProvider | null }>();
+  private readonly loading = new Map<string, Promise<EmailProvider | null>>();
   private readonly health = new Map<string, { version: number; breaker: CircuitBreaker; limiter: RateLimiter | null; provider: EmailProvider }>();
 
   constructor(
@@ -240,6 +241,7 @@ export class ProviderSettings {
       return view;
     });
     this.cache.delete(workspaceId);
+    this.loading.delete(workspaceId);
     return created;
   }
 
@@ -262,6 +264,7 @@ export class ProviderSettings {
       return view;
     });
     this.cache.delete(workspaceId);
+    this.loading.delete(workspaceId);
     return updated;
   }
 
@@ -272,6 +275,7 @@ export class ProviderSettings {
       await recordAudit(tx, { workspaceId, actor, action: 'provider.delete', resourceType: 'email_provider', resourceId: id, before: this.view(before) });
     });
     this.cache.delete(workspaceId);
+    this.loading.delete(workspaceId);
   }
 
   /** Tests the connection and credentials of a stored provider without sending. */
@@ -309,6 +313,15 @@ export class ProviderSettings {
     const now = this.clock.now().getTime();
     const cached = this.cache.get(workspaceId);
     if (cached && now - cached.loadedAt < (this.options.cacheMs ?? 5000)) return cached.provider;
+    // One load at a time per workspace: the sender's delivery workers all ask when the entry expires.
+    const loading = this.loading.get(workspaceId);
+    if (loading) return loading;
+    const load = this.loadRouter(workspaceId, now).finally(() => this.loading.delete(workspaceId));
+    this.loading.set(workspaceId, load);
+    return load;
+  }
+
+  private async loadRouter(workspaceId: string, now: number): Promise<EmailProvider | null> {
     // name: workspace-providers — email_providers_workspace_idx serves the priority order.
     const result = await this.db.query<ProviderRow>(`SELECT ${COLUMNS} FROM email_providers WHERE workspace_id = $1 AND enabled ORDER BY priority, created_at`, [workspaceId]);
     const routes: RoutedProvider[] = result.rows.map((row) => {
@@ -335,5 +348,6 @@ export class ProviderSettings {
     await Promise.all([...this.health.values()].map((h) => h.provider.close?.()));
     this.health.clear();
     this.cache.clear();
+    this.loading.clear();
   }
 }

@@ -1,9 +1,10 @@
 /**
  * A small pooled SMTP client that sends a prebuilt message (mime.ts) per transaction, with
  * PIPELINING (RFC 2920) when the server offers it: MAIL FROM, RCPT TO and DATA go out in one
- * write and their replies are read in order, then the message and its terminating dot in a
- * second write. That is two round trips and two socket writes per message instead of four and
- * many; nodemailer's pool spent most of a send in its stream pipeline.
+ * write and their replies are read in order, then the message and its terminating dot — followed,
+ * in the same write, by the next waiting message's MAIL FROM, RCPT TO and DATA (RFC 2920 allows a
+ * group to start with the end of a message's data). On a busy connection that is one round trip
+ * and one socket write per message; nodemailer's pool spent most of a send in its stream pipeline.
  *
  * Outcomes are exact: a send resolves only on the 250 that follows the message data. Any other
  * reply rejects with that reply's code (5xx permanent, 4xx transient, see smtp.ts); a failed
@@ -15,7 +16,9 @@
  *
  * One session on one socket (TLS, AUTH, the pipelined transaction) is smtp-connection.ts; this
  * file is the pool: the queue of messages, connections opened on demand up to `maxConnections`,
- * hand-off hooks started ahead, and the one retry on a fresh connection.
+ * each running its messages back to back, hand-off hooks started ahead, and the one retry on a
+ * fresh connection (a message whose envelope rode behind another one's data goes back to the queue
+ * when the connection goes, without using up its retry: its data never left).
  */
 import { dotStuff, openConnection, SmtpConnectionError, SmtpReplyError, startHandOff, type Connection, type Job, type Reply, type SmtpClientOptions } from './smtp-connection.js';
 

@@ -2,7 +2,7 @@
  * One SMTP session on one socket (the pool in smtp-client.ts uses it): opening it (implicit TLS,
  * greeting, EHLO, STARTTLS when offered, AUTH PLAIN or LOGIN), matching replies to commands in the
  * order they were sent, and one pipelined transaction per message whose data waits for the
- * message's hand-off hook. With `requireTLS` (the default when there are credentials) a server
+ * message's hand-off hook and carries the next message's envelope behind it. With `requireTLS` (the default when there are credentials) a server
  * that offers no STARTTLS is refused before anything is sent, so credentials never cross the
  * network in clear text.
  */
