@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,8 +107,17 @@ afterAll(async () => {
   await testDb?.drop();
 });
 
-function startServer(): ChildProcess {
-  const port = 42_000 + Math.floor(Math.random() * 10_000);
+/** A port nobody listens on now (asked of the kernel: a random guess collided on a shared machine). */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function startServer(): Promise<ChildProcess> {
+  const port = await freePort();
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     NODE_ENV: 'production',
@@ -152,7 +161,7 @@ async function statusCounts(): Promise<Record<string, number>> {
 describe.skipIf(!process.env.DATABASE_URL)('email under SIGKILL of the production process', { timeout: 300_000 }, () => {
   it('delivers every email once, parks only the in-flight ones as uncertain, and resends the rest within seconds of a restart', async () => {
     const crashes: Array<{ handedOff: number; accepted: number; notHandedOff: number; unmarked: string[]; restartedAt: number; firstSendMs: number; resumedMs: number }> = [];
-    let child = startServer();
+    let child = await startServer();
     for (let k = 0; k < KILLS; k += 1) {
       // A random moment while this process sends: after 40 to 200 more deliveries.
       const threshold = receivedTotal() + 40 + Math.floor(Math.random() * 160);
@@ -170,7 +179,7 @@ describe.skipIf(!process.env.DATABASE_URL)('email under SIGKILL of the productio
       const dead = [...new Set(held.rows.map((r) => r.holder_id))];
       const restartedAt = Date.now();
       const before = receivedTotal();
-      child = startServer();
+      child = await startServer();
       // Resumed: every message the dead process held is settled (uncertain) or in the new
       // process's hands (claimed again, or sent) — on its first run, no lease to wait out.
       await until("the dead process's messages resumed", 120_000, async () => {
