@@ -127,6 +127,7 @@ async function seed(db: Database): Promise<string[]> {
   await db.query('VACUUM ANALYZE messages');
   await db.query('VACUUM ANALYZE events');
   await db.query('VACUUM ANALYZE guardian_rules');
+  await db.query('VACUUM ANALYZE guardian_rule_state');
   const counts = await db.query<{ messages: string; events: string; rules: string }>(`SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM guardian_rules) AS rules`);
   const c = counts.rows[0]!;
   console.log(`seeded ${WORKSPACES} workspaces, ${c.rules} rules, ${c.messages} messages, ${c.events} email events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
     // 2. One full round, every rule due; the first warms the caches and is not counted.
     const rounds: Array<{ ms: number; rules: number; nodeCpuMs: number; dbCpuMs: number | null }> = [];
     for (let i = 0; i < 6; i += 1) {
-      await db.query('UPDATE guardian_rules SET next_eval_at = now()');
+      await db.query('UPDATE guardian_rule_state SET next_eval_at = now()');
       const cpu = process.cpuUsage();
       const dbBefore = await backendCpuMs(db);
       const started = performance.now();
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
     const median = rounds[Math.floor(rounds.length / 2)]!;
 
     // 3. Signal crossing → alert event, with the worker loop and the configured interval.
-    await db.query(`UPDATE guardian_rules SET next_eval_at = now() + random() * ($1::int * interval '1 millisecond')`, [evaluator.options.intervalMs]);
+    await db.query(`UPDATE guardian_rule_state SET next_eval_at = now() + random() * ($1::int * interval '1 millisecond')`, [evaluator.options.intervalMs]);
     const worker = createEvaluatorWorker(evaluator, { db, logger: env.runtime.deps.logger }, 1000);
     const notifier = env.runtime.deps.guardianNotify.worker;
     worker.start();

@@ -2,10 +2,10 @@
  * The Guardian evaluator: a worker that evaluates every due rule once per interval, set-based, in
  * one transaction per batch of up to `batchSize` rules:
  *
- *   1. claim: one statement locks the due rules (`enabled AND next_eval_at <= now`, oldest first)
- *      FOR UPDATE SKIP LOCKED and moves them on (next_eval_at = now + interval) RETURNING their
- *      definitions, so any number of processes share the work and none sees a rule another holds;
- *      a process that dies rolls back and the rules stay due (survives restarts);
+ *   1. claim: one statement locks the due rules' state rows (`enabled AND next_eval_at <= now`,
+ *      oldest first) FOR UPDATE SKIP LOCKED and returns their definitions, so any number of
+ *      processes share the work and none sees a rule another holds; a process that dies rolls back
+ *      and the rules stay due (survives restarts);
  *   2. signals: one statement per signal for every workspace of the batch (signals.ts);
  *   3. alerts: the open alerts of the batch in one statement, then every move in a fixed number of
  *      statements (transitions.ts):
@@ -14,7 +14,8 @@
  *                                          event, with fan_out only when the alert is firing (not
  *                                          acknowledged) and the rule's cooldown has passed
  *        condition clear, alert open     → resolve it by itself + an 'auto_resolved' event, fan_out
- *   4. write-back: one UPDATE … FROM unnest stores the readings (last_value, last_volume).
+ *   4. write-back: one UPDATE … FROM unnest moves every claimed rule on (next_eval_at = now +
+ *      interval) and stores its reading — one new row version per rule and round.
  * The per-rule state lives in guardian_rule_state (migration 112), a narrow table of its own.
  *
  * A rule holds when its volume reaches the minimum and its value compares true with the
@@ -113,14 +114,12 @@ export class GuardianEvaluator {
     lap('rollup');
     const claimedAny = await this.deps.db.transaction(async (tx) => {
       // name: guardian-claim-rules — one statement: guardian_rule_state_due_idx (partial on enabled, by
-      // next_eval_at) gives the due rows, locked SKIP LOCKED and moved on to the next interval at once
-      // (every claimed rule moves on, evaluated or not, so a bad one never spins); the rules'
-      // definitions joined by primary key.
+      // next_eval_at) gives the due rows, locked SKIP LOCKED (a row lock, no new row version), the
+      // rules' definitions joined by primary key.
       const claimed = await tx.query<EvalRule>(
-        `WITH due AS (SELECT rule_id FROM guardian_rule_state WHERE enabled AND next_eval_at <= $1 ORDER BY next_eval_at LIMIT $2 FOR UPDATE SKIP LOCKED),
-              moved AS (UPDATE guardian_rule_state s SET next_eval_at = $3 FROM due WHERE s.rule_id = due.rule_id RETURNING s.rule_id)
-         SELECT ${EVAL_RULE_COLUMNS} FROM moved JOIN guardian_rules r ON r.id = moved.rule_id`,
-        [now, this.options.batchSize, next],
+        `SELECT ${EVAL_RULE_COLUMNS} FROM guardian_rule_state s JOIN guardian_rules r ON r.id = s.rule_id
+          WHERE s.enabled AND s.next_eval_at <= $1 ORDER BY s.next_eval_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED`,
+        [now, this.options.batchSize],
       );
       const rules = claimed.rows;
       lap('claim');
@@ -131,14 +130,14 @@ export class GuardianEvaluator {
       await this.moveAlerts(tx, rules, readings, now, outcome);
       lap('alerts');
 
-      // The readings, one statement; only columns no index covers, so on the state's half-empty pages
-      // PostgreSQL writes them as heap-only tuples (no index entries).
-      const evaluated = rules.filter((r) => readings.has(r.id));
+      // One write per rule and round: every claimed rule moves on, evaluated or not (so a bad one
+      // never spins), with its reading when it has one.
       await tx.query(
-        `UPDATE guardian_rule_state s SET last_evaluated_at = $1, last_value = u.value, last_volume = u.volume
-           FROM unnest($2::uuid[], $3::float8[], $4::float8[]) AS u(id, value, volume)
+        `UPDATE guardian_rule_state s SET next_eval_at = $2, last_evaluated_at = CASE WHEN u.evaluated THEN $1 ELSE s.last_evaluated_at END,
+                last_value = CASE WHEN u.evaluated THEN u.value ELSE s.last_value END, last_volume = CASE WHEN u.evaluated THEN u.volume ELSE s.last_volume END
+           FROM unnest($3::uuid[], $4::float8[], $5::float8[], $6::boolean[]) AS u(id, value, volume, evaluated)
           WHERE s.rule_id = u.id`,
-        [now, evaluated.map((r) => r.id), evaluated.map((r) => readings.get(r.id)!.value), evaluated.map((r) => readings.get(r.id)!.volume)],
+        [now, next, rules.map((r) => r.id), rules.map((r) => readings.get(r.id)?.value ?? null), rules.map((r) => readings.get(r.id)?.volume ?? null), rules.map((r) => readings.has(r.id))],
       );
       lap('write');
       return true;
