@@ -5,16 +5,21 @@
  *    ~2 % bounced, ~0.05 % complaints, a few unsubscribes);
  * 2. guardian_eval_tick_ms: one full evaluation round (every rule due), median of 5, with the
  *    CPU of this process and of the database backends per rule evaluated;
- * 3. guardian_signal_to_alert_p99_ms: the evaluator worker running with the default interval
- *    (GUARDIAN_EVAL_INTERVAL, 60 s) while bounce storms start at random moments in random
- *    workspaces; from the storm's commit to its 'fired' alert event being seen (polled every 50 ms).
+ * 3. guardian_signal_to_alert_p99_ms and guardian_signal_to_notify_p99_ms: the evaluator and the
+ *    notifier workers running as in the worker role (GUARDIAN_EVAL_INTERVAL, default 60 s; the
+ *    notifier woken by the evaluator's NOTIFY) while bounce storms start at random moments in
+ *    random workspaces, each workspace's bounce-rate rule naming a webhook channel to a local
+ *    receiver; from the storm's commit to its 'fired' alert event (polled every 50 ms) and to the
+ *    notification's arrival at the receiver (timed by the receiver).
  *
- * STAGES lists what is watched after a crossing. The notifier (guardian-notify) adds a stage that
- * waits for the alert event's deliveries, and the lead reports guardian_signal_to_notify_p99_ms
- * from the last stage.
+ * STAGES lists what is watched after a crossing, in order; each gives the time it was seen.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { CredentialVault } from '../src/email/provider-settings.js';
+import { newSigningSecret } from '../src/guardian/channels.js';
 import { createEvaluatorWorker } from '../src/guardian/evaluator.js';
 import { createDefaultRules } from '../src/guardian/defaults.js';
 import type { Database } from '../src/db/database.js';
@@ -25,17 +30,59 @@ const SENDS = Number(process.env.BENCH_SENDS_PER_WORKSPACE ?? 600);
 const STORMS = Number(process.env.BENCH_STORMS ?? 100);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 150);
 
-/** After a storm commits: each stage resolves with the time it was seen (ms epoch) or null. */
+/** First arrival (ms epoch) of a 'fired' notification per workspace at the local receiver. */
+const notified = new Map<string, number>();
+
+/** After a storm commits: each stage answers the time it was seen (ms epoch), or null for not yet. */
 interface Stage {
   name: string;
-  seen(db: Database, workspaceId: string): Promise<boolean>;
+  seen(db: Database, workspaceId: string): Promise<number | null>;
 }
 const STAGES: Stage[] = [
   {
     name: 'alert',
-    seen: async (db, workspaceId) => (await db.query(`SELECT 1 FROM guardian_alert_events WHERE workspace_id = $1 AND kind = 'fired' AND fan_out`, [workspaceId])).rowCount > 0,
+    seen: async (db, workspaceId) => ((await db.query(`SELECT 1 FROM guardian_alert_events WHERE workspace_id = $1 AND kind = 'fired' AND fan_out`, [workspaceId])).rowCount > 0 ? Date.now() : null),
   },
+  { name: 'notify', seen: async (_db, workspaceId) => notified.get(workspaceId) ?? null },
 ];
+
+/** The receiver of the notify stage: POST /hook/<workspaceId>, answers 204 at once. */
+async function startReceiver(): Promise<{ base: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const workspaceId = (req.url ?? '').split('/')[2] ?? '';
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { type: string };
+      if (body.type === 'guardian.alert.fired' && !notified.has(workspaceId)) notified.set(workspaceId, Date.now());
+      res.writeHead(204).end();
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A webhook channel per workspace to the receiver, named by each workspace's bounce-rate rule. */
+async function addChannels(db: Database, workspaces: string[], base: string, appSecret: string): Promise<void> {
+  const vault = new CredentialVault(appSecret);
+  const secret = newSigningSecret();
+  for (let i = 0; i < workspaces.length; i += 200) {
+    const chunk = workspaces.slice(i, i + 200);
+    await db.query(
+      `WITH c AS (INSERT INTO guardian_channels (workspace_id, kind, name, config, secret_ciphertext)
+                  SELECT w, 'webhook', 'Receiver', '{}', s FROM unnest($1::uuid[], $2::text[]) AS u(w, s) RETURNING id, workspace_id)
+       UPDATE guardian_rules r SET channel_ids = ARRAY[c.id] FROM c WHERE r.workspace_id = c.workspace_id AND r.default_key = 'bounce_rate'`,
+      [chunk, chunk.map((w) => vault.encrypt({ url: `${base}/${w}`, secret }))],
+    );
+  }
+}
 
 function loadAverage(): string {
   return os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -80,6 +127,7 @@ async function seed(db: Database): Promise<string[]> {
   await db.query('VACUUM ANALYZE messages');
   await db.query('VACUUM ANALYZE events');
   await db.query('VACUUM ANALYZE guardian_rules');
+  await db.query('VACUUM ANALYZE guardian_rule_state');
   const counts = await db.query<{ messages: string; events: string; rules: string }>(`SELECT (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM guardian_rules) AS rules`);
   const c = counts.rows[0]!;
   console.log(`seeded ${WORKSPACES} workspaces, ${c.rules} rules, ${c.messages} messages, ${c.events} email events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -87,16 +135,19 @@ async function seed(db: Database): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
-  const env = await createBenchEnv(requireDatabaseUrl(), 10);
+  const appSecret = randomBytes(32).toString('hex');
+  const receiver = await startReceiver();
+  const env = await createBenchEnv(requireDatabaseUrl(), 10, { APP_SECRET: appSecret, GUARDIAN_WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true' });
   const { db } = env;
   try {
     const workspaces = await seed(db);
+    await addChannels(db, workspaces, receiver.base, appSecret);
     const evaluator = env.runtime.guardianEvaluator;
 
     // 2. One full round, every rule due; the first warms the caches and is not counted.
     const rounds: Array<{ ms: number; rules: number; nodeCpuMs: number; dbCpuMs: number | null }> = [];
     for (let i = 0; i < 6; i += 1) {
-      await db.query('UPDATE guardian_rules SET next_eval_at = now()');
+      await db.query('UPDATE guardian_rule_state SET next_eval_at = now()');
       const cpu = process.cpuUsage();
       const dbBefore = await backendCpuMs(db);
       const started = performance.now();
@@ -107,14 +158,17 @@ async function main(): Promise<void> {
       if (i > 0) rounds.push({ ms, rules: outcome.evaluated, nodeCpuMs: (used.user + used.system) / 1000, dbCpuMs: dbBefore !== null && dbAfter !== null ? dbAfter - dbBefore : null });
       console.log(`round ${i}: ${outcome.evaluated} rules in ${ms.toFixed(0)} ms (fired ${outcome.fired}, failed ${outcome.failed}), load ${loadAverage()}`);
       console.log(`  per signal (ms): ${Object.entries(outcome.signalMs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+      if (outcome.phaseMs) console.log(`  per step (ms): ${Object.entries(outcome.phaseMs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
     }
     rounds.sort((a, b) => a.ms - b.ms);
     const median = rounds[Math.floor(rounds.length / 2)]!;
 
     // 3. Signal crossing → alert event, with the worker loop and the configured interval.
-    await db.query(`UPDATE guardian_rules SET next_eval_at = now() + random() * ($1::int * interval '1 millisecond')`, [evaluator.options.intervalMs]);
+    await db.query(`UPDATE guardian_rule_state SET next_eval_at = now() + random() * ($1::int * interval '1 millisecond')`, [evaluator.options.intervalMs]);
     const worker = createEvaluatorWorker(evaluator, { db, logger: env.runtime.deps.logger }, 1000);
+    const notifier = env.runtime.deps.guardianNotify.worker;
     worker.start();
+    notifier.start();
     const chosen = [...workspaces].sort(() => Math.random() - 0.5).slice(0, STORMS);
     const spread = Math.max(1, LATENCY_SECONDS * 1000 - evaluator.options.intervalMs - 10_000);
     const latencies: number[][] = STAGES.map(() => []);
@@ -135,13 +189,15 @@ async function main(): Promise<void> {
       });
       const crossed = Date.now();
       for (const [i, stage] of STAGES.entries()) {
-        while (!(await stage.seen(db, workspaceId))) await new Promise((r) => setTimeout(r, 50));
-        latencies[i]!.push(Date.now() - crossed);
+        let at: number | null;
+        while ((at = await stage.seen(db, workspaceId)) === null) await new Promise((r) => setTimeout(r, 50));
+        latencies[i]!.push(at - crossed);
       }
     };
     const latencyStarted = Date.now();
     await Promise.all(chosen.map((w) => runStorm(w, Math.random() * spread)));
     await worker.stop();
+    await notifier.stop();
     console.log(`latency phase: ${STORMS} storms over ${((Date.now() - latencyStarted) / 1000).toFixed(0)} s, interval ${evaluator.options.intervalMs} ms, load ${loadAverage()}`);
 
     const perRule = (ms: number | null) => (ms === null ? 'n/a' : `${((ms * 1000) / median.rules).toFixed(1)} µs`);
@@ -155,6 +211,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await env.close();
+    await receiver.close();
   }
 }
 

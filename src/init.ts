@@ -27,6 +27,7 @@ import { createGuardianNotifier } from './guardian/notifier.js';
 import type { EmailProvider } from './email/provider.js';
 import type { HttpClient } from './email/providers/http.js';
 import { createEvaluatorWorker, GuardianEvaluator } from './guardian/evaluator.js';
+import { guardianHttpClient } from './guardian/http-client.js';
 import { createProcessMonitor, type ProcessMonitor } from './guardian/monitor.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -139,7 +140,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       logger,
       holder,
       vault: new CredentialVault(appSecret),
-      http: overrides.webhookHttp ?? nodeWebhookClient,
+      http: overrides.webhookHttp ?? guardianHttpClient,
       dns,
       random: overrides.random ?? Math.random,
       policy: { slackUrlPrefixes: config.guardianSlackUrlPrefixes, allowPrivateHosts: config.guardianWebhookAllowPrivateHosts },

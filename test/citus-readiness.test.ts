@@ -82,6 +82,7 @@ const NOT_DISTRIBUTABLE_TODAY = [
   'guardian_notifications: unique index guardian_notifications_pkey without workspace_id',
   'guardian_rollup_watermark: no workspace_id column',
   'guardian_rules: unique index guardian_rules_pkey without workspace_id',
+  'guardian_rule_state: no workspace_id column',
   'invitations: unique index invitations_pkey without workspace_id',
   'invitations: unique index invitations_token_hash_key without workspace_id',
   'login_known_devices: no workspace_id column',

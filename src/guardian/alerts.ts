@@ -8,6 +8,7 @@
 import type { Queryable } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
+import { GUARDIAN_DELIVERY_CHANNEL } from './fanout.js';
 import type { AlertFilters, AlertView } from './guardian.schemas.js';
 import type { GuardianDeps } from './rules.js';
 
@@ -83,6 +84,8 @@ export async function insertAlertEvent(q: Queryable, e: AlertEventInput): Promis
     `INSERT INTO guardian_alert_events (workspace_id, alert_id, kind, value, volume, actor_id, at, fan_out) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
     [e.workspaceId, e.alertId, e.kind, e.value, e.volume, e.actorId, e.at, e.fanOut],
   );
+  // Delivered at commit: the notifier fans the event out at once instead of at its next poll.
+  if (e.fanOut) await q.query('SELECT pg_notify($1, $2)', [GUARDIAN_DELIVERY_CHANNEL, '']);
 }
 
 /** A user actor's id for the *_by columns (API keys are not users; the audit log names them). */

@@ -166,27 +166,14 @@ function settle(deps: DeliveryDeps, delivery: ClaimedDelivery, startedAt: Date, 
   };
 }
 
-/** Records attempts: the deliveries (while still ours), the attempt log, the channels' failure streaks. */
+/**
+ * Records attempts in one statement: the deliveries (while still ours), the attempt log, and the
+ * channels' failure streaks — only channels whose streak changes are locked and written (a sent
+ * attempt on a channel at 0 leaves it alone).
+ */
 async function record(tx: Queryable, holderId: number, results: AttemptResult[], at: Date): Promise<void> {
   if (results.length === 0) return;
   const rows = results.map((r) => ({ ...r, startedAt: r.startedAt.toISOString(), nextAttemptAt: r.nextAttemptAt?.toISOString() ?? null }));
-  await tx.query(
-    `UPDATE guardian_deliveries d
-        SET status = CASE r.outcome WHEN 'sent' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'retrying' END,
-            next_attempt_at = COALESCE(r."nextAttemptAt", d.next_attempt_at), holder_id = NULL,
-            last_response_status = r."responseStatus", last_error = r.error,
-            sent_at = CASE WHEN r.outcome = 'sent' THEN $3::timestamptz END,
-            failed_at = CASE WHEN r.outcome = 'failed' THEN $3::timestamptz END
-       FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, outcome text, "nextAttemptAt" timestamptz, "responseStatus" integer, error text)
-      WHERE d.id = r.id AND d.holder_id = $2 AND d.status = 'sending'`,
-    [JSON.stringify(rows), holderId, at],
-  );
-  await tx.query(
-    `INSERT INTO guardian_delivery_attempts (delivery_id, attempt, started_at, duration_ms, response_status, error, outcome)
-     SELECT r.id, r.attempt, r."startedAt", r."durationMs", r."responseStatus", r.error, r.outcome
-       FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, attempt integer, "startedAt" timestamptz, "durationMs" integer, "responseStatus" integer, error text, outcome text)`,
-    [JSON.stringify(rows)],
-  );
   // Per channel: reset by a sent attempt, then the failures after it.
   const streaks = new Map<string, { reset: boolean; failures: number; workspaceId: string }>();
   for (const r of results) {
@@ -194,15 +181,31 @@ async function record(tx: Queryable, holderId: number, results: AttemptResult[],
     if (r.outcome === 'sent') streaks.set(r.channelId, { reset: true, failures: 0, workspaceId: r.workspaceId });
     else streaks.set(r.channelId, { ...s, failures: s.failures + 1 });
   }
+  // name: guardian-record-attempts — guardian_deliveries and guardian_channels by primary key.
   const changed = await tx.query<{ id: string; workspace_id: string; name: string; before: number; after: number }>(
-    `WITH s AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(id uuid, reset boolean, failures integer)),
-          locked AS (SELECT c.id, c.consecutive_failures AS before FROM guardian_channels c JOIN s ON s.id = c.id ORDER BY c.id FOR UPDATE OF c)
+    `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)
+                  AS r(id uuid, attempt integer, "startedAt" timestamptz, "durationMs" integer, "responseStatus" integer, error text, outcome text, "nextAttemptAt" timestamptz)),
+          deliveries AS (
+            UPDATE guardian_deliveries d
+               SET status = CASE r.outcome WHEN 'sent' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'retrying' END,
+                   next_attempt_at = COALESCE(r."nextAttemptAt", d.next_attempt_at), holder_id = NULL,
+                   last_response_status = r."responseStatus", last_error = r.error,
+                   sent_at = CASE WHEN r.outcome = 'sent' THEN $3::timestamptz END,
+                   failed_at = CASE WHEN r.outcome = 'failed' THEN $3::timestamptz END
+              FROM r
+             WHERE d.id = r.id AND d.holder_id = $2 AND d.status = 'sending'),
+          attempts AS (
+            INSERT INTO guardian_delivery_attempts (delivery_id, attempt, started_at, duration_ms, response_status, error, outcome)
+            SELECT r.id, r.attempt, r."startedAt", r."durationMs", r."responseStatus", r.error, r.outcome FROM r),
+          s AS (SELECT * FROM jsonb_to_recordset($4::jsonb) AS s(id uuid, reset boolean, failures integer)),
+          locked AS (SELECT c.id, c.consecutive_failures AS before FROM guardian_channels c JOIN s ON s.id = c.id
+                      WHERE s.failures > 0 OR c.consecutive_failures <> 0 ORDER BY c.id FOR UPDATE OF c)
      UPDATE guardian_channels c
         SET consecutive_failures = CASE WHEN s.reset THEN s.failures ELSE c.consecutive_failures + s.failures END
        FROM s, locked
       WHERE c.id = s.id AND locked.id = c.id
       RETURNING c.id, c.workspace_id, c.name, locked.before, c.consecutive_failures AS after`,
-    [JSON.stringify([...streaks].map(([id, s]) => ({ id, reset: s.reset, failures: s.failures })))],
+    [JSON.stringify(rows), holderId, at, JSON.stringify([...streaks].map(([id, s]) => ({ id, reset: s.reset, failures: s.failures })))],
   );
   const crossed = changed.rows.filter((c) => c.after >= FAILING_STREAK && (c.before < FAILING_STREAK || streaks.get(c.id)!.reset));
   for (const c of crossed) {

@@ -92,7 +92,7 @@ describe('a bounce storm through the verified provider webhook', () => {
     const [resolved] = await alertsOf(caller.workspaceId);
     expect(resolved).toMatchObject({ id: alert!.id, status: 'resolved' });
     expect((await timeline(alert!.id)).map((e) => [e.kind, e.fan_out])).toEqual([['fired', true], ['refired', false], ['auto_resolved', true]]);
-    const rule = await t.db.query<{ last_value: number; last_volume: number; next_eval_at: Date }>(`SELECT last_value, last_volume, next_eval_at FROM guardian_rules WHERE workspace_id = $1 AND default_key = 'bounce_rate'`, [caller.workspaceId]);
+    const rule = await t.db.query<{ last_value: number; last_volume: number; next_eval_at: Date }>(`SELECT s.last_value, s.last_volume, s.next_eval_at FROM guardian_rules r JOIN guardian_rule_state s ON s.rule_id = r.id WHERE r.workspace_id = $1 AND r.default_key = 'bounce_rate'`, [caller.workspaceId]);
     expect(rule.rows[0]!.last_volume).toBe(2200);
     expect(rule.rows[0]!.next_eval_at.getTime()).toBe(clock.now().getTime() + INTERVAL);
   });
@@ -129,7 +129,7 @@ describe('a bounce storm through the verified provider webhook', () => {
     const outcome = await t.runtime.guardianEvaluator.runRound();
     expect(outcome.failed).toBe(1);
     expect(outcome.fired).toBe(1);
-    const next = await t.db.query<{ next_eval_at: Date; last_evaluated_at: Date | null }>('SELECT next_eval_at, last_evaluated_at FROM guardian_rules WHERE id = $1', [bad.rows[0]!.id]);
+    const next = await t.db.query<{ next_eval_at: Date; last_evaluated_at: Date | null }>('SELECT next_eval_at, last_evaluated_at FROM guardian_rule_state WHERE rule_id = $1', [bad.rows[0]!.id]);
     expect(next.rows[0]!.next_eval_at.getTime()).toBe(clock.now().getTime() + INTERVAL);
     expect(next.rows[0]!.last_evaluated_at).toBeNull();
   });
@@ -152,7 +152,7 @@ describe('two evaluators on one database', () => {
       clock.advance(INTERVAL);
       const [a, b] = await Promise.all([one.runRound(), two.runRound()]);
       expect(a.fired + b.fired).toBe(12);
-      const due = await t.db.query(`SELECT 1 FROM guardian_rules WHERE enabled AND next_eval_at <= $1`, [clock.now()]);
+      const due = await t.db.query(`SELECT 1 FROM guardian_rule_state WHERE enabled AND next_eval_at <= $1`, [clock.now()]);
       expect(due.rowCount).toBe(0);
       for (const ws of workspaces) {
         const alerts = await alertsOf(ws.workspaceId);

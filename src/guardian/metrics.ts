@@ -42,7 +42,7 @@ async function snapshot(db: Database, now: Date): Promise<Snapshot> {
     db.query<{ n: string }>(`SELECT count(*) AS n FROM messages WHERE status = 'uncertain'`),
     db.query<{ n: string }>(`SELECT count(DISTINCT provider_id) AS n FROM guardian_circuit_states WHERE state = 'open' AND seen_at > $1::timestamptz - interval '${LIVE_PROCESS_SECONDS} seconds'`, [now]),
     db.query<{ severity: string; n: string }>(`SELECT severity, count(*) AS n FROM guardian_alerts WHERE status <> 'resolved' GROUP BY severity`),
-    db.query<{ signal: string; value: number }>(`SELECT signal, max(last_value) AS value FROM guardian_rules WHERE enabled AND last_value IS NOT NULL GROUP BY signal`),
+    db.query<{ signal: string; value: number }>(`SELECT r.signal, max(s.last_value) AS value FROM guardian_rule_state s JOIN guardian_rules r ON r.id = s.rule_id WHERE s.enabled AND s.last_value IS NOT NULL GROUP BY r.signal`),
     workerHeartbeatAge(db, now),
   ]);
   return {

@@ -4,6 +4,7 @@
  * the transactional email and the in-app notification. Pure functions of the payload.
  */
 import { escapeHtml } from '../platform/html.js';
+import { isSignalKey, SIGNALS } from './signal-catalog.schemas.js';
 
 export interface AlertPayload {
   type: 'alert';
@@ -48,6 +49,12 @@ const SEVERITY_EMOJI: Record<string, string> = { low: ':information_source:', me
 const num = (value: number): string => (Number.isInteger(value) ? String(value) : value.toPrecision(4).replace(/\.?0+$/, ''));
 const pct = (rate: number | null): string => (rate === null ? 'n/a' : `${(rate * 100).toFixed(2)} %`);
 
+/** A signal's value in its unit (signal-catalog.schemas.ts): "10 %", "320 s", "12". */
+function valueOf(signal: string, value: number): string {
+  const unit = isSignalKey(signal) ? SIGNALS[signal].unit : null;
+  return unit === 'percent' ? `${num(value)} %` : unit === 'seconds' ? `${num(value)} s` : num(value);
+}
+
 /** One line: the delivery log's summary and the in-app title. */
 export function summaryOf(payload: NotificationPayload): string {
   if (payload.type === 'alert') return `${EVENT_WORDS[payload.event]}: ${payload.alert.ruleName} (${payload.alert.severity})`;
@@ -58,7 +65,7 @@ export function summaryOf(payload: NotificationPayload): string {
 function details(payload: NotificationPayload): string[] {
   if (payload.type === 'alert') {
     const a = payload.alert;
-    return [`Signal ${a.signal}: ${num(a.value)} ${a.comparison} threshold ${num(a.threshold)}${a.volume !== null ? ` (volume ${num(a.volume)})` : ''}`, `Severity ${a.severity}, opened ${a.openedAt}`];
+    return [`Signal ${a.signal}: ${valueOf(a.signal, a.value)} ${a.comparison} threshold ${valueOf(a.signal, a.threshold)}${a.volume !== null ? ` (volume ${num(a.volume)})` : ''}`, `Severity ${a.severity}, opened ${a.openedAt}`];
   }
   if (payload.type === 'test') return ['This is a test from Unite Hub Guardian: this channel receives alert notifications.'];
   return [
@@ -86,8 +93,8 @@ export function slackMessage(payload: NotificationPayload): Record<string, unkno
       fields: [
         { type: 'mrkdwn', text: `*Severity*\n${SEVERITY_EMOJI[a.severity] ?? ''} ${a.severity}` },
         { type: 'mrkdwn', text: `*Signal*\n\`${a.signal}\`` },
-        { type: 'mrkdwn', text: `*Value*\n${num(a.value)}` },
-        { type: 'mrkdwn', text: `*Threshold*\n${a.comparison} ${num(a.threshold)}` },
+        { type: 'mrkdwn', text: `*Value*\n${valueOf(a.signal, a.value)}` },
+        { type: 'mrkdwn', text: `*Threshold*\n${a.comparison} ${valueOf(a.signal, a.threshold)}` },
       ],
     });
   } else {

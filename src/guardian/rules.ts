@@ -43,8 +43,15 @@ export interface RuleRow {
   updated_at: Date;
 }
 
-export const RULE_COLUMNS = `id, workspace_id, name, signal, scope, comparison, threshold, window_seconds, min_volume, severity, channel_ids,
-  cooldown_seconds, enabled, default_key, next_eval_at, last_evaluated_at, last_value, last_volume, created_at, updated_at`;
+export const RULE_COLUMNS = `r.id, r.workspace_id, r.name, r.signal, r.scope, r.comparison, r.threshold, r.window_seconds, r.min_volume, r.severity, r.channel_ids,
+  r.cooldown_seconds, r.enabled, r.default_key, s.next_eval_at, s.last_evaluated_at, s.last_value, s.last_volume, r.created_at, r.updated_at`;
+/** A rule with the evaluator's state of it (migration 112: a trigger keeps one state row per rule). */
+export const RULE_FROM = 'guardian_rules r JOIN guardian_rule_state s ON s.rule_id = r.id';
+
+async function readRuleRow(q: Queryable, workspaceId: string, id: string, lock = false): Promise<RuleRow | undefined> {
+  const { rows } = await q.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM ${RULE_FROM} WHERE r.workspace_id = $1 AND r.id = $2${lock ? ' FOR UPDATE OF r' : ''}`, [workspaceId, id]);
+  return rows[0];
+}
 
 export function ruleView(row: RuleRow): RuleView {
   return {
@@ -144,14 +151,14 @@ function complete(input: RuleInput): Complete {
 }
 
 export async function listRules(q: Queryable, workspaceId: string): Promise<RuleView[]> {
-  const { rows } = await q.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM guardian_rules WHERE workspace_id = $1 ORDER BY created_at, id`, [workspaceId]);
+  const { rows } = await q.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM ${RULE_FROM} WHERE r.workspace_id = $1 ORDER BY r.created_at, r.id`, [workspaceId]);
   return rows.map(ruleView);
 }
 
 export async function getRule(q: Queryable, workspaceId: string, id: string): Promise<RuleView> {
-  const { rows } = await q.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM guardian_rules WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
-  if (!rows[0]) throw notFound('Rule');
-  return ruleView(rows[0]);
+  const row = await readRuleRow(q, workspaceId, id);
+  if (!row) throw notFound('Rule');
+  return ruleView(row);
 }
 
 export async function createRule(deps: GuardianDeps, workspaceId: string, actor: Actor, input: RuleInput): Promise<RuleView> {
@@ -159,12 +166,12 @@ export async function createRule(deps: GuardianDeps, workspaceId: string, actor:
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     await validateRule(tx, workspaceId, rule);
-    const { rows } = await tx.query<RuleRow>(
+    const { rows } = await tx.query<{ id: string }>(
       `INSERT INTO guardian_rules (workspace_id, name, signal, scope, comparison, threshold, window_seconds, min_volume, severity, channel_ids, cooldown_seconds, enabled, next_eval_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12, $13, $13, $13) RETURNING ${RULE_COLUMNS}`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12, $13, $13, $13) RETURNING id`,
       [workspaceId, rule.name, rule.signal, JSON.stringify(rule.scope), rule.comparison, rule.threshold, rule.windowSeconds, rule.minVolume, rule.severity, rule.channelIds, rule.cooldownSeconds, rule.enabled, now],
     );
-    const view = ruleView(rows[0]!);
+    const view = ruleView((await readRuleRow(tx, workspaceId, rows[0]!.id))!);
     await recordAudit(tx, { workspaceId, actor, action: 'guardian_rule.create', resourceType: 'guardian_rule', resourceId: view.id, after: auditable(view) });
     return view;
   });
@@ -178,8 +185,7 @@ function auditable(view: RuleView): Record<string, unknown> {
 export async function updateRule(deps: GuardianDeps, workspaceId: string, actor: Actor, id: string, patch: RulePatchInput): Promise<RuleView> {
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
-    const { rows } = await tx.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM guardian_rules WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, [workspaceId, id]);
-    const current = rows[0];
+    const current = await readRuleRow(tx, workspaceId, id, true);
     if (!current) throw notFound('Rule');
     const before = ruleView(current);
     const rule = complete({
@@ -197,13 +203,13 @@ export async function updateRule(deps: GuardianDeps, workspaceId: string, actor:
     });
     await validateRule(tx, workspaceId, rule);
     // The changed rule is evaluated at the next tick rather than after the rest of the interval.
-    const updated = await tx.query<RuleRow>(
+    await tx.query(
       `UPDATE guardian_rules SET name = $3, signal = $4, scope = $5, comparison = $6, threshold = $7, window_seconds = $8, min_volume = $9,
               severity = $10, channel_ids = $11::uuid[], cooldown_seconds = $12, enabled = $13, next_eval_at = $14, updated_at = $14
-        WHERE workspace_id = $1 AND id = $2 RETURNING ${RULE_COLUMNS}`,
+        WHERE workspace_id = $1 AND id = $2`,
       [workspaceId, id, rule.name, rule.signal, JSON.stringify(rule.scope), rule.comparison, rule.threshold, rule.windowSeconds, rule.minVolume, rule.severity, rule.channelIds, rule.cooldownSeconds, rule.enabled, now],
     );
-    const view = ruleView(updated.rows[0]!);
+    const view = ruleView((await readRuleRow(tx, workspaceId, id))!);
     if (!rule.enabled && current.enabled) await resolveOpenAlertOfRule(tx, workspaceId, id, actor, now);
     await recordAudit(tx, { workspaceId, actor, action: 'guardian_rule.update', resourceType: 'guardian_rule', resourceId: id, before: auditable(before), after: auditable(view) });
     return view;
@@ -213,10 +219,10 @@ export async function updateRule(deps: GuardianDeps, workspaceId: string, actor:
 export async function deleteRule(deps: GuardianDeps, workspaceId: string, actor: Actor, id: string): Promise<void> {
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
-    const { rows } = await tx.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM guardian_rules WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, [workspaceId, id]);
-    if (!rows[0]) throw notFound('Rule');
+    const row = await readRuleRow(tx, workspaceId, id, true);
+    if (!row) throw notFound('Rule');
     await resolveOpenAlertOfRule(tx, workspaceId, id, actor, now);
     await tx.query('DELETE FROM guardian_rules WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
-    await recordAudit(tx, { workspaceId, actor, action: 'guardian_rule.delete', resourceType: 'guardian_rule', resourceId: id, before: auditable(ruleView(rows[0])) });
+    await recordAudit(tx, { workspaceId, actor, action: 'guardian_rule.delete', resourceType: 'guardian_rule', resourceId: id, before: auditable(ruleView(row)) });
   });
 }

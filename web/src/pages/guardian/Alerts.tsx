@@ -1,11 +1,13 @@
 /**
  * Guardian → Alerts: the incidents, newest first, filtered by status and severity; one alert with
- * its timeline, and acknowledge / resolve for those whose Guardian role allows it.
+ * its timeline, who was told of it (its deliveries, for roles that may read delivery logs), and
+ * acknowledge / resolve for those whose Guardian role allows it.
  */
 import { useState } from 'react';
 import { errorMessage } from '../../api';
 import { Link, navigate } from '../../router';
 import { Alert, Badge, formatDate, LoadedList, Spinner, useLoad } from '../../ui';
+import { guardianApi as notifyApi } from '../../guardian-api';
 import { formatValue, guardianApi, type AlertView, type SignalInfo } from './guardian-api';
 import { GuardianLayout } from './GuardianLayout';
 
@@ -100,6 +102,48 @@ export function GuardianAlertsPage() {
   );
 }
 
+const DELIVERY_LABEL: Record<string, string> = { pending: 'Waiting', sending: 'Sending', sent: 'Delivered', retrying: 'Retrying', failed: 'Failed' };
+
+/** Every delivery of the alert's notifications: channel, status, when it arrived or why not. */
+function WhoWasTold({ alertId }: { alertId: string }) {
+  const [loaded] = useLoad(() => notifyApi.deliveries.list({ alertId, limit: 200 }), [alertId], 15_000);
+  if (loaded.status === 'loading') return <Spinner label="Loading who was told…" />;
+  if (loaded.status === 'error') return <Alert>{loaded.message}</Alert>;
+  if (loaded.data.deliveries.length === 0) {
+    return (
+      <p className="muted">
+        Nobody has been notified of this alert: its rule names no channel, or the notification is still on its way. Choose channels in the rule's editor under <Link to="/guardian/rules">Rules</Link>.
+      </p>
+    );
+  }
+  return (
+    <table className="table" aria-label="Who was told">
+      <thead>
+        <tr>
+          <th scope="col">Notification</th>
+          <th scope="col">Channel</th>
+          <th scope="col">Status</th>
+          <th scope="col">When</th>
+        </tr>
+      </thead>
+      <tbody>
+        {loaded.data.deliveries.map((d) => (
+          <tr key={d.id}>
+            <td>{d.summary}</td>
+            <td>
+              {d.channelName ?? <span className="muted">deleted channel</span>} <span className="muted">({d.channelKind === 'in_app' ? 'in-app' : (d.channelKind ?? '—')})</span>
+            </td>
+            <td>
+              <Badge tone={d.status === 'sent' ? 'sent' : d.status === 'failed' ? 'failed' : 'queued'}>{DELIVERY_LABEL[d.status] ?? d.status}</Badge>
+            </td>
+            <td>{d.sentAt ? formatDate(d.sentAt) : d.failedAt ? `${formatDate(d.failedAt)}: ${d.lastError ?? 'failed'}` : d.nextAttemptAt ? `next try ${formatDate(d.nextAttemptAt)}` : '—'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function GuardianAlertPage({ alertId }: { alertId: string }) {
   const [loaded, reload] = useLoad(() => guardianApi.alert(alertId), [alertId], 15_000);
   const [me] = useLoad(() => guardianApi.me(), []);
@@ -183,6 +227,15 @@ export function GuardianAlertPage({ alertId }: { alertId: string }) {
           </li>
         ))}
       </ol>
+      {me.status === 'ready' && me.data.capabilities.includes('logs:read') ? (
+        <>
+          <h3>Who was told</h3>
+          <WhoWasTold alertId={alertId} />
+          <p>
+            <Link to="/guardian/deliveries">Delivery log</Link> — every attempt, with its response code.
+          </p>
+        </>
+      ) : null}
     </GuardianLayout>
   );
 }
