@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
@@ -39,6 +38,7 @@ import { registerBodyDrain } from './http/body-drain.js';
 import { registerJsonBodyParser } from './http/json-body.js';
 import { registerRateLimits } from './http/rate-limits.js';
 import { registerLoadShedding } from './http/load-shedding.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
 import { typed, type ApiInstance } from './http/typed.js';
@@ -133,7 +133,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   });
 
   await app.register(cookie);
-  await app.register(helmet, {
+  registerSecurityHeaders(app, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
