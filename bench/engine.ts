@@ -9,7 +9,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createPostgresDatabase, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
@@ -28,7 +27,6 @@ if (!adminUrl) {
   process.stderr.write('DATABASE_URL is required (postgres://…)\n');
   process.exit(78);
 }
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function withDatabase(url: string, name: string): string {
   const parsed = new URL(url);
