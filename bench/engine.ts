@@ -6,10 +6,9 @@
  * 3. event-to-step latency: 1,000 events/s through the event sink, p50/p99 from event stored to
  *    the enrollment's first step; 4. the worker's peak RSS.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createPostgresDatabase, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
@@ -18,6 +17,7 @@ import { createCampaignEventSink } from '../src/campaigns/sink.js';
 import { systemClock } from '../src/platform/clock.js';
 import { SYSTEM_ACTOR } from '../src/identity/audit.js';
 import { createCampaign, publishCampaign } from '../src/campaigns/campaigns.js';
+import { startServerWorker, type WorkerProcess } from '../test/worker-process.js';
 
 const N = Number(process.env.BENCH_ENROLLMENTS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
@@ -27,7 +27,6 @@ if (!adminUrl) {
   process.stderr.write('DATABASE_URL is required (postgres://…)\n');
   process.exit(78);
 }
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function withDatabase(url: string, name: string): string {
   const parsed = new URL(url);
@@ -35,30 +34,9 @@ function withDatabase(url: string, name: string): string {
   return parsed.toString();
 }
 
-function startWorker(url: string): Promise<{ child: ChildProcess; stop: () => Promise<number> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/engine-worker-process.ts')], {
-    env: { ...process.env, DATABASE_URL: url, ENGINE_BATCH_SIZE: String(BATCH), LOG_LEVEL: 'error', WORKER_POLL_MS: '200', NODE_ENV: 'production', APP_SECRET: 'bench-secret-that-is-at-least-32-chars!!' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('ready\n')) {
-        out = '';
-        resolve({
-          child,
-          stop: () =>
-            new Promise((done) => {
-              child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-              child.once('exit', () => done((JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { peakRssMb?: number }).peakRssMb ?? 0));
-              child.kill('SIGTERM');
-            }),
-        });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-  });
+/** The real server in the worker role (test/worker-process.ts) with the benchmark's batch size. */
+function startWorker(url: string): Promise<WorkerProcess> {
+  return startServerWorker(url, { ENGINE_BATCH_SIZE: String(BATCH), WORKER_POLL_MS: '200', DATA_DIR: path.join(os.tmpdir(), 'uh-bench-engine') });
 }
 
 async function waitUntil(db: Database, campaignId: string): Promise<void> {

@@ -101,7 +101,9 @@ async function main(): Promise<number> {
         DATA_DIR: path.join(os.tmpdir(), `uh-load-${database}`),
       };
       // The production composition (docs/scaling.md): one process serving the API, one running the workers.
-      server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server.ts')], { cwd: root, env: { ...env, UNITE_ROLE: 'api' }, stdio: ['ignore', 'inherit', 'inherit'] });
+      // LOAD_CPU_PROF=<dir>: the API process writes a V8 CPU profile there when it stops.
+      const profile = process.env.LOAD_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.LOAD_CPU_PROF] : [];
+      server = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(root, 'src/server.ts')], { cwd: root, env: { ...env, UNITE_ROLE: 'api' }, stdio: ['ignore', 'inherit', 'inherit'] });
       worker = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server.ts')], { cwd: root, env: { ...env, UNITE_ROLE: 'worker', PORT: '0' }, stdio: ['ignore', 'inherit', 'inherit'] });
       await waitReady(base, server);
     } else if (!databaseUrl || !appSecret) {
@@ -124,6 +126,7 @@ async function main(): Promise<number> {
       ...process.env,
       LOAD_OWNER_EMAIL: seeded.ownerEmail,
       LOAD_OWNER_PASSWORD: seeded.ownerPassword,
+      LOAD_LOGIN_PASSWORD: seeded.loginPassword,
       ARTILLERY_DISABLE_TELEMETRY: 'true',
     });
     const loadAfter = os.loadavg();

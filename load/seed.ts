@@ -2,7 +2,8 @@
  * Seeds a realistic workspace for the load profiles on a running server (through its API) and its
  * PostgreSQL database (bulk rows): an owner, 20 API keys, 5 write keys, 10 signed-in sessions,
  * 10,000 contacts with 5 events each, 3 templates, 3 dynamic segments, 3 published campaigns and
- * 2,000 sent messages whose signed open and click links recipients follow. Writes the Artillery
+ * 2,000 sent messages whose signed open and click links recipients follow, and 500 members who sign
+ * in during the run (one account each, so the per-account log-in throttle is not what is measured). Writes the Artillery
  * payload (one credential set and one contact per row) to `load/.run/payload.csv`.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,11 +11,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { LinkSigner } from '../src/email/links.js';
+import { hashPassword } from '../src/identity/identity.js';
 
 export interface SeedResult {
   payloadFile: string;
   ownerEmail: string;
   ownerPassword: string;
+  /** The password of every signing-in account (payload column loginEmail). */
+  loginPassword: string;
   rows: number;
 }
 
@@ -24,6 +28,8 @@ const MESSAGES = 2_000;
 const API_KEYS = 20;
 const WRITE_KEYS = 5;
 const SESSIONS = 10;
+/** Accounts of the signing-in scenario: each virtual user logs in to one of its own, as real users do. */
+const LOGIN_USERS = Number(process.env.LOAD_LOGIN_USERS ?? 500);
 
 /** A documentation-range address (RFC 5737) as the client address a proxy would forward. */
 export function clientIp(n: number): string {
@@ -31,7 +37,13 @@ export function clientIp(n: number): string {
 }
 
 async function call(base: string, method: string, url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: unknown; cookies: string[] }> {
-  const response = await fetch(`${base}${url}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const send = () => fetch(`${base}${url}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  let response = await send();
+  // A busy server (503 + Retry-After, docs/load.md#load-shedding) is asked again, as any client should.
+  for (let attempt = 0; response.status === 503 && attempt < 10; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 1000 * Number(response.headers.get('retry-after') ?? 1)));
+    response = await send();
+  }
   const text = await response.text();
   const json: unknown = text ? JSON.parse(text) : null;
   if (response.status >= 300) throw new Error(`${method} ${url} answered ${response.status}: ${text.slice(0, 300)}`);
@@ -121,6 +133,24 @@ export async function seedWorkspace(base: string, databaseUrl: string, appSecret
     ).rows;
     const signer = new LinkSigner(appSecret);
 
+    // Members who sign in during the run, one account per payload row (round robin): the
+    // per-account log-in throttle (src/identity/login-throttle.ts) counts attempts per email, so
+    // thousands of virtual users on one account would measure the throttle, not the log-in. One
+    // argon2 hash serves them all (same password, hashed once, as the server would).
+    const loginPassword = `load member ${randomBytes(6).toString('hex')}`;
+    const loginHash = await hashPassword(loginPassword);
+    const loginEmails = (
+      await client.query<{ email: string }>(
+        `WITH u AS (
+           INSERT INTO users (email, name, password_hash)
+           SELECT 'load-member-' || i || '-' || $2 || '@example.com', 'Member ' || i, $3 FROM generate_series(1, $4) AS i
+           RETURNING id, email)
+         INSERT INTO memberships (workspace_id, user_id, role) SELECT $1, u.id, 'admin' FROM u
+         RETURNING (SELECT email FROM u WHERE u.id = user_id) AS email`,
+        [workspaceId, randomBytes(3).toString('hex'), loginHash, LOGIN_USERS],
+      )
+    ).rows.map((r) => r.email);
+
     const sessions: Array<{ cookie: string; csrf: string }> = [];
     for (let i = 0; i < SESSIONS; i += 1) {
       const login = await call(base, 'POST', '/api/auth/login', { email: ownerEmail, password: ownerPassword }, { 'x-forwarded-for': clientIp(1 + i) });
@@ -128,7 +158,7 @@ export async function seedWorkspace(base: string, databaseUrl: string, appSecret
       sessions.push({ cookie: session.join('; '), csrf: (login.json as { csrfToken: string }).csrfToken });
     }
 
-    const header = ['apiKey', 'writeKey', 'sessionCookie', 'csrf', 'ip', 'contactId', 'contactEmail', 'searchTerm', 'campaignId', 'templateId', 'openPath', 'clickPath'];
+    const header = ['apiKey', 'writeKey', 'sessionCookie', 'csrf', 'ip', 'contactId', 'contactEmail', 'searchTerm', 'campaignId', 'templateId', 'openPath', 'clickPath', 'loginEmail'];
     const lines = [header.join(',')];
     const rows = Math.max(MESSAGES, 1000);
     for (let i = 0; i < rows; i += 1) {
@@ -138,7 +168,7 @@ export async function seedWorkspace(base: string, databaseUrl: string, appSecret
       const open = signer.sign({ t: 'o', w: workspaceId, m: message.id, c: message.contact_id });
       const click = signer.sign({ t: 'c', w: workspaceId, m: message.id, c: message.contact_id, u: `https://example.com/offer/${i % 3}` });
       lines.push(
-        [apiKeys[i % apiKeys.length]!, writeKeys[i % writeKeys.length]!, session.cookie, session.csrf, clientIp(i), contact.id, contact.email, `first${(i * 37) % contactRows.length}`, campaigns[i % campaigns.length]!, templates[i % templates.length]!, `/t/o/${open}`, `/t/c/${click}`]
+        [apiKeys[i % apiKeys.length]!, writeKeys[i % writeKeys.length]!, session.cookie, session.csrf, clientIp(i), contact.id, contact.email, `first${(i * 37) % contactRows.length}`, campaigns[i % campaigns.length]!, templates[i % templates.length]!, `/t/o/${open}`, `/t/c/${click}`, loginEmails[i % loginEmails.length]!]
           .map(csvCell)
           .join(','),
       );
@@ -147,7 +177,7 @@ export async function seedWorkspace(base: string, databaseUrl: string, appSecret
     const payloadFile = path.join(runDir, 'payload.csv');
     writeFileSync(payloadFile, `${lines.join('\n')}\n`);
     await client.query('ANALYZE');
-    return { payloadFile, ownerEmail, ownerPassword, rows };
+    return { payloadFile, ownerEmail, ownerPassword, loginPassword, rows };
   } finally {
     await client.end();
   }

@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
@@ -16,7 +15,7 @@ import type { Config } from './config.js';
 import { contactsRoutes } from './contacts/contacts.routes.js';
 import { customFieldRoutes } from './contacts/custom-fields.routes.js';
 import { importRoutes } from './contacts/import.routes.js';
-import { isDatabaseUnavailable, type Database } from './db/database.js';
+import { DatabaseBusyError, isDatabaseUnavailable, type Database } from './db/database.js';
 import { isUniqueViolation } from './db/errors.js';
 import type { EmailServices } from './email/email.js';
 import { emailRoutes } from './email/email.routes.js';
@@ -33,10 +32,13 @@ import type { GuardianNotifier } from './guardian/notifier.js';
 import { guardianNotifyRoutes } from './guardian/notify.routes.js';
 import type { HealthCheck } from './health/health.js';
 import { isOperator, registerAuth } from './http/auth.js';
+import type { ApiKeyCache } from './identity/api-key-cache.js';
 import { AppError, type ErrorBody } from './http/errors.js';
 import { registerBodyDrain } from './http/body-drain.js';
 import { registerJsonBodyParser } from './http/json-body.js';
 import { registerRateLimits } from './http/rate-limits.js';
+import { registerLoadShedding } from './http/load-shedding.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
 import { typed, type ApiInstance } from './http/typed.js';
@@ -73,6 +75,8 @@ export interface AppDeps {
   processMonitor: ProcessMonitor;
   /** Resolves outbound hosts when they are saved (webhook URLs, SMTP providers) to refuse non-public ones. */
   dns: DnsResolver;
+  /** Resolved API keys of this process, dropped when revoked (src/identity/api-key-cache.ts); listening once the app is built. */
+  apiKeys: ApiKeyCache;
   /** Shared rate-limit counters across processes (REDIS_URL); absent: counted in this process. */
   redis?: Redis;
 }
@@ -106,6 +110,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     ajv: { customOptions: { removeAdditional: false } },
   });
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
+  // First hook: past capacity (event-loop delay), new requests are refused before any work.
+  registerLoadShedding(app, { maxEventLoopDelayMs: config.maxEventLoopDelayMs });
   app.setValidatorCompiler(validatorCompiler);
   registerJsonBodyParser(app);
 
@@ -127,7 +133,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   });
 
   await app.register(cookie);
-  await app.register(helmet, {
+  registerSecurityHeaders(app, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
@@ -189,6 +195,13 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send(errorBody(error.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED', error.message));
     }
+    if (error instanceof DatabaseBusyError) {
+      // Over capacity: every pooled connection stayed busy for DATABASE_POOL_WAIT_MS. Refused fast
+      // so the requests admitted keep their latency (docs/load.md#load-shedding).
+      request.log.warn('database pool saturated; request shed');
+      reply.header('retry-after', '1');
+      return reply.code(503).send(errorBody('SERVICE_UNAVAILABLE', 'The server is busy right now; try again shortly'));
+    }
     if (isDatabaseUnavailable(error)) {
       // PostgreSQL restarting or unreachable: not a bug, and the same request may succeed shortly.
       request.log.warn({ err: error }, 'database unavailable');
@@ -204,14 +217,18 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   app.addHook('onResponse', async (_request, reply) => {
     deps.processMonitor.countResponse(reply.statusCode);
   });
-  healthRoutes(typed(app), { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, deps) });
+  // Resolved API keys stay in this process until revoked (NOTIFY) or a minute old.
+  await deps.apiKeys.start(deps.db);
+  app.addHook('onClose', () => deps.apiKeys.stop());
+  const authDeps = { db: deps.db, clock: deps.clock, config, apiKeys: deps.apiKeys };
+  healthRoutes(typed(app), { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, authDeps) });
   trackingRoutes(typed(app), deps);
   await app.register(async (scope) => emailPublicRoutes(scope, deps));
   campaignHookRoutes(app, deps);
 
   await app.register(
     async (api) => {
-      registerAuth(api, deps);
+      registerAuth(api, authDeps);
       for (const routes of API_ROUTES) routes(typed(api), deps);
       api.setNotFoundHandler((request, reply) =>
         reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),

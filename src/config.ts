@@ -20,6 +20,16 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly databasePoolSize: number;
+  /** The longest a statement waits for a pooled connection before the request is refused with 503 (DATABASE_POOL_WAIT_MS; 0: no bound). */
+  readonly databasePoolWaitMs: number;
+  /**
+   * Connections the kernel queues for this process to accept (LISTEN_BACKLOG; capped by
+   * net.core.somaxconn). Node's default, 511, overflows under bursts of new connections: the
+   * kernel then drops SYNs and clients wait 1, 3, 7 s for their retransmission (docs/load.md).
+   */
+  readonly listenBacklog: number;
+  /** Event-loop delay past which the API refuses new requests with 503 (MAX_EVENT_LOOP_DELAY_MS; 0: never). */
+  readonly maxEventLoopDelayMs: number;
   readonly role: ProcessRole;
   readonly logLevel: string;
   /**
@@ -201,6 +211,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     databaseUrl,
     dataDir: path.resolve(cwd, env.DATA_DIR && env.DATA_DIR !== '' ? env.DATA_DIR : 'data'),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    databasePoolWaitMs: int(env, 'DATABASE_POOL_WAIT_MS', 3_000, 0, 600_000),
+    listenBacklog: int(env, 'LISTEN_BACKLOG', 4_096, 1, 65_535),
+    // Off under test: a test process compiles modules and runs suites on the loop it would measure.
+    maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', nodeEnv === 'test' ? 0 : 250, 0, 60_000),
     role,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'silent' : 'info'),
     appSecret: secret && secret !== '' ? secret : undefined,

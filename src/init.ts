@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
+import { ApiKeyCache } from './identity/api-key-cache.js';
 import { WorkHolder } from './db/holder.js';
 import { migrate } from './db/migrate.js';
 import { combineEventSinks, type EventSink } from './core/events.js';
@@ -95,7 +96,7 @@ export function resolveAppSecret(config: Config): string {
 
 export async function openDatabase(config: Config, logger?: Logger): Promise<Database> {
   if (config.databaseUrl) {
-    return createPostgresDatabase(config.databaseUrl, config.databasePoolSize, logger && { warn: (message, err) => logger.warn({ err }, message), info: (message) => logger.info(message) });
+    return createPostgresDatabase(config.databaseUrl, config.databasePoolSize, logger && { warn: (message, err) => logger.warn({ err }, message), info: (message) => logger.info(message) }, { connectionWaitMs: config.databasePoolWaitMs });
   }
   mkdirSync(config.dataDir, { recursive: true });
   return createPgliteDatabase(path.join(config.dataDir, 'pglite'));
@@ -162,6 +163,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     ai,
     processMonitor,
     guardianNotify,
+    apiKeys: new ApiKeyCache(),
     ...(redis ? { redis } : {}),
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   if (runWorkers) for (const worker of runtime.workers) worker.start();
   // Every role reports its heartbeat, breakers and HTTP counts for Guardian (src/guardian/monitor.ts).
   runtime.processMonitor.start(config.role, runWorkers ? runtime.workers.map((w) => w.name) : []);
-  if (app) await app.listen({ port: config.port, host: config.host });
+  if (app) await app.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
   logger.info({ role: config.role, database: runtime.deps.db.kind, url: config.publicUrl }, 'Unite Hub started');
 
   let stopping = false;

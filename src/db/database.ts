@@ -70,8 +70,31 @@ export interface ConnectionLog {
   info(message: string): void;
 }
 
-export function createPostgresDatabase(connectionString: string, poolSize: number, log?: ConnectionLog): Database {
-  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000 });
+/**
+ * Thrown instead of waiting on: every pooled connection stayed busy for the whole wait bound
+ * (DATABASE_POOL_WAIT_MS). The server is over capacity; the HTTP layer answers 503
+ * SERVICE_UNAVAILABLE with Retry-After, so an overload is refused fast instead of queued forever.
+ */
+export class DatabaseBusyError extends Error {
+  readonly code = 'DATABASE_BUSY';
+  constructor(waitMs: number) {
+    super(`every database connection stayed busy for ${waitMs} ms`);
+    this.name = 'DatabaseBusyError';
+  }
+}
+
+export interface PoolOptions {
+  /** The longest a statement waits for a free pooled connection (ms); 0: no bound. */
+  connectionWaitMs?: number;
+}
+
+export function createPostgresDatabase(connectionString: string, poolSize: number, log?: ConnectionLog, options: PoolOptions = {}): Database {
+  const waitMs = options.connectionWaitMs ?? 0;
+  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000, ...(waitMs > 0 ? { connectionTimeoutMillis: waitMs } : {}) });
+  /** A wait that timed out while every connection was checked out means overload, not an outage. */
+  const saturated = () => pool.totalCount >= poolSize && pool.idleCount === 0;
+  const busyOr = (error: unknown, wasSaturated: boolean): unknown =>
+    wasSaturated && error instanceof Error && /^timeout exceeded when trying to connect/.test(error.message) ? new DatabaseBusyError(waitMs) : error;
   // An idle client losing its connection (PostgreSQL restarted) must not end the process; the
   // pool drops it and opens a new one for the next query.
   pool.on('error', () => undefined);
@@ -84,11 +107,19 @@ export function createPostgresDatabase(connectionString: string, poolSize: numbe
     kind: 'postgres',
     async query<R>(sql: string, params?: readonly unknown[]) {
       const statement = pgQuery(sql, params);
-      const result = typeof statement === 'string' ? await pool.query(statement, params as unknown[] | undefined) : await pool.query(statement);
-      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      const wasSaturated = saturated();
+      try {
+        const result = typeof statement === 'string' ? await pool.query(statement, params as unknown[] | undefined) : await pool.query(statement);
+        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      } catch (error) {
+        throw busyOr(error, wasSaturated);
+      }
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+      const wasSaturated = saturated();
+      const client = await pool.connect().catch((error: unknown) => {
+        throw busyOr(error, wasSaturated);
+      });
       // A checked-out client has no listener of the pool's: the server ending the connection
       // between two statements (while `fn` awaits something else) would otherwise be an
       // unhandled 'error' that ends the process. The next statement fails instead.
@@ -163,6 +194,7 @@ export function createPostgresDatabase(connectionString: string, poolSize: numbe
  * PostgreSQL shutting down or starting up) rather than a problem with the statement.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseBusyError) return true;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect now).

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
+import type { ApiKeyCache } from '../identity/api-key-cache.js';
 import { resolveApiKey, resolveSession } from '../identity/identity.js';
 import { can, type Permission, type Role } from '../identity/permissions.js';
 import { safeEqual } from '../identity/tokens.js';
@@ -74,12 +75,20 @@ function allowedOrigin(config: Config, request: FastifyRequest, origin: string):
  * Whether the caller may see operator details (/health/deep): the METRICS_TOKEN as a Bearer token,
  * or an API key or session of an owner or admin. Outside the `/api` scope, so no CSRF (GET only).
  */
-export async function isOperator(request: FastifyRequest, deps: { db: Database; clock: Clock; config: Config }): Promise<boolean> {
+/** What authentication needs: the database, the clock, the config and this process's API-key cache (if any). */
+export interface AuthDeps {
+  db: Database;
+  clock: Clock;
+  config: Config;
+  apiKeys?: ApiKeyCache | undefined;
+}
+
+export async function isOperator(request: FastifyRequest, deps: AuthDeps): Promise<boolean> {
   const authorization = request.headers.authorization;
   if (authorization?.startsWith('Bearer ')) {
     const presented = authorization.slice(7).trim();
     if (deps.config.metricsToken && safeEqual(presented, deps.config.metricsToken)) return true;
-    const key = await resolveApiKey(deps.db, deps.clock, presented);
+    const key = await resolveApiKey(deps.db, deps.clock, presented, deps.apiKeys);
     return key !== null && (key.role === 'owner' || key.role === 'admin');
   }
   const token = request.cookies[SESSION_COOKIE];
@@ -87,7 +96,7 @@ export async function isOperator(request: FastifyRequest, deps: { db: Database; 
   return session !== null && (session.role === 'owner' || session.role === 'admin');
 }
 
-export function registerAuth(scope: FastifyInstance, deps: { db: Database; clock: Clock; config: Config }): void {
+export function registerAuth(scope: FastifyInstance, deps: AuthDeps): void {
   scope.decorateRequest('auth', null);
 
   scope.addHook('onRoute', (route) => {
@@ -103,7 +112,7 @@ export function registerAuth(scope: FastifyInstance, deps: { db: Database; clock
 
     const authorization = request.headers.authorization;
     if (authorization?.startsWith('Bearer ')) {
-      const key = await resolveApiKey(deps.db, deps.clock, authorization.slice(7).trim());
+      const key = await resolveApiKey(deps.db, deps.clock, authorization.slice(7).trim(), deps.apiKeys);
       if (!key) throw new AppError('UNAUTHENTICATED', 'The API key is unknown or revoked');
       request.auth = { workspaceId: key.workspaceId, role: key.role, via: 'api_key', userId: null, apiKeyId: key.keyId, sessionToken: null };
     } else {

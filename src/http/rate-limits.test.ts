@@ -7,6 +7,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, createTestDatabase, signUp, type TestApp, type TestDatabase } from '../../test/helpers.js';
+import { clientAddressKey } from './rate-limits.js';
 
 const LIMITS = { RATE_LIMIT_API_KEY_PER_MINUTE: '3', RATE_LIMIT_WORKSPACE_PER_MINUTE: '5', RATE_LIMIT_WRITE_KEY_PER_MINUTE: '2', RATE_LIMIT_PUBLIC_IP_PER_MINUTE: '2' };
 
@@ -128,5 +129,15 @@ describe('rate limits shared through Redis', () => {
     expect(refused.statusCode).toBe(429);
     expect(refused.json().error.details.tier).toBe('api_key');
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
+
+describe('client address key', () => {
+  it('groups IPv6 by /64, maps IPv4-mapped addresses to IPv4, and tolerates a client that already left', () => {
+    expect(clientAddressKey('2001:db8:1:2:aaaa::1')).toBe(clientAddressKey('2001:db8:1:2:bbbb::9'));
+    expect(clientAddressKey('2001:db8:1:2::1')).not.toBe(clientAddressKey('2001:db8:1:3::1'));
+    expect(clientAddressKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientAddressKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientAddressKey(undefined)).toBe('no-address');
   });
 });

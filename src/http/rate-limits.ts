@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
+import ipaddr from 'ipaddr.js';
 import type { Config } from '../config.js';
 import { writeKeyOf } from '../events/tracking.routes.js';
 import { AppError } from './errors.js';
@@ -44,6 +45,25 @@ function limiter(app: FastifyInstance, tier: RateLimitTier, max: number, keyOf: 
   };
 }
 
+/**
+ * The client address as the per-address limits count it: an IPv6 address by its /64 (one
+ * subscriber's block, as @fastify/rate-limit's own key does), an IPv4-mapped one as IPv4. A request
+ * whose client already disconnected has no address (`request.ip` undefined), on which the library's
+ * default key generator throws (a 500): it is counted under one shared key instead.
+ */
+export function clientAddressKey(ip: string | undefined): string {
+  if (!ip) return 'no-address';
+  if (!ipaddr.isValid(ip)) return ip.toLowerCase();
+  const parsed = ipaddr.parse(ip);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  return `${v6.parts
+    .slice(0, 4)
+    .map((part) => part.toString(16))
+    .join(':')}::/64`;
+}
+
 /** Keys stored in Redis must not reveal secrets: a write key is counted under its digest. */
 const digest = (secret: string) => createHash('sha256').update(secret).digest('base64url').slice(0, 22);
 
@@ -70,6 +90,7 @@ export async function registerRateLimits(app: FastifyInstance, config: Config, r
     global: false,
     enableDraftSpec: true,
     skipOnError: true,
+    keyGenerator: (request) => clientAddressKey(request.ip),
     ...(redis ? { redis, nameSpace: 'uh-rl:' } : {}),
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { retryAfterSeconds: Math.ceil(context.ttl / 1000) }),

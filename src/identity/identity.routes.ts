@@ -170,6 +170,8 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
 
   app.delete('/api-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
     await revokeApiKey(deps, authOf(request).workspaceId, actorOf(request), request.params.id);
+    // This process at once; the others when PostgreSQL's notification reaches them (migration 114).
+    deps.apiKeys.drop(request.params.id);
     return reply.code(204).send(null);
   });
 

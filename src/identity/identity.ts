@@ -7,6 +7,7 @@ import { preparedStatement, type Database, type Queryable } from '../db/database
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
+import type { ApiKeyCache } from './api-key-cache.js';
 import { recordAudit, type Actor } from './audit.js';
 import { clearLoginAttempts, countLoginAttempt, isKnownDevice, rememberDevice } from './login-throttle.js';
 import type { Role } from './permissions.js';
@@ -297,26 +298,32 @@ const RESOLVE_API_KEY = preparedStatement('resolve-api-key', 'SELECT id, workspa
 export const API_KEY_TOUCH_INTERVAL_MS = 60_000;
 
 /**
- * The key's workspace and role, or null for an unknown or revoked key. A read: `last_used_at` is
- * written only when it is older than a minute, by a conditional UPDATE (so of many concurrent
+ * The key's workspace and role, or null for an unknown or revoked key. A read, or none when the
+ * process's cache (api-key-cache.ts, emptied of a key when it is revoked) has it: `last_used_at`
+ * is written only when it is older than a minute, by a conditional UPDATE (so of many concurrent
  * requests at most one rewrites the row), instead of every request committing an UPDATE.
  */
-export async function resolveApiKey(q: Queryable, clock: Clock, key: string): Promise<ApiKeyAuth | null> {
-  const result = await q.query<{ id: string; workspace_id: string; role: Role; last_used_at: Date | null }>(
-    RESOLVE_API_KEY,
-    [sha256(key)],
-  );
-  const row = result.rows[0];
-  if (!row) return null;
+export async function resolveApiKey(q: Queryable, clock: Clock, key: string, cache?: ApiKeyCache): Promise<ApiKeyAuth | null> {
+  const keyHash = sha256(key);
   const now = clock.now();
-  if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= API_KEY_TOUCH_INTERVAL_MS) {
+  let found = cache?.get(keyHash, now.getTime());
+  if (!found) {
+    const generation = cache?.generation ?? 0;
+    const result = await q.query<{ id: string; workspace_id: string; role: Role; last_used_at: Date | null }>(RESOLVE_API_KEY, [keyHash]);
+    const row = result.rows[0];
+    if (!row) return null;
+    found = { keyId: row.id, workspaceId: row.workspace_id, role: row.role, lastUsedAt: row.last_used_at?.getTime() ?? null };
+    cache?.set(keyHash, found, now.getTime(), generation);
+  }
+  if (found.lastUsedAt === null || now.getTime() - found.lastUsedAt >= API_KEY_TOUCH_INTERVAL_MS) {
+    found.lastUsedAt = now.getTime();
     await q.query(
       `UPDATE api_keys SET last_used_at = $2
         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2::timestamptz - make_interval(secs => $3::float8 / 1000))`,
-      [row.id, now, API_KEY_TOUCH_INTERVAL_MS],
+      [found.keyId, now, API_KEY_TOUCH_INTERVAL_MS],
     );
   }
-  return { keyId: row.id, workspaceId: row.workspace_id, role: row.role };
+  return { keyId: found.keyId, workspaceId: found.workspaceId, role: found.role };
 }
 
 // ---- Members ----
