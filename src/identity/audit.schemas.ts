@@ -20,3 +20,6 @@ export const AuditEntrySchema = Type.Object({
 export type AuditLogEntry = Static<typeof AuditEntrySchema>;
 
 export const AuditPage = Type.Object({ entries: Type.Array(AuditEntrySchema) });
+
+/** `GET /api/audit-log`: a page of `limit` entries with ids below `before`. */
+export const AuditQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })) }, { additionalProperties: false });

@@ -1,14 +1,15 @@
 /**
- * Settings: subscription topics (Topics.tsx), declared custom fields (CustomFields.tsx), workspace API keys (create shows the key once;
+ * Settings: the workspace's name and time zone (WorkspaceSettings.tsx), subscription topics (Topics.tsx), declared custom fields (CustomFields.tsx), workspace API keys (create shows the key once;
  * revoke) and members with their invitations (Members.tsx). Actions the caller's role lacks are not shown; the API enforces them regardless.
  */
 import { useState, type FormEvent } from 'react';
 import { api, errorMessage, fieldErrors, type ApiKey, type AuditEntry } from '../api';
-import { useCan, useMe } from '../session';
+import { useCan } from '../session';
 import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
 import { CustomFields } from './CustomFields';
 import { Members } from './Members';
 import { SubscriptionTopics } from './Topics';
+import { WorkspaceSection } from './WorkspaceSettings';
 
 const KEY_ROLES = ['admin', 'member', 'viewer'] as const;
 
@@ -244,32 +245,11 @@ function ActivityLog() {
 }
 
 export function SettingsPage() {
-  const me = useMe();
   const can = useCan();
   return (
     <section className="stack">
       <PageHeader title="Settings" />
-      <div className="panel">
-        <h2>Workspace</h2>
-        <dl className="details">
-          <div>
-            <dt>Workspace</dt>
-            <dd>{me.workspace.name}</dd>
-          </div>
-          <div>
-            <dt>Your role</dt>
-            <dd>{me.role}</dd>
-          </div>
-          {me.user ? (
-            <div>
-              <dt>Signed in as</dt>
-              <dd className="break">
-                {me.user.name} ({me.user.email})
-              </dd>
-            </div>
-          ) : null}
-        </dl>
-      </div>
+      <WorkspaceSection canWrite={can('settings:write')} />
       {can('settings:read') ? <SubscriptionTopics canWrite={can('settings:write')} /> : null}
       {can('contacts:read') ? <CustomFields canWrite={can('settings:write')} /> : null}
       {can('api_keys:read') ? <ApiKeys canWrite={can('api_keys:write')} /> : null}
