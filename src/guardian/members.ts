@@ -25,7 +25,7 @@ export async function listMemberGuardianRoles(q: Queryable, workspaceId: string)
   return rows.filter((row) => isRole(row.role)).map((row) => {
     const workspaceRole = row.role as Role;
     const override = isGuardianRole(row.guardian_role) ? row.guardian_role : null;
-    return { userId: row.user_id, workspaceRole, guardianRole: override ?? defaultGuardianRole(workspaceRole), overridden: override !== null };
+    return { userId: row.user_id, workspaceRole, guardianRole: override ?? defaultGuardianRole(workspaceRole), defaultRole: defaultGuardianRole(workspaceRole), overridden: override !== null };
   });
 }
 
@@ -37,6 +37,6 @@ export async function setMemberGuardianRole(deps: GuardianDeps, workspaceId: str
     await tx.query('UPDATE memberships SET guardian_role = $3 WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId, role]);
     await recordAudit(tx, { workspaceId, actor, action: 'guardian_role.set', resourceType: 'membership', resourceId: userId, before: { guardianRole: member.guardian_role }, after: { guardianRole: role } });
     const effective = role ?? defaultGuardianRole(member.role);
-    return { userId, workspaceRole: member.role, guardianRole: isGuardianRole(effective) ? effective : defaultGuardianRole(member.role), overridden: role !== null };
+    return { userId, workspaceRole: member.role, guardianRole: isGuardianRole(effective) ? effective : defaultGuardianRole(member.role), defaultRole: defaultGuardianRole(member.role), overridden: role !== null };
   });
 }

@@ -1,6 +1,6 @@
 /** The Guardian core API for the web pages (types from the server's leaf schema module). */
 import type { Static } from '@sinclair/typebox';
-import type { AlertDetail, AlertEvent, AlertList, AlertView, GuardianMe as GuardianMeSchema, HealthSeriesView, MemberRole, MemberRoleBody, RuleInput, RuleList, RulePatchInput, RuleView, SignalInfoSchema, SignalList } from '@server/guardian/guardian.schemas.js';
+import type { AlertDetail, AlertEvent, AlertList, AlertView, GuardianMe as GuardianMeSchema, HealthSeriesView, MemberRole, MemberRoleBody, MemberRoleList, RuleInput, RuleList, RulePatchInput, RuleView, SignalInfoSchema, SignalList } from '@server/guardian/guardian.schemas.js';
 import { query, request } from '../../api';
 
 export type { AlertView, HealthSeriesView, RuleInput, RuleView };
@@ -27,6 +27,8 @@ export const guardianApi = {
   alert: (alertId: string) => request<Static<typeof AlertDetail>>('GET', `/guardian/alerts/${id(alertId)}`),
   acknowledge: (alertId: string) => request<AlertView>('POST', `/guardian/alerts/${id(alertId)}/acknowledge`),
   resolve: (alertId: string) => request<AlertView>('POST', `/guardian/alerts/${id(alertId)}/resolve`),
+  /** Every member's effective Guardian role (`overridden`: an owner set it). */
+  members: () => request<Static<typeof MemberRoleList>>('GET', '/guardian/members'),
   /** Override a member's Guardian role (owners); `null` returns to the default from the workspace role. */
   setMemberRole: (userId: string, role: Static<typeof MemberRoleBody>['role']) => request<MemberGuardianRole>('PUT', `/guardian/members/${id(userId)}/role`, { role }),
   health: (range: '24h' | '7d' | '30d') => request<HealthSeriesView>('GET', `/guardian/health?range=${range}`),
