@@ -96,10 +96,10 @@ describe.skipIf(!hasChromium && !mustRun)('Settings: workspace time zone and Gua
 
   it("shows each member's Guardian role and lets the owner override and reset it", async () => {
     const members = page.getByRole('region', { name: 'Members', exact: true });
-    const select = members.getByLabel(`Guardian role of ${memberEmail}`);
+    const select = members.getByLabel(`Guardian role for ${memberEmail}`);
     await expect.poll(() => select.inputValue()).toBe('');
     expect(await select.locator('option:checked').textContent()).toBe('Default (Analyst)');
-    expect(await members.getByLabel(`Guardian role of ${owner.email}`).locator('option:checked').textContent()).toBe('Default (Guardian admin)');
+    expect(await members.getByLabel(`Guardian role for ${owner.email}`).locator('option:checked').textContent()).toBe('Default (Guardian admin)');
 
     await select.selectOption('viewer');
     await members.getByText('Mia Member is now Viewer in Guardian: reads alerts only.').waitFor();

@@ -36,7 +36,7 @@ function GuardianRoleCell({ member, role, canWrite, onChange }: { member: Member
     );
   }
   return (
-    <select aria-label={`Guardian role of ${member.email}`} value={overridden ? effective : ''} onChange={(event) => onChange(event.target.value === '' ? null : (event.target.value as GuardianRole))}>
+    <select aria-label={`Guardian role for ${member.email}`} value={overridden ? effective : ''} onChange={(event) => onChange(event.target.value === '' ? null : (event.target.value as GuardianRole))}>
       <option value="">Default ({GUARDIAN_ROLE_LABELS[fallback]})</option>
       {(Object.keys(GUARDIAN_ROLE_LABELS) as GuardianRole[]).map((r) => (
         <option key={r} value={r}>
