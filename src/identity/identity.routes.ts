@@ -151,9 +151,10 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
   });
 
   // ---- Audit log ----
-  app.get('/audit-log', { config: { permission: 'audit:read' }, schema: { tags: ['audit'], summary: 'The workspace\'s audit log, newest first', querystring: AuditQuery, response: { 200: AuditPage, ...apiErrors(400) } } }, async (request) => {
+  app.get('/audit-log', { config: { permission: 'audit:read' }, schema: { tags: ['audit'], summary: 'The workspace\'s audit log, newest first, with each actor\'s name; filters: actorType, actorId, entity (e.g. contact, campaign), from, to', querystring: AuditQuery, response: { 200: AuditPage, ...apiErrors(400) } } }, async (request) => {
     const query = request.query;
-    const entries = await listAudit(db, authOf(request).workspaceId, query.limit ?? 50, query.before);
+    const { limit, before, ...filters } = query;
+    const entries = await listAudit(db, authOf(request).workspaceId, limit ?? 50, before, filters);
     return { entries };
   });
 }

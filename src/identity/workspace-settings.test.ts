@@ -28,6 +28,18 @@ describe('workspace settings (GET/PATCH /api/workspace)', () => {
     const entry = audit.json().entries.find((e: { action: string }) => e.action === 'workspace.update');
     expect(entry).toMatchObject({ resourceType: 'workspace', resourceId: owner.workspaceId, before: { timeZone: 'UTC' }, after: { name: 'Acme EU', timeZone: 'Europe/Berlin' } });
 
+    expect(entry.actorName).toBe('Ada');
+    // The log's filters: by entity (the action's namespace), by actor, by time.
+    const filtered = (query: string) => t.app.inject({ method: 'GET', url: `/api/audit-log?${query}`, headers: owner.session }).then((r) => r.json().entries.map((e: { action: string }) => e.action));
+    expect(await filtered('entity=workspace')).toEqual(['workspace.update', 'workspace.create']);
+    expect(await filtered(`actorType=user&actorId=${owner.userId}&entity=workspace`)).toEqual(['workspace.update', 'workspace.create']);
+    expect(await filtered(`actorType=user&actorId=${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`)).toEqual([]);
+    expect(await filtered('actorType=api_key&entity=workspace')).toEqual([]);
+    expect(await filtered(`entity=api_key&from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`)).toEqual(['api_key.create']);
+    expect(await filtered(`entity=workspace&to=${encodeURIComponent('2000-01-01T00:00:00Z')}`)).toEqual([]);
+    const badEntity = await t.app.inject({ method: 'GET', url: '/api/audit-log?entity=DROP%20TABLE', headers: owner.session });
+    expect(badEntity.statusCode).toBe(400);
+
     // Setting the same values again changes nothing and records nothing.
     await t.app.inject({ method: 'PATCH', url: '/api/workspace', headers: owner.session, payload: { timeZone: 'Europe/Berlin' } });
     const again = await t.app.inject({ method: 'GET', url: '/api/audit-log', headers: owner.session });

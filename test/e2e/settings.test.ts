@@ -3,7 +3,8 @@
  * searchable list, with the local time there, saved and shown again after a reload; and on the
  * Members section each member's Guardian role (the default of the workspace role), overridden by the
  * owner and reset to the default, each with its confirmation. axe-core checks the page in each
- * state: no serious or critical issue.
+ * state: no serious or critical issue. Then the activity log: sentences with names, a before/after
+ * view and the filters.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -112,6 +113,34 @@ describe.skipIf(!hasChromium && !mustRun)('Settings: workspace time zone and Gua
     await expect.poll(() => select.inputValue()).toBe('');
     const audit = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE workspace_id = $1 AND action = 'guardian_role.set'`, [owner.workspaceId]);
     expect(audit.rows[0]?.n).toBe(2);
+    expect(await axeProblems(page)).toEqual([]);
+    expect(browserErrors).toEqual([]);
+  });
+
+  it('shows the activity as sentences with names, a before/after view and filters', async () => {
+    await page.reload();
+    const activity = page.getByRole('region', { name: 'Activity', exact: true });
+    const log = activity.getByRole('list', { name: 'Activity' });
+    await log.getByText("Olive Owner set the workspace's time zone to Europe/Berlin.").waitFor();
+    await log.getByText('Olive Owner made a member viewer in Guardian.').waitFor();
+    expect(await log.getByText('127.0.0.1').count()).toBe(0);
+
+    // The before/after of the time zone change.
+    const item = log.getByRole('listitem').filter({ hasText: "set the workspace's time zone" });
+    await item.getByText('What changed (1 field)').click();
+    const diff = item.getByRole('table');
+    expect(await diff.getByRole('row', { name: /time zone/ }).textContent()).toContain('UTCEurope/Berlin');
+    expect(await axeProblems(page)).toEqual([]);
+
+    // Filter by what changed, then by who: only Guardian role changes by Olive, then none by API keys.
+    await activity.getByLabel('What', { exact: true }).selectOption({ label: 'Guardian roles' });
+    await activity.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => log.getByRole('listitem').count()).toBe(2);
+    await activity.getByLabel('Who', { exact: true }).selectOption({ label: 'Any API key' });
+    await activity.getByRole('button', { name: 'Show' }).click();
+    await activity.getByText('Nothing matches these filters.').waitFor();
+    await activity.getByRole('button', { name: 'Clear' }).click();
+    await log.getByText("Olive Owner set the workspace's time zone to Europe/Berlin.").waitFor();
     expect(await axeProblems(page)).toEqual([]);
     expect(browserErrors).toEqual([]);
   });

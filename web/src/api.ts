@@ -35,7 +35,7 @@ import type { ApiKey as ApiKeySchema, ApiKeyList, CreatedKey, CreateKeyBody, Log
 import type { AcceptAnswer, Invitation as InvitationSchema, InvitationList, InvitationPreview as InvitationPreviewSchema, InvitationSignUpAnswer, InvitationSignUpBody, InviteBody } from '@server/identity/invitations.schemas.js';
 import type { Condition, CreateSegmentBody, SegmentDefinition, SegmentList, SegmentSchema, UpdateSegmentBody } from '@server/segments/segments.schemas.js';
 import type { EraseAnswer, ContactPage, TimelinePage } from '@server/contacts/contacts.schemas.js';
-import type { AuditPage } from '@server/identity/audit.schemas.js';
+import type { AuditPage, AuditQuery } from '@server/identity/audit.schemas.js';
 import type { WorkspacePatch, WorkspaceSettings as WorkspaceSettingsSchema } from '@server/identity/workspace.schemas.js';
 import type { InboxList, SuppressionPage } from '@server/email/email.schemas.js';
 import type { MessagePage } from '@server/email/messages.schemas.js';
@@ -184,7 +184,7 @@ export const api = {
       request<Static<typeof InvitationSignUpAnswer>>('POST', '/invitations/signup', input),
   },
   auditLog: {
-    list: (params: { limit?: number; before?: number }) => request<Static<typeof AuditPage>>('GET', `/audit-log${query(params)}`),
+    list: (params: Static<typeof AuditQuery>) => request<Static<typeof AuditPage>>('GET', `/audit-log${query(params)}`),
   },
   contacts: {
     list: ({ customFields, ...params }: ContactListParams) =>
