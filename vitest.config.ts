@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Web modules import the server's leaf schema modules as `@server/…` (web/vite.config.ts).
+  resolve: { alias: { '@server': `${import.meta.dirname}/src` } },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/src/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],

@@ -45,6 +45,7 @@ import { typed, type ApiInstance } from './http/typed.js';
 import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
 import type { DnsResolver } from './campaigns/webhooks.js';
 import { identityRoutes } from './identity/identity.routes.js';
+import { workspaceRoutes } from './identity/workspace.routes.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { registerHttpMetrics, type Metrics } from './platform/metrics.js';
@@ -82,7 +83,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: ApiInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes];
+const API_ROUTES: Array<(app: ApiInstance, deps: AppDeps) => void> = [identityRoutes, workspaceRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

@@ -1,7 +1,7 @@
-import { Type } from '@sinclair/typebox';
+/** Contact routes: CRUD, list and search, tags, timeline, merge and erasure (shapes in contacts.schemas.ts). */
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
-import { IdParams } from '../http/schemas.js';
+import { IdParams, NoContent } from '../http/schemas.js';
 import { apiErrors, type ApiInstance } from '../http/typed.js';
 import { listContacts } from './contact-list.js';
 import { addTags, createContact, deleteContact, getContact, removeTag, updateContact, type ContactsDeps } from './contacts.js';
@@ -9,8 +9,7 @@ import { contactTimeline } from './timeline.js';
 import { eraseContact } from './erasure.js';
 import { mergeContacts } from './merge.js';
 import { ContactSchema } from '../core/contact.schemas.js';
-import { ContactPage, CreateContactBody, ListContactsQuery, TagParams, TagsBody, TimelinePage, TimelineQuery, UpdateContactBody } from './contacts.schemas.js';
-
+import { ContactPage, CreateContactBody, EraseAnswer, MergeBody, ListContactsQuery, TagParams, TagsBody, TimelinePage, TimelineQuery, UpdateContactBody } from './contacts.schemas.js';
 
 export function contactsRoutes(app: ApiInstance, deps: AppDeps): void {
   const domain: ContactsDeps = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
@@ -50,13 +49,12 @@ export function contactsRoutes(app: ApiInstance, deps: AppDeps): void {
     return updateContact(domain, authOf(request).workspaceId, actorOf(request), id, request.body);
   });
 
-  app.delete('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
+  app.delete('/contacts/:id', { config: { permission: 'contacts:write' }, schema: { tags: ['contacts'], params: IdParams, response: { 204: NoContent, ...apiErrors(400, 404) } } }, async (request, reply) => {
     const { id } = request.params;
     await deleteContact(domain, authOf(request).workspaceId, actorOf(request), id);
     return reply.code(204).send(null);
   });
 
-  const MergeBody = Type.Object({ duplicateId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
   app.post(
     '/contacts/:id/merge',
     {
@@ -83,7 +81,7 @@ export function contactsRoutes(app: ApiInstance, deps: AppDeps): void {
         tags: ['contacts'],
         summary: 'Erase the personal data of a contact (GDPR), keeping its events and messages anonymously so counts stay true',
         params: IdParams,
-        response: { 200: Type.Object({ erasedAt: Type.String({ format: 'date-time' }) }), ...apiErrors(400, 404) },
+        response: { 200: EraseAnswer, ...apiErrors(400, 404) },
       },
     },
     async (request) => {

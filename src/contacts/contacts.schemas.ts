@@ -89,3 +89,5 @@ export const TimelineItemSchema = Type.Union([
   }),
 ]);
 export const TimelinePage = Type.Object({ items: Type.Array(TimelineItemSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const MergeBody = Type.Object({ duplicateId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+export const EraseAnswer = Type.Object({ erasedAt: Type.String({ format: 'date-time' }) });

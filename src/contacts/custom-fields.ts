@@ -10,25 +10,19 @@
  * the number of contacts and a few examples when some value cannot be converted. Converted
  * contacts are queued for the event processor, so segments see their new values.
  */
+import type { Static } from '@sinclair/typebox';
 import type { Database, Queryable } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
 import { recordAudit } from '../identity/audit.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import { EVENT_WORK_CHANNEL } from '../core/channels.js';
+import { CUSTOM_FIELD_TYPES, type CustomFieldDefinition as CustomFieldDefinitionSchema, type CustomFieldType } from './custom-fields.schemas.js';
 
-/** Persisted strings: never rename. */
-export const CUSTOM_FIELD_TYPES = ['text', 'number', 'boolean', 'date'] as const;
-export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
+export { CUSTOM_FIELD_TYPES, type CustomFieldType };
 export type FieldTypes = ReadonlyMap<string, CustomFieldType>;
 
-export interface CustomFieldDefinition {
-  key: string;
-  label: string;
-  type: CustomFieldType;
-  createdAt: string;
-  updatedAt: string;
-}
+export type CustomFieldDefinition = Static<typeof CustomFieldDefinitionSchema>;
 
 export const MAX_CUSTOM_TEXT = 2000;
 

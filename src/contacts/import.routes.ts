@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+/** CSV import routes: start an import from a streamed CSV body, list imports, read one report (shapes in import.schemas.ts). */
 import { PassThrough, type Readable } from 'node:stream';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
@@ -8,30 +8,7 @@ import { apiErrors, typed, type ApiInstance } from '../http/typed.js';
 import { importContacts } from './import.js';
 import { parseTarget, type ImportTarget } from './import-mapping.js';
 import { getImport, listImports } from './import-records.js';
-
-const ImportSchema = Type.Object({
-  id: Type.String(),
-  status: Type.Union([Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
-  source: Type.String(),
-  filename: Type.Union([Type.String(), Type.Null()]),
-  mapping: Type.Record(Type.String(), Type.String()),
-  bytesRead: Type.Integer(),
-  rowsProcessed: Type.Integer(),
-  rowsCreated: Type.Integer(),
-  rowsUpdated: Type.Integer(),
-  rowsFailed: Type.Integer(),
-  errors: Type.Array(Type.Object({ row: Type.Integer(), code: Type.String(), message: Type.String() })),
-  failure: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String(),
-  finishedAt: Type.Union([Type.String(), Type.Null()]),
-});
-const ImportQuery = Type.Object(
-  {
-    filename: Type.Optional(Type.String({ maxLength: 300 })),
-    map: Type.Optional(Type.Array(Type.String({ maxLength: 200, pattern: '^[^=]+=.+$' }), { maxItems: 200, description: 'column=field, e.g. "E-mail address=email", "Plan=custom:plan", "Notes=ignore"' })),
-  },
-  { additionalProperties: false },
-);
+import { ImportList, ImportQuery, ImportSchema } from './import.schemas.js';
 
 /** `col=field` pairs → mapping; an unknown field is a 400 naming it. */
 export function parseMappingPairs(pairs: string[]): Record<string, ImportTarget> {
@@ -83,7 +60,7 @@ export function importRoutes(app: ApiInstance, deps: AppDeps): void {
       return reply.code(201).send(report);
     });
 
-    scope.get('/imports', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Recent imports with their progress (poll while one runs)', response: { 200: Type.Object({ imports: Type.Array(ImportSchema) }), ...apiErrors() } } }, async (request) => ({
+    scope.get('/imports', { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: 'Recent imports with their progress (poll while one runs)', response: { 200: ImportList, ...apiErrors() } } }, async (request) => ({
       imports: await listImports(deps.db, authOf(request).workspaceId, 50),
     }));
 

@@ -1,18 +1,17 @@
 /** Authenticated email routes: the dev inbox, the suppression list and per-message delivery status. */
-import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
-import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams, NoContent } from '../http/schemas.js';
 import { apiErrors } from '../http/typed.js';
 import { can } from '../identity/permissions.js';
 import { getInboxEmail, listInbox } from './dev-inbox.js';
 import { messageRoutes } from './messages.routes.js';
 import { topicRoutes } from './topics.routes.js';
 import { getSuppression, listSuppressions, suppressAddress, unsuppressAddress } from './suppressions.js';
-import { EmailParams, InboxEmail, InboxQuery, InboxSummary, Suppression, SuppressionBody, SuppressionQuery } from './email.schemas.js';
+import { EmailParams, InboxEmail, InboxList, InboxQuery, Suppression, SuppressionPage, SuppressionBody, SuppressionQuery } from './email.schemas.js';
 
 export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -21,7 +20,7 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get(
     '/inbox',
-    { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'Emails captured by the dev inbox, newest first', querystring: InboxQuery, response: { ...apiErrors(400), 200: Type.Object({ messages: Type.Array(InboxSummary) }) } } },
+    { config: { permission: 'messages:read' }, schema: { tags: ['email'], summary: 'Emails captured by the dev inbox, newest first', querystring: InboxQuery, response: { ...apiErrors(400), 200: InboxList } } },
     async (request) => ({ messages: await listInbox(deps.db, authOf(request).workspaceId, request.query.limit ?? 100, { showInvitations: can(authOf(request).role, 'members:write') }) }),
   );
 
@@ -37,7 +36,7 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get(
     '/suppressions',
-    { config: { permission: 'contacts:read' }, schema: { tags: ['email'], summary: 'The suppression list in address order; `email` looks up one address', querystring: SuppressionQuery, response: { ...apiErrors(400), 200: Type.Object({ suppressions: Type.Array(Suppression), nextCursor: Type.Union([Type.String(), Type.Null()]) }) } } },
+    { config: { permission: 'contacts:read' }, schema: { tags: ['email'], summary: 'The suppression list in address order; `email` looks up one address', querystring: SuppressionQuery, response: { ...apiErrors(400), 200: SuppressionPage } } },
     async (request) => {
       const { workspaceId } = authOf(request);
       if (request.query.email !== undefined) {
@@ -61,7 +60,7 @@ export function emailRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.delete(
     '/suppressions/:email',
-    { config: { permission: 'contacts:write' }, schema: { tags: ['email'], summary: 'Remove an address from the suppression list', params: EmailParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse } } },
+    { config: { permission: 'contacts:write' }, schema: { tags: ['email'], summary: 'Remove an address from the suppression list', params: EmailParams, response: { ...apiErrors(400), 204: NoContent, 404: ErrorResponse } } },
     async (request, reply) => {
       const removed = await unsuppressAddress(deps, authOf(request).workspaceId, actorOf(request), request.params.email);
       if (!removed) throw notFound('Suppression');

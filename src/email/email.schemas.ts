@@ -34,3 +34,10 @@ export const SuppressionQuery = Type.Object(
 );
 export const SuppressionBody = Type.Object({ email: Email, reason: Type.Optional(Reason) }, { additionalProperties: false });
 export const EmailParams = Type.Object({ email: Type.String({ minLength: 3, maxLength: 254 }) });
+export const InboxList = Type.Object({ messages: Type.Array(InboxSummary) });
+export const SuppressionPage = Type.Object({ suppressions: Type.Array(Suppression), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+// Public links (public.routes.ts). Tokens carry the signed URL, longer than a route parameter may be,
+// so the tracking and unsubscribe routes take the rest of the path.
+export const TokenParams = Type.Object({ '*': Type.String() });
+export const ProviderParams = Type.Object({ providerId: Type.String() });

@@ -1,5 +1,4 @@
 /** Per-message delivery status: the outbox list and one message with its attempts and engagement. */
-import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
@@ -8,7 +7,7 @@ import { notFound } from '../http/errors.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
 import { apiErrors } from '../http/typed.js';
 import { getMessage, listMessages, markMessageSent, resendMessage } from './messages.js';
-import { MessageDetail, MessageQuery, MessageSummary, Nullable } from './messages.schemas.js';
+import { MessageDetail, MessagePage, MessageQuery, MessageSummary } from './messages.schemas.js';
 
 export function messageRoutes(app: FastifyInstance, deps: AppDeps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -16,7 +15,7 @@ export function messageRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/messages',
     {
       config: { permission: 'messages:read' },
-      schema: { tags: ['email'], summary: 'Outbox messages with their delivery status, newest first', querystring: MessageQuery, response: { ...apiErrors(400), 200: Type.Object({ messages: Type.Array(MessageSummary), nextCursor: Nullable(Type.String()) }), 400: ErrorResponse } },
+      schema: { tags: ['email'], summary: 'Outbox messages with their delivery status, newest first', querystring: MessageQuery, response: { ...apiErrors(400), 200: MessagePage, 400: ErrorResponse } },
     },
     async (request) => listMessages(deps.db, authOf(request).workspaceId, { ...request.query, limit: request.query.limit ?? 50 }),
   );

@@ -44,3 +44,4 @@ export const MessageQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+export const MessagePage = Type.Object({ messages: Type.Array(MessageSummary), nextCursor: Nullable(Type.String()) });

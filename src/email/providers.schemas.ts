@@ -34,3 +34,6 @@ export const ProviderSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
+export const ProviderList = Type.Object({ providers: Type.Array(ProviderSchema) });
+/** `POST /api/providers/:id/test`: whether the connection and credentials work, and what the provider said. */
+export const ProviderTestAnswer = Type.Object({ ok: Type.Boolean(), detail: Type.String() });

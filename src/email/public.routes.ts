@@ -8,13 +8,13 @@
  * from all. Anything else is the RFC 8058 one-click POST (`List-Unsubscribe=One-Click`), which
  * leaves the email's own topic (see oneClickUnsubscribe in engagement.ts).
  */
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { jsonShapeProblem } from '../http/json-body.js';
 import { AppError } from '../http/errors.js';
 import { typed } from '../http/typed.js';
 import { escapeHtml } from '../platform/html.js';
+import { ProviderParams, TokenParams } from './email.schemas.js';
 import { handleWebhook, WebhookRejected } from './webhooks.js';
 import { oneClickUnsubscribe, recordClick, recordOpen, resubscribe, savePreferences, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
 
@@ -59,10 +59,6 @@ function visitorOf(request: FastifyRequest): { userAgent: string; ip: string } {
 function formOf(body: unknown): URLSearchParams {
   return new URLSearchParams(typeof body === 'string' ? body : '');
 }
-
-// Tokens carry the signed URL, longer than a route parameter may be, so the routes take the rest of the path.
-const TokenParams = Type.Object({ '*': Type.String() });
-const ProviderParams = Type.Object({ providerId: Type.String() });
 
 export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
   const api = typed(app);

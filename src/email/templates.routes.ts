@@ -1,18 +1,17 @@
 /** Template routes: CRUD refused with TEMPLATE_INVALID on content issues, preview, test send. */
-import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
-import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams, NoContent } from '../http/schemas.js';
 import { apiErrors } from '../http/typed.js';
 import { createTemplate, deleteTemplate, getTemplate, listTemplates, previewTemplate, testSendTemplate, updateTemplate } from './templates.js';
-import { PreviewBody, Rendered, TemplateBody, TemplateSchema, TestSendBody } from './templates.schemas.js';
+import { PreviewBody, Rendered, TemplateBody, TemplateList, TemplateSchema, TestSendAnswer, TestSendBody } from './templates.schemas.js';
 
 export function templateRoutes(app: FastifyInstance, deps: AppDeps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  api.get('/templates', { config: { permission: 'templates:read' }, schema: { tags: ['templates'], summary: 'Templates, most recently changed first', response: { ...apiErrors(400), 200: Type.Object({ templates: Type.Array(TemplateSchema) }) } } }, async (request) => ({
+  api.get('/templates', { config: { permission: 'templates:read' }, schema: { tags: ['templates'], summary: 'Templates, most recently changed first', response: { ...apiErrors(400), 200: TemplateList } } }, async (request) => ({
     templates: await listTemplates(deps.db, authOf(request).workspaceId),
   }));
 
@@ -34,7 +33,7 @@ export function templateRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => updateTemplate(deps, authOf(request).workspaceId, actorOf(request), request.params.id, request.body),
   );
 
-  api.delete('/templates/:id', { config: { permission: 'templates:write' }, schema: { tags: ['templates'], params: IdParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
+  api.delete('/templates/:id', { config: { permission: 'templates:write' }, schema: { tags: ['templates'], params: IdParams, response: { ...apiErrors(400), 204: NoContent, 404: ErrorResponse } } }, async (request, reply) => {
     await deleteTemplate(deps, authOf(request).workspaceId, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });
@@ -47,7 +46,7 @@ export function templateRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.post(
     '/templates/:id/test-send',
-    { config: { permission: 'messages:write' }, schema: { tags: ['templates'], summary: 'Queue a test email of the template to an address', params: IdParams, body: TestSendBody, response: { ...apiErrors(400), 202: Type.Object({ messageId: Type.String() }), 404: ErrorResponse, 422: ErrorResponse } } },
+    { config: { permission: 'messages:write' }, schema: { tags: ['templates'], summary: 'Queue a test email of the template to an address', params: IdParams, body: TestSendBody, response: { ...apiErrors(400), 202: TestSendAnswer, 404: ErrorResponse, 422: ErrorResponse } } },
     async (request, reply) =>
       reply.code(202).send(await testSendTemplate(deps, authOf(request).workspaceId, actorOf(request), request.params.id, { to: request.body.to, contactId: request.body.contactId, from: deps.config.emailFrom })),
   );

@@ -27,3 +27,6 @@ export const TemplateSchema = Type.Object({
 export const Rendered = Type.Object({ subject: Type.String(), html: Type.String(), text: Type.String() });
 export const PreviewBody = Type.Object({ contactId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false });
 export const TestSendBody = Type.Object({ to: Email, contactId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false });
+export const TemplateList = Type.Object({ templates: Type.Array(TemplateSchema) });
+/** `POST /api/templates/:id/test-send` (202): the queued test message. */
+export const TestSendAnswer = Type.Object({ messageId: Type.String() });

@@ -1,20 +1,19 @@
 /** Subscription topics (workspace settings) and a contact's opt-outs (contacts API). */
-import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
-import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams, NoContent } from '../http/schemas.js';
 import { apiErrors } from '../http/typed.js';
 import { contactTopics, createTopic, deleteTopic, getTopic, listTopics, setContactTopics, updateTopic } from './topics.js';
-import { ContactTopic, ContactTopicsBody, TopicBody, TopicSchema } from './topics.schemas.js';
+import { ContactTopicList, ContactTopicsBody, TopicBody, TopicList, TopicSchema } from './topics.schemas.js';
 
 export function topicRoutes(app: FastifyInstance, deps: AppDeps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.get(
     '/topics',
-    { config: { permission: 'settings:read' }, schema: { tags: ['email'], summary: 'Subscription topics, the default first', response: { ...apiErrors(400), 200: Type.Object({ topics: Type.Array(TopicSchema) }) } } },
+    { config: { permission: 'settings:read' }, schema: { tags: ['email'], summary: 'Subscription topics, the default first', response: { ...apiErrors(400), 200: TopicList } } },
     async (request) => ({ topics: await listTopics(deps.db, authOf(request).workspaceId) }),
   );
 
@@ -38,7 +37,7 @@ export function topicRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.delete(
     '/topics/:id',
-    { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Delete a topic and its opt-outs; refused while a campaign names it', params: IdParams, response: { ...apiErrors(400), 204: Type.Null(), 404: ErrorResponse, 409: ErrorResponse } } },
+    { config: { permission: 'settings:write' }, schema: { tags: ['email'], summary: 'Delete a topic and its opt-outs; refused while a campaign names it', params: IdParams, response: { ...apiErrors(400), 204: NoContent, 404: ErrorResponse, 409: ErrorResponse } } },
     async (request, reply) => {
       await deleteTopic(deps, authOf(request).workspaceId, actorOf(request), request.params.id);
       return reply.code(204).send(null);
@@ -47,7 +46,7 @@ export function topicRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.get(
     '/contacts/:id/topics',
-    { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: "Every subscription topic with the contact's state in it", params: IdParams, response: { ...apiErrors(400), 200: Type.Object({ topics: Type.Array(ContactTopic) }), 404: ErrorResponse } } },
+    { config: { permission: 'contacts:read' }, schema: { tags: ['contacts'], summary: "Every subscription topic with the contact's state in it", params: IdParams, response: { ...apiErrors(400), 200: ContactTopicList, 404: ErrorResponse } } },
     async (request) => ({ topics: await contactTopics(deps.db, authOf(request).workspaceId, request.params.id) }),
   );
 
@@ -55,7 +54,7 @@ export function topicRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/contacts/:id/topics',
     {
       config: { permission: 'contacts:write' },
-      schema: { tags: ['contacts'], summary: 'Opt the contact in to or out of topics; topics not listed keep their state', params: IdParams, body: ContactTopicsBody, response: { ...apiErrors(400), 200: Type.Object({ topics: Type.Array(ContactTopic) }), 400: ErrorResponse, 404: ErrorResponse } },
+      schema: { tags: ['contacts'], summary: 'Opt the contact in to or out of topics; topics not listed keep their state', params: IdParams, body: ContactTopicsBody, response: { ...apiErrors(400), 200: ContactTopicList, 400: ErrorResponse, 404: ErrorResponse } },
     },
     async (request) => ({ topics: await setContactTopics(deps.db, deps.eventSink, authOf(request).workspaceId, request.params.id, request.body.topics, actorOf(request), deps.clock.now()) }),
   );

@@ -35,3 +35,5 @@ export const ContactTopicsBody = Type.Object(
   { topics: Type.Array(Type.Object({ topicId: Type.String({ format: 'uuid' }), subscribed: Type.Boolean() }, { additionalProperties: false }), { minItems: 1, maxItems: 200 }) },
   { additionalProperties: false },
 );
+export const TopicList = Type.Object({ topics: Type.Array(TopicSchema) });
+export const ContactTopicList = Type.Object({ topics: Type.Array(ContactTopic) });

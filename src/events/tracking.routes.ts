@@ -4,7 +4,6 @@
  * Authenticated by a workspace write key as the HTTP Basic user (empty password) or a `writeKey`
  * body field; outside `/api`, so no session, CSRF or permission applies.
  */
-import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { AppError } from '../http/errors.js';
@@ -12,17 +11,10 @@ import { parseCheckedJson } from '../http/json-body.js';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '../http/text.js';
 import { errors, typed, type ApiInstance } from '../http/typed.js';
 import type { Actor } from '../identity/audit.js';
+import { Accepted, AnyObject, BatchBody } from './events.schemas.js';
 import { MAX_BATCH_BYTES, type MessageType } from './segment-message.js';
 import { ingestMessages } from './tracking.js';
 import { resolveWriteKey } from './write-keys.js';
-
-const AnyObject = Type.Object({}, { additionalProperties: true });
-/** Any object, as Segment sends it; the batch's own fields are read (and checked) by the handler. */
-const BatchBody = Type.Object({ batch: Type.Optional(Type.Unknown()), sentAt: Type.Optional(Type.Unknown()), context: Type.Optional(Type.Unknown()) }, { additionalProperties: true });
-const Accepted = Type.Object({
-  success: Type.Literal(true),
-  errors: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), messageId: Type.Union([Type.String(), Type.Null()]), code: Type.String(), message: Type.String() }))),
-});
 
 /** The write key of a Segment request: the HTTP Basic user, or the body's `writeKey`. */
 export function writeKeyOf(request: FastifyRequest): string | null {

@@ -135,7 +135,14 @@ describe('Guardian roles', () => {
   it('an owner overrides a member\'s Guardian role (audited); others may not', async () => {
     const promote = await t.app.inject({ method: 'PUT', url: `/api/guardian/members/${viewer.userId}/role`, headers: owner.session, payload: { role: 'analyst' } });
     expect(promote.statusCode).toBe(200);
-    expect(promote.json()).toEqual({ userId: viewer.userId, workspaceRole: 'viewer', guardianRole: 'analyst', overridden: true });
+    expect(promote.json()).toEqual({ userId: viewer.userId, workspaceRole: 'viewer', guardianRole: 'analyst', defaultRole: 'viewer', overridden: true });
+    // Every member's effective role, for the Members page: the override, else the default of the workspace role.
+    const listed = await t.app.inject({ method: 'GET', url: '/api/guardian/members', headers: viewer.session });
+    expect(listed.statusCode).toBe(200);
+    const byUser = new Map(listed.json().members.map((m: { userId: string }) => [m.userId, m]));
+    expect(byUser.get(viewer.userId)).toEqual({ userId: viewer.userId, workspaceRole: 'viewer', guardianRole: 'analyst', defaultRole: 'viewer', overridden: true });
+    expect(byUser.get(owner.userId)).toMatchObject({ workspaceRole: 'owner', guardianRole: 'guardian_admin', overridden: false });
+    expect(byUser.has(stranger.userId)).toBe(false);
     expect((await t.app.inject({ method: 'GET', url: '/api/guardian/me', headers: viewer.session })).json()).toMatchObject({ role: 'analyst', overridden: true });
     const byAnalyst = await t.app.inject({ method: 'PUT', url: `/api/guardian/members/${viewer.userId}/role`, headers: analyst.session, payload: { role: 'guardian_admin' } });
     expect(byAnalyst.statusCode).toBe(403);

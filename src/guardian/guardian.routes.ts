@@ -1,7 +1,7 @@
 /**
  * Guardian core routes under /api/guardian: the signal catalog, rules (CRUD), alerts (list, one
  * with its timeline, acknowledge, resolve), sending health for the charts, the caller's Guardian
- * role, and an owner's override of a member's Guardian role. Every route declares guardian:read
+ * role, every member's Guardian role and an owner's override of it. Every route declares guardian:read
  * for the auth hook and then asks requireGuardian for the capability it needs (roles.ts); the
  * member override is members:write (owners only).
  */
@@ -12,9 +12,9 @@ import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { ErrorResponse, IdParams } from '../http/schemas.js';
 import { acknowledgeAlert, getAlert, listAlerts, resolveAlert } from './alerts.js';
-import { Alert, AlertDetail, AlertList, AlertQuery, GuardianMe, HealthQuery, HealthSeries, MemberRole, MemberRoleBody, Rule, RuleBody, RuleList, RulePatch, SignalList, UserIdParams } from './guardian.schemas.js';
+import { Alert, AlertDetail, AlertList, AlertQuery, GuardianMe, HealthQuery, HealthSeries, MemberRole, MemberRoleBody, MemberRoleList, Rule, RuleBody, RuleList, RulePatch, SignalList, UserIdParams } from './guardian.schemas.js';
 import { sendingHealth } from './health.js';
-import { guardianMe, setMemberGuardianRole } from './members.js';
+import { guardianMe, listMemberGuardianRoles, setMemberGuardianRole } from './members.js';
 import { requireGuardian, type GuardianCapability } from './roles.js';
 import { createRule, deleteRule, getRule, listRules, updateRule } from './rules.js';
 import { SIGNAL_KEYS, SIGNALS } from './signal-catalog.schemas.js';
@@ -73,6 +73,9 @@ export function guardianRoutes(scope: FastifyInstance, deps: AppDeps): void {
   );
 
   app.get('/guardian/me', { config: READ, schema: { tags, summary: "The caller's Guardian role and capabilities", response: { 200: GuardianMe, 403: ErrorResponse, 401: ErrorResponse } } }, async (request) => guardianMe(db, authOf(request)));
+  app.get('/guardian/members', { config: { permission: 'members:read' }, schema: { tags, summary: "Every member's effective Guardian role: an owner's override, else the default from the workspace role", response: { 200: MemberRoleList, ...E } } }, async (request) => ({
+    members: await listMemberGuardianRoles(db, authOf(request).workspaceId),
+  }));
   app.put('/guardian/members/:userId/role', { config: { permission: 'members:write' }, schema: { tags, summary: "Override a member's Guardian role (owners); null returns to the default", params: UserIdParams, body: MemberRoleBody, response: { 200: MemberRole, 400: ErrorResponse, ...E404 } } }, async (request) =>
     setMemberGuardianRole(domain, authOf(request).workspaceId, actorOf(request), request.params.userId, request.body.role),
   );

@@ -61,7 +61,7 @@ export const RuleList = Type.Object({ rules: Type.Array(Rule) });
 export const SignalInfoSchema = Type.Object({
   key: Type.String(),
   label: Type.String(),
-  unit: Type.String(),
+  unit: Type.Union([Type.Literal('percent'), Type.Literal('count'), Type.Literal('seconds')]),
   family: Type.String(),
   volume: Type.Union([Type.String(), Type.Null()]),
   windowed: Type.Boolean(),
@@ -138,7 +138,9 @@ export type HealthSeriesView = Static<typeof HealthSeries>;
 
 export const GuardianMe = Type.Object({ role: GuardianRoleSchema, workspaceRole: Type.String(), overridden: Type.Boolean(), capabilities: Type.Array(Type.String()) });
 export const MemberRoleBody = Type.Object({ role: Type.Union([GuardianRoleSchema, Type.Null()], { description: 'null: back to the default mapping from the workspace role' }) }, { additionalProperties: false });
-export const MemberRole = Type.Object({ userId: Type.String(), workspaceRole: Type.String(), guardianRole: GuardianRoleSchema, overridden: Type.Boolean() });
+export const MemberRole = Type.Object({ userId: Type.String(), workspaceRole: Type.String(), guardianRole: GuardianRoleSchema, defaultRole: GuardianRoleSchema, overridden: Type.Boolean() });
+/** `GET /api/guardian/members`: every member's effective Guardian role (`overridden`: an owner set it). */
+export const MemberRoleList = Type.Object({ members: Type.Array(MemberRole) });
 export const UserIdParams = Type.Object({ userId: Type.String({ format: 'uuid' }) });
 
 export { SIGNAL_KEYS };

@@ -3,24 +3,18 @@
  * code to anyone but shows each dependency's details only to operators (`canSeeDetails`).
  */
 import type { FastifyRequest } from 'fastify';
-import { Type } from '@sinclair/typebox';
 import type { ApiInstance } from '../http/typed.js';
 import { overall, timed, type HealthCheck } from './health.js';
-
-const CheckSchema = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
-  latencyMs: Type.Number(),
-  detail: Type.Optional(Type.String()),
-});
+import { DeepAnswer, LiveAnswer, ReadyAnswer, ReadyUnavailable } from './health.schemas.js';
 
 export function healthRoutes(app: ApiInstance, deps: { checks: HealthCheck[]; isShuttingDown: () => boolean; canSeeDetails: (request: FastifyRequest) => Promise<boolean> }): void {
   const database = deps.checks.find((c) => c.critical && c.name === 'database');
 
-  app.get('/health/live', { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  app.get('/health/live', { schema: { tags: ['health'], response: { 200: LiveAnswer } } }, async () => ({ status: 'ok' as const }));
 
   app.get(
     '/health/ready',
-    { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String(), database: CheckSchema }), 503: Type.Object({ status: Type.String(), database: Type.Optional(CheckSchema), detail: Type.Optional(Type.String()) }) } } },
+    { schema: { tags: ['health'], response: { 200: ReadyAnswer, 503: ReadyUnavailable } } },
     async (_request, reply) => {
       if (deps.isShuttingDown()) return reply.code(503).send({ status: 'unhealthy', detail: 'shutting down' });
       if (!database) return { status: 'ok', database: { status: 'ok' as const, latencyMs: 0 } };
@@ -35,7 +29,7 @@ export function healthRoutes(app: ApiInstance, deps: { checks: HealthCheck[]; is
       schema: {
         tags: ['health'],
         summary: 'Every dependency; the details (checks) only with METRICS_TOKEN or an owner’s or admin’s API key or session',
-        response: { 200: Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), CheckSchema)) }), 503: Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), CheckSchema)) }) },
+        response: { 200: DeepAnswer, 503: DeepAnswer },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,7 @@
-/** Shapes shared by several domains' routes; each domain keeps its own shapes beside its routes. */
+/**
+ * Shapes shared by several domains' routes (each domain keeps its own in its `*.schemas.ts` leaf
+ * modules). A leaf too: it imports only TypeBox, so schema modules and the web app may import it.
+ */
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 
 export const ErrorResponse = Type.Object(
@@ -6,6 +9,9 @@ export const ErrorResponse = Type.Object(
     error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
   },
 );
+
+/** The answer of a 204: no body. */
+export const NoContent = Type.Null();
 
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });

@@ -1,5 +1,5 @@
 /** The audit log: every mutation records who, what, when, from where, and before/after. */
-import type { AuditLogEntry } from './audit.schemas.js';
+import type { AuditAction, AuditFilters, AuditLogEntry } from './audit.schemas.js';
 import type { Queryable } from '../db/database.js';
 
 export interface Actor {
@@ -14,7 +14,7 @@ export const SYSTEM_ACTOR: Actor = { type: 'system', id: null };
 export interface AuditEntry {
   workspaceId: string;
   actor: Actor;
-  action: string;
+  action: AuditAction;
   resourceType: string;
   resourceId?: string | null;
   before?: unknown;
@@ -54,20 +54,33 @@ export interface AuditRow {
   created_at: Date;
 }
 
-/** The audit log, newest first, camelCased (docs/api.md: the API answers camelCase, stored rows included). */
-export async function listAudit(q: Queryable, workspaceId: string, limit: number, beforeId?: number): Promise<AuditLogEntry[]> {
-  const result = await q.query<AuditRow>(
-    `SELECT id, actor_type, actor_id, action, resource_type, resource_id, before, after, ip, request_id, created_at
-       FROM audit_log
-      WHERE workspace_id = $1 AND ($2::bigint IS NULL OR id < $2)
-      ORDER BY id DESC
+/**
+ * The audit log, newest first, camelCased (docs/api.md: the API answers camelCase, stored rows
+ * included), each entry with its actor's current name, filtered by actor, entity (the action's
+ * namespace) and time. Pages walk the (workspace_id, id DESC) index.
+ */
+export async function listAudit(q: Queryable, workspaceId: string, limit: number, beforeId?: number, filters: AuditFilters = {}): Promise<AuditLogEntry[]> {
+  const result = await q.query<AuditRow & { actor_name: string | null }>(
+    `SELECT a.id, a.actor_type, a.actor_id, COALESCE(u.name, k.name) AS actor_name, a.action, a.resource_type, a.resource_id,
+            a.before, a.after, a.ip, a.request_id, a.created_at
+       FROM audit_log a
+       LEFT JOIN users u ON a.actor_type = 'user' AND u.id::text = a.actor_id
+       LEFT JOIN api_keys k ON a.actor_type = 'api_key' AND k.id::text = a.actor_id AND k.workspace_id = a.workspace_id
+      WHERE a.workspace_id = $1 AND ($2::bigint IS NULL OR a.id < $2)
+        AND ($4::text IS NULL OR a.actor_type = $4)
+        AND ($5::text IS NULL OR a.actor_id = $5)
+        AND ($6::text IS NULL OR starts_with(a.action, $6 || '.'))
+        AND ($7::timestamptz IS NULL OR a.created_at >= $7)
+        AND ($8::timestamptz IS NULL OR a.created_at < $8)
+      ORDER BY a.id DESC
       LIMIT $3`,
-    [workspaceId, beforeId ?? null, limit],
+    [workspaceId, beforeId ?? null, limit, filters.actorType ?? null, filters.actorId ?? null, filters.entity ?? null, filters.from ?? null, filters.to ?? null],
   );
   return result.rows.map((row) => ({
     id: Number(row.id),
     actorType: row.actor_type,
     actorId: row.actor_id,
+    actorName: row.actor_name,
     action: row.action,
     resourceType: row.resource_type,
     resourceId: row.resource_id,

@@ -1,12 +1,15 @@
-import { Type } from '@sinclair/typebox';
+/**
+ * Identity routes: sign-up, log-in and -out, the caller (`/auth/me`), switching workspace, API keys,
+ * members and the audit log. Shapes live in identity.schemas.ts (and audit.schemas.ts).
+ */
 import type { FastifyReply } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf, CSRF_COOKIE, SESSION_COOKIE } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import { apiErrors, errors, type ApiInstance } from '../http/typed.js';
-import { Email, IdParams, LiteralUnion } from '../http/schemas.js';
+import { IdParams, NoContent } from '../http/schemas.js';
 import { listAudit } from './audit.js';
-import { AuditPage } from './audit.schemas.js';
+import { AuditPage, AuditQuery } from './audit.schemas.js';
 import {
   changeMemberRole,
   createApiKey,
@@ -22,54 +25,12 @@ import {
   switchWorkspace,
   type SessionGrant,
 } from './identity.js';
+import { ApiKeyList, CreatedKey, CreateKeyBody, LogInAnswer, LogInBody, Me, Member, MemberList, MemberRoleBody, SignUpAnswer, SignUpBody, SwitchWorkspaceBody, UserParams } from './identity.schemas.js';
 import { acceptInvitationAtLogIn } from './invitations.js';
-import { InvitationToken, invitationRoutes } from './invitations.routes.js';
-import { permissionsOf, ROLES } from './permissions.js';
+import { invitationRoutes } from './invitations.routes.js';
+import { permissionsOf } from './permissions.js';
 
 const DEVICE_COOKIE = 'uh_device';
-const Password = Type.String({ minLength: 10, maxLength: 200, description: 'At least 10 characters' });
-const RoleSchema = LiteralUnion(ROLES);
-const KeyRole = Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')]);
-
-const SignUpBody = Type.Object(
-  {
-    email: Email,
-    password: Password,
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    organizationName: Type.String({ minLength: 1, maxLength: 200 }),
-    workspaceName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  },
-  { additionalProperties: false },
-);
-const LogInBody = Type.Object(
-  {
-    email: Email,
-    password: Type.String({ minLength: 1, maxLength: 200 }),
-    invitationToken: Type.Optional(InvitationToken),
-  },
-  { additionalProperties: false },
-);
-const User = Type.Object({ id: Type.String(), email: Type.String(), name: Type.String() });
-const Workspace = Type.Object({ id: Type.String(), name: Type.String(), organizationId: Type.String() });
-const ApiKey = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  prefix: Type.String(),
-  role: RoleSchema,
-  createdAt: Type.String({ format: 'date-time' }),
-  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-});
-const Member = Type.Object({ userId: Type.String(), email: Type.String(), name: Type.String(), role: RoleSchema, joinedAt: Type.String({ format: 'date-time' }) });
-const Me = Type.Object({
-  user: Type.Union([User, Type.Null()]),
-  apiKeyId: Type.Union([Type.String(), Type.Null()]),
-  workspace: Workspace,
-  role: RoleSchema,
-  permissions: Type.Array(Type.String()),
-  workspaces: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), organizationId: Type.String(), role: RoleSchema })),
-  csrfToken: Type.Union([Type.String(), Type.Null()]),
-});
 
 export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
   const { db, clock, config } = deps;
@@ -85,7 +46,7 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
     '/auth/signup',
     {
       config: { permission: 'public', rateLimit: { max: config.loginRateLimitPerMinute, timeWindow: 60_000 } },
-      schema: { tags: ['auth'], summary: 'Create an organization, its first workspace and its owner', body: SignUpBody, response: { 201: Type.Object({ user: User, workspace: Workspace, csrfToken: Type.String() }), ...errors(400, 409, 429) } },
+      schema: { tags: ['auth'], summary: 'Create an organization, its first workspace and its owner', body: SignUpBody, response: { 201: SignUpAnswer, ...errors(400, 409, 429) } },
     },
     async (request, reply) => {
       const body = request.body;
@@ -99,7 +60,7 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
     '/auth/login',
     {
       config: { permission: 'public', rateLimit: { max: config.loginRateLimitPerMinute, timeWindow: 60_000 } },
-      schema: { tags: ['auth'], summary: 'Log in with email and password (rate-limited per address and throttled per email: docs/access.md); with invitationToken, accept that invitation (for this email) and open the session in its workspace', body: LogInBody, response: { 200: Type.Object({ user: User, csrfToken: Type.String() }), ...errors(400, 401, 403, 404, 409, 410, 429) } },
+      schema: { tags: ['auth'], summary: 'Log in with email and password (rate-limited per address and throttled per email: docs/access.md); with invitationToken, accept that invitation (for this email) and open the session in its workspace', body: LogInBody, response: { 200: LogInAnswer, ...errors(400, 401, 403, 404, 409, 410, 429) } },
     },
     async (request, reply) => {
       const body = request.body;
@@ -117,7 +78,7 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
     },
   );
 
-  app.post('/auth/logout', { config: { permission: 'authenticated' }, schema: { tags: ['auth'], response: { 204: Type.Null(), ...apiErrors() } } }, async (request, reply) => {
+  app.post('/auth/logout', { config: { permission: 'authenticated' }, schema: { tags: ['auth'], response: { 204: NoContent, ...apiErrors() } } }, async (request, reply) => {
     const auth = authOf(request);
     if (auth.sessionToken) await logOut(db, auth.sessionToken);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -143,7 +104,7 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
 
   app.post(
     '/auth/workspace',
-    { config: { permission: 'authenticated' }, schema: { tags: ['auth'], summary: 'Switch the session to another workspace the user belongs to', body: Type.Object({ workspaceId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }), response: { 204: Type.Null(), ...apiErrors(400) } } },
+    { config: { permission: 'authenticated' }, schema: { tags: ['auth'], summary: 'Switch the session to another workspace the user belongs to', body: SwitchWorkspaceBody, response: { 204: NoContent, ...apiErrors(400) } } },
     async (request, reply) => {
       const auth = authOf(request);
       if (!auth.sessionToken || !auth.userId) throw new AppError('FORBIDDEN', 'API keys are bound to one workspace');
@@ -153,14 +114,13 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
   );
 
   // ---- API keys (owners only) ----
-  app.get('/api-keys', { config: { permission: 'api_keys:read' }, schema: { tags: ['api keys'], response: { 200: Type.Object({ apiKeys: Type.Array(ApiKey) }), ...apiErrors() } } }, async (request) => ({
+  app.get('/api-keys', { config: { permission: 'api_keys:read' }, schema: { tags: ['api keys'], response: { 200: ApiKeyList, ...apiErrors() } } }, async (request) => ({
     apiKeys: await listApiKeys(db, authOf(request).workspaceId),
   }));
 
-  const CreateKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), role: Type.Optional(KeyRole) }, { additionalProperties: false });
   app.post(
     '/api-keys',
-    { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Create an API key; the key is shown once', body: CreateKeyBody, response: { 201: Type.Object({ apiKey: ApiKey, key: Type.String() }), ...apiErrors(400) } } },
+    { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Create an API key; the key is shown once', body: CreateKeyBody, response: { 201: CreatedKey, ...apiErrors(400) } } },
     async (request, reply) => {
       const body = request.body;
       const created = await createApiKey(deps, authOf(request).workspaceId, actorOf(request), { name: body.name, role: body.role ?? 'admin' });
@@ -168,7 +128,7 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
     },
   );
 
-  app.delete('/api-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
+  app.delete('/api-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['api keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: NoContent, ...apiErrors(400, 404) } } }, async (request, reply) => {
     await revokeApiKey(deps, authOf(request).workspaceId, actorOf(request), request.params.id);
     // This process at once; the others when PostgreSQL's notification reaches them (migration 114).
     deps.apiKeys.drop(request.params.id);
@@ -177,27 +137,26 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
 
   // ---- Members (owners manage roles; people join through invitations) ----
   invitationRoutes(app, deps, setSessionCookies);
-  app.get('/members', { config: { permission: 'members:read' }, schema: { tags: ['members'], response: { 200: Type.Object({ members: Type.Array(Member) }), ...apiErrors() } } }, async (request) => ({
+  app.get('/members', { config: { permission: 'members:read' }, schema: { tags: ['members'], response: { 200: MemberList, ...apiErrors() } } }, async (request) => ({
     members: await listMembers(db, authOf(request).workspaceId),
   }));
 
-  const UserParams = Type.Object({ userId: Type.String({ format: 'uuid' }) });
   app.patch(
     '/members/:userId',
-    { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, body: Type.Object({ role: RoleSchema }, { additionalProperties: false }), response: { 200: Member, ...apiErrors(400, 404, 409) } } },
+    { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, body: MemberRoleBody, response: { 200: Member, ...apiErrors(400, 404, 409) } } },
     async (request) => changeMemberRole(deps, authOf(request).workspaceId, actorOf(request), request.params.userId, request.body.role),
   );
 
-  app.delete('/members/:userId', { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, response: { 204: Type.Null(), ...apiErrors(400, 404, 409) } } }, async (request, reply) => {
+  app.delete('/members/:userId', { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, response: { 204: NoContent, ...apiErrors(400, 404, 409) } } }, async (request, reply) => {
     await removeMember(deps, authOf(request).workspaceId, actorOf(request), request.params.userId);
     return reply.code(204).send(null);
   });
 
   // ---- Audit log ----
-  const AuditQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })) }, { additionalProperties: false });
-  app.get('/audit-log', { config: { permission: 'audit:read' }, schema: { tags: ['audit'], summary: 'The workspace\'s audit log, newest first', querystring: AuditQuery, response: { 200: AuditPage, ...apiErrors(400) } } }, async (request) => {
+  app.get('/audit-log', { config: { permission: 'audit:read' }, schema: { tags: ['audit'], summary: 'The workspace\'s audit log, newest first, with each actor\'s name; filters: actorType, actorId, entity (e.g. contact, campaign), from, to', querystring: AuditQuery, response: { 200: AuditPage, ...apiErrors(400) } } }, async (request) => {
     const query = request.query;
-    const entries = await listAudit(db, authOf(request).workspaceId, query.limit ?? 50, query.before);
+    const { limit, before, ...filters } = query;
+    const entries = await listAudit(db, authOf(request).workspaceId, limit ?? 50, before, filters);
     return { entries };
   });
 }

@@ -282,7 +282,7 @@ export async function revokeApiKey({ db, clock }: IdentityDeps, workspaceId: str
       [workspaceId, id, clock.now()],
     );
     if (result.rowCount === 0) throw notFound('API key');
-    await recordAudit(tx, { workspaceId, actor, action: 'api_key.revoke', resourceType: 'api_key', resourceId: id });
+    await recordAudit(tx, { workspaceId, actor, action: 'api_key.revoke', resourceType: 'api_key', resourceId: id, before: { name: result.rows[0]!.name, prefix: result.rows[0]!.prefix } });
   });
 }
 
@@ -358,12 +358,12 @@ async function assertNotLastOwner(tx: Queryable, workspaceId: string, userId: st
 
 export async function changeMemberRole({ db }: IdentityDeps, workspaceId: string, actor: Actor, userId: string, role: Role): Promise<MemberView> {
   return db.transaction(async (tx) => {
-    const current = await tx.query<{ role: Role }>('SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
+    const current = await tx.query<{ role: Role; name: string }>('SELECT m.role, u.name FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.user_id = $2', [workspaceId, userId]);
     const before = current.rows[0];
     if (!before) throw notFound('Member');
     if (before.role === 'owner' && role !== 'owner') await assertNotLastOwner(tx, workspaceId, userId);
     await tx.query('UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId, role]);
-    await recordAudit(tx, { workspaceId, actor, action: 'member.role', resourceType: 'member', resourceId: userId, before: { role: before.role }, after: { role } });
+    await recordAudit(tx, { workspaceId, actor, action: 'member.role', resourceType: 'member', resourceId: userId, before: { name: before.name, role: before.role }, after: { name: before.name, role } });
     const members = await listMembers(tx, workspaceId);
     return members.find((m) => m.userId === userId)!;
   });
@@ -371,12 +371,12 @@ export async function changeMemberRole({ db }: IdentityDeps, workspaceId: string
 
 export async function removeMember({ db }: IdentityDeps, workspaceId: string, actor: Actor, userId: string): Promise<void> {
   await db.transaction(async (tx) => {
-    const current = await tx.query<{ role: Role }>('SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
+    const current = await tx.query<{ role: Role; name: string }>('SELECT m.role, u.name FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.user_id = $2', [workspaceId, userId]);
     const before = current.rows[0];
     if (!before) throw notFound('Member');
     if (before.role === 'owner') await assertNotLastOwner(tx, workspaceId, userId);
     await tx.query('DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
     await tx.query('DELETE FROM sessions WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId]);
-    await recordAudit(tx, { workspaceId, actor, action: 'member.remove', resourceType: 'member', resourceId: userId, before: { role: before.role } });
+    await recordAudit(tx, { workspaceId, actor, action: 'member.remove', resourceType: 'member', resourceId: userId, before: { name: before.name, role: before.role } });
   });
 }

@@ -2,8 +2,9 @@
  * The permission matrix: every route names one `resource:action`; a role either holds it or not.
  * Roles are persisted strings: never rename them.
  */
-export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from './identity.schemas.js';
+
+export { ROLES, type Role };
 
 export const RESOURCES = [
   'contacts',

@@ -3,58 +3,20 @@
  * Every value travels as a parameter; column names come from a fixed map, never from input.
  * Condition kinds and operators are persisted strings: never rename.
  */
-import { LiteralUnion } from '../http/schemas.js';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { assertUnreachable } from '../http/errors.js';
+import { ConditionSchema, DefinitionSchema, type Condition, type FieldName, type RangeOp, type SegmentDefinition, type TextOp } from './segments.schemas.js';
 
-const Text = Type.String({ maxLength: 500 });
-const FieldName = LiteralUnion(['email', 'firstName', 'lastName', 'company', 'jobTitle', 'phone', 'status', 'timezone', 'subscriptionState'] as const);
-const TextOp = LiteralUnion(['eq', 'neq', 'contains', 'exists', 'not_exists'] as const);
-const RangeOp = LiteralUnion(['gt', 'gte', 'lt', 'lte'] as const);
+export { ConditionSchema, DefinitionSchema, type Condition, type SegmentDefinition };
+
 /** SQL operators of the order comparisons (score, and custom fields' gt…lte). */
 const OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=' } as const;
-const Window = { withinDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) };
-const Counts = { minCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })), maxCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })) };
-
-export const ConditionSchema = Type.Union([
-  Type.Object({ kind: Type.Literal('field'), field: FieldName, op: TextOp, value: Type.Optional(Text) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('custom_field'), key: Type.String({ minLength: 1, maxLength: 64 }), op: TextOp, value: Type.Optional(Text) }, { additionalProperties: false }),
-  Type.Object(
-    {
-      kind: Type.Literal('custom_field'),
-      key: Type.String({ minLength: 1, maxLength: 64 }),
-      op: RangeOp,
-      value: Type.Union([Type.Number(), Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' })]),
-    },
-    { additionalProperties: false, description: 'A number compares with number values; a YYYY-MM-DD date with date values (custom fields declared as number or date)' },
-  ),
-  Type.Object({ kind: Type.Literal('tag'), op: Type.Union([Type.Literal('has'), Type.Literal('not_has')]), tag: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('score'), op: LiteralUnion(['gte', 'gt', 'lte', 'lt', 'eq'] as const), value: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('event'), name: Type.String({ minLength: 1, maxLength: 200 }), type: Type.Optional(Type.String({ maxLength: 20 })), ...Counts, ...Window }, { additionalProperties: false }),
-  Type.Object(
-    {
-      kind: Type.Literal('email'),
-      action: LiteralUnion(['delivered', 'opened', 'clicked', 'replied', 'bounced', 'complained', 'unsubscribed'] as const),
-      topicId: Type.Optional(Type.String({ format: 'uuid', description: "Only events about this subscription topic (see docs/email.md: 'unsubscribed' events carry topicId)" })),
-      ...Counts,
-      ...Window,
-    },
-    { additionalProperties: false },
-  ),
-]);
-export type Condition = Static<typeof ConditionSchema>;
 type CustomFieldCondition = Extract<Condition, { kind: 'custom_field' }>;
 type RangeCondition = Extract<CustomFieldCondition, { op: Static<typeof RangeOp> }>;
 
 function isRangeCondition(condition: CustomFieldCondition): condition is RangeCondition {
   return condition.op === 'gt' || condition.op === 'gte' || condition.op === 'lt' || condition.op === 'lte';
 }
-
-export const DefinitionSchema = Type.Object(
-  { match: Type.Union([Type.Literal('all'), Type.Literal('any')]), conditions: Type.Array(ConditionSchema, { minItems: 1, maxItems: 50 }) },
-  { additionalProperties: false },
-);
-export type SegmentDefinition = Static<typeof DefinitionSchema>;
 
 const COLUMNS: Record<Static<typeof FieldName>, string> = {
   email: 'c.email',

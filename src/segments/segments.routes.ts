@@ -1,48 +1,30 @@
-import { Type } from '@sinclair/typebox';
+/** Segment routes: CRUD, refresh, members of a segment and static-list membership (shapes in segments.schemas.ts). */
 import type { AppDeps } from '../app.js';
 import { ContactPage } from '../contacts/contacts.schemas.js';
 import { actorOf, authOf } from '../http/auth.js';
-import { IdParams } from '../http/schemas.js';
+import { IdParams, NoContent } from '../http/schemas.js';
 import { apiErrors, type ApiInstance } from '../http/typed.js';
-import { DefinitionSchema } from './definition.js';
 import { changeStaticMembers, createSegment, deleteSegment, getSegment, listMembers, listSegments, refreshSegment, updateSegment, type SegmentsDeps } from './segments.js';
-
-const SegmentSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  kind: Type.Union([Type.Literal('dynamic'), Type.Literal('static')]),
-  definition: Type.Union([DefinitionSchema, Type.Null()]),
-  memberCount: Type.Integer(),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-});
-const CreateBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), kind: Type.Union([Type.Literal('dynamic'), Type.Literal('static')]), definition: Type.Optional(DefinitionSchema) },
-  { additionalProperties: false },
-);
-const UpdateBody = Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), definition: Type.Optional(DefinitionSchema) }, { additionalProperties: false, minProperties: 1 });
-const MembersBody = Type.Object({ contactIds: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false });
-const MembersResult = Type.Object({ segment: SegmentSchema, changed: Type.Integer(), ignored: Type.Array(Type.String()) });
-const MembersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }), cursor: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false });
+import { CreateSegmentBody, MembersBody, MembersQuery, MembersResult, SegmentList, SegmentSchema, UpdateSegmentBody } from './segments.schemas.js';
 
 export function segmentsRoutes(app: ApiInstance, deps: AppDeps): void {
   const domain: SegmentsDeps = { db: deps.db, clock: deps.clock, eventSink: deps.eventSink };
   const read = { permission: 'segments:read' as const };
   const write = { permission: 'segments:write' as const };
 
-  app.get('/segments', { config: read, schema: { tags: ['segments'], response: { 200: Type.Object({ segments: Type.Array(SegmentSchema) }), ...apiErrors() } } }, async (request) => ({ segments: await listSegments(deps.db, authOf(request).workspaceId) }));
+  app.get('/segments', { config: read, schema: { tags: ['segments'], response: { 200: SegmentList, ...apiErrors() } } }, async (request) => ({ segments: await listSegments(deps.db, authOf(request).workspaceId) }));
 
-  app.post('/segments', { config: write, schema: { tags: ['segments'], summary: 'Create a dynamic segment (with a definition) or a static list', body: CreateBody, response: { 201: SegmentSchema, ...apiErrors(400) } } }, async (request, reply) => {
+  app.post('/segments', { config: write, schema: { tags: ['segments'], summary: 'Create a dynamic segment (with a definition) or a static list', body: CreateSegmentBody, response: { 201: SegmentSchema, ...apiErrors(400) } } }, async (request, reply) => {
     return reply.code(201).send(await createSegment(domain, authOf(request).workspaceId, actorOf(request), request.body));
   });
 
   app.get('/segments/:id', { config: read, schema: { tags: ['segments'], params: IdParams, response: { 200: SegmentSchema, ...apiErrors(400, 404) } } }, async (request) => getSegment(deps.db, authOf(request).workspaceId, request.params.id));
 
-  app.patch('/segments/:id', { config: write, schema: { tags: ['segments'], summary: 'Rename, or change the definition (re-evaluates membership)', params: IdParams, body: UpdateBody, response: { 200: SegmentSchema, ...apiErrors(400, 404) } } }, async (request) =>
+  app.patch('/segments/:id', { config: write, schema: { tags: ['segments'], summary: 'Rename, or change the definition (re-evaluates membership)', params: IdParams, body: UpdateSegmentBody, response: { 200: SegmentSchema, ...apiErrors(400, 404) } } }, async (request) =>
     updateSegment(domain, authOf(request).workspaceId, actorOf(request), request.params.id, request.body),
   );
 
-  app.delete('/segments/:id', { config: write, schema: { tags: ['segments'], params: IdParams, response: { 204: Type.Null(), ...apiErrors(400, 404) } } }, async (request, reply) => {
+  app.delete('/segments/:id', { config: write, schema: { tags: ['segments'], params: IdParams, response: { 204: NoContent, ...apiErrors(400, 404) } } }, async (request, reply) => {
     await deleteSegment(domain, authOf(request).workspaceId, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });

@@ -146,9 +146,9 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
 
     // The activity log shows both changes after a fresh load.
     await page.reload();
-    const activity = page.getByRole('table', { name: 'Activity' });
-    await activity.getByRole('cell', { name: 'api_key.revoke' }).waitFor();
-    expect(await activity.getByRole('cell', { name: 'api_key.create' }).isVisible()).toBe(true);
+    const activity = page.getByRole('list', { name: 'Activity' });
+    await activity.getByText("revoked API key 'Website form'").waitFor();
+    expect(await activity.getByText("created API key 'Website form'").isVisible()).toBe(true);
   });
 
   it('invites a member by email; the invitee opens the link from the dev inbox, signs up and lands in the workspace', async () => {

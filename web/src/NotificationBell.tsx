@@ -5,14 +5,16 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { errorMessage } from './api';
-import { guardianApi, type GuardianNotification } from './guardian-api';
+import type { Static } from '@sinclair/typebox';
+import type { NotificationList } from '@server/guardian/deliveries.schemas.js';
+import { guardianApi } from './guardian-api';
 import { Link } from './router';
 import { Alert, formatDate, Spinner, useLoad } from './ui';
 
 export function NotificationBell({ canMarkRead }: { canMarkRead: boolean }) {
   const [open, setOpen] = useState(false);
   const [count, reloadCount] = useLoad(() => guardianApi.notifications.unreadCount(), [], 30_000);
-  const [list, setList] = useState<{ notifications: GuardianNotification[]; unreadCount: number } | null>(null);
+  const [list, setList] = useState<Static<typeof NotificationList> | null>(null);
   const [error, setError] = useState<string>();
   const wrapper = useRef<HTMLDivElement>(null);
   const unread = list?.unreadCount ?? (count.status === 'ready' ? count.data.unreadCount : 0);

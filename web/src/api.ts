@@ -14,10 +14,12 @@ import type {
   PersonalizeAnswer,
   PolicyAnswer,
   PriceAnswer,
+  PricesAnswer,
   SettingsAnswer,
   SettingsTestAnswer,
   UsageAnswer,
   VariantAnswer,
+  VariantsAnswer,
 } from '@server/ai/ai.schemas.js';
 import type { CampaignAnswer, CampaignDetailAnswer, CampaignSchema, EnrollAnswer, NodeMetricsSchema } from '@server/campaigns/campaigns.schemas.js';
 import type { CampaignDefinitionSchema, CampaignEdge as CampaignEdgeSchema, CampaignNode as CampaignNodeSchema, NodeType } from '@server/campaigns/definition.schemas.js';
@@ -26,29 +28,25 @@ import type { InboxEmail, InboxSummary as InboxSummarySchema, Suppression as Sup
 import type { MessageDetail as MessageDetailSchema, MessageStatus, MessageSummary as MessageSummarySchema, SendAttempt as SendAttemptSchema } from '@server/email/messages.schemas.js';
 import type { ProviderBody, ProviderKind, ProviderSchema } from '@server/email/providers.schemas.js';
 import type { Rendered, TemplateBody, TemplateSchema } from '@server/email/templates.schemas.js';
-import type { ContactTopic as ContactTopicSchema, TopicBody, TopicSchema } from '@server/email/topics.schemas.js';
+import type { ContactTopic as ContactTopicSchema, ContactTopicList, TopicBody, TopicList, TopicSchema } from '@server/email/topics.schemas.js';
+import type { CreateCustomFieldBody, CustomFieldChanged, CustomFieldDefinition as CustomFieldSchema, CustomFieldList, CustomFieldType, UpdateCustomFieldBody } from '@server/contacts/custom-fields.schemas.js';
+import type { ImportList, ImportSchema } from '@server/contacts/import.schemas.js';
+import type { ApiKey as ApiKeySchema, ApiKeyList, CreatedKey, CreateKeyBody, LogInAnswer, LogInBody, Me as MeSchema, Member as MemberSchema, MemberList, Role, SignUpAnswer, SignUpBody, User as UserSchema, Workspace as WorkspaceSchema } from '@server/identity/identity.schemas.js';
+import type { AcceptAnswer, Invitation as InvitationSchema, InvitationList, InvitationPreview as InvitationPreviewSchema, InvitationSignUpAnswer, InvitationSignUpBody, InviteBody } from '@server/identity/invitations.schemas.js';
+import type { Condition, CreateSegmentBody, SegmentDefinition, SegmentList, SegmentSchema, UpdateSegmentBody } from '@server/segments/segments.schemas.js';
+import type { EraseAnswer, ContactPage, TimelinePage } from '@server/contacts/contacts.schemas.js';
+import type { AuditPage, AuditQuery } from '@server/identity/audit.schemas.js';
+import type { WorkspacePatch, WorkspaceSettings as WorkspaceSettingsSchema } from '@server/identity/workspace.schemas.js';
+import type { InboxList, SuppressionPage } from '@server/email/email.schemas.js';
+import type { MessagePage } from '@server/email/messages.schemas.js';
+import type { ProviderList, ProviderTestAnswer } from '@server/email/providers.schemas.js';
+import type { TemplateList, TestSendAnswer } from '@server/email/templates.schemas.js';
 
-export type Role = 'owner' | 'admin' | 'member' | 'viewer';
-
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-}
-export interface Workspace {
-  id: string;
-  name: string;
-  organizationId: string;
-}
-export interface Me {
-  user: User | null;
-  apiKeyId: string | null;
-  workspace: Workspace;
-  role: Role;
-  permissions: string[];
-  workspaces: Array<Workspace & { role: Role }>;
-  csrfToken: string | null;
-}
+export type { Role };
+export type User = Static<typeof UserSchema>;
+export type Workspace = Static<typeof WorkspaceSchema>;
+/** `GET /api/auth/me`: the caller, its workspace, role and permissions. */
+export type Me = Static<typeof MeSchema>;
 
 export type AiProviderKind = Static<typeof AiProviderSchema>;
 export type AiSettings = Static<typeof SettingsAnswer>;
@@ -63,42 +61,14 @@ export type AiVariant = Static<typeof VariantAnswer>;
 export type AiPersonalized = Static<typeof PersonalizeAnswer>;
 export type AiDraft = AiPersonalized['draft'];
 
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  role: Role;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-export interface Member {
-  userId: string;
-  email: string;
-  name: string;
-  role: Role;
-  joinedAt: string;
-}
-
+/** `GET /api/workspace`: name and time zone (UTC until one is set). */
+export type WorkspaceSettings = Static<typeof WorkspaceSettingsSchema>;
+export type ApiKey = Static<typeof ApiKeySchema>;
+export type Member = Static<typeof MemberSchema>;
 /** A pending invitation (`GET /api/invitations`); `expired` ones stay until resent or revoked. */
-export interface Invitation {
-  id: string;
-  email: string;
-  role: Role;
-  status: 'pending' | 'expired';
-  invitedBy: { id: string; name: string } | null;
-  createdAt: string;
-  sentAt: string;
-  expiresAt: string;
-}
-/** What a valid invitation link shows its holder (`GET /api/invitations/accept-info`). */
-export interface InvitationPreview {
-  email: string;
-  role: Role;
-  workspace: { id: string; name: string };
-  invitedBy: { name: string } | null;
-  expiresAt: string;
-}
+export type Invitation = Static<typeof InvitationSchema>;
+/** What a valid invitation link shows its holder (`POST /api/invitations/accept-info`). */
+export type InvitationPreview = Static<typeof InvitationPreviewSchema>;
 
 /** An entry of `GET /api/audit-log`: the server's schema (src/identity/audit.schemas.ts). */
 export type AuditEntry = AuditLogEntry;
@@ -109,15 +79,9 @@ export type { ContactStatus };
 export type Contact = ServerContact;
 export type ContactInput = Static<typeof CreateContactBody>;
 export type ContactUpdate = Static<typeof UpdateContactBody>;
-export const CUSTOM_FIELD_TYPES = ['text', 'number', 'boolean', 'date'] as const;
-export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
-export interface CustomFieldDefinition {
-  key: string;
-  label: string;
-  type: CustomFieldType;
-  createdAt: string;
-  updatedAt: string;
-}
+export const CUSTOM_FIELD_TYPES = ['text', 'number', 'boolean', 'date'] as const satisfies readonly CustomFieldType[];
+export type { CustomFieldType };
+export type CustomFieldDefinition = Static<typeof CustomFieldSchema>;
 export interface ContactListParams {
   limit?: number;
   cursor?: string;
@@ -168,36 +132,18 @@ export type { ProviderKind };
 export type Provider = Static<typeof ProviderSchema>;
 export type ProviderInput = Static<typeof ProviderBody>;
 
-export interface ImportReport {
-  id: string;
-  status: 'running' | 'completed' | 'failed';
-  source: string;
-  filename: string | null;
-  mapping: Record<string, string>;
-  bytesRead: number;
-  rowsProcessed: number;
-  rowsCreated: number;
-  rowsUpdated: number;
-  rowsFailed: number;
-  errors: Array<{ row: number; code: string; message: string }>;
-  failure: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
-export type SegmentCondition = Record<string, unknown> & { kind: string };
-export interface SegmentDefinition {
-  match: 'all' | 'any';
-  conditions: SegmentCondition[];
-}
-export interface Segment {
-  id: string;
-  name: string;
-  kind: 'dynamic' | 'static';
-  definition: SegmentDefinition | null;
-  memberCount: number;
-  createdAt: string;
-  updatedAt: string;
-}
+/** An import's report (`GET /api/imports/:id`): progress while it runs, counts and row errors when done. */
+export type ImportReport = Static<typeof ImportSchema>;
+/**
+ * A condition as the segment editor holds it while the user types: loose until the server checks it
+ * against its schema (`Condition`, src/segments/segments.schemas.ts) and answers 400 per field.
+ */
+export type SegmentCondition = Record<string, unknown> & { kind: Condition['kind'] };
+/** The editor's definition: drafted conditions, sent as they are (the server validates). */
+export type DraftDefinition = { match: SegmentDefinition['match']; conditions: SegmentCondition[] };
+type WithDraft<Body extends { definition?: SegmentDefinition }> = Omit<Body, 'definition'> & { definition?: DraftDefinition };
+export type { SegmentDefinition };
+export type Segment = Static<typeof SegmentSchema>;
 
 export { ApiError, errorMessage, fieldErrors, query, request, setUnauthenticatedHandler } from './http';
 import { query, request } from './http';
@@ -206,57 +152,61 @@ const id = (value: string): string => encodeURIComponent(value);
 
 export const api = {
   auth: {
-    signUp: (input: { email: string; password: string; name: string; organizationName: string }) =>
-      request<{ user: User; workspace: Workspace; csrfToken: string }>('POST', '/auth/signup', input),
+    signUp: (input: Static<typeof SignUpBody>) =>
+      request<Static<typeof SignUpAnswer>>('POST', '/auth/signup', input),
     /** With `invitationToken`, the invitation (for this email) is accepted and the session opens in its workspace. */
-    logIn: (input: { email: string; password: string; invitationToken?: string }) => request<{ user: User; csrfToken: string }>('POST', '/auth/login', input),
+    logIn: (input: Static<typeof LogInBody>) => request<Static<typeof LogInAnswer>>('POST', '/auth/login', input),
     logOut: () => request<void>('POST', '/auth/logout'),
     me: () => request<Me>('GET', '/auth/me'),
   },
+  workspace: {
+    get: () => request<WorkspaceSettings>('GET', '/workspace'),
+    update: (input: Static<typeof WorkspacePatch>) => request<WorkspaceSettings>('PATCH', '/workspace', input),
+  },
   apiKeys: {
-    list: () => request<{ apiKeys: ApiKey[] }>('GET', '/api-keys'),
-    create: (input: { name: string; role: Exclude<Role, 'owner'> }) => request<{ apiKey: ApiKey; key: string }>('POST', '/api-keys', input),
+    list: () => request<Static<typeof ApiKeyList>>('GET', '/api-keys'),
+    create: (input: Static<typeof CreateKeyBody>) => request<Static<typeof CreatedKey>>('POST', '/api-keys', input),
     revoke: (keyId: string) => request<void>('DELETE', `/api-keys/${id(keyId)}`),
   },
   members: {
-    list: () => request<{ members: Member[] }>('GET', '/members'),
+    list: () => request<Static<typeof MemberList>>('GET', '/members'),
     changeRole: (userId: string, role: Role) => request<Member>('PATCH', `/members/${id(userId)}`, { role }),
     remove: (userId: string) => request<void>('DELETE', `/members/${id(userId)}`),
   },
   invitations: {
-    list: () => request<{ invitations: Invitation[] }>('GET', '/invitations'),
-    create: (input: { email: string; role: Role }) => request<Invitation>('POST', '/invitations', input),
+    list: () => request<Static<typeof InvitationList>>('GET', '/invitations'),
+    create: (input: Static<typeof InviteBody>) => request<Invitation>('POST', '/invitations', input),
     resend: (invitationId: string) => request<Invitation>('POST', `/invitations/${id(invitationId)}/resend`),
     revoke: (invitationId: string) => request<void>('DELETE', `/invitations/${id(invitationId)}`),
     preview: (token: string) => request<InvitationPreview>('POST', '/invitations/accept-info', { token }),
-    accept: (token: string) => request<{ workspace: Workspace; role: Role }>('POST', '/invitations/accept', { token }),
-    signUp: (input: { token: string; name: string; password: string }) =>
-      request<{ user: User; workspace: Workspace; role: Role; csrfToken: string }>('POST', '/invitations/signup', input),
+    accept: (token: string) => request<Static<typeof AcceptAnswer>>('POST', '/invitations/accept', { token }),
+    signUp: (input: Static<typeof InvitationSignUpBody>) =>
+      request<Static<typeof InvitationSignUpAnswer>>('POST', '/invitations/signup', input),
   },
   auditLog: {
-    list: (params: { limit?: number; before?: number }) => request<{ entries: AuditEntry[] }>('GET', `/audit-log${query(params)}`),
+    list: (params: Static<typeof AuditQuery>) => request<Static<typeof AuditPage>>('GET', `/audit-log${query(params)}`),
   },
   contacts: {
     list: ({ customFields, ...params }: ContactListParams) =>
-      request<{ contacts: Contact[]; nextCursor: string | null }>('GET', `/contacts${query({ ...params, ...Object.fromEntries(Object.entries(customFields ?? {}).map(([key, value]) => [`cf.${key}`, value])) })}`),
+      request<Static<typeof ContactPage>>('GET', `/contacts${query({ ...params, ...Object.fromEntries(Object.entries(customFields ?? {}).map(([key, value]) => [`cf.${key}`, value])) })}`),
     create: (input: ContactInput) => request<Contact>('POST', '/contacts', input),
     get: (contactId: string) => request<Contact>('GET', `/contacts/${id(contactId)}`),
     update: (contactId: string, input: ContactUpdate) => request<Contact>('PATCH', `/contacts/${id(contactId)}`, input),
     remove: (contactId: string) => request<void>('DELETE', `/contacts/${id(contactId)}`),
     merge: (contactId: string, duplicateId: string) => request<Contact>('POST', `/contacts/${id(contactId)}/merge`, { duplicateId }),
-    erase: (contactId: string) => request<{ erasedAt: string }>('POST', `/contacts/${id(contactId)}/erase`),
-    timeline: (contactId: string, cursor?: string) => request<{ items: TimelineItem[]; nextCursor: string | null }>('GET', `/contacts/${id(contactId)}/timeline${query({ cursor })}`),
-    topics: (contactId: string) => request<{ topics: ContactTopic[] }>('GET', `/contacts/${id(contactId)}/topics`),
-    setTopics: (contactId: string, topics: Array<{ topicId: string; subscribed: boolean }>) => request<{ topics: ContactTopic[] }>('PUT', `/contacts/${id(contactId)}/topics`, { topics }),
+    erase: (contactId: string) => request<Static<typeof EraseAnswer>>('POST', `/contacts/${id(contactId)}/erase`),
+    timeline: (contactId: string, cursor?: string) => request<Static<typeof TimelinePage>>('GET', `/contacts/${id(contactId)}/timeline${query({ cursor })}`),
+    topics: (contactId: string) => request<Static<typeof ContactTopicList>>('GET', `/contacts/${id(contactId)}/topics`),
+    setTopics: (contactId: string, topics: Array<{ topicId: string; subscribed: boolean }>) => request<Static<typeof ContactTopicList>>('PUT', `/contacts/${id(contactId)}/topics`, { topics }),
   },
   customFields: {
-    list: () => request<{ fields: CustomFieldDefinition[] }>('GET', '/custom-fields'),
-    create: (input: { key: string; label?: string; type: CustomFieldType }) => request<CustomFieldDefinition & { converted: number }>('POST', '/custom-fields', input),
-    update: (key: string, input: { label?: string; type?: CustomFieldType }) => request<CustomFieldDefinition & { converted: number }>('PATCH', `/custom-fields/${encodeURIComponent(key)}`, input),
+    list: () => request<Static<typeof CustomFieldList>>('GET', '/custom-fields'),
+    create: (input: Static<typeof CreateCustomFieldBody>) => request<Static<typeof CustomFieldChanged>>('POST', '/custom-fields', input),
+    update: (key: string, input: Static<typeof UpdateCustomFieldBody>) => request<Static<typeof CustomFieldChanged>>('PATCH', `/custom-fields/${encodeURIComponent(key)}`, input),
     remove: (key: string) => request<void>('DELETE', `/custom-fields/${encodeURIComponent(key)}`),
   },
   topics: {
-    list: () => request<{ topics: Topic[] }>('GET', '/topics'),
+    list: () => request<Static<typeof TopicList>>('GET', '/topics'),
     create: (input: TopicInput) => request<Topic>('POST', '/topics', input),
     update: (topicId: string, input: TopicInput) => request<Topic>('PUT', `/topics/${id(topicId)}`, input),
     remove: (topicId: string) => request<void>('DELETE', `/topics/${id(topicId)}`),
@@ -270,12 +220,12 @@ export const api = {
     enroll: (campaignId: string, contactIds: string[]) => request<Static<typeof EnrollAnswer>>('POST', `/campaigns/${id(campaignId)}/enroll`, { contactIds }),
   },
   segments: {
-    list: () => request<{ segments: Segment[] }>('GET', '/segments'),
+    list: () => request<Static<typeof SegmentList>>('GET', '/segments'),
     get: (segmentId: string) => request<Segment>('GET', `/segments/${id(segmentId)}`),
-    create: (input: { name: string; kind: Segment['kind']; definition?: SegmentDefinition }) => request<Segment>('POST', '/segments', input),
-    update: (segmentId: string, input: { name?: string; definition?: SegmentDefinition }) => request<Segment>('PATCH', `/segments/${id(segmentId)}`, input),
+    create: (input: WithDraft<Static<typeof CreateSegmentBody>>) => request<Segment>('POST', '/segments', input),
+    update: (segmentId: string, input: WithDraft<Static<typeof UpdateSegmentBody>>) => request<Segment>('PATCH', `/segments/${id(segmentId)}`, input),
     remove: (segmentId: string) => request<void>('DELETE', `/segments/${id(segmentId)}`),
-    members: (segmentId: string) => request<{ contacts: Contact[]; nextCursor: string | null }>('GET', `/segments/${id(segmentId)}/members?limit=50`),
+    members: (segmentId: string) => request<Static<typeof ContactPage>>('GET', `/segments/${id(segmentId)}/members?limit=50`),
   },
   imports: {
     start: (file: Blob, filename: string, map: string[]) => {
@@ -283,32 +233,32 @@ export const api = {
       for (const pair of map) search.append('map', pair);
       return request<ImportReport>('POST', `/imports?${search.toString()}`, file);
     },
-    list: () => request<{ imports: ImportReport[] }>('GET', '/imports'),
+    list: () => request<Static<typeof ImportList>>('GET', '/imports'),
     get: (importId: string) => request<ImportReport>('GET', `/imports/${id(importId)}`),
   },
   templates: {
-    list: () => request<{ templates: Template[] }>('GET', '/templates'),
+    list: () => request<Static<typeof TemplateList>>('GET', '/templates'),
     get: (templateId: string) => request<Template>('GET', `/templates/${id(templateId)}`),
     create: (input: TemplateInput) => request<Template>('POST', '/templates', input),
     update: (templateId: string, input: TemplateInput) => request<Template>('PUT', `/templates/${id(templateId)}`, input),
     remove: (templateId: string) => request<void>('DELETE', `/templates/${id(templateId)}`),
     preview: (templateId: string, contactId?: string) => request<RenderedEmail>('POST', `/templates/${id(templateId)}/preview`, contactId ? { contactId } : {}),
-    testSend: (templateId: string, to: string) => request<{ messageId: string }>('POST', `/templates/${id(templateId)}/test-send`, { to }),
+    testSend: (templateId: string, to: string) => request<Static<typeof TestSendAnswer>>('POST', `/templates/${id(templateId)}/test-send`, { to }),
   },
   suppressions: {
-    list: (params: { limit?: number; after?: string; email?: string }) => request<{ suppressions: Suppression[]; nextCursor: string | null }>('GET', `/suppressions${query(params)}`),
+    list: (params: { limit?: number; after?: string; email?: string }) => request<Static<typeof SuppressionPage>>('GET', `/suppressions${query(params)}`),
     add: (email: string, reason?: Suppression['reason']) => request<Suppression>('POST', '/suppressions', reason ? { email, reason } : { email }),
     remove: (email: string) => request<void>('DELETE', `/suppressions/${id(email)}`),
   },
   providers: {
-    list: () => request<{ providers: Provider[] }>('GET', '/providers'),
+    list: () => request<Static<typeof ProviderList>>('GET', '/providers'),
     create: (input: ProviderInput) => request<Provider>('POST', '/providers', input),
     update: (providerId: string, input: ProviderInput) => request<Provider>('PUT', `/providers/${id(providerId)}`, input),
     remove: (providerId: string) => request<void>('DELETE', `/providers/${id(providerId)}`),
-    test: (providerId: string) => request<{ ok: boolean; detail: string }>('POST', `/providers/${id(providerId)}/test`),
+    test: (providerId: string) => request<Static<typeof ProviderTestAnswer>>('POST', `/providers/${id(providerId)}/test`),
   },
   messages: {
-    list: (params: { limit?: number; cursor?: string; status?: MessageStatus; contactId?: string }) => request<{ messages: MessageSummary[]; nextCursor: string | null }>('GET', `/messages${query(params)}`),
+    list: (params: { limit?: number; cursor?: string; status?: MessageStatus; contactId?: string }) => request<Static<typeof MessagePage>>('GET', `/messages${query(params)}`),
     get: (messageId: string) => request<MessageDetail>('GET', `/messages/${id(messageId)}`),
     resend: (messageId: string) => request<MessageSummary>('POST', `/messages/${id(messageId)}/resend`),
     markSent: (messageId: string) => request<MessageSummary>('POST', `/messages/${id(messageId)}/mark-sent`),
@@ -321,16 +271,16 @@ export const api = {
     savePolicy: (input: AiPolicy) => request<AiPolicy>('PUT', '/ai/policy', input),
     budget: () => request<AiBudget>('GET', '/ai/budget'),
     saveBudget: (input: { monthlyLimit: number | null; warnRatio?: number }) => request<AiBudgetStatus>('PUT', '/ai/budget', input),
-    prices: () => request<{ prices: AiPrice[] }>('GET', '/ai/prices'),
+    prices: () => request<Static<typeof PricesAnswer>>('GET', '/ai/prices'),
     savePrice: (input: Omit<AiPrice, 'source'>) => request<AiPrice>('PUT', '/ai/prices', input),
-    calls: (params: { outcome?: string; operation?: string; from?: string; limit?: number }) => request<{ calls: AiCall[] }>('GET', `/ai/calls${query(params)}`),
-    usage: (params: { outcome?: string; operation?: string; from?: string }) => request<{ days: AiSpendDay[] }>('GET', `/ai/usage${query(params)}`),
-    reviews: () => request<{ variants: AiVariant[] }>('GET', '/ai/reviews?status=pending'),
+    calls: (params: { outcome?: string; operation?: string; from?: string; limit?: number }) => request<Static<typeof CallsAnswer>>('GET', `/ai/calls${query(params)}`),
+    usage: (params: { outcome?: string; operation?: string; from?: string }) => request<Static<typeof UsageAnswer>>('GET', `/ai/usage${query(params)}`),
+    reviews: () => request<Static<typeof VariantsAnswer>>('GET', '/ai/reviews?status=pending'),
     review: (variantId: string, decision: 'approve' | 'reject') => request<AiVariant>('POST', `/ai/reviews/${id(variantId)}/${decision}`),
     personalize: (input: { contactId: string; templateId: string; mode: 'offline' | 'provider' }) => request<AiPersonalized>('POST', '/ai/personalize', input),
   },
   inbox: {
-    list: () => request<{ messages: InboxSummary[] }>('GET', '/inbox'),
+    list: () => request<Static<typeof InboxList>>('GET', '/inbox'),
     get: (messageId: string) => request<InboxMessage>('GET', `/inbox/${id(messageId)}`),
   },
 };

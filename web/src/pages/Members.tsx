@@ -1,12 +1,15 @@
 /**
  * Settings → Members: who is in the workspace (owners change roles and remove people), and for owners
  * the invitations: invite by email and role, and the pending ones with resend and revoke. Nobody is
- * added without accepting; the page never says whether an address has an account.
+ * added without accepting; the page never says whether an address has an account. Each member's
+ * Guardian role (alerting access) shows beside the workspace role: the default it maps to, or an
+ * owner's override, which owners set or reset here.
  */
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, fieldErrors, type Invitation, type Member, type Role } from '../api';
 import { useMe, useSession } from '../session';
 import { Alert, Badge, Field, formatDate, LoadedList, Spinner, useLoad } from '../ui';
+import { guardianApi, type GuardianRole, type MemberGuardianRole } from './guardian/guardian-api';
 
 export const ROLES: Role[] = ['owner', 'admin', 'member', 'viewer'];
 const ROLE_HINTS: Record<Role, string> = {
@@ -15,6 +18,34 @@ const ROLE_HINTS: Record<Role, string> = {
   member: 'Works with contacts, segments, campaigns and email.',
   viewer: 'Sees everything, changes nothing.',
 };
+
+export const GUARDIAN_ROLE_LABELS: Record<GuardianRole, string> = { guardian_admin: 'Guardian admin', analyst: 'Analyst', viewer: 'Viewer' };
+const GUARDIAN_ROLE_HINTS: Record<GuardianRole, string> = {
+  guardian_admin: 'edits alert rules and channels, handles alerts, reads delivery logs',
+  analyst: 'acknowledges and resolves alerts, reads delivery logs',
+  viewer: 'reads alerts only',
+};
+/** A member's Guardian role: a select for owners (default or an override), else the role with how it was set. */
+function GuardianRoleCell({ member, role, canWrite, onChange }: { member: Member; role: MemberGuardianRole; canWrite: boolean; onChange: (role: GuardianRole | null) => void }) {
+  const { guardianRole: effective, defaultRole: fallback, overridden } = role;
+  if (!canWrite) {
+    return (
+      <span title={GUARDIAN_ROLE_HINTS[effective]}>
+        {GUARDIAN_ROLE_LABELS[effective]} <span className="muted small">{overridden ? '(set by an owner)' : '(default)'}</span>
+      </span>
+    );
+  }
+  return (
+    <select aria-label={`Guardian role for ${member.email}`} value={overridden ? effective : ''} onChange={(event) => onChange(event.target.value === '' ? null : (event.target.value as GuardianRole))}>
+      <option value="">Default ({GUARDIAN_ROLE_LABELS[fallback]})</option>
+      {(Object.keys(GUARDIAN_ROLE_LABELS) as GuardianRole[]).map((r) => (
+        <option key={r} value={r}>
+          {GUARDIAN_ROLE_LABELS[r]}
+        </option>
+      ))}
+    </select>
+  );
+}
 
 /** The role picker of the invitation form, with what the chosen role may do under it. */
 function RoleSelect({ id, name }: { id: string; name: string }) {
@@ -148,15 +179,36 @@ export function Members({ canWrite }: { canWrite: boolean }) {
   const me = useMe();
   const { refresh } = useSession();
   const [loaded, reload] = useLoad(() => api.members.list(), []);
+  const [guardian, reloadGuardian] = useLoad(() => guardianApi.members(), []);
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
+  const guardianRoles = new Map(guardian.status === 'ready' ? guardian.data.members.map((m) => [m.userId, m]) : []);
+
+  const changeGuardianRole = async (member: Member, role: GuardianRole | null) => {
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      const saved = await guardianApi.setMemberRole(member.userId, role);
+      await reloadGuardian();
+      const label = GUARDIAN_ROLE_LABELS[saved.guardianRole];
+      setNotice(
+        saved.overridden
+          ? `${member.name} is now ${label} in Guardian: ${GUARDIAN_ROLE_HINTS[saved.guardianRole]}.`
+          : `${member.name} is back to the default Guardian role of the ${member.role} role: ${label} (${GUARDIAN_ROLE_HINTS[saved.guardianRole]}).`,
+      );
+      if (member.userId === me.user?.id) await refresh();
+    } catch (caught) {
+      setError(errorMessage(caught));
+      await reloadGuardian();
+    }
+  };
 
   const changeRole = async (member: Member, role: Role) => {
     setError(undefined);
     setNotice(undefined);
     try {
       await api.members.changeRole(member.userId, role);
-      await reload();
+      await Promise.all([reload(), reloadGuardian()]);
       setNotice(`${member.email} is now ${role}.`);
       if (member.userId === me.user?.id) await refresh();
     } catch (caught) {
@@ -193,6 +245,7 @@ export function Members({ canWrite }: { canWrite: boolean }) {
                 <th scope="col">Name</th>
                 <th scope="col">Email</th>
                 <th scope="col">Role</th>
+                <th scope="col">Guardian role</th>
                 <th scope="col" className="hide-narrow">
                   Joined
                 </th>
@@ -220,6 +273,13 @@ export function Members({ canWrite }: { canWrite: boolean }) {
                       </select>
                     ) : (
                       member.role
+                    )}
+                  </td>
+                  <td>
+                    {guardianRoles.get(member.userId) ? (
+                      <GuardianRoleCell member={member} role={guardianRoles.get(member.userId)!} canWrite={canWrite} onChange={(role) => void changeGuardianRole(member, role)} />
+                    ) : (
+                      <span className="muted small">{guardian.status === 'error' ? 'unavailable' : 'loading…'}</span>
                     )}
                   </td>
                   <td className="hide-narrow">{formatDate(member.joinedAt)}</td>

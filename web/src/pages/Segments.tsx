@@ -3,7 +3,7 @@
  * custom fields, tags, score, events, email engagement; all or any) with its current members.
  */
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage, fieldErrors, type CustomFieldDefinition, type Segment, type SegmentCondition, type SegmentDefinition } from '../api';
+import { api, errorMessage, fieldErrors, type CustomFieldDefinition, type Segment, type DraftDefinition, type SegmentCondition } from '../api';
 import { inputTypeOf, useCustomFields } from '../contacts/customFields';
 import { contactName } from '../format';
 import { Link, navigate } from '../router';
@@ -181,7 +181,7 @@ function ConditionRow({
   );
 }
 
-function DefinitionEditor({ value, onChange }: { value: SegmentDefinition; onChange: (d: SegmentDefinition) => void }) {
+function DefinitionEditor({ value, onChange }: { value: DraftDefinition; onChange: (d: DraftDefinition) => void }) {
   // Subscription topics, for "unsubscribed from a topic" conditions; none when they cannot be read.
   const [topics] = useLoad(() => api.topics.list().catch(() => ({ topics: [] })), []);
   const customFields = useCustomFields();
@@ -226,7 +226,7 @@ function SegmentForm({ segment }: { segment: Segment | undefined }) {
   const can = useCan();
   const [name, setName] = useState(segment?.name ?? '');
   const [kind, setKind] = useState<Segment['kind']>(segment?.kind ?? 'dynamic');
-  const [definition, setDefinition] = useState<SegmentDefinition>(segment?.definition ?? { match: 'all', conditions: [defaultCondition('tag')] });
+  const [definition, setDefinition] = useState<DraftDefinition>(segment?.definition ?? { match: 'all', conditions: [defaultCondition('tag')] });
   const [error, setError] = useState<string>();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [notice, setNotice] = useState<string>();

@@ -1,14 +1,16 @@
 /**
- * Settings: subscription topics (Topics.tsx), declared custom fields (CustomFields.tsx), workspace API keys (create shows the key once;
- * revoke) and members with their invitations (Members.tsx). Actions the caller's role lacks are not shown; the API enforces them regardless.
+ * Settings: the workspace's name and time zone (WorkspaceSettings.tsx), subscription topics (Topics.tsx), declared custom fields (CustomFields.tsx), workspace API keys (create shows the key once;
+ * revoke) and members with their invitations (Members.tsx), and the activity log (activity/ActivityLog.tsx). Actions the caller's role lacks are not shown; the API enforces them regardless.
  */
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage, fieldErrors, type ApiKey, type AuditEntry } from '../api';
-import { useCan, useMe } from '../session';
+import { api, errorMessage, fieldErrors, type ApiKey } from '../api';
+import { useCan } from '../session';
 import { Alert, Badge, Field, formatDate, PageHeader, Spinner, useLoad } from '../ui';
 import { CustomFields } from './CustomFields';
 import { Members } from './Members';
 import { SubscriptionTopics } from './Topics';
+import { ActivityLog } from '../activity/ActivityLog';
+import { WorkspaceSection } from './WorkspaceSettings';
 
 const KEY_ROLES = ['admin', 'member', 'viewer'] as const;
 
@@ -162,114 +164,12 @@ function ApiKeys({ canWrite }: { canWrite: boolean }) {
   );
 }
 
-const AUDIT_PAGE = 50;
-
-function summarize(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
-}
-
-function ActivityLog() {
-  const [entries, setEntries] = useState<AuditEntry[]>([]);
-  const [loaded] = useLoad(async () => {
-    const page = await api.auditLog.list({ limit: AUDIT_PAGE });
-    setEntries(page.entries);
-    return page.entries.length === AUDIT_PAGE;
-  }, []);
-  const [more, setMore] = useState<boolean>();
-  const [error, setError] = useState<string>();
-  const hasMore = more ?? (loaded.status === 'ready' && loaded.data);
-
-  const loadOlder = async () => {
-    const last = entries[entries.length - 1];
-    if (!last) return;
-    try {
-      const page = await api.auditLog.list({ limit: AUDIT_PAGE, before: last.id });
-      setEntries((previous) => [...previous, ...page.entries]);
-      setMore(page.entries.length === AUDIT_PAGE);
-    } catch (caught) {
-      setError(errorMessage(caught));
-    }
-  };
-
-  return (
-    <section className="panel stack" aria-labelledby="activity-title">
-      <h2 id="activity-title">Activity</h2>
-      <p className="muted small">Every change in this workspace: who made it, when, from where, and what it changed.</p>
-      {loaded.status === 'loading' ? <Spinner /> : null}
-      {loaded.status === 'error' ? <Alert>{loaded.message}</Alert> : null}
-      {error ? <Alert>{error}</Alert> : null}
-      {loaded.status === 'ready' && entries.length === 0 ? <p className="muted">Nothing recorded yet.</p> : null}
-      {entries.length > 0 ? (
-        <div className="table-wrap">
-          <table className="table compact-rows" aria-label="Activity">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Action</th>
-                <th scope="col" className="hide-narrow">
-                  By
-                </th>
-                <th scope="col" className="hide-narrow">
-                  Change
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((entry) => (
-                <tr key={entry.id}>
-                  <td>{formatDate(entry.createdAt)}</td>
-                  <td className="mono">{entry.action}</td>
-                  <td className="hide-narrow small">
-                    {entry.actorType.replace('_', ' ')}
-                    {entry.ip ? <span className="muted"> · {entry.ip}</span> : null}
-                  </td>
-                  <td className="hide-narrow mono small break">{summarize(entry.after ?? entry.before)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-      {hasMore ? (
-        <div className="load-more">
-          <button type="button" className="button" onClick={() => void loadOlder()}>
-            Older entries
-          </button>
-        </div>
-      ) : null}
-    </section>
-  );
-}
-
 export function SettingsPage() {
-  const me = useMe();
   const can = useCan();
   return (
     <section className="stack">
       <PageHeader title="Settings" />
-      <div className="panel">
-        <h2>Workspace</h2>
-        <dl className="details">
-          <div>
-            <dt>Workspace</dt>
-            <dd>{me.workspace.name}</dd>
-          </div>
-          <div>
-            <dt>Your role</dt>
-            <dd>{me.role}</dd>
-          </div>
-          {me.user ? (
-            <div>
-              <dt>Signed in as</dt>
-              <dd className="break">
-                {me.user.name} ({me.user.email})
-              </dd>
-            </div>
-          ) : null}
-        </dl>
-      </div>
+      <WorkspaceSection canWrite={can('settings:write')} />
       {can('settings:read') ? <SubscriptionTopics canWrite={can('settings:write')} /> : null}
       {can('contacts:read') ? <CustomFields canWrite={can('settings:write')} /> : null}
       {can('api_keys:read') ? <ApiKeys canWrite={can('api_keys:write')} /> : null}
