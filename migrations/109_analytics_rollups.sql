@@ -5,8 +5,9 @@
 -- How they stay current: statement-level AFTER triggers on the tables every writer goes through
 -- (events, contacts, enrollments, enrollment_steps) append their counts to `analytics_delta` in
 -- the writer's own transaction — append-only, so concurrent writers never wait on one counter
--- row — and the analytics folder worker (src/analytics/fold.ts) moves the ledger into
--- `analytics_counts` (per quarter hour) and `analytics_totals` (all time) about once a second.
+-- row — and the analytics folder worker (src/analytics/rollup.ts) moves the ledger into
+-- `analytics_counts` (per quarter hour), `analytics_days` (per day of the workspace's zone) and
+-- `analytics_totals` (all time) about once a second.
 -- Readers add the rollups and what is still in the ledger, so a stored event is in the numbers
 -- as soon as its transaction commits.
 --
@@ -51,6 +52,52 @@ CREATE TABLE analytics_totals (
   n bigint NOT NULL,
   PRIMARY KEY (workspace_id, campaign_id, version, node_id, split_node_id, variant, metric)
 );
+
+-- Days of the workspace's time zone (as it was when the rows were folded; changing the zone
+-- rebuilds them from the quarter hours, below): the day series read a few rows per day.
+CREATE TABLE analytics_days (
+  workspace_id uuid NOT NULL,
+  day date NOT NULL,
+  campaign_id text NOT NULL DEFAULT '',
+  version integer NOT NULL DEFAULT 0,
+  node_id text NOT NULL DEFAULT '',
+  split_node_id text NOT NULL DEFAULT '',
+  variant text NOT NULL DEFAULT '',
+  metric text NOT NULL,
+  n bigint NOT NULL,
+  PRIMARY KEY (workspace_id, day, campaign_id, version, node_id, split_node_id, variant, metric)
+);
+CREATE INDEX analytics_days_campaign_idx ON analytics_days (workspace_id, campaign_id, day) WHERE campaign_id <> '';
+
+-- The zone the day rows use: the workspace's settings.timeZone when PostgreSQL knows it, else
+-- UTC (src/core/workspace.ts answers the same for the readers).
+CREATE FUNCTION analytics_zone(ws uuid) RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  zone text;
+BEGIN
+  SELECT settings->>'timeZone' INTO zone FROM workspaces WHERE id = ws;
+  IF zone IS NULL OR zone = '' THEN RETURN 'UTC'; END IF;
+  PERFORM now() AT TIME ZONE zone;
+  RETURN zone;
+EXCEPTION WHEN others THEN
+  RETURN 'UTC';
+END $$;
+
+-- A workspace's new time zone: its day rows are rebuilt from the quarter hours, after any fold
+-- in progress (the folder's advisory lock, src/analytics/rollup.ts).
+CREATE FUNCTION analytics_zone_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(7109001);
+  DELETE FROM analytics_days WHERE workspace_id = NEW.id;
+  INSERT INTO analytics_days (workspace_id, day, campaign_id, version, node_id, split_node_id, variant, metric, n)
+  SELECT workspace_id, (bucket AT TIME ZONE analytics_zone(NEW.id))::date, campaign_id, version, node_id, split_node_id, variant, metric, sum(n)
+    FROM analytics_counts WHERE workspace_id = NEW.id
+   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER analytics_zone_changed AFTER UPDATE OF settings ON workspaces
+  FOR EACH ROW WHEN (OLD.settings->>'timeZone' IS DISTINCT FROM NEW.settings->>'timeZone')
+  EXECUTE FUNCTION analytics_zone_changed();
 
 -- The ledger: what writers counted since the last fold.
 CREATE TABLE analytics_delta (

@@ -241,6 +241,21 @@ describe('analytics from a campaign the engine and sender ran', () => {
     expect(o.totals.opened).toBe(7);
   });
 
+  it('rebuilds the days when the workspace moves to a zone with a half-hour offset', async () => {
+    await t.runtime.analyticsFolder.drain();
+    await t.db.query(`UPDATE workspaces SET settings = jsonb_set(settings, '{timeZone}', '"Asia/Kolkata"') WHERE id = $1`, [caller.workspaceId]);
+    const o = await get<OverviewView>('/api/analytics/overview?from=2027-01-03&to=2027-01-06');
+    expect(o.range.timeZone).toBe('Asia/Kolkata');
+    const raw = await t.db.query<{ day: string; n: number }>(
+      `SELECT to_char(occurred_at AT TIME ZONE 'Asia/Kolkata', 'YYYY-MM-DD') AS day, count(*)::int AS n FROM events WHERE workspace_id = $1 GROUP BY 1`,
+      [caller.workspaceId],
+    );
+    expect(pick(o, 'events')).toEqual(inRange(Object.fromEntries(raw.rows.map((r) => [r.day, r.n]))));
+    // 07:31 UTC is 13:01 in Kolkata: the sends are on the 5th there.
+    expect(Object.keys(pick(o, 'sent'))).toEqual(['2027-01-05']);
+    await t.db.query(`UPDATE workspaces SET settings = jsonb_set(settings, '{timeZone}', to_jsonb($2::text)) WHERE id = $1`, [caller.workspaceId, TZ]);
+  });
+
   it('refuses ranges that are backwards, too long or not dates', async () => {
     for (const query of ['from=2027-01-06&to=2027-01-05', 'from=2025-01-01&to=2027-01-05', 'from=2026-02-30&to=2026-03-01', 'from=2027-01-01&to=2026-03-01&granularity=hour']) {
       const r = await t.app.inject({ method: 'GET', url: `/api/analytics/overview?${query}`, headers: caller.bearer });

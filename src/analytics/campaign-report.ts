@@ -67,8 +67,8 @@ export async function campaignReport(q: Queryable, workspaceId: string, campaign
   const [byNode, byVersion, nodeDays, campaignDays, live, versions, splits] = await Promise.all([
     readCounts(q, workspaceId, { level: detail, timeZone: range.timeZone, by: ['node'], metrics: REPORT_METRICS }),
     readCounts(q, workspaceId, { level: detail, timeZone: range.timeZone, by: ['version'], metrics: REPORT_METRICS }),
-    readCounts(q, workspaceId, { level: detail, from: range.fromAt, to: range.toAt, timeZone: range.timeZone, by: ['node', 'day'], metrics: ['sent', 'opened', 'opened_any', 'clicked', 'clicked_any', 'bounced'] }),
-    readCounts(q, workspaceId, { level: { kind: 'campaign', campaignId }, from: range.fromAt, to: range.toAt, timeZone: range.timeZone, by: ['day'], metrics: ['enrolled', 'converted'] }),
+    readCounts(q, workspaceId, { level: detail, from: range.fromAt, to: range.toAt, days: { from: range.from, to: range.to }, timeZone: range.timeZone, by: ['node', 'day'], metrics: ['sent', 'opened', 'opened_any', 'clicked', 'clicked_any', 'bounced'] }),
+    readCounts(q, workspaceId, { level: { kind: 'campaign', campaignId }, from: range.fromAt, to: range.toAt, days: { from: range.from, to: range.to }, timeZone: range.timeZone, by: ['day'], metrics: ['enrolled', 'converted'] }),
     // name: report-live-nodes — where running enrollments are now (enrollments_campaign_node_idx).
     q.query<{ node: string; status: string; n: string }>(
       `SELECT current_node_id AS node, status, count(*) AS n FROM enrollments WHERE campaign_id = $1 AND workspace_id = $2 AND status IN ('active', 'paused', 'failed') GROUP BY 1, 2`,

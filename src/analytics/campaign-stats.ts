@@ -40,7 +40,7 @@ export async function campaignStats(q: Queryable, workspaceId: string, now: Date
   const bounds = await q.query<{ from_at: Date; to_at: Date }>(`SELECT ($1::date::timestamp AT TIME ZONE $3) AS from_at, (($2::date + 1)::timestamp AT TIME ZONE $3) AS to_at`, [first, today, timeZone]);
   const [totals, spark, active] = await Promise.all([
     readCounts(q, workspaceId, { level: { kind: 'campaigns' }, timeZone, by: ['campaign'], metrics: LIST_METRICS }),
-    readCounts(q, workspaceId, { level: { kind: 'campaigns' }, from: new Date(bounds.rows[0]!.from_at), to: new Date(bounds.rows[0]!.to_at), timeZone, by: ['campaign', 'day'], metrics: ['sent'] }),
+    readCounts(q, workspaceId, { level: { kind: 'campaigns' }, from: new Date(bounds.rows[0]!.from_at), to: new Date(bounds.rows[0]!.to_at), days: { from: first, to: today }, timeZone, by: ['campaign', 'day'], metrics: ['sent'] }),
     // name: active-enrollments — enrollments_campaign_node_idx, an index range per campaign.
     q.query<{ campaign_id: string; n: string }>(`SELECT campaign_id, count(*) AS n FROM enrollments WHERE campaign_id = ANY($1::uuid[]) AND status = 'active' GROUP BY 1`, [ids]),
   ]);

@@ -12,7 +12,7 @@ import { readCounts, type CountRow } from './rollup.js';
 /** Per point of the range: the workspace's email outcomes, events, new contacts, enrolments and conversions. */
 export async function overview(q: Queryable, workspaceId: string, input: RangeInput, now: Date): Promise<OverviewView> {
   const range = await resolveRange(q, workspaceId, input, now);
-  const rows = await readCounts(q, workspaceId, { level: { kind: 'workspace' }, from: range.fromAt, to: range.toAt, timeZone: range.timeZone, by: [range.granularity], metrics: ALL_METRICS });
+  const rows = await readCounts(q, workspaceId, { level: { kind: 'workspace' }, from: range.fromAt, to: range.toAt, days: { from: range.from, to: range.to }, timeZone: range.timeZone, by: [range.granularity], metrics: ALL_METRICS });
   const byPoint = new Map<string, CountRow[]>();
   for (const r of rows) byPoint.set(r.at, [...(byPoint.get(r.at) ?? []), r]);
   const series: SeriesPointView[] = pointLabels(range).map((at) => {

@@ -11,18 +11,19 @@ import { createWorkerLoop } from '../platform/worker-loop.js';
 
 /** Ledger rows moved per fold transaction. */
 const FOLD_ROWS = 50_000;
-/** pg_try_advisory_xact_lock key of the folder: one fold at a time, across processes. */
+/** pg_try_advisory_xact_lock key of the folder: one fold at a time, across processes (and a time zone's rebuild, migration 109). */
 const FOLD_LOCK = 7_109_001;
 /** Nobody notifies it: the folder runs on its interval (readers never wait for it). */
 const FOLD_CHANNEL = 'analytics_fold';
 
 const DIMS = 'workspace_id, bucket, campaign_id, version, node_id, split_node_id, variant, metric';
+const DAY_DIMS = 'workspace_id, day, campaign_id, version, node_id, split_node_id, variant, metric';
 const TOTAL_DIMS = 'workspace_id, campaign_id, version, node_id, split_node_id, variant, metric';
 
 /**
  * Moves up to FOLD_ROWS ledger rows into the rollups in one statement: the detailed rows, the
  * workspace's sum (campaign '*') and each campaign's sum over versions and nodes (version -1,
- * node '*') per quarter hour, and the detailed rows all-time. Returns the rows moved (0 when
+ * node '*') per quarter hour and per day of the workspace's zone, and the detailed rows all-time. Returns the rows moved (0 when
  * another process is folding).
  */
 export async function foldAnalytics(db: Database, maxRows = FOLD_ROWS): Promise<number> {
@@ -47,6 +48,14 @@ export async function foldAnalytics(db: Database, maxRows = FOLD_ROWS): Promise<
          INSERT INTO analytics_counts (${DIMS}, n)
          SELECT ${DIMS}, n FROM levels ORDER BY ${DIMS}
          ON CONFLICT (${DIMS}) DO UPDATE SET n = analytics_counts.n + EXCLUDED.n),
+       zones AS (
+         SELECT workspace_id, analytics_zone(workspace_id) AS zone FROM (SELECT DISTINCT workspace_id FROM moved) w),
+       days AS (
+         INSERT INTO analytics_days (${DAY_DIMS}, n)
+         SELECT l.workspace_id, (l.bucket AT TIME ZONE z.zone)::date AS day, l.campaign_id, l.version, l.node_id, l.split_node_id, l.variant, l.metric, sum(l.n)
+           FROM levels l JOIN zones z USING (workspace_id)
+          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+         ON CONFLICT (${DAY_DIMS}) DO UPDATE SET n = analytics_days.n + EXCLUDED.n),
        totals AS (
          INSERT INTO analytics_totals (${TOTAL_DIMS}, n)
          SELECT ${TOTAL_DIMS}, sum(n) FROM moved GROUP BY ${TOTAL_DIMS} ORDER BY ${TOTAL_DIMS}
@@ -93,6 +102,8 @@ export interface CountsRead {
   /** The UTC instants bounding the range; absent: all time. */
   from?: Date;
   to?: Date;
+  /** With `by: ['day', …]`: the same range as local days (inclusive), read from the day rows. */
+  days?: { from: string; to: string };
   timeZone: string;
   by: Dim[];
   metrics: readonly string[];
@@ -115,7 +126,7 @@ const DIM_SQL: Record<Dim, { expr: (tz: string) => string; as: keyof CountRow }>
   node: { expr: () => 'node_id', as: 'node' },
   split: { expr: () => 'split_node_id', as: 'split' },
   variant: { expr: () => 'variant', as: 'variant' },
-  day: { expr: (tz) => `to_char(bucket AT TIME ZONE ${tz}, 'YYYY-MM-DD')`, as: 'at' },
+  day: { expr: (tz) => `coalesce(day::text, to_char(bucket AT TIME ZONE ${tz}, 'YYYY-MM-DD'))`, as: 'at' },
   hour: { expr: (tz) => `to_char(bucket AT TIME ZONE ${tz}, 'YYYY-MM-DD"T"HH24:00')`, as: 'at' },
 };
 
@@ -148,9 +159,16 @@ export async function readCounts(q: Queryable, workspaceId: string, read: Counts
     deltaWhere += range;
   }
   // The all-time table has only detailed rows, like the ledger: the same filter sums them.
-  const rollupTable = timed ? 'analytics_counts' : 'analytics_totals';
+  let rollupTable = timed ? 'analytics_counts' : 'analytics_totals';
   if (!timed) rollupWhere = deltaWhere;
-  const bucketCol = timed ? 'bucket' : 'NULL::timestamptz AS bucket';
+  // Whole local days: the day rows (same level filter) instead of the quarter hours.
+  const byDays = read.days !== undefined && read.by.includes('day') && !read.by.includes('hour');
+  if (byDays) {
+    params.push(read.days!.from, read.days!.to);
+    rollupTable = 'analytics_days';
+    rollupWhere = rollupWhere.replace(/ AND bucket >= \$\d+ AND bucket < \$\d+/, '') + ` AND day >= $${params.length - 1}::date AND day <= $${params.length}::date`;
+  }
+  const bucketCol = byDays ? 'NULL::timestamptz AS bucket, day' : timed ? 'bucket, NULL::date AS day' : 'NULL::timestamptz AS bucket, NULL::date AS day';
   const cols = `campaign_id, version, node_id, split_node_id, variant, metric, n`;
   let zone = '';
   if (read.by.includes('day') || read.by.includes('hour')) {
@@ -165,7 +183,7 @@ export async function readCounts(q: Queryable, workspaceId: string, read: Counts
     `SELECT ${select}${select ? ', ' : ''}metric, sum(n)::bigint AS n FROM (
        SELECT ${bucketCol}, ${cols} FROM ${rollupTable} WHERE ${rollupWhere}
        UNION ALL
-       SELECT bucket, ${cols} FROM analytics_delta WHERE ${deltaWhere}
+       SELECT bucket, NULL::date AS day, ${cols} FROM analytics_delta WHERE ${deltaWhere}
      ) x GROUP BY ${group}${group ? ', ' : ''}metric`,
     params,
   );
