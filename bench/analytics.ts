@@ -29,7 +29,7 @@ import { backendCpuMs, percentile, requireDatabaseUrl } from './support.js';
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1_000_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? CONTACTS * 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
-const CHUNK = 100_000;
+const CHUNK = 200_000;
 const CAMPAIGNS = 20;
 const DAY = 86_400_000;
 
@@ -143,7 +143,7 @@ async function generate(db: Database, workspaceId: string, campaignIds: string[]
       WHERE e.type IS NOT NULL
      UNION ALL
      SELECT $1::uuid, ${contactId('g')}, 'track', 'page_viewed', '{}'::jsonb, $4::timestamptz - make_interval(secs => ((g * 31 + v * 7907) * 7919 % (90 * 86400))), $4
-       FROM generate_series($2::bigint, $3::bigint) g, generate_series(1, ${views}) v`, workspaceId, now, 25_000);
+       FROM generate_series($2::bigint, $3::bigint) g, generate_series(1, ${views}) v`, workspaceId, now, 50_000);
 }
 
 async function measure(label: string, runs: number, db: Database, fn: () => Promise<unknown>): Promise<void> {
@@ -187,10 +187,21 @@ async function main(): Promise<void> {
       await db.query(`INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at, goal_event) VALUES ($1, $2, 1, $3, $4, 'purchased')`, [workspaceId, c.rows[0]!.id, JSON.stringify(definition), now]);
       campaignIds.push(c.rows[0]!.id);
     }
+    // A bulk load of rows consistent by construction: the foreign-key checks (system triggers) are
+    // off meanwhile, the analytics triggers stay on — the numbers come through the real path.
+    const tables = ['contacts', 'enrollments', 'enrollment_steps', 'messages', 'events'];
+    const analyticsTriggers: Record<string, string[]> = { contacts: ['analytics_contacts_inserted'], enrollments: ['analytics_enrollments_inserted'], enrollment_steps: ['analytics_steps_inserted'], messages: [], events: ['analytics_events_inserted'] };
+    for (const table of tables) {
+      await db.exec(`ALTER TABLE ${table} DISABLE TRIGGER ALL`);
+      for (const trigger of analyticsTriggers[table]!) await db.exec(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
+    }
     await timed('generate (through the analytics triggers)', () => generate(db, workspaceId, campaignIds, now));
+    for (const table of tables) await db.exec(`ALTER TABLE ${table} ENABLE TRIGGER ALL`);
     const pending = await db.query<{ n: string }>('SELECT count(*) AS n FROM analytics_delta');
+    // The backfill's ledger in one fold (the worker folds 50,000 rows at a time; one statement
+    // aggregates the history's repeats across the load's statements first).
     await timed(`fold ${Number(pending.rows[0]!.n).toLocaleString('en')} ledger rows`, async () => {
-      while ((await foldAnalytics(db)) > 0);
+      while ((await foldAnalytics(db, 100_000_000)) > 0);
     });
     await timed('vacuum analyze', () => db.exec('VACUUM ANALYZE'));
     const sizes = await db.query<{ events: string; counts: string; totals: string }>(
