@@ -222,7 +222,7 @@ async function main(): Promise<void> {
       (await readCounts(db, workspaceId, { level: { kind: 'workspace' }, from, to, timeZone: 'UTC', by: [], metrics: ['opened'] })).reduce((n, r) => n + r.n, 0);
     const fresh: number[] = [];
     const candidates = await db.query<{ id: string; contact_id: string }>(
-      `SELECT id, contact_id FROM messages m WHERE workspace_id = $1 AND NOT EXISTS (SELECT 1 FROM analytics_message_firsts f WHERE f.message_id = m.id AND f.metric = 'opened') LIMIT $2`,
+      `SELECT id, contact_id FROM messages m WHERE workspace_id = $1 AND NOT EXISTS (SELECT 1 FROM analytics_message_firsts f WHERE f.workspace_id = m.workspace_id AND f.message_id = m.id AND f.metric = 'opened') LIMIT $2`,
       [workspaceId, RUNS],
     );
     for (const m of candidates.rows) {

@@ -101,7 +101,7 @@ CREATE TRIGGER analytics_zone_changed AFTER UPDATE OF settings ON workspaces
 
 -- The ledger: what writers counted since the last fold.
 CREATE TABLE analytics_delta (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id bigint GENERATED ALWAYS AS IDENTITY,
   workspace_id uuid NOT NULL,
   bucket timestamptz NOT NULL,
   campaign_id text NOT NULL DEFAULT '',
@@ -112,14 +112,18 @@ CREATE TABLE analytics_delta (
   metric text NOT NULL,
   n bigint NOT NULL
 );
+ALTER TABLE analytics_delta ADD PRIMARY KEY (workspace_id, id);
+-- The folder takes the oldest rows first.
+CREATE INDEX analytics_delta_id_idx ON analytics_delta (id);
 CREATE INDEX analytics_delta_workspace_idx ON analytics_delta (workspace_id, campaign_id);
 
 -- Which message already counted for which metric: "opened" counts each email once however often
 -- it is opened. Inserted ON CONFLICT DO NOTHING, so two opens of one email racing count once.
 CREATE TABLE analytics_message_firsts (
+  workspace_id uuid NOT NULL,
   message_id uuid NOT NULL,
   metric text NOT NULL,
-  PRIMARY KEY (message_id, metric)
+  PRIMARY KEY (workspace_id, message_id, metric)
 );
 
 -- The split variant an enrollment took last (the A/B dimension of its emails and its goal).
@@ -154,12 +158,12 @@ BEGIN
   ), firsts AS (
     SELECT workspace_id, message_id, metric, min(occurred_at) AS occurred_at FROM keyed WHERE message_id IS NOT NULL GROUP BY 1, 2, 3
   ), claimed AS (
-    INSERT INTO analytics_message_firsts (message_id, metric)
-    SELECT message_id, metric FROM firsts ORDER BY message_id, metric
+    INSERT INTO analytics_message_firsts (workspace_id, message_id, metric)
+    SELECT workspace_id, message_id, metric FROM firsts ORDER BY workspace_id, message_id, metric
     ON CONFLICT DO NOTHING
-    RETURNING message_id, metric
+    RETURNING workspace_id, message_id, metric
   ), counted AS (
-    SELECT f.workspace_id, f.occurred_at, f.message_id, f.metric FROM firsts f JOIN claimed c USING (message_id, metric)
+    SELECT f.workspace_id, f.occurred_at, f.message_id, f.metric FROM firsts f JOIN claimed c USING (workspace_id, message_id, metric)
     UNION ALL
     SELECT workspace_id, occurred_at, NULL, metric FROM keyed WHERE message_id IS NULL
     UNION ALL
