@@ -11,6 +11,7 @@
  *   BENCH campaign_list_p99_ms        the campaign list's statistics
  *   BENCH analytics_freshness_p99_ms  an open event committed → counted by the dashboard's read
  *   BENCH raw_events_per_day_ms       for comparison: the same per-day counts straight from events
+ *   BENCH analytics_trigger_us_per_event  what the triggers add to an insert of events (on/off alternated)
  * and the PostgreSQL backend CPU per request. The database is dropped at the end.
  */
 import { randomBytes } from 'node:crypto';
@@ -244,6 +245,25 @@ async function main(): Promise<void> {
       [workspaceId, new Date(now.getTime() - 30 * DAY), now],
     );
     log(`BENCH raw_events_per_day_ms ${(performance.now() - start).toFixed(1)}  (30 days of events counted per day and name from the events table, one run)`);
+    // What the analytics triggers cost a writer: the same 20,000 events (page views and opens of
+    // existing emails) inserted with the triggers on and off, alternated, three times each.
+    const perEvent: Record<'on' | 'off', number[]> = { on: [], off: [] };
+    for (let round = 0; round < 6; round++) {
+      const mode = round % 2 === 0 ? 'on' : 'off';
+      if (mode === 'off') await db.exec('ALTER TABLE events DISABLE TRIGGER analytics_events_inserted');
+      const start = performance.now();
+      await db.query(
+        `INSERT INTO events (workspace_id, contact_id, type, name, properties, occurred_at)
+         SELECT $1, md5('c' || g)::uuid, CASE WHEN g % 2 = 0 THEN 'email' ELSE 'track' END, CASE WHEN g % 2 = 0 THEN 'opened' ELSE 'page_viewed' END,
+                CASE WHEN g % 2 = 0 THEN jsonb_build_object('messageId', md5('m' || g)::uuid, 'machineOpen', false) ELSE '{}'::jsonb END, $2
+           FROM generate_series($3::bigint, $3::bigint + 19999) g`,
+        [workspaceId, new Date(), 1 + round * 20_000],
+      );
+      perEvent[mode].push(((performance.now() - start) * 1000) / 20_000);
+      if (mode === 'off') await db.exec('ALTER TABLE events ENABLE TRIGGER analytics_events_inserted');
+    }
+    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    log(`BENCH analytics_trigger_us_per_event ${(avg(perEvent.on) - avg(perEvent.off)).toFixed(1)}  (insert of 20,000 events, half opens: ${avg(perEvent.on).toFixed(1)} µs/event with the triggers, ${avg(perEvent.off).toFixed(1)} without; rounds on ${perEvent.on.map((x) => x.toFixed(0)).join('/')}, off ${perEvent.off.map((x) => x.toFixed(0)).join('/')})`);
     log(`load after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     await folder.stop();

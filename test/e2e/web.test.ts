@@ -116,7 +116,7 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
 
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/dashboard`);
+    await page.waitForURL(`${baseUrl}/contacts`);
     await page.getByTestId('current-user').waitFor();
   });
 
