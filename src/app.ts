@@ -51,6 +51,7 @@ import type { Logger } from './platform/logger.js';
 import { registerHttpMetrics, type Metrics } from './platform/metrics.js';
 import { segmentsRoutes } from './segments/segments.routes.js';
 import { guardianRoutes } from './guardian/guardian.routes.js';
+import { analyticsRoutes } from './analytics/analytics.routes.js';
 import type { ProcessMonitor } from './guardian/monitor.js';
 import { registerGuardianMetrics } from './guardian/metrics.js';
 
@@ -83,7 +84,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: ApiInstance, deps: AppDeps) => void> = [identityRoutes, workspaceRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes];
+const API_ROUTES: Array<(app: ApiInstance, deps: AppDeps) => void> = [identityRoutes, workspaceRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes, analyticsRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

@@ -36,6 +36,7 @@ import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { createSentryReporter, type ErrorReporter } from './platform/sentry.js';
 import { createLeadScoring } from './scoring/scoring.js';
+import { createAnalyticsFolder, type AnalyticsFolder } from './analytics/rollup.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
 export interface BackgroundWorker {
@@ -52,6 +53,8 @@ export interface Runtime {
   eventProcessor: EventProcessor;
   /** This process as the holder of claimed email and webhook work; released by `close()`. */
   holder: WorkHolder;
+  /** Folds the analytics ledger into the rollups (one of `workers`); tests and benchmarks drain it. */
+  analyticsFolder: AnalyticsFolder;
   /** Guardian's rule evaluator (one of `workers`); tests and benchmarks run its batches directly. */
   guardianEvaluator: GuardianEvaluator;
   /** This process's heartbeat, circuit states and HTTP counts for Guardian; `server.ts` starts it in every role. */
@@ -177,6 +180,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
   const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new ModelReplyClassifier({ service: ai.service, logger })), eventSink: () => deps.eventSink });
   workers.push(eventProcessor);
+  const analyticsFolder = createAnalyticsFolder({ db, logger }, 1000);
+  workers.push(analyticsFolder);
   const guardianEvaluator = new GuardianEvaluator({ db, clock, logger }, { intervalMs: config.guardianEvalIntervalMs });
   workers.push(createEvaluatorWorker(guardianEvaluator, { db, logger }, Math.min(1000, config.guardianEvalIntervalMs)));
   workers.push(guardianNotify.worker);
@@ -186,6 +191,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     deps,
     workers,
     eventProcessor,
+    analyticsFolder,
     holder,
     guardianEvaluator,
     processMonitor,

@@ -86,6 +86,8 @@ export const ERROR_CODES = {
   GUARDIAN_SLACK_URL_INVALID: 400,
   GUARDIAN_WEBHOOK_URL_REFUSED: 400,
   GUARDIAN_READ_STATE_NEEDS_USER: 400,
+  // Analytics (docs/errors.md#analytics)
+  ANALYTICS_RANGE_INVALID: 400,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;

@@ -51,7 +51,7 @@ describe.skipIf(!hasChromium && !mustRun)('AI pages in Chromium', () => {
     await page.getByLabel('Email').fill(owner.email);
     await page.getByLabel('Password').fill(owner.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/contacts`);
+    await page.waitForURL(`${baseUrl}/dashboard`);
     // The login page's session check answers 401 before logging in; only errors after it count.
     browserErrors.length = 0;
   });

@@ -76,7 +76,7 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian notifications in Chromium', 
     await page.getByLabel('Work email').fill(`guardian-e2e-${Date.now()}@example.com`);
     await page.getByLabel('Password').fill('correct horse battery staple');
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(`${baseUrl}/contacts`);
+    await page.waitForURL(`${baseUrl}/dashboard`);
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Guardian' }).click();
     await page.waitForURL(`${baseUrl}/guardian`);

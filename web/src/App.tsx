@@ -27,12 +27,16 @@ import { Alert, Spinner } from './ui';
 
 // The graph view pulls in React Flow; load it only when a campaign is opened.
 const CampaignPage = lazy(() => import('./pages/Campaign').then((module) => ({ default: module.CampaignPage })));
+// The reports bring Recharts; they load when opened, not with the first chunk.
+const DashboardPage = lazy(() => import('./pages/Dashboard').then((module) => ({ default: module.DashboardPage })));
+const CampaignReportPage = lazy(() => import('./pages/CampaignReport').then((module) => ({ default: module.CampaignReportPage })));
 
 const PUBLIC_PATHS = new Set(['/login', '/signup']);
 // Open to visitors and signed-in users alike: an invitation is accepted either way.
 const INVITE_PATH = '/invite';
 
 const NAV: Array<{ to: string; label: string; permission: string }> = [
+  { to: '/dashboard', label: 'Dashboard', permission: 'campaigns:read' },
   { to: '/contacts', label: 'Contacts', permission: 'contacts:read' },
   { to: '/segments', label: 'Segments', permission: 'segments:read' },
   { to: '/campaigns', label: 'Campaigns', permission: 'campaigns:read' },
@@ -43,14 +47,17 @@ const NAV: Array<{ to: string; label: string; permission: string }> = [
   { to: '/settings', label: 'Settings', permission: 'members:read' },
 ];
 
-function routeFor(pathname: string, role: Role): ReactNode {
+function routeFor(pathname: string, role: Role, permissions: readonly string[]): ReactNode {
   let params: Record<string, string> | null;
-  if (pathname === '/' || pathname === '/contacts') return <ContactsPage />;
+  // The landing page: the dashboard for whoever may read campaigns' numbers, else the contacts.
+  if (pathname === '/' || pathname === '/dashboard') return permissions.includes('campaigns:read') ? <DashboardPage /> : <ContactsPage />;
+  if (pathname === '/contacts') return <ContactsPage />;
   if (pathname === '/contacts/import') return <ImportPage />;
   if ((params = matchPath('/contacts/:id', pathname))) return <ContactPage key={params.id} contactId={params.id!} />;
   if (pathname === '/segments') return <SegmentsPage />;
   if ((params = matchPath('/segments/:id', pathname))) return <SegmentPage key={params.id} segmentId={params.id!} />;
   if (pathname === '/campaigns') return <CampaignsPage />;
+  if ((params = matchPath('/campaigns/:id/report', pathname))) return <CampaignReportPage key={params.id} campaignId={params.id!} />;
   if ((params = matchPath('/campaigns/:id', pathname))) return <CampaignPage key={params.id} campaignId={params.id!} />;
   if (pathname === '/email' || pathname === '/email/templates') return <EmailPage tab="templates" />;
   if ((params = matchPath('/email/templates/:id', pathname))) return <TemplatePage key={params.id} templateId={params.id!} />;
@@ -94,7 +101,7 @@ function Shell() {
         Skip to content
       </a>
       <header className="topbar">
-        <Link to="/contacts" className="brand">
+        <Link to="/dashboard" className="brand">
           <span className="brand-mark" aria-hidden="true">
             U
           </span>{' '}
@@ -106,7 +113,7 @@ function Shell() {
         <nav id="main-nav" aria-label="Main" className={menuOpen ? 'open' : undefined}>
           <ul>
             {NAV.filter((item) => me.permissions.includes(item.permission)).map((item) => {
-              const active = pathname === item.to || pathname.startsWith(`${item.to}/`) || (item.to === '/contacts' && pathname === '/');
+              const active = pathname === item.to || pathname.startsWith(`${item.to}/`) || (item.to === '/dashboard' && pathname === '/');
               return (
                 <li key={item.to}>
                   <Link to={item.to} aria-current={active ? 'page' : undefined}>
@@ -133,7 +140,7 @@ function Shell() {
         </nav>
       </header>
       <main id="main" className="content">
-        <Suspense fallback={<Spinner />}>{routeFor(pathname, me.role)}</Suspense>
+        <Suspense fallback={<Spinner />}>{routeFor(pathname, me.role, me.permissions)}</Suspense>
       </main>
     </div>
   );
@@ -150,7 +157,7 @@ export function App() {
     if (state.status === 'anonymous' && !isPublic) {
       navigate(pathname === '/' ? '/login' : `/login?next=${encodeURIComponent(href)}`, { replace: true });
     }
-    if (state.status === 'signed-in' && isPublic) navigate(safeNextPath(next, '/contacts'), { replace: true });
+    if (state.status === 'signed-in' && isPublic) navigate(safeNextPath(next, '/dashboard'), { replace: true });
   }, [state.status, isPublic, pathname, href, next]);
 
   if (state.status === 'loading') return <Spinner />;

@@ -320,6 +320,7 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
       <PageHeader title={campaign.name}>
         <Badge tone={campaign.status}>{STATUS_LABEL[campaign.status] ?? campaign.status}</Badge>
         <span className="muted small">{campaign.currentVersion ? `v${campaign.currentVersion}` : 'never published'}</span>
+        <Link to={`/campaigns/${campaign.id}/report`} className="button">Report</Link>
         {editable ? (
           <button type="button" className="button" disabled={busy !== undefined || !dirty} onClick={() => void save()}>
             {busy === 'save' ? 'Saving…' : dirty ? 'Save draft' : 'Saved'}

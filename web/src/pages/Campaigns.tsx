@@ -1,6 +1,13 @@
-/** Campaigns: the list with statuses, and the form that creates the standard drip flow. */
-import { useState, type FormEvent } from 'react';
+/**
+ * Campaigns: the list with statuses and each campaign's numbers (sends, open, click and conversion
+ * rates, contacts in progress, 14 days of sends), sortable by any column; and the forms that
+ * create the standard drip flow or a blank draft.
+ */
+import { useMemo, useState, type FormEvent } from 'react';
 import { api, errorMessage, fieldErrors, type Campaign, type CampaignDefinition, type CampaignStatus } from '../api';
+import { analyticsApi, type CampaignStatsRow } from '../analytics/api';
+import { count, pct } from '../analytics/format';
+import { Sparkline } from '../analytics/Sparkline';
 import { standardDrip, textToHtml } from '../campaigns/graph';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
@@ -153,41 +160,91 @@ function BlankCampaignForm({ onCancel }: { onCancel: () => void }) {
   );
 }
 
+type SortKey = 'name' | 'status' | 'sent' | 'openRate' | 'clickRate' | 'conversionRate' | 'activeEnrollments' | 'updatedAt';
+const COLUMNS: Array<{ key: SortKey; label: string; numeric?: boolean; narrow?: boolean }> = [
+  { key: 'name', label: 'Name' },
+  { key: 'status', label: 'Status' },
+  { key: 'sent', label: 'Sent', numeric: true },
+  { key: 'openRate', label: 'Open rate', numeric: true },
+  { key: 'clickRate', label: 'Click rate', numeric: true, narrow: true },
+  { key: 'conversionRate', label: 'Conversion', numeric: true, narrow: true },
+  { key: 'activeEnrollments', label: 'In progress', numeric: true, narrow: true },
+  { key: 'updatedAt', label: 'Updated', narrow: true },
+];
+
+type Row = Campaign & { stats: CampaignStatsRow | undefined };
+
+function sortValue(row: Row, key: SortKey): string | number {
+  if (key === 'name') return row.name.toLowerCase();
+  if (key === 'status') return row.status;
+  if (key === 'updatedAt') return row.updatedAt;
+  return row.stats?.[key] ?? -1;
+}
+
 export function CampaignsPage() {
   const can = useCan();
   const [creating, setCreating] = useState<'drip' | 'blank'>();
-  const [loaded] = useLoad(() => api.campaigns.list(), []);
+  const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'updatedAt', descending: true });
+  const [loaded] = useLoad(async () => {
+    const [list, stats] = await Promise.all([api.campaigns.list(), analyticsApi.campaigns().catch(() => null)]);
+    const byId = new Map((stats?.campaigns ?? []).map((c) => [c.id, c]));
+    return { campaigns: list.campaigns.map((c): Row => ({ ...c, stats: byId.get(c.id) })), statsFailed: stats === null };
+  }, []);
+  const sorted = useMemo(() => {
+    if (loaded.status !== 'ready') return [];
+    const rows = [...loaded.data.campaigns];
+    rows.sort((a, b) => {
+      const x = sortValue(a, sort.key);
+      const y = sortValue(b, sort.key);
+      const order = x < y ? -1 : x > y ? 1 : 0;
+      return sort.descending ? -order : order;
+    });
+    return rows;
+  }, [loaded, sort]);
+  const sortBy = (key: SortKey) => setSort((current) => ({ key, descending: current.key === key ? !current.descending : key !== 'name' && key !== 'status' }));
 
   const body = (
-    <LoadedList state={loaded} items={(data) => data.campaigns} loadingLabel="Loading campaigns…" empty="No campaigns yet.">
+    <LoadedList state={loaded} items={(data) => data.campaigns} loadingLabel="Loading campaigns…" empty={<>No campaigns yet. Create one with <strong>New campaign</strong> above.</>}>
       {(data) => (
         <div className="table-wrap">
+          {data.statsFailed ? <Alert kind="info">The numbers could not load; the list shows the campaigns without them.</Alert> : null}
           <table className="table" aria-label="Campaigns">
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num hide-narrow">
-                  Version
-                </th>
+                {COLUMNS.map((column) => (
+                  <th key={column.key} scope="col" className={`${column.numeric ? 'num' : ''}${column.narrow ? ' hide-narrow' : ''}`} aria-sort={sort.key === column.key ? (sort.descending ? 'descending' : 'ascending') : undefined}>
+                    <button type="button" className="sort-button" onClick={() => sortBy(column.key)}>
+                      {column.label}
+                      <span aria-hidden="true">{sort.key === column.key ? (sort.descending ? ' ▼' : ' ▲') : ''}</span>
+                    </button>
+                  </th>
+                ))}
                 <th scope="col" className="hide-narrow">
-                  Updated
+                  Sent, 14 days
                 </th>
               </tr>
             </thead>
             <tbody>
-              {data.campaigns.map((campaign: Campaign) => (
+              {sorted.map((campaign) => (
                 <tr key={campaign.id} className="clickable" onClick={() => navigate(`/campaigns/${campaign.id}`)}>
                   <td>
                     <Link to={`/campaigns/${campaign.id}`} onClick={(event) => event.stopPropagation()}>
                       {campaign.name}
                     </Link>
+                    {campaign.currentVersion ? <span className="muted small"> v{campaign.currentVersion}</span> : null}
                   </td>
                   <td>
                     <Badge tone={campaign.status}>{STATUS_LABEL[campaign.status] ?? campaign.status}</Badge>
                   </td>
-                  <td className="num hide-narrow">{campaign.currentVersion ? `v${campaign.currentVersion}` : '—'}</td>
+                  <td className="num">{campaign.stats ? count(campaign.stats.sent) : '—'}</td>
+                  <td className="num">{pct(campaign.stats?.openRate)}</td>
+                  <td className="num hide-narrow">{pct(campaign.stats?.clickRate)}</td>
+                  <td className="num hide-narrow">{pct(campaign.stats?.conversionRate)}</td>
+                  <td className="num hide-narrow">{campaign.stats ? count(campaign.stats.activeEnrollments) : '—'}</td>
                   <td className="hide-narrow">{formatDate(campaign.updatedAt)}</td>
+                  <td className="hide-narrow">
+                    {campaign.stats ? <Sparkline label={`Emails sent by ${campaign.name}`} points={campaign.stats.sparkline.map((p) => ({ at: p.at, value: p.sent }))} /> : null}
+                  </td>
                 </tr>
               ))}
             </tbody>
