@@ -6,8 +6,8 @@ CREATE TABLE split_tests (
   workspace_id uuid NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
   campaign_id uuid NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
   node_id text NOT NULL,
-  -- running: the automatic test still looks; decided: winner_variant is set (auto or by hand);
-  -- inconclusive: the last look found no winner; cleared: a winner was cleared by hand (no more looks).
+  -- running: the automatic test still looks, decided: winner_variant is set (auto or by hand),
+  -- inconclusive: the last look found no winner, cleared: a winner was cleared by hand (no more looks).
   status text NOT NULL CHECK (status IN ('running', 'decided', 'inconclusive', 'cleared')),
   looks integer NOT NULL DEFAULT 0,
   -- The share of alpha the looks taken so far have spent (alpha × looks / 4).

@@ -3,19 +3,8 @@
  * by Monte Carlo with fixed seeds, the sequential test's false-winner rate and power.
  */
 import { describe, expect, it } from 'vitest';
+import { seededRandom as prng } from '../../test/split-support.js';
 import { evaluateLook, formatPValue, formatRate, MAX_LOOKS, normalCdf, twoProportionTest, wilson, type VariantCount } from './ab-stats.js';
-
-/** mulberry32: a small seeded PRNG, so every run of this test sees the same numbers. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('wilson', () => {
   it('matches published intervals', () => {

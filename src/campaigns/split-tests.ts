@@ -126,7 +126,7 @@ async function evaluateOne(tx: Queryable, row: { workspace_id: string; campaign_
     await tx.query(
       `UPDATE split_tests SET status = 'decided', winner_variant = $3, decided_by = 'auto', decided_at = $4, looks = $5, alpha_spent = $6, decision = $7, next_check_at = NULL, updated_at = $4
         WHERE campaign_id = $1 AND node_id = $2`,
-      [campaignId, nodeId, look.winner, now, look.look, spent, JSON.stringify(decision), now],
+      [campaignId, nodeId, look.winner, now, look.look, spent, JSON.stringify(decision)],
     );
     await recordAudit(tx, { workspaceId, actor: SYSTEM_ACTOR, action: 'campaign.split_winner', resourceType: 'campaign', resourceId: campaignId, after: { nodeId, variant: look.winner, decidedBy: 'auto', look: look.look, threshold, ...decision } });
     return;
