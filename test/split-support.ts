@@ -17,13 +17,18 @@ export function seededRandom(seed: number): () => number {
 }
 
 let batch = 0;
-/** Inserts `n` subscribed contacts in one statement; returns their ids in insertion order. */
-export async function insertContacts(q: Queryable, workspaceId: string, n: number): Promise<string[]> {
+/**
+ * Inserts `n` subscribed contacts in one statement; returns their ids in insertion order. With a
+ * `label` the ids are md5(label:i) — the same on every run, so a split (which hashes the contact id)
+ * assigns the same variants every time and a seeded simulation gives the same outcome.
+ */
+export async function insertContacts(q: Queryable, workspaceId: string, n: number, label?: string): Promise<string[]> {
   batch += 1;
-  const tag = `${Date.now().toString(36)}-${batch}`;
+  const tag = label ?? `${Date.now().toString(36)}-${batch}-${Math.random().toString(36).slice(2)}`;
   const result = await q.query<{ id: string }>(
-    `INSERT INTO contacts (workspace_id, email, first_name)
-     SELECT $1, 'ab-' || $2 || '-' || g || '@example.com', 'Ada' FROM generate_series(1, $3::int) AS g
+    `INSERT INTO contacts (id, workspace_id, email, first_name)
+     SELECT md5($2 || ':' || g)::uuid, $1, 'ab-' || md5($2) || '-' || g || '@example.com', 'Ada' FROM generate_series(1, $3::int) AS g
+     ORDER BY g
      RETURNING id`,
     [workspaceId, tag, n],
   );

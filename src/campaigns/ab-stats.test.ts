@@ -126,7 +126,7 @@ describe('evaluateLook', () => {
 describe('formatting', () => {
   it('writes rates and p-values the way the timeline does', () => {
     expect(formatRate(0.0812)).toBe('8.1 %');
-    expect(formatPValue(0.0031)).toBe('0.003');
-    expect(formatPValue(0.00001)).toBe('< 0.001');
+    expect(formatPValue(0.0031)).toBe('p = 0.003');
+    expect(formatPValue(0.00001)).toBe('p < 0.001');
   });
 });

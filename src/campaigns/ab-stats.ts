@@ -140,7 +140,7 @@ export function formatRate(rate: number): string {
   return `${(rate * 100).toFixed(1)} %`;
 }
 
-/** A p-value as the timeline writes it: "0.003", "< 0.001". */
+/** A p-value as the timeline writes it: "p = 0.003", "p < 0.001". */
 export function formatPValue(p: number): string {
-  return p < 0.001 ? '< 0.001' : p.toFixed(3);
+  return p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`;
 }

@@ -121,7 +121,7 @@ async function evaluateOne(tx: Queryable, row: { workspace_id: string; campaign_
   const threshold = look.alphaSpent / (tested.length - 1);
   const spent = row.alpha_spent + look.alphaSpent;
   if (look.winner) {
-    const summary = `${variantLabel(look.winner)} won on ${label}: ${formatRate(first.rate)} vs ${formatRate(second.rate)}, p = ${formatPValue(look.pValue)}, after ${count(sample)} contacts`;
+    const summary = `${variantLabel(look.winner)} won on ${label}: ${formatRate(first.rate)} vs ${formatRate(second.rate)}, ${formatPValue(look.pValue)}, after ${count(sample)} contacts`;
     const decision: SplitDecisionValue = { metric: config.metric, summary, pValue: look.pValue, sample };
     await tx.query(
       `UPDATE split_tests SET status = 'decided', winner_variant = $3, decided_by = 'auto', decided_at = $4, looks = $5, alpha_spent = $6, decision = $7, next_check_at = NULL, updated_at = $4
@@ -133,7 +133,7 @@ async function evaluateOne(tx: Queryable, row: { workspace_id: string; campaign_
   }
   const standing = look.leader ? `${variantLabel(look.leader)} leads on ${label}, ${formatRate(first.rate)} vs ${formatRate(second.rate)}` : `No variant leads on ${label} (${formatRate(first.rate)} each)`;
   if (look.final) {
-    const summary = `No winner on ${label} after ${MAX_LOOKS} looks: ${standing}, p = ${formatPValue(look.pValue)} (needed < ${threshold.toPrecision(2)}), ${count(sample)} contacts`;
+    const summary = `No winner on ${label} after ${MAX_LOOKS} looks: ${standing}, ${formatPValue(look.pValue)} (needed < ${threshold.toPrecision(2)}), ${count(sample)} contacts`;
     const decision: SplitDecisionValue = { metric: config.metric, summary, pValue: look.pValue, sample };
     await tx.query(`UPDATE split_tests SET status = 'inconclusive', looks = $3, alpha_spent = $4, decision = $5, next_check_at = NULL, updated_at = $6 WHERE campaign_id = $1 AND node_id = $2`, [
       campaignId,
@@ -147,7 +147,7 @@ async function evaluateOne(tx: Queryable, row: { workspace_id: string; campaign_
     return;
   }
   const nextSample = count((look.look + 1) * config.minSamplePerVariant);
-  const summary = `Look ${look.look} of ${MAX_LOOKS}: ${standing}, p = ${formatPValue(look.pValue)} (needs < ${threshold.toPrecision(2)}); next look at ${nextSample} contacts per variant`;
+  const summary = `Look ${look.look} of ${MAX_LOOKS}: ${standing}, ${formatPValue(look.pValue)} (needs < ${threshold.toPrecision(2)}); next look at ${nextSample} contacts per variant`;
   const decision: SplitDecisionValue = { metric: config.metric, summary, pValue: look.pValue, sample };
   await tx.query(`UPDATE split_tests SET looks = $3, alpha_spent = $4, decision = $5, next_check_at = $6, updated_at = $7 WHERE campaign_id = $1 AND node_id = $2`, [
     campaignId,

@@ -45,8 +45,9 @@ function RateBars({ split, metric, label }: { split: Split; metric: SplitMetric;
   const max = Math.max(0.01, ...split.variants.map((v) => v.rates[metric].high));
   const rowHeight = 34;
   const labelWidth = 96;
-  const width = 560;
-  const scale = (rate: number): number => labelWidth + (rate / max) * (width - labelWidth - 150);
+  const width = 640;
+  // Room on the right for the widest label, "100.0 % (100.0 %–100.0 %)".
+  const scale = (rate: number): number => labelWidth + (rate / max) * (width - labelWidth - 190);
   return (
     <svg className="ab-bars" viewBox={`0 0 ${width} ${split.variants.length * rowHeight + 6}`} role="img" aria-label={`${label} per variant with 95 % intervals`}>
       {split.variants.map((v, i) => {
@@ -191,7 +192,7 @@ function SplitSection({ campaignId, split, hasGoal }: { campaignId: string; spli
                         Clear winner
                       </button>
                     ) : (
-                      <button type="button" className="button small" disabled={pick.isPending} onClick={() => pick.mutate(v.id)} aria-label={`Pick ${variantName(v.id)} as winner`}>
+                      <button type="button" className="button small" disabled={pick.isPending} onClick={() => pick.mutate(v.id)} aria-label={`Pick as winner: ${variantName(v.id)}`}>
                         Pick as winner
                       </button>
                     )}
