@@ -110,7 +110,7 @@ describe('automatic winner', () => {
     const before = await results(campaignId);
     const split = before.splits[0];
     expect(split).toMatchObject({ nodeId: 'ab', name: 'Subject test', status: 'running', looks: 0, maxLooks: 4, winner: null });
-    for (const v of split.variants as Array<{ id: 'a' | 'b'; assigned: number; opened: number; clicked: number; sends: number; rates: Record<string, { rate: number; low: number; high: number }> }>) {
+    for (const v of split.variants as Array<{ id: 'a' | 'b'; assigned: number; opened: number; clicked: number; sends: number; rates: Record<'open' | 'click' | 'conversion', { rate: number; low: number; high: number }> }>) {
       expect({ assigned: v.assigned, opened: v.opened, clicked: v.clicked }).toEqual(expected[v.id]);
       expect(v.rates.click.rate).toBeCloseTo(expected[v.id].clicked / expected[v.id].assigned, 10);
       expect(v.rates.click.low).toBeLessThan(v.rates.click.rate);
