@@ -7,7 +7,7 @@
  * assigned, each with the journey rows the engine writes (the split step, an email step), a sent
  * message, and engagement events (30 % human opens, 10 % machine opens, 4–5 % clicks). Then:
  * - split_results_ms: p50 / p99 of splitCounts (the statement behind GET /api/campaigns/:id/splits
- *   and each look of the automatic test) over 20 runs;
+ *   and each look of the automatic test) over BENCH_SPLIT_RUNS (10) runs;
  * - split_look_ms: one look of the evaluator (claim, count, decide, audit) on that split.
  * Beside them: the load average, and the bench process's and PostgreSQL backends' CPU per run.
  */
@@ -17,7 +17,7 @@ import { evaluateDueSplitTests } from '../src/campaigns/split-tests.js';
 import { backendCpuMs, createBenchEnv, percentile, requireDatabaseUrl, signUpOwner } from './support.js';
 
 const CONTACTS = Number(process.env.BENCH_SPLIT_CONTACTS ?? 200_000);
-const RUNS = 20;
+const RUNS = Number(process.env.BENCH_SPLIT_RUNS ?? 10);
 
 const adminUrl = requireDatabaseUrl();
 const env = await createBenchEnv(adminUrl, 4);
@@ -87,7 +87,7 @@ try {
   const backendBefore = await backendCpuMs(db);
   for (let i = 0; i < RUNS; i++) {
     const start = performance.now();
-    await splitCounts(db, w, campaignId, 'ab');
+    await splitCounts(db, w, campaignId, 'ab', ['mail_a', 'mail_b']);
     timings.push(performance.now() - start);
   }
   const cpu = process.cpuUsage(cpuBefore);

@@ -29,23 +29,26 @@ export interface SplitCounts {
 
 /**
  * name: splitVariantCounts — one statement per split node. The first split step of each
- * enrollment at the node (enrollment_steps_campaign_node_idx) is its assignment; later email
- * steps of the same enrollment (enrollment_steps_enrollment_idx, ids increase in journey order)
- * name their messages by idempotency key (messages_idempotency_key); engagement events are
- * found per contact (events_contact_idx) and matched by properties.messageId.
+ * enrollment at the node (enrollment_steps_campaign_node_idx) is its assignment; its sends are the
+ * campaign's messages (messages_source_idx, hash-joined by the enrollment id in their idempotency
+ * key `enrollment:<id>:node:<nodeId>`) of the email nodes reachable from the split; engagement
+ * events are found per contact (events_contact_idx) and matched by properties.messageId.
  */
-export async function splitCounts(q: Queryable, workspaceId: string, campaignId: string, nodeId: string): Promise<SplitCounts> {
+export async function splitCounts(q: Queryable, workspaceId: string, campaignId: string, nodeId: string, emailNodeIds: readonly string[]): Promise<SplitCounts> {
   const result = await q.query<{ variant: string; assigned: number; sends: number; opened: number; clicked: number; converted: number; started_at: Date | null }>(
     `WITH assigned AS (
-       SELECT DISTINCT ON (s.enrollment_id) s.enrollment_id, s.id AS step_id, s.handle AS variant, s.at
+       SELECT DISTINCT ON (s.enrollment_id) s.enrollment_id, s.handle AS variant, s.at
          FROM enrollment_steps s
         WHERE s.campaign_id = $2 AND s.node_id = $3 AND s.workspace_id = $1 AND s.outcome = 'completed' AND s.handle IS NOT NULL
         ORDER BY s.enrollment_id, s.id
+     ), campaign_messages AS MATERIALIZED (
+       -- Materialized so the enrollment id is parsed once per message, then hash-joined.
+       SELECT m.id AS message_id, m.contact_id, m.status, substring(m.idempotency_key FROM 12 FOR 36)::uuid AS enrollment_id
+         FROM messages m
+        WHERE m.workspace_id = $1 AND m.source_type = 'campaign' AND m.source_id = $2::text
+          AND m.idempotency_key ~ '^enrollment:[0-9a-f-]{36}:node:' AND split_part(m.idempotency_key, ':node:', 2) = ANY($4::text[])
      ), sent AS (
-       SELECT a.enrollment_id, m.id AS message_id, m.contact_id, m.status
-         FROM assigned a
-         JOIN enrollment_steps s2 ON s2.enrollment_id = a.enrollment_id AND s2.id > a.step_id AND s2.detail ? 'idempotencyKey'
-         JOIN messages m ON m.workspace_id = $1 AND m.idempotency_key = s2.detail->>'idempotencyKey'
+       SELECT a.enrollment_id, m.message_id, m.contact_id, m.status FROM campaign_messages m JOIN assigned a ON a.enrollment_id = m.enrollment_id
      ), engaged AS (
        SELECT x.enrollment_id, bool_or(ev.name = 'opened') AS opened, bool_or(ev.name = 'clicked') AS clicked
          FROM sent x
@@ -63,7 +66,7 @@ export async function splitCounts(q: Queryable, workspaceId: string, campaignId:
        LEFT JOIN sends ON sends.enrollment_id = a.enrollment_id
        LEFT JOIN engaged ON engaged.enrollment_id = a.enrollment_id
       GROUP BY a.variant`,
-    [workspaceId, campaignId, nodeId],
+    [workspaceId, campaignId, nodeId, emailNodeIds],
   );
   const variants = new Map<string, VariantCounts>();
   let startedAt: Date | null = null;
@@ -72,6 +75,38 @@ export async function splitCounts(q: Queryable, workspaceId: string, campaignId:
     if (r.started_at && (!startedAt || r.started_at < startedAt)) startedAt = r.started_at;
   }
   return { variants, startedAt };
+}
+
+/**
+ * name: splitAssignmentCounts — journey rows per variant at the split and the first one's time,
+ * from enrollment_steps_campaign_node_idx alone: what the evaluator checks every minute before it
+ * pays for a full count (a look happens at most four times per test).
+ */
+export async function splitAssignmentCounts(q: Queryable, workspaceId: string, campaignId: string, nodeId: string): Promise<{ perVariant: Map<string, number>; startedAt: Date | null }> {
+  const result = await q.query<{ variant: string; n: number; started_at: Date }>(
+    `SELECT handle AS variant, count(*)::int AS n, min(at) AS started_at FROM enrollment_steps
+      WHERE campaign_id = $2 AND node_id = $3 AND workspace_id = $1 AND outcome = 'completed' AND handle IS NOT NULL GROUP BY handle`,
+    [workspaceId, campaignId, nodeId],
+  );
+  let startedAt: Date | null = null;
+  for (const r of result.rows) if (!startedAt || r.started_at < startedAt) startedAt = r.started_at;
+  return { perVariant: new Map(result.rows.map((r) => [r.variant, r.n])), startedAt };
+}
+
+/** The email nodes a contact can reach from the split (their sends count for its variants). */
+export function emailNodesAfter(definition: CampaignDefinition, splitNodeId: string): string[] {
+  const types = new Map(definition.nodes.map((n) => [n.id, n.type]));
+  const seen = new Set<string>([splitNodeId]);
+  const queue = definition.edges.filter((e) => e.from === splitNodeId).map((e) => e.to);
+  const emails: string[] = [];
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (types.get(id) === 'email') emails.push(id);
+    for (const e of definition.edges) if (e.from === id) queue.push(e.to);
+  }
+  return emails;
 }
 
 /** The successes of a metric in a variant's counts. */
@@ -132,8 +167,8 @@ export async function campaignSplitResults(q: Queryable, workspaceId: string, ca
   );
   const byNode = new Map(tests.rows.map((r) => [r.node_id, r]));
   const splits: SplitResultValue[] = [];
-  for (const node of splitNodesOf(definition)) {
-    const counts = await splitCounts(q, workspaceId, campaignId, node.id);
+  for (const node of definition ? splitNodesOf(definition) : []) {
+    const counts = await splitCounts(q, workspaceId, campaignId, node.id, definition ? emailNodesAfter(definition, node.id) : []);
     const test = byNode.get(node.id);
     const decision = test?.decision ?? null;
     splits.push({

@@ -158,7 +158,8 @@ describe('automatic winner', () => {
     clock.advance(HOUR);
     await engineOf(t).runBatch();
     expect((await results(campaignId)).splits[0]).toMatchObject({ status: 'decided', looks: 1 });
-  });
+    // 2,400 journeys through the engine: minutes on a loaded shared machine.
+  }, 300_000);
 
   it('refuses a conversion test without a campaign goal, and takes conversions from goal exits', async () => {
     const bad = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'No goal', definition: splitDefinition({ metric: 'conversion', minSamplePerVariant: 100, minHours: 0 }) } });
