@@ -10,6 +10,7 @@ import { runBroadcast } from './broadcasts.js';
 import { CAMPAIGN_COLUMNS, ENROLLMENTS_CHANNEL, loadCampaignRow, toCampaign, type Campaign, type CampaignDeps, type CampaignRow } from './campaign-rows.js';
 import { goalEventOf, goalSegmentOf, type CampaignDefinition } from './definition.js';
 import { assertSegmentsExist, assertTopicsExist, assertValidDefinition } from './definition-checks.js';
+import { syncSplitTests } from './split-tests.js';
 
 export async function listCampaigns(q: Queryable, workspaceId: string): Promise<Campaign[]> {
   const result = await q.query<CampaignRow>(`SELECT ${CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 ORDER BY created_at DESC, id`, [workspaceId]);
@@ -69,6 +70,7 @@ export async function publishCampaign(deps: CampaignDeps, workspaceId: string, a
       `INSERT INTO campaign_versions (workspace_id, campaign_id, version, definition, published_at, goal_event, goal_segment_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [workspaceId, campaignId, version, JSON.stringify(definition), now, goalEventOf(definition), goalSegmentOf(definition)],
     );
+    await syncSplitTests(tx, workspaceId, campaignId, definition, now);
     // A broadcast belongs to the version it was published with; a newer version replaces one not yet sent.
     await tx.query(`UPDATE campaign_broadcasts SET status = 'superseded', finished_at = $3 WHERE workspace_id = $1 AND campaign_id = $2 AND status = 'scheduled'`, [workspaceId, campaignId, now]);
     const trigger = definition.nodes.find((n) => n.id === definition.entryNodeId);

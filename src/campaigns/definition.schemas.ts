@@ -150,8 +150,24 @@ export const ConditionConfig = Type.Object(
   { additionalProperties: false, description: 'Branches are tried in order; the first match wins, else the `default` edge' },
 );
 
+export const SPLIT_METRICS = ['open', 'click', 'conversion'] as const;
+export type SplitMetric = (typeof SPLIT_METRICS)[number];
+
+export const AutoWinnerConfig = Type.Object(
+  {
+    metric: Type.Union([Type.Literal('open'), Type.Literal('click'), Type.Literal('conversion')], { description: 'Rate compared per contact assigned: human opens, human clicks, or the campaign goal (needs settings.goal)' }),
+    minSamplePerVariant: Type.Integer({ minimum: 50, maximum: 10_000_000, description: 'Contacts each variant needs before the first look; looks at 1×, 2×, 3×, 4× this' }),
+    minHours: Type.Integer({ minimum: 0, maximum: 8760, description: 'Hours since the first contact reached the split before any look' }),
+    alpha: Type.Optional(Type.Number({ minimum: 0.001, maximum: 0.2, description: 'Significance level: the false-winner rate of the whole test (default 0.05)' })),
+  },
+  { additionalProperties: false, description: 'Pick a winner by itself when one variant is significantly better (docs/ab-testing.md); later contacts then all go to it' },
+);
+
 export const SplitConfig = Type.Object(
-  { variants: Type.Array(Type.Object({ id: Id, weight: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }), { minItems: 2, maxItems: 10 }) },
+  {
+    variants: Type.Array(Type.Object({ id: Id, weight: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }), { minItems: 2, maxItems: 10 }),
+    autoWinner: Type.Optional(AutoWinnerConfig),
+  },
   { additionalProperties: false, description: 'Weights add up to 100; a contact always lands in the same variant' },
 );
 
@@ -256,6 +272,7 @@ export type WaitNodeConfig = Static<typeof WaitConfig>;
 export type ConditionNodeConfig = Static<typeof ConditionConfig>;
 export type ConditionRuleValue = Static<typeof ConditionRule>;
 export type SplitNodeConfig = Static<typeof SplitConfig>;
+export type AutoWinnerValue = Static<typeof AutoWinnerConfig>;
 export type ActionNodeConfig = Static<typeof ActionConfig>;
 export type ExitNodeConfig = Static<typeof ExitConfig>;
 export type CampaignSettingsValue = Static<typeof CampaignSettings>;

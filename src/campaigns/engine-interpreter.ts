@@ -166,6 +166,14 @@ async function execute(
       return { kind: 'advance', handle: DEFAULT_HANDLE, detail: { branch: DEFAULT_HANDLE } };
     }
     case 'split': {
+      const winner = names.winners.get(node.id);
+      if (winner !== undefined && node.config.variants.some((v) => v.id === winner)) {
+        // After a decision later contacts go to the winner; a contact this split assigned before
+        // (an earlier pass or enrollment) keeps its variant.
+        const earlier = await earlierVariant(tx, e, node.id);
+        if (earlier !== null && earlier !== winner && node.config.variants.some((v) => v.id === earlier)) return { kind: 'advance', handle: earlier, detail: { variant: earlier, kept: true } };
+        return { kind: 'advance', handle: winner, detail: { variant: winner, winner: true } };
+      }
       const variant = splitVariant(contact.id, node.id, node.config.variants);
       return { kind: 'advance', handle: variant, detail: { variant } };
     }
@@ -176,6 +184,18 @@ async function execute(
     default:
       return assertUnreachable(node);
   }
+}
+
+/** The variant this split gave the contact in an earlier pass or enrollment of the campaign, if any. */
+async function earlierVariant(tx: Queryable, e: EnrollmentRow, nodeId: string): Promise<string | null> {
+  // Uses enrollments_contact_idx, then enrollment_steps_enrollment_idx; runs only after a decision.
+  const result = await tx.query<{ handle: string }>(
+    `SELECT s.handle FROM enrollments en JOIN enrollment_steps s ON s.enrollment_id = en.id
+      WHERE en.workspace_id = $1 AND en.contact_id = $2 AND en.campaign_id = $3 AND s.node_id = $4 AND s.outcome = 'completed' AND s.handle IS NOT NULL
+      ORDER BY s.id LIMIT 1`,
+    [e.workspace_id, e.contact_id, e.campaign_id, nodeId],
+  );
+  return result.rows[0]?.handle ?? null;
 }
 
 /**

@@ -155,6 +155,8 @@ export interface RunContext {
   campaign: string;
   workspace: string;
   cap: FrequencyCap | null;
+  /** The campaign's A/B split winners (split_tests.winner_variant) by node id. */
+  winners: ReadonlyMap<string, string>;
 }
 
 export interface PendingWebhook {

@@ -42,6 +42,9 @@ import {
 import { writeBatch } from './engine-write.js';
 import { runDueBroadcasts } from './broadcasts.js';
 import { ENROLLMENTS_CHANNEL } from './campaign-rows.js';
+import { evaluateDueSplitTests } from './split-tests.js';
+
+const NO_WINNERS: ReadonlyMap<string, string> = new Map();
 
 export { DEFAULT_ENGINE_OPTIONS, type EngineDeps, type EngineOptions, type WaitState } from './engine-state.js';
 
@@ -76,6 +79,13 @@ export class CampaignEngine {
   async runBatch(): Promise<number> {
     // Due broadcasts first, in their own transaction, so their enrollments run in this batch.
     await this.deps.db.transaction((tx) => runDueBroadcasts(tx, this.deps.clock.now()));
+    // Then due A/B split looks, so a winner decided now already routes this batch's contacts.
+    try {
+      await evaluateDueSplitTests(this.deps.db, this.deps.clock.now());
+    } catch (error) {
+      // A failing look (rolled back, retried next tick) must not hold back the journeys.
+      this.deps.logger.warn({ err: error }, 'A/B split evaluation failed; retrying on the next tick');
+    }
     try {
       return await this.deps.db.transaction((tx) => this.process(tx, null, this.deps.clock.now()));
     } catch (error) {
@@ -198,6 +208,17 @@ export class CampaignEngine {
       [[...new Set(enrollments.map((e) => e.campaign_id))]],
     );
     const campaignNames = new Map(names.rows.map((r) => [r.id, r]));
+    // name: splitWinners — the batch's campaigns' decided A/B splits (split_tests primary key).
+    const winnerRows = await tx.query<{ campaign_id: string; node_id: string; winner_variant: string }>(
+      `SELECT campaign_id, node_id, winner_variant FROM split_tests WHERE campaign_id = ANY($1::uuid[]) AND winner_variant IS NOT NULL`,
+      [[...campaignNames.keys()]],
+    );
+    const winners = new Map<string, Map<string, string>>();
+    for (const r of winnerRows.rows) {
+      const forCampaign = winners.get(r.campaign_id) ?? new Map<string, string>();
+      forCampaign.set(r.node_id, r.winner_variant);
+      winners.set(r.campaign_id, forCampaign);
+    }
 
     const batch = new BatchEffects();
     for (const e of enrollments) {
@@ -219,7 +240,12 @@ export class CampaignEngine {
         if (!contact) throw new PermanentStepError('the contact no longer exists');
         const compiled = await this.definitionOf(tx, e.campaign_id, e.version);
         const meta = campaignNames.get(e.campaign_id);
-        state = await runEnrollment(this.runner, tx, e, compiled, contact, scratch, now, { campaign: meta?.campaign_name ?? '', workspace: meta?.workspace_name ?? '', cap: meta?.cap ?? null });
+        state = await runEnrollment(this.runner, tx, e, compiled, contact, scratch, now, {
+          campaign: meta?.campaign_name ?? '',
+          workspace: meta?.workspace_name ?? '',
+          cap: meta?.cap ?? null,
+          winners: winners.get(e.campaign_id) ?? NO_WINNERS,
+        });
         contacts.set(contact.id, contact);
         this.mergeScratch(batch, e, scratch);
       } catch (error) {

@@ -187,6 +187,9 @@ export async function validateDefinition(input: unknown): Promise<DefinitionIssu
       if (total !== 100) issues.push({ nodeId, field: 'config.variants', message: `weights add up to ${total}; they must add up to 100` });
       const variantIds = node.config.variants.map((v) => v.id);
       if (new Set(variantIds).size !== variantIds.length) issues.push({ nodeId, field: 'config.variants', message: 'variant ids must be unique' });
+      if (node.config.autoWinner?.metric === 'conversion' && !(isObject(input.settings) && input.settings.goal !== undefined)) {
+        issues.push({ nodeId, field: 'config.autoWinner.metric', message: 'conversion needs a campaign goal (settings.goal)' });
+      }
     }
     if (node.type === 'condition') {
       const branchIds = node.config.branches.map((b) => b.id);

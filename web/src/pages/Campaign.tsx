@@ -31,6 +31,7 @@ import { Alert, Badge, PageHeader, Spinner, useLoad } from '../ui';
 import { STATUS_LABEL } from './Campaigns';
 import { NodeConfigForm } from './NodeConfigForm';
 import { contactName } from '../format';
+import { SplitResults } from '../campaigns/SplitResults';
 
 const POLL_MS = 4000;
 
@@ -495,6 +496,7 @@ export function CampaignPage({ campaignId }: { campaignId: string }) {
         <Link to="/campaigns">← Campaigns</Link>
       </p>
       <Builder key={detail.campaign.id} detail={detail} metrics={counts.status === 'ready' ? counts.data : detail.metrics.nodes} editable={editable} reload={reload} />
+      <SplitResults campaignId={campaignId} />
     </section>
   );
 }
