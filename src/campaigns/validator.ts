@@ -100,12 +100,51 @@ function ajvIssue(nodeId: string | null, field: string, e: ErrorObject): Definit
   }
 }
 
-function ajvIssues(nodeId: string | null, prefix: string, errors: ErrorObject[] | null | undefined): DefinitionIssue[] {
+/** The value at a JSON pointer (ajv's instancePath) inside `data`. */
+function valueAt(data: unknown, pointer: string): unknown {
+  let at = data;
+  for (const part of pointer.split('/').slice(1)) {
+    if (typeof at !== 'object' || at === null) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
+}
+
+/**
+ * A union (a rule: tag, field, score… or a nested group) reports the errors of every branch it
+ * tried. Only the branch the value meant counts — the rule kind its `kind` names, or the group
+ * when it has an `operator`; a `kind` no branch has is one "choose from the list" problem.
+ */
+function meantBranchErrors(errors: ErrorObject[], data: unknown): ErrorObject[] {
+  const unions = errors.filter((e) => e.keyword === 'anyOf').map((e) => ({ base: e.instancePath, prefix: `${e.schemaPath}/`, value: valueAt(data, e.instancePath) }));
+  const dropped = new Set<ErrorObject>();
+  const extra: ErrorObject[] = [];
+  for (const union of unions) {
+    if (typeof union.value !== 'object' || union.value === null) continue;
+    const under = errors.filter((e) => e !== undefined && (e.instancePath === union.base || e.instancePath.startsWith(`${union.base}/`)));
+    if ('operator' in union.value) {
+      // A group: the rule kinds' complaints about it are beside the point.
+      for (const e of under) if (e.schemaPath.startsWith(union.prefix) && (e.instancePath === union.base || e.instancePath === `${union.base}/kind`)) dropped.add(e);
+      continue;
+    }
+    if (!('kind' in union.value)) continue;
+    // A rule: the group's complaints (from the recursive schema, outside this union's path) go.
+    for (const e of under) if (!e.schemaPath.startsWith(union.prefix) && e.instancePath === union.base && e.keyword !== 'anyOf') dropped.add(e);
+    // …and so do the other kinds' branches: those whose `kind` constant did not match.
+    const branchOf = (e: ErrorObject) => /^((?:\d+\/anyOf\/)*\d+)\//.exec(e.schemaPath.slice(union.prefix.length))?.[1];
+    const inUnion = under.filter((e) => e.schemaPath.startsWith(union.prefix));
+    const wrongKind = new Set(inUnion.filter((e) => e.keyword === 'const' && e.instancePath === `${union.base}/kind`).map(branchOf));
+    const branches = new Set(inUnion.filter((e) => e.keyword !== 'anyOf').map(branchOf));
+    for (const e of inUnion) if (wrongKind.has(branchOf(e)) || e.keyword === 'anyOf') dropped.add(e);
+    if (branches.size > 0 && [...branches].every((b) => wrongKind.has(b))) extra.push({ ...inUnion[0]!, keyword: 'enum', instancePath: `${union.base}/kind`, params: {} });
+  }
+  return [...extra, ...errors.filter((e) => !dropped.has(e) && e.keyword !== 'anyOf' && e.keyword !== 'if')];
+}
+
+function ajvIssues(nodeId: string | null, prefix: string, errors: ErrorObject[] | null | undefined, data: unknown): DefinitionIssue[] {
   const seen = new Set<string>();
   const out: DefinitionIssue[] = [];
-  for (const e of errors ?? []) {
-    // Union branches produce one error per branch tried; the summary line says nothing more.
-    if (e.keyword === 'anyOf' || e.keyword === 'if') continue;
+  for (const e of meantBranchErrors(errors ?? [], data)) {
     const path = e.instancePath.split('/').filter(Boolean).join('.');
     const issue = ajvIssue(nodeId, [prefix, path].filter(Boolean).join('.'), e);
     const key = `${issue.field}|${issue.message}`;
@@ -129,10 +168,10 @@ function checkConfig(node: { id: string; type: NodeType; config: unknown }): Def
     const variant = variants[kinds.indexOf(String(node.config.kind))];
     if (!variant) return [issueOf(node.id, 'config.kind', 'config_unknown_kind', { label: TYPE_WORDS[node.type], choices: kinds.map((k) => k.replace(/_/g, ' ')).join(', ') })];
     const fn = validatorFor(variant);
-    return fn(node.config) ? [] : ajvIssues(node.id, 'config', fn.errors);
+    return fn(node.config) ? [] : ajvIssues(node.id, 'config', fn.errors, node.config);
   }
   const fn = validatorFor(schema);
-  return fn(node.config) ? [] : ajvIssues(node.id, 'config', fn.errors);
+  return fn(node.config) ? [] : ajvIssues(node.id, 'config', fn.errors, node.config);
 }
 
 /** The handles a node may leave by, and which of them must be connected. */
@@ -179,7 +218,7 @@ export async function validateDefinition(input: unknown): Promise<DefinitionIssu
   if (!Array.isArray(input.edges)) issues.push(issueOf(null, 'edges', 'definition_unreadable'));
   if (input.settings !== undefined) {
     const fn = validatorFor(CampaignSettings);
-    if (!fn(input.settings)) issues.push(...ajvIssues(null, 'settings', fn.errors));
+    if (!fn(input.settings)) issues.push(...ajvIssues(null, 'settings', fn.errors, input.settings));
   }
   if (!Array.isArray(input.nodes) || !Array.isArray(input.edges)) return issues;
 
