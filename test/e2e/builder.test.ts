@@ -122,9 +122,9 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     expect(await seriousViolations(page)).toEqual([]);
 
     await dropOnEdge(page, 'email', 'trigger:next->exit');
-    await page.locator('[data-id=\"email-1:next->exit\"]').waitFor({ state: 'attached' });
+    await page.locator('[data-id="email-1:next->exit"]').waitFor({ state: 'attached' });
     await dropOnEdge(page, 'wait', 'email-1:next->exit');
-    await page.locator('[data-id=\"wait-1:next->exit\"]').waitFor({ state: 'attached' });
+    await page.locator('[data-id="wait-1:next->exit"]').waitFor({ state: 'attached' });
     await page.getByTestId('save-state').getByText(/^Draft saved/).waitFor();
 
     // Leave mid-way and come back: the draft is there.
@@ -132,14 +132,14 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     await page.waitForURL(`${baseUrl}/campaigns`);
     await page.getByRole('link', { name: 'Onboarding journey' }).click();
     await page.getByTestId('node-wait-1').waitFor();
-    await page.locator('[data-id=\"email-1:next->wait-1\"]').waitFor({ state: 'attached' });
+    await page.locator('[data-id="email-1:next->wait-1"]').waitFor({ state: 'attached' });
 
     await dropOnEdge(page, 'condition', 'wait-1:next->exit');
-    await page.locator('[data-id=\"condition-1:yes->exit\"]').waitFor({ state: 'attached' });
+    await page.locator('[data-id="condition-1:yes->exit"]').waitFor({ state: 'attached' });
     await dropOnEdge(page, 'split', 'condition-1:yes->exit');
-    await page.locator('[data-id=\"split-1:a->exit\"]').waitFor({ state: 'attached' });
+    await page.locator('[data-id="split-1:a->exit"]').waitFor({ state: 'attached' });
     await dropOnEdge(page, 'email', 'split-1:a->exit');
-    await page.locator('[data-id=\"email-2:next->exit\"]').waitFor({ state: 'attached' });
+    await page.locator('[data-id="email-2:next->exit"]').waitFor({ state: 'attached' });
     await page.getByTestId('save-state').getByText(/^Draft saved/).waitFor();
 
     // Cards never overlap.
@@ -185,9 +185,9 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     await page.getByRole('button', { name: 'Fit view', exact: true }).click();
     await page.waitForTimeout(400);
     await page.getByTestId('handle-condition-1-default').dragTo(page.getByTestId('node-exit').locator('.react-flow__handle-top'));
-    await page.locator('[data-id=\"condition-1:default->exit\"]').waitFor({ state: 'attached' });
+    await page.locator('[data-id="condition-1:default->exit"]').waitFor({ state: 'attached' });
     await page.getByTestId('handle-split-1-b').dragTo(page.getByTestId('node-exit').locator('.react-flow__handle-top'));
-    await page.locator('[data-id=\"split-1:b->exit\"]').waitFor({ state: 'attached' });
+    await page.locator('[data-id="split-1:b->exit"]').waitFor({ state: 'attached' });
 
     await page.getByText('No problems: this draft can be published.').waitFor({ timeout: 20_000 });
     await page.getByRole('button', { name: 'Publish', exact: true }).click();

@@ -22,7 +22,7 @@ import {
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import type { NodeMetrics, NodeType } from '../api';
-import { connectEdge, NEXT_HANDLE, type FlowStep, type Problem } from './builder';
+import { connectEdge, type FlowStep, type Problem } from './builder';
 import { addAfter, addAt, copySelection, entryOf, handleOffset, insertOnEdge, paste, remove, tidy, type Clip, type Graph } from './edit';
 import { autoLayout, CARD_HEIGHT, CARD_WIDTH, type Point } from './layout';
 import { CardContext, NodeCard, type StepNode } from './NodeCard';
@@ -128,7 +128,6 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
           sourceHandle: e.sourceHandle,
           type: 'routed' as const,
           selected: e.selected,
-          ...(e.sourceHandle === NEXT_HANDLE ? {} : { label: e.sourceHandle === 'default' ? 'everyone else' : e.sourceHandle === 'timeout' ? 'timed out' : e.sourceHandle }),
           markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
           className: dropEdge === e.id ? 'edge-drop' : undefined,
           data: { ...(route ? { route } : {}), ...(from && to ? { at: { from, to } } : {}), ...(overlay ? { taken: taken.has(`${e.source}->${e.target}`) } : {}) },
@@ -250,6 +249,25 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
   return (
     <CardContext.Provider value={cardInfo}>
       <div ref={wrapper} className={`canvas${overlay ? ' canvas-overlay' : ''}`} role="region" aria-label="Campaign flow" onDragOver={onDragOver} onDragLeave={() => setDropEdge(null)} onDrop={onDrop}>
+        <div className="canvas-toolbar" role="toolbar" aria-label="Canvas">
+            {editable ? (
+              <>
+                <button type="button" className="button small" onClick={onUndo} disabled={!canUndo} title="Undo (Ctrl+Z)">
+                  Undo
+                </button>
+                <button type="button" className="button small" onClick={onRedo} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)">
+                  Redo
+                </button>
+                <button type="button" className="button small" onClick={tidyUp} title="Lay every step out top to bottom">
+                  Tidy up
+                </button>
+              </>
+            ) : null}
+            <button type="button" className="button small" onClick={fit} title="Show the whole campaign">
+              Fit view
+            </button>
+        </div>
+        <div className="canvas-flow">
         <ReactFlow<StepNode, FlowEdgeView>
           nodes={graph.nodes as StepNode[]}
           edges={edges}
@@ -276,24 +294,6 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
           <Background gap={24} />
           <Controls showInteractive={false} showFitView={false} aria-label="Zoom" />
           <MiniMap pannable zoomable ariaLabel="Overview of the campaign" nodeStrokeWidth={3} nodeColor={(n) => (problemCount.has(n.id) ? '#b42318' : overlay && !overlaySteps.has(n.id) ? '#d0d5dd' : '#2d5bd7')} />
-          <Panel position="top-left" className="canvas-toolbar">
-            {editable ? (
-              <>
-                <button type="button" className="button small" onClick={onUndo} disabled={!canUndo} title="Undo (Ctrl+Z)">
-                  Undo
-                </button>
-                <button type="button" className="button small" onClick={onRedo} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)">
-                  Redo
-                </button>
-                <button type="button" className="button small" onClick={tidyUp} title="Lay every step out top to bottom">
-                  Tidy up
-                </button>
-              </>
-            ) : null}
-            <button type="button" className="button small" onClick={fit} title="Show the whole campaign">
-              Fit view
-            </button>
-          </Panel>
           {overlay ? (
             <Panel position="top-right" className="canvas-legend" aria-label="Path shown on the canvas">
               <div className="legend-head">
@@ -325,6 +325,7 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
             </Panel>
           ) : null}
         </ReactFlow>
+        </div>
       </div>
     </CardContext.Provider>
   );

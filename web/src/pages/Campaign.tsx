@@ -127,7 +127,8 @@ function StepSettings({ step, graph, problems, onGraph }: SettingsProps) {
       const [segments, members, topics] = await Promise.all([api.segments.list().catch(() => ({ segments: [] })), api.members.list().catch(() => ({ members: [] })), api.topics.list().catch(() => ({ topics: [] }))]);
       return { segments: segments.segments, members: members.members, topics: topics.topics };
     },
-    staleTime: 60_000,
+    // Fresh on each visit: segments and topics may have been added in another page meanwhile.
+    staleTime: 0,
   });
   const node = step.data.node;
   const entryId = entryOf(graph.nodes);
