@@ -23,8 +23,8 @@ import {
 import '@xyflow/react/dist/style.css';
 import type { NodeMetrics, NodeType } from '../api';
 import { connectEdge, type FlowStep, type Problem } from './builder';
-import { addAfter, addAt, copySelection, entryOf, handleOffset, insertOnEdge, paste, remove, tidy, type Clip, type Graph } from './edit';
-import { autoLayout, CARD_HEIGHT, CARD_WIDTH, type Point } from './layout';
+import { addAfter, addAt, copySelection, entryOf, insertOnEdge, paste, remove, tidy, type Clip, type Graph } from './edit';
+import { CARD_HEIGHT, CARD_WIDTH } from './layout';
 import { CardContext, NodeCard, type StepNode } from './NodeCard';
 import type { CanvasOverlay, OverlayStep } from './overlay';
 import { STEP_MIME } from './Palette';
@@ -53,56 +53,21 @@ export interface CanvasProps {
 const NODE_TYPES = { step: NodeCard };
 const EDGE_TYPES = { routed: RoutedEdge };
 export const MIN_ZOOM = 0.7;
-const ROUTE_DELAY_MS = 120;
 
 // What Ctrl+C copied, kept for the session so it can be pasted into another campaign too.
 let clipboard: Clip | null = null;
 
 const isTyping = (target: EventTarget | null) => target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 
-interface Route {
-  points: Point[];
-  from: Point;
-  to: Point;
-}
-
-/** The layout's routes for the edges whose two ends sit where the layout would put them. */
-function routesFor(graph: Graph): Map<string, Route> {
-  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const layout = autoLayout(
-    graph.nodes.map((n) => n.id),
-    graph.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, sourceOffset: byId.has(e.source) ? handleOffset(byId.get(e.source)!.data.node, e.sourceHandle) : undefined })),
-    entryOf(graph.nodes),
-  );
-  const routes = new Map<string, Route>();
-  for (const edge of graph.edges) {
-    const from = byId.get(edge.source)?.position;
-    const to = byId.get(edge.target)?.position;
-    const laidFrom = layout.positions.get(edge.source);
-    const laidTo = layout.positions.get(edge.target);
-    const points = layout.routes.get(edge.id);
-    if (!from || !to || !laidFrom || !laidTo || !points) continue;
-    if (from.x === laidFrom.x && from.y === laidFrom.y && to.x === laidTo.x && to.y === laidTo.y) routes.set(edge.id, { points, from, to });
-  }
-  return routes;
-}
-
 function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, canRedo, metrics, problems, editable, overlay = null, onCloseOverlay, focus }: CanvasProps) {
   const flow = useReactFlow<StepNode, FlowEdgeView>();
   const wrapper = useRef<HTMLDivElement>(null);
   const [dropEdge, setDropEdge] = useState<string | null>(null);
-  const [routes, setRoutes] = useState<Map<string, Route>>(new Map());
-
-  // Routes follow the layout a moment after the graph settles (not on every frame of a drag).
-  const shape = useMemo(() => JSON.stringify([graph.nodes.map((n) => [n.id, n.position.x, n.position.y, n.data.node.type]), graph.edges.map((e) => e.id)]), [graph]);
+  const routes = graph.routes;
   const latest = useRef(graph);
   latest.current = graph;
   const onGraphRef = useRef(onGraph);
   onGraphRef.current = onGraph;
-  useEffect(() => {
-    const timer = window.setTimeout(() => setRoutes(routesFor(latest.current)), ROUTE_DELAY_MS);
-    return () => window.clearTimeout(timer);
-  }, [shape]);
 
   const entryId = entryOf(graph.nodes);
   const problemCount = useMemo(() => {
@@ -120,7 +85,7 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
       graph.edges.map((e) => {
         const from = positions.get(e.source);
         const to = positions.get(e.target);
-        const route = routes.get(e.id);
+        const route = routes?.get(e.id);
         return {
           id: e.id,
           source: e.source,

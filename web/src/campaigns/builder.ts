@@ -5,7 +5,11 @@
  * CAMPAIGN_INVALID answer.
  */
 import { ApiError, type CampaignDefinition, type CampaignEdge, type CampaignNode, type NodeType } from '../api';
+import { layoutDefinition } from './graph';
 import { autoLayout } from './layout';
+
+/** From this many steps on, a campaign without positions opens with the quick layered layout. */
+const LARGE_GRAPH = 60;
 
 export const NODE_TYPE_LIST: NodeType[] = ['trigger', 'email', 'wait', 'condition', 'split', 'action', 'exit'];
 export const NEXT_HANDLE = 'next';
@@ -153,7 +157,12 @@ function flowEdge(edge: CampaignEdge): FlowEdge {
 export function definitionToFlow(definition: CampaignDefinition): { nodes: FlowStep[]; edges: FlowEdge[] } {
   const edges = definition.edges.map(flowEdge);
   const placed = definition.nodes.every((n) => n.position && Number.isFinite(n.position.x) && Number.isFinite(n.position.y));
-  const laid = placed ? null : autoLayout(definition.nodes.map((n) => n.id), edges, definition.entryNodeId).positions;
+  // dagre takes a while on large graphs: those get the quick layered layout until "Tidy up".
+  const laid = placed
+    ? null
+    : definition.nodes.length <= LARGE_GRAPH
+      ? autoLayout(definition.nodes.map((n) => n.id), edges, definition.entryNodeId).positions
+      : new Map(layoutDefinition(definition).map(({ node, x, y }) => [node.id, { x, y }]));
   const nodes = definition.nodes.map((node) => ({ id: node.id, type: 'step' as const, position: laid?.get(node.id) ?? node.position ?? { x: 0, y: 0 }, data: { node } }));
   return { nodes, edges };
 }

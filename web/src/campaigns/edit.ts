@@ -7,10 +7,22 @@ import type { CampaignNode, NodeType } from '../api';
 import { connectEdge, defaultConfig, edgeId, NEXT_HANDLE, nextNodeId, sourceHandles, type FlowEdge, type FlowStep } from './builder';
 import { autoLayout, CARD_WIDTH, spotBelow, type Point } from './layout';
 
+/** An edge's route from the last auto-layout, and where its two ends were then. */
+export interface Route {
+  points: Point[];
+  from: Point;
+  to: Point;
+}
+
 export interface Graph {
   nodes: FlowStep[];
   edges: FlowEdge[];
+  /** Routes from the last tidy-up; an edge whose ends moved since is drawn as a plain step path. */
+  routes?: ReadonlyMap<string, Route>;
 }
+
+/** Up to this many steps, a campaign opened with stored positions gets its routes at once. */
+export const ROUTE_ON_OPEN_LIMIT = 60;
 
 export const TYPE_LABEL: Record<NodeType, string> = { trigger: 'Trigger', email: 'Email', wait: 'Wait', condition: 'Condition', split: 'A/B split', action: 'Action', exit: 'Exit' };
 
@@ -35,15 +47,45 @@ export function handleOffset(node: CampaignNode, handle: string): number {
   return (CARD_WIDTH * (index + 1)) / (handles.length + 1);
 }
 
-/** Lays every node out with dagre (layout.ts); the answer keeps the nodes' order and data. */
-export function tidy(graph: Graph): Graph {
+function layoutOf(graph: Graph) {
   const byId = new Map(graph.nodes.map((n) => [n.id, n.data.node]));
-  const { positions } = autoLayout(
+  return autoLayout(
     graph.nodes.map((n) => n.id),
     graph.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, sourceOffset: byId.has(e.source) ? handleOffset(byId.get(e.source)!, e.sourceHandle) : undefined })),
     entryOf(graph.nodes),
   );
-  return { nodes: graph.nodes.map((n) => ({ ...n, position: positions.get(n.id) ?? n.position })), edges: graph.edges };
+}
+
+/** Lays every node out with dagre (layout.ts) and keeps each edge's route; nodes keep their order and data. */
+export function tidy(graph: Graph): Graph {
+  const { positions, routes } = layoutOf(graph);
+  const nodes = graph.nodes.map((n) => ({ ...n, position: positions.get(n.id) ?? n.position }));
+  const kept = new Map<string, Route>();
+  for (const edge of graph.edges) {
+    const points = routes.get(edge.id);
+    const from = positions.get(edge.source);
+    const to = positions.get(edge.target);
+    if (points && from && to) kept.set(edge.id, { points, from, to });
+  }
+  return { nodes, edges: graph.edges, routes: kept };
+}
+
+/** The routes of a graph whose cards sit where the auto-layout puts them (a campaign tidied before): edges whose ends moved get none. */
+export function routesOf(graph: Graph): Map<string, Route> {
+  const laid = tidy(graph).routes ?? new Map<string, Route>();
+  const at = new Map(graph.nodes.map((n) => [n.id, n.position]));
+  const same = (a: Point | undefined, b: Point) => a !== undefined && a.x === b.x && a.y === b.y;
+  const kept = new Map<string, Route>();
+  for (const edge of graph.edges) {
+    const route = laid.get(edge.id);
+    if (route && same(at.get(edge.source), route.from) && same(at.get(edge.target), route.to)) kept.set(edge.id, route);
+  }
+  return kept;
+}
+
+/** The graph a campaign opens with: small ones get their routes at once, large ones on "Tidy up" (dagre takes a while). */
+export function openedGraph(graph: Graph): Graph {
+  return graph.nodes.length <= ROUTE_ON_OPEN_LIMIT ? { ...graph, routes: routesOf(graph) } : graph;
 }
 
 /**
@@ -85,7 +127,7 @@ export function addAfter(graph: Graph, type: NodeType, afterId: string | undefin
 /** Adds a node where it was dropped on the canvas (not on an edge): unconnected, selected. */
 export function addAt(graph: Graph, type: NodeType, position: Point): Graph {
   const step = newStep(type, graph.nodes.map((n) => n.id), { x: Math.round(position.x - CARD_WIDTH / 2), y: Math.round(position.y) });
-  return { nodes: [...unselect(graph.nodes), step], edges: graph.edges };
+  return { ...graph, nodes: [...unselect(graph.nodes), step] };
 }
 
 /** What copying a selection keeps: the selected nodes and the edges between them. */
@@ -128,12 +170,13 @@ export function paste(graph: Graph, clip: Clip, offset: Point = { x: 40, y: 40 }
     const target = renamed.get(e.target);
     return source && target ? [{ id: edgeId(source, e.sourceHandle, target), source, target, sourceHandle: e.sourceHandle, ...(e.sourceHandle === NEXT_HANDLE ? {} : { label: e.sourceHandle }) }] : [];
   });
-  return { nodes: [...unselect(graph.nodes), ...added], edges: [...graph.edges, ...edges] };
+  return { ...graph, nodes: [...unselect(graph.nodes), ...added], edges: [...graph.edges, ...edges] };
 }
 
 /** Removes nodes and edges by id (and the edges of removed nodes). */
 export function remove(graph: Graph, nodeIds: ReadonlySet<string>, edgeIds: ReadonlySet<string>): Graph {
   return {
+    ...graph,
     nodes: graph.nodes.filter((n) => !nodeIds.has(n.id)),
     edges: graph.edges.filter((e) => !edgeIds.has(e.id) && !nodeIds.has(e.source) && !nodeIds.has(e.target)),
   };

@@ -8,7 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, errorMessage, type CampaignDefinition, type CampaignDetail, type DefinitionProblem } from '../api';
 import { definitionToFlow, flowToDefinition, problemsOf, pruneEdges, type Problem } from './builder';
-import type { Graph } from './edit';
+import { openedGraph, type Graph } from './edit';
 import { useHistory } from './history';
 
 export const AUTOSAVE_MS = 1200;
@@ -25,7 +25,7 @@ export function useDraft(detail: CampaignDetail, editable: boolean) {
   const campaignId = detail.campaign.id;
   const queryClient = useQueryClient();
   const initial = useMemo(() => definitionToFlow(detail.definition), [detail.definition]);
-  const history = useHistory<Graph>(initial);
+  const history = useHistory<Graph>(openedGraph(initial));
   const [settings, setSettings] = useState<CampaignDefinition['settings']>(detail.definition.settings);
   const [problems, setProblems] = useState<Problem[]>(() => toProblems(detail.problems));
   const [state, setState] = useState<SaveState>({ kind: 'saved' });
@@ -90,7 +90,7 @@ export function useDraft(detail: CampaignDetail, editable: boolean) {
     revision.current = fresh.campaign.draftRevision;
     setSettings(fresh.definition.settings);
     setProblems(toProblems(fresh.problems));
-    history.reset(flow);
+    history.reset(openedGraph(flow));
     setState({ kind: 'saved' });
   }, [campaignId, history, queryClient]);
 
