@@ -185,8 +185,8 @@ async function main(): Promise<void> {
     const median = times[Math.floor(times.length / 2)]!;
     const [load1, load5] = os.loadavg();
     process.stdout.write(`load average ${load1!.toFixed(2)} / ${load5!.toFixed(2)} (1/5 min) on ${os.cpus().length} cores; CPU per open: server ${serverCpu.toFixed(0)} ms, Chromium ${browserCpu.toFixed(0)} ms\n`);
-    process.stdout.write(`BENCH builder_open_${STEPS}_nodes_ms ${median.toFixed(0)}\n`);
-    process.stdout.write(`BENCH web_initial_js_kb_gzip ${initialKb.toFixed(1)}\n`);
+    process.stdout.write(`BENCH builder_open_${STEPS}_nodes_ms ${median.toFixed(0)} ms\n`);
+    process.stdout.write(`BENCH web_initial_js_kb_gzip ${initialKb.toFixed(1)} KB\n`);
     await context.close();
   } finally {
     await browser.close();
