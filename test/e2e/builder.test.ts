@@ -3,7 +3,8 @@
  * email, wait, condition, A/B split and email from the palette onto the arrows to build trigger →
  * email → wait → condition → split → email → exit; leaves mid-way and comes back to find the
  * autosaved draft; reads the listed problems in plain words, opens each from the problems panel and
- * fixes it (connecting the open paths by dragging their handles); publishes. Cards never overlap,
+ * fixes it (connecting the open paths by dragging their handles); publishes; is asked before leaving
+ * with unsaved changes; meets another member's save (edit conflict) and reloads their version. Cards never overlap,
  * and axe-core finds no serious or critical violation on the builder. Builds the web app first
  * when dist/web is missing.
  */
@@ -193,6 +194,33 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     await page.getByRole('button', { name: 'Publish', exact: true }).click();
     await page.getByText('Published version 1: new enrollments follow it.').waitFor();
     await page.getByText('live: version 1').waitFor();
+
+    // Leaving with unsaved changes asks first; staying keeps the page.
+    await page.getByTestId('node-exit').click();
+    await page.getByLabel('Name', { exact: true }).fill('All done');
+    let question = '';
+    page.once('dialog', (dialog) => {
+      question = dialog.message();
+      void dialog.dismiss();
+    });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Contacts' }).click();
+    expect(question).toContain('not saved yet');
+    expect(page.url()).toMatch(/\/campaigns\/[0-9a-f-]{36}$/);
+    await page.getByTestId('save-state').getByText(/^Draft saved/).waitFor();
+
+    // Another member saves meanwhile: the next save is refused and the page offers both versions.
+    const campaignId = page.url().split('/').pop()!;
+    const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const csrf = (await page.context().cookies()).find((c) => c.name === 'uh_csrf')!.value;
+    const current = (await testApp.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}`, headers: { cookie } })).json() as { campaign: { draftRevision: number }; definition: { nodes: Array<{ id: string; name?: string }> } };
+    const theirs = { ...current.definition, nodes: current.definition.nodes.map((n) => (n.id === 'exit' ? { ...n, name: 'Their exit' } : n)) };
+    const other = await testApp.app.inject({ method: 'PUT', url: `/api/campaigns/${campaignId}`, headers: { cookie, 'x-csrf-token': csrf }, payload: { definition: theirs, draftRevision: current.campaign.draftRevision } });
+    expect(other.statusCode).toBe(200);
+    await page.getByLabel('Name', { exact: true }).fill('My exit');
+    await page.getByRole('alert').getByText('Someone else saved this campaign while you were editing.').waitFor();
+    await page.getByRole('button', { name: 'Reload their version' }).click();
+    await page.getByTestId('node-exit').getByText('Their exit').waitFor();
+    await page.getByTestId('save-state').getByText(/^Draft saved/).waitFor();
 
     // Undo and redo by keyboard on the canvas.
     await page.getByRole('button', { name: 'Tidy up' }).click();
