@@ -35,7 +35,7 @@ export default tseslint.config(
   },
   {
     // Schema modules are leaves the web app imports (`@server/…`): TypeBox and other schema modules only.
-    files: ['src/**/*.schemas.ts'],
+    files: ['src/**/*.schemas.ts', 'src/campaigns/problem-wording.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!@sinclair/typebox$)(?!.*[./]schemas\\.js$)', message: 'A *.schemas.ts module imports only @sinclair/typebox and other *.schemas.ts modules (no database, no node:, no domain code), so the web app can import it.' }] }],
     },

@@ -7,6 +7,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { CampaignDefinition } from './definition.js';
+import type { DefinitionIssue } from './validator.js';
 import type { DnsResolver } from './webhooks.js';
 
 /** What campaign writes need. With `dns`, webhook hosts of saved drafts are resolved and must be public. */
@@ -26,6 +27,8 @@ export interface Campaign {
   name: string;
   status: CampaignStatus;
   currentVersion: number | null;
+  /** Bumped by every save of the draft; a save names the revision it edited (edit conflicts). */
+  draftRevision: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -36,6 +39,9 @@ export interface CampaignRow {
   status: CampaignStatus;
   current_version: number | null;
   draft_definition: CampaignDefinition;
+  draft_revision: number;
+  /** The problems found when the draft was last saved (an empty list: it can be published). */
+  draft_problems: DefinitionIssue[];
   created_at: Date;
   updated_at: Date;
 }
@@ -46,12 +52,13 @@ export function toCampaign(row: CampaignRow): Campaign {
     name: row.name,
     status: row.status,
     currentVersion: row.current_version,
+    draftRevision: row.draft_revision,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
 }
 
-export const CAMPAIGN_COLUMNS = 'id, name, status, current_version, draft_definition, created_at, updated_at';
+export const CAMPAIGN_COLUMNS = 'id, name, status, current_version, draft_definition, draft_revision, draft_problems, created_at, updated_at';
 
 export async function loadCampaignRow(q: Queryable, workspaceId: string, campaignId: string, lock = false): Promise<CampaignRow> {
   const result = await q.query<CampaignRow>(

@@ -12,6 +12,7 @@ export const CampaignSchema = Type.Object({
   name: Type.String(),
   status: Type.Union([Type.Literal('draft'), Type.Literal('active'), Type.Literal('paused'), Type.Literal('archived')]),
   currentVersion: Type.Union([Type.Integer(), Type.Null()]),
+  draftRevision: Type.Integer({ description: 'Bumped by every save of the draft; send it back with the next save to detect edit conflicts' }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -20,7 +21,22 @@ export const CampaignAnswer = Type.Object({ campaign: CampaignSchema });
 // The definition is checked by the campaign validator, which names node and field for every problem.
 export const DefinitionBody = Type.Unknown({ description: 'A campaign definition; see GET /api/campaigns/schema' });
 export const CreateCampaignBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), definition: DefinitionBody }, { additionalProperties: false });
-export const UpdateCampaignBody = Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), definition: DefinitionBody }, { additionalProperties: false });
+export const UpdateCampaignBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    definition: DefinitionBody,
+    draftRevision: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'The draft revision this edit started from; another save since answers 409 CAMPAIGN_EDIT_CONFLICT' })),
+  },
+  { additionalProperties: false },
+);
+/** A problem of a definition: the sentence a marketer reads, and the machine fields. */
+export const DefinitionProblemSchema = Type.Object({
+  nodeId: Type.Union([Type.String(), Type.Null()], { description: 'The node the problem is on; null for the campaign as a whole' }),
+  field: Type.String({ description: 'The path of the field, e.g. config.subject or edges.next' }),
+  code: Type.String({ description: 'A stable problem code (docs/campaigns.md, “Problems”)' }),
+  message: Type.String(),
+});
+export const SaveDraftAnswer = Type.Object({ campaign: CampaignSchema, problems: Type.Array(DefinitionProblemSchema, { description: 'Empty when the draft can be published' }) });
 export const EnrollBody = Type.Object({ contactIds: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
 export const EnrollmentParams = Type.Object({ id: Type.String({ format: 'uuid' }), enrollmentId: Type.String({ format: 'uuid' }) });
 export const MigrateBody = Type.Object({ fromVersion: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }, { additionalProperties: false });
@@ -69,6 +85,7 @@ export const CampaignMetricsSchema = Type.Object({
 export const CampaignDetailAnswer = Type.Object({
   campaign: CampaignSchema,
   definition: Type.Unknown({ description: 'The draft definition' }),
+  problems: Type.Array(DefinitionProblemSchema, { description: 'The draft’s problems as of its last save; empty when it can be published' }),
   metrics: CampaignMetricsSchema,
 });
 

@@ -9,7 +9,8 @@ import { recordAudit, type Actor } from '../identity/audit.js';
 import { runBroadcast } from './broadcasts.js';
 import { CAMPAIGN_COLUMNS, ENROLLMENTS_CHANNEL, loadCampaignRow, toCampaign, type Campaign, type CampaignDeps, type CampaignRow } from './campaign-rows.js';
 import { goalEventOf, goalSegmentOf, type CampaignDefinition } from './definition.js';
-import { assertSegmentsExist, assertTopicsExist, assertValidDefinition } from './definition-checks.js';
+import { assertDrawableDraft, assertSegmentsExist, assertTopicsExist, assertValidDefinition, referenceIssues, ruleIssues } from './definition-checks.js';
+import type { DefinitionIssue } from './validator.js';
 import { syncSplitTests } from './split-tests.js';
 
 export async function listCampaigns(q: Queryable, workspaceId: string): Promise<Campaign[]> {
@@ -33,35 +34,64 @@ export async function createCampaign(deps: CampaignDeps, workspaceId: string, ac
   });
 }
 
-export async function getCampaign(q: Queryable, workspaceId: string, campaignId: string): Promise<{ campaign: Campaign; definition: CampaignDefinition }> {
+export async function getCampaign(q: Queryable, workspaceId: string, campaignId: string): Promise<{ campaign: Campaign; definition: CampaignDefinition; problems: DefinitionIssue[] }> {
   const row = await loadCampaignRow(q, workspaceId, campaignId);
-  return { campaign: toCampaign(row), definition: row.draft_definition };
+  return { campaign: toCampaign(row), definition: row.draft_definition, problems: row.draft_problems };
 }
 
-export async function updateCampaign(deps: CampaignDeps, workspaceId: string, actor: Actor, campaignId: string, change: { name?: string; definition: unknown }): Promise<Campaign> {
+/**
+ * Saves the draft whether it is valid or not (publishing is what requires validity) and answers
+ * its problems. With `draftRevision` — the revision the editor started from — a save made after
+ * another member's is refused with CAMPAIGN_EDIT_CONFLICT instead of silently replacing theirs.
+ */
+export async function updateCampaign(
+  deps: CampaignDeps,
+  workspaceId: string,
+  actor: Actor,
+  campaignId: string,
+  change: { name?: string; definition: unknown; draftRevision?: number },
+): Promise<{ campaign: Campaign; problems: DefinitionIssue[] }> {
   const now = deps.clock.now();
-  const valid = await assertValidDefinition(change.definition, deps.dns);
+  assertDrawableDraft(change.definition);
+  // Webhook hosts are resolved before the row is locked.
+  const rules = await ruleIssues(change.definition, deps.dns);
   return deps.db.transaction(async (tx) => {
     const before = await loadCampaignRow(tx, workspaceId, campaignId, true);
     if (before.status === 'archived') throw new AppError('CAMPAIGN_ARCHIVED', 'An archived campaign cannot be edited');
-    await assertSegmentsExist(tx, workspaceId, valid);
-    await assertTopicsExist(tx, workspaceId, valid);
+    if (change.draftRevision !== undefined && change.draftRevision !== before.draft_revision) {
+      throw new AppError('CAMPAIGN_EDIT_CONFLICT', 'Someone else saved this campaign after you opened it. Reload their version, or keep yours and overwrite theirs.', {
+        draftRevision: before.draft_revision,
+        updatedAt: before.updated_at.toISOString(),
+      });
+    }
+    const problems = rules.length > 0 ? rules : await referenceIssues(tx, workspaceId, change.definition as CampaignDefinition);
     const result = await tx.query<CampaignRow>(
-      `UPDATE campaigns SET name = COALESCE($3, name), draft_definition = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2 RETURNING ${CAMPAIGN_COLUMNS}`,
-      [workspaceId, campaignId, change.name ?? null, JSON.stringify(valid), now],
+      `UPDATE campaigns SET name = COALESCE($3, name), draft_definition = $4, draft_problems = $5, draft_revision = draft_revision + 1, updated_at = $6
+        WHERE workspace_id = $1 AND id = $2 RETURNING ${CAMPAIGN_COLUMNS}`,
+      [workspaceId, campaignId, change.name ?? null, JSON.stringify(change.definition), JSON.stringify(problems), now],
     );
-    await recordAudit(tx, { workspaceId, actor, action: 'campaign.update', resourceType: 'campaign', resourceId: campaignId, before: { name: before.name, definition: before.draft_definition }, after: { name: result.rows[0]!.name, definition: valid } });
-    return toCampaign(result.rows[0]!);
+    await recordAudit(tx, {
+      workspaceId,
+      actor,
+      action: 'campaign.update',
+      resourceType: 'campaign',
+      resourceId: campaignId,
+      before: { name: before.name, definition: before.draft_definition, draftRevision: before.draft_revision },
+      after: { name: result.rows[0]!.name, definition: change.definition, draftRevision: result.rows[0]!.draft_revision, problems: problems.length },
+    });
+    return { campaign: toCampaign(result.rows[0]!), problems };
   });
 }
 
 /** Freezes the draft as the next version and makes the campaign active. */
 export async function publishCampaign(deps: CampaignDeps, workspaceId: string, actor: Actor, campaignId: string): Promise<Campaign> {
   const now = deps.clock.now();
+  // A stored draft may have problems (drafts save whether valid or not); webhook hosts are resolved before the lock.
+  await assertValidDefinition((await loadCampaignRow(deps.db, workspaceId, campaignId)).draft_definition, deps.dns);
   return deps.db.transaction(async (tx) => {
     const row = await loadCampaignRow(tx, workspaceId, campaignId, true);
     if (row.status === 'archived') throw new AppError('CAMPAIGN_ARCHIVED', 'An archived campaign cannot be published');
-    // The stored draft was valid when saved; validation rules may have grown since.
+    // Checked again under the lock: the draft may have been saved since.
     const definition = await assertValidDefinition(row.draft_definition);
     await assertSegmentsExist(tx, workspaceId, definition);
     await assertTopicsExist(tx, workspaceId, definition);

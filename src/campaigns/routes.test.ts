@@ -41,7 +41,7 @@ describe('campaign routes', () => {
     await expect(t.db.query(`UPDATE campaign_versions SET definition = '{}' WHERE campaign_id = $1`, [campaign.id])).rejects.toThrow(/immutable/);
   });
 
-  it('answers 400 CAMPAIGN_INVALID with every problem at save and keeps the stored draft', async () => {
+  it('answers 400 CAMPAIGN_INVALID at create and publish, and saves a draft with its problems', async () => {
     const bad = dripDefinition() as { nodes: Array<Record<string, unknown>> };
     bad.nodes.push({ id: 'lost', type: 'exit', config: {} });
     bad.nodes[1] = { id: 'welcome', type: 'email', config: { subject: '{{ nope }}', html: '' } };
@@ -53,10 +53,35 @@ describe('campaign routes', () => {
 
     const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Good', definition: dripDefinition() } });
     const id = created.json().campaign.id;
+    // A draft is saved with its problems; publishing is what requires none.
     const put = await t.app.inject({ method: 'PUT', url: `/api/campaigns/${id}`, headers: caller.bearer, payload: { definition: bad } });
-    expect(put.json().error.code).toBe('CAMPAIGN_INVALID');
+    expect(put.statusCode).toBe(200);
+    expect(put.json().problems).toEqual(expect.arrayContaining([expect.objectContaining({ nodeId: 'lost', code: 'node_unreachable' }), expect.objectContaining({ nodeId: 'welcome', field: 'config.html' })]));
     const detail = await t.app.inject({ method: 'GET', url: `/api/campaigns/${id}`, headers: caller.bearer });
-    expect(detail.json().definition).toEqual(dripDefinition());
+    expect(detail.json().definition).toEqual(bad);
+    expect(detail.json().problems).toEqual(put.json().problems);
+    const publish = await t.app.inject({ method: 'POST', url: `/api/campaigns/${id}/publish`, headers: caller.bearer });
+    expect([publish.statusCode, publish.json().error.code]).toEqual([400, 'CAMPAIGN_INVALID']);
+    expect(publish.json().error.message).toMatch(/^The campaign has \d+ problems to fix before it can go live\./);
+    expect(publish.json().error.details).toEqual(expect.arrayContaining([expect.objectContaining({ nodeId: 'lost', field: 'id', code: 'node_unreachable', message: expect.stringContaining('No path from the trigger') })]));
+
+    // Something that cannot be drawn again is not stored.
+    const garbage = await t.app.inject({ method: 'PUT', url: `/api/campaigns/${id}`, headers: caller.bearer, payload: { definition: { nodes: 'many' } } });
+    expect([garbage.statusCode, garbage.json().error.code]).toEqual([400, 'CAMPAIGN_INVALID']);
+  });
+
+  it('refuses a save made from an older draft revision with 409 CAMPAIGN_EDIT_CONFLICT', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/campaigns', headers: caller.bearer, payload: { name: 'Shared', definition: dripDefinition() } });
+    const { id, draftRevision } = created.json().campaign;
+    const first = await t.app.inject({ method: 'PUT', url: `/api/campaigns/${id}`, headers: caller.bearer, payload: { definition: dripDefinition(), draftRevision } });
+    expect([first.statusCode, first.json().campaign.draftRevision, first.json().problems]).toEqual([200, draftRevision + 1, []]);
+    const stale = await t.app.inject({ method: 'PUT', url: `/api/campaigns/${id}`, headers: caller.bearer, payload: { name: 'Mine', definition: dripDefinition(), draftRevision } });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json().error).toMatchObject({ code: 'CAMPAIGN_EDIT_CONFLICT', details: { draftRevision: draftRevision + 1 } });
+    expect((await t.app.inject({ method: 'GET', url: `/api/campaigns/${id}`, headers: caller.bearer })).json().campaign.name).toBe('Shared');
+    // Keeping mine: save again naming the revision now stored.
+    const overwrite = await t.app.inject({ method: 'PUT', url: `/api/campaigns/${id}`, headers: caller.bearer, payload: { name: 'Mine', definition: dripDefinition(), draftRevision: draftRevision + 1 } });
+    expect([overwrite.statusCode, overwrite.json().campaign.name]).toEqual([200, 'Mine']);
   });
 
   it('serves the definition schema, hides other workspaces’ campaigns and checks permissions', async () => {

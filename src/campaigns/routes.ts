@@ -29,6 +29,7 @@ import {
   JourneyAnswer,
   MigrateAnswer,
   MigrateBody,
+  SaveDraftAnswer,
   SimulateBody,
   SimulateDraftBody,
   SimulationAnswer,
@@ -91,19 +92,27 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
     { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], summary: 'A campaign, its draft definition and per-node metrics', params: IdParams, response: { 200: CampaignDetailAnswer, ...apiErrors(400), 404: ErrorResponse } } },
     async (request) => {
       const workspaceId = authOf(request).workspaceId;
-      const { campaign, definition } = await getCampaign(db, workspaceId, request.params.id);
+      const { campaign, definition, problems } = await getCampaign(db, workspaceId, request.params.id);
       const metrics = await campaignMetrics(db, workspaceId, request.params.id);
-      return { campaign, definition, metrics };
+      return { campaign, definition, problems, metrics };
     },
   );
 
   api.put(
     '/campaigns/:id',
-    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Save the draft (publish to make it live)', params: IdParams, body: UpdateCampaignBody, response: { 200: CampaignAnswer, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
+    {
+      config: { permission: 'campaigns:write' },
+      schema: {
+        tags: ['campaigns'],
+        summary: 'Save the draft, valid or not, and get its problems (publish requires none)',
+        params: IdParams,
+        body: UpdateCampaignBody,
+        response: { 200: SaveDraftAnswer, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse },
+      },
+    },
     async (request) => {
-      const { name, definition } = request.body;
-      const change = name === undefined ? { definition } : { name, definition };
-      return { campaign: await updateCampaign(deps, authOf(request).workspaceId, actorOf(request), request.params.id, change) };
+      const { name, definition, draftRevision } = request.body;
+      return updateCampaign(deps, authOf(request).workspaceId, actorOf(request), request.params.id, { definition, ...(name === undefined ? {} : { name }), ...(draftRevision === undefined ? {} : { draftRevision }) });
     },
   );
 

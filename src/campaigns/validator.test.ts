@@ -19,8 +19,8 @@ describe('campaign definition validator', () => {
     const issues = await validateDefinition(def);
     expect(issues).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ nodeId: 'orphan', field: 'id', message: expect.stringContaining('cannot be reached') }),
-        expect.objectContaining({ nodeId: 'weird', field: 'type', message: expect.stringContaining('unknown node type') }),
+        expect.objectContaining({ nodeId: 'orphan', field: 'id', code: 'node_unreachable' }),
+        expect.objectContaining({ nodeId: 'weird', field: 'type', code: 'node_unknown_type' }),
         expect.objectContaining({ nodeId: 'welcome', field: 'config.subject' }),
         expect.objectContaining({ nodeId: 'followup', field: 'config.html' }),
       ]),
@@ -31,7 +31,7 @@ describe('campaign definition validator', () => {
     const def = base();
     (def.nodes[1]!.config as Record<string, unknown>).html = '<p>\n{{ secrets.key }}</p>';
     const issues = await validateDefinition(def);
-    expect(issues).toEqual([expect.objectContaining({ nodeId: 'welcome', field: 'config.html', message: expect.stringMatching(/line 2: unknown variable "secrets"/) })]);
+    expect(issues).toEqual([expect.objectContaining({ nodeId: 'welcome', field: 'config.html', code: 'email_unknown_variable', message: expect.stringMatching(/“secrets”.*\(line 2\)/) })]);
   });
 
   it('refuses a condition without a default branch and a split whose weights are not 100', async () => {
@@ -53,8 +53,8 @@ describe('campaign definition validator', () => {
     const issues = await validateDefinition(def);
     expect(issues).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ nodeId: 'c', field: 'edges', message: 'the default branch is not connected' }),
-        expect.objectContaining({ nodeId: 's', field: 'config.variants', message: expect.stringContaining('add up to 90') }),
+        expect.objectContaining({ nodeId: 'c', field: 'edges.default', code: 'default_not_connected' }),
+        expect.objectContaining({ nodeId: 's', field: 'config.variants', message: expect.stringContaining('add up to 90%') }),
       ]),
     );
     expect(issues).toHaveLength(2);
@@ -77,8 +77,8 @@ describe('campaign definition validator', () => {
         { from: 'c', to: 'a', handle: 'default' },
       ],
     });
-    expect(await validateDefinition(loop(null))).toEqual([expect.objectContaining({ field: 'edges', message: expect.stringContaining('has no wait') })]);
-    expect(await validateDefinition(loop(0))).toEqual([expect.objectContaining({ message: expect.stringContaining('has no wait') })]);
+    expect(await validateDefinition(loop(null))).toEqual([expect.objectContaining({ field: 'edges', code: 'loop_without_wait' })]);
+    expect(await validateDefinition(loop(0))).toEqual([expect.objectContaining({ code: 'loop_without_wait' })]);
     expect(await validateDefinition(loop(3600))).toEqual([]);
   });
 
@@ -101,12 +101,12 @@ describe('campaign definition validator', () => {
     const issues = await validateDefinition(def);
     expect(issues).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ nodeId: 'e2', field: 'config', message: expect.stringContaining('bogus') }),
-        expect.objectContaining({ nodeId: 'w', field: 'config.kind', message: 'must be one of duration, until_time, event' }),
+        expect.objectContaining({ nodeId: 'e2', field: 'config', code: 'field_not_allowed', message: expect.stringContaining('bogus') }),
+        expect.objectContaining({ nodeId: 'w', field: 'config.kind', message: 'Choose what kind of wait this is (duration, until time, event).' }),
         expect.objectContaining({ nodeId: 'a', field: 'config.delta' }),
-        expect.objectContaining({ nodeId: 'e', field: 'type', message: 'the entry node must be a trigger' }),
-        expect.objectContaining({ nodeId: 'e', field: 'edges', message: expect.stringContaining('sideways') }),
-        expect.objectContaining({ nodeId: null, field: 'edges.1.to' }),
+        expect.objectContaining({ nodeId: 'e', field: 'type', code: 'entry_not_trigger' }),
+        expect.objectContaining({ nodeId: 'e', field: 'edges', message: expect.stringContaining('“sideways”') }),
+        expect.objectContaining({ nodeId: 'w', field: 'edges.1.to', code: 'edge_unknown_step' }),
       ]),
     );
   });

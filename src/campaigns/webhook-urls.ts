@@ -7,7 +7,7 @@
  * (a timeout) does not block the save for the same reason.
  */
 import type { CampaignDefinition } from './definition.js';
-import type { DefinitionIssue } from './validator.js';
+import { issueOf, type DefinitionIssue } from './validator.js';
 import { vetWebhookUrl, WebhookRefused, type DnsResolver } from './webhooks.js';
 
 export async function webhookHostIssues(definition: CampaignDefinition, dns: DnsResolver): Promise<DefinitionIssue[]> {
@@ -18,9 +18,9 @@ export async function webhookHostIssues(definition: CampaignDefinition, dns: Dns
         await vetWebhookUrl(url, dns);
         return null;
       } catch (error) {
-        if (error instanceof WebhookRefused) return { nodeId, field: 'config.url', message: `${error.message}: webhooks may only call public addresses` };
+        if (error instanceof WebhookRefused) return issueOf(nodeId, 'config.url', 'webhook_refused', { reason: error.message });
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOTFOUND' || code === 'ENODATA') return { nodeId, field: 'config.url', message: `${new URL(url).hostname} does not resolve` };
+        if (code === 'ENOTFOUND' || code === 'ENODATA') return issueOf(nodeId, 'config.url', 'webhook_unresolvable', { host: new URL(url).hostname });
         return null;
       }
     }),

@@ -21,7 +21,7 @@ import type {
   VariantAnswer,
   VariantsAnswer,
 } from '@server/ai/ai.schemas.js';
-import type { CampaignAnswer, CampaignDetailAnswer, CampaignSchema, EnrollAnswer, NodeMetricsSchema } from '@server/campaigns/campaigns.schemas.js';
+import type { CampaignAnswer, CampaignDetailAnswer, CampaignSchema, DefinitionProblemSchema, EnrollAnswer, NodeMetricsSchema, SaveDraftAnswer, UpdateCampaignBody } from '@server/campaigns/campaigns.schemas.js';
 import type { CampaignDefinitionSchema, CampaignEdge as CampaignEdgeSchema, CampaignNode as CampaignNodeSchema, NodeType } from '@server/campaigns/definition.schemas.js';
 import type { CreateContactBody, StepDelivery, TimelineItemSchema, UpdateContactBody } from '@server/contacts/contacts.schemas.js';
 import type { InboxEmail, InboxSummary as InboxSummarySchema, Suppression as SuppressionSchema, SuppressionReason } from '@server/email/email.schemas.js';
@@ -103,6 +103,8 @@ export type CampaignNode = Static<typeof CampaignNodeSchema>;
 export type CampaignEdge = Static<typeof CampaignEdgeSchema>;
 export type CampaignDefinition = Static<typeof CampaignDefinitionSchema>;
 export type NodeMetrics = Static<typeof NodeMetricsSchema>;
+/** A problem of a campaign definition: its sentence, node, field path and code. */
+export type DefinitionProblem = Static<typeof DefinitionProblemSchema>;
 /** `GET /api/campaigns/:id`: the server types the draft definition `unknown` (it is stored JSON); it is a CampaignDefinition. */
 export type CampaignDetail = Omit<Static<typeof CampaignDetailAnswer>, 'definition'> & { definition: CampaignDefinition };
 
@@ -215,7 +217,8 @@ export const api = {
     list: () => request<{ campaigns: Campaign[] }>('GET', '/campaigns'),
     create: (input: { name: string; definition: CampaignDefinition }) => request<Static<typeof CampaignAnswer>>('POST', '/campaigns', input),
     get: (campaignId: string) => request<CampaignDetail>('GET', `/campaigns/${id(campaignId)}`),
-    update: (campaignId: string, input: { name?: string; definition: CampaignDefinition }) => request<Static<typeof CampaignAnswer>>('PUT', `/campaigns/${id(campaignId)}`, input),
+    /** Saves the draft valid or not; answers its problems. A stale `draftRevision` answers 409 CAMPAIGN_EDIT_CONFLICT. */
+    update: (campaignId: string, input: Omit<Static<typeof UpdateCampaignBody>, 'definition'> & { definition: CampaignDefinition }) => request<Static<typeof SaveDraftAnswer>>('PUT', `/campaigns/${id(campaignId)}`, input),
     publish: (campaignId: string) => request<Static<typeof CampaignAnswer>>('POST', `/campaigns/${id(campaignId)}/publish`),
     enroll: (campaignId: string, contactIds: string[]) => request<Static<typeof EnrollAnswer>>('POST', `/campaigns/${id(campaignId)}/enroll`, { contactIds }),
   },

@@ -1,10 +1,51 @@
 /**
  * A minimal client-side router over the History API: the app has a handful of flat routes, which
- * does not justify a routing library in the bundle.
+ * does not justify a routing library in the bundle. Pages with unsaved work register a leave
+ * guard: links, navigate(), the back button and closing the tab then ask before leaving.
  */
-import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent, type ReactNode } from 'react';
+import { useEffect, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent, type ReactNode } from 'react';
 
 const NAVIGATE_EVENT = 'uh:navigate';
+
+/** The questions of the leave guards now registered (one per page with unsaved work). */
+const guards = new Set<{ message: string }>();
+let shownLocation = typeof window === 'undefined' ? '' : window.location.pathname + window.location.search;
+
+/** Asks each guard; false when the person chose to stay. */
+function mayLeave(): boolean {
+  for (const guard of guards) if (!window.confirm(guard.message)) return false;
+  return true;
+}
+
+if (typeof window !== 'undefined') {
+  // Registered before any subscriber: a refused Back puts the page's address back and stops here.
+  window.addEventListener('popstate', (event) => {
+    if (guards.size > 0 && !mayLeave()) {
+      window.history.pushState(null, '', shownLocation);
+      event.stopImmediatePropagation();
+      return;
+    }
+    shownLocation = window.location.pathname + window.location.search;
+  });
+}
+
+/**
+ * While `message` is set, leaving the page asks it first: in-app navigation by window.confirm,
+ * reloading or closing the tab by the browser's own prompt (beforeunload).
+ */
+export function useLeaveGuard(message: string | null): void {
+  useEffect(() => {
+    if (message === null) return;
+    const guard = { message };
+    guards.add(guard);
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => {
+      guards.delete(guard);
+      window.removeEventListener('beforeunload', warn);
+    };
+  }, [message]);
+}
 
 function subscribe(onChange: () => void): () => void {
   window.addEventListener('popstate', onChange);
@@ -17,10 +58,12 @@ function subscribe(onChange: () => void): () => void {
 
 const currentLocation = (): string => window.location.pathname + window.location.search;
 
-export function navigate(to: string, options: { replace?: boolean } = {}): void {
+export function navigate(to: string, options: { replace?: boolean; force?: boolean } = {}): void {
   if (to === currentLocation()) return;
+  if (!options.force && guards.size > 0 && !mayLeave()) return;
   if (options.replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
+  shownLocation = to;
   window.dispatchEvent(new Event(NAVIGATE_EVENT));
   window.scrollTo(0, 0);
 }

@@ -6,6 +6,10 @@
  */
 import { ApiError, type CampaignDefinition, type CampaignEdge, type CampaignNode, type NodeType } from '../api';
 import { layoutDefinition } from './graph';
+import { autoLayout } from './layout';
+
+/** From this many steps on, a campaign without positions opens with the quick layered layout. */
+const LARGE_GRAPH = 60;
 
 export const NODE_TYPE_LIST: NodeType[] = ['trigger', 'email', 'wait', 'condition', 'split', 'action', 'exit'];
 export const NEXT_HANDLE = 'next';
@@ -146,10 +150,21 @@ function flowEdge(edge: CampaignEdge): FlowEdge {
   return { id: edgeId(edge.from, handle, edge.to), source: edge.from, target: edge.to, sourceHandle: handle, ...(handle === NEXT_HANDLE ? {} : { label: handle }) };
 }
 
-/** What the canvas draws for a definition: stored positions, or the layered layout. */
+/**
+ * What the canvas draws for a definition: stored positions; when a node has none (a campaign made
+ * through the API), every node is laid out by the auto-layout (layout.ts).
+ */
 export function definitionToFlow(definition: CampaignDefinition): { nodes: FlowStep[]; edges: FlowEdge[] } {
-  const nodes = layoutDefinition(definition).map(({ node, x, y }) => ({ id: node.id, type: 'step' as const, position: { x, y }, data: { node } }));
-  return { nodes, edges: definition.edges.map(flowEdge) };
+  const edges = definition.edges.map(flowEdge);
+  const placed = definition.nodes.every((n) => n.position && Number.isFinite(n.position.x) && Number.isFinite(n.position.y));
+  // dagre takes a while on large graphs: those get the quick layered layout until "Tidy up".
+  const laid = placed
+    ? null
+    : definition.nodes.length <= LARGE_GRAPH
+      ? autoLayout(definition.nodes.map((n) => n.id), edges, definition.entryNodeId).positions
+      : new Map(layoutDefinition(definition).map(({ node, x, y }) => [node.id, { x, y }]));
+  const nodes = definition.nodes.map((node) => ({ id: node.id, type: 'step' as const, position: laid?.get(node.id) ?? node.position ?? { x: 0, y: 0 }, data: { node } }));
+  return { nodes, edges };
 }
 
 /**

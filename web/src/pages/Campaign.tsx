@@ -1,122 +1,29 @@
 /**
- * One campaign in the visual builder: the graph on a React Flow canvas (drag nodes, draw edges
- * from a node's handles, delete with the Delete key or the panel), a palette of the seven node
- * types, a side panel editing the selected node, save (PUT) and publish. Validation problems
- * from the API are shown on their nodes; live per-node counts are polled.
+ * One campaign in the visual builder: a full-width page with the palette, the canvas
+ * (web/src/campaigns/Canvas.tsx) and a resizable side panel holding the selected step's settings
+ * and the problems panel. The draft autosaves (useDraft.ts) valid or not; publishing requires no
+ * problems. Leaving with unsaved work asks first; an edit conflict offers their version or ours.
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type FormEvent } from 'react';
-import {
-  applyEdgeChanges,
-  applyNodeChanges,
-  Background,
-  Controls,
-  Handle,
-  MarkerType,
-  Position,
-  ReactFlow,
-  type Connection,
-  type Edge,
-  type EdgeChange,
-  type Node,
-  type NodeChange,
-  type NodeProps,
-} from '@xyflow/react';
-import '@xyflow/react/dist/style.css';
-import { api, errorMessage, type CampaignDetail, type CampaignNode, type Contact, type Member, type NodeMetrics, type NodeType, type Topic } from '../api';
-import { connectEdge, defaultConfig, definitionToFlow, flowToDefinition, nextNodeId, NODE_TYPE_LIST, problemsOf, pruneEdges, renameHandle, sourceHandles, type FlowEdge, type FlowStep, type Problem, type StepData } from '../campaigns/builder';
-import { describeNode, NODE_WIDTH } from '../campaigns/graph';
-import { Link } from '../router';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, errorMessage, type CampaignDetail, type CampaignNode, type Contact, type NodeMetrics, type NodeType } from '../api';
+import { connectEdge, problemsOf, renameHandle, sourceHandles, type FlowStep } from '../campaigns/builder';
+import { Canvas } from '../campaigns/Canvas';
+import { SplitResults } from '../campaigns/SplitResults';
+import { addAfter, entryOf, TYPE_LABEL, type Graph } from '../campaigns/edit';
+import type { CanvasOverlay } from '../campaigns/overlay';
+import { Palette } from '../campaigns/Palette';
+import { BuilderSkeleton, ProblemsPanel, ResizablePanel } from '../campaigns/ProblemsPanel';
+import { campaignKey, useDraft, type SaveState } from '../campaigns/useDraft';
+import { fieldLabel } from '@server/campaigns/problem-wording.js';
+import { Link, useLeaveGuard } from '../router';
 import { useCan } from '../session';
-import { Alert, Badge, PageHeader, Spinner, useLoad } from '../ui';
+import { Alert, Badge, Spinner, useLoad } from '../ui';
 import { STATUS_LABEL } from './Campaigns';
 import { NodeConfigForm } from './NodeConfigForm';
 import { contactName } from '../format';
-import { SplitResults } from '../campaigns/SplitResults';
 
 const POLL_MS = 4000;
-
-type StepNode = Node<StepData, 'step'>;
-
-interface CanvasInfo {
-  metrics: Record<string, NodeMetrics>;
-  problems: Problem[];
-  entryId: string | undefined;
-  editable: boolean;
-}
-const CanvasContext = createContext<CanvasInfo>({ metrics: {}, problems: [], entryId: undefined, editable: false });
-
-const TYPE_LABEL: Record<NodeType, string> = { trigger: 'Trigger', email: 'Email', wait: 'Wait', condition: 'Condition', split: 'A/B split', action: 'Action', exit: 'Exit' };
-
-function StepNodeView({ id, data, selected }: NodeProps<StepNode>) {
-  const { metrics, problems, entryId, editable } = useContext(CanvasContext);
-  const { node } = data;
-  const mine = problems.filter((p) => p.nodeId === id);
-  const counts = metrics[id];
-  const handles = sourceHandles(node);
-  return (
-    <div
-      className={`flow-node flow-node-${node.type}${mine.length > 0 ? ' flow-node-invalid' : ''}${selected ? ' flow-node-selected' : ''}`}
-      style={{ width: NODE_WIDTH }}
-      data-testid={`node-${id}`}
-    >
-      {id === entryId ? null : <Handle type="target" position={Position.Top} isConnectable={editable} />}
-      <div className="flow-node-head">
-        <span className="flow-node-type">{node.type}</span>
-        <span className="flow-node-name">{node.name ?? id}</span>
-      </div>
-      <div className="flow-node-summary">{describeNode(node)}</div>
-      <dl className="flow-node-metrics" aria-label={`Counts for ${node.name ?? id}`}>
-        <div>
-          <dt>entered</dt>
-          <dd>{counts?.entered ?? 0}</dd>
-        </div>
-        <div>
-          <dt>waiting</dt>
-          <dd>{counts?.waiting ?? 0}</dd>
-        </div>
-        <div>
-          <dt>done</dt>
-          <dd>{counts?.completed ?? 0}</dd>
-        </div>
-        <div className={counts?.failed ? 'failed' : undefined}>
-          <dt>failed</dt>
-          <dd>{counts?.failed ?? 0}</dd>
-        </div>
-      </dl>
-      {mine.map((problem, index) => (
-        <p key={index} className="flow-node-problem">
-          {problem.field ? `${problem.field}: ` : ''}
-          {problem.message}
-        </p>
-      ))}
-      {handles.length > 1 ? (
-        <div className="flow-node-handles" aria-hidden="true">
-          {handles.map((handle) => (
-            <span key={handle}>{handle}</span>
-          ))}
-        </div>
-      ) : null}
-      {handles.map((handle, index) => (
-        <Handle
-          key={handle}
-          id={handle}
-          type="source"
-          position={Position.Bottom}
-          isConnectable={editable}
-          style={{ left: `${((index + 1) / (handles.length + 1)) * 100}%` }}
-          data-testid={`handle-${id}-${handle}`}
-          title={handle}
-        />
-      ))}
-    </div>
-  );
-}
-
-const NODE_TYPES = { step: StepNodeView };
-
-function toFlowEdge(edge: FlowEdge): Edge {
-  return { ...edge, markerEnd: { type: MarkerType.ArrowClosed } };
-}
 
 function EnrollPanel({ campaignId, onDone, onCancel }: { campaignId: string; onDone: (message: string) => void; onCancel: () => void }) {
   const [search, setSearch] = useState('');
@@ -191,311 +98,270 @@ function EnrollPanel({ campaignId, onDone, onCancel }: { campaignId: string; onD
   );
 }
 
-interface BuilderProps {
-  detail: CampaignDetail;
-  metrics: Record<string, NodeMetrics>;
-  editable: boolean;
-  reload: () => Promise<void>;
+function saveLabel(state: SaveState, dirty: boolean): string {
+  switch (state.kind) {
+    case 'saving':
+      return 'Saving…';
+    case 'pending':
+      return 'Unsaved changes';
+    case 'error':
+      return 'Not saved';
+    case 'conflict':
+      return 'Edit conflict';
+    case 'saved':
+      return dirty ? 'Unsaved changes' : state.at ? `Draft saved ${state.at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}` : 'Draft saved';
+  }
 }
 
-function Builder({ detail, metrics, editable, reload }: BuilderProps) {
-  const { campaign } = detail;
-  const initial = useMemo(() => definitionToFlow(detail.definition), [detail.definition]);
-  const [nodes, setNodes] = useState<FlowStep[]>(initial.nodes);
-  const [edges, setEdges] = useState<FlowEdge[]>(initial.edges);
-  const [dirty, setDirty] = useState(false);
-  const [problems, setProblems] = useState<Problem[]>([]);
-  const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string }>();
-  const [busy, setBusy] = useState<'save' | 'publish'>();
-  const [enrolling, setEnrolling] = useState(false);
-  const [lookups] = useLoad(async () => {
-    const [segments, members, topics] = await Promise.all([
-      api.segments.list().catch(() => ({ segments: [] })),
-      api.members.list().catch(() => ({ members: [] as Member[] })),
-      api.topics.list().catch(() => ({ topics: [] as Topic[] })),
-    ]);
-    return { segments: segments.segments, members: members.members, topics: topics.topics };
-  }, []);
+interface SettingsProps {
+  step: FlowStep;
+  graph: Graph;
+  problems: Array<{ nodeId?: string; field?: string; message: string }>;
+  onGraph: (next: (graph: Graph) => Graph, options?: { coalesce?: string }) => void;
+}
 
-  const selected = nodes.find((n) => n.selected);
-  // Edges whose node or handle is gone (a deleted node, a removed branch) are not drawn or saved.
-  const liveEdges = useMemo(() => pruneEdges(nodes, edges), [nodes, edges]);
-  const entryId = (nodes.find((n) => n.data.node.type === 'trigger') ?? nodes[0])?.id;
-  const hasTrigger = nodes.some((n) => n.data.node.type === 'trigger');
-
-  // Leaving with unsaved edits asks first.
-  useEffect(() => {
-    if (!dirty) return;
-    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
-    window.addEventListener('beforeunload', warn);
-    return () => window.removeEventListener('beforeunload', warn);
-  }, [dirty]);
-
-  const onNodesChange = useCallback(
-    (changes: NodeChange<StepNode>[]) => {
-      if (!editable) changes = changes.filter((c) => c.type !== 'remove' && c.type !== 'position');
-      if (changes.some((c) => c.type === 'remove' || (c.type === 'position' && c.position))) setDirty(true);
-      setNodes((previous) => applyNodeChanges(changes, previous as StepNode[]) as FlowStep[]);
+/** The selected step's settings: name, its form (NodeConfigForm), its connections, delete. */
+function StepSettings({ step, graph, problems, onGraph }: SettingsProps) {
+  const lookups = useQuery({
+    queryKey: ['builder-lookups'],
+    queryFn: async () => {
+      const [segments, members, topics] = await Promise.all([api.segments.list().catch(() => ({ segments: [] })), api.members.list().catch(() => ({ members: [] })), api.topics.list().catch(() => ({ topics: [] }))]);
+      return { segments: segments.segments, members: members.members, topics: topics.topics };
     },
-    [editable],
-  );
-  const onEdgesChange = useCallback(
-    (changes: EdgeChange[]) => {
-      if (!editable) changes = changes.filter((c) => c.type !== 'remove');
-      if (changes.some((c) => c.type === 'remove')) setDirty(true);
-      setEdges((previous) => applyEdgeChanges(changes, previous as Edge[]) as FlowEdge[]);
-    },
-    [editable],
-  );
-  const onConnect = useCallback((connection: Connection) => {
-    setEdges((previous) => connectEdge(previous, connection));
-    setDirty(true);
-  }, []);
-
-  const addNode = (type: NodeType) => {
-    const id = nextNodeId(type, nodes.map((n) => n.id));
-    const lowest = nodes.reduce((max, n) => Math.max(max, n.position.y), -150);
-    const node: CampaignNode = { id, type, name: `${TYPE_LABEL[type]} ${id.split('-').pop()}`, config: defaultConfig(type) };
-    setNodes((previous) => [...previous.map((n) => ({ ...n, selected: false })), { id, type: 'step', position: { x: selected ? selected.position.x : 0, y: (selected?.position.y ?? lowest) + 150 }, data: { node }, selected: true }]);
-    setDirty(true);
-  };
-
-  const updateNode = (nodeId: string, change: Partial<CampaignNode>) => {
-    setNodes((previous) => previous.map((n) => (n.id === nodeId ? { ...n, data: { node: { ...n.data.node, ...change } } } : n)));
-    setDirty(true);
-  };
-
-  const removeNode = (nodeId: string) => {
-    setNodes((previous) => previous.filter((n) => n.id !== nodeId));
-    setDirty(true);
-  };
-
-  const connectFrom = (nodeId: string, handle: string, target: string) => {
-    setEdges((previous) => (target === '' ? previous.filter((e) => !(e.source === nodeId && e.sourceHandle === handle)) : connectEdge(previous, { source: nodeId, sourceHandle: handle, target })));
-    setDirty(true);
-  };
-
-  const save = async (): Promise<boolean> => {
-    setBusy('save');
-    setMessage(undefined);
-    try {
-      await api.campaigns.update(campaign.id, { definition: flowToDefinition(nodes, liveEdges, detail.definition.settings) });
-      setProblems([]);
-      setDirty(false);
-      setMessage({ kind: 'success', text: 'Saved the draft.' });
-      return true;
-    } catch (error) {
-      setProblems(problemsOf(error));
-      setMessage({ kind: 'error', text: errorMessage(error) });
-      return false;
-    } finally {
-      setBusy(undefined);
-    }
-  };
-
-  const publish = async () => {
-    if (dirty && !(await save())) return;
-    setBusy('publish');
-    setMessage(undefined);
-    try {
-      await api.campaigns.publish(campaign.id);
-      setProblems([]);
-      setMessage({ kind: 'success', text: 'Published: new enrollments follow this version.' });
-      await reload();
-    } catch (error) {
-      setProblems(problemsOf(error));
-      setMessage({ kind: 'error', text: errorMessage(error) });
-    } finally {
-      setBusy(undefined);
-    }
-  };
-
-  const nodeIds = new Set(nodes.map((n) => n.id));
-  const generalProblems = problems.filter((p) => !p.nodeId || !nodeIds.has(p.nodeId));
-  const canvasInfo = useMemo(() => ({ metrics, problems, entryId, editable }), [metrics, problems, entryId, editable]);
-  const flowEdges = useMemo(() => liveEdges.map(toFlowEdge), [liveEdges]);
-  const selectedProblems = selected ? problems.filter((p) => p.nodeId === selected.id) : [];
-
+    // Fresh on each visit: segments and topics may have been added in another page meanwhile.
+    staleTime: 0,
+  });
+  const node = step.data.node;
+  const entryId = entryOf(graph.nodes);
+  const mine = problems.filter((p) => p.nodeId === step.id);
+  const update = (change: Partial<CampaignNode>, field: string) =>
+    onGraph((g) => ({ ...g, nodes: g.nodes.map((n) => (n.id === step.id ? { ...n, data: { node: { ...n.data.node, ...change } } } : n)) }), { coalesce: `${step.id}:${field}` });
+  const connect = (handle: string, target: string) =>
+    onGraph((g) => ({ ...g, edges: target === '' ? g.edges.filter((e) => !(e.source === step.id && e.sourceHandle === handle)) : connectEdge(g.edges, { source: step.id, sourceHandle: handle, target }) }));
   return (
-    <>
-      <PageHeader title={campaign.name}>
-        <Badge tone={campaign.status}>{STATUS_LABEL[campaign.status] ?? campaign.status}</Badge>
-        <span className="muted small">{campaign.currentVersion ? `v${campaign.currentVersion}` : 'never published'}</span>
-        <Link to={`/campaigns/${campaign.id}/report`} className="button">Report</Link>
-        {editable ? (
-          <button type="button" className="button" disabled={busy !== undefined || !dirty} onClick={() => void save()}>
-            {busy === 'save' ? 'Saving…' : dirty ? 'Save draft' : 'Saved'}
-          </button>
-        ) : null}
-        {editable ? (
-          <button type="button" className="button primary" disabled={busy !== undefined} onClick={() => void publish()}>
-            {busy === 'publish' ? 'Publishing…' : campaign.status === 'draft' ? 'Publish' : 'Publish changes'}
-          </button>
-        ) : null}
-        {editable && campaign.status === 'active' && !enrolling ? (
-          <button type="button" className="button" onClick={() => setEnrolling(true)}>
-            Enroll contacts
-          </button>
-        ) : null}
-      </PageHeader>
-      {message ? <Alert kind={message.kind}>{message.text}</Alert> : null}
-      {generalProblems.length > 0 ? (
-        <Alert>
+    <div className="stack" data-testid="step-settings">
+      <h2 tabIndex={-1} id="step-settings-title">
+        {TYPE_LABEL[node.type]}: {node.name || step.id}
+      </h2>
+      {mine.length > 0 ? (
+        <div className="alert alert-error" role="status">
           <ul>
-            {generalProblems.map((problem, index) => (
+            {mine.map((problem, index) => (
               <li key={index}>
-                {problem.field ? `${problem.field}: ` : ''}
+                {problem.field?.startsWith('config.') ? <strong>{fieldLabel(problem.field)}: </strong> : null}
                 {problem.message}
               </li>
             ))}
           </ul>
-        </Alert>
+        </div>
       ) : null}
+      <div className="field">
+        <label htmlFor="node-name">Name</label>
+        <input id="node-name" value={node.name ?? ''} onChange={(event) => update({ name: event.target.value }, 'name')} />
+      </div>
+      <NodeConfigForm
+        key={step.id}
+        node={node}
+        onChange={(config) => update({ config }, 'config')}
+        onRenameHandle={(from, to) => onGraph((g) => ({ ...g, edges: renameHandle(g.edges, step.id, from, to) }))}
+        segments={lookups.data?.segments ?? []}
+        members={lookups.data?.members ?? []}
+        topics={lookups.data?.topics ?? []}
+      />
+      {sourceHandles(node).length > 0 ? (
+        <fieldset>
+          <legend>Connections</legend>
+          {sourceHandles(node).map((handle) => (
+            <div className="field" key={handle}>
+              <label htmlFor={`connect-${handle}`}>Then ({handle === 'default' ? 'everyone else' : handle === 'timeout' ? 'timed out' : handle})</label>
+              <select id={`connect-${handle}`} value={graph.edges.find((e) => e.source === step.id && e.sourceHandle === handle)?.target ?? ''} onChange={(event) => connect(handle, event.target.value)}>
+                <option value="">Not connected</option>
+                {graph.nodes
+                  .filter((n) => n.id !== step.id && n.id !== entryId)
+                  .map((n) => (
+                    <option key={n.id} value={n.id}>
+                      {n.data.node.name || n.id}
+                    </option>
+                  ))}
+              </select>
+            </div>
+          ))}
+        </fieldset>
+      ) : null}
+      <button type="button" className="button danger" onClick={() => onGraph((g) => ({ nodes: g.nodes.filter((n) => n.id !== step.id), edges: g.edges.filter((e) => e.source !== step.id && e.target !== step.id) }))}>
+        Delete step
+      </button>
+    </div>
+  );
+}
+
+function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metrics: Record<string, NodeMetrics>; editable: boolean }) {
+  const { campaign } = detail;
+  const queryClient = useQueryClient();
+  const draft = useDraft(detail, editable);
+  const { history, problems, state, dirty } = draft;
+  const graph = history.present;
+  const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string }>();
+  const [publishing, setPublishing] = useState(false);
+  const [enrolling, setEnrolling] = useState(false);
+  const [focus, setFocus] = useState<{ nodeId: string; seq: number }>();
+  // Set by the simulation and journey panels: a contact's path drawn over the canvas.
+  const [overlay, setOverlay] = useState<CanvasOverlay | null>(null);
+
+  useLeaveGuard(editable && (dirty || state.kind === 'saving') ? 'This campaign has changes that are not saved yet. Leave anyway and lose them?' : null);
+
+  const setGraph = history.set;
+  const onGraph = useCallback((next: Graph | ((g: Graph) => Graph), options?: { record?: boolean; coalesce?: string }) => setGraph(next, options), [setGraph]);
+  const selected = graph.nodes.filter((n) => n.selected);
+  const hasTrigger = graph.nodes.some((n) => n.data.node.type === 'trigger');
+  const onAdd = (type: NodeType) => history.set((g) => addAfter(g, type, selected.length === 1 ? selected[0]!.id : undefined));
+
+  const publish = async () => {
+    setMessage(undefined);
+    setPublishing(true);
+    try {
+      if (!(await draft.save())) return;
+      const answer = await api.campaigns.publish(campaign.id);
+      draft.setProblems([]);
+      queryClient.setQueryData<CampaignDetail>(campaignKey(campaign.id), (old) => (old ? { ...old, campaign: answer.campaign } : old));
+      setMessage({ kind: 'success', text: `Published version ${answer.campaign.currentVersion ?? ''}: new enrollments follow it.` });
+    } catch (error) {
+      const listed = problemsOf(error);
+      if (listed.length > 0) draft.setProblems(listed);
+      setMessage({ kind: 'error', text: listed.length > 0 ? `Fix the ${listed.length} problem${listed.length === 1 ? '' : 's'} listed in the panel, then publish again.` : errorMessage(error) });
+    } finally {
+      setPublishing(false);
+    }
+  };
+
+  const show = (nodeId: string) => setFocus((previous) => ({ nodeId, seq: (previous?.seq ?? 0) + 1 }));
+  useEffect(() => {
+    if (focus) document.getElementById('step-settings-title')?.focus();
+  }, [focus]);
+
+  return (
+    <>
+      <div className="builder-header">
+        <div className="builder-title">
+          <p className="crumbs">
+            <Link to="/campaigns">← Campaigns</Link>
+          </p>
+          <h1>{campaign.name}</h1>
+          <Badge tone={campaign.status}>{STATUS_LABEL[campaign.status] ?? campaign.status}</Badge>
+          <span className="muted small">{campaign.currentVersion ? `live: version ${campaign.currentVersion}` : 'never published'}</span>
+        </div>
+        <div className="row">
+          <Link to={`/campaigns/${campaign.id}/report`} className="button">
+            Report
+          </Link>
+          {editable ? (
+            <span className={`save-state save-${state.kind}`} role="status" data-testid="save-state">
+              {saveLabel(state, dirty)}
+            </span>
+          ) : null}
+          {editable && state.kind === 'error' ? (
+            <button type="button" className="button small" onClick={() => void draft.save()}>
+              Try again
+            </button>
+          ) : null}
+          {editable ? (
+            <button type="button" className="button primary" disabled={publishing || state.kind === 'conflict'} onClick={() => void publish()}>
+              {publishing ? 'Publishing…' : campaign.status === 'draft' ? 'Publish' : 'Publish changes'}
+            </button>
+          ) : null}
+          {editable && campaign.status === 'active' && !enrolling ? (
+            <button type="button" className="button" onClick={() => setEnrolling(true)}>
+              Enroll contacts
+            </button>
+          ) : null}
+        </div>
+      </div>
+      {state.kind === 'conflict' ? (
+        <div className="alert alert-error conflict" role="alert">
+          <p>
+            <strong>Someone else saved this campaign while you were editing.</strong> Your changes are not saved. Load their version (your changes are dropped), or keep yours and
+            overwrite theirs.
+          </p>
+          <div className="row">
+            <button type="button" className="button" onClick={() => void draft.reloadTheirs()}>
+              Reload their version
+            </button>
+            <button type="button" className="button danger" onClick={() => void draft.keepMine()}>
+              Keep mine (overwrite)
+            </button>
+          </div>
+        </div>
+      ) : null}
+      {state.kind === 'error' ? <Alert>{`Your latest changes are not saved: ${state.message}`}</Alert> : null}
+      {message ? <Alert kind={message.kind}>{message.text}</Alert> : null}
       {enrolling ? (
         <EnrollPanel
           campaignId={campaign.id}
           onDone={(text) => {
             setEnrolling(false);
             setMessage({ kind: 'success', text });
-            void reload();
           }}
           onCancel={() => setEnrolling(false)}
         />
       ) : null}
-      {campaign.status === 'draft' ? <p className="muted small">Publish the campaign to enroll contacts. Drafts are saved only when valid; problems appear on their nodes.</p> : null}
-      <div className={editable ? 'builder' : undefined}>
-        {editable ? (
-          <div className="builder-palette" role="toolbar" aria-label="Add a node">
-            {NODE_TYPE_LIST.map((type) => (
-              <button
-                key={type}
-                type="button"
-                className={`button small palette-${type}`}
-                onClick={() => addNode(type)}
-                disabled={type === 'trigger' && hasTrigger}
-                title={type === 'trigger' && hasTrigger ? 'A campaign has one trigger' : undefined}
-              >
-                + {TYPE_LABEL[type]}
-              </button>
-            ))}
-          </div>
-        ) : null}
-        <CanvasContext.Provider value={canvasInfo}>
-          <div className="flow-canvas" aria-label="Campaign flow" role="region">
-            <ReactFlow
-              nodes={nodes as StepNode[]}
-              edges={flowEdges}
-              nodeTypes={NODE_TYPES}
-              onNodesChange={onNodesChange}
-              onEdgesChange={onEdgesChange}
-              onConnect={editable ? onConnect : undefined}
-              nodesDraggable={editable}
-              nodesConnectable={editable}
-              elementsSelectable
-              deleteKeyCode={editable ? ['Delete', 'Backspace'] : null}
-              fitView
-              fitViewOptions={{ padding: 0.2 }}
-              minZoom={0.2}
-              proOptions={{ hideAttribution: true }}
-            >
-              <Background gap={24} />
-              <Controls showInteractive={false} />
-            </ReactFlow>
-          </div>
-        </CanvasContext.Provider>
-        {editable ? (
-          <aside className="builder-panel panel" aria-label="Node settings">
-            {selected ? (
-              <div className="stack">
-                <h2>
-                  {TYPE_LABEL[selected.data.node.type]} <code className="muted">{selected.id}</code>
-                </h2>
-                {selectedProblems.length > 0 ? (
-                  <Alert>
-                    <ul>
-                      {selectedProblems.map((problem, index) => (
-                        <li key={index}>
-                          {problem.field ? `${problem.field}: ` : ''}
-                          {problem.message}
-                        </li>
-                      ))}
-                    </ul>
-                  </Alert>
-                ) : null}
-                <div className="field">
-                  <label htmlFor="node-name">Name</label>
-                  <input id="node-name" value={selected.data.node.name ?? ''} onChange={(event) => updateNode(selected.id, { name: event.target.value })} />
-                </div>
-                <NodeConfigForm
-                  key={selected.id}
-                  node={selected.data.node}
-                  onChange={(config) => updateNode(selected.id, { config })}
-                  onRenameHandle={(from, to) => setEdges((current) => renameHandle(current, selected.id, from, to))}
-                  segments={lookups.status === 'ready' ? lookups.data.segments : []}
-                  members={lookups.status === 'ready' ? lookups.data.members : []}
-                  topics={lookups.status === 'ready' ? lookups.data.topics : []}
-                />
-                {sourceHandles(selected.data.node).length > 0 ? (
-                  <fieldset>
-                    <legend>Connections</legend>
-                    {sourceHandles(selected.data.node).map((handle) => (
-                      <div className="field" key={handle}>
-                        <label htmlFor={`connect-${handle}`}>Then ({handle})</label>
-                        <select id={`connect-${handle}`} value={liveEdges.find((e) => e.source === selected.id && e.sourceHandle === handle)?.target ?? ''} onChange={(event) => connectFrom(selected.id, handle, event.target.value)}>
-                          <option value="">Not connected</option>
-                          {nodes
-                            .filter((n) => n.id !== selected.id && n.id !== entryId)
-                            .map((n) => (
-                              <option key={n.id} value={n.id}>
-                                {n.data.node.name ?? n.id}
-                              </option>
-                            ))}
-                        </select>
-                      </div>
-                    ))}
-                  </fieldset>
-                ) : null}
-                <button type="button" className="button danger" onClick={() => removeNode(selected.id)}>
-                  Delete node
-                </button>
-              </div>
-            ) : (
-              <p className="muted small">Select a node to edit it. Drag from a node’s bottom handle to another node to connect them; select an edge and press Delete to remove it.</p>
-            )}
-          </aside>
-        ) : null}
+      <div className="builder">
+        {editable ? <Palette onAdd={onAdd} hasTrigger={hasTrigger} /> : null}
+        <Canvas
+          graph={graph}
+          onGraph={onGraph}
+          onCheckpoint={history.checkpoint}
+          onUndo={history.undo}
+          onRedo={history.redo}
+          canUndo={history.canUndo}
+          canRedo={history.canRedo}
+          metrics={metrics}
+          problems={problems}
+          editable={editable}
+          overlay={overlay}
+          onCloseOverlay={() => setOverlay(null)}
+          focus={focus}
+        />
+        <ResizablePanel label="Step settings and problems">
+          {editable && selected.length === 1 ? (
+            <StepSettings step={selected[0]!} graph={{ nodes: graph.nodes, edges: draft.liveEdges }} problems={problems} onGraph={onGraph} />
+          ) : (
+            <p className="muted small">
+              {selected.length > 1
+                ? `${selected.length} steps selected: press Delete to remove them, Ctrl+C to copy.`
+                : editable
+                  ? 'Select a step to edit it. Drag from a step’s bottom handle to another step to connect them; select an arrow and press Delete to remove it.'
+                  : 'Counts refresh every few seconds.'}
+            </p>
+          )}
+          {editable ? <ProblemsPanel problems={problems} nodes={graph.nodes} onShow={show} /> : null}
+        </ResizablePanel>
       </div>
-      <p className="muted small">Counts refresh every few seconds.</p>
     </>
   );
 }
 
 export function CampaignPage({ campaignId }: { campaignId: string }) {
   const can = useCan();
-  // The definition is loaded once into the builder (reloads after publish refresh the status, not
-  // the canvas, which already shows what was published); polling refreshes only the counts.
-  const [loaded, reload] = useLoad(() => api.campaigns.get(campaignId), [campaignId]);
-  const [counts] = useLoad(() => api.campaigns.get(campaignId).then((detail) => detail.metrics.nodes), [campaignId], POLL_MS);
+  // The definition is loaded once into the builder (later saves keep it in the cache); polling refreshes only the counts.
+  const detail = useQuery({ queryKey: campaignKey(campaignId), queryFn: () => api.campaigns.get(campaignId), staleTime: Infinity });
+  const counts = useQuery({ queryKey: [...campaignKey(campaignId), 'counts'], queryFn: () => api.campaigns.get(campaignId).then((d) => d.metrics.nodes), refetchInterval: POLL_MS, enabled: detail.isSuccess });
 
-  if (loaded.status === 'loading') return <Spinner />;
-  if (loaded.status === 'error') {
+  if (detail.isPending) return <BuilderSkeleton />;
+  if (detail.isError) {
     return (
       <section>
         <p className="crumbs">
           <Link to="/campaigns">← Campaigns</Link>
         </p>
-        <Alert>{loaded.message}</Alert>
+        <Alert>{errorMessage(detail.error)}</Alert>
       </section>
     );
   }
-  const detail = loaded.data;
-  const editable = can('campaigns:write') && detail.campaign.status !== 'archived';
+  const data = detail.data;
+  const editable = can('campaigns:write') && data.campaign.status !== 'archived';
   return (
-    <section>
-      <p className="crumbs">
-        <Link to="/campaigns">← Campaigns</Link>
-      </p>
-      <Builder key={detail.campaign.id} detail={detail} metrics={counts.status === 'ready' ? counts.data : detail.metrics.nodes} editable={editable} reload={reload} />
+    <section className="page-wide builder-page">
+      <Builder key={data.campaign.id} detail={data} metrics={counts.data ?? data.metrics.nodes} editable={editable} />
       <SplitResults campaignId={campaignId} />
     </section>
   );
