@@ -41,6 +41,7 @@ import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from './http/text.js';
 import { validatorCompiler } from './http/validation.js';
 import { typed, type ApiInstance } from './http/typed.js';
 import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
+import { campaignOpsRoutes } from './campaigns/ops.routes.js';
 import type { DnsResolver } from './campaigns/webhooks.js';
 import { identityRoutes } from './identity/identity.routes.js';
 import type { Clock } from './platform/clock.js';
@@ -78,7 +79,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: ApiInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes];
+const API_ROUTES: Array<(app: ApiInstance, deps: AppDeps) => void> = [identityRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, campaignOpsRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

@@ -62,6 +62,9 @@ export const EmailConfig = Type.Object(
     html: Type.String({ minLength: 1, maxLength: 500_000, description: 'HTML or an MJML document; Liquid variables contact, workspace, campaign, event' }),
     text: Type.Optional(Type.String({ maxLength: 500_000 })),
     from: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
+    templateId: Type.Optional(
+      Type.String({ format: 'uuid', description: 'The saved template (GET /api/templates) the subject and body were copied from; the builder offers to copy it again after it changes. Sending uses subject and html.' }),
+    ),
     topicId: Type.Optional(
       Type.String({ format: 'uuid', description: "The subscription topic (GET /api/topics); absent: the workspace's default topic. Not allowed in a transactional campaign." }),
     ),
@@ -200,6 +203,7 @@ export const CampaignNode = Type.Object(
     type: Type.Union(NODE_TYPES.map((t) => Type.Literal(t))),
     name: Type.Optional(Type.String({ maxLength: 200 })),
     position: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number() }, { additionalProperties: false })),
+    notes: Type.Optional(Type.String({ maxLength: 5000, description: 'Free text for the team; the engine ignores it' })),
     config: Type.Unknown({ description: 'Per type: see TriggerConfig, EmailConfig, WaitConfig, ConditionConfig, SplitConfig, ActionConfig, ExitConfig' }),
   },
   { additionalProperties: false },
@@ -265,6 +269,7 @@ interface NodeBase<T extends NodeType, C> {
   type: T;
   name?: string;
   position?: { x: number; y: number };
+  notes?: string;
   config: C;
 }
 

@@ -147,8 +147,9 @@ export async function validateDefinition(input: unknown): Promise<DefinitionIssu
     }
     ids.add(nodeId);
     for (const key of Object.keys(raw)) {
-      if (!['id', 'type', 'name', 'position', 'config'].includes(key)) issues.push({ nodeId, field: key, message: 'is not a node field' });
+      if (!['id', 'type', 'name', 'position', 'notes', 'config'].includes(key)) issues.push({ nodeId, field: key, message: 'is not a node field' });
     }
+    if (raw.notes !== undefined && (typeof raw.notes !== 'string' || raw.notes.length > 5000)) issues.push({ nodeId, field: 'notes', message: 'must be text of at most 5,000 characters' });
     if (!(NODE_TYPES as readonly unknown[]).includes(raw.type)) {
       issues.push({ nodeId, field: 'type', message: `unknown node type ${JSON.stringify(raw.type)}; use one of ${NODE_TYPES.join(', ')}` });
       continue;
