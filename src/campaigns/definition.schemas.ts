@@ -13,8 +13,11 @@ export type NodeType = (typeof NODE_TYPES)[number];
 
 const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' });
 
+const FILTER_OPERATORS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'] as const;
+const TRIGGER_EMAIL_EVENTS = ['opened', 'clicked', 'replied', 'bounced', 'unsubscribed'] as const;
+
 export const PropertyFilter = Type.Object(
-  { property: Type.String({ minLength: 1, maxLength: 200 }), op: Type.Union(['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'].map((o) => Type.Literal(o as 'eq'))), value: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Type.Null()])) },
+  { property: Type.String({ minLength: 1, maxLength: 200 }), op: Type.Union(FILTER_OPERATORS.map((o) => Type.Literal(o))), value: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Type.Null()])) },
   { additionalProperties: false },
 );
 
@@ -34,7 +37,7 @@ export const TriggerConfig = Type.Union(
     Type.Object(
       {
         kind: Type.Literal('email_event'),
-        event: Type.Union(['opened', 'clicked', 'replied', 'bounced', 'unsubscribed'].map((o) => Type.Literal(o as 'opened'))),
+        event: Type.Union(TRIGGER_EMAIL_EVENTS.map((o) => Type.Literal(o))),
         topicId: Type.Optional(Type.String({ format: 'uuid', description: "Only events about this subscription topic (an 'unsubscribed' from the topic, or from all after an email of it)" })),
       },
       { additionalProperties: false },

@@ -4,7 +4,7 @@
  * types, a side panel editing the selected node, save (PUT) and publish. Validation problems
  * from the API are shown on their nodes; live per-node counts are polled.
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import {
   applyEdgeChanges,
   applyNodeChanges,
@@ -22,15 +22,18 @@ import {
   type NodeProps,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { api, errorMessage, type CampaignDetail, type CampaignNode, type Contact, type Member, type NodeMetrics, type NodeType, type Topic } from '../api';
+import { api, errorMessage, type CampaignDetail, type CampaignNode, type NodeMetrics, type NodeType } from '../api';
 import { connectEdge, defaultConfig, definitionToFlow, flowToDefinition, nextNodeId, NODE_TYPE_LIST, problemsOf, pruneEdges, renameHandle, sourceHandles, type FlowEdge, type FlowStep, type Problem, type StepData } from '../campaigns/builder';
 import { describeNode, NODE_WIDTH } from '../campaigns/graph';
 import { Link } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, PageHeader, Spinner, useLoad } from '../ui';
+import { CampaignOps } from '../campaigns/ops/CampaignOps';
+import { EnrollPanel } from '../campaigns/ops/EnrollPanel';
+import { LifecycleActions, PublishDialog } from '../campaigns/ops/Lifecycle';
+import { overlayNodeIds, type CanvasOverlay } from '../campaigns/overlay';
 import { STATUS_LABEL } from './Campaigns';
-import { NodeConfigForm } from './NodeConfigForm';
-import { contactName } from '../format';
+import { NodeConfigForm, NodeNotes } from '../campaigns/forms/NodeConfigForm';
 
 const POLL_MS = 4000;
 
@@ -38,6 +41,7 @@ type StepNode = Node<StepData, 'step'>;
 
 interface CanvasInfo {
   metrics: Record<string, NodeMetrics>;
+  lit?: ReadonlySet<string>;
   problems: Problem[];
   entryId: string | undefined;
   editable: boolean;
@@ -47,14 +51,14 @@ const CanvasContext = createContext<CanvasInfo>({ metrics: {}, problems: [], ent
 const TYPE_LABEL: Record<NodeType, string> = { trigger: 'Trigger', email: 'Email', wait: 'Wait', condition: 'Condition', split: 'A/B split', action: 'Action', exit: 'Exit' };
 
 function StepNodeView({ id, data, selected }: NodeProps<StepNode>) {
-  const { metrics, problems, entryId, editable } = useContext(CanvasContext);
+  const { metrics, problems, entryId, editable, lit } = useContext(CanvasContext);
   const { node } = data;
   const mine = problems.filter((p) => p.nodeId === id);
   const counts = metrics[id];
   const handles = sourceHandles(node);
   return (
     <div
-      className={`flow-node flow-node-${node.type}${mine.length > 0 ? ' flow-node-invalid' : ''}${selected ? ' flow-node-selected' : ''}`}
+      className={`flow-node flow-node-${node.type}${mine.length > 0 ? ' flow-node-invalid' : ''}${selected ? ' flow-node-selected' : ''}${lit?.has(id) ? ' flow-node-lit' : ''}`}
       style={{ width: NODE_WIDTH }}
       data-testid={`node-${id}`}
     >
@@ -117,79 +121,6 @@ function toFlowEdge(edge: FlowEdge): Edge {
   return { ...edge, markerEnd: { type: MarkerType.ArrowClosed } };
 }
 
-function EnrollPanel({ campaignId, onDone, onCancel }: { campaignId: string; onDone: (message: string) => void; onCancel: () => void }) {
-  const [search, setSearch] = useState('');
-  const [query, setQuery] = useState('');
-  const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    const timer = window.setTimeout(() => setQuery(search.trim()), 250);
-    return () => window.clearTimeout(timer);
-  }, [search]);
-  const [contacts] = useLoad(() => api.contacts.list({ limit: 50, search: query }), [query]);
-
-  const toggle = (id: string) =>
-    setSelected((previous) => {
-      const next = new Set(previous);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (selected.size === 0) {
-      setError('Choose at least one contact');
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api.campaigns.enroll(campaignId, [...selected]);
-      onDone(`Enrolled ${selected.size} contact${selected.size === 1 ? '' : 's'}.`);
-    } catch (caught) {
-      setError(errorMessage(caught));
-      setBusy(false);
-    }
-  };
-
-  const list: Contact[] = contacts.status === 'ready' ? contacts.data.contacts : [];
-  return (
-    <form className="panel stack" onSubmit={submit} aria-labelledby="enroll-title">
-      <h2 id="enroll-title">Enroll contacts</h2>
-      {error ? <Alert>{error}</Alert> : null}
-      <div className="field">
-        <label htmlFor="enroll-search">Find contacts</label>
-        <input id="enroll-search" type="search" value={search} onChange={(event) => setSearch(event.target.value)} placeholder="Name, email or company" />
-      </div>
-      {contacts.status === 'loading' ? <Spinner /> : null}
-      {contacts.status === 'error' ? <Alert>{contacts.message}</Alert> : null}
-      {contacts.status === 'ready' && list.length === 0 ? <p className="muted">No contact matches.</p> : null}
-      {list.length > 0 ? (
-        <ul className="checklist">
-          {list.map((contact) => (
-            <li key={contact.id}>
-              <label>
-                <input type="checkbox" checked={selected.has(contact.id)} onChange={() => toggle(contact.id)} /> {contactName(contact)}{' '}
-                <span className="muted small">{contact.email}</span>
-              </label>
-            </li>
-          ))}
-        </ul>
-      ) : null}
-      <div className="row">
-        <button type="submit" className="button primary" disabled={busy}>
-          {busy ? 'Enrolling…' : `Enroll ${selected.size || ''}`.trim()}
-        </button>
-        <button type="button" className="button ghost" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
-  );
-}
-
 interface BuilderProps {
   detail: CampaignDetail;
   metrics: Record<string, NodeMetrics>;
@@ -205,16 +136,12 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
   const [dirty, setDirty] = useState(false);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string }>();
-  const [busy, setBusy] = useState<'save' | 'publish'>();
+  const [busy, setBusy] = useState<'save'>();
+  const can = useCan();
   const [enrolling, setEnrolling] = useState(false);
-  const [lookups] = useLoad(async () => {
-    const [segments, members, topics] = await Promise.all([
-      api.segments.list().catch(() => ({ segments: [] })),
-      api.members.list().catch(() => ({ members: [] as Member[] })),
-      api.topics.list().catch(() => ({ topics: [] as Topic[] })),
-    ]);
-    return { segments: segments.segments, members: members.members, topics: topics.topics };
-  }, []);
+  const [settings, setSettings] = useState(detail.definition.settings);
+  const [overlay, setOverlay] = useState<CanvasOverlay | null>(null);
+  const [publishing, setPublishing] = useState(false);
 
   const selected = nodes.find((n) => n.selected);
   // Edges whose node or handle is gone (a deleted node, a removed branch) are not drawn or saved.
@@ -278,7 +205,7 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
     setBusy('save');
     setMessage(undefined);
     try {
-      await api.campaigns.update(campaign.id, { definition: flowToDefinition(nodes, liveEdges, detail.definition.settings) });
+      await api.campaigns.update(campaign.id, { definition: flowToDefinition(nodes, liveEdges, settings) });
       setProblems([]);
       setDirty(false);
       setMessage({ kind: 'success', text: 'Saved the draft.' });
@@ -294,24 +221,13 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
 
   const publish = async () => {
     if (dirty && !(await save())) return;
-    setBusy('publish');
     setMessage(undefined);
-    try {
-      await api.campaigns.publish(campaign.id);
-      setProblems([]);
-      setMessage({ kind: 'success', text: 'Published: new enrollments follow this version.' });
-      await reload();
-    } catch (error) {
-      setProblems(problemsOf(error));
-      setMessage({ kind: 'error', text: errorMessage(error) });
-    } finally {
-      setBusy(undefined);
-    }
+    setPublishing(true);
   };
 
   const nodeIds = new Set(nodes.map((n) => n.id));
   const generalProblems = problems.filter((p) => !p.nodeId || !nodeIds.has(p.nodeId));
-  const canvasInfo = useMemo(() => ({ metrics, problems, entryId, editable }), [metrics, problems, entryId, editable]);
+  const canvasInfo = useMemo(() => ({ metrics, problems, entryId, editable, lit: overlayNodeIds(overlay) }), [metrics, problems, entryId, editable, overlay]);
   const flowEdges = useMemo(() => liveEdges.map(toFlowEdge), [liveEdges]);
   const selectedProblems = selected ? problems.filter((p) => p.nodeId === selected.id) : [];
 
@@ -326,10 +242,11 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
           </button>
         ) : null}
         {editable ? (
-          <button type="button" className="button primary" disabled={busy !== undefined} onClick={() => void publish()}>
-            {busy === 'publish' ? 'Publishing…' : campaign.status === 'draft' ? 'Publish' : 'Publish changes'}
+          <button type="button" className="button primary" disabled={busy !== undefined || publishing} onClick={() => void publish()}>
+            {campaign.status === 'draft' ? 'Publish…' : 'Publish changes…'}
           </button>
         ) : null}
+        {can('campaigns:write') ? <LifecycleActions campaign={campaign} onChanged={() => void reload()} onMessage={setMessage} /> : null}
         {editable && campaign.status === 'active' && !enrolling ? (
           <button type="button" className="button" onClick={() => setEnrolling(true)}>
             Enroll contacts
@@ -348,6 +265,19 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
             ))}
           </ul>
         </Alert>
+      ) : null}
+      {publishing ? (
+        <PublishDialog
+          campaignId={campaign.id}
+          onClose={() => setPublishing(false)}
+          onPublished={(text) => {
+            setPublishing(false);
+            setProblems([]);
+            setMessage({ kind: 'success', text });
+            void reload();
+          }}
+          onError={(error) => setProblems(problemsOf(error))}
+        />
       ) : null}
       {enrolling ? (
         <EnrollPanel
@@ -429,10 +359,10 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
                   node={selected.data.node}
                   onChange={(config) => updateNode(selected.id, { config })}
                   onRenameHandle={(from, to) => setEdges((current) => renameHandle(current, selected.id, from, to))}
-                  segments={lookups.status === 'ready' ? lookups.data.segments : []}
-                  members={lookups.status === 'ready' ? lookups.data.members : []}
-                  topics={lookups.status === 'ready' ? lookups.data.topics : []}
+                  nodes={nodes.map((n) => n.data.node)}
+                  returnTo={`/campaigns/${campaign.id}`}
                 />
+                <NodeNotes node={selected.data.node} onChange={(notes) => updateNode(selected.id, { notes })} />
                 {sourceHandles(selected.data.node).length > 0 ? (
                   <fieldset>
                     <legend>Connections</legend>
@@ -464,6 +394,17 @@ function Builder({ detail, metrics, editable, reload }: BuilderProps) {
         ) : null}
       </div>
       <p className="muted small">Counts refresh every few seconds.</p>
+      <CampaignOps
+        campaign={campaign}
+        definition={flowToDefinition(nodes, liveEdges, settings)}
+        editable={editable}
+        onSettingsChange={(next) => {
+          setSettings(next);
+          setDirty(true);
+        }}
+        onOverlay={setOverlay}
+        onChanged={() => void reload()}
+      />
     </>
   );
 }
