@@ -343,8 +343,9 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await page.getByText('Saved the draft.').waitFor();
     expect(await page.getByTestId('node-email-1').locator('.flow-node-problem').count()).toBe(0);
 
-    await page.getByRole('button', { name: 'Publish', exact: true }).click();
-    await page.getByText('Published: new enrollments follow this version.').waitFor();
+    await page.getByRole('button', { name: 'Publish…', exact: true }).click();
+    await page.getByRole('dialog', { name: /Publish/ }).getByRole('button', { name: 'Publish now' }).click();
+    await page.getByText('Published version 1: new enrollments follow it.').waitFor();
     await page.getByText('Active', { exact: true }).waitFor();
 
     const saved = await testApp.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}`, headers: { cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } });

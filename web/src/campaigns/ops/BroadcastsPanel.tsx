@@ -63,7 +63,7 @@ export function BroadcastsPanel({ campaignId, editable }: { campaignId?: string;
                 </td>
                 <td>
                   {b.status === 'scheduled' && editable ? (
-                    <button type="button" className="button small danger" disabled={cancel.isPending} onClick={() => cancel.mutate(b)} aria-label={`Cancel the broadcast of ${b.campaignName} at ${formatInZone(b.runAt, zone)}`}>
+                    <button type="button" className="button small danger" disabled={cancel.isPending} onClick={() => cancel.mutate(b)} aria-label={`Cancel broadcast: ${b.campaignName} at ${formatInZone(b.runAt, zone)}`}>
                       Cancel broadcast
                     </button>
                   ) : null}

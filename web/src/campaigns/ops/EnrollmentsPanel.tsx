@@ -36,7 +36,10 @@ function JourneyView({ campaignId, enrollment, definition, onOverlay, onClose }:
   return (
     <section className="panel stack" aria-labelledby="journey-title">
       <h3 id="journey-title">
-        Journey of <Link to={`/contacts/${enrollment.contactId}`}>{who}</Link>
+        Journey of{' '}
+        <Link className="text-link" to={`/contacts/${enrollment.contactId}`}>
+          {who}
+        </Link>
       </h3>
       {journey.isPending ? <Spinner label="Loading the journey…" /> : null}
       {journey.isError ? <Alert>{errorMessage(journey.error)}</Alert> : null}

@@ -90,7 +90,7 @@ export function SimulatePanel({ campaignId, definition, onOverlay }: { campaignI
   const [who, setWho] = useState<'real' | 'described'>('described');
   const [contactId, setContactId] = useState('');
   const [contactLabel, setContactLabel] = useState('');
-  const [described, setDescribed] = useState({ email: 'ada@example.com', firstName: 'Ada', tags: '', score: '', timezone: '' });
+  const [described, setDescribed] = useState({ email: '', firstName: '', tags: '', score: '', timezone: '' });
   const [events, setEvents] = useState<PlannedEvent[]>([]);
   const [horizon, setHorizon] = useState('90');
   const [label, setLabel] = useState('');
@@ -108,14 +108,14 @@ export function SimulatePanel({ campaignId, definition, onOverlay }: { campaignI
         ? { contactId }
         : {
             contact: {
-              email: described.email,
+              ...(described.email ? { email: described.email } : {}),
               ...(described.firstName ? { firstName: described.firstName } : {}),
               ...(tags.length > 0 ? { tags } : {}),
               ...(described.score !== '' ? { score: Number(described.score) } : {}),
               ...(described.timezone ? { timezone: described.timezone } : {}),
             },
           };
-    setLabel(`Simulation for ${who === 'real' ? contactLabel || 'a contact' : described.email}`);
+    setLabel(`Simulation for ${who === 'real' ? contactLabel || 'a contact' : described.firstName || described.email || 'a described contact'}`);
     simulate.mutate({ ...input, ...(planned.length > 0 ? { events: planned } : {}), horizonDays: Number(horizon) || 90 });
   };
   return (
@@ -143,7 +143,7 @@ export function SimulatePanel({ campaignId, definition, onOverlay }: { campaignI
         <div className="row">
           {(
             [
-              ['email', 'Email', 'email'],
+              ['email', 'Email (optional; not one of your contacts)', 'email'],
               ['firstName', 'First name', 'text'],
               ['tags', 'Tags (comma separated)', 'text'],
               ['score', 'Score (0–100)', 'number'],
