@@ -203,6 +203,17 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     expect(await journey.getByTestId('path-current').textContent()).toContain('Two days');
     expect(await journey.locator('time').count()).toBe(2);
     expect(await axeProblems(page)).toEqual([]);
+
+    // Any contact is found by name: the list narrows to their enrollment.
+    await page.getByRole('button', { name: 'Close journey' }).click();
+    await page.getByLabel('Find a contact').fill('grace');
+    await page.getByLabel('Contact', { exact: true }).locator('option', { hasText: 'grace@example.com' }).waitFor({ state: 'attached' });
+    await page.getByLabel('Contact', { exact: true }).selectOption({ label: 'Grace (grace@example.com)' });
+    await expect.poll(() => page.getByRole('button', { name: /^Show the journey of/ }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Show the journey of Grace' }).click();
+    const graces = page.getByRole('list', { name: 'Journey of Grace' });
+    await graces.waitFor();
+    expect((await graces.getByTestId('path-step').allTextContents())[1]).toContain('Sent “Welcome, Grace”');
   });
 
   it('lists a scheduled broadcast and cancels it', async () => {

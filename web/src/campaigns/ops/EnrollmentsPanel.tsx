@@ -5,7 +5,8 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import type { CampaignDefinition } from '../../api';
+import { api, type CampaignDefinition } from '../../api';
+import { contactName } from '../../format';
 import { errorMessage } from '../../http';
 import { Link } from '../../router';
 import { Alert, Badge, Spinner } from '../../ui';
@@ -60,6 +61,36 @@ function JourneyView({ campaignId, enrollment, definition, onOverlay, onClose }:
   );
 }
 
+/** Narrows the list to one contact, found by name or email. */
+function ContactFinder({ contactId, onChange }: { contactId: string | undefined; onChange: (contactId: string | undefined) => void }) {
+  const [search, setSearch] = useState('');
+  const [query, setQuery] = useState('');
+  useEffect(() => {
+    const timer = window.setTimeout(() => setQuery(search.trim()), 250);
+    return () => window.clearTimeout(timer);
+  }, [search]);
+  const contacts = useQuery({ queryKey: ['contacts', 'pick', query], queryFn: () => api.contacts.list({ limit: 20, search: query }), enabled: query !== '' });
+  return (
+    <>
+      <div className="field">
+        <label htmlFor="enrollments-search">Find a contact</label>
+        <input id="enrollments-search" type="search" value={search} onChange={(event) => setSearch(event.target.value)} placeholder="Name or email" />
+      </div>
+      <div className="field">
+        <label htmlFor="enrollments-contact">Contact</label>
+        <select id="enrollments-contact" value={contactId ?? ''} onChange={(event) => onChange(event.target.value || undefined)}>
+          <option value="">Everyone</option>
+          {(contacts.data?.contacts ?? []).map((c) => (
+            <option key={c.id} value={c.id}>
+              {contactName(c)} ({c.email})
+            </option>
+          ))}
+        </select>
+      </div>
+    </>
+  );
+}
+
 export function EnrollmentsPanel({ campaignId, definition, editable, onOverlay, onChanged }: { campaignId: string; definition: CampaignDefinition; editable: boolean; onOverlay: (overlay: CanvasOverlay | null) => void; onChanged: () => void }) {
   const client = useQueryClient();
   const [filter, setFilter] = useState<EnrollmentFilter>({ limit: 100 });
@@ -82,6 +113,7 @@ export function EnrollmentsPanel({ campaignId, definition, editable, onOverlay, 
   return (
     <div className="stack">
       <div className="row">
+        <ContactFinder contactId={filter.contactId} onChange={(contactId) => setFilter({ ...filter, contactId })} />
         <div className="field">
           <label htmlFor="enrollments-status">Status</label>
           <select id="enrollments-status" value={filter.status ?? ''} onChange={(event) => setFilter({ ...filter, status: (event.target.value || undefined) as EnrollmentFilter['status'] })}>
@@ -133,7 +165,9 @@ export function EnrollmentsPanel({ campaignId, definition, editable, onOverlay, 
       ) : null}
       {list.isPending ? <Spinner label="Loading enrollments…" /> : null}
       {list.isError ? <Alert>{errorMessage(list.error)}</Alert> : null}
-      {list.isSuccess && rows.length === 0 ? <div className="empty">No contacts here yet. Enroll contacts, or wait for the trigger to bring them in.</div> : null}
+      {list.isSuccess && rows.length === 0 ? (
+        <div className="empty">{filter.contactId ? 'This contact has no journey here that matches: they were never enrolled, or choose another status or step.' : 'No contacts here yet. Enroll contacts, or wait for the trigger to bring them in.'}</div>
+      ) : null}
       {rows.length > 0 ? (
         <table className="table">
           <caption className="visually-hidden">Enrollments ({list.data?.total})</caption>
