@@ -44,6 +44,7 @@ import { validatorCompiler } from './http/validation.js';
 import { typed, type ApiInstance } from './http/typed.js';
 import { campaignHookRoutes, campaignRoutes } from './campaigns/routes.js';
 import { splitRoutes } from './campaigns/splits.routes.js';
+import { campaignOpsRoutes } from './campaigns/ops.routes.js';
 import type { DnsResolver } from './campaigns/webhooks.js';
 import { identityRoutes } from './identity/identity.routes.js';
 import { workspaceRoutes } from './identity/workspace.routes.js';
@@ -85,7 +86,7 @@ export interface AppDeps {
 }
 
 /** Route plugins of each domain, registered in the authenticated `/api` scope. */
-const API_ROUTES: Array<(app: ApiInstance, deps: AppDeps) => void> = [identityRoutes, workspaceRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, splitRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes, analyticsRoutes];
+const API_ROUTES: Array<(app: ApiInstance, deps: AppDeps) => void> = [identityRoutes, workspaceRoutes, contactsRoutes, customFieldRoutes, importRoutes, eventsRoutes, segmentsRoutes, campaignRoutes, splitRoutes, campaignOpsRoutes, emailRoutes, templateRoutes, providerRoutes, aiRoutes, guardianRoutes, guardianNotifyRoutes, analyticsRoutes];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

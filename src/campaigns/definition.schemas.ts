@@ -13,8 +13,11 @@ export type NodeType = (typeof NODE_TYPES)[number];
 
 const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' });
 
+const FILTER_OPERATORS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'] as const;
+const TRIGGER_EMAIL_EVENTS = ['opened', 'clicked', 'replied', 'bounced', 'unsubscribed'] as const;
+
 export const PropertyFilter = Type.Object(
-  { property: Type.String({ minLength: 1, maxLength: 200 }), op: Type.Union(['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'].map((o) => Type.Literal(o as 'eq'))), value: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Type.Null()])) },
+  { property: Type.String({ minLength: 1, maxLength: 200 }), op: Type.Union(FILTER_OPERATORS.map((o) => Type.Literal(o))), value: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Type.Null()])) },
   { additionalProperties: false },
 );
 
@@ -34,7 +37,7 @@ export const TriggerConfig = Type.Union(
     Type.Object(
       {
         kind: Type.Literal('email_event'),
-        event: Type.Union(['opened', 'clicked', 'replied', 'bounced', 'unsubscribed'].map((o) => Type.Literal(o as 'opened'))),
+        event: Type.Union(TRIGGER_EMAIL_EVENTS.map((o) => Type.Literal(o))),
         topicId: Type.Optional(Type.String({ format: 'uuid', description: "Only events about this subscription topic (an 'unsubscribed' from the topic, or from all after an email of it)" })),
       },
       { additionalProperties: false },
@@ -62,6 +65,9 @@ export const EmailConfig = Type.Object(
     html: Type.String({ minLength: 1, maxLength: 500_000, description: 'HTML or an MJML document; Liquid variables contact, workspace, campaign, event' }),
     text: Type.Optional(Type.String({ maxLength: 500_000 })),
     from: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
+    templateId: Type.Optional(
+      Type.String({ format: 'uuid', description: 'The saved template (GET /api/templates) the subject and body were copied from; the builder offers to copy it again after it changes. Sending uses subject and html.' }),
+    ),
     topicId: Type.Optional(
       Type.String({ format: 'uuid', description: "The subscription topic (GET /api/topics); absent: the workspace's default topic. Not allowed in a transactional campaign." }),
     ),
@@ -216,6 +222,7 @@ export const CampaignNode = Type.Object(
     type: Type.Union(NODE_TYPES.map((t) => Type.Literal(t))),
     name: Type.Optional(Type.String({ maxLength: 200 })),
     position: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number() }, { additionalProperties: false })),
+    notes: Type.Optional(Type.String({ maxLength: 5000, description: 'Free text for the team; the engine ignores it' })),
     config: Type.Unknown({ description: 'Per type: see TriggerConfig, EmailConfig, WaitConfig, ConditionConfig, SplitConfig, ActionConfig, ExitConfig' }),
   },
   { additionalProperties: false },
@@ -282,6 +289,7 @@ interface NodeBase<T extends NodeType, C> {
   type: T;
   name?: string;
   position?: { x: number; y: number };
+  notes?: string;
   config: C;
 }
 

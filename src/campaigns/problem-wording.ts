@@ -25,6 +25,7 @@ export const PROBLEM_WORDING = {
   node_unknown_field: (p: ProblemParams) => `This step has a setting the builder does not know (${s(p.key)}); remove it.`,
   node_unknown_type: (p: ProblemParams) => `This step is of an unknown kind (${s(p.type)}). Replace it with one of: ${s(p.choices)}.`,
   node_unreachable: () => 'No path from the trigger leads to this step, so no contact will ever reach it. Connect a step to it or delete it.',
+  node_notes_invalid: () => 'A step’s notes must be text of at most 5,000 characters; shorten them.',
   config_missing: () => 'This step has no settings yet. Open it and fill in its settings.',
   config_unknown_kind: (p: ProblemParams) => `Choose what kind of ${s(p.label, 'step')} this is (${s(p.choices)}).`,
   // A field of a step's settings (from the schema).

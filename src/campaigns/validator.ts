@@ -237,8 +237,9 @@ export async function validateDefinition(input: unknown): Promise<DefinitionIssu
     }
     ids.add(nodeId);
     for (const key of Object.keys(raw)) {
-      if (!['id', 'type', 'name', 'position', 'config'].includes(key)) issues.push(issueOf(nodeId, key, 'node_unknown_field', { key }));
+      if (!['id', 'type', 'name', 'position', 'notes', 'config'].includes(key)) issues.push(issueOf(nodeId, key, 'node_unknown_field', { key }));
     }
+    if (raw.notes !== undefined && (typeof raw.notes !== 'string' || raw.notes.length > 5000)) issues.push(issueOf(nodeId, 'notes', 'node_notes_invalid'));
     if (!(NODE_TYPES as readonly unknown[]).includes(raw.type)) {
       issues.push(issueOf(nodeId, 'type', 'node_unknown_type', { type: String(raw.type), choices: NODE_TYPES.join(', ') }));
       continue;

@@ -164,7 +164,8 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     expect(await seriousViolations(page)).toEqual([]);
 
     // Publishing now is refused and says why.
-    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByRole('button', { name: 'Publish…', exact: true }).click();
+    await page.getByRole('dialog', { name: /Publish/ }).getByRole('button', { name: 'Publish now' }).click();
     await page.getByText(/Fix the \d+ problems? listed in the panel/).waitFor();
 
     // Fix each: open it from the panel, fill in the fields.
@@ -191,7 +192,8 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     await page.locator('[data-id="split-1:b->exit"]').waitFor({ state: 'attached' });
 
     await page.getByText('No problems: this draft can be published.').waitFor({ timeout: 20_000 });
-    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByRole('button', { name: 'Publish…', exact: true }).click();
+    await page.getByRole('dialog', { name: /Publish/ }).getByRole('button', { name: 'Publish now' }).click();
     await page.getByText('Published version 1: new enrollments follow it.').waitFor();
     await page.getByText('live: version 1').waitFor();
 

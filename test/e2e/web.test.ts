@@ -343,7 +343,8 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await page.getByText('No problems: this draft can be published.').waitFor();
     expect(await page.getByTestId('node-email-1').getByText(/to fix/).count()).toBe(0);
 
-    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByRole('button', { name: 'Publish…', exact: true }).click();
+    await page.getByRole('dialog', { name: /Publish/ }).getByRole('button', { name: 'Publish now' }).click();
     await page.getByText('Published version 1: new enrollments follow it.').waitFor();
     await page.getByText('Active', { exact: true }).waitFor();
 

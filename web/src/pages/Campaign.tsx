@@ -20,83 +20,12 @@ import { Link, useLeaveGuard } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, Spinner, useLoad } from '../ui';
 import { STATUS_LABEL } from './Campaigns';
-import { NodeConfigForm } from './NodeConfigForm';
-import { contactName } from '../format';
+import { NodeConfigForm, NodeNotes } from '../campaigns/forms/NodeConfigForm';
+import { CampaignOps } from '../campaigns/ops/CampaignOps';
+import { EnrollPanel } from '../campaigns/ops/EnrollPanel';
+import { LifecycleActions, PublishDialog } from '../campaigns/ops/Lifecycle';
 
 const POLL_MS = 4000;
-
-function EnrollPanel({ campaignId, onDone, onCancel }: { campaignId: string; onDone: (message: string) => void; onCancel: () => void }) {
-  const [search, setSearch] = useState('');
-  const [query, setQuery] = useState('');
-  const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    const timer = window.setTimeout(() => setQuery(search.trim()), 250);
-    return () => window.clearTimeout(timer);
-  }, [search]);
-  const [contacts] = useLoad(() => api.contacts.list({ limit: 50, search: query }), [query]);
-
-  const toggle = (id: string) =>
-    setSelected((previous) => {
-      const next = new Set(previous);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (selected.size === 0) {
-      setError('Choose at least one contact');
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api.campaigns.enroll(campaignId, [...selected]);
-      onDone(`Enrolled ${selected.size} contact${selected.size === 1 ? '' : 's'}.`);
-    } catch (caught) {
-      setError(errorMessage(caught));
-      setBusy(false);
-    }
-  };
-
-  const list: Contact[] = contacts.status === 'ready' ? contacts.data.contacts : [];
-  return (
-    <form className="panel stack" onSubmit={submit} aria-labelledby="enroll-title">
-      <h2 id="enroll-title">Enroll contacts</h2>
-      {error ? <Alert>{error}</Alert> : null}
-      <div className="field">
-        <label htmlFor="enroll-search">Find contacts</label>
-        <input id="enroll-search" type="search" value={search} onChange={(event) => setSearch(event.target.value)} placeholder="Name, email or company" />
-      </div>
-      {contacts.status === 'loading' ? <Spinner /> : null}
-      {contacts.status === 'error' ? <Alert>{contacts.message}</Alert> : null}
-      {contacts.status === 'ready' && list.length === 0 ? <p className="muted">No contact matches.</p> : null}
-      {list.length > 0 ? (
-        <ul className="checklist">
-          {list.map((contact) => (
-            <li key={contact.id}>
-              <label>
-                <input type="checkbox" checked={selected.has(contact.id)} onChange={() => toggle(contact.id)} /> {contactName(contact)}{' '}
-                <span className="muted small">{contact.email}</span>
-              </label>
-            </li>
-          ))}
-        </ul>
-      ) : null}
-      <div className="row">
-        <button type="submit" className="button primary" disabled={busy}>
-          {busy ? 'Enrolling…' : `Enroll ${selected.size || ''}`.trim()}
-        </button>
-        <button type="button" className="button ghost" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
-  );
-}
 
 function saveLabel(state: SaveState, dirty: boolean): string {
   switch (state.kind) {
@@ -118,19 +47,11 @@ interface SettingsProps {
   graph: Graph;
   problems: Array<{ nodeId?: string; field?: string; message: string }>;
   onGraph: (next: (graph: Graph) => Graph, options?: { coalesce?: string }) => void;
+  campaignId: string;
 }
 
 /** The selected step's settings: name, its form (NodeConfigForm), its connections, delete. */
-function StepSettings({ step, graph, problems, onGraph }: SettingsProps) {
-  const lookups = useQuery({
-    queryKey: ['builder-lookups'],
-    queryFn: async () => {
-      const [segments, members, topics] = await Promise.all([api.segments.list().catch(() => ({ segments: [] })), api.members.list().catch(() => ({ members: [] })), api.topics.list().catch(() => ({ topics: [] }))]);
-      return { segments: segments.segments, members: members.members, topics: topics.topics };
-    },
-    // Fresh on each visit: segments and topics may have been added in another page meanwhile.
-    staleTime: 0,
-  });
+function StepSettings({ step, graph, problems, onGraph, campaignId }: SettingsProps) {
   const node = step.data.node;
   const entryId = entryOf(graph.nodes);
   const mine = problems.filter((p) => p.nodeId === step.id);
@@ -164,10 +85,10 @@ function StepSettings({ step, graph, problems, onGraph }: SettingsProps) {
         node={node}
         onChange={(config) => update({ config }, 'config')}
         onRenameHandle={(from, to) => onGraph((g) => ({ ...g, edges: renameHandle(g.edges, step.id, from, to) }))}
-        segments={lookups.data?.segments ?? []}
-        members={lookups.data?.members ?? []}
-        topics={lookups.data?.topics ?? []}
+        nodes={graph.nodes.map((n) => n.data.node)}
+        returnTo={`/campaigns/${campaignId}`}
       />
+      <NodeNotes node={node} onChange={(notes) => update({ notes }, 'notes')} />
       {sourceHandles(node).length > 0 ? (
         <fieldset>
           <legend>Connections</legend>
@@ -198,6 +119,7 @@ function StepSettings({ step, graph, problems, onGraph }: SettingsProps) {
 function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metrics: Record<string, NodeMetrics>; editable: boolean }) {
   const { campaign } = detail;
   const queryClient = useQueryClient();
+  const can = useCan();
   const draft = useDraft(detail, editable);
   const { history, problems, state, dirty } = draft;
   const graph = history.present;
@@ -216,22 +138,19 @@ function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metric
   const hasTrigger = graph.nodes.some((n) => n.data.node.type === 'trigger');
   const onAdd = (type: NodeType) => history.set((g) => addAfter(g, type, selected.length === 1 ? selected[0]!.id : undefined));
 
+  const reload = () => void queryClient.invalidateQueries({ queryKey: campaignKey(campaign.id) });
+  const publishFailed = (error: unknown) => {
+    const listed = problemsOf(error);
+    if (listed.length > 0) draft.setProblems(listed);
+    setPublishing(false);
+    setMessage({ kind: 'error', text: listed.length > 0 ? `Fix the ${listed.length} problem${listed.length === 1 ? '' : 's'} listed in the panel, then publish again.` : errorMessage(error) });
+  };
+  // Publishing saves the draft first, then opens the dialog that shows what changes against the
+  // running version; a draft with problems is refused there and the problems are listed in the panel.
   const publish = async () => {
     setMessage(undefined);
+    if (!(await draft.save())) return;
     setPublishing(true);
-    try {
-      if (!(await draft.save())) return;
-      const answer = await api.campaigns.publish(campaign.id);
-      draft.setProblems([]);
-      queryClient.setQueryData<CampaignDetail>(campaignKey(campaign.id), (old) => (old ? { ...old, campaign: answer.campaign } : old));
-      setMessage({ kind: 'success', text: `Published version ${answer.campaign.currentVersion ?? ''}: new enrollments follow it.` });
-    } catch (error) {
-      const listed = problemsOf(error);
-      if (listed.length > 0) draft.setProblems(listed);
-      setMessage({ kind: 'error', text: listed.length > 0 ? `Fix the ${listed.length} problem${listed.length === 1 ? '' : 's'} listed in the panel, then publish again.` : errorMessage(error) });
-    } finally {
-      setPublishing(false);
-    }
   };
 
   const show = (nodeId: string) => setFocus((previous) => ({ nodeId, seq: (previous?.seq ?? 0) + 1 }));
@@ -266,9 +185,10 @@ function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metric
           ) : null}
           {editable ? (
             <button type="button" className="button primary" disabled={publishing || state.kind === 'conflict'} onClick={() => void publish()}>
-              {publishing ? 'Publishing…' : campaign.status === 'draft' ? 'Publish' : 'Publish changes'}
+              {campaign.status === 'draft' ? 'Publish…' : 'Publish changes…'}
             </button>
           ) : null}
+          {can('campaigns:write') ? <LifecycleActions campaign={campaign} onChanged={reload} onMessage={setMessage} /> : null}
           {editable && campaign.status === 'active' && !enrolling ? (
             <button type="button" className="button" onClick={() => setEnrolling(true)}>
               Enroll contacts
@@ -294,6 +214,19 @@ function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metric
       ) : null}
       {state.kind === 'error' ? <Alert>{`Your latest changes are not saved: ${state.message}`}</Alert> : null}
       {message ? <Alert kind={message.kind}>{message.text}</Alert> : null}
+      {publishing ? (
+        <PublishDialog
+          campaignId={campaign.id}
+          onClose={() => setPublishing(false)}
+          onPublished={(text) => {
+            setPublishing(false);
+            draft.setProblems([]);
+            setMessage({ kind: 'success', text });
+            reload();
+          }}
+          onError={publishFailed}
+        />
+      ) : null}
       {enrolling ? (
         <EnrollPanel
           campaignId={campaign.id}
@@ -323,7 +256,7 @@ function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metric
         />
         <ResizablePanel label="Step settings and problems">
           {editable && selected.length === 1 ? (
-            <StepSettings step={selected[0]!} graph={{ nodes: graph.nodes, edges: draft.liveEdges }} problems={problems} onGraph={onGraph} />
+            <StepSettings step={selected[0]!} graph={{ nodes: graph.nodes, edges: draft.liveEdges }} problems={problems} onGraph={onGraph} campaignId={campaign.id} />
           ) : (
             <p className="muted small">
               {selected.length > 1
@@ -336,6 +269,7 @@ function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metric
           {editable ? <ProblemsPanel problems={problems} nodes={graph.nodes} onShow={show} /> : null}
         </ResizablePanel>
       </div>
+      <CampaignOps campaign={campaign} definition={draft.definition} editable={editable} onSettingsChange={draft.setSettings} onOverlay={setOverlay} onChanged={reload} />
     </>
   );
 }

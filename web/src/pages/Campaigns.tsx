@@ -12,6 +12,7 @@ import { standardDrip, textToHtml } from '../campaigns/graph';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, Field, formatDate, LoadedList, PageHeader, useLoad } from '../ui';
+import { BroadcastsPanel } from '../campaigns/ops/BroadcastsPanel';
 
 export const STATUS_LABEL: Record<CampaignStatus, string> = { draft: 'Draft', active: 'Active', paused: 'Paused', archived: 'Archived' };
 
@@ -271,6 +272,8 @@ export function CampaignsPage() {
       {creating === 'drip' ? <NewCampaignForm onCancel={() => setCreating(undefined)} /> : null}
       {creating === 'blank' ? <BlankCampaignForm onCancel={() => setCreating(undefined)} /> : null}
       {body}
+      <h2 className="section-title">Broadcasts</h2>
+      <BroadcastsPanel editable={can('campaigns:write')} />
     </section>
   );
 }

@@ -11,6 +11,7 @@ import { contactName } from '../format';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge, Field, formatDate, LoadedList, PageHeader, Spinner, useLoad } from '../ui';
+import { ReturnToCampaign } from '../campaigns/forms/ReturnToCampaign';
 
 export type EmailTab = 'templates' | 'messages' | 'providers' | 'suppressions';
 
@@ -291,6 +292,7 @@ export function TemplatePage({ templateId }: { templateId: string }) {
   if (loaded.status === 'error') return <Alert>{loaded.message}</Alert>;
   return (
     <section>
+      <ReturnToCampaign />
       <TemplateEditor key={loaded.data?.id ?? 'new'} template={loaded.data} />
     </section>
   );
