@@ -3,12 +3,11 @@
  * campaign list's statistics, a campaign's report (JSON and CSV) and its per-variant counts.
  * Reading any of them is campaigns:read. Shapes in analytics.schemas.ts; numbers in docs/analytics.md.
  */
-import { Type } from '@sinclair/typebox';
 import type { AppDeps } from '../app.js';
 import { authOf } from '../http/auth.js';
 import { IdParams } from '../http/schemas.js';
 import { apiErrors, type ApiInstance } from '../http/typed.js';
-import { CampaignStatsAnswer, DashboardAnswer, MachineOpensQuery, OverviewAnswer, RangeQuery, ReportAnswer, VariantsAnswer } from './analytics.schemas.js';
+import { CampaignStatsAnswer, DashboardAnswer, MachineOpensQuery, OverviewAnswer, RangeQuery, ReportAnswer, ReportCsv, VariantsAnswer } from './analytics.schemas.js';
 import { campaignReport, reportCsv } from './campaign-report.js';
 import { campaignList, campaignVariants } from './campaign-stats.js';
 import { dashboard, overview } from './overview.js';
@@ -45,7 +44,7 @@ export function analyticsRoutes(app: ApiInstance, deps: AppDeps): void {
 
   app.get(
     '/analytics/campaigns/:id/report.csv',
-    { config: READ, schema: { tags, summary: 'The campaign report as CSV', params: IdParams, querystring: RangeQuery, produces: ['text/csv'], response: { 200: Type.String(), ...apiErrors(400, 404) } } },
+    { config: READ, schema: { tags, summary: 'The campaign report as CSV', params: IdParams, querystring: RangeQuery, produces: ['text/csv'], response: { 200: ReportCsv, ...apiErrors(400, 404) } } },
     async (request, reply) => {
       const report = await campaignReport(db, authOf(request).workspaceId, request.params.id, request.query, clock.now());
       const name = report.campaign.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 60) || 'campaign';

@@ -162,3 +162,6 @@ export const ReportAnswer = Type.Object({
 export type ReportView = Static<typeof ReportAnswer>;
 
 export const MachineOpensQuery = Type.Object({ includeMachineOpens: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+
+/** The campaign report as CSV text (one table per section). */
+export const ReportCsv = Type.String({ description: 'text/csv' });

@@ -4,9 +4,9 @@
  * and the problems panel. The draft autosaves (useDraft.ts) valid or not; publishing requires no
  * problems. Leaving with unsaved work asks first; an edit conflict offers their version or ours.
  */
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, errorMessage, type CampaignDetail, type CampaignNode, type Contact, type NodeMetrics, type NodeType } from '../api';
+import { api, errorMessage, type CampaignDetail, type CampaignNode, type NodeMetrics, type NodeType } from '../api';
 import { connectEdge, problemsOf, renameHandle, sourceHandles, type FlowStep } from '../campaigns/builder';
 import { Canvas } from '../campaigns/Canvas';
 import { SplitResults } from '../campaigns/SplitResults';
@@ -18,7 +18,7 @@ import { campaignKey, useDraft, type SaveState } from '../campaigns/useDraft';
 import { fieldLabel } from '@server/campaigns/problem-wording.js';
 import { Link, useLeaveGuard } from '../router';
 import { useCan } from '../session';
-import { Alert, Badge, Spinner, useLoad } from '../ui';
+import { Alert, Badge } from '../ui';
 import { STATUS_LABEL } from './Campaigns';
 import { NodeConfigForm, NodeNotes } from '../campaigns/forms/NodeConfigForm';
 import { CampaignOps } from '../campaigns/ops/CampaignOps';
