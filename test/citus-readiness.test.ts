@@ -100,6 +100,9 @@ const NOT_DISTRIBUTABLE_TODAY = [
   'send_attempts: foreign key send_attempts_message_id_fkey to messages without workspace_id',
   'send_attempts: unique index send_attempts_pkey without workspace_id',
   'sessions: unique index sessions_pkey without workspace_id',
+  // A/B split tests key on (campaign_id, node_id) like the other campaign tables keyed by campaign.
+  'split_tests: foreign key split_tests_campaign_id_fkey to campaigns without workspace_id',
+  'split_tests: unique index split_tests_pkey without workspace_id',
   'subscription_topics: unique index subscription_topics_pkey without workspace_id',
   'templates: unique index templates_pkey without workspace_id',
   'write_keys: unique index write_keys_hash_key without workspace_id',
