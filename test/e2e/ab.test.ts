@@ -110,7 +110,7 @@ describe.skipIf(!hasChromium && !mustRun)('A/B results in Chromium', () => {
     await page.getByLabel('Email').fill(owner.email);
     await page.getByLabel('Password').fill(owner.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/contacts`);
+    await page.waitForURL(`${baseUrl}/dashboard`);
     browserErrors.length = 0;
   }, 120_000);
 

@@ -103,7 +103,7 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     await page.getByLabel('Work email').fill(`builder-${Date.now()}@example.com`);
     await page.getByLabel('Password').fill('correct horse battery staple');
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(`${baseUrl}/contacts`);
+    await page.waitForURL(`${baseUrl}/dashboard`);
   });
 
   afterAll(async () => {

@@ -109,7 +109,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     await page.getByLabel('Email').fill(owner.email);
     await page.getByLabel('Password').fill(owner.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/contacts`);
+    await page.waitForURL(`${baseUrl}/dashboard`);
     // The login page's session check answers 401 before logging in; count errors from here on.
     browserErrors.length = 0;
   });
@@ -123,7 +123,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     await page.goto(`${baseUrl}/campaigns/${campaignId}`);
     await page.getByRole('heading', { name: 'Spring onboarding', level: 1 }).waitFor();
     await page.getByTestId('node-hello').click();
-    const panel = page.getByRole('complementary', { name: 'Node settings' });
+    const panel = page.getByRole('complementary', { name: 'Step settings and problems' });
     const picker = panel.getByLabel('Template');
     await picker.locator('option', { hasText: 'Spring welcome' }).waitFor({ state: 'attached' });
     await picker.selectOption({ label: 'Spring welcome' });
@@ -188,7 +188,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     expect(steps[3]).toContain('Left the campaign');
     await page.getByText(/The contact finished the campaign/).waitFor();
     // The canvas lights up the simulated path.
-    await expect.poll(() => page.locator('.flow-node-lit').count()).toBe(4);
+    await expect.poll(() => page.locator('.card-lit').count()).toBe(4);
     expect(await axeProblems(page)).toEqual([]);
   });
 

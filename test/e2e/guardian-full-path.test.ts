@@ -71,7 +71,7 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian from bounce webhooks to Slac
     await page.getByLabel('Email').fill(owner.email);
     await page.getByLabel('Password').fill(owner.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/contacts`);
+    await page.waitForURL(`${baseUrl}/dashboard`);
     // The login page's check for a session (401 before logging in) is expected.
     browserErrors.length = 0;
   });

@@ -61,7 +61,7 @@ describe.skipIf(!hasChromium && !mustRun)('Settings: workspace time zone and Gua
     await page.getByLabel('Email').fill(owner.email);
     await page.getByLabel('Password').fill(owner.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/contacts`);
+    await page.waitForURL(`${baseUrl}/dashboard`);
     browserErrors.length = 0;
   });
 

@@ -183,6 +183,8 @@ export const ENTITY_LABELS: Record<string, string> = {
   segment: 'Segments',
   'segment.members': 'Static list members',
   campaign: 'Campaigns',
+  'campaign.enrollments': 'Journeys (bulk)',
+  'campaign.broadcast': 'Broadcasts',
   'campaign.enrollment': 'Journeys',
   'campaign.inbound_secret': 'Campaign webhook secrets',
   template: 'Templates',
