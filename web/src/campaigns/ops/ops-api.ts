@@ -62,10 +62,14 @@ export const keys = {
   broadcasts: (campaignId?: string) => ['broadcasts', campaignId ?? 'all'] as const,
 };
 
-/** The workspace lookups node forms choose from, cached across forms. */
-export const useSegments = () => useQuery({ queryKey: ['segments'], queryFn: () => api.segments.list().then((r) => r.segments) });
-export const useTemplates = () => useQuery({ queryKey: ['templates'], queryFn: () => api.templates.list().then((r) => r.templates) });
-export const useMembers = () => useQuery({ queryKey: ['members'], queryFn: () => api.members.list().then((r) => r.members) });
-export const useTopics = () => useQuery({ queryKey: ['topics'], queryFn: () => api.topics.list().then((r) => r.topics) });
+/**
+ * The workspace lookups node forms choose from, cached across forms and refreshed each time a form
+ * mounts: segments, templates and topics may have changed in another page meanwhile.
+ */
+const FRESH = { staleTime: 0 } as const;
+export const useSegments = () => useQuery({ ...FRESH, queryKey: ['segments'], queryFn: () => api.segments.list().then((r) => r.segments) });
+export const useTemplates = () => useQuery({ ...FRESH, queryKey: ['templates'], queryFn: () => api.templates.list().then((r) => r.templates) });
+export const useMembers = () => useQuery({ ...FRESH, queryKey: ['members'], queryFn: () => api.members.list().then((r) => r.members) });
+export const useTopics = () => useQuery({ ...FRESH, queryKey: ['topics'], queryFn: () => api.topics.list().then((r) => r.topics) });
 /** The workspace time zone (answered with the broadcast list), for broadcast times. */
 export const useWorkspaceTimeZone = () => useQuery({ queryKey: keys.broadcasts(), queryFn: () => opsApi.broadcasts(), select: (r) => r.timeZone });
