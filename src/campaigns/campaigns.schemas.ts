@@ -192,3 +192,6 @@ export const InboundBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 export const InboundSecretAnswer = Type.Object({ secret: Type.String(), url: Type.String() });
+
+/** GET /api/campaigns: every campaign of the workspace, newest first. */
+export const CampaignList = Type.Object({ campaigns: Type.Array(CampaignSchema) });

@@ -4,18 +4,17 @@
  * frequency cap, and the public inbound webhook trigger. Shapes are in campaigns.schemas.ts.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { actorOf, authOf } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
-import { ErrorResponse, IdParams } from '../http/schemas.js';
+import { ErrorResponse, IdParams, NoContent } from '../http/schemas.js';
 import { apiErrors } from '../http/typed.js';
 import { createCampaign, getCampaign, listCampaigns, migrateEnrollments, publishCampaign, setCampaignStatus, updateCampaign } from './campaigns.js';
 import {
   CampaignAnswer,
   CampaignDetailAnswer,
-  CampaignSchema,
+  CampaignList,
   CreateCampaignBody,
   DefinitionSchemaAnswer,
   EnrollAnswer,
@@ -64,7 +63,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => ({ frequencyCap: await setFrequencyCap(deps, authOf(request).workspaceId, actorOf(request), request.body.frequencyCap) }),
   );
 
-  api.get('/campaigns', { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], response: { 200: Type.Object({ campaigns: Type.Array(CampaignSchema) }), ...apiErrors(400) } } }, async (request) => ({
+  api.get('/campaigns', { config: { permission: 'campaigns:read' }, schema: { tags: ['campaigns'], response: { 200: CampaignList, ...apiErrors(400) } } }, async (request) => ({
     campaigns: await listCampaigns(db, authOf(request).workspaceId),
   }));
 
@@ -171,7 +170,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
   for (const action of ['pause', 'resume'] as const) {
     api.post(
       `/campaigns/:id/enrollments/:enrollmentId/${action}`,
-      { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: `${action === 'pause' ? 'Pause' : 'Resume'} one enrollment`, params: EnrollmentParams, response: { 204: Type.Null(), ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
+      { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: `${action === 'pause' ? 'Pause' : 'Resume'} one enrollment`, params: EnrollmentParams, response: { 204: NoContent, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
       async (request, reply) => {
         await setEnrollmentPaused(deps, authOf(request).workspaceId, actorOf(request), request.params.id, request.params.enrollmentId, action === 'pause');
         return reply.code(204).send(null);
@@ -181,7 +180,7 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   api.post(
     '/campaigns/:id/enrollments/:enrollmentId/retry',
-    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Retry a failed enrollment from the step it failed at', params: EnrollmentParams, response: { 204: Type.Null(), ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
+    { config: { permission: 'campaigns:write' }, schema: { tags: ['campaigns'], summary: 'Retry a failed enrollment from the step it failed at', params: EnrollmentParams, response: { 204: NoContent, ...apiErrors(400), 404: ErrorResponse, 409: ErrorResponse } } },
     async (request, reply) => {
       await retryEnrollment(deps, authOf(request).workspaceId, actorOf(request), request.params.id, request.params.enrollmentId);
       return reply.code(204).send(null);

@@ -21,7 +21,7 @@ import type {
   VariantAnswer,
   VariantsAnswer,
 } from '@server/ai/ai.schemas.js';
-import type { CampaignAnswer, CampaignDetailAnswer, CampaignSchema, DefinitionProblemSchema, EnrollAnswer, NodeMetricsSchema, SaveDraftAnswer, UpdateCampaignBody } from '@server/campaigns/campaigns.schemas.js';
+import type { CampaignAnswer, CampaignList, CampaignDetailAnswer, CampaignSchema, DefinitionProblemSchema, EnrollAnswer, NodeMetricsSchema, SaveDraftAnswer, UpdateCampaignBody } from '@server/campaigns/campaigns.schemas.js';
 import type { CampaignDefinitionSchema, CampaignEdge as CampaignEdgeSchema, CampaignNode as CampaignNodeSchema, NodeType } from '@server/campaigns/definition.schemas.js';
 import type { CreateContactBody, StepDelivery, TimelineItemSchema, UpdateContactBody } from '@server/contacts/contacts.schemas.js';
 import type { InboxEmail, InboxSummary as InboxSummarySchema, Suppression as SuppressionSchema, SuppressionReason } from '@server/email/email.schemas.js';
@@ -214,7 +214,7 @@ export const api = {
     remove: (topicId: string) => request<void>('DELETE', `/topics/${id(topicId)}`),
   },
   campaigns: {
-    list: () => request<{ campaigns: Campaign[] }>('GET', '/campaigns'),
+    list: () => request<Static<typeof CampaignList>>('GET', '/campaigns'),
     create: (input: { name: string; definition: CampaignDefinition }) => request<Static<typeof CampaignAnswer>>('POST', '/campaigns', input),
     get: (campaignId: string) => request<CampaignDetail>('GET', `/campaigns/${id(campaignId)}`),
     /** Saves the draft valid or not; answers its problems. A stale `draftRevision` answers 409 CAMPAIGN_EDIT_CONFLICT. */
