@@ -4,10 +4,11 @@
  * on (created_at, id) with the cursors of src/http/cursor.ts.
  */
 import { preparedStatement, type Queryable } from '../db/database.js';
-import { CONTACT_COLUMNS, type ContactRow } from '../core/contact.js';
+import { contactTextColumns, type ContactTextRow } from '../core/contact.js';
 import type { Contact, ContactStatus } from '../core/contact.schemas.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
-import { parseEmail, toContact } from './contact-model.js';
+import { cursorTimeFromUtcText } from '../platform/utc-text.js';
+import { parseEmail, toContactFromText } from './contact-model.js';
 
 export interface ContactFilters {
   limit: number;
@@ -42,10 +43,10 @@ export function searchTerms(search: string): string[] {
   return terms;
 }
 
-
-// Exact microsecond timestamps for the cursor: a JS Date would drop the microseconds.
-const EXACT_CREATED_AT = `to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
-const LIST_COLUMNS = CONTACT_COLUMNS.split(',').map((column) => `c.${column.trim()}`).join(', ');
+// Times as UTC text (src/platform/utc-text.ts): the answer's ISO strings and the cursor's exact
+// microsecond time (a JS Date would drop the microseconds) come from the same text, with no Date
+// parsed per row and no to_char per row in PostgreSQL.
+const LIST_COLUMNS = contactTextColumns('c');
 
 /** How many of the newest contacts (after the cursor) the first phase of a filtered list reads. */
 export const LIST_WINDOW = 2000;
@@ -89,7 +90,7 @@ const AFTER_CURSOR = `($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2::ti
  * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $16 rows
  * whatever the filters; exact when it fills the page (every older match comes after those found).
  */
-const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+const LIST_RECENT = `SELECT ${LIST_COLUMNS}
        FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $16) c
       WHERE ${FILTERS}
       ORDER BY c.created_at DESC, c.id DESC
@@ -99,12 +100,12 @@ const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
  * name: list-contacts-page — an unfiltered page: the newest contacts after the cursor, straight from
  * the (workspace_id, created_at, id) index, one short query (no filter expressions to plan).
  */
-const LIST_PAGE = preparedStatement('list-contacts-page', `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+const LIST_PAGE = preparedStatement('list-contacts-page', `SELECT ${LIST_COLUMNS}
        FROM contacts c
       WHERE c.workspace_id = $1
       ORDER BY c.created_at DESC, c.id DESC
       LIMIT $2`);
-const LIST_PAGE_AFTER = preparedStatement('list-contacts-page-after', `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+const LIST_PAGE_AFTER = preparedStatement('list-contacts-page-after', `SELECT ${LIST_COLUMNS}
        FROM contacts c
       WHERE c.workspace_id = $1 AND (c.created_at, c.id) < ($3::timestamptz, $4::uuid)
       ORDER BY c.created_at DESC, c.id DESC
@@ -118,7 +119,7 @@ const LIST_PAGE_AFTER = preparedStatement('list-contacts-page-after', `SELECT ${
  */
 const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
         SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $16)
-     SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}, (SELECT count(*) FROM candidates) AS candidates
+     SELECT ${LIST_COLUMNS}, (SELECT count(*) FROM candidates) AS candidates
        FROM (SELECT id FROM candidates ORDER BY created_at DESC, id DESC LIMIT $10) top
        JOIN contacts c ON c.id = top.id
       ORDER BY c.created_at DESC, c.id DESC`;
@@ -138,7 +139,7 @@ const WORD_HITS = `WITH terms AS MATERIALIZED (SELECT term, to_tsquery('simple':
  * index. Reached with filters only when matches are both scarce among the newest contacts and
  * more than the cap in all.
  */
-const LIST_ORDERED = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+const LIST_ORDERED = `SELECT ${LIST_COLUMNS}
        FROM contacts c
       WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS}
       ORDER BY c.created_at DESC, c.id DESC
@@ -202,7 +203,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
   const needed = filters.limit + 1;
   const window = Math.max(plan.window, needed);
 
-  type Row = ContactRow & { created_key: string };
+  type Row = ContactTextRow;
   let rows: Row[] | null = null;
   // The matches found so far, in order. Each phase found every match up to where it stopped, so
   // the next one goes on after the last of them, asking only for the rest of the page.
@@ -210,7 +211,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
   const onward = (limit: number) => {
     const next = [...params];
     const last = found[found.length - 1];
-    if (last) [next[1], next[2]] = [last.created_key, last.id];
+    if (last) [next[1], next[2]] = [cursorTimeFromUtcText(last.created_utc), last.id];
     next[9] = limit;
     return next;
   };
@@ -273,7 +274,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
 
   const page = rows.slice(0, filters.limit);
   const last = page[page.length - 1];
-  const nextCursor = rows.length > filters.limit && last ? encodeCursor({ at: last.created_key, id: last.id }) : null;
-  return { contacts: page.map(toContact), nextCursor };
+  const nextCursor = rows.length > filters.limit && last ? encodeCursor({ at: cursorTimeFromUtcText(last.created_utc), id: last.id }) : null;
+  return { contacts: page.map(toContactFromText), nextCursor };
 }
 

@@ -4,6 +4,7 @@
  * list, the API's camelCase answer, and the stored score inputs (contacts.score_inputs) with the
  * explained parts of a score. The rules that fill these live in src/contacts and src/scoring.
  */
+import { utcTextColumn } from '../platform/utc-text.js';
 import type { ContactStatus, SubscriptionState } from './contact.schemas.js';
 
 /** The engagement counters a score is computed from (contact_engagement, summed by src/scoring). */
@@ -50,4 +51,21 @@ export interface ContactRow {
 
 export const CONTACT_COLUMNS = `id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields,
   timezone, subscription_state, score, score_inputs, last_activity_at, created_at, updated_at`;
+
+/**
+ * A contacts row whose times were read as UTC text (`(t AT TIME ZONE 'UTC')::text`,
+ * src/platform/utc-text.ts) instead of Dates: what hot lists select (`contactTextColumns`).
+ */
+export interface ContactTextRow extends Omit<ContactRow, 'last_activity_at' | 'created_at' | 'updated_at'> {
+  last_activity_utc: string | null;
+  created_utc: string;
+  updated_utc: string;
+}
+
+/** The columns of a ContactTextRow, each qualified by `alias` (the table's alias in the query). */
+export function contactTextColumns(alias: string): string {
+  const plain = ['id', 'email', 'first_name', 'last_name', 'company', 'job_title', 'phone', 'status', 'tags', 'custom_fields', 'timezone', 'subscription_state', 'score', 'score_inputs'];
+  const times = [['last_activity_at', 'last_activity_utc'], ['created_at', 'created_utc'], ['updated_at', 'updated_utc']];
+  return [...plain.map((column) => `${alias}.${column}`), ...times.map(([column, as]) => utcTextColumn(`${alias}.${column}`, as!))].join(', ');
+}
 
