@@ -3,8 +3,8 @@
  * "newest first + filter" in bounded phases over the created_at and GIN indexes, keyset-paginated
  * on (created_at, id) with the cursors of src/http/cursor.ts.
  */
-import { preparedStatement, type Queryable } from '../db/database.js';
-import { contactTextColumns, type ContactTextRow } from '../core/contact.js';
+import { arrayRows, preparedStatement, type Queryable } from '../db/database.js';
+import { contactTextColumns, contactTextRowOf, type ContactTextRow } from '../core/contact.js';
 import type { Contact, ContactStatus } from '../core/contact.schemas.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { cursorTimeFromUtcText } from '../platform/utc-text.js';
@@ -104,6 +104,7 @@ const LIST_RECENT = `SELECT ${LIST_COLUMNS}
  * 10 % of the workspace's rows, finds it dearer than the plan for the actual limit and so plans the
  * statement again on every execution (pg_prepared_statements: 0 generic plans); with the limit known
  * it keeps the one generic plan after five executions, about a third of the statement's CPU.
+ * Its rows come as arrays of values (`arrayRows`).
  */
 const pageStatements = new Map<string, string>();
 /** The largest page (limit + 1) that gets a prepared statement of its own; the API allows 501. */
@@ -119,7 +120,8 @@ function pageStatement(after: boolean, rows: number): { sql: string; sized: bool
       WHERE c.workspace_id = $1${after ? ' AND (c.created_at, c.id) < ($2::timestamptz, $3::uuid)' : ''}
       ORDER BY c.created_at DESC, c.id DESC
       LIMIT ${sized ? String(rows) : `$${after ? 4 : 2}::int`}`;
-    sql = sized ? preparedStatement(name, text) : text;
+    // Rows as arrays (src/db/database.ts), made into rows of one shape by contactTextRowOf.
+    sql = arrayRows(sized ? preparedStatement(name, text) : text);
     pageStatements.set(name, sql);
   }
   return { sql, sized };
@@ -234,7 +236,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
     const page = pageStatement(position !== null, needed);
     const values: unknown[] = position ? [workspaceId, position.at, position.id] : [workspaceId];
     if (!page.sized) values.push(needed);
-    rows = (await q.query<Row>(page.sql, values)).rows;
+    rows = (await q.query<unknown[]>(page.sql, values)).rows.map(contactTextRowOf);
   } else if (!exactEmail) {
     const recent = await q.query<Row>(LIST_RECENT, [...params, window]);
     // Complete when the page is full.
