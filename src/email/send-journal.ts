@@ -166,14 +166,24 @@ export class SendJournal {
   // the row until it committed, and the reclaim reads the marks after taking its locks. An
   // acceptance needs no check: a row of a claim that was lost is never read (the claim token
   // differs) and is deleted with the message's next outcome. `id = ANY` lets the planner see how
-  // few rows it touches (the recordset alone is estimated at 100 rows and made it scan the table).
+  // few rows it touches (the set alone is estimated at 100 rows and made it scan the table). The
+  // rows travel as typed arrays, one per column: parsing a JSON document per statement cost
+  // about a sixth of this statement's backend CPU, which is paid once per handful of emails.
   private async writeMarksAndAcceptances(items: JournalWrite[]): Promise<boolean[]> {
-    const rows = items.map((i) =>
-      i.kind === 'mark'
-        ? { id: i.id, workspace_id: null, claim_token: i.claimToken, accept: false, provider: i.to.provider, idempotent: i.to.idempotent, provider_message_id: null }
-        : { id: i.id, workspace_id: i.workspaceId, claim_token: i.claimToken, accept: true, provider: i.provider, idempotent: null, provider_message_id: i.providerMessageId },
-    );
-    const result = await this.options.db.query<{ message_id: string }>(JOURNAL_SQL, [JSON.stringify(rows), this.options.clock.now(), items.filter((i) => i.kind === 'mark').map((i) => i.id)]);
+    const marks = items.filter((i): i is Extract<JournalWrite, { kind: 'mark' }> => i.kind === 'mark');
+    const accepts = items.filter((i): i is Extract<JournalWrite, { kind: 'accept' }> => i.kind === 'accept');
+    const result = await this.options.db.query<{ message_id: string }>(JOURNAL_SQL, [
+      marks.map((m) => m.id),
+      marks.map((m) => m.claimToken),
+      marks.map((m) => m.to.provider),
+      marks.map((m) => (m.to.idempotent ? 't' : 'f')),
+      accepts.map((a) => a.id),
+      accepts.map((a) => a.workspaceId),
+      accepts.map((a) => a.claimToken),
+      accepts.map((a) => a.provider),
+      accepts.map((a) => a.providerMessageId),
+      this.options.clock.now(),
+    ]);
     const written = new Set(result.rows.map((r) => r.message_id));
     return items.map((i) => written.has(i.id));
   }
@@ -213,19 +223,19 @@ export class SendJournal {
 
 const JOURNAL_SQL = preparedStatement(
   'mark-hand-off-and-accepted',
-  `WITH r AS (
-     SELECT * FROM jsonb_to_recordset($1::jsonb)
-       AS r(id uuid, workspace_id uuid, claim_token uuid, accept boolean, provider text, idempotent boolean, provider_message_id text)
-   ), marked AS (
+  `WITH marked AS (
      SELECT m.workspace_id, m.id, r.claim_token, r.provider, r.idempotent
-       FROM messages m JOIN r ON m.id = r.id AND m.claim_token = r.claim_token AND NOT r.accept
-      WHERE m.id = ANY($3::uuid[]) AND m.status = 'sending'
+       FROM messages m
+       JOIN unnest($1::uuid[], $2::uuid[], $3::text[], $4::boolean[]) AS r(id, claim_token, provider, idempotent)
+         ON m.id = r.id AND m.claim_token = r.claim_token
+      WHERE m.id = ANY($1::uuid[]) AND m.status = 'sending'
         FOR KEY SHARE OF m
    )
    INSERT INTO message_handoffs (workspace_id, message_id, claim_token, accepted, provider, idempotent, provider_message_id, at)
-   SELECT workspace_id, id, claim_token, false, provider, idempotent, NULL, $2::timestamptz FROM marked
+   SELECT workspace_id, id, claim_token, false, provider, idempotent, NULL, $10::timestamptz FROM marked
    UNION ALL
-   SELECT workspace_id, id, claim_token, true, provider, NULL, provider_message_id, $2::timestamptz FROM r WHERE accept
+   SELECT a.workspace_id, a.id, a.claim_token, true, a.provider, NULL, a.provider_message_id, $10::timestamptz
+     FROM unnest($5::uuid[], $6::uuid[], $7::uuid[], $8::text[], $9::text[]) AS a(id, workspace_id, claim_token, provider, provider_message_id)
    RETURNING message_id`,
 );
 
