@@ -68,10 +68,10 @@ export function createMessagePersonalizer(deps: { db: Database; clock: Clock; lo
 
   /** One workspace's messages of one batch; returns each message's decision. */
   async function decide(workspaceId: string, messages: PersonalizableMessage[], concurrency: number, decisions: Map<string, Decision>): Promise<void> {
-    const context = await loadAiContext(db, workspaceId);
     const withContact = messages.filter((m) => m.contactId !== null);
     for (const m of messages) if (m.contactId === null) decisions.set(m.id, { outcome: 'fallback', reason: 'the message has no contact', content: originalOf(m) });
-    const facts = await service.factsOfMany(db, workspaceId, withContact.map((m) => m.contactId!));
+    // Two independent reads, in flight together: the batch waits for one round trip, not two.
+    const [context, facts] = await Promise.all([loadAiContext(db, workspaceId), service.factsOfMany(db, workspaceId, withContact.map((m) => m.contactId!))]);
     const variantRows: Array<Record<string, unknown>> = [];
     for (const mode of ['offline', 'provider'] as const) {
       const group = withContact.filter((m) => m.aiMode === mode);
