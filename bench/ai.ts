@@ -15,14 +15,17 @@
  *
  * Beside them, for reading the figures on a busy machine: the plain email baseline (the same
  * campaign messages without personalization, same sender, same sink), and for each phase the
- * bench process's CPU per email and the SQL statements per email (counted on the pool).
+ * bench process's CPU per email, the CPU of the database's PostgreSQL backends per email (from
+ * /proc, when the server is local) and the SQL statements per email (counted on the pool); the
+ * baseline's and offline's CPU per email are BENCH lines too, and the load average is printed.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import pg from 'pg';
 import { startSmtpSink } from './smtp-sink.js';
-import { countedDatabase } from './support.js';
+import { backendCpuMs, countedDatabase } from './support.js';
 import { loadAiContext } from '../src/ai/context.js';
 import { personalizePrompt } from '../src/ai/chat.js';
 import type { GovernedItem } from '../src/ai/personalize.js';
@@ -32,6 +35,7 @@ import { createPostgresDatabase, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createRuntime } from '../src/init.js';
 import { createLogger } from '../src/platform/logger.js';
+import { MESSAGES_CHANNEL } from '../src/email/outbox.js';
 
 const OFFLINE_EMAILS = Number(process.env.BENCH_AI_OFFLINE_EMAILS ?? 5000);
 const PROVIDER_EMAILS = Number(process.env.BENCH_AI_PROVIDER_EMAILS ?? 1000);
@@ -68,14 +72,23 @@ function withDatabase(url: string, name: string): string {
 
 const HTML = '<p>Our <a href="https://shop.example.com/spring">spring collection</a> is here, with a garden chair and a parasol for your terrace.</p>';
 
-/** CPU of this process (µs) and statements, from a start mark. */
-function meter(statements: () => number): () => { cpuUs: number; statements: number } {
+/** CPU of this process and of the database's backends (µs), and statements, from a start mark. */
+async function meter(db: Database, statements: () => number): Promise<() => Promise<Cost>> {
   const cpu = process.cpuUsage();
   const s0 = statements();
-  return () => {
+  const b0 = await backendCpuMs(db);
+  return async () => {
     const d = process.cpuUsage(cpu);
-    return { cpuUs: d.user + d.system, statements: statements() - s0 };
+    const b1 = await backendCpuMs(db);
+    return { cpuUs: d.user + d.system, dbCpuUs: b0 === null || b1 === null ? null : (b1 - b0) * 1000, statements: statements() - s0 };
   };
+}
+
+interface Cost {
+  cpuUs: number;
+  /** null where /proc does not show the backends (a remote server). */
+  dbCpuUs: number | null;
+  statements: number;
 }
 
 async function enqueue(db: Database, workspaceId: string, mode: 'offline' | 'provider' | null, prefix: string): Promise<number> {
@@ -85,6 +98,9 @@ async function enqueue(db: Database, workspaceId: string, mode: 'offline' | 'pro
        FROM contacts c WHERE c.workspace_id = $1 AND c.email LIKE $5`,
     [workspaceId, mode, prefix, HTML, `${prefix}%`],
   );
+  // As the outbox does for every message it queues: a running sender wakes at once instead of at
+  // its next poll (up to a second later, which the phase's time would otherwise include).
+  await db.query('SELECT pg_notify($1, $2)', [MESSAGES_CHANNEL, workspaceId]);
   return result.rowCount;
 }
 
@@ -100,6 +116,7 @@ async function drain(db: Database, workspaceId: string): Promise<number> {
 async function main(): Promise<void> {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) throw new Error('DATABASE_URL is required (postgres://…)');
+  const loadStart = loadavg().map((l) => l.toFixed(2)).join(' ');
   const name = `uh_bench_ai_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -130,23 +147,25 @@ async function main(): Promise<void> {
 
     // 0. The plain email baseline: the same messages, not personalized.
     await enqueue(db, workspaceId, null, 'plain');
-    let mark = meter(statements);
+    let mark = await meter(db, statements);
     sender.start();
     const plainSeconds = await drain(db, workspaceId);
-    const plain = mark();
+    const plain = await mark();
 
     // 1. Offline personalization through the sender.
-    mark = meter(statements);
+    // Each phase's messages are queued before its mark, as the baseline's are: the marks count
+    // sending them, not inserting them.
     await enqueue(db, workspaceId, 'offline', 'off');
+    mark = await meter(db, statements);
     const offlineSeconds = await drain(db, workspaceId);
-    const offline = mark();
+    const offline = await mark();
 
     // 2. The OpenAI-compatible provider, 300 ms per answer.
     await runtime.deps.ai.settings.put(workspaceId, actor, { provider: 'openai', model: 'gpt-4o-mini', baseUrl: model.url, apiKey: 'bench-key', timeoutMs: 5000, maxRetries: 0 });
-    mark = meter(statements);
     await enqueue(db, workspaceId, 'provider', 'prov');
+    mark = await meter(db, statements);
     const providerSeconds = await drain(db, workspaceId);
-    const provider = mark();
+    const provider = await mark();
     await runtime.close();
 
     // 3. Governance alone, with a budget set so the reservation runs: sender-sized batches whose
@@ -166,14 +185,14 @@ async function main(): Promise<void> {
         return { value: 'ok', usage: { tokensIn: 300, tokensOut: 80 } };
       },
     };
-    mark = meter(statements);
+    mark = await meter(db, statements);
     const governanceStart = performance.now();
     for (let done = 0; done < GOVERNANCE_CALLS; done += GOVERNANCE_BATCH) {
       const context = await loadAiContext(db, workspaceId);
       await service.governedMany(db, workspaceId, actor, 'personalize', context, answering, Array.from({ length: Math.min(GOVERNANCE_BATCH, GOVERNANCE_CALLS - done) }, () => item));
     }
     const governanceUs = ((performance.now() - governanceStart) * 1000) / GOVERNANCE_CALLS;
-    const governance = mark();
+    const governance = await mark();
 
     const outcomes = await db.query<{ ai_mode: string; ai_outcome: string; status: string; n: number }>('SELECT ai_mode, ai_outcome, status, count(*)::int AS n FROM messages WHERE workspace_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3', [workspaceId]);
     const received = await sink.received();
@@ -185,9 +204,13 @@ async function main(): Promise<void> {
       console.log(`NOT VALID: not every message was personalized and delivered (fallbacks: ${reasons.rows.map((r) => `${r.reason}=${r.n}`).join(', ')})`);
       process.exitCode = 1;
     }
-    const per = (m: { cpuUs: number; statements: number }, n: number) => `${(m.cpuUs / n).toFixed(0)} µs CPU and ${(m.statements / n).toFixed(3)} statements per email`;
+    const dbUs = (m: Cost, n: number) => (m.dbCpuUs === null ? 'unknown' : (m.dbCpuUs / n).toFixed(0));
+    const per = (m: Cost, n: number) => `${(m.cpuUs / n).toFixed(0)} µs CPU here, ${dbUs(m, n)} µs in PostgreSQL and ${(m.statements / n).toFixed(3)} statements per email`;
     console.log(`plain ${plainSeconds.toFixed(2)} s for ${BASELINE_EMAILS} (${per(plain, BASELINE_EMAILS)}); offline ${offlineSeconds.toFixed(2)} s for ${OFFLINE_EMAILS} (${per(offline, OFFLINE_EMAILS)}); provider ${providerSeconds.toFixed(2)} s for ${PROVIDER_EMAILS} (${per(provider, PROVIDER_EMAILS)})`);
     console.log(`governance: ${(governance.cpuUs / GOVERNANCE_CALLS).toFixed(0)} µs CPU and ${(governance.statements / GOVERNANCE_CALLS).toFixed(3)} statements per call`);
+    console.log(`load average ${loadStart} at the start, ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`);
+    console.log(`BENCH ai_baseline_cpu_us_per_email ${(plain.cpuUs / BASELINE_EMAILS).toFixed(0)} us (PostgreSQL ${dbUs(plain, BASELINE_EMAILS)} us)`);
+    console.log(`BENCH ai_offline_cpu_us_per_email ${(offline.cpuUs / OFFLINE_EMAILS).toFixed(0)} us (PostgreSQL ${dbUs(offline, OFFLINE_EMAILS)} us)`);
     console.log(`BENCH ai_baseline_email_per_s ${(BASELINE_EMAILS / plainSeconds).toFixed(0)} emails/s`);
     console.log(`BENCH ai_offline_emails_per_s ${(OFFLINE_EMAILS / offlineSeconds).toFixed(0)} emails/s`);
     console.log(`BENCH ai_provider_emails_per_s ${(PROVIDER_EMAILS / providerSeconds).toFixed(0)} emails/s (bound: ${SENDER_CONCURRENCY} / ${PROVIDER_DELAY_MS / 1000} s = ${(SENDER_CONCURRENCY / (PROVIDER_DELAY_MS / 1000)).toFixed(0)})`);

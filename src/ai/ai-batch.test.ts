@@ -7,6 +7,7 @@ import { recordEvents } from '../core/events.js';
 import { createLogger } from '../platform/logger.js';
 import { systemClock } from '../platform/clock.js';
 import { ModelReplyClassifier } from './classify.js';
+import { sentContentOf } from './offline-compiled.js';
 import { createMessagePersonalizer, type PersonalizableMessage } from './send-time.js';
 
 let t: TestApp;
@@ -90,6 +91,41 @@ describe('send-time personalization of a sender batch', () => {
       const calls = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_calls WHERE message_id = ANY($1::uuid[]) AND operation = 'personalize' AND outcome = 'ok'`, [batch.map((m) => m.id)]);
       expect(calls.rows[0]!.n).toBe(n);
     }
+  });
+
+  it('keeps offline variants per (content, contact) when approval is required, as the full rules make them, and reuses approved ones', async () => {
+    await useOffline();
+    const policy = { allowedProviders: ['offline', 'openai', 'anthropic'], allowedModels: [], maxTokens: 800, redactPii: true, personalFields: [], requireApproval: true };
+    expect((await api('PUT', '/api/ai/policy', policy)).statusCode).toBe(200);
+    const html = '<html><head><style>p { margin: 0 }</style></head><body><p>See <a href="https://shop.example.com/spring">the offer</a>, one for every contact.</p></body></html>';
+    // Six emails of one content to three contacts: the compiled rules serve from the third on.
+    const batch = async (key: string): Promise<PersonalizableMessage[]> => {
+      const out: PersonalizableMessage[] = [];
+      for (let i = 0; i < 6; i++) {
+        const contactId = contactIds[i % contactIds.length]!;
+        const { id } = await enqueueEmail(t.db, { workspaceId: owner.workspaceId, contactId, idempotencyKey: `${key}-${i}`, sourceType: 'campaign', sourceId: null, from: 'a@unitehub.local', to: `c${i}@example.com`, subject: 'Spring offer', html, text: 'See the offer.', aiMode: 'offline' });
+        out.push({ id, workspaceId: owner.workspaceId, contactId, sourceType: 'campaign', sourceId: null, subject: 'Spring offer', html, text: 'See the offer.', aiMode: 'offline' });
+      }
+      return out;
+    };
+    const personalize = createMessagePersonalizer({ db: t.db, clock: systemClock, logger: createLogger('silent'), service: t.runtime.deps.ai.service });
+    const first = await batch('approval-offline-1');
+    const sent = await personalize(first);
+    expect(first.every((m) => sent.get(m.id)!.subject === 'Spring offer')).toBe(true);
+    const pending = ((await api('GET', '/api/ai/reviews?status=pending')).json() as { variants: Array<{ id: string; contactId: string; subject: string; html: string; text: string }> }).variants.filter((v) => v.html.includes('one for every contact'));
+    expect(pending.map((v) => v.contactId).sort()).toEqual([...contactIds].sort());
+    for (const v of pending) {
+      // What the full pipeline (the API's preview, one call) makes for that contact.
+      const preview = await t.runtime.deps.ai.service.personalize({ workspaceId: owner.workspaceId, actor: { type: 'system', id: null }, draft: { subject: 'Spring offer', preheader: '', html }, contactId: v.contactId, mode: 'offline' });
+      expect({ subject: v.subject, html: v.html, text: v.text }).toEqual(sentContentOf(preview.draft));
+      expect((await api('POST', `/api/ai/reviews/${v.id}/approve`)).statusCode).toBe(200);
+    }
+    const second = await batch('approval-offline-2');
+    const again = await personalize(second);
+    const rows = await t.db.query<{ id: string; ai_outcome: string; ai_reason: string }>('SELECT id, ai_outcome, ai_reason FROM messages WHERE id = ANY($1::uuid[])', [second.map((m) => m.id)]);
+    expect(rows.rows.every((r) => r.ai_outcome === 'personalized' && r.ai_reason === 'cached variant')).toBe(true);
+    for (const m of second) expect(again.get(m.id)!.subject).toBe(pending.find((v) => v.contactId === m.contactId)!.subject);
+    expect((await api('PUT', '/api/ai/policy', { ...policy, requireApproval: false })).statusCode).toBe(200);
   });
 
   it('reserves a provider batch against the budget at once: the calls that fit run, the rest send the original', async () => {

@@ -2,9 +2,9 @@
  * The AI call log: one ai_calls row for every call, including refused and failed ones, and the
  * usage reads over it (filtered list, spend per day by model).
  */
-import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
+import { uuidv7 } from '../platform/uuid.js';
 
 import type { AI_OPERATIONS, AI_OUTCOMES } from './ai.schemas.js';
 
@@ -40,7 +40,8 @@ export async function logCall(q: Queryable, call: AiCallRecord): Promise<string>
 export async function logCalls(q: Queryable, calls: AiCallRecord[]): Promise<string[]> {
   if (calls.length === 0) return [];
   const rows = calls.map((call) => ({
-    id: randomUUID(),
+    // Time-ordered: a batch's rows land on the right edge of the primary key, not on random pages.
+    id: uuidv7(call.at.getTime()),
     workspace_id: call.workspaceId,
     actor_type: call.actor.type,
     actor_id: call.actor.id,

@@ -4,6 +4,10 @@
  * greeting, the first name in the subject and one context line chosen from the contact's own data
  * (docs/ai.md lists the rules in order), and never touches the original's links, Liquid tags or
  * wording. Contact values that look like markup, Liquid, addresses or domains are not used.
+ *
+ * The rules run in three steps so a batch can share the first: what they read from the original
+ * email (readOriginal, the same for every contact), what they choose for a contact (chooseOffline)
+ * and the email that choice gives (applyOffline); offline-compiled.ts builds on them.
  */
 import { RulesReplyClassifier } from '../scoring/classifier.js';
 import type { AiProvider, ContactFacts, EmailDraft, Personalized, ProviderCall, ReplyVerdict } from './provider.js';
@@ -66,41 +70,70 @@ function insertOpening(html: string, paragraphs: string[]): string {
   return block + html;
 }
 
-export function personalizeOffline(draft: EmailDraft, contact: ContactFacts): Personalized {
-  const changes: string[] = [];
+/** What the rules read from the original email: the same for every contact. */
+export interface OfflineOriginal {
+  draft: EmailDraft;
+  /** The subject with its first letter lowered when its first word is an ordinary capitalized word. */
+  lowered: string;
+  subjectUsesName: boolean;
+  /** The body neither opens with a greeting nor uses the first-name tag. */
+  greetable: boolean;
+}
+
+export function readOriginal(draft: EmailDraft): OfflineOriginal {
+  const subject = draft.subject;
+  const lowered = /^[A-Z][a-z]+\b/.test(subject) && !/^I\b/.test(subject) ? subject[0]!.toLowerCase() + subject.slice(1) : subject;
+  return { draft, lowered, subjectUsesName: USES_NAME.test(subject), greetable: !GREETING.test(leadingText(draft.html)) && !USES_NAME.test(draft.html.slice(0, 2000)) };
+}
+
+/** What the rules decide for one contact: the values they use and where they go. */
+export interface OfflineChoice {
+  /** The contact's first name, fit to appear in an email, or null. */
+  first: string | null;
+  subjectName: boolean;
+  greeting: boolean;
+  context: { line: string; rule: string } | null;
+  /** The context line is the preheader too (the email has none). */
+  preheader: boolean;
+}
+
+export function chooseOffline(original: OfflineOriginal, contact: ContactFacts): OfflineChoice {
   const first = usableValue(contact.firstName);
-  let subject = draft.subject;
-  if (first && !USES_NAME.test(subject) && !subject.toLowerCase().includes(first.toLowerCase())) {
-    const lowered = /^[A-Z][a-z]+\b/.test(subject) && !/^I\b/.test(subject) ? subject[0]!.toLowerCase() + subject.slice(1) : subject;
-    const candidate = `${first}, ${lowered}`;
-    if (candidate.length <= MAX_SUBJECT) {
-      subject = candidate;
-      changes.push('subject: added the first name');
-    }
-  }
+  const subject = original.draft.subject;
+  const subjectName = first !== null && !original.subjectUsesName && !subject.toLowerCase().includes(first.toLowerCase()) && `${first}, ${original.lowered}`.length <= MAX_SUBJECT;
   const context = contextLine(contact);
-  let preheader = draft.preheader;
-  if (preheader.trim() === '' && context) {
-    preheader = context.line;
-    changes.push(`preheader: context line (${context.rule})`);
-  }
+  return { first, subjectName, greeting: first !== null && original.greetable, context, preheader: context !== null && original.draft.preheader.trim() === '' };
+}
+
+/** What a choice changes, in words a marketer reads, in the order the rules apply. */
+export function changesOf(choice: OfflineChoice): string[] {
+  const changes: string[] = [];
+  if (choice.subjectName) changes.push('subject: added the first name');
+  if (choice.preheader) changes.push(`preheader: context line (${choice.context!.rule})`);
+  if (choice.greeting) changes.push('body: added a greeting');
+  if (choice.context) changes.push(`body: added a context line (${choice.context.rule})`);
+  return changes;
+}
+
+/** The email a choice gives; `first` and `line` stand for its values (offline-compiled.ts passes marks). */
+export function applyOffline(original: OfflineOriginal, choice: OfflineChoice, first = choice.first ?? '', line = choice.context?.line ?? ''): Personalized {
+  const { draft } = original;
+  const changes = changesOf(choice);
   const opening: string[] = [];
-  const text = leadingText(draft.html);
-  if (first && !GREETING.test(text) && !USES_NAME.test(draft.html.slice(0, 2000))) {
-    opening.push(`Hi ${first},`);
-    changes.push('body: added a greeting');
-  }
-  if (context) {
-    opening.push(context.line);
-    changes.push(`body: added a context line (${context.rule})`);
-  }
+  if (choice.greeting) opening.push(`Hi ${first},`);
+  if (choice.context) opening.push(line);
   let html = draft.html;
   if (opening.length > 0) {
     const inserted = insertOpening(html, opening);
     if (inserted === html) changes.splice(changes.length - opening.length, opening.length);
     html = inserted;
   }
-  return { draft: { subject, preheader, html }, changes };
+  return { draft: { subject: choice.subjectName ? `${first}, ${original.lowered}` : draft.subject, preheader: choice.preheader ? line : draft.preheader, html }, changes };
+}
+
+export function personalizeOffline(draft: EmailDraft, contact: ContactFacts): Personalized {
+  const original = readOriginal(draft);
+  return applyOffline(original, chooseOffline(original, contact));
 }
 
 /** Subject variants by fixed rewrites of the original; the original's words and tags are kept. */

@@ -23,7 +23,8 @@ import { checkGenerated } from './checks.js';
 import { createOfflineProvider } from './offline.js';
 import { loadAiContext, type AiContext } from './context.js';
 import { costOf, priceIn, type AiPolicy } from './policy.js';
-import { AiCallError, type AiProvider, type ContactFacts, type EmailDraft, type Usage } from './provider.js';
+import type { CheckedAnswer, OfflineCompiler, PersonalizedValue } from './offline-compiled.js';
+import { AiCallError, type AiProvider, type ContactFacts, type EmailDraft, type Personalized, type Usage } from './provider.js';
 import { Redactor } from './redaction.js';
 import type { AiSettings } from './settings.js';
 
@@ -220,8 +221,12 @@ export class AiService {
     return outcomes.map((o, i) => ({ outcome: o.outcome, reasonCode: o.reasonCode, reason: o.reason, value: o.value, provider, cost: o.cost, callId: ids[i]! }));
   }
 
-  /** The governed personalization of one draft for one contact (a batch item). */
-  personalizeItem(draft: EmailDraft, contactId: string, facts: ContactFacts | null, policy: AiPolicy, links: CallLinks = {}): GovernedItem<{ draft: EmailDraft; changes: string[] }> {
+  /**
+   * The governed personalization of one draft for one contact (a batch item). With `offline` (a
+   * sender batch's compiler), the offline rules' output comes from the original's compiled shell
+   * where that gives the same result (offline-compiled.ts), with the content sent in `sent`.
+   */
+  personalizeItem(draft: EmailDraft, contactId: string, facts: ContactFacts | null, policy: AiPolicy, links: CallLinks = {}, offline?: OfflineCompiler): GovernedItem<PersonalizedValue> {
     return {
       links: { ...links, contactId },
       personalValues: facts ? policy.personalFields.map((k) => facts.custom[k]).filter((v): v is string => typeof v === 'string') : [],
@@ -230,13 +235,21 @@ export class AiService {
         if (!facts) return { refused: 'the contact does not exist', usage: { tokensIn: 0, tokensOut: 0 } };
         // Stand-ins are handed out in the same order for the draft and the facts as in the estimate.
         const sentDraft = redactor.redactDraft(draft);
-        const result = await provider.personalize(sentDraft, redactor.redactFacts(facts), maxTokens);
-        const out = result.value.draft;
-        const unknown = redactor.unknownStandIns(`${out.subject}${out.preheader}${out.html}`);
-        if (unknown.length > 0) return { refused: `the output has stand-ins we did not send: ${unknown.slice(0, 3).join(' ')}`, usage: result.usage };
-        const checked = await checkGenerated(sentDraft, out);
-        if (!checked.ok) return { refused: checked.reason, usage: result.usage };
-        return { value: { draft: redactor.restoreDraft(checked.draft), changes: result.value.changes }, usage: result.usage };
+        const sentFacts = redactor.redactFacts(facts);
+        const checkAnswer = async (answer: Personalized, usage: Usage): Promise<CheckedAnswer> => {
+          const out = answer.draft;
+          const unknown = redactor.unknownStandIns(`${out.subject}${out.preheader}${out.html}`);
+          if (unknown.length > 0) return { refused: `the output has stand-ins we did not send: ${unknown.slice(0, 3).join(' ')}`, usage };
+          const checked = await checkGenerated(sentDraft, out);
+          if (!checked.ok) return { refused: checked.reason, usage };
+          return { value: { draft: redactor.restoreDraft(checked.draft), changes: answer.changes }, usage };
+        };
+        if (offline && provider.kind === 'offline') {
+          const compiled = await offline.personalize(sentDraft, sentFacts, (answer) => checkAnswer(answer, { tokensIn: 0, tokensOut: 0 }));
+          if (compiled) return compiled;
+        }
+        const result = await provider.personalize(sentDraft, sentFacts, maxTokens);
+        return checkAnswer(result.value, result.usage);
       },
     };
   }
@@ -279,7 +292,7 @@ export class AiService {
   }
 }
 
-export function personalizeResultOf(governed: Governed<{ draft: EmailDraft; changes: string[] }>, original: EmailDraft): PersonalizeResult {
+export function personalizeResultOf(governed: Governed<PersonalizedValue>, original: EmailDraft): PersonalizeResult {
   const ok = governed.outcome === 'ok' && governed.value;
   return {
     outcome: governed.outcome,

@@ -15,11 +15,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/database.js';
-import { textFromHtml } from '../email/render.js';
 import { SYSTEM_ACTOR } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { loadAiContext } from './context.js';
+import { OfflineCompiler, sentContentOf } from './offline-compiled.js';
 import { personalizeResultOf, type AiMode, type AiService } from './personalize.js';
 import type { SentContent, VariantStatus } from './variants.js';
 
@@ -59,25 +59,19 @@ function contentHash(m: Pick<PersonalizableMessage, 'subject' | 'html' | 'text'>
   return createHash('sha256').update(JSON.stringify([m.subject, m.html, m.text])).digest('hex');
 }
 
-function withPreheader(html: string, preheader: string): string {
-  if (preheader.trim() === '') return html;
-  const escaped = preheader.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const hidden = `<div style="display:none;max-height:0;overflow:hidden">${escaped}</div>`;
-  const body = /<body\b[^>]*>/i.exec(html);
-  return body ? html.slice(0, body.index + body[0].length) + hidden + html.slice(body.index + body[0].length) : hidden + html;
-}
-
 export type MessagePersonalizer = (messages: PersonalizableMessage[], concurrency?: number) => Promise<Map<string, SentContent>>;
 
 export function createMessagePersonalizer(deps: { db: Database; clock: Clock; logger: Logger; service: AiService }): MessagePersonalizer {
   const { db, clock, service } = deps;
+  // The offline rules compiled per original email, kept across batches (offline-compiled.ts).
+  const offline = new OfflineCompiler();
 
   /** One workspace's messages of one batch; returns each message's decision. */
   async function decide(workspaceId: string, messages: PersonalizableMessage[], concurrency: number, decisions: Map<string, Decision>): Promise<void> {
-    const context = await loadAiContext(db, workspaceId);
     const withContact = messages.filter((m) => m.contactId !== null);
     for (const m of messages) if (m.contactId === null) decisions.set(m.id, { outcome: 'fallback', reason: 'the message has no contact', content: originalOf(m) });
-    const facts = await service.factsOfMany(db, workspaceId, withContact.map((m) => m.contactId!));
+    // Two independent reads, in flight together: the batch waits for one round trip, not two.
+    const [context, facts] = await Promise.all([loadAiContext(db, workspaceId), service.factsOfMany(db, workspaceId, withContact.map((m) => m.contactId!))]);
     const variantRows: Array<Record<string, unknown>> = [];
     for (const mode of ['offline', 'provider'] as const) {
       const group = withContact.filter((m) => m.aiMode === mode);
@@ -87,7 +81,7 @@ export function createMessagePersonalizer(deps: { db: Database; clock: Clock; lo
       // The offline rules are deterministic and free: with no approval to wait for, nothing is
       // worth caching, and skipping the variant rows saves two statements per batch.
       const store = mode === 'provider' || context.policy.requireApproval;
-      const hashes = new Map(group.map((m) => [m.id, contentHash(m)]));
+      const hashes = new Map(store ? group.map((m) => [m.id, contentHash(m)]) : []);
       const cached = new Map<string, { status: VariantStatus; subject: string; html: string; text_body: string }>();
       if (store) {
         const found = await db.query<{ content_hash: string; contact_id: string; status: VariantStatus; subject: string; html: string; text_body: string }>(
@@ -106,7 +100,7 @@ export function createMessagePersonalizer(deps: { db: Database; clock: Clock; lo
       }
       if (fresh.length === 0) continue;
       const items = fresh.map((m) =>
-        service.personalizeItem({ subject: m.subject, preheader: '', html: m.html }, m.contactId!, facts.get(m.contactId!) ?? null, context.policy, { messageId: m.id, campaignId: campaignOf(m) }),
+        service.personalizeItem({ subject: m.subject, preheader: '', html: m.html }, m.contactId!, facts.get(m.contactId!) ?? null, context.policy, { messageId: m.id, campaignId: campaignOf(m) }, offline),
       );
       const governed = await service.governedMany(db, workspaceId, SYSTEM_ACTOR, 'personalize', context, provider, items, concurrency);
       const now = clock.now().toISOString();
@@ -119,8 +113,7 @@ export function createMessagePersonalizer(deps: { db: Database; clock: Clock; lo
           decisions.set(m.id, { outcome: 'fallback', reason: `${result.reasonCode}: ${result.reason}`, content: original });
           return;
         }
-        const html = withPreheader(result.draft.html, result.draft.preheader);
-        const content: SentContent = { subject: result.draft.subject, html, text: textFromHtml(html) };
+        const content: SentContent = governed[i]!.value?.sent ?? sentContentOf(result.draft);
         const status: VariantStatus = context.policy.requireApproval ? 'pending' : 'approved';
         const key = `${hashes.get(m.id)}:${m.contactId}`;
         if (store && !stored.has(key)) {
