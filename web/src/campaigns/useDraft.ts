@@ -9,13 +9,14 @@ import { useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, errorMessage, type CampaignDefinition, type CampaignDetail, type DefinitionProblem } from '../api';
 import { definitionToFlow, flowToDefinition, problemsOf, pruneEdges, type Problem } from './builder';
 import { openedGraph, type Graph } from './edit';
+import { campaignKey } from './campaign-query';
 import { useHistory } from './history';
 
 export const AUTOSAVE_MS = 1200;
 
 export type SaveState = { kind: 'saved'; at?: Date } | { kind: 'pending' } | { kind: 'saving' } | { kind: 'error'; message: string } | { kind: 'conflict'; theirRevision: number };
 
-export const campaignKey = (campaignId: string) => ['campaign', campaignId] as const;
+export { campaignKey } from './campaign-query';
 
 export function toProblems(list: readonly DefinitionProblem[]): Problem[] {
   return list.map((p) => ({ message: p.message, ...(p.nodeId ? { nodeId: p.nodeId } : {}), ...(p.field ? { field: p.field } : {}) }));

@@ -15,6 +15,7 @@ import type { CanvasOverlay } from '../campaigns/overlay';
 import { Palette } from '../campaigns/Palette';
 import { BuilderSkeleton, ProblemsPanel, ResizablePanel } from '../campaigns/ProblemsPanel';
 import { campaignKey, useDraft, type SaveState } from '../campaigns/useDraft';
+import { campaignQuery } from '../campaigns/campaign-query';
 import { fieldLabel } from '@server/campaigns/problem-wording.js';
 import { Link, useLeaveGuard } from '../router';
 import { useCan } from '../session';
@@ -277,8 +278,7 @@ function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metric
 export function CampaignPage({ campaignId }: { campaignId: string }) {
   const can = useCan();
   // The definition is loaded once into the builder (later saves keep it in the cache); polling refreshes only the counts.
-  const detail = useQuery({ queryKey: campaignKey(campaignId), queryFn: () => api.campaigns.get(campaignId), staleTime: Infinity });
-  const counts = useQuery({ queryKey: [...campaignKey(campaignId), 'counts'], queryFn: () => api.campaigns.get(campaignId).then((d) => d.metrics.nodes), refetchInterval: POLL_MS, enabled: detail.isSuccess });
+  const detail = useQuery(campaignQuery(campaignId));
 
   if (detail.isPending) return <BuilderSkeleton />;
   if (detail.isError) {
@@ -295,8 +295,22 @@ export function CampaignPage({ campaignId }: { campaignId: string }) {
   const editable = can('campaigns:write') && data.campaign.status !== 'archived';
   return (
     <section className="page-wide builder-page">
-      <Builder key={data.campaign.id} detail={data} metrics={counts.data ?? data.metrics.nodes} editable={editable} />
+      <LiveBuilder key={data.campaign.id} detail={data} loadedAt={detail.dataUpdatedAt} editable={editable} />
       <SplitResults campaignId={campaignId} />
     </section>
   );
+}
+
+/** The builder with its live counts: they start as the loaded campaign's and are polled from then on. */
+function LiveBuilder({ detail, loadedAt, editable }: { detail: CampaignDetail; loadedAt: number; editable: boolean }) {
+  const campaignId = detail.campaign.id;
+  const counts = useQuery({
+    queryKey: [...campaignKey(campaignId), 'counts'],
+    queryFn: () => api.campaigns.get(campaignId).then((d) => d.metrics.nodes),
+    refetchInterval: POLL_MS,
+    initialData: detail.metrics.nodes,
+    initialDataUpdatedAt: loadedAt,
+    staleTime: POLL_MS,
+  });
+  return <Builder detail={detail} metrics={counts.data} editable={editable} />;
 }
