@@ -233,6 +233,22 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
               Fit view
             </button>
         </div>
+        {editable && empty ? (
+          <div className="canvas-empty" data-testid="canvas-empty">
+            <p>
+              <strong>Build the flow.</strong> Drag a step from the palette onto an arrow to insert it there, or select a step and click one in the palette to add it after.
+            </p>
+            {graph.nodes.length === 0 ? (
+              <button type="button" className="button primary small" onClick={() => onGraph((g) => addAfter(g, 'trigger', undefined))}>
+                Add a trigger
+              </button>
+            ) : (
+              <button type="button" className="button primary small" onClick={() => onGraph((g) => addAfter(g, 'email', entryId))}>
+                Add an email after the trigger
+              </button>
+            )}
+          </div>
+        ) : null}
         <div className="canvas-flow">
         <ReactFlow<StepNode, FlowEdgeView>
           nodes={nodes}
@@ -272,22 +288,6 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
                 <span className="swatch swatch-lit" aria-hidden="true" /> on the path ({overlay.steps.length} step{overlay.steps.length === 1 ? '' : 's'}) · <span className="swatch swatch-dim" aria-hidden="true" /> not reached
                 {overlay.currentNodeId ? ' · ringed: where the contact is now' : ''}
               </p>
-            </Panel>
-          ) : null}
-          {editable && empty ? (
-            <Panel position="top-center" className="canvas-empty">
-              <p>
-                <strong>Build the flow.</strong> Drag a step from the palette onto an arrow to insert it there, or select a step and click one in the palette to add it after.
-              </p>
-              {graph.nodes.length === 0 ? (
-                <button type="button" className="button primary small" onClick={() => onGraph((g) => addAfter(g, 'trigger', undefined))}>
-                  Add a trigger
-                </button>
-              ) : (
-                <button type="button" className="button primary small" onClick={() => onGraph((g) => addAfter(g, 'email', entryId))}>
-                  Add an email after the trigger
-                </button>
-              )}
             </Panel>
           ) : null}
         </ReactFlow>

@@ -33,6 +33,7 @@ export function useDraft(detail: CampaignDetail, editable: boolean) {
   const saved = useRef(JSON.stringify(flowToDefinition(initial.nodes, pruneEdges(initial.nodes, initial.edges), detail.definition.settings)));
   const revision = useRef(detail.campaign.draftRevision);
   const inFlight = useRef<Promise<boolean> | null>(null);
+  const savedAt = useRef<Date | undefined>(undefined);
 
   const { nodes, edges } = history.present;
   const liveEdges = useMemo(() => pruneEdges(nodes, edges), [nodes, edges]);
@@ -52,7 +53,8 @@ export function useDraft(detail: CampaignDetail, editable: boolean) {
           saved.current = body;
           revision.current = answer.campaign.draftRevision;
           setProblems(toProblems(answer.problems));
-          setState({ kind: 'saved', at: new Date() });
+          savedAt.current = new Date();
+          setState({ kind: 'saved', at: savedAt.current });
           queryClient.setQueryData<CampaignDetail>(campaignKey(campaignId), (old) => (old ? { ...old, campaign: answer.campaign, definition: JSON.parse(body) as CampaignDefinition, problems: answer.problems } : old));
           return true;
         } catch (error) {
@@ -77,6 +79,11 @@ export function useDraft(detail: CampaignDetail, editable: boolean) {
 
   // Autosave: a moment after the last change, unless a conflict waits for a choice.
   useEffect(() => {
+    // Back to what is saved before the autosave ran (an undo, a redo): nothing is pending any more.
+    if (!dirty && state.kind === 'pending') {
+      setState({ kind: 'saved', ...(savedAt.current ? { at: savedAt.current } : {}) });
+      return;
+    }
     if (!editable || !dirty || state.kind === 'conflict' || state.kind === 'saving') return;
     if (state.kind !== 'pending' && state.kind !== 'error') setState({ kind: 'pending' });
     const timer = window.setTimeout(() => void save(), AUTOSAVE_MS);
