@@ -28,6 +28,7 @@ import { createGuardianNotifier } from './guardian/notifier.js';
 import type { EmailProvider } from './email/provider.js';
 import type { HttpClient } from './email/providers/http.js';
 import { createEvaluatorWorker, GuardianEvaluator } from './guardian/evaluator.js';
+import { openCircuitProviders } from './guardian/signals.js';
 import { guardianHttpClient } from './guardian/http-client.js';
 import { createProcessMonitor, type ProcessMonitor } from './guardian/monitor.js';
 import { databaseCheck } from './health/health.js';
@@ -175,7 +176,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   });
   workers.push(deps.email.sender);
   circuitStates = () => deps.email.providers.circuitStates();
-  deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers), aiProviderCheck(db, clock, ai.settings));
+  deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers, (now) => openCircuitProviders(db, now)), aiProviderCheck(db, clock, ai.settings));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink }, { batchSize: config.engineBatchSize });
   workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
   const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new ModelReplyClassifier({ service: ai.service, logger })), eventSink: () => deps.eventSink });

@@ -3,11 +3,12 @@
  * "newest first + filter" in bounded phases over the created_at and GIN indexes, keyset-paginated
  * on (created_at, id) with the cursors of src/http/cursor.ts.
  */
-import { preparedStatement, type Queryable } from '../db/database.js';
-import { CONTACT_COLUMNS, type ContactRow } from '../core/contact.js';
+import { arrayRows, preparedStatement, type Queryable } from '../db/database.js';
+import { contactTextColumns, contactTextRowOf, type ContactTextRow } from '../core/contact.js';
 import type { Contact, ContactStatus } from '../core/contact.schemas.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
-import { parseEmail, toContact } from './contact-model.js';
+import { cursorTimeFromUtcText } from '../platform/utc-text.js';
+import { parseEmail, toContactFromText } from './contact-model.js';
 
 export interface ContactFilters {
   limit: number;
@@ -42,10 +43,10 @@ export function searchTerms(search: string): string[] {
   return terms;
 }
 
-
-// Exact microsecond timestamps for the cursor: a JS Date would drop the microseconds.
-const EXACT_CREATED_AT = `to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
-const LIST_COLUMNS = CONTACT_COLUMNS.split(',').map((column) => `c.${column.trim()}`).join(', ');
+// Times as UTC text (src/platform/utc-text.ts): the answer's ISO strings and the cursor's exact
+// microsecond time (a JS Date would drop the microseconds) come from the same text, with no Date
+// parsed per row and no to_char per row in PostgreSQL.
+const LIST_COLUMNS = contactTextColumns('c');
 
 /** How many of the newest contacts (after the cursor) the first phase of a filtered list reads. */
 export const LIST_WINDOW = 2000;
@@ -89,26 +90,42 @@ const AFTER_CURSOR = `($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2::ti
  * from the (workspace_id, created_at, id) index, filtered, first $10 kept. Costs at most $16 rows
  * whatever the filters; exact when it fills the page (every older match comes after those found).
  */
-const LIST_RECENT = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+const LIST_RECENT = `SELECT ${LIST_COLUMNS}
        FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT $16) c
       WHERE ${FILTERS}
       ORDER BY c.created_at DESC, c.id DESC
       LIMIT $10`;
 
 /**
- * name: list-contacts-page — an unfiltered page: the newest contacts after the cursor, straight from
- * the (workspace_id, created_at, id) index, one short query (no filter expressions to plan).
+ * name: list-contacts-page-<limit> (and -after-<limit>) — an unfiltered page: the newest contacts
+ * after the cursor, straight from the (workspace_id, created_at, id) index, one short query (no
+ * filter expressions to plan). The page size is written into the text, one prepared statement per
+ * size (at most PAGE_STATEMENT_LIMIT of them): with `LIMIT $n` PostgreSQL costs a generic plan for
+ * 10 % of the workspace's rows, finds it dearer than the plan for the actual limit and so plans the
+ * statement again on every execution (pg_prepared_statements: 0 generic plans); with the limit known
+ * it keeps the one generic plan after five executions, about a third of the statement's CPU.
+ * Its rows come as arrays of values (`arrayRows`).
  */
-const LIST_PAGE = preparedStatement('list-contacts-page', `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+const pageStatements = new Map<string, string>();
+/** The largest page (limit + 1) that gets a prepared statement of its own; the API allows 501. */
+export const PAGE_STATEMENT_LIMIT = 1001;
+
+function pageStatement(after: boolean, rows: number): { sql: string; sized: boolean } {
+  const sized = Number.isSafeInteger(rows) && rows >= 1 && rows <= PAGE_STATEMENT_LIMIT;
+  const name = `list-contacts-page-${after ? 'after-' : ''}${sized ? rows : 'n'}`;
+  let sql = pageStatements.get(name);
+  if (sql === undefined) {
+    const text = `SELECT ${LIST_COLUMNS}
        FROM contacts c
-      WHERE c.workspace_id = $1
+      WHERE c.workspace_id = $1${after ? ' AND (c.created_at, c.id) < ($2::timestamptz, $3::uuid)' : ''}
       ORDER BY c.created_at DESC, c.id DESC
-      LIMIT $2`);
-const LIST_PAGE_AFTER = preparedStatement('list-contacts-page-after', `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
-       FROM contacts c
-      WHERE c.workspace_id = $1 AND (c.created_at, c.id) < ($3::timestamptz, $4::uuid)
-      ORDER BY c.created_at DESC, c.id DESC
-      LIMIT $2`);
+      LIMIT ${sized ? String(rows) : `$${after ? 4 : 2}::int`}`;
+    // Rows as arrays (src/db/database.ts), made into rows of one shape by contactTextRowOf.
+    sql = arrayRows(sized ? preparedStatement(name, text) : text);
+    pageStatements.set(name, sql);
+  }
+  return { sql, sized };
+}
 
 /**
  * name: list-contacts-candidates — phase 3, when the newest contacts hold too few matches: the
@@ -118,7 +135,7 @@ const LIST_PAGE_AFTER = preparedStatement('list-contacts-page-after', `SELECT ${
  */
 const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
         SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $16)
-     SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}, (SELECT count(*) FROM candidates) AS candidates
+     SELECT ${LIST_COLUMNS}, (SELECT count(*) FROM candidates) AS candidates
        FROM (SELECT id FROM candidates ORDER BY created_at DESC, id DESC LIMIT $10) top
        JOIN contacts c ON c.id = top.id
       ORDER BY c.created_at DESC, c.id DESC`;
@@ -138,7 +155,7 @@ const WORD_HITS = `WITH terms AS MATERIALIZED (SELECT term, to_tsquery('simple':
  * index. Reached with filters only when matches are both scarce among the newest contacts and
  * more than the cap in all.
  */
-const LIST_ORDERED = `SELECT ${LIST_COLUMNS}, ${EXACT_CREATED_AT}
+const LIST_ORDERED = `SELECT ${LIST_COLUMNS}
        FROM contacts c
       WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS}
       ORDER BY c.created_at DESC, c.id DESC
@@ -202,7 +219,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
   const needed = filters.limit + 1;
   const window = Math.max(plan.window, needed);
 
-  type Row = ContactRow & { created_key: string };
+  type Row = ContactTextRow;
   let rows: Row[] | null = null;
   // The matches found so far, in order. Each phase found every match up to where it stopped, so
   // the next one goes on after the last of them, asking only for the rest of the page.
@@ -210,13 +227,16 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
   const onward = (limit: number) => {
     const next = [...params];
     const last = found[found.length - 1];
-    if (last) [next[1], next[2]] = [last.created_key, last.id];
+    if (last) [next[1], next[2]] = [cursorTimeFromUtcText(last.created_utc), last.id];
     next[9] = limit;
     return next;
   };
   if (!filtered) {
     // The most common list by far (the contacts page, API clients paging through everything).
-    rows = (await q.query<Row>(position ? LIST_PAGE_AFTER : LIST_PAGE, position ? [workspaceId, needed, position.at, position.id] : [workspaceId, needed])).rows;
+    const page = pageStatement(position !== null, needed);
+    const values: unknown[] = position ? [workspaceId, position.at, position.id] : [workspaceId];
+    if (!page.sized) values.push(needed);
+    rows = (await q.query<unknown[]>(page.sql, values)).rows.map(contactTextRowOf);
   } else if (!exactEmail) {
     const recent = await q.query<Row>(LIST_RECENT, [...params, window]);
     // Complete when the page is full.
@@ -273,7 +293,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
 
   const page = rows.slice(0, filters.limit);
   const last = page[page.length - 1];
-  const nextCursor = rows.length > filters.limit && last ? encodeCursor({ at: last.created_key, id: last.id }) : null;
-  return { contacts: page.map(toContact), nextCursor };
+  const nextCursor = rows.length > filters.limit && last ? encodeCursor({ at: cursorTimeFromUtcText(last.created_utc), id: last.id }) : null;
+  return { contacts: page.map(toContactFromText), nextCursor };
 }
 

@@ -6,7 +6,8 @@
 import { AppError } from '../http/errors.js';
 import { normalizeEmail } from '../identity/tokens.js';
 import { explainScore } from '../scoring/scoring.js';
-import type { ContactRow } from '../core/contact.js';
+import type { ContactRow, ContactTextRow } from '../core/contact.js';
+import { isoFromUtcText } from '../platform/utc-text.js';
 import { CONTACT_STATUSES, type Contact, type ContactStatus } from '../core/contact.schemas.js';
 
 /** The free-text profile columns that merges fill from one record into another. */
@@ -25,6 +26,15 @@ export function fillProfile(preferred: Profile, fallback: Profile): Profile {
 export const FILL_PROFILE_ON_CONFLICT = PROFILE_FIELDS.map((field) => `${field} = COALESCE(EXCLUDED.${field}, c.${field})`).join(',\n       ');
 
 export function toContact(row: ContactRow): Contact {
+  return contactAnswer(row, row.last_activity_at ? new Date(row.last_activity_at).toISOString() : null, new Date(row.created_at).toISOString(), new Date(row.updated_at).toISOString());
+}
+
+/** toContact of a row whose times were read as UTC text (the contact list): the same answer, without Dates. */
+export function toContactFromText(row: ContactTextRow): Contact {
+  return contactAnswer(row, row.last_activity_utc === null ? null : isoFromUtcText(row.last_activity_utc), isoFromUtcText(row.created_utc), isoFromUtcText(row.updated_utc));
+}
+
+function contactAnswer(row: Omit<ContactRow, 'last_activity_at' | 'created_at' | 'updated_at'>, lastActivityAt: string | null, createdAt: string, updatedAt: string): Contact {
   const contact: Contact = {
     id: row.id,
     email: row.email,
@@ -39,9 +49,9 @@ export function toContact(row: ContactRow): Contact {
     timezone: row.timezone,
     subscriptionState: row.subscription_state,
     score: row.score,
-    lastActivityAt: row.last_activity_at ? new Date(row.last_activity_at).toISOString() : null,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
+    lastActivityAt,
+    createdAt,
+    updatedAt,
   };
   if (row.score_inputs) contact.scoreBreakdown = explainScore(row.score_inputs);
   return contact;

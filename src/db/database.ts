@@ -59,9 +59,28 @@ export function preparedStatement(name: string, sql: string): string {
   return sql;
 }
 
+/**
+ * Statements whose rows come back as arrays of the column values in select order (`arrayRows`),
+ * on both engines: node-postgres builds an object per row by adding each column under its name,
+ * which for a page of wide rows costs more than the caller building its own objects of one shape.
+ */
+const ARRAY_ROWS = new Set<string>();
+
+/** Marks `sql` (a constant text) as answering rows as arrays; returns it unchanged. */
+export function arrayRows(sql: string): string {
+  ARRAY_ROWS.add(sql);
+  return sql;
+}
+
 function pgQuery(sql: string, params?: readonly unknown[]): string | pg.QueryConfig {
   const name = PREPARED.get(sql);
-  return name === undefined ? sql : { name, text: sql, values: params as unknown[] | undefined };
+  const arrays = ARRAY_ROWS.has(sql);
+  if (name === undefined && !arrays) return sql;
+  return { ...(name === undefined ? {} : { name }), ...(arrays ? { rowMode: 'array' } : {}), text: sql, values: params as unknown[] | undefined };
+}
+
+function pgliteOptions(sql: string): { rowMode: 'array' } | undefined {
+  return ARRAY_ROWS.has(sql) ? { rowMode: 'array' } : undefined;
 }
 
 /** What a PostgreSQL database reports about its connections (for logs). */
@@ -210,14 +229,14 @@ export async function createPgliteDatabase(dataDir: string | undefined): Promise
   return {
     kind: 'pglite',
     async query<R>(sql: string, params?: readonly unknown[]) {
-      const result = await db.query<R>(sql, params as unknown[] | undefined);
+      const result = await db.query<R>(sql, params as unknown[] | undefined, pgliteOptions(sql));
       return { rows: result.rows, rowCount: result.rows.length || (result.affectedRows ?? 0) };
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       return db.transaction(async (inner) =>
         fn({
           async query<R>(sql: string, params?: readonly unknown[]) {
-            const result = await inner.query<R>(sql, params as unknown[] | undefined);
+            const result = await inner.query<R>(sql, params as unknown[] | undefined, pgliteOptions(sql));
             return { rows: result.rows, rowCount: result.rows.length || (result.affectedRows ?? 0) };
           },
         }),

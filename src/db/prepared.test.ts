@@ -1,7 +1,7 @@
-/** Named prepared statements: the same answers as plain text on real PostgreSQL, names kept unique. */
+/** Named prepared statements: the same answers as plain text on real PostgreSQL, names kept unique; rows as arrays where asked. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers.js';
-import { preparedStatement } from './database.js';
+import { arrayRows, preparedStatement } from './database.js';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -31,5 +31,15 @@ describe('preparedStatement', () => {
     expect(() => preparedStatement('test-prepared-add', 'SELECT 2')).toThrow(/taken/);
     expect(() => preparedStatement('test-prepared-other', 'SELECT $1::int + $2::int AS sum')).toThrow(/already prepared/);
     expect(preparedStatement('test-prepared-add', 'SELECT $1::int + $2::int AS sum')).toBe('SELECT $1::int + $2::int AS sum');
+  });
+
+  it('answers rows as arrays of values in select order for statements marked arrayRows, prepared or not', async () => {
+    const plain = arrayRows(`SELECT $1::int AS a, 'x' AS b, NULL::text AS c, ARRAY['t']::text[] AS d UNION ALL SELECT 2, 'y', 'z', '{}'`);
+    const prepared = arrayRows(preparedStatement('test-prepared-arrays', 'SELECT $1::int AS a, $2::text AS b'));
+    expect((await t.db.query<unknown[]>(plain, [1])).rows).toEqual([[1, 'x', null, ['t']], [2, 'y', 'z', []]]);
+    for (let i = 0; i < 3; i += 1) expect((await t.db.query<unknown[]>(prepared, [i, 'v'])).rows).toEqual([[i, 'v']]);
+    expect(await t.db.transaction(async (tx) => (await tx.query<unknown[]>(prepared, [7, 'w'])).rows)).toEqual([[7, 'w']]);
+    // Other statements keep their rows as objects.
+    expect((await t.db.query<{ sum: number }>(ADD, [1, 2])).rows).toEqual([{ sum: 3 }]);
   });
 });

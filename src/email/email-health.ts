@@ -1,4 +1,8 @@
-/** Deep health of email delivery: how late the oldest due message is, and open provider circuits. */
+/**
+ * Deep health of email delivery: how late the oldest due message is, and open provider circuits —
+ * this process's own and those other live processes report (`reportedOpen`: with split roles the
+ * breakers live in the worker, while /health/deep is answered by the api process).
+ */
 import type { Database } from '../db/database.js';
 import type { HealthCheck } from '../health/health.js';
 import type { Clock } from '../platform/clock.js';
@@ -7,7 +11,7 @@ import type { ProviderSettings } from './provider-settings.js';
 /** Queue lag above this degrades the report. */
 const MAX_LAG_SECONDS = 300;
 
-export function emailDeliveryCheck(db: Database, clock: Clock, providers: ProviderSettings): HealthCheck {
+export function emailDeliveryCheck(db: Database, clock: Clock, providers: ProviderSettings, reportedOpen: (now: Date) => Promise<string[]>): HealthCheck {
   return {
     name: 'email_delivery',
     critical: false,
@@ -17,10 +21,10 @@ export function emailDeliveryCheck(db: Database, clock: Clock, providers: Provid
       const result = await db.query<{ oldest: Date | null }>(`SELECT min(next_attempt_at) AS oldest FROM messages WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1`, [now]);
       const oldest = result.rows[0]?.oldest ?? null;
       const lagSeconds = oldest ? Math.max(0, Math.round((now.getTime() - new Date(oldest).getTime()) / 1000)) : 0;
-      const open = providers.circuitStates().filter((c) => c.state === 'open');
+      const open = new Set([...providers.circuitStates().filter((c) => c.state === 'open').map((c) => c.providerId), ...(await reportedOpen(now))]);
       const problems = [
         ...(lagSeconds > MAX_LAG_SECONDS ? [`queue lag ${lagSeconds} s`] : []),
-        ...(open.length > 0 ? [`${open.length} provider circuit(s) open`] : []),
+        ...(open.size > 0 ? [`${open.size} provider circuit(s) open`] : []),
       ];
       return { status: problems.length > 0 ? 'degraded' : 'ok', detail: problems.length > 0 ? problems.join('; ') : `queue lag ${lagSeconds} s` };
     },

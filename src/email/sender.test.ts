@@ -391,4 +391,22 @@ describe('deep health', () => {
     const caughtUp = await t.app.inject({ method: 'GET', url: '/health/deep', headers: caller.bearer });
     expect(caughtUp.json().checks.email_delivery.status).toBe('ok');
   });
+
+  it('counts a provider circuit another live process reports open (split roles: the breakers live in the worker)', async () => {
+    const provider = await t.db.query<{ id: string }>(`INSERT INTO email_providers (workspace_id, name, kind, credentials_encrypted) VALUES ($1, 'Worker-side', 'postmark', 'x') RETURNING id`, [caller.workspaceId]);
+    const report = (seenAt: Date) =>
+      t.db.query(
+        `INSERT INTO guardian_circuit_states (provider_id, process_id, workspace_id, state, changed_at, seen_at) VALUES ($1, 'worker-elsewhere', $2, 'open', $3, $3)
+         ON CONFLICT (provider_id, process_id) DO UPDATE SET seen_at = EXCLUDED.seen_at`,
+        [provider.rows[0]!.id, caller.workspaceId, seenAt],
+      );
+    await report(clock.now());
+    const open = await t.app.inject({ method: 'GET', url: '/health/deep', headers: caller.bearer });
+    expect(open.json().checks.email_delivery).toMatchObject({ status: 'degraded', detail: expect.stringContaining('1 provider circuit(s) open') });
+    // A process that stopped reporting (dead, or its report older than 30 s) no longer counts.
+    clock.advance(60_000);
+    const stale = await t.app.inject({ method: 'GET', url: '/health/deep', headers: caller.bearer });
+    expect(stale.json().checks.email_delivery.detail ?? '').not.toContain('circuit');
+    await t.db.query(`DELETE FROM email_providers WHERE id = $1`, [provider.rows[0]!.id]);
+  });
 });

@@ -10,7 +10,7 @@ import type { Database } from '../db/database.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import { workerHeartbeatAge, LIVE_PROCESS_SECONDS } from './signals.js';
+import { openCircuitProviders, workerHeartbeatAge } from './signals.js';
 
 interface Snapshot {
   engineLag: number;
@@ -40,7 +40,7 @@ async function snapshot(db: Database, now: Date): Promise<Snapshot> {
     db.query<{ n: string }>(`SELECT count(*) AS n FROM event_work WHERE parked_at IS NOT NULL`),
     db.query<{ n: string }>(`SELECT count(*) AS n FROM campaign_webhooks WHERE status = 'queued'`),
     db.query<{ n: string }>(`SELECT count(*) AS n FROM messages WHERE status = 'uncertain'`),
-    db.query<{ n: string }>(`SELECT count(DISTINCT provider_id) AS n FROM guardian_circuit_states WHERE state = 'open' AND seen_at > $1::timestamptz - interval '${LIVE_PROCESS_SECONDS} seconds'`, [now]),
+    openCircuitProviders(db, now),
     db.query<{ severity: string; n: string }>(`SELECT severity, count(*) AS n FROM guardian_alerts WHERE status <> 'resolved' GROUP BY severity`),
     db.query<{ signal: string; value: number }>(`SELECT r.signal, max(s.last_value) AS value FROM guardian_rule_state s JOIN guardian_rules r ON r.id = s.rule_id WHERE s.enabled AND s.last_value IS NOT NULL GROUP BY r.signal`),
     workerHeartbeatAge(db, now),
@@ -55,7 +55,7 @@ async function snapshot(db: Database, now: Date): Promise<Snapshot> {
     eventParked: Number(parked.rows[0]?.n ?? 0),
     webhooksQueued: Number(webhooks.rows[0]?.n ?? 0),
     uncertain: Number(uncertain.rows[0]?.n ?? 0),
-    circuitsOpen: Number(circuits.rows[0]?.n ?? 0),
+    circuitsOpen: circuits.length,
     heartbeatAge,
     alertsOpen: alerts.rows.map((r) => ({ severity: r.severity, count: Number(r.n) })),
     signalMax: signals.rows.map((r) => ({ signal: r.signal, value: Number(r.value) })),

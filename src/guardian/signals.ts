@@ -171,6 +171,19 @@ function perWorkspace(sql: string, empty: SignalReading, map: (row: Record<strin
   };
 }
 
+/**
+ * Providers whose circuit some live process (its monitor wrote within LIVE_PROCESS_SECONDS) reports
+ * open. With split roles the sender's breakers live in the worker process; an api process's deep
+ * health reads them here.
+ */
+export async function openCircuitProviders(q: Queryable, now: Date): Promise<string[]> {
+  const { rows } = await q.query<{ provider_id: string }>(
+    `SELECT DISTINCT provider_id FROM guardian_circuit_states WHERE state = 'open' AND seen_at > $1::timestamptz - interval '${LIVE_PROCESS_SECONDS} seconds'`,
+    [now],
+  );
+  return rows.map((r) => r.provider_id);
+}
+
 /** name: guardian-circuits — guardian_circuit_states_workspace_idx (open rows only), live processes only. */
 const providerCircuitOpen: Compute = async (q, now, inputs) => {
   const { rows } = await q.query<{ workspace_id: string; open: string }>(

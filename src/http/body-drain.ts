@@ -38,16 +38,22 @@ export function drainBody(raw: IncomingMessage, maxBytes: number, timeoutMs = DR
 }
 
 export function registerBodyDrain(app: FastifyInstance, maxBytes: number): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+  // Not async: nearly every request has its body read, and then there is nothing to wait for.
+  app.addHook('onSend', (request, reply, payload, done) => {
     const raw = request.raw;
     // `complete` is false only on a real socket whose body has not fully arrived (inject() has none).
-    if (raw.complete !== false || raw.destroyed) return payload;
-    if (await drainBody(raw, maxBytes)) {
-      // Fastify asks to close after a refused body because more of it may follow; none does now.
-      if (reply.getHeader('connection') === 'close') reply.removeHeader('connection');
-    } else {
-      reply.header('connection', 'close');
-    }
-    return payload;
+    if (raw.complete !== false || raw.destroyed) return done(null, payload);
+    drainBody(raw, maxBytes).then(
+      (drained) => {
+        if (drained) {
+          // Fastify asks to close after a refused body because more of it may follow; none does now.
+          if (reply.getHeader('connection') === 'close') reply.removeHeader('connection');
+        } else {
+          reply.header('connection', 'close');
+        }
+        done(null, payload);
+      },
+      (error: Error) => done(error),
+    );
   });
 }

@@ -42,9 +42,10 @@ export function registerLoadShedding(app: FastifyInstance, options: LoadShedding
     clearInterval(timer);
     histogram.disable();
   });
-  app.addHook('onRequest', async (request, reply) => {
-    if (!overloaded || request.url.startsWith('/health')) return;
+  // Not async: it runs first on every request and waits for nothing.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!overloaded || request.url.startsWith('/health')) return done();
     request.log.warn('event loop overloaded; request shed');
-    return reply.code(503).header('retry-after', '1').send(BODY);
+    reply.code(503).header('retry-after', '1').send(BODY);
   });
 }

@@ -6,7 +6,7 @@
  */
 import { ApiError, type CampaignDefinition, type CampaignEdge, type CampaignNode, type NodeType } from '../api';
 import { layoutDefinition } from './graph';
-import { autoLayout } from './layout';
+import { autoLayout, CARD_WIDTH } from './layout';
 
 /** From this many steps on, a campaign without positions opens with the quick layered layout. */
 const LARGE_GRAPH = 60;
@@ -68,6 +68,13 @@ export function sourceHandles(node: CampaignNode): string[] {
       return [String(unknown)];
     }
   }
+}
+
+/** Where each source handle sits along the bottom of a card, for routing and for ordering branches. */
+export function handleOffset(node: CampaignNode, handle: string): number {
+  const handles = sourceHandles(node);
+  const index = Math.max(0, handles.indexOf(handle));
+  return (CARD_WIDTH * (index + 1)) / (handles.length + 1);
 }
 
 /** The config a node starts with, for a type and (where the type has kinds) a kind. */
@@ -150,6 +157,15 @@ function flowEdge(edge: CampaignEdge): FlowEdge {
   return { id: edgeId(edge.from, handle, edge.to), source: edge.from, target: edge.to, sourceHandle: handle, ...(handle === NEXT_HANDLE ? {} : { label: handle }) };
 }
 
+/** The flow's edges as the layout takes them: each with where its handle sits on its source card. */
+function withOffsets(definition: CampaignDefinition, edges: FlowEdge[]) {
+  const byId = new Map(definition.nodes.map((n) => [n.id, n]));
+  return edges.map((e) => {
+    const source = byId.get(e.source);
+    return { id: e.id, source: e.source, target: e.target, ...(source ? { sourceOffset: handleOffset(source, e.sourceHandle) } : {}) };
+  });
+}
+
 /**
  * What the canvas draws for a definition: stored positions; when a node has none (a campaign made
  * through the API), every node is laid out by the auto-layout (layout.ts).
@@ -161,7 +177,7 @@ export function definitionToFlow(definition: CampaignDefinition): { nodes: FlowS
   const laid = placed
     ? null
     : definition.nodes.length <= LARGE_GRAPH
-      ? autoLayout(definition.nodes.map((n) => n.id), edges, definition.entryNodeId).positions
+      ? autoLayout(definition.nodes.map((n) => n.id), withOffsets(definition, edges), definition.entryNodeId).positions
       : new Map(layoutDefinition(definition).map(({ node, x, y }) => [node.id, { x, y }]));
   const nodes = definition.nodes.map((node) => ({ id: node.id, type: 'step' as const, position: laid?.get(node.id) ?? node.position ?? { x: 0, y: 0 }, data: { node } }));
   return { nodes, edges };

@@ -4,7 +4,7 @@
  * page call these and keep the result in the undo history (history.ts).
  */
 import type { CampaignNode, NodeType } from '../api';
-import { connectEdge, defaultConfig, edgeId, NEXT_HANDLE, nextNodeId, sourceHandles, type FlowEdge, type FlowStep } from './builder';
+import { connectEdge, defaultConfig, edgeId, handleOffset, NEXT_HANDLE, nextNodeId, sourceHandles, type FlowEdge, type FlowStep } from './builder';
 import { autoLayout, CARD_WIDTH, spotBelow, type Point } from './layout';
 
 /** An edge's route from the last auto-layout, and where its two ends were then. */
@@ -39,13 +39,6 @@ export function newStep(type: NodeType, taken: Iterable<string>, position: Point
 }
 
 const unselect = (nodes: FlowStep[]) => nodes.map((n) => (n.selected ? { ...n, selected: false } : n));
-
-/** Where each source handle sits along the bottom of a card, for routing. */
-export function handleOffset(node: CampaignNode, handle: string): number {
-  const handles = sourceHandles(node);
-  const index = Math.max(0, handles.indexOf(handle));
-  return (CARD_WIDTH * (index + 1)) / (handles.length + 1);
-}
 
 function layoutOf(graph: Graph) {
   const byId = new Map(graph.nodes.map((n) => [n.id, n.data.node]));

@@ -85,6 +85,29 @@ describe('auto-layout', () => {
     expect(ys[1]! - ys[0]!).toBeGreaterThanOrEqual(CARD_HEIGHT);
   });
 
+  it.each([
+    ['the first branch created first', ['t', 's', 'ma', 'mb', 'w']],
+    ['the second branch created first', ['t', 's', 'mb', 'ma', 'w']],
+  ])('puts a split\'s branches in their handles\' order (%s), so their edges do not cross', (_name, ids) => {
+    const edges: LayoutEdge[] = [
+      { id: 'e1', source: 't', target: 's' },
+      { id: 'e2', source: 's', target: 'ma', sourceOffset: CARD_WIDTH / 3 },
+      { id: 'e3', source: 's', target: 'mb', sourceOffset: (2 * CARD_WIDTH) / 3 },
+      { id: 'e4', source: 'ma', target: 'w' },
+      { id: 'e5', source: 'mb', target: 'w' },
+    ];
+    const { positions, routes } = autoLayout(ids, edges, 't');
+    expect(positions.get('ma')!.x).toBeLessThan(positions.get('mb')!.x);
+    const laid = boxes(positions);
+    for (const edge of edges) {
+      const route = routes.get(edge.id)!;
+      expect(route[0]!.y).toBeLessThan(route[route.length - 1]!.y);
+      for (let k = 0; k + 1 < route.length; k += 1) {
+        for (const [id, box] of laid) if (id !== edge.source && id !== edge.target) expect(segmentCrossesBox(route[k]!, route[k + 1]!, box)).toBe(false);
+      }
+    }
+  });
+
   it('detects a segment through a box and ignores one beside it', () => {
     const box = { x: 0, y: 0, width: 100, height: 50 };
     expect(segmentCrossesBox({ x: 50, y: -10 }, { x: 50, y: 60 }, box)).toBe(true);

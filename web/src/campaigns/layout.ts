@@ -60,6 +60,7 @@ export function autoLayout(nodeIds: readonly string[], edges: readonly LayoutEdg
     // dagre's first and last points are where the edge meets the cards' outlines; the lane is between.
     if (e.name && label.points) lanes.set(e.name, label.points.slice(1, -1));
   }
+  orderBranches(positions, edges, lanes);
   const routes = new Map<string, Point[]>();
   const bands = [...new Set([...positions.values()].map((p) => p.y))].map((top) => ({ top, bottom: top + CARD_HEIGHT }));
   for (const edge of edges) {
@@ -70,6 +71,38 @@ export function autoLayout(nodeIds: readonly string[], edges: readonly LayoutEdg
     routes.set(edge.id, orthogonal({ x: from.x + (edge.sourceOffset ?? CARD_WIDTH / 2), y: from.y + CARD_HEIGHT }, lane, { x: to.x + CARD_WIDTH / 2, y: to.y }, bands));
   }
   return { positions, routes };
+}
+
+/**
+ * dagre orders each layer to cut crossings but knows nothing of handles, so a split's first branch
+ * may land right of its second and their edges cross under the card. Where every branch of a node
+ * sits in the layer right below it, is reached from that node alone, and has only edges to the
+ * next or previous layer, the branches swap places into their handles' left-to-right order; the
+ * edges of the moved cards are then routed between the layers (an empty lane).
+ */
+function orderBranches(positions: Map<string, Point>, edges: readonly LayoutEdge[], lanes: Map<string, Point[]>): void {
+  const step = CARD_HEIGHT + RANK_GAP;
+  const adjacent = (a: Point | undefined, b: Point | undefined) => !!a && !!b && Math.abs(Math.abs(a.y - b.y) - step) < 1;
+  const inDegree = new Map<string, number>();
+  for (const edge of edges) inDegree.set(edge.target, (inDegree.get(edge.target) ?? 0) + 1);
+  const bySource = new Map<string, LayoutEdge[]>();
+  for (const edge of edges) if (edge.sourceOffset !== undefined && edge.source !== edge.target) bySource.set(edge.source, [...(bySource.get(edge.source) ?? []), edge]);
+  for (const [source, out] of bySource) {
+    const from = positions.get(source);
+    const targets = out.map((e) => e.target);
+    if (!from || out.length < 2 || new Set(targets).size !== targets.length) continue;
+    const movable = targets.every((t) => {
+      const at = positions.get(t);
+      return at !== undefined && Math.abs(at.y - (from.y + step)) < 1 && inDegree.get(t) === 1 && edges.every((e) => (e.source !== t && e.target !== t) || adjacent(positions.get(e.source), positions.get(e.target)));
+    });
+    if (!movable) continue;
+    const slots = targets.map((t) => positions.get(t)!.x).sort((a, b) => a - b);
+    const wanted = [...out].sort((a, b) => a.sourceOffset! - b.sourceOffset!).map((e) => e.target);
+    if (wanted.every((t, i) => positions.get(t)!.x === slots[i])) continue;
+    wanted.forEach((t, i) => positions.set(t, { x: slots[i]!, y: positions.get(t)!.y }));
+    const moved = new Set(targets);
+    for (const edge of edges) if (moved.has(edge.source) || moved.has(edge.target)) lanes.set(edge.id, []);
+  }
 }
 
 const CLEARANCE = 10;

@@ -270,46 +270,58 @@ function Governance({ canAdmin }: { canAdmin: boolean }) {
       </p>
       {!canAdmin ? <p className="muted small">Provider {settings.provider}{settings.provider !== 'offline' ? ` (${settings.model})` : ''}. Only admins change these settings.</p> : null}
       <fieldset disabled={!canAdmin} className="stack">
-        <form className="row wrap align-end" onSubmit={saveSettings} aria-label="AI provider">
-          <label className="field">
-            Provider
-            <select name="provider" defaultValue={settings.provider}>
-              <option value="offline">Offline rules</option>
-              <option value="openai">OpenAI-compatible</option>
-              <option value="anthropic">Anthropic</option>
-            </select>
-          </label>
-          <Field label="Model" name="model" id="ai-model" defaultValue={settings.provider === 'offline' ? '' : settings.model} />
-          <Field label="Base URL" name="baseUrl" id="ai-base-url" defaultValue={settings.baseUrl ?? ''} hint="e.g. http://localhost:11434/v1 for Ollama" />
-          <Field label={settings.hasApiKey ? 'API key (stored; type to replace)' : 'API key'} name="apiKey" id="ai-api-key" type="password" autoComplete="off" />
-          <button type="submit" className="button primary">
-            Save provider
-          </button>
-          <button type="button" className="button" onClick={() => void run(async () => {
-            const result = await api.ai.test();
-            if (!result.ok) throw new Error(result.detail);
-          }, 'The provider answered.')}>
-            Test connection
-          </button>
+        <form className="stack" onSubmit={saveSettings} aria-label="AI provider">
+          <div className="row wrap align-start">
+            <div className="field">
+              <label htmlFor="ai-provider">Provider</label>
+              <select id="ai-provider" name="provider" defaultValue={settings.provider}>
+                <option value="offline">Offline rules</option>
+                <option value="openai">OpenAI-compatible</option>
+                <option value="anthropic">Anthropic</option>
+              </select>
+            </div>
+            <Field label="Model" name="model" id="ai-model" defaultValue={settings.provider === 'offline' ? '' : settings.model} />
+            <Field label="Base URL" name="baseUrl" id="ai-base-url" defaultValue={settings.baseUrl ?? ''} hint="e.g. http://localhost:11434/v1 for Ollama" />
+            <Field label={settings.hasApiKey ? 'API key (stored; type to replace)' : 'API key'} name="apiKey" id="ai-api-key" type="password" autoComplete="off" />
+          </div>
+          <div className="row">
+            <button type="submit" className="button primary">
+              Save provider
+            </button>
+            <button type="button" className="button" onClick={() => void run(async () => {
+              const result = await api.ai.test();
+              if (!result.ok) throw new Error(result.detail);
+            }, 'The provider answered.')}>
+              Test connection
+            </button>
+          </div>
         </form>
-        <form className="row wrap align-end" onSubmit={savePolicy} aria-label="AI policy">
-          {([['offline', 'offline rules'], ['openai', 'OpenAI-compatible'], ['anthropic', 'Anthropic']] as const).map(([p, label]) => (
-            <label key={p} className="checkbox">
-              <input type="checkbox" name={`allow-${p}`} defaultChecked={policy.allowedProviders.includes(p)} /> Allow {label}
+        <form className="stack" onSubmit={savePolicy} aria-label="AI policy">
+          <div className="row wrap">
+            {([['offline', 'offline rules'], ['openai', 'OpenAI-compatible'], ['anthropic', 'Anthropic']] as const).map(([p, label]) => (
+              <label key={p} className="checkbox">
+                <input type="checkbox" name={`allow-${p}`} defaultChecked={policy.allowedProviders.includes(p)} /> Allow {label}
+              </label>
+            ))}
+          </div>
+          <div className="row wrap align-start">
+            <Field label="Allowed models (comma-separated; empty: any priced)" name="allowedModels" id="ai-models" defaultValue={policy.allowedModels.join(', ')} />
+            <Field label="Max tokens" name="maxTokens" id="ai-max-tokens" type="number" min={16} max={32000} defaultValue={policy.maxTokens} />
+            <Field label="Personal custom fields" name="personalFields" id="ai-personal" defaultValue={policy.personalFields.join(', ')} />
+          </div>
+          <div className="row wrap">
+            <label className="checkbox">
+              <input type="checkbox" name="redactPii" defaultChecked={policy.redactPii} /> Redact personal data
             </label>
-          ))}
-          <Field label="Allowed models (comma-separated; empty: any priced)" name="allowedModels" id="ai-models" defaultValue={policy.allowedModels.join(', ')} />
-          <Field label="Max tokens" name="maxTokens" id="ai-max-tokens" type="number" min={16} max={32000} defaultValue={policy.maxTokens} />
-          <label className="checkbox">
-            <input type="checkbox" name="redactPii" defaultChecked={policy.redactPii} /> Redact personal data
-          </label>
-          <Field label="Personal custom fields" name="personalFields" id="ai-personal" defaultValue={policy.personalFields.join(', ')} />
-          <label className="checkbox">
-            <input type="checkbox" name="requireApproval" defaultChecked={policy.requireApproval} /> Require approval
-          </label>
-          <button type="submit" className="button primary">
-            Save policy
-          </button>
+            <label className="checkbox">
+              <input type="checkbox" name="requireApproval" defaultChecked={policy.requireApproval} /> Require approval
+            </label>
+          </div>
+          <div className="row">
+            <button type="submit" className="button primary">
+              Save policy
+            </button>
+          </div>
         </form>
         <form className="row wrap align-end" onSubmit={saveBudget} aria-label="AI budget">
           <Field label="Monthly limit (empty: none)" name="monthlyLimit" id="ai-limit" type="number" step="any" min={0} defaultValue={budget.monthlyLimit ?? ''} />

@@ -1,0 +1,94 @@
+/**
+ * The unfiltered contact list on real PostgreSQL: every page answers each contact exactly as
+ * GET /api/contacts/:id does (times read as text give the answer Dates gave), the cursor pages
+ * through every contact once, newest first, whether the page size has a prepared statement of its
+ * own or not, and PostgreSQL keeps one generic plan for a page size instead of planning each page.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { listContacts, PAGE_STATEMENT_LIMIT } from './contact-list.js';
+
+let t: TestApp;
+let a: Caller;
+let other: Caller;
+const CONTACTS = 23;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  a = await signUp(t.app);
+  other = await signUp(t.app, 'Other');
+  const scoreInputs = { opens: 3, clicks: 1, replies: 0, activity: 2, sentimentSum: 0, sentimentCount: 0, maxIntent: 0, intentReason: null, jobTitle: 'CTO', status: 'lead', scoreAdjustment: 0 };
+  // Times with and without microseconds, a few sharing one created_at (the id breaks the tie),
+  // some last active, one scored with its inputs (the answer's scoreBreakdown).
+  await t.db.query(
+    `INSERT INTO contacts (workspace_id, email, first_name, tags, custom_fields, score, score_inputs, last_activity_at, created_at, updated_at)
+     SELECT $1, 'list' || i || '@example.com', 'List ' || i, ARRAY['t' || (i % 3)], jsonb_build_object('n', i, 'plan', 'pro'), i,
+            CASE WHEN i = 5 THEN $3::jsonb END,
+            CASE WHEN i % 4 = 0 THEN timestamptz '2026-01-01 00:00:00+00' + make_interval(secs => i * 1.000001) END,
+            timestamptz '2026-06-01 12:00:00.123456+00' + make_interval(secs => (i / 3) * 0.5),
+            timestamptz '2026-07-01 08:30:00+00' + make_interval(secs => i * 0.25)
+       FROM generate_series(1, $2::int) AS i`,
+    [a.workspaceId, CONTACTS, JSON.stringify(scoreInputs)],
+  );
+  await t.app.inject({ method: 'POST', url: '/api/contacts', headers: other.bearer, payload: { email: 'not-yours@example.com' } });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function pageThrough(limit: number): Promise<Array<Record<string, unknown>>> {
+  const seen: Array<Record<string, unknown>> = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 50; pages += 1) {
+    const page = await listContacts(t.db, a.workspaceId, { limit, cursor });
+    seen.push(...page.contacts);
+    if (!page.nextCursor) return seen;
+    cursor = page.nextCursor;
+  }
+  throw new Error('the cursor did not end');
+}
+
+describe('the unfiltered contact list', () => {
+  it('answers each contact as GET /api/contacts/:id does, every contact once, newest first', async () => {
+    const viaApi = await t.app.inject({ method: 'GET', url: '/api/contacts?limit=500', headers: a.bearer });
+    expect(viaApi.statusCode).toBe(200);
+    const all = viaApi.json<{ contacts: Array<{ id: string; createdAt: string }>; nextCursor: string | null }>();
+    expect(all.contacts).toHaveLength(CONTACTS);
+    expect(all.nextCursor).toBeNull();
+    for (const contact of all.contacts) {
+      const one = await t.app.inject({ method: 'GET', url: `/api/contacts/${contact.id}`, headers: a.bearer });
+      expect(contact).toEqual(one.json());
+    }
+    expect(all.contacts.some((c) => 'scoreBreakdown' in c)).toBe(true);
+    const times = all.contacts.map((c) => c.createdAt);
+    expect([...times].sort().reverse()).toEqual(times);
+
+    // A page size with a prepared statement of its own, and one past them (the limit as a parameter).
+    for (const limit of [4, PAGE_STATEMENT_LIMIT]) expect(await pageThrough(limit)).toEqual(all.contacts);
+    // Through the API, with the cursor of each answer.
+    const paged: unknown[] = [];
+    let url = '/api/contacts?limit=5';
+    for (;;) {
+      const page = (await t.app.inject({ method: 'GET', url, headers: a.bearer })).json<{ contacts: unknown[]; nextCursor: string | null }>();
+      paged.push(...page.contacts);
+      if (!page.nextCursor) break;
+      url = `/api/contacts?limit=5&cursor=${encodeURIComponent(page.nextCursor)}`;
+    }
+    expect(paged).toEqual(all.contacts);
+  });
+
+  it('is planned once per page size on a connection: PostgreSQL keeps a generic plan', async () => {
+    if (t.db.kind !== 'postgres') return;
+    const plans = await t.db.transaction(async (tx) => {
+      let cursor: string | undefined;
+      for (let i = 0; i < 8; i += 1) {
+        const first = await listContacts(tx, a.workspaceId, { limit: 3 });
+        const next = await listContacts(tx, a.workspaceId, { limit: 3, cursor: cursor ?? first.nextCursor! });
+        cursor = next.nextCursor ?? undefined;
+      }
+      return (await tx.query<{ name: string; generic_plans: number; custom_plans: number }>(`SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE name LIKE 'list-contacts-page-%4' ORDER BY name`)).rows;
+    });
+    expect(plans.map((p) => p.name)).toEqual(['list-contacts-page-4', 'list-contacts-page-after-4']);
+    for (const plan of plans) expect(plan.generic_plans).toBeGreaterThan(0);
+  });
+});
