@@ -162,7 +162,11 @@ const SimulationOptions = {
   horizonDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
 };
 export const SimulateBody = Type.Object({ definition: DefinitionBody, ...SimulationOptions }, { additionalProperties: false });
-export const SimulateDraftBody = Type.Object(SimulationOptions, { additionalProperties: false });
+/** A campaign's simulation: its stored draft, or the draft as the builder shows it (edits not saved yet) when `definition` is given. */
+export const SimulateDraftBody = Type.Object(
+  { definition: Type.Optional(Type.Unknown({ description: 'The draft as shown in the builder, saved or not; the stored draft when left out' })), ...SimulationOptions },
+  { additionalProperties: false },
+);
 
 export const SimulationAnswer = Type.Object({
   status: Type.String({ description: 'The enrollment status the journey ended in' }),

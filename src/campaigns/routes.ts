@@ -83,7 +83,8 @@ export function campaignRoutes(app: FastifyInstance, deps: AppDeps): void {
   api.post('/campaigns/:id/simulate', { config: { permission: 'campaigns:read' }, schema: { ...simulationSchema, params: IdParams, body: SimulateDraftBody } }, async (request) => {
     const workspaceId = authOf(request).workspaceId;
     const { campaign, definition } = await getCampaign(db, workspaceId, request.params.id);
-    return simulateCampaign(deps, workspaceId, campaign.name, { ...request.body, definition });
+    // The builder sends the draft as it shows it, so unsaved edits are simulated too.
+    return simulateCampaign(deps, workspaceId, campaign.name, { ...request.body, definition: request.body.definition ?? definition });
   });
 
   api.get(

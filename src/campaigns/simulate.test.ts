@@ -106,6 +106,14 @@ describe('simulation', () => {
     const old = await t.app.inject({ method: 'POST', url: `/api/campaigns/${created.json().campaign.id}/simulate`, headers: caller.bearer, payload: { contact: { first_name: 'Old' } } });
     expect(old.statusCode, old.body).toBe(200);
     expect(old.json().emails[0].subject).toBe('Welcome Old');
+    // The builder's draft as shown (an edit not saved yet) is what runs when it is sent.
+    const edited = dripDefinition() as { nodes: Array<{ id: string; config: Record<string, unknown> }> };
+    edited.nodes.find((n) => n.id === 'welcome')!.config.subject = 'Edited {{ contact.first_name }}';
+    const unsaved = await t.app.inject({ method: 'POST', url: `/api/campaigns/${created.json().campaign.id}/simulate`, headers: caller.bearer, payload: { definition: edited, contact: { firstName: 'U' } } });
+    expect(unsaved.statusCode, unsaved.body).toBe(200);
+    expect(unsaved.json().emails[0].subject).toBe('Edited U');
+    const brokenDraft = await t.app.inject({ method: 'POST', url: `/api/campaigns/${created.json().campaign.id}/simulate`, headers: caller.bearer, payload: { definition: { entryNodeId: 'x', nodes: [], edges: [] } } });
+    expect(brokenDraft.json().error.code).toBe('CAMPAIGN_INVALID');
     const invalid = await t.app.inject({ method: 'POST', url: '/api/campaigns/simulate', headers: caller.bearer, payload: { definition: { entryNodeId: 'x', nodes: [], edges: [] } } });
     expect(invalid.statusCode).toBe(400);
     expect(invalid.json().error.code).toBe('CAMPAIGN_INVALID');

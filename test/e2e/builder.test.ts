@@ -118,8 +118,12 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     await page.getByRole('button', { name: 'Open in builder' }).click();
     await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
     await page.getByRole('heading', { name: 'Onboarding journey', level: 1 }).waitFor();
-    // The near-empty canvas says what to do next.
+    // The near-empty canvas says what to do next, above the flow: the hint covers no card.
     await page.getByText('Build the flow.').waitFor();
+    await page.getByTestId('node-trigger').waitFor();
+    const hint = (await page.getByTestId('canvas-empty').boundingBox())!;
+    for (const card of await cardBoxes(page)) expect(card.y >= hint.y + hint.height || card.y + card.height <= hint.y, `the hint covers ${card.id}`).toBe(true);
+    await page.screenshot({ path: path.join(root, 'dist/e2e-screenshots/builder-empty.png') });
     expect(await seriousViolations(page)).toEqual([]);
 
     await dropOnEdge(page, 'email', 'trigger:next->exit');

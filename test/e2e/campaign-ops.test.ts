@@ -130,7 +130,14 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     expect(await panel.getByLabel('Subject').inputValue()).toBe('Welcome, {{ contact.first_name }}');
     await panel.getByRole('button', { name: 'Preview' }).click();
     await panel.getByTitle('Template preview').waitFor();
-    expect(await panel.getByRole('link', { name: 'Edit template' }).getAttribute('href')).toMatch(new RegExp(`returnTo=%2Fcampaigns%2F${campaignId}$`));
+    expect(await panel.getByRole('link', { name: 'Edit template' }).getAttribute('href')).toMatch(new RegExp(`returnTo=%2Fcampaigns%2F${campaignId}%3Fstep%3Dhello$`));
+    // The "edit template" round trip comes back to the email step it left from, selected.
+    await page.getByTestId('save-state').getByText(/^Draft saved/).waitFor();
+    await panel.getByRole('link', { name: 'Edit template' }).click();
+    await page.getByRole('link', { name: '← Back to the campaign' }).click();
+    await panel.getByRole('heading', { name: 'Email: Hello email' }).waitFor();
+    await page.waitForURL(`${baseUrl}/campaigns/${campaignId}`);
+    await page.screenshot({ path: path.join(root, 'dist/e2e-screenshots/back-from-template.png') });
     await panel.getByLabel('Notes').fill('Copy approved by the brand team');
     expect(await axeProblems(page)).toEqual([]);
 

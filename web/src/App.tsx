@@ -2,7 +2,8 @@
  * The app shell: the route table, the guard (anonymous visitors go to the login page, signed-in
  * ones away from it) and the navigation with the user, the workspace and log-out.
  */
-import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useState, type ComponentType, type ReactNode } from 'react';
+import type { QueryClient } from '@tanstack/react-query';
 import { Link, matchPath, navigate, safeNextPath, useLocation } from './router';
 import { useMe, useSession } from './session';
 import type { Role } from './api';
@@ -23,13 +24,42 @@ import { GuardianRulePage, GuardianRulesPage } from './pages/guardian/Rules';
 import { GuardianChannelsPage } from './pages/guardian/Channels';
 import { GuardianDeliveryLogPage } from './pages/guardian/DeliveryLog';
 import { NotificationBell } from './NotificationBell';
+import { campaignQuery } from './campaigns/campaign-query';
 import { Alert, Spinner } from './ui';
 
+/**
+ * A page whose code loads when first opened (React.lazy), or at once when preloaded: once its code
+ * is in, the page renders directly instead of passing through the Suspense fallback, which React
+ * keeps on screen for at least 300 ms.
+ */
+function lazyPage<P extends object>(load: () => Promise<ComponentType<P>>): { Page: ComponentType<P>; preload: () => Promise<ComponentType<P>> } {
+  let loaded: ComponentType<P> | undefined;
+  let loading: Promise<ComponentType<P>> | undefined;
+  const preload = () => (loading ??= load().then((component) => (loaded = component)));
+  const Lazy = lazy(() => preload().then((component) => ({ default: component })));
+  function Page(props: P) {
+    const [Component] = useState<ComponentType<P>>(() => loaded ?? Lazy);
+    return <Component {...props} />;
+  }
+  return { Page, preload };
+}
+
 // The graph view pulls in React Flow; load it only when a campaign is opened.
-const CampaignPage = lazy(() => import('./pages/Campaign').then((module) => ({ default: module.CampaignPage })));
+const { Page: CampaignPage, preload: preloadCampaignPage } = lazyPage(() => import('./pages/Campaign').then((module) => module.CampaignPage));
 // The reports bring Recharts; they load when opened, not with the first chunk.
 const DashboardPage = lazy(() => import('./pages/Dashboard').then((module) => ({ default: module.DashboardPage })));
 const CampaignReportPage = lazy(() => import('./pages/CampaignReport').then((module) => ({ default: module.CampaignReportPage })));
+
+/**
+ * When the app opens on a campaign's builder, its code and the campaign are fetched at once, while
+ * the session is still being checked, instead of one after the other once the page renders.
+ */
+export function preloadRoute(queryClient: QueryClient, pathname: string): void {
+  const params = matchPath('/campaigns/:id', pathname);
+  if (!params?.id) return;
+  void preloadCampaignPage();
+  void queryClient.prefetchQuery(campaignQuery(params.id));
+}
 
 const PUBLIC_PATHS = new Set(['/login', '/signup']);
 // Open to visitors and signed-in users alike: an invitation is accepted either way.

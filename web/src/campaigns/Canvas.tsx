@@ -25,7 +25,7 @@ import type { NodeMetrics, NodeType } from '../api';
 import { connectEdge, type FlowStep, type Problem } from './builder';
 import { addAfter, addAt, copySelection, entryOf, insertOnEdge, paste, remove, tidy, type Clip, type Graph } from './edit';
 import { CARD_HEIGHT, CARD_WIDTH } from './layout';
-import { CardContext, NodeCard, type StepNode } from './NodeCard';
+import { CardContext, NodeCard, stepView, type StepNode } from './NodeCard';
 import type { CanvasOverlay, OverlayStep } from './overlay';
 import { STEP_MIME } from './Palette';
 import { RoutedEdge, type FlowEdgeView } from './RoutedEdge';
@@ -78,6 +78,7 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
   const overlaySteps = useMemo(() => new Map<string, OverlayStep>((overlay?.steps ?? []).map((s) => [s.nodeId, s])), [overlay]);
   const cardInfo = useMemo(() => ({ metrics, problemCount, entryId, editable, overlay, overlaySteps }), [metrics, problemCount, entryId, editable, overlay, overlaySteps]);
 
+  const nodes = useMemo(() => graph.nodes.map((n) => stepView(n, n.id === entryId)), [graph.nodes, entryId]);
   const positions = useMemo(() => new Map(graph.nodes.map((n) => [n.id, n.position])), [graph.nodes]);
   const taken = useMemo(() => new Set((overlay?.edges ?? []).map((e) => `${e.source}->${e.target}`)), [overlay]);
   const edges: FlowEdgeView[] = useMemo(
@@ -232,9 +233,25 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
               Fit view
             </button>
         </div>
+        {editable && empty ? (
+          <div className="canvas-empty" data-testid="canvas-empty">
+            <p>
+              <strong>Build the flow.</strong> Drag a step from the palette onto an arrow to insert it there, or select a step and click one in the palette to add it after.
+            </p>
+            {graph.nodes.length === 0 ? (
+              <button type="button" className="button primary small" onClick={() => onGraph((g) => addAfter(g, 'trigger', undefined))}>
+                Add a trigger
+              </button>
+            ) : (
+              <button type="button" className="button primary small" onClick={() => onGraph((g) => addAfter(g, 'email', entryId))}>
+                Add an email after the trigger
+              </button>
+            )}
+          </div>
+        ) : null}
         <div className="canvas-flow">
         <ReactFlow<StepNode, FlowEdgeView>
-          nodes={graph.nodes as StepNode[]}
+          nodes={nodes}
           edges={edges}
           nodeTypes={NODE_TYPES}
           edgeTypes={EDGE_TYPES}
@@ -271,22 +288,6 @@ function CanvasInner({ graph, onGraph, onCheckpoint, onUndo, onRedo, canUndo, ca
                 <span className="swatch swatch-lit" aria-hidden="true" /> on the path ({overlay.steps.length} step{overlay.steps.length === 1 ? '' : 's'}) · <span className="swatch swatch-dim" aria-hidden="true" /> not reached
                 {overlay.currentNodeId ? ' · ringed: where the contact is now' : ''}
               </p>
-            </Panel>
-          ) : null}
-          {editable && empty ? (
-            <Panel position="top-center" className="canvas-empty">
-              <p>
-                <strong>Build the flow.</strong> Drag a step from the palette onto an arrow to insert it there, or select a step and click one in the palette to add it after.
-              </p>
-              {graph.nodes.length === 0 ? (
-                <button type="button" className="button primary small" onClick={() => onGraph((g) => addAfter(g, 'trigger', undefined))}>
-                  Add a trigger
-                </button>
-              ) : (
-                <button type="button" className="button primary small" onClick={() => onGraph((g) => addAfter(g, 'email', entryId))}>
-                  Add an email after the trigger
-                </button>
-              )}
             </Panel>
           ) : null}
         </ReactFlow>

@@ -5,9 +5,9 @@
  * dimmed. Its handles: one target on top (not on the trigger), one source per outgoing path.
  */
 import { createContext, memo, useContext } from 'react';
-import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
+import { Handle, Position, type Node, type NodeHandle, type NodeProps } from '@xyflow/react';
 import type { NodeMetrics } from '../api';
-import { sourceHandles, type StepData } from './builder';
+import { sourceHandles, type FlowStep, type StepData } from './builder';
 import { TYPE_LABEL } from './edit';
 import { describeNode } from './graph';
 import { CARD_HEIGHT, CARD_WIDTH } from './layout';
@@ -26,6 +26,37 @@ export interface CardInfo {
 }
 
 export const CardContext = createContext<CardInfo>({ metrics: {}, problemCount: new Map(), entryId: undefined, editable: false, overlay: null, overlaySteps: new Map() });
+
+/** The size of a handle (styles.css `.canvas .react-flow__handle`). */
+const HANDLE_SIZE = 12;
+
+/** Where a card's source handles sit along its bottom, from its left side. */
+const handleLeft = (index: number, count: number) => (CARD_WIDTH * (index + 1)) / (count + 1);
+
+/**
+ * The handles of a card where NodeCard draws them. Handed to React Flow with the card's size, a
+ * card needs no measuring before it is placed: a large campaign opens drawing only the cards in
+ * view, not every card once to measure it.
+ */
+export function cardHandles(node: StepData['node'], isEntry: boolean): NodeHandle[] {
+  const sources = sourceHandles(node);
+  const half = HANDLE_SIZE / 2;
+  return [
+    ...(isEntry ? [] : [{ type: 'target' as const, position: Position.Top, x: CARD_WIDTH / 2 - half, y: -half, width: HANDLE_SIZE, height: HANDLE_SIZE }]),
+    ...sources.map((id, index) => ({ id, type: 'source' as const, position: Position.Bottom, x: handleLeft(index, sources.length) - half, y: CARD_HEIGHT - half, width: HANDLE_SIZE, height: HANDLE_SIZE })),
+  ];
+}
+
+const views = new WeakMap<FlowStep, { isEntry: boolean; view: StepNode }>();
+
+/** The React Flow node of a step: its size and handles known up front; the same object while the step is unchanged. */
+export function stepView(step: FlowStep, isEntry: boolean): StepNode {
+  const cached = views.get(step);
+  if (cached && cached.isEntry === isEntry) return cached.view;
+  const view: StepNode = { ...step, width: CARD_WIDTH, height: CARD_HEIGHT, measured: { width: CARD_WIDTH, height: CARD_HEIGHT }, handles: cardHandles(step.data.node, isEntry) };
+  views.set(step, { isEntry, view });
+  return view;
+}
 
 const HANDLE_WORDS: Record<string, string> = { next: 'next', default: 'everyone else', timeout: 'timed out' };
 
@@ -100,7 +131,7 @@ function NodeCardView({ id, data, selected }: NodeProps<StepNode>) {
           type="source"
           position={Position.Bottom}
           isConnectable={editable}
-          style={{ left: `${((index + 1) / (handles.length + 1)) * 100}%` }}
+          style={{ left: handleLeft(index, handles.length) }}
           data-testid={`handle-${id}-${handle}`}
           title={`Drag to connect the “${HANDLE_WORDS[handle] ?? handle}” path`}
         />

@@ -9,13 +9,14 @@ import { useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, errorMessage, type CampaignDefinition, type CampaignDetail, type DefinitionProblem } from '../api';
 import { definitionToFlow, flowToDefinition, problemsOf, pruneEdges, type Problem } from './builder';
 import { openedGraph, type Graph } from './edit';
+import { campaignKey } from './campaign-query';
 import { useHistory } from './history';
 
 export const AUTOSAVE_MS = 1200;
 
 export type SaveState = { kind: 'saved'; at?: Date } | { kind: 'pending' } | { kind: 'saving' } | { kind: 'error'; message: string } | { kind: 'conflict'; theirRevision: number };
 
-export const campaignKey = (campaignId: string) => ['campaign', campaignId] as const;
+export { campaignKey } from './campaign-query';
 
 export function toProblems(list: readonly DefinitionProblem[]): Problem[] {
   return list.map((p) => ({ message: p.message, ...(p.nodeId ? { nodeId: p.nodeId } : {}), ...(p.field ? { field: p.field } : {}) }));
@@ -32,6 +33,7 @@ export function useDraft(detail: CampaignDetail, editable: boolean) {
   const saved = useRef(JSON.stringify(flowToDefinition(initial.nodes, pruneEdges(initial.nodes, initial.edges), detail.definition.settings)));
   const revision = useRef(detail.campaign.draftRevision);
   const inFlight = useRef<Promise<boolean> | null>(null);
+  const savedAt = useRef<Date | undefined>(undefined);
 
   const { nodes, edges } = history.present;
   const liveEdges = useMemo(() => pruneEdges(nodes, edges), [nodes, edges]);
@@ -51,7 +53,8 @@ export function useDraft(detail: CampaignDetail, editable: boolean) {
           saved.current = body;
           revision.current = answer.campaign.draftRevision;
           setProblems(toProblems(answer.problems));
-          setState({ kind: 'saved', at: new Date() });
+          savedAt.current = new Date();
+          setState({ kind: 'saved', at: savedAt.current });
           queryClient.setQueryData<CampaignDetail>(campaignKey(campaignId), (old) => (old ? { ...old, campaign: answer.campaign, definition: JSON.parse(body) as CampaignDefinition, problems: answer.problems } : old));
           return true;
         } catch (error) {
@@ -76,6 +79,11 @@ export function useDraft(detail: CampaignDetail, editable: boolean) {
 
   // Autosave: a moment after the last change, unless a conflict waits for a choice.
   useEffect(() => {
+    // Back to what is saved before the autosave ran (an undo, a redo): nothing is pending any more.
+    if (!dirty && state.kind === 'pending') {
+      setState({ kind: 'saved', ...(savedAt.current ? { at: savedAt.current } : {}) });
+      return;
+    }
     if (!editable || !dirty || state.kind === 'conflict' || state.kind === 'saving') return;
     if (state.kind !== 'pending' && state.kind !== 'error') setState({ kind: 'pending' });
     const timer = window.setTimeout(() => void save(), AUTOSAVE_MS);

@@ -4,23 +4,23 @@
  * and the problems panel. The draft autosaves (useDraft.ts) valid or not; publishing requires no
  * problems. Leaving with unsaved work asks first; an edit conflict offers their version or ours.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, errorMessage, type CampaignDetail, type CampaignNode, type NodeMetrics, type NodeType } from '../api';
-import { connectEdge, problemsOf, renameHandle, sourceHandles, type FlowStep } from '../campaigns/builder';
+import { api, errorMessage, type CampaignDetail, type NodeMetrics, type NodeType } from '../api';
+import { problemsOf } from '../campaigns/builder';
 import { Canvas } from '../campaigns/Canvas';
 import { SplitResults } from '../campaigns/SplitResults';
-import { addAfter, entryOf, TYPE_LABEL, type Graph } from '../campaigns/edit';
+import { addAfter, type Graph } from '../campaigns/edit';
 import type { CanvasOverlay } from '../campaigns/overlay';
 import { Palette } from '../campaigns/Palette';
 import { BuilderSkeleton, ProblemsPanel, ResizablePanel } from '../campaigns/ProblemsPanel';
 import { campaignKey, useDraft, type SaveState } from '../campaigns/useDraft';
-import { fieldLabel } from '@server/campaigns/problem-wording.js';
-import { Link, useLeaveGuard } from '../router';
+import { campaignQuery } from '../campaigns/campaign-query';
+import { Link, navigate, useLeaveGuard } from '../router';
 import { useCan } from '../session';
 import { Alert, Badge } from '../ui';
 import { STATUS_LABEL } from './Campaigns';
-import { NodeConfigForm, NodeNotes } from '../campaigns/forms/NodeConfigForm';
+import { StepSettings } from '../campaigns/StepSettings';
 import { CampaignOps } from '../campaigns/ops/CampaignOps';
 import { EnrollPanel } from '../campaigns/ops/EnrollPanel';
 import { LifecycleActions, PublishDialog } from '../campaigns/ops/Lifecycle';
@@ -40,80 +40,6 @@ function saveLabel(state: SaveState, dirty: boolean): string {
     case 'saved':
       return dirty ? 'Unsaved changes' : state.at ? `Draft saved ${state.at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}` : 'Draft saved';
   }
-}
-
-interface SettingsProps {
-  step: FlowStep;
-  graph: Graph;
-  problems: Array<{ nodeId?: string; field?: string; message: string }>;
-  onGraph: (next: (graph: Graph) => Graph, options?: { coalesce?: string }) => void;
-  campaignId: string;
-}
-
-/** The selected step's settings: name, its form (NodeConfigForm), its connections, delete. */
-function StepSettings({ step, graph, problems, onGraph, campaignId }: SettingsProps) {
-  const node = step.data.node;
-  const entryId = entryOf(graph.nodes);
-  const mine = problems.filter((p) => p.nodeId === step.id);
-  const update = (change: Partial<CampaignNode>, field: string) =>
-    onGraph((g) => ({ ...g, nodes: g.nodes.map((n) => (n.id === step.id ? { ...n, data: { node: { ...n.data.node, ...change } } } : n)) }), { coalesce: `${step.id}:${field}` });
-  const connect = (handle: string, target: string) =>
-    onGraph((g) => ({ ...g, edges: target === '' ? g.edges.filter((e) => !(e.source === step.id && e.sourceHandle === handle)) : connectEdge(g.edges, { source: step.id, sourceHandle: handle, target }) }));
-  return (
-    <div className="stack" data-testid="step-settings">
-      <h2 tabIndex={-1} id="step-settings-title">
-        {TYPE_LABEL[node.type]}: {node.name || step.id}
-      </h2>
-      {mine.length > 0 ? (
-        <div className="alert alert-error" role="status">
-          <ul>
-            {mine.map((problem, index) => (
-              <li key={index}>
-                {problem.field?.startsWith('config.') ? <strong>{fieldLabel(problem.field)}: </strong> : null}
-                {problem.message}
-              </li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
-      <div className="field">
-        <label htmlFor="node-name">Name</label>
-        <input id="node-name" value={node.name ?? ''} onChange={(event) => update({ name: event.target.value }, 'name')} />
-      </div>
-      <NodeConfigForm
-        key={step.id}
-        node={node}
-        onChange={(config) => update({ config }, 'config')}
-        onRenameHandle={(from, to) => onGraph((g) => ({ ...g, edges: renameHandle(g.edges, step.id, from, to) }))}
-        nodes={graph.nodes.map((n) => n.data.node)}
-        returnTo={`/campaigns/${campaignId}`}
-      />
-      <NodeNotes node={node} onChange={(notes) => update({ notes }, 'notes')} />
-      {sourceHandles(node).length > 0 ? (
-        <fieldset>
-          <legend>Connections</legend>
-          {sourceHandles(node).map((handle) => (
-            <div className="field" key={handle}>
-              <label htmlFor={`connect-${handle}`}>Then ({handle === 'default' ? 'everyone else' : handle === 'timeout' ? 'timed out' : handle})</label>
-              <select id={`connect-${handle}`} value={graph.edges.find((e) => e.source === step.id && e.sourceHandle === handle)?.target ?? ''} onChange={(event) => connect(handle, event.target.value)}>
-                <option value="">Not connected</option>
-                {graph.nodes
-                  .filter((n) => n.id !== step.id && n.id !== entryId)
-                  .map((n) => (
-                    <option key={n.id} value={n.id}>
-                      {n.data.node.name || n.id}
-                    </option>
-                  ))}
-              </select>
-            </div>
-          ))}
-        </fieldset>
-      ) : null}
-      <button type="button" className="button danger" onClick={() => onGraph((g) => ({ nodes: g.nodes.filter((n) => n.id !== step.id), edges: g.edges.filter((e) => e.source !== step.id && e.target !== step.id) }))}>
-        Delete step
-      </button>
-    </div>
-  );
 }
 
 function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metrics: Record<string, NodeMetrics>; editable: boolean }) {
@@ -154,6 +80,16 @@ function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metric
   };
 
   const show = (nodeId: string) => setFocus((previous) => ({ nodeId, seq: (previous?.seq ?? 0) + 1 }));
+  // Back from the template editor (`?step=<node id>`): the step the person came from is selected again.
+  const returned = useRef(false);
+  useEffect(() => {
+    if (returned.current) return;
+    returned.current = true;
+    const stepId = new URLSearchParams(window.location.search).get('step');
+    if (!stepId) return;
+    if (history.present.nodes.some((n) => n.id === stepId)) setFocus({ nodeId: stepId, seq: 1 });
+    navigate(`/campaigns/${campaign.id}`, { replace: true, force: true });
+  }, [campaign.id, history.present.nodes]);
   useEffect(() => {
     if (focus) document.getElementById('step-settings-title')?.focus();
   }, [focus]);
@@ -277,8 +213,7 @@ function Builder({ detail, metrics, editable }: { detail: CampaignDetail; metric
 export function CampaignPage({ campaignId }: { campaignId: string }) {
   const can = useCan();
   // The definition is loaded once into the builder (later saves keep it in the cache); polling refreshes only the counts.
-  const detail = useQuery({ queryKey: campaignKey(campaignId), queryFn: () => api.campaigns.get(campaignId), staleTime: Infinity });
-  const counts = useQuery({ queryKey: [...campaignKey(campaignId), 'counts'], queryFn: () => api.campaigns.get(campaignId).then((d) => d.metrics.nodes), refetchInterval: POLL_MS, enabled: detail.isSuccess });
+  const detail = useQuery(campaignQuery(campaignId));
 
   if (detail.isPending) return <BuilderSkeleton />;
   if (detail.isError) {
@@ -295,8 +230,22 @@ export function CampaignPage({ campaignId }: { campaignId: string }) {
   const editable = can('campaigns:write') && data.campaign.status !== 'archived';
   return (
     <section className="page-wide builder-page">
-      <Builder key={data.campaign.id} detail={data} metrics={counts.data ?? data.metrics.nodes} editable={editable} />
+      <LiveBuilder key={data.campaign.id} detail={data} loadedAt={detail.dataUpdatedAt} editable={editable} />
       <SplitResults campaignId={campaignId} />
     </section>
   );
+}
+
+/** The builder with its live counts: they start as the loaded campaign's and are polled from then on. */
+function LiveBuilder({ detail, loadedAt, editable }: { detail: CampaignDetail; loadedAt: number; editable: boolean }) {
+  const campaignId = detail.campaign.id;
+  const counts = useQuery({
+    queryKey: [...campaignKey(campaignId), 'counts'],
+    queryFn: () => api.campaigns.get(campaignId).then((d) => d.metrics.nodes),
+    refetchInterval: POLL_MS,
+    initialData: detail.metrics.nodes,
+    initialDataUpdatedAt: loadedAt,
+    staleTime: POLL_MS,
+  });
+  return <Builder detail={detail} metrics={counts.data} editable={editable} />;
 }

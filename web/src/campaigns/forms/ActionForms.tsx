@@ -20,14 +20,14 @@ export function SplitForm({ config, onChange, onRenameHandle }: { config: SplitD
         <div className="row" key={index}>
           <Text
             label={`Variant ${index + 1} id`}
-            id={`variant-${index}-id`}
+            id={`variant-${index}-id`} field={`config.variants.${index}.id`}
             value={str(variant.id)}
             onChange={(text) => {
               onRenameHandle(str(variant.id), text);
               setVariant(index, { ...variant, id: text });
             }}
           />
-          <Text label="Weight (%)" id={`variant-${index}-weight`} type="number" min={0} max={100} value={str(variant.weight)} onChange={(text) => setVariant(index, withField(variant, 'weight', num(text)))} />
+          <Text label="Weight (%)" id={`variant-${index}-weight`} field={`config.variants.${index}.weight`} type="number" min={0} max={100} value={str(variant.weight)} onChange={(text) => setVariant(index, withField(variant, 'weight', num(text)))} />
           <button type="button" className="button small ghost" onClick={() => onChange({ ...config, variants: variants.filter((_, i) => i !== index) })}>
             Remove
           </button>
@@ -79,26 +79,26 @@ export function ActionForm({ config, onChange }: { config: Action; onChange: (co
   const members = useMembers();
   return (
     <div className="stack">
-      <Choice label="Action" id="action-kind" value={config.kind} options={ACTION_KINDS} onChange={(kind) => onChange(startOf(kind))} />
-      {config.kind === 'tag_add' || config.kind === 'tag_remove' ? <Text label="Tag" id="action-tag" value={str(config.tag)} onChange={(tag) => onChange({ ...config, tag })} /> : null}
-      {config.kind === 'score_change' ? <Text label="Change by (−100 to 100)" id="action-delta" type="number" min={-100} max={100} value={str(config.delta)} onChange={(text) => onChange(withField(config, 'delta', num(text)))} /> : null}
+      <Choice label="Action" id="action-kind" field="config.kind" value={config.kind} options={ACTION_KINDS} onChange={(kind) => onChange(startOf(kind))} />
+      {config.kind === 'tag_add' || config.kind === 'tag_remove' ? <Text label="Tag" id="action-tag" field="config.tag" value={str(config.tag)} onChange={(tag) => onChange({ ...config, tag })} /> : null}
+      {config.kind === 'score_change' ? <Text label="Change by (−100 to 100)" id="action-delta" field="config.delta" type="number" min={-100} max={100} value={str(config.delta)} onChange={(text) => onChange(withField(config, 'delta', num(text)))} /> : null}
       {config.kind === 'field_update' ? (
         <>
-          <Text label="Field" id="action-field" value={str(config.field)} onChange={(field) => onChange({ ...config, field })} example="status or a custom field" />
-          <Text label="Value" id="action-value" value={str(config.value)} onChange={(value) => onChange({ ...config, value })} />
+          <Text label="Field" id="action-field" field="config.field" value={str(config.field)} onChange={(field) => onChange({ ...config, field })} example="status or a custom field" />
+          <Text label="Value" id="action-value" field="config.value" value={str(config.value)} onChange={(value) => onChange({ ...config, value })} />
         </>
       ) : null}
       {config.kind === 'webhook' ? (
         <>
-          <Text label="URL" id="action-url" value={str(config.url)} onChange={(url) => onChange({ ...config, url })} example="https://example.com/hooks/unitehub" />
-          <Text label="Signing secret (16+ characters)" id="action-secret" value={str(config.secret)} onChange={(secret) => onChange({ ...config, secret })} hint="Each call is signed with it (x-unitehub-signature)." />
+          <Text label="URL" id="action-url" field="config.url" value={str(config.url)} onChange={(url) => onChange({ ...config, url })} example="https://example.com/hooks/unitehub" />
+          <Text label="Signing secret (16+ characters)" id="action-secret" field="config.secret" value={str(config.secret)} onChange={(secret) => onChange({ ...config, secret })} hint="Each call is signed with it (x-unitehub-signature)." />
         </>
       ) : null}
       {config.kind === 'notify' ? (
         <>
-          <Choice label="Notify" id="action-user" value={config.userId ?? ''} options={[['', 'Choose a member'], ...(members.data ?? []).map((m) => [m.userId, `${m.name} (${m.email})`] as const)]} onChange={(userId) => onChange({ ...config, userId })} />
-          <Text label="Subject" id="action-subject" value={str(config.subject)} onChange={(subject) => onChange({ ...config, subject })} />
-          <Text label="Message" id="action-text" multiline value={str(config.text)} onChange={(text) => onChange({ ...config, text })} />
+          <Choice label="Notify" id="action-user" field="config.userId" value={config.userId ?? ''} options={[['', 'Choose a member'], ...(members.data ?? []).map((m) => [m.userId, `${m.name} (${m.email})`] as const)]} onChange={(userId) => onChange({ ...config, userId })} />
+          <Text label="Subject" id="action-subject" field="config.subject" value={str(config.subject)} onChange={(subject) => onChange({ ...config, subject })} />
+          <Text label="Message" id="action-text" field="config.text" multiline value={str(config.text)} onChange={(text) => onChange({ ...config, text })} />
         </>
       ) : null}
     </div>
@@ -106,5 +106,5 @@ export function ActionForm({ config, onChange }: { config: Action; onChange: (co
 }
 
 export function ExitForm({ config, onChange }: { config: Draft<ExitNodeConfig>; onChange: (config: Draft<ExitNodeConfig>) => void }) {
-  return <Text label="Reason (optional)" id="exit-reason" value={str(config.reason)} onChange={(text) => onChange(withField(config, 'reason', optional(text)))} hint="Stored on the enrollment when a contact leaves here." />;
+  return <Text label="Reason (optional)" id="exit-reason" field="config.reason" value={str(config.reason)} onChange={(text) => onChange(withField(config, 'reason', optional(text)))} hint="Stored on the enrollment when a contact leaves here." />;
 }

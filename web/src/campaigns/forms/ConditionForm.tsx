@@ -60,16 +60,16 @@ export function defaultRule(kind: RuleKind): Rule {
 
 const isGroup = (rule: Rule | RuleGroup): rule is RuleGroup => 'operator' in rule;
 
-function RuleEditor({ rule, id, emailNodes, onChange, onRemove }: { rule: Rule; id: string; emailNodes: CampaignNode[]; onChange: (rule: Rule) => void; onRemove: () => void }) {
+function RuleEditor({ rule, id, path, emailNodes, onChange, onRemove }: { rule: Rule; id: string; path: string; emailNodes: CampaignNode[]; onChange: (rule: Rule) => void; onRemove: () => void }) {
   const present = (value: boolean | undefined, set: (present: boolean) => void) => (
-    <Choice label="Is" id={`${id}-present`} value={value === false ? 'no' : 'yes'} options={[['yes', 'true'], ['no', 'not true']]} onChange={(v) => set(v === 'yes')} />
+    <Choice label="Is" id={`${id}-present`} field={`${path}.present`} value={value === false ? 'no' : 'yes'} options={[['yes', 'true'], ['no', 'not true']]} onChange={(v) => set(v === 'yes')} />
   );
   let fields: ReactNode;
   switch (rule.kind) {
     case 'tag':
       fields = (
         <>
-          <Text label="Has tag" id={`${id}-tag`} value={str(rule.tag)} onChange={(tag) => onChange({ ...rule, tag })} />
+          <Text label="Has tag" id={`${id}-tag`} field={`${path}.tag`} value={str(rule.tag)} onChange={(tag) => onChange({ ...rule, tag })} />
           {present(rule.present, (p) => onChange({ ...rule, present: p }))}
         </>
       );
@@ -77,25 +77,25 @@ function RuleEditor({ rule, id, emailNodes, onChange, onRemove }: { rule: Rule; 
     case 'field':
       fields = (
         <>
-          <Text label="Field" id={`${id}-field`} value={str(rule.field)} onChange={(field) => onChange({ ...rule, field })} example="company" />
-          <Choice label="Operator" id={`${id}-op`} value={rule.op ?? 'eq'} options={OPERATORS} onChange={(op) => onChange({ ...rule, op })} />
-          {rule.op === 'exists' || rule.op === 'not_exists' ? null : <Text label="Value" id={`${id}-value`} value={str(rule.value)} onChange={(value) => onChange({ ...rule, value })} />}
+          <Text label="Field" id={`${id}-field`} field={`${path}.field`} value={str(rule.field)} onChange={(field) => onChange({ ...rule, field })} example="company" />
+          <Choice label="Operator" id={`${id}-op`} field={`${path}.op`} value={rule.op ?? 'eq'} options={OPERATORS} onChange={(op) => onChange({ ...rule, op })} />
+          {rule.op === 'exists' || rule.op === 'not_exists' ? null : <Text label="Value" id={`${id}-value`} field={`${path}.value`} value={str(rule.value)} onChange={(value) => onChange({ ...rule, value })} />}
         </>
       );
       break;
     case 'score':
       fields = (
         <>
-          <Choice label="Score" id={`${id}-op`} value={rule.op ?? 'gte'} options={OPERATORS.slice(0, 6)} onChange={(op) => onChange({ ...rule, op })} />
-          <Text label="Value" id={`${id}-value`} type="number" value={str(rule.value)} onChange={(text) => onChange(withField(rule, 'value', num(text)))} />
+          <Choice label="Score" id={`${id}-op`} field={`${path}.op`} value={rule.op ?? 'gte'} options={OPERATORS.slice(0, 6)} onChange={(op) => onChange({ ...rule, op })} />
+          <Text label="Value" id={`${id}-value`} field={`${path}.value`} type="number" value={str(rule.value)} onChange={(text) => onChange(withField(rule, 'value', num(text)))} />
         </>
       );
       break;
     case 'event':
       fields = (
         <>
-          <Text label="Event name" id={`${id}-name`} value={str(rule.name)} onChange={(name) => onChange({ ...rule, name })} />
-          <Text label="Within the last (seconds, optional)" id={`${id}-within`} type="number" value={str(rule.withinSeconds)} onChange={(text) => onChange(withField(rule, 'withinSeconds', num(text)))} />
+          <Text label="Event name" id={`${id}-name`} field={`${path}.name`} value={str(rule.name)} onChange={(name) => onChange({ ...rule, name })} />
+          <Text label="Within the last (seconds, optional)" id={`${id}-within`} field={`${path}.withinSeconds`} type="number" value={str(rule.withinSeconds)} onChange={(text) => onChange(withField(rule, 'withinSeconds', num(text)))} />
           {present(rule.present, (p) => onChange({ ...rule, present: p }))}
         </>
       );
@@ -105,12 +105,12 @@ function RuleEditor({ rule, id, emailNodes, onChange, onRemove }: { rule: Rule; 
         <>
           <Choice
             label="Email"
-            id={`${id}-node`}
+            id={`${id}-node`} field={`${path}.nodeId`}
             value={rule.nodeId ?? ''}
             options={[['', emailNodes.length === 0 ? 'Add an email step first' : 'Choose an email step'], ...emailNodes.map((n) => [n.id, n.name || n.id] as const)]}
             onChange={(nodeId) => onChange({ ...rule, nodeId })}
           />
-          <Choice label="Engagement" id={`${id}-event`} value={rule.event ?? 'opened'} options={ENGAGEMENTS} onChange={(event) => onChange({ ...rule, event })} />
+          <Choice label="Engagement" id={`${id}-event`} field={`${path}.event`} value={rule.event ?? 'opened'} options={ENGAGEMENTS} onChange={(event) => onChange({ ...rule, event })} />
           {present(rule.present, (p) => onChange({ ...rule, present: p }))}
         </>
       );
@@ -118,7 +118,7 @@ function RuleEditor({ rule, id, emailNodes, onChange, onRemove }: { rule: Rule; 
   }
   return (
     <div className="rule">
-      <Choice label="Rule" id={`${id}-kind`} value={rule.kind} options={RULE_KINDS} onChange={(kind) => onChange(defaultRule(kind))} />
+      <Choice label="Rule" id={`${id}-kind`} field={`${path}.kind`} value={rule.kind} options={RULE_KINDS} onChange={(kind) => onChange(defaultRule(kind))} />
       {fields}
       <button type="button" className="button small ghost" onClick={onRemove}>
         Remove rule
@@ -147,21 +147,22 @@ export function ConditionForm({ config, onChange, onRenameHandle, nodes }: { con
             <Text
               label="Branch id"
               id={`${prefix}-id`}
+              field={`config.branches.${index}.id`}
               value={branch.id}
               onChange={(text) => {
                 onRenameHandle(branch.id, text);
                 setBranch(index, { ...branch, id: text });
               }}
             />
-            <Text label="Branch name" id={`${prefix}-name`} value={str(branch.name)} onChange={(text) => setBranch(index, withField(branch, 'name', text === '' ? undefined : text))} />
-            <Choice label="Match" id={`${prefix}-operator`} value={match.operator} options={[['and', 'all rules (AND)'], ['or', 'any rule (OR)']]} onChange={(operator) => setBranch(index, { ...branch, match: { ...match, operator } })} />
+            <Text label="Branch name" id={`${prefix}-name`} field={`config.branches.${index}.name`} value={str(branch.name)} onChange={(text) => setBranch(index, withField(branch, 'name', text === '' ? undefined : text))} />
+            <Choice label="Match" id={`${prefix}-operator`} field={`config.branches.${index}.match.operator`} value={match.operator} options={[['and', 'all rules (AND)'], ['or', 'any rule (OR)']]} onChange={(operator) => setBranch(index, { ...branch, match: { ...match, operator } })} />
             {match.rules.map((rule, r) =>
               isGroup(rule) ? (
                 <p key={r} className="muted small">
                   A nested group of {rule.rules.length} rules (kept as it is).
                 </p>
               ) : (
-                <RuleEditor key={r} id={`${prefix}-rule-${r}`} rule={rule} emailNodes={emailNodes} onChange={(next) => setRules(match.rules.map((x, i) => (i === r ? next : x)))} onRemove={() => setRules(match.rules.filter((_, i) => i !== r))} />
+                <RuleEditor key={r} id={`${prefix}-rule-${r}`} path={`config.branches.${index}.match.rules.${r}`} rule={rule} emailNodes={emailNodes} onChange={(next) => setRules(match.rules.map((x, i) => (i === r ? next : x)))} onRemove={() => setRules(match.rules.filter((_, i) => i !== r))} />
               ),
             )}
             <div className="row">

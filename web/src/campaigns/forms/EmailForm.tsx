@@ -55,7 +55,7 @@ export function EmailForm({ config, onChange, returnTo }: { config: Config; onCh
         <legend>Content</legend>
         <Choice
           label="Template"
-          id="email-template"
+          id="email-template" field="config.templateId"
           value={config.templateId ?? ''}
           options={[['', templates.isPending ? 'Loading templates…' : 'No template: write it here'], ...list.map((t) => [t.id, t.name] as const)]}
           onChange={(id) => {
@@ -91,21 +91,21 @@ export function EmailForm({ config, onChange, returnTo }: { config: Config; onCh
           </div>
         ) : null}
         {current && previewing ? <TemplatePreview templateId={current.id} /> : null}
-        <Text label="Subject" id="email-subject" value={str(config.subject)} onChange={(subject) => onChange({ ...config, subject })} />
-        <Text label="Body (HTML or MJML, Liquid variables)" id="email-html" multiline value={str(config.html)} onChange={(html) => onChange({ ...config, html })} example="<p>Hi {{ contact.first_name }}</p>" />
-        <Text label="Text part (optional)" id="email-text" multiline value={str(config.text)} onChange={(text) => onChange(withField(config, 'text', optional(text)))} />
+        <Text label="Subject" id="email-subject" field="config.subject" value={str(config.subject)} onChange={(subject) => onChange({ ...config, subject })} />
+        <Text label="Body (HTML or MJML, Liquid variables)" id="email-html" field="config.html" multiline value={str(config.html)} onChange={(html) => onChange({ ...config, html })} example="<p>Hi {{ contact.first_name }}</p>" />
+        <Text label="Text part (optional)" id="email-text" field="config.text" multiline value={str(config.text)} onChange={(text) => onChange(withField(config, 'text', optional(text)))} />
       </fieldset>
-      <Text label="From (optional)" id="email-from" value={str(config.from)} onChange={(text) => onChange(withField(config, 'from', optional(text)))} hint="Empty: the workspace's default sender." />
+      <Text label="From (optional)" id="email-from" field="config.from" value={str(config.from)} onChange={(text) => onChange(withField(config, 'from', optional(text)))} hint="Empty: the workspace's default sender." />
       <Choice
         label="Subscription topic"
-        id="email-topic"
+        id="email-topic" field="config.topicId"
         value={config.topicId ?? ''}
         options={[['', `Workspace default${defaultTopic ? ` (${defaultTopic.name})` : ' (none: unsubscribe leaves all)'}`], ...(topics.data ?? []).map((t) => [t.id, t.name] as const)]}
         onChange={(value) => onChange(withField(config, 'topicId', optional(value)))}
       />
       <Choice
         label="AI personalization"
-        id="email-personalization"
+        id="email-personalization" field="config.personalization"
         value={config.personalization ?? 'off'}
         options={[
           ['off', 'Off'],

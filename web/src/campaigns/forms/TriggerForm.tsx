@@ -42,7 +42,7 @@ function startOf(kind: Kind): Config {
   }
 }
 
-function SegmentChoice({ value, onChange, id }: { value: string; onChange: (id: string) => void; id: string }) {
+function SegmentChoice({ value, onChange, id, field }: { value: string; onChange: (id: string) => void; id: string; field: string }) {
   const segments = useSegments();
   const list = segments.data ?? [];
   return (
@@ -50,6 +50,7 @@ function SegmentChoice({ value, onChange, id }: { value: string; onChange: (id: 
       <Choice
         label="Segment"
         id={id}
+        field={field}
         value={value}
         options={[['', segments.isPending ? 'Loading segments…' : 'Choose a segment'], ...list.map((s) => [s.id, s.name] as const)]}
         onChange={onChange}
@@ -69,6 +70,7 @@ function BroadcastTime({ at, onChange }: { at: string | undefined; onChange: (at
     <Text
       label={`Send at (${zone})`}
       id="trigger-broadcast-at"
+      field="config.at"
       type="datetime-local"
       value={at ? isoToZoned(at, zone) : ''}
       onChange={(text) => onChange(text === '' ? undefined : (zonedToIso(text, zone) ?? undefined))}
@@ -81,15 +83,15 @@ export function TriggerForm({ config, onChange }: { config: Config; onChange: (c
   const topics = useTopics();
   return (
     <div className="stack">
-      <Choice label="Contacts enter on" id="trigger-kind" value={config.kind} options={TRIGGER_KINDS} onChange={(kind) => onChange(startOf(kind))} />
+      <Choice label="Contacts enter on" id="trigger-kind" field="config.kind" value={config.kind} options={TRIGGER_KINDS} onChange={(kind) => onChange(startOf(kind))} />
       {config.kind === 'manual' ? <p className="muted small">Enroll contacts, a segment or a filtered list from “Enroll” once published.</p> : null}
-      {config.kind === 'tag_added' ? <Text label="Tag" id="trigger-tag" value={str(config.tag)} onChange={(tag) => onChange({ ...config, tag })} /> : null}
+      {config.kind === 'tag_added' ? <Text label="Tag" id="trigger-tag" field="config.tag" value={str(config.tag)} onChange={(tag) => onChange({ ...config, tag })} /> : null}
       {config.kind === 'score_threshold' ? (
-        <Text label="Score threshold (1–100)" id="trigger-threshold" type="number" min={1} max={100} value={str(config.threshold)} onChange={(text) => onChange(withField(config, 'threshold', num(text)))} />
+        <Text label="Score threshold (1–100)" id="trigger-threshold" field="config.threshold" type="number" min={1} max={100} value={str(config.threshold)} onChange={(text) => onChange(withField(config, 'threshold', num(text)))} />
       ) : null}
       {config.kind === 'event' ? (
         <>
-          <Text label="Event name" id="trigger-event" value={str(config.name)} onChange={(name) => onChange({ ...config, name })} example="signed_up" />
+          <Text label="Event name" id="trigger-event" field="config.name" value={str(config.name)} onChange={(name) => onChange({ ...config, name })} example="signed_up" />
           {(config.filters ?? []).map((filter, index) => (
             <div className="row" key={index}>
               <Text label="Property" id={`trigger-filter-${index}-property`} value={filter.property} onChange={(property) => onChange({ ...config, filters: (config.filters ?? []).map((f, i) => (i === index ? { ...f, property } : f)) })} />
@@ -108,20 +110,20 @@ export function TriggerForm({ config, onChange }: { config: Config; onChange: (c
         <>
           <Choice
             label="Email event"
-            id="trigger-email-event"
+            id="trigger-email-event" field="config.event"
             value={config.event ?? 'opened'}
             options={(['opened', 'clicked', 'replied', 'bounced', 'unsubscribed'] as const).map((e) => [e, e] as const)}
             onChange={(event) => onChange(event === 'unsubscribed' ? { ...config, event } : withField({ ...config, event }, 'topicId', undefined))}
           />
           {config.event === 'unsubscribed' ? (
-            <Choice label="Topic" id="trigger-email-topic" value={config.topicId ?? ''} options={[['', 'Any topic'], ...(topics.data ?? []).map((t) => [t.id, t.name] as const)]} onChange={(value) => onChange(withField(config, 'topicId', optional(value)))} />
+            <Choice label="Topic" id="trigger-email-topic" field="config.topicId" value={config.topicId ?? ''} options={[['', 'Any topic'], ...(topics.data ?? []).map((t) => [t.id, t.name] as const)]} onChange={(value) => onChange(withField(config, 'topicId', optional(value)))} />
           ) : null}
         </>
       ) : null}
-      {config.kind === 'segment_entered' ? <SegmentChoice id="trigger-segment" value={config.segmentId ?? ''} onChange={(segmentId) => onChange({ ...config, segmentId })} /> : null}
+      {config.kind === 'segment_entered' ? <SegmentChoice id="trigger-segment" field="config.segmentId" value={config.segmentId ?? ''} onChange={(segmentId) => onChange({ ...config, segmentId })} /> : null}
       {config.kind === 'broadcast' ? (
         <>
-          <SegmentChoice id="trigger-segment" value={config.segmentId ?? ''} onChange={(segmentId) => onChange({ ...config, segmentId })} />
+          <SegmentChoice id="trigger-segment" field="config.segmentId" value={config.segmentId ?? ''} onChange={(segmentId) => onChange({ ...config, segmentId })} />
           <BroadcastTime at={config.at} onChange={(at) => onChange(withField(config, 'at', at))} />
           <p className="muted small">Every member of the segment at send time enters once. Scheduled broadcasts are listed under “Broadcasts” and can be cancelled before they run.</p>
         </>

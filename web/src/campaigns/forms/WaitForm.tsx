@@ -35,18 +35,18 @@ export function unitOf(seconds: number | undefined): Unit {
   return ([...UNITS].reverse().find(([size]) => seconds % Number(size) === 0)?.[0] ?? '1') as Unit;
 }
 
-function Amount({ id, label, seconds, onChange }: { id: string; label: string; seconds: number | undefined; onChange: (seconds: number | undefined) => void }) {
+function Amount({ id, label, seconds, onChange, field }: { id: string; label: string; seconds: number | undefined; onChange: (seconds: number | undefined) => void; field: string }) {
   const unit = unitOf(seconds);
   return (
     <div className="row">
-      <Text label={label} id={`${id}-amount`} type="number" min={0} value={seconds === undefined ? '' : String(seconds / Number(unit))} onChange={(text) => onChange(num(text) === undefined ? undefined : Math.round(num(text)! * Number(unit)))} />
+      <Text label={label} id={`${id}-amount`} field={field} type="number" min={0} value={seconds === undefined ? '' : String(seconds / Number(unit))} onChange={(text) => onChange(num(text) === undefined ? undefined : Math.round(num(text)! * Number(unit)))} />
       <Choice label="Unit" id={`${id}-unit`} value={unit} options={UNITS} onChange={(next) => onChange(seconds === undefined ? undefined : (seconds / Number(unit)) * Number(next))} />
     </div>
   );
 }
 
 export function WaitForm({ config, onChange }: { config: Config; onChange: (config: Config) => void }) {
-  const kindChoice = <Choice label="Wait for" id="wait-kind" value={config.kind} options={WAIT_KINDS} onChange={(kind) => onChange(startOf(kind))} />;
+  const kindChoice = <Choice label="Wait for" id="wait-kind" field="config.kind" value={config.kind} options={WAIT_KINDS} onChange={(kind) => onChange(startOf(kind))} />;
   if (config.kind === 'until_time') {
     const weekdays = config.weekdays ?? [];
     const quiet = config.quietHours;
@@ -77,17 +77,17 @@ export function WaitForm({ config, onChange }: { config: Config; onChange: (conf
           </div>
         </fieldset>
         <div className="row">
-          <Text label="Hour (0–23)" id="wait-hour" type="number" min={0} max={23} value={str(config.hour)} onChange={(text) => onChange(withField(config, 'hour', num(text)))} />
-          <Text label="Minute" id="wait-minute" type="number" min={0} max={59} value={str(config.minute)} onChange={(text) => onChange(withField(config, 'minute', num(text)))} />
+          <Text label="Hour (0–23)" id="wait-hour" field="config.hour" type="number" min={0} max={23} value={str(config.hour)} onChange={(text) => onChange(withField(config, 'hour', num(text)))} />
+          <Text label="Minute" id="wait-minute" field="config.minute" type="number" min={0} max={59} value={str(config.minute)} onChange={(text) => onChange(withField(config, 'minute', num(text)))} />
         </div>
         <fieldset>
           <legend>Quiet hours (never send between)</legend>
           <div className="row">
-            <Text label="From hour" id="wait-quiet-start" type="number" min={0} max={23} value={str(quiet?.start)} onChange={(text) => setQuiet('start', num(text))} />
-            <Text label="Until hour" id="wait-quiet-end" type="number" min={0} max={23} value={str(quiet?.end)} onChange={(text) => setQuiet('end', num(text))} />
+            <Text label="From hour" id="wait-quiet-start" field="config.quietHours.start" type="number" min={0} max={23} value={str(quiet?.start)} onChange={(text) => setQuiet('start', num(text))} />
+            <Text label="Until hour" id="wait-quiet-end" field="config.quietHours.end" type="number" min={0} max={23} value={str(quiet?.end)} onChange={(text) => setQuiet('end', num(text))} />
           </div>
         </fieldset>
-        <Text label="Time zone for contacts without one" id="wait-zone" value={str(config.defaultTimezone)} onChange={(text) => onChange(withField(config, 'defaultTimezone', optional(text)))} example="Europe/Berlin" hint="An IANA name; UTC when empty." />
+        <Text label="Time zone for contacts without one" id="wait-zone" field="config.defaultTimezone" value={str(config.defaultTimezone)} onChange={(text) => onChange(withField(config, 'defaultTimezone', optional(text)))} example="Europe/Berlin" hint="An IANA name; UTC when empty." />
       </div>
     );
   }
@@ -95,9 +95,9 @@ export function WaitForm({ config, onChange }: { config: Config; onChange: (conf
     return (
       <div className="stack">
         {kindChoice}
-        <Text label="Event name" id="wait-event" value={str(config.name)} onChange={(name) => onChange({ ...config, name })} example="order_completed" />
-        <Amount id="wait-timeout" label="Give up after" seconds={config.timeoutSeconds} onChange={(seconds) => onChange(withField(config, 'timeoutSeconds', seconds))} />
-        <Text label="Correlation key (optional)" id="wait-correlation" value={str(config.correlationKey)} onChange={(text) => onChange(withField(config, 'correlationKey', optional(text)))} example="cart_id" hint="Only an event whose property has the same value as in the event that started the journey." />
+        <Text label="Event name" id="wait-event" field="config.name" value={str(config.name)} onChange={(name) => onChange({ ...config, name })} example="order_completed" />
+        <Amount id="wait-timeout" field="config.timeoutSeconds" label="Give up after" seconds={config.timeoutSeconds} onChange={(seconds) => onChange(withField(config, 'timeoutSeconds', seconds))} />
+        <Text label="Correlation key (optional)" id="wait-correlation" field="config.correlationKey" value={str(config.correlationKey)} onChange={(text) => onChange(withField(config, 'correlationKey', optional(text)))} example="cart_id" hint="Only an event whose property has the same value as in the event that started the journey." />
         <p className="muted small">Leaves by “next” when the event arrives, by “timeout” otherwise.</p>
       </div>
     );
@@ -105,7 +105,7 @@ export function WaitForm({ config, onChange }: { config: Config; onChange: (conf
   return (
     <div className="stack">
       {kindChoice}
-      <Amount id="wait" label="Wait" seconds={config.seconds} onChange={(seconds) => onChange(withField(config, 'seconds', seconds))} />
+      <Amount id="wait" field="config.seconds" label="Wait" seconds={config.seconds} onChange={(seconds) => onChange(withField(config, 'seconds', seconds))} />
     </div>
   );
 }

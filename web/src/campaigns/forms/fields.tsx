@@ -1,9 +1,11 @@
 /**
  * The building blocks of the node forms: labelled text and choice inputs, the conversions between
  * inputs and config values, and `Draft<T>` — a node config while it is being filled in (every
- * field optional but its `kind`), typed from the server's TypeBox schemas.
+ * field optional but its `kind`), typed from the server's TypeBox schemas. An input given the
+ * `field` path of its setting (`config.subject`) shows that setting's problems under it, tied to
+ * it by aria-describedby and aria-invalid (FieldProblems, provided by the step's settings panel).
  */
-import type { ReactNode } from 'react';
+import { createContext, useContext, useEffect, type ReactNode } from 'react';
 
 /** A config being edited: the schema type with every field optional except the union's `kind`. */
 export type Draft<T> = T extends unknown ? { [K in keyof T]?: T[K] } & ('kind' extends keyof T ? Pick<T, 'kind' & keyof T> : unknown) : never;
@@ -20,15 +22,46 @@ export function withField<T extends object, K extends keyof T>(config: T, key: K
   return next;
 }
 
-export function Text({ label, id, value, onChange, multiline, type = 'text', example, hint, min, max, step }: { label: string; id: string; value: string; onChange: (text: string) => void; multiline?: boolean; type?: string; example?: string; hint?: ReactNode; min?: number; max?: number; step?: number }) {
+export interface FieldProblemsValue {
+  /** The problem sentences of a settings path of the selected step (`config.subject`, `edges.next`). */
+  messages: (field: string) => string[];
+  /** An input showing a path's problems says so (so the panel's summary does not list them twice); returns its undoing. */
+  register: (field: string) => () => void;
+}
+
+export const FieldProblems = createContext<FieldProblemsValue>({ messages: () => [], register: () => () => undefined });
+
+/** The problems of one input's setting and the attributes that tie them (and its hint) to the input. */
+export function useFieldProblems(id: string, field: string | undefined, hasHint = false) {
+  const { messages, register } = useContext(FieldProblems);
+  useEffect(() => (field ? register(field) : undefined), [field, register]);
+  const list = field ? messages(field) : [];
+  const errorId = `${id}-error`;
+  const describedBy = [hasHint ? `${id}-hint` : '', list.length > 0 ? errorId : ''].filter(Boolean).join(' ');
+  return { messages: list, errorId, inputProps: { 'aria-invalid': list.length > 0 ? true : undefined, 'aria-describedby': describedBy === '' ? undefined : describedBy } };
+}
+
+/** A setting's problems, under its input. */
+export function FieldError({ id, messages }: { id: string; messages: string[] }) {
+  if (messages.length === 0) return null;
   return (
-    <div className="field">
+    <p id={id} className="field-error" data-testid="field-error">
+      {messages.join(' ')}
+    </p>
+  );
+}
+
+export function Text({ label, id, value, onChange, multiline, type = 'text', example, hint, min, max, step, field }: { label: string; id: string; value: string; onChange: (text: string) => void; multiline?: boolean; type?: string; example?: string; hint?: ReactNode; min?: number; max?: number; step?: number; field?: string }) {
+  const problems = useFieldProblems(id, field, Boolean(hint));
+  return (
+    <div className={`field${problems.messages.length > 0 ? ' field-invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
       {multiline ? (
-        <textarea id={id} rows={6} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} aria-describedby={hint ? `${id}-hint` : undefined} />
+        <textarea id={id} rows={6} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} {...problems.inputProps} />
       ) : (
-        <input id={id} type={type} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} min={min} max={max} step={step} aria-describedby={hint ? `${id}-hint` : undefined} />
+        <input id={id} type={type} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} min={min} max={max} step={step} {...problems.inputProps} />
       )}
+      <FieldError id={problems.errorId} messages={problems.messages} />
       {hint ? (
         <p id={`${id}-hint`} className="muted small">
           {hint}
@@ -38,17 +71,19 @@ export function Text({ label, id, value, onChange, multiline, type = 'text', exa
   );
 }
 
-export function Choice<V extends string>({ label, id, value, options, onChange, hint }: { label: string; id: string; value: V | ''; options: ReadonlyArray<readonly [V | '', string]>; onChange: (value: V) => void; hint?: ReactNode }) {
+export function Choice<V extends string>({ label, id, value, options, onChange, hint, field }: { label: string; id: string; value: V | ''; options: ReadonlyArray<readonly [V | '', string]>; onChange: (value: V) => void; hint?: ReactNode; field?: string }) {
+  const problems = useFieldProblems(id, field, Boolean(hint));
   return (
-    <div className="field">
+    <div className={`field${problems.messages.length > 0 ? ' field-invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
-      <select id={id} value={value} onChange={(event) => onChange(event.target.value as V)} aria-describedby={hint ? `${id}-hint` : undefined}>
+      <select id={id} value={value} onChange={(event) => onChange(event.target.value as V)} {...problems.inputProps}>
         {options.map(([optionValue, optionLabel]) => (
           <option key={optionValue} value={optionValue}>
             {optionLabel}
           </option>
         ))}
       </select>
+      <FieldError id={problems.errorId} messages={problems.messages} />
       {hint ? (
         <p id={`${id}-hint`} className="muted small">
           {hint}

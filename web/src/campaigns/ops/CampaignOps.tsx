@@ -25,7 +25,7 @@ const TABS: Array<[Tab, string]> = [
 
 export interface CampaignOpsProps {
   campaign: Campaign;
-  /** The definition as drawn now (names of steps); simulation runs the saved draft. */
+  /** The definition as drawn now, saved or not: names of steps, and what the simulation runs. */
   definition: CampaignDefinition;
   editable: boolean;
   onSettingsChange: (settings: CampaignSettingsValue) => void;

@@ -1,6 +1,6 @@
 /**
- * Simulation: run the saved draft for a real contact (nothing about them changes) or a described
- * one, with events that happen along the way, time fast-forwarded; shows the path with each
+ * Simulation: run the draft as the builder shows it — unsaved edits included — for a real contact
+ * (nothing about them changes) or a described one, with events that happen along the way, time fast-forwarded; shows the path with each
  * decision explained, the emails that would go out and the waits, and hands the path to the
  * canvas as an overlay.
  */
@@ -86,6 +86,13 @@ function Result({ result, definition, label }: { result: Simulation; definition:
   );
 }
 
+/** Whether the steps, connections or settings differ (moving a card does not count). */
+function contentChanged(a: CampaignDefinition, b: CampaignDefinition): boolean {
+  if (a === b) return false;
+  const content = (d: CampaignDefinition) => JSON.stringify({ ...d, nodes: d.nodes.map(({ position: _position, ...node }) => node) });
+  return content(a) !== content(b);
+}
+
 export function SimulatePanel({ campaignId, definition, onOverlay }: { campaignId: string; definition: CampaignDefinition; onOverlay: (overlay: CanvasOverlay | null) => void }) {
   const [who, setWho] = useState<'real' | 'described'>('described');
   const [contactId, setContactId] = useState('');
@@ -94,10 +101,13 @@ export function SimulatePanel({ campaignId, definition, onOverlay }: { campaignI
   const [events, setEvents] = useState<PlannedEvent[]>([]);
   const [horizon, setHorizon] = useState('90');
   const [label, setLabel] = useState('');
+  // The definition the last run simulated: its path is explained against those steps.
+  const [ran, setRan] = useState(definition);
   const simulate = useMutation({
     mutationFn: (input: SimulationInput) => opsApi.simulate(campaignId, input),
-    onSuccess: (result) => onOverlay(overlayOf(label, result.path, definition)),
+    onSuccess: (result, input) => onOverlay(overlayOf(label, result.path, (input.definition as CampaignDefinition | undefined) ?? definition)),
   });
+  const changedSince = simulate.data !== undefined && contentChanged(ran, definition);
   useEffect(() => () => onOverlay(null), [onOverlay]);
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -116,12 +126,13 @@ export function SimulatePanel({ campaignId, definition, onOverlay }: { campaignI
             },
           };
     setLabel(`Simulation for ${who === 'real' ? contactLabel || 'a contact' : described.firstName || described.email || 'a described contact'}`);
-    simulate.mutate({ ...input, ...(planned.length > 0 ? { events: planned } : {}), horizonDays: Number(horizon) || 90 });
+    setRan(definition);
+    simulate.mutate({ ...input, definition, ...(planned.length > 0 ? { events: planned } : {}), horizonDays: Number(horizon) || 90 });
   };
   return (
     <form className="stack" onSubmit={submit} aria-labelledby="simulate-title">
       <h3 id="simulate-title">Simulate a contact</h3>
-      <p className="muted small">Runs the saved draft with time fast-forwarded. Nothing is stored or sent.</p>
+      <p className="muted small">Runs the draft as shown on the canvas, changes not saved yet included, with time fast-forwarded. Nothing is stored or sent.</p>
       <fieldset>
         <legend>Who</legend>
         <label className="inline-check">
@@ -201,7 +212,12 @@ export function SimulatePanel({ campaignId, definition, onOverlay }: { campaignI
           </button>
         ) : null}
       </div>
-      {simulate.data ? <Result result={simulate.data} definition={definition} label={label} /> : null}
+      {simulate.data ? (
+        <>
+          {changedSince ? <p className="muted small">The draft changed since this run: run the simulation again to see the change.</p> : null}
+          <Result result={simulate.data} definition={ran} label={label} />
+        </>
+      ) : null}
     </form>
   );
 }
