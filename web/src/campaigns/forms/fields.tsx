@@ -20,15 +20,22 @@ export function withField<T extends object, K extends keyof T>(config: T, key: K
   return next;
 }
 
-export function Text({ label, id, value, onChange, multiline, type = 'text', example, hint, min, max, step }: { label: string; id: string; value: string; onChange: (text: string) => void; multiline?: boolean; type?: string; example?: string; hint?: ReactNode; min?: number; max?: number; step?: number }) {
+/** A labelled input; `error` (a sentence) marks it invalid and is announced with it. */
+export function Text({ label, id, value, onChange, multiline, type = 'text', example, hint, min, max, step, error }: { label: string; id: string; value: string; onChange: (text: string) => void; multiline?: boolean; type?: string; example?: string; hint?: ReactNode; min?: number; max?: number; step?: number; error?: string | null }) {
+  const describedBy = [error ? `${id}-error` : null, hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
   return (
-    <div className="field">
+    <div className={`field${error ? ' field-invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
       {multiline ? (
-        <textarea id={id} rows={6} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} aria-describedby={hint ? `${id}-hint` : undefined} />
+        <textarea id={id} rows={6} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} aria-invalid={error ? true : undefined} aria-describedby={describedBy} />
       ) : (
-        <input id={id} type={type} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} min={min} max={max} step={step} aria-describedby={hint ? `${id}-hint` : undefined} />
+        <input id={id} type={type} value={value} onChange={(event) => onChange(event.target.value)} placeholder={example} min={min} max={max} step={step} aria-invalid={error ? true : undefined} aria-describedby={describedBy} />
       )}
+      {error ? (
+        <p id={`${id}-error`} className="field-error">
+          {error}
+        </p>
+      ) : null}
       {hint ? (
         <p id={`${id}-hint`} className="muted small">
           {hint}
