@@ -39,16 +39,20 @@ CREATE TABLE analytics_split_members (
 CREATE INDEX analytics_split_members_start_idx ON analytics_split_members (campaign_id, split_node_id, at);
 
 -- The splits (enrollment, split node) an email counts for: those its enrollment passed before
--- the email's own step; `contact` (when given) must be the message's contact, as for opens.
-CREATE FUNCTION analytics_ab_splits_of(ws uuid, message uuid, contact uuid) RETURNS TABLE (enrollment_id uuid, split_node_id text)
+-- the email's own step; `contact` (when given) must be the message's contact, as for opens. With
+-- the message's send time (the bucket of its `ab_sent`).
+CREATE FUNCTION analytics_ab_splits_of(ws uuid, message uuid, contact uuid) RETURNS TABLE (enrollment_id uuid, split_node_id text, sent_at timestamptz)
   LANGUAGE sql STABLE
   AS $$
-    SELECT mb.enrollment_id, mb.split_node_id
+    SELECT mb.enrollment_id, mb.split_node_id, m.sent_at
       FROM messages m
       JOIN analytics_split_members mb
         ON mb.enrollment_id = CASE WHEN m.idempotency_key ~ '^enrollment:[0-9a-f-]{36}:node:' THEN substr(m.idempotency_key, 12, 36)::uuid END
-     WHERE m.id = message AND m.workspace_id = ws AND m.source_type = 'campaign'
-       AND (contact IS NULL OR m.contact_id = contact)
+     -- By the primary key: the workspace and contact are checked on the row, never an index
+     -- range (the (workspace_id, …) indexes would walk the workspace's messages per event when
+     -- the planner misjudges a trigger's transition table).
+     WHERE m.id = message AND (m.workspace_id = ws) IS TRUE AND m.source_type = 'campaign'
+       AND (contact IS NULL OR (m.contact_id = contact) IS TRUE)
        AND mb.step_id < coalesce((SELECT min(s.id) FROM enrollment_steps s
                                    WHERE s.enrollment_id = mb.enrollment_id AND s.node_id = split_part(m.idempotency_key, ':node:', 2)),
                                  9223372036854775807)
@@ -95,28 +99,30 @@ END $$;
 CREATE TRIGGER analytics_ab_steps_inserted AFTER INSERT ON enrollment_steps
   REFERENCING NEW TABLE AS analytics_new FOR EACH STATEMENT EXECUTE FUNCTION analytics_ab_steps_inserted();
 
--- Email events of one statement: a `sent` counts once per message for each split it belongs to;
--- a human open or click marks the enrollment opened or clicked once per split.
+-- Email events of one statement: a `sent` counts once per message for each split it belongs to
+-- (in the quarter hour of the message's sent_at); a human open or click marks the enrollment
+-- opened or clicked once per split.
 CREATE FUNCTION analytics_ab_events_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM analytics_new WHERE type = 'email' AND name IN ('sent', 'opened', 'clicked')) THEN RETURN NULL; END IF;
 
+  -- Every step is driven by a primary key lookup per row: a trigger's transition table is
+  -- estimated at a row or so, and a join between two of its derived sets would be planned as a
+  -- nested loop over both (seconds per thousand events).
   WITH sent AS (
-    SELECT workspace_id, (properties->>'messageId')::uuid AS message_id, min(occurred_at) AS at
+    SELECT DISTINCT workspace_id, (properties->>'messageId')::uuid AS message_id
       FROM analytics_new
      WHERE type = 'email' AND name = 'sent' AND properties->>'messageId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-     GROUP BY 1, 2
-  ), targets AS (
-    SELECT s.workspace_id, s.message_id, s.at, x.enrollment_id, x.split_node_id
-      FROM sent s CROSS JOIN LATERAL analytics_ab_splits_of(s.workspace_id, s.message_id, NULL) x
   ), claimed AS (
     INSERT INTO analytics_message_firsts (workspace_id, message_id, metric)
-    SELECT DISTINCT workspace_id, message_id, 'ab_sent' FROM targets ORDER BY 1, 2
+    SELECT s.workspace_id, s.message_id, 'ab_sent' FROM sent s
+     WHERE EXISTS (SELECT 1 FROM analytics_ab_splits_of(s.workspace_id, s.message_id, NULL))
+     ORDER BY 1, 2
     ON CONFLICT DO NOTHING
     RETURNING workspace_id, message_id
   ), counted AS (
-    SELECT t.enrollment_id, t.split_node_id, count(*) AS n, min(t.at) AS at
-      FROM targets t JOIN claimed c USING (workspace_id, message_id) GROUP BY 1, 2
+    SELECT x.enrollment_id, x.split_node_id, count(*) AS n, min(coalesce(x.sent_at, now())) AS at
+      FROM claimed c CROSS JOIN LATERAL analytics_ab_splits_of(c.workspace_id, c.message_id, NULL) x GROUP BY 1, 2
   ), bumped AS (
     UPDATE analytics_split_members mb SET sends = mb.sends + c.n
       FROM counted c

@@ -13,7 +13,7 @@ import { createTestApp, signUp, type Caller, type TestApp } from '../../test/hel
 import { engineOf } from '../../test/campaign-support.js';
 import { insertContacts, publishCampaign, seededRandom } from '../../test/split-support.js';
 import { foldAnalytics } from '../analytics/rollup.js';
-import { recordEvents } from '../core/events.js';
+import { recordEvents, type NewEvent } from '../core/events.js';
 import type { Queryable } from '../db/database.js';
 import { ManualClock } from '../platform/clock.js';
 import { splitCounts, type VariantCounts } from './split-results.js';
@@ -143,7 +143,7 @@ async function send(): Promise<void> {
 /** Opens and clicks as the tracking records them: human at the given rates, a scanner on every 7th. */
 async function engage(messages: Sent[], seed: number, rates: Record<string, { open: number; click: number }>): Promise<void> {
   const random = seededRandom(seed);
-  const events = [];
+  const events: NewEvent[] = [];
   for (const [i, m] of messages.entries()) {
     const rate = rates[m.node]!;
     const properties = { messageId: m.id, machineOpen: false };
