@@ -3,7 +3,8 @@
  * automatic winner the engine reads (metric, minimum contacts per variant, minimum hours,
  * significance level) can be switched on and edited, out-of-range values get a sentence beside
  * their input, the draft saved holds exactly what was chosen, and publishing creates the running
- * test. axe-core finds no serious or critical issue with the form open.
+ * test; the activity log then names the campaign (and the split step) of its entries and links
+ * to it. axe-core finds no serious or critical issue with the form or the log open.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -138,6 +139,26 @@ describe.skipIf(!hasChromium && !mustRun)('the A/B split form in Chromium', () =
     await page.getByTestId('save-state').getByText(/^Draft saved/).waitFor();
     await expect.poll(draft).toEqual({ variants: [{ id: 'a', weight: 50 }, { id: 'b', weight: 50 }] });
     expect(await seriousViolations(page)).toEqual([]);
+    expect(browserErrors).toEqual([]);
+  });
+
+  it("words the campaign's entries in the activity log with the campaign's name, a link to it", async () => {
+    // A winner picked by hand: the entry names the split step and the campaign.
+    const cookies = await page.context().cookies();
+    const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const csrf = cookies.find((c) => c.name === 'uh_csrf')!.value;
+    const campaignId = page.url().split('/').pop()!;
+    const picked = await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/splits/subject/winner`, headers: { cookie, 'x-csrf-token': csrf }, payload: { variant: 'b' } });
+    expect(picked.statusCode, picked.body).toBe(200);
+    await page.goto(`${baseUrl}/settings`);
+    const log = page.getByRole('region', { name: 'Activity', exact: true }).getByRole('list', { name: 'Activity' });
+    const winner = log.getByRole('listitem').filter({ hasText: "Sam Splitter picked Variant B as the winner of A/B split 'Subject line' in campaign 'Subject test'." });
+    await winner.waitFor();
+    await log.getByText("Sam Splitter published campaign 'Subject test'.").waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await winner.getByRole('link', { name: "'Subject test'" }).click();
+    await page.waitForURL(`${baseUrl}/campaigns/${campaignId}`);
+    await page.getByRole('heading', { name: 'Subject test', level: 1 }).waitFor();
     expect(browserErrors).toEqual([]);
   });
 });
