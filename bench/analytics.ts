@@ -6,9 +6,10 @@
  * split (half the contacts in one campaign),
  * one enrollment, 3–5 journey steps and one email per contact, and sent, delivered, opened (a
  * fifth by machines, some twice), clicked, replied, bounced, complained, unsubscribed and page
- * view events over 90 days. The load is a bulk load: foreign-key checks off, the events' indexes
- * (primary key included) built once after their rows instead of row by row, big statements on a
- * seeding connection with more work_mem and asynchronous commit; the analytics triggers stay on.
+ * view events over 90 days. The load is a bulk load: foreign-key checks off, the loaded tables'
+ * indexes (the events' primary key included) built once after their rows instead of row by row
+ * (but those the triggers look rows up by), big statements on BENCH_SEED_PARALLEL (2) seeding
+ * connections with more work_mem and asynchronous commit; the analytics triggers stay on.
  * Then, with the folder running:
  *   BENCH dashboard_p99_ms            GET /api/analytics/dashboard's work (30-day range)
  *   BENCH campaign_report_p99_ms      the report of the biggest campaign
@@ -29,6 +30,7 @@ import { recordEvents, type EventSink } from '../src/core/events.js';
 import { createPostgresDatabase, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/platform/logger.js';
+import { bulkAnalytics } from './analytics-bulk.js';
 import { backendCpuMs, percentile, requireDatabaseUrl } from './support.js';
 
 /** `--name=value` from the command line, else the environment variable, else the default. */
@@ -43,7 +45,14 @@ const EVENTS = setting('events', 'BENCH_EVENTS', CONTACTS * 10);
 const RUNS = setting('runs', 'BENCH_RUNS', 40);
 const CHUNK = 250_000;
 /** Contacts per events statement (ten events each): big statements, few repeats in the ledger. */
-const EVENT_CHUNK = 100_000;
+const EVENT_CHUNK = 125_000;
+/** bulk: rows with the triggers off, then the triggers' writes set-based (analytics-bulk.ts); triggers: through them. */
+const LOAD = process.argv.find((a) => a.startsWith('--load='))?.split('=')[1] ?? process.env.BENCH_LOAD ?? 'bulk';
+if (LOAD !== 'bulk' && LOAD !== 'triggers') throw new Error('--load is bulk or triggers');
+/** --check: load through the triggers, then compare the bulk computation with what they wrote, and stop. */
+const CHECK = process.argv.includes('--check');
+/** Load statements at a time (each on its own connection). */
+const SEED_PARALLEL = setting('seed-parallel', 'BENCH_SEED_PARALLEL', 2);
 const CAMPAIGNS = 20;
 const DAY = 86_400_000;
 
@@ -63,9 +72,19 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Runs `sql` over g = 1..total in chunks (parameters: $1 workspace, $2 first g, $3 last g, $4 now). */
-async function chunked(db: Database, label: string, total: number, sql: string, workspaceId: string, now: Date, chunk = CHUNK): Promise<void> {
+/**
+ * Runs `sql` over g = 1..total in chunks, SEED_PARALLEL statements at a time (parameters: $1
+ * workspace, $2 first g, $3 last g, $4 now, then `extra`). Chunks touch disjoint contacts,
+ * enrollments and messages, and the analytics ledger is append-only, so they do not wait on each other.
+ */
+async function chunked(db: Database, label: string, total: number, sql: string, workspaceId: string, now: Date, chunk = CHUNK, extra: unknown[] = []): Promise<void> {
   await timed(label, async () => {
-    for (let first = 1; first <= total; first += chunk) await db.query(sql, [workspaceId, first, Math.min(total, first + chunk - 1), now]);
+    const firsts: number[] = [];
+    for (let first = 1; first <= total; first += chunk) firsts.push(first);
+    const worker = async () => {
+      for (let first = firsts.shift(); first !== undefined; first = firsts.shift()) await db.query(sql, [workspaceId, first, Math.min(total, first + chunk - 1), now, ...extra]);
+    };
+    await Promise.all(Array.from({ length: SEED_PARALLEL }, worker));
   });
 }
 
@@ -102,10 +121,7 @@ const enrolledAt = (g: string) => `($4::timestamptz - make_interval(secs => (${g
 
 async function generate(db: Database, workspaceId: string, campaignIds: string[], now: Date): Promise<void> {
   const ids = `(SELECT id FROM unnest($5::uuid[]) WITH ORDINALITY AS c(id, n) WHERE n - 1 = ${campaignOf('g')})`;
-  const withCampaigns = async (label: string, total: number, sql: string) =>
-    timed(label, async () => {
-      for (let first = 1; first <= total; first += CHUNK) await db.query(sql, [workspaceId, first, Math.min(total, first + CHUNK - 1), now, campaignIds]);
-    });
+  const withCampaigns = (label: string, total: number, sql: string) => chunked(db, label, total, sql, workspaceId, now, CHUNK, [campaignIds]);
 
   await chunked(db, 'contacts', CONTACTS, `INSERT INTO contacts (id, workspace_id, email, first_name, score, created_at, updated_at)
      SELECT ${contactId('g')}, $1, 'c' || g || '@bench.test', 'Contact ' || g, (g * 37) % 101, $4::timestamptz - make_interval(secs => (g * 104729 % (365 * 86400))), $4
@@ -177,6 +193,27 @@ async function measure(label: string, runs: number, db: Database, fn: () => Prom
   log(`BENCH ${label}_p99_ms ${percentile(times, 99).toFixed(1)}  (p50 ${percentile(times, 50).toFixed(1)}, runs ${runs}${cpu})`);
 }
 
+/** What the triggers wrote (the ledger summed per key, the A/B members, the claims) against the bulk computation. */
+async function checkBulk(db: Database): Promise<void> {
+  const keys = 'workspace_id, bucket, campaign_id, version, node_id, split_node_id, variant, metric';
+  await db.exec(`CREATE TABLE check_ledger AS SELECT ${keys}, sum(n) AS n FROM analytics_delta GROUP BY ${keys};
+                 CREATE TABLE check_members AS SELECT * FROM analytics_split_members;
+                 CREATE TABLE check_firsts AS SELECT * FROM analytics_message_firsts;
+                 TRUNCATE analytics_delta, analytics_split_members, analytics_message_firsts`);
+  await bulkAnalytics(db, timed);
+  const diff = async (label: string, a: string, b: string) => {
+    const { rows } = await db.query<{ n: string }>(`SELECT (SELECT count(*) FROM (${a} EXCEPT ALL ${b}) x) + (SELECT count(*) FROM (${b} EXCEPT ALL ${a}) y) AS n`);
+    const total = await db.query<{ n: string }>(`SELECT count(*) AS n FROM (${a}) x`);
+    log(`  ${label}: ${Number(total.rows[0]!.n).toLocaleString('en')} rows through the triggers, ${rows[0]!.n} differ`);
+    return Number(rows[0]!.n);
+  };
+  const differ =
+    (await diff('ledger (summed per key)', `SELECT * FROM check_ledger`, `SELECT ${keys}, sum(n) AS n FROM analytics_delta GROUP BY ${keys}`)) +
+    (await diff('A/B members', 'SELECT * FROM check_members', 'SELECT * FROM analytics_split_members')) +
+    (await diff('once-per-email claims', 'SELECT * FROM check_firsts', 'SELECT * FROM analytics_message_firsts'));
+  log(`BENCH bulk_load_matches_triggers ${differ === 0 ? 'yes' : 'no'}  (${differ} rows differ)`);
+}
+
 async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -185,8 +222,8 @@ async function main(): Promise<void> {
   url.pathname = `/${name}`;
   const db = createPostgresDatabase(url.toString(), 6);
   // The load's own connection: per-session settings only (the server's configuration is untouched).
-  url.searchParams.set('options', '-c synchronous_commit=off -c work_mem=256MB -c maintenance_work_mem=512MB');
-  const seed = createPostgresDatabase(url.toString(), 1);
+  url.searchParams.set('options', `-c synchronous_commit=off -c work_mem=256MB -c maintenance_work_mem=512MB${process.env.BENCH_SEED_OPTIONS ? ` ${process.env.BENCH_SEED_OPTIONS}` : ''}`);
+  const seed = createPostgresDatabase(url.toString(), SEED_PARALLEL);
   const folder = createAnalyticsFolder({ db, logger: createLogger('warn') }, 1000);
   try {
     log(`analytics bench: ${CONTACTS.toLocaleString('en')} contacts, ${EVENTS.toLocaleString('en')} events; ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -216,22 +253,35 @@ async function main(): Promise<void> {
       messages: [],
       events: ['analytics_events_inserted', 'analytics_ab_events_inserted'],
     };
+    const viaTriggers = LOAD === 'triggers' || CHECK;
     for (const table of tables) {
       await db.exec(`ALTER TABLE ${table} DISABLE TRIGGER ALL`);
-      for (const trigger of analyticsTriggers[table]!) await db.exec(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
+      if (viaTriggers) for (const trigger of analyticsTriggers[table]!) await db.exec(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
     }
-    // The events' indexes (10 per contact, random keys) are built after the load, each in one sort.
-    const eventIndexes = await db.query<{ name: string; def: string; constraint: string | null }>(
-      `SELECT i.indexname AS name, i.indexdef AS def, c.conname AS constraint FROM pg_indexes i
+    // The loaded tables' indexes are built after their rows, each in one sort, except what the
+    // analytics triggers look rows up by (and the primary keys other tables' foreign keys need).
+    const keep = ['contacts_pkey', 'enrollments_pkey', 'enrollment_steps_pkey', 'enrollment_steps_enrollment_idx', 'messages_pkey'];
+    const indexes = await db.query<{ name: string; tablename: string; def: string; constraint: string | null; constraintdef: string | null }>(
+      `SELECT i.indexname AS name, i.tablename, i.indexdef AS def, c.conname AS constraint, pg_get_constraintdef(c.oid) AS constraintdef
+         FROM pg_indexes i
          LEFT JOIN pg_constraint c ON c.conindid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass
-        WHERE i.tablename = 'events' AND i.schemaname = current_schema()`,
+        WHERE i.tablename = ANY($1::text[]) AND i.schemaname = current_schema() AND NOT i.indexname = ANY($2::text[])`,
+      [tables, keep],
     );
-    for (const index of eventIndexes.rows) await db.exec(index.constraint ? `ALTER TABLE events DROP CONSTRAINT ${index.constraint}` : `DROP INDEX ${index.name}`);
+    for (const index of indexes.rows) await db.exec(index.constraint ? `ALTER TABLE ${index.tablename} DROP CONSTRAINT ${index.constraint}` : `DROP INDEX ${index.name}`);
+    // analytics_split_members' foreign key is checked row by row: off during the load too.
+    await db.exec('ALTER TABLE analytics_split_members DISABLE TRIGGER ALL');
     const seedStart = performance.now();
-    await timed('generate (through the analytics triggers)', () => generate(seed, workspaceId, campaignIds, now));
-    await timed(`build the ${eventIndexes.rows.length} indexes of events`, async () => {
-      for (const index of eventIndexes.rows) await seed.exec(index.constraint ? `ALTER TABLE events ADD CONSTRAINT ${index.constraint} PRIMARY KEY (id)` : index.def);
+    await timed(viaTriggers ? 'generate (through the analytics triggers)' : 'generate (triggers off)', () => generate(seed, workspaceId, campaignIds, now));
+    if (CHECK) {
+      await checkBulk(seed);
+      return;
+    }
+    if (!viaTriggers) await bulkAnalytics(seed, timed);
+    await timed(`build ${indexes.rows.length} indexes`, async () => {
+      for (const index of indexes.rows) await seed.exec(index.constraint ? `ALTER TABLE ${index.tablename} ADD CONSTRAINT ${index.constraint} ${index.constraintdef}` : index.def);
     });
+    await db.exec('ALTER TABLE analytics_split_members ENABLE TRIGGER ALL');
     for (const table of tables) await db.exec(`ALTER TABLE ${table} ENABLE TRIGGER ALL`);
     const pending = await db.query<{ n: string }>('SELECT count(*) AS n FROM analytics_delta');
     // The backfill's ledger in one fold (the worker folds 50,000 rows at a time; one statement
