@@ -1,15 +1,18 @@
 /**
  * Analytics benchmark on real PostgreSQL (DATABASE_URL, required): a database of its own with
  * BENCH_CONTACTS contacts (default 1,000,000; or --contacts=N) and ten events per contact
- * (BENCH_EVENTS, default 10,000,000; or --events=N), made by generate_series SQL through the real
- * tables and so through the analytics triggers (migrations 109, 122): 20 campaigns with an A/B
- * split (half the contacts in one campaign),
- * one enrollment, 3–5 journey steps and one email per contact, and sent, delivered, opened (a
- * fifth by machines, some twice), clicked, replied, bounced, complained, unsubscribed and page
- * view events over 90 days. The load is a bulk load: foreign-key checks off, the loaded tables'
- * indexes (the events' primary key included) built once after their rows instead of row by row
- * (but those the triggers look rows up by), big statements on BENCH_SEED_PARALLEL (2) seeding
- * connections with more work_mem and asynchronous commit; the analytics triggers stay on.
+ * (BENCH_EVENTS, default 10,000,000; or --events=N), made by generate_series SQL in the real
+ * tables: 20 campaigns with an A/B split (half the contacts in one campaign), one enrollment, 3–5
+ * journey steps and one email per contact, and sent, delivered, opened (a fifth by machines, some
+ * twice), clicked, replied, bounced, complained, unsubscribed and page view events over 90 days.
+ * A bulk load: foreign-key checks off, the loaded tables' indexes (the events' primary key
+ * included; not those the triggers look rows up by) built once after their rows, big statements
+ * on BENCH_SEED_PARALLEL (2) seeding connections with more work_mem and asynchronous commit.
+ * What the analytics triggers (migrations 109, 122) write comes either from the triggers
+ * themselves (`--load=triggers`) or, by default (`--load=bulk`), from the same computation done
+ * set-based afterwards (analytics-bulk.ts: one ledger row per key, minutes instead of an hour at
+ * full scale); `--check` loads through the triggers and compares the two, row for row.
+ * `--keep` keeps the database for profiling (drop it by hand).
  * Then, with the folder running:
  *   BENCH dashboard_p99_ms            GET /api/analytics/dashboard's work (30-day range)
  *   BENCH campaign_report_p99_ms      the report of the biggest campaign
