@@ -1,11 +1,19 @@
 /**
  * Analytics benchmark on real PostgreSQL (DATABASE_URL, required): a database of its own with
- * BENCH_CONTACTS contacts (default 1,000,000) and ten events per contact (BENCH_EVENTS, default
- * 10,000,000), made by generate_series SQL through the real tables and so through the analytics
- * triggers (migration 109): 20 campaigns with an A/B split (half the contacts in one campaign),
- * one enrollment, 3–5 journey steps and one email per contact, and sent, delivered, opened (a
- * fifth by machines, some twice), clicked, replied, bounced, complained, unsubscribed and page
- * view events over 90 days. Then, with the folder running:
+ * BENCH_CONTACTS contacts (default 1,000,000; or --contacts=N) and ten events per contact
+ * (BENCH_EVENTS, default 10,000,000; or --events=N), made by generate_series SQL in the real
+ * tables: 20 campaigns with an A/B split (half the contacts in one campaign), one enrollment, 3–5
+ * journey steps and one email per contact, and sent, delivered, opened (a fifth by machines, some
+ * twice), clicked, replied, bounced, complained, unsubscribed and page view events over 90 days.
+ * A bulk load: foreign-key checks off, the loaded tables' indexes (the events' primary key
+ * included; not those the triggers look rows up by) built once after their rows, big statements
+ * on BENCH_SEED_PARALLEL (2) seeding connections with more work_mem and asynchronous commit.
+ * What the analytics triggers (migrations 109, 122) write comes either from the triggers
+ * themselves (`--load=triggers`) or, by default (`--load=bulk`), from the same computation done
+ * set-based afterwards (analytics-bulk.ts: one ledger row per key, minutes instead of an hour at
+ * full scale); `--check` loads through the triggers and compares the two, row for row.
+ * `--keep` keeps the database for profiling (drop it by hand).
+ * Then, with the folder running:
  *   BENCH dashboard_p99_ms            GET /api/analytics/dashboard's work (30-day range)
  *   BENCH campaign_report_p99_ms      the report of the biggest campaign
  *   BENCH campaign_list_p99_ms        the campaign list's statistics
@@ -25,12 +33,29 @@ import { recordEvents, type EventSink } from '../src/core/events.js';
 import { createPostgresDatabase, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/platform/logger.js';
+import { bulkAnalytics } from './analytics-bulk.js';
 import { backendCpuMs, percentile, requireDatabaseUrl } from './support.js';
 
-const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1_000_000);
-const EVENTS = Number(process.env.BENCH_EVENTS ?? CONTACTS * 10);
-const RUNS = Number(process.env.BENCH_RUNS ?? 40);
-const CHUNK = 200_000;
+/** `--name=value` from the command line, else the environment variable, else the default. */
+function setting(arg: string, env: string, fallback: number): number {
+  const given = process.argv.find((a) => a.startsWith(`--${arg}=`))?.split('=')[1] ?? process.env[env];
+  const value = given === undefined ? fallback : Number(given);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${arg} / ${env} must be a positive whole number, not ${given}`);
+  return value;
+}
+const CONTACTS = setting('contacts', 'BENCH_CONTACTS', 1_000_000);
+const EVENTS = setting('events', 'BENCH_EVENTS', CONTACTS * 10);
+const RUNS = setting('runs', 'BENCH_RUNS', 40);
+const CHUNK = 250_000;
+/** Contacts per events statement (ten events each): big statements, few repeats in the ledger. */
+const EVENT_CHUNK = 125_000;
+/** bulk: rows with the triggers off, then the triggers' writes set-based (analytics-bulk.ts); triggers: through them. */
+const LOAD = process.argv.find((a) => a.startsWith('--load='))?.split('=')[1] ?? process.env.BENCH_LOAD ?? 'bulk';
+if (LOAD !== 'bulk' && LOAD !== 'triggers') throw new Error('--load is bulk or triggers');
+/** --check: load through the triggers, then compare the bulk computation with what they wrote, and stop. */
+const CHECK = process.argv.includes('--check');
+/** Load statements at a time (each on its own connection). */
+const SEED_PARALLEL = setting('seed-parallel', 'BENCH_SEED_PARALLEL', 2);
 const CAMPAIGNS = 20;
 const DAY = 86_400_000;
 
@@ -50,9 +75,19 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Runs `sql` over g = 1..total in chunks (parameters: $1 workspace, $2 first g, $3 last g, $4 now). */
-async function chunked(db: Database, label: string, total: number, sql: string, workspaceId: string, now: Date, chunk = CHUNK): Promise<void> {
+/**
+ * Runs `sql` over g = 1..total in chunks, SEED_PARALLEL statements at a time (parameters: $1
+ * workspace, $2 first g, $3 last g, $4 now, then `extra`). Chunks touch disjoint contacts,
+ * enrollments and messages, and the analytics ledger is append-only, so they do not wait on each other.
+ */
+async function chunked(db: Database, label: string, total: number, sql: string, workspaceId: string, now: Date, chunk = CHUNK, extra: unknown[] = []): Promise<void> {
   await timed(label, async () => {
-    for (let first = 1; first <= total; first += chunk) await db.query(sql, [workspaceId, first, Math.min(total, first + chunk - 1), now]);
+    const firsts: number[] = [];
+    for (let first = 1; first <= total; first += chunk) firsts.push(first);
+    const worker = async () => {
+      for (let first = firsts.shift(); first !== undefined; first = firsts.shift()) await db.query(sql, [workspaceId, first, Math.min(total, first + chunk - 1), now, ...extra]);
+    };
+    await Promise.all(Array.from({ length: SEED_PARALLEL }, worker));
   });
 }
 
@@ -89,10 +124,7 @@ const enrolledAt = (g: string) => `($4::timestamptz - make_interval(secs => (${g
 
 async function generate(db: Database, workspaceId: string, campaignIds: string[], now: Date): Promise<void> {
   const ids = `(SELECT id FROM unnest($5::uuid[]) WITH ORDINALITY AS c(id, n) WHERE n - 1 = ${campaignOf('g')})`;
-  const withCampaigns = async (label: string, total: number, sql: string) =>
-    timed(label, async () => {
-      for (let first = 1; first <= total; first += CHUNK) await db.query(sql, [workspaceId, first, Math.min(total, first + CHUNK - 1), now, campaignIds]);
-    });
+  const withCampaigns = (label: string, total: number, sql: string) => chunked(db, label, total, sql, workspaceId, now, CHUNK, [campaignIds]);
 
   await chunked(db, 'contacts', CONTACTS, `INSERT INTO contacts (id, workspace_id, email, first_name, score, created_at, updated_at)
      SELECT ${contactId('g')}, $1, 'c' || g || '@bench.test', 'Contact ' || g, (g * 37) % 101, $4::timestamptz - make_interval(secs => (g * 104729 % (365 * 86400))), $4
@@ -121,6 +153,8 @@ async function generate(db: Database, workspaceId: string, campaignIds: string[]
             'news@bench.test', 'c' || g || '@bench.test', 'Offer', '<p>Offer</p>', 'Offer', 'sent', 1, ${enrolledAt('g')}, ${enrolledAt('g')} + interval '1 minute', 'dev'
        FROM generate_series($2::bigint, $3::bigint) g`);
 
+  // The triggers of the events join messages, enrollments and journey rows: planned with their sizes.
+  await timed('analyze before the events', () => db.exec('ANALYZE contacts, enrollments, enrollment_steps, messages, analytics_split_members'));
   // Ten events per contact: created, sent, delivered, opens (some by machines, some twice),
   // clicks, replies, bounces, complaints, unsubscribes; page views make up the rest.
   const perContact = EVENTS / CONTACTS;
@@ -144,7 +178,7 @@ async function generate(db: Database, workspaceId: string, campaignIds: string[]
       WHERE e.type IS NOT NULL
      UNION ALL
      SELECT $1::uuid, ${contactId('g')}, 'track', 'page_viewed', '{}'::jsonb, $4::timestamptz - make_interval(secs => ((g * 31 + v * 7907) * 7919 % (90 * 86400))), $4
-       FROM generate_series($2::bigint, $3::bigint) g, generate_series(1, ${views}) v`, workspaceId, now, 50_000);
+       FROM generate_series($2::bigint, $3::bigint) g, generate_series(1, ${views}) v`, workspaceId, now, EVENT_CHUNK);
 }
 
 async function measure(label: string, runs: number, db: Database, fn: () => Promise<unknown>): Promise<void> {
@@ -162,6 +196,27 @@ async function measure(label: string, runs: number, db: Database, fn: () => Prom
   log(`BENCH ${label}_p99_ms ${percentile(times, 99).toFixed(1)}  (p50 ${percentile(times, 50).toFixed(1)}, runs ${runs}${cpu})`);
 }
 
+/** What the triggers wrote (the ledger summed per key, the A/B members, the claims) against the bulk computation. */
+async function checkBulk(db: Database): Promise<void> {
+  const keys = 'workspace_id, bucket, campaign_id, version, node_id, split_node_id, variant, metric';
+  await db.exec(`CREATE TABLE check_ledger AS SELECT ${keys}, sum(n) AS n FROM analytics_delta GROUP BY ${keys};
+                 CREATE TABLE check_members AS SELECT * FROM analytics_split_members;
+                 CREATE TABLE check_firsts AS SELECT * FROM analytics_message_firsts;
+                 TRUNCATE analytics_delta, analytics_split_members, analytics_message_firsts`);
+  await bulkAnalytics(db, timed);
+  const diff = async (label: string, a: string, b: string) => {
+    const { rows } = await db.query<{ n: string }>(`SELECT (SELECT count(*) FROM (${a} EXCEPT ALL ${b}) x) + (SELECT count(*) FROM (${b} EXCEPT ALL ${a}) y) AS n`);
+    const total = await db.query<{ n: string }>(`SELECT count(*) AS n FROM (${a}) x`);
+    log(`  ${label}: ${Number(total.rows[0]!.n).toLocaleString('en')} rows through the triggers, ${rows[0]!.n} differ`);
+    return Number(rows[0]!.n);
+  };
+  const differ =
+    (await diff('ledger (summed per key)', `SELECT * FROM check_ledger`, `SELECT ${keys}, sum(n) AS n FROM analytics_delta GROUP BY ${keys}`)) +
+    (await diff('A/B members', 'SELECT * FROM check_members', 'SELECT * FROM analytics_split_members')) +
+    (await diff('once-per-email claims', 'SELECT * FROM check_firsts', 'SELECT * FROM analytics_message_firsts'));
+  log(`BENCH bulk_load_matches_triggers ${differ === 0 ? 'yes' : 'no'}  (${differ} rows differ)`);
+}
+
 async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -169,6 +224,9 @@ async function main(): Promise<void> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const db = createPostgresDatabase(url.toString(), 6);
+  // The load's own connection: per-session settings only (the server's configuration is untouched).
+  url.searchParams.set('options', `-c synchronous_commit=off -c work_mem=256MB -c maintenance_work_mem=512MB${process.env.BENCH_SEED_OPTIONS ? ` ${process.env.BENCH_SEED_OPTIONS}` : ''}`);
+  const seed = createPostgresDatabase(url.toString(), SEED_PARALLEL);
   const folder = createAnalyticsFolder({ db, logger: createLogger('warn') }, 1000);
   try {
     log(`analytics bench: ${CONTACTS.toLocaleString('en')} contacts, ${EVENTS.toLocaleString('en')} events; ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -191,20 +249,57 @@ async function main(): Promise<void> {
     // A bulk load of rows consistent by construction: the foreign-key checks (system triggers) are
     // off meanwhile, the analytics triggers stay on — the numbers come through the real path.
     const tables = ['contacts', 'enrollments', 'enrollment_steps', 'messages', 'events'];
-    const analyticsTriggers: Record<string, string[]> = { contacts: ['analytics_contacts_inserted'], enrollments: ['analytics_enrollments_inserted'], enrollment_steps: ['analytics_steps_inserted'], messages: [], events: ['analytics_events_inserted'] };
+    const analyticsTriggers: Record<string, string[]> = {
+      contacts: ['analytics_contacts_inserted'],
+      enrollments: ['analytics_enrollments_inserted'],
+      enrollment_steps: ['analytics_steps_inserted', 'analytics_ab_steps_inserted'],
+      messages: [],
+      events: ['analytics_events_inserted', 'analytics_ab_events_inserted'],
+    };
+    const viaTriggers = LOAD === 'triggers' || CHECK;
     for (const table of tables) {
       await db.exec(`ALTER TABLE ${table} DISABLE TRIGGER ALL`);
-      for (const trigger of analyticsTriggers[table]!) await db.exec(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
+      if (viaTriggers) for (const trigger of analyticsTriggers[table]!) await db.exec(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
     }
-    await timed('generate (through the analytics triggers)', () => generate(db, workspaceId, campaignIds, now));
+    // The loaded tables' indexes are built after their rows, each in one sort, except what the
+    // analytics triggers look rows up by (and the primary keys other tables' foreign keys need).
+    const keep = ['contacts_pkey', 'enrollments_pkey', 'enrollment_steps_pkey', 'enrollment_steps_enrollment_idx', 'messages_pkey'];
+    const indexes = await db.query<{ name: string; tablename: string; def: string; constraint: string | null; constraintdef: string | null }>(
+      `SELECT i.indexname AS name, i.tablename, i.indexdef AS def, c.conname AS constraint, pg_get_constraintdef(c.oid) AS constraintdef
+         FROM pg_indexes i
+         LEFT JOIN pg_constraint c ON c.conindid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass
+        WHERE i.tablename = ANY($1::text[]) AND i.schemaname = current_schema() AND NOT i.indexname = ANY($2::text[])`,
+      [tables, keep],
+    );
+    for (const index of indexes.rows) await db.exec(index.constraint ? `ALTER TABLE ${index.tablename} DROP CONSTRAINT ${index.constraint}` : `DROP INDEX ${index.name}`);
+    // analytics_split_members' foreign key is checked row by row: off during the load too.
+    await db.exec('ALTER TABLE analytics_split_members DISABLE TRIGGER ALL');
+    const seedStart = performance.now();
+    await timed(viaTriggers ? 'generate (through the analytics triggers)' : 'generate (triggers off)', () => generate(seed, workspaceId, campaignIds, now));
+    if (CHECK) {
+      await checkBulk(seed);
+      return;
+    }
+    if (!viaTriggers) await bulkAnalytics(seed, timed);
+    await timed(`build ${indexes.rows.length} indexes`, async () => {
+      for (const index of indexes.rows) await seed.exec(index.constraint ? `ALTER TABLE ${index.tablename} ADD CONSTRAINT ${index.constraint} ${index.constraintdef}` : index.def);
+    });
+    await db.exec('ALTER TABLE analytics_split_members ENABLE TRIGGER ALL');
     for (const table of tables) await db.exec(`ALTER TABLE ${table} ENABLE TRIGGER ALL`);
     const pending = await db.query<{ n: string }>('SELECT count(*) AS n FROM analytics_delta');
     // The backfill's ledger in one fold (the worker folds 50,000 rows at a time; one statement
     // aggregates the history's repeats across the load's statements first).
     await timed(`fold ${Number(pending.rows[0]!.n).toLocaleString('en')} ledger rows`, async () => {
-      while ((await foldAnalytics(db, 100_000_000)) > 0);
+      while ((await foldAnalytics(seed, 100_000_000)) > 0);
     });
-    await timed('vacuum analyze', () => db.exec('VACUUM ANALYZE'));
+    // What autovacuum would have done to the tables the reads use — the ledger above all: every
+    // read scans it, and the one huge fold leaves its index full of dead entries (the folder's
+    // usual second-by-second folds leave a handful) — ; the events (read by no report) get their statistics.
+    await timed('vacuum analyze (events: analyze)', async () => {
+      await seed.exec('VACUUM ANALYZE analytics_delta, contacts, enrollments, enrollment_steps, messages, analytics_counts, analytics_days, analytics_totals, analytics_split_members, analytics_message_firsts');
+      await seed.exec('ANALYZE events');
+    });
+    log(`BENCH analytics_seed_s ${((performance.now() - seedStart) / 1000).toFixed(0)}  (${viaTriggers ? 'generate through the triggers' : 'generate, the triggers\' writes set-based'}, index builds, fold, vacuum)`);
     const sizes = await db.query<{ events: string; counts: string; totals: string }>(
       `SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM analytics_counts) AS counts, (SELECT count(*) FROM analytics_totals) AS totals`,
     );
@@ -250,7 +345,7 @@ async function main(): Promise<void> {
     const perEvent: Record<'on' | 'off', number[]> = { on: [], off: [] };
     for (let round = 0; round < 6; round++) {
       const mode = round % 2 === 0 ? 'on' : 'off';
-      if (mode === 'off') await db.exec('ALTER TABLE events DISABLE TRIGGER analytics_events_inserted');
+      if (mode === 'off') await db.exec('ALTER TABLE events DISABLE TRIGGER analytics_events_inserted, DISABLE TRIGGER analytics_ab_events_inserted');
       const start = performance.now();
       await db.query(
         `INSERT INTO events (workspace_id, contact_id, type, name, properties, occurred_at)
@@ -260,15 +355,17 @@ async function main(): Promise<void> {
         [workspaceId, new Date(), 1 + round * 20_000],
       );
       perEvent[mode].push(((performance.now() - start) * 1000) / 20_000);
-      if (mode === 'off') await db.exec('ALTER TABLE events ENABLE TRIGGER analytics_events_inserted');
+      if (mode === 'off') await db.exec('ALTER TABLE events ENABLE TRIGGER analytics_events_inserted, ENABLE TRIGGER analytics_ab_events_inserted');
     }
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     log(`BENCH analytics_trigger_us_per_event ${(avg(perEvent.on) - avg(perEvent.off)).toFixed(1)}  (insert of 20,000 events, half opens: ${avg(perEvent.on).toFixed(1)} µs/event with the triggers, ${avg(perEvent.off).toFixed(1)} without; rounds on ${perEvent.on.map((x) => x.toFixed(0)).join('/')}, off ${perEvent.off.map((x) => x.toFixed(0)).join('/')})`);
     log(`load after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     await folder.stop();
+    await seed.close();
     await db.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    if (process.argv.includes('--keep')) log(`kept database ${name} (--keep): drop it when done`);
+    else await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
 }

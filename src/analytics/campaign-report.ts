@@ -69,10 +69,13 @@ export async function campaignReport(q: Queryable, workspaceId: string, campaign
     readCounts(q, workspaceId, { level: detail, timeZone: range.timeZone, by: ['version'], metrics: REPORT_METRICS }),
     readCounts(q, workspaceId, { level: detail, from: range.fromAt, to: range.toAt, days: { from: range.from, to: range.to }, timeZone: range.timeZone, by: ['node', 'day'], metrics: ['sent', 'opened', 'opened_any', 'clicked', 'clicked_any', 'bounced'] }),
     readCounts(q, workspaceId, { level: { kind: 'campaign', campaignId }, from: range.fromAt, to: range.toAt, days: { from: range.from, to: range.to }, timeZone: range.timeZone, by: ['day'], metrics: ['enrolled', 'converted'] }),
-    // name: report-live-nodes — where running enrollments are now (enrollments_campaign_node_idx).
+    // name: report-live-nodes — where running enrollments are now: an index-only scan of
+    // enrollments_campaign_node_idx (campaign, status, node). The campaign was found in the
+    // workspace above and its enrollments are in it, so no workspace filter (which would read
+    // every row from the heap: 300 ms for the 100,000 live enrollments of a 1M-contact campaign).
     q.query<{ node: string; status: string; n: string }>(
-      `SELECT current_node_id AS node, status, count(*) AS n FROM enrollments WHERE campaign_id = $1 AND workspace_id = $2 AND status IN ('active', 'paused', 'failed') GROUP BY 1, 2`,
-      [campaignId, workspaceId],
+      `SELECT current_node_id AS node, status, count(*) AS n FROM enrollments WHERE campaign_id = $1 AND status IN ('active', 'paused', 'failed') GROUP BY 1, 2`,
+      [campaignId],
     ),
     q.query<{ version: number; published_at: Date }>(`SELECT version, published_at FROM campaign_versions WHERE campaign_id = $1 AND workspace_id = $2 ORDER BY version`, [campaignId, workspaceId]),
     variantStats(q, workspaceId, campaignId, definition.nodes, machine),

@@ -1,16 +1,17 @@
 /**
- * Per-variant results of a campaign's A/B splits, computed from the raw rows the engine and the
- * tracking links write: a split step (enrollment_steps, outcome completed, handle = the variant)
- * assigns an enrollment; the emails of that enrollment's later steps (their idempotency keys)
- * are its sends; human opens and clicks of those messages (events whose machineOpen is not true)
- * and the enrollment's goal exit are its outcomes. Rates are per contact assigned, with Wilson
- * 95 % intervals (ab-stats.ts). Reads only; the decision is in split-tests.ts.
+ * Per-variant results of a campaign's A/B splits, read from the analytics rollups the writers'
+ * triggers keep (migration 122): a split step (enrollment_steps, outcome completed, handle = the
+ * variant) assigns an enrollment; the emails of that enrollment's later steps are its sends;
+ * human opens and clicks of those messages (events whose machineOpen is not true) and the
+ * enrollment's goal exit are its outcomes. Rates are per contact assigned, with Wilson 95 %
+ * intervals (ab-stats.ts). Reads only; the decision is in split-tests.ts.
  */
 import type { Queryable } from '../db/database.js';
 import { MAX_LOOKS, wilson } from './ab-stats.js';
 import type { CampaignDefinition, DefinitionNode, SplitMetric } from './definition.js';
 import type { SplitDecisionValue, SplitResultValue, SplitResultsAnswerValue, VariantResultValue } from './splits.schemas.js';
 import { loadCampaignRow } from './campaign-rows.js';
+import { readCounts } from '../analytics/rollup.js';
 
 export interface VariantCounts {
   variant: string;
@@ -21,100 +22,48 @@ export interface VariantCounts {
   converted: number;
 }
 
+const EMPTY = (variant: string): VariantCounts => ({ variant, assigned: 0, sends: 0, opened: 0, clicked: 0, converted: 0 });
+
 export interface SplitCounts {
   variants: Map<string, VariantCounts>;
   /** When the first contact reached the split (the test's start). */
   startedAt: Date | null;
 }
 
+const AB_METRICS = ['ab_assigned', 'ab_sent', 'ab_opened', 'ab_clicked', 'ab_converted'];
+
 /**
- * name: splitVariantCounts — one statement per split node. The first split step of each
- * enrollment at the node (enrollment_steps_campaign_node_idx) is its assignment; its sends are the
- * campaign's messages (messages_source_idx, hash-joined by the enrollment id in their idempotency
- * key `enrollment:<id>:node:<nodeId>`) of the email nodes reachable from the split; engagement
- * events are found per contact (events_contact_idx) and matched by properties.messageId.
+ * name: splitVariantCounts — the per-variant rollups of one split node (migration 122: the rows of
+ * analytics_totals and the ledger for the campaign, analytics_totals' primary key), and the first
+ * assignment's time (analytics_split_members_start_idx, one index entry). A few dozen rows
+ * whatever the number of contacts.
  */
-export async function splitCounts(q: Queryable, workspaceId: string, campaignId: string, nodeId: string, emailNodeIds: readonly string[]): Promise<SplitCounts> {
-  const result = await q.query<{ variant: string; assigned: number; sends: number; opened: number; clicked: number; converted: number; started_at: Date | null }>(
-    `WITH assigned AS (
-       SELECT DISTINCT ON (s.enrollment_id) s.enrollment_id, s.handle AS variant, s.at
-         FROM enrollment_steps s
-        WHERE s.campaign_id = $2 AND s.node_id = $3 AND s.workspace_id = $1 AND s.outcome = 'completed' AND s.handle IS NOT NULL
-        ORDER BY s.enrollment_id, s.id
-     ), campaign_messages AS MATERIALIZED (
-       -- Materialized so the enrollment id is parsed once per message, then hash-joined.
-       SELECT m.id AS message_id, m.contact_id, m.status, substring(m.idempotency_key FROM 12 FOR 36)::uuid AS enrollment_id
-         FROM messages m
-        WHERE m.workspace_id = $1 AND m.source_type = 'campaign' AND m.source_id = $2::text
-          AND m.idempotency_key ~ '^enrollment:[0-9a-f-]{36}:node:' AND split_part(m.idempotency_key, ':node:', 2) = ANY($4::text[])
-     ), sent AS (
-       SELECT a.enrollment_id, m.message_id, m.contact_id, m.status FROM campaign_messages m JOIN assigned a ON a.enrollment_id = m.enrollment_id
-     ), engaged AS (
-       SELECT x.enrollment_id, bool_or(ev.name = 'opened') AS opened, bool_or(ev.name = 'clicked') AS clicked
-         FROM sent x
-         JOIN events ev ON ev.workspace_id = $1 AND ev.contact_id = x.contact_id AND ev.type = 'email' AND ev.name IN ('opened', 'clicked')
-                       AND ev.properties->>'messageId' = x.message_id::text AND COALESCE(ev.properties->>'machineOpen', 'false') <> 'true'
-        GROUP BY x.enrollment_id
-     ), sends AS (
-       SELECT enrollment_id, count(*) FILTER (WHERE status = 'sent') AS n FROM sent GROUP BY enrollment_id
-     )
-     SELECT a.variant, count(*)::int AS assigned, COALESCE(sum(sends.n), 0)::int AS sends,
-            count(*) FILTER (WHERE engaged.opened)::int AS opened, count(*) FILTER (WHERE engaged.clicked)::int AS clicked,
-            count(*) FILTER (WHERE e.exit_reason = 'goal')::int AS converted, min(a.at) AS started_at
-       FROM assigned a
-       JOIN enrollments e ON e.id = a.enrollment_id
-       LEFT JOIN sends ON sends.enrollment_id = a.enrollment_id
-       LEFT JOIN engaged ON engaged.enrollment_id = a.enrollment_id
-      GROUP BY a.variant`,
-    [workspaceId, campaignId, nodeId, emailNodeIds],
-  );
+export async function splitCounts(q: Queryable, workspaceId: string, campaignId: string, nodeId: string): Promise<SplitCounts> {
+  const [rows, started] = await Promise.all([
+    readCounts(q, workspaceId, { level: { kind: 'detail', campaignId }, timeZone: 'UTC', by: ['split', 'variant'], metrics: AB_METRICS }),
+    q.query<{ at: Date | null }>(`SELECT min(at) AS at FROM analytics_split_members WHERE campaign_id = $1 AND split_node_id = $2 AND workspace_id = $3`, [campaignId, nodeId, workspaceId]),
+  ]);
   const variants = new Map<string, VariantCounts>();
-  let startedAt: Date | null = null;
-  for (const r of result.rows) {
-    variants.set(r.variant, { variant: r.variant, assigned: r.assigned, sends: r.sends, opened: r.opened, clicked: r.clicked, converted: r.converted });
-    if (r.started_at && (!startedAt || r.started_at < startedAt)) startedAt = r.started_at;
+  for (const r of rows) {
+    if (r.split !== nodeId || r.n === 0) continue;
+    let v = variants.get(r.variant);
+    if (!v) variants.set(r.variant, (v = EMPTY(r.variant)));
+    if (r.metric === 'ab_assigned') v.assigned += r.n;
+    else if (r.metric === 'ab_sent') v.sends += r.n;
+    else if (r.metric === 'ab_opened') v.opened += r.n;
+    else if (r.metric === 'ab_clicked') v.clicked += r.n;
+    else if (r.metric === 'ab_converted') v.converted += r.n;
   }
-  return { variants, startedAt };
-}
-
-/**
- * name: splitAssignmentCounts — journey rows per variant at the split and the first one's time,
- * from enrollment_steps_campaign_node_idx alone: what the evaluator checks every minute before it
- * pays for a full count (a look happens at most four times per test).
- */
-export async function splitAssignmentCounts(q: Queryable, workspaceId: string, campaignId: string, nodeId: string): Promise<{ perVariant: Map<string, number>; startedAt: Date | null }> {
-  const result = await q.query<{ variant: string; n: number; started_at: Date }>(
-    `SELECT handle AS variant, count(*)::int AS n, min(at) AS started_at FROM enrollment_steps
-      WHERE campaign_id = $2 AND node_id = $3 AND workspace_id = $1 AND outcome = 'completed' AND handle IS NOT NULL GROUP BY handle`,
-    [workspaceId, campaignId, nodeId],
-  );
-  let startedAt: Date | null = null;
-  for (const r of result.rows) if (!startedAt || r.started_at < startedAt) startedAt = r.started_at;
-  return { perVariant: new Map(result.rows.map((r) => [r.variant, r.n])), startedAt };
-}
-
-/** The email nodes a contact can reach from the split (their sends count for its variants). */
-export function emailNodesAfter(definition: CampaignDefinition, splitNodeId: string): string[] {
-  const types = new Map(definition.nodes.map((n) => [n.id, n.type]));
-  const seen = new Set<string>([splitNodeId]);
-  const queue = definition.edges.filter((e) => e.from === splitNodeId).map((e) => e.to);
-  const emails: string[] = [];
-  while (queue.length > 0) {
-    const id = queue.shift()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    if (types.get(id) === 'email') emails.push(id);
-    for (const e of definition.edges) if (e.from === id) queue.push(e.to);
-  }
-  return emails;
+  // A variant whose enrollments were all deleted has rows that sum to nothing: not listed.
+  for (const [id, v] of variants) if (v.assigned === 0 && v.sends === 0) variants.delete(id);
+  const at = started.rows[0]?.at;
+  return { variants, startedAt: at ? new Date(at) : null };
 }
 
 /** The successes of a metric in a variant's counts. */
 export function successesOf(counts: VariantCounts, metric: SplitMetric): number {
   return metric === 'open' ? counts.opened : metric === 'click' ? counts.clicked : counts.converted;
 }
-
-const EMPTY = (variant: string): VariantCounts => ({ variant, assigned: 0, sends: 0, opened: 0, clicked: 0, converted: 0 });
 
 /** The variants of the node in the current version first (in order), then any seen only in the rows. */
 export function variantResults(node: Extract<DefinitionNode, { type: 'split' }> | null, counts: SplitCounts): VariantResultValue[] {
@@ -168,7 +117,7 @@ export async function campaignSplitResults(q: Queryable, workspaceId: string, ca
   const byNode = new Map(tests.rows.map((r) => [r.node_id, r]));
   const splits: SplitResultValue[] = [];
   for (const node of definition ? splitNodesOf(definition) : []) {
-    const counts = await splitCounts(q, workspaceId, campaignId, node.id, definition ? emailNodesAfter(definition, node.id) : []);
+    const counts = await splitCounts(q, workspaceId, campaignId, node.id);
     const test = byNode.get(node.id);
     const decision = test?.decision ?? null;
     splits.push({

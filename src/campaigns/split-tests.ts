@@ -11,7 +11,7 @@ import { recordAudit, SYSTEM_ACTOR, type Actor } from '../identity/audit.js';
 import { evaluateLook, formatPValue, formatRate, MAX_LOOKS } from './ab-stats.js';
 import type { CampaignDeps } from './campaign-rows.js';
 import type { AutoWinnerValue, CampaignDefinition, DefinitionNode, SplitMetric } from './definition.js';
-import { campaignSplitResults, currentDefinition, emailNodesAfter, splitAssignmentCounts, splitCounts, splitNodesOf, successesOf, type SplitCounts } from './split-results.js';
+import { campaignSplitResults, currentDefinition, splitCounts, splitNodesOf, successesOf, type SplitCounts } from './split-results.js';
 import type { SplitDecisionValue, SplitResultValue } from './splits.schemas.js';
 import { loadCampaignRow } from './campaign-rows.js';
 
@@ -97,12 +97,12 @@ async function evaluateOne(tx: Queryable, row: { workspace_id: string; campaign_
   const next = new Date(now.getTime() + SPLIT_RECHECK_MS);
   // Variants of weight 0 get no contacts and take no part in the test.
   const tested = node.config.variants.filter((v) => v.weight > 0);
-  // The cheap check first: the full count runs only when the next look may be due.
-  const cheap = await splitAssignmentCounts(tx, workspaceId, campaignId, nodeId);
-  const oldEnough = cheap.startedAt !== null && now.getTime() - cheap.startedAt.getTime() >= config.minHours * 3_600_000;
-  const largeEnough = tested.every((v) => (cheap.perVariant.get(v.id) ?? 0) >= (row.looks + 1) * config.minSamplePerVariant);
-  const counts = oldEnough && largeEnough && definition ? await splitCounts(tx, workspaceId, campaignId, nodeId, emailNodesAfter(definition, nodeId)) : null;
-  const look = counts
+  // The per-variant rollups (a few rows): read every minute while the test runs.
+  const counts = await splitCounts(tx, workspaceId, campaignId, nodeId);
+  const oldEnough = counts.startedAt !== null && now.getTime() - counts.startedAt.getTime() >= config.minHours * 3_600_000;
+  const largeEnough = tested.every((v) => (counts.variants.get(v.id)?.assigned ?? 0) >= (row.looks + 1) * config.minSamplePerVariant);
+  const look =
+    oldEnough && largeEnough
     ? evaluateLook({
         variants: tested.map((v) => {
           const c = counts.variants.get(v.id);
@@ -113,7 +113,7 @@ async function evaluateOne(tx: Queryable, row: { workspace_id: string; campaign_
         looksDone: row.looks,
       })
     : ({ kind: 'wait' } as const);
-  if (look.kind === 'wait' || !counts) {
+  if (look.kind === 'wait') {
     await tx.query('UPDATE split_tests SET next_check_at = $3, updated_at = $4 WHERE campaign_id = $1 AND node_id = $2', [campaignId, nodeId, next, now]);
     return;
   }
@@ -183,11 +183,11 @@ export async function pickSplitWinner(deps: CampaignDeps, workspaceId: string, a
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     await loadCampaignRow(tx, workspaceId, campaignId, true);
-    const { node, config, definition } = await splitNodeOf(tx, workspaceId, campaignId, nodeId);
+    const { node, config } = await splitNodeOf(tx, workspaceId, campaignId, nodeId);
     if (!node.config.variants.some((v) => v.id === variant)) {
       throw new AppError('SPLIT_VARIANT_UNKNOWN', `The split "${nodeId}" has no variant "${variant}"`, { variants: node.config.variants.map((v) => v.id) });
     }
-    const counts = await splitCounts(tx, workspaceId, campaignId, nodeId, emailNodesAfter(definition, nodeId));
+    const counts = await splitCounts(tx, workspaceId, campaignId, nodeId);
     const metric = config?.metric ?? 'click';
     const mine = counts.variants.get(variant);
     const others = ranked(node, counts, metric).filter((r) => r.id !== variant);

@@ -218,6 +218,15 @@ describe('winner by hand', () => {
       { action: 'campaign.split_winner', actor_type: 'user' },
       { action: 'campaign.split_winner_cleared', actor_type: 'user' },
     ]);
+    // The activity log names the campaign and the split step of these entries, and of a journey's.
+    const log = await t.app.inject({ method: 'GET', url: '/api/audit-log?entity=campaign&limit=50', headers: caller.bearer });
+    expect(log.statusCode, log.body).toBe(200);
+    const entries = (log.json() as { entries: Array<{ action: string; resourceId: string; campaign: unknown }> }).entries.filter((e) => e.resourceId === campaignId);
+    const context = { id: campaignId, name: 'Manual', nodeId: 'ab', nodeName: 'Subject test' };
+    expect(entries.filter((e) => e.action.startsWith('campaign.split')).map((e) => e.campaign)).toEqual([context, context]);
+    expect(entries.find((e) => e.action === 'campaign.publish')!.campaign).toEqual({ ...context, nodeId: null, nodeName: null });
+    const elsewhere = await t.app.inject({ method: 'GET', url: '/api/audit-log?entity=member', headers: caller.bearer });
+    for (const e of elsewhere.json().entries as Array<{ campaign: unknown }>) expect(e.campaign).toBeNull();
 
     // After clearing, contacts are split by weight again (both variants appear among new ones).
     const more = await insertContacts(t.db, caller.workspaceId, 40);
@@ -225,6 +234,15 @@ describe('winner by hand', () => {
     await engineOf(t).runDue();
     const again = await variantsOf(campaignId);
     expect(new Set(more.map((c) => again.get(c)![0]))).toEqual(new Set(['a', 'b']));
+
+    // A journey's entry names its campaign too.
+    const [late] = await insertContacts(t.db, caller.workspaceId, 1);
+    await enroll(campaignId, [late!]);
+    const enrollment = await t.db.query<{ id: string }>(`SELECT id FROM enrollments WHERE campaign_id = $1 AND contact_id = $2`, [campaignId, late]);
+    const paused = await t.app.inject({ method: 'POST', url: `/api/campaigns/${campaignId}/enrollments/${enrollment.rows[0]!.id}/pause`, headers: caller.bearer });
+    expect(paused.statusCode, paused.body).toBe(204);
+    const journey = await t.app.inject({ method: 'GET', url: '/api/audit-log?entity=campaign.enrollment', headers: caller.bearer });
+    expect(journey.json().entries[0]).toMatchObject({ action: 'campaign.enrollment.pause', resourceType: 'enrollment', campaign: { id: campaignId, name: 'Manual', nodeId: null, nodeName: null } });
   });
 
   it('answers 404 for another workspace and 403 to a viewer changing the winner', async () => {

@@ -90,6 +90,18 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
+/** The campaign an entry concerns (a campaign, one of its journeys, its broadcast or A/B split) and the step, if any. */
+export const AuditCampaignContext = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    name: Type.String({ description: "The campaign's name today" }),
+    nodeId: Type.Union([Type.String(), Type.Null()], { description: 'The step the entry is about (an A/B split), null for the whole campaign' }),
+    nodeName: Type.Union([Type.String(), Type.Null()], { description: "The step's name in the campaign's current version (or draft); null when it has none" }),
+  },
+  { additionalProperties: false },
+);
+export type AuditCampaignContextValue = Static<typeof AuditCampaignContext>;
+
 export const AuditEntrySchema = Type.Object({
   id: Type.Integer({ description: 'Increasing; pass the last one as `before` for older entries' }),
   actorType: Type.String({ description: 'user, api_key or system' }),
@@ -103,6 +115,7 @@ export const AuditEntrySchema = Type.Object({
   ip: Type.Union([Type.String(), Type.Null()]),
   requestId: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
+  campaign: Type.Union([AuditCampaignContext, Type.Null()], { description: 'The campaign the entry concerns, null when it concerns none (or the campaign is gone)' }),
 });
 export type AuditLogEntry = Static<typeof AuditEntrySchema>;
 

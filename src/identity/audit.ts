@@ -60,12 +60,24 @@ export interface AuditRow {
  * namespace) and time. Pages walk the (workspace_id, id DESC) index.
  */
 export async function listAudit(q: Queryable, workspaceId: string, limit: number, beforeId?: number, filters: AuditFilters = {}): Promise<AuditLogEntry[]> {
-  const result = await q.query<AuditRow & { actor_name: string | null }>(
+  // The campaign of a campaign's entry or of a journey's (its enrollment), by primary key, and
+  // the step an entry names (after/before.nodeId) looked up in the current version or the draft.
+  const result = await q.query<AuditRow & { actor_name: string | null; campaign_id: string | null; campaign_name: string | null; node_id: string | null; node_name: string | null }>(
     `SELECT a.id, a.actor_type, a.actor_id, COALESCE(u.name, k.name) AS actor_name, a.action, a.resource_type, a.resource_id,
-            a.before, a.after, a.ip, a.request_id, a.created_at
+            a.before, a.after, a.ip, a.request_id, a.created_at,
+            c.id AS campaign_id, c.name AS campaign_name, n.node_id,
+            (SELECT d.node->>'name' FROM jsonb_array_elements(COALESCE(v.definition, c.draft_definition)->'nodes') AS d(node)
+              WHERE d.node->>'id' = n.node_id LIMIT 1) AS node_name
        FROM audit_log a
        LEFT JOIN users u ON a.actor_type = 'user' AND u.id::text = a.actor_id
        LEFT JOIN api_keys k ON a.actor_type = 'api_key' AND k.id::text = a.actor_id AND k.workspace_id = a.workspace_id
+       CROSS JOIN LATERAL (SELECT CASE WHEN a.resource_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN a.resource_id::uuid END AS resource_uuid) r
+       LEFT JOIN enrollments en ON a.resource_type = 'enrollment' AND en.id = r.resource_uuid AND en.workspace_id = a.workspace_id
+       LEFT JOIN campaigns c ON c.workspace_id = a.workspace_id AND c.id = CASE WHEN a.resource_type = 'campaign' THEN r.resource_uuid ELSE en.campaign_id END
+       LEFT JOIN campaign_versions v ON v.campaign_id = c.id AND v.version = c.current_version
+       CROSS JOIN LATERAL (SELECT CASE WHEN c.id IS NOT NULL THEN COALESCE(
+                  CASE WHEN jsonb_typeof(a.after) = 'object' THEN a.after->>'nodeId' END,
+                  CASE WHEN jsonb_typeof(a.before) = 'object' THEN a.before->>'nodeId' END) END AS node_id) n
       WHERE a.workspace_id = $1 AND ($2::bigint IS NULL OR a.id < $2)
         AND ($4::text IS NULL OR a.actor_type = $4)
         AND ($5::text IS NULL OR a.actor_id = $5)
@@ -88,6 +100,7 @@ export async function listAudit(q: Queryable, workspaceId: string, limit: number
     after: row.after,
     ip: row.ip,
     requestId: row.request_id,
+    campaign: row.campaign_id && row.campaign_name !== null ? { id: row.campaign_id, name: row.campaign_name, nodeId: row.node_id, nodeName: row.node_name } : null,
     createdAt: new Date(row.created_at).toISOString(),
   }));
 }

@@ -3,11 +3,12 @@
  * subject of template 'Welcome'"), each with who and when, a before/after view of what it changed,
  * and filters by person (or API keys, or Unite Hub itself), by what changed and by date range.
  */
-import { useState, type FormEvent } from 'react';
+import { Fragment, useState, type FormEvent } from 'react';
 import type { AuditFilters } from '@server/identity/audit.schemas.js';
 import { api, errorMessage, type AuditEntry } from '../api';
 import { Alert, formatDate, Spinner, useLoad } from '../ui';
-import { auditSentence, changesOf, ENTITIES, formatValue } from './sentences';
+import { Link } from '../router';
+import { auditParts, auditSentence, changesOf, ENTITIES, formatValue } from './sentences';
 
 const AUDIT_PAGE = 50;
 
@@ -170,7 +171,18 @@ export function ActivityLog() {
         <ol className="activity" aria-label="Activity">
           {entries.map((entry) => (
             <li key={entry.id} className="activity-item">
-              <p>{auditSentence(entry)}.</p>
+              <p>
+                {auditParts(entry).map((part, index) =>
+                  part.href ? (
+                    <Link key={index} to={part.href}>
+                      {part.text}
+                    </Link>
+                  ) : (
+                    <Fragment key={index}>{part.text}</Fragment>
+                  ),
+                )}
+                .
+              </p>
               <p className="muted small">
                 <time dateTime={entry.createdAt}>{formatDate(entry.createdAt)}</time>
                 {entry.actorType === 'api_key' ? ' · with an API key' : null}

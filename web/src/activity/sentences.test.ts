@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AUDIT_ACTIONS, type AuditLogEntry } from '../../../src/identity/audit.schemas.js';
-import { auditSentence, changesOf, ENTITIES, ENTITY_LABELS, entityOf } from './sentences';
+import { auditParts, auditSentence, changesOf, ENTITIES, ENTITY_LABELS, entityOf } from './sentences';
 
 const entry = (action: string, overrides: Partial<AuditLogEntry> = {}): AuditLogEntry => ({
   id: 1,
@@ -15,6 +15,7 @@ const entry = (action: string, overrides: Partial<AuditLogEntry> = {}): AuditLog
   ip: '127.0.0.1',
   requestId: null,
   createdAt: '2026-12-03T10:00:00.000Z',
+  campaign: null,
   ...overrides,
 });
 
@@ -52,6 +53,29 @@ describe('activity sentences', () => {
       { field: 'firstName', label: 'first name', before: undefined, after: 'Ada' },
     ]);
     expect(changesOf({ before: null, after: null })).toEqual([]);
+  });
+
+  it('names the campaign (and the A/B split step) an entry concerns, linking to the campaign', () => {
+    const spring = { id: '0b6f5a3e-8a52-4a43-9a3d-1e0f6f8f6c11', name: 'Spring launch', nodeId: null, nodeName: null };
+    const subject = { ...spring, nodeId: 'subject', nodeName: 'Subject line' };
+    const none = { before: null, after: null };
+    expect(auditSentence(entry('campaign.publish', { ...none, before: { version: null }, after: { version: 1 }, campaign: spring }))).toBe("Ada published campaign 'Spring launch'");
+    expect(auditSentence(entry('campaign.enrollment.pause', { ...none, resourceType: 'enrollment', campaign: spring }))).toBe("Ada paused one contact's journey in campaign 'Spring launch'");
+    expect(auditSentence(entry('campaign.broadcast.cancel', { ...none, campaign: spring }))).toBe("Ada cancelled a scheduled broadcast of campaign 'Spring launch'");
+    expect(auditSentence(entry('campaign.split_winner', { actorType: 'system', actorId: null, actorName: null, before: null, after: { nodeId: 'subject', variant: 'b', decidedBy: 'auto' }, campaign: subject }))).toBe(
+      "Unite Hub picked Variant B as the winner of A/B split 'Subject line' in campaign 'Spring launch' (the automatic test)",
+    );
+    expect(auditSentence(entry('campaign.split_winner_cleared', { before: { nodeId: 'subject', variant: 'a' }, after: { nodeId: 'subject', variant: null }, campaign: { ...subject, nodeName: null } }))).toBe(
+      "Ada cleared Variant A as the winner of A/B split 'subject' in campaign 'Spring launch'",
+    );
+    expect(auditSentence(entry('campaign.split_inconclusive', { ...none, campaign: subject }))).toBe("Ada ended the A/B test 'Subject line' in campaign 'Spring launch' without a winner");
+
+    const parts = auditParts(entry('campaign.split_winner', { before: null, after: { nodeId: 'subject', variant: 'b', decidedBy: 'manual' }, campaign: subject }));
+    expect(parts).toEqual([
+      { text: "Ada picked Variant B as the winner of A/B split 'Subject line' in campaign " },
+      { text: "'Spring launch'", href: `/campaigns/${spring.id}` },
+    ]);
+    expect(auditParts(entry('contact.create'))).toEqual([{ text: "Ada added contact 'Welcome'" }]);
   });
 
   it('labels every entity the filter offers', () => {

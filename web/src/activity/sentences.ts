@@ -23,6 +23,10 @@ interface Context {
   changed: string;
   before: Record<string, unknown>;
   after: Record<string, unknown>;
+  /** " in campaign 'Onboarding'" — the campaign the entry concerns (linked by auditParts); empty when none. */
+  inCampaign: string;
+  /** " 'Subject line'" — the step the entry is about, quoted, with a leading space; empty when none. */
+  step: string;
 }
 
 const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
@@ -56,15 +60,22 @@ function actorOf(entry: AuditLogEntry): string {
   return 'A former member';
 }
 
+const quoted = (value: string) => ` '${value.length > 60 ? `${value.slice(0, 57)}…` : value}'`;
+
 function nameOf(entry: AuditLogEntry): string {
   const after = record(entry.after);
   const before = record(entry.before);
   for (const key of ['name', 'label', 'email', 'key', 'model', 'ruleName']) {
     const value = text(after[key]) || text(before[key]);
-    if (value) return ` '${value.length > 60 ? `${value.slice(0, 57)}…` : value}'`;
+    if (value) return quoted(value);
   }
-  return '';
+  // A campaign's entry without a name of its own (publish, pause, a broadcast …): the campaign's.
+  return entry.campaign ? quoted(entry.campaign.name) : '';
 }
+
+/** "Variant B" for a variant id ("b"), as the A/B panel says it. */
+const variantName = (id: string) => `Variant ${id.length <= 2 ? id.toUpperCase() : id}`;
+const split = (c: Context) => `A/B split${c.step}`;
 
 const count = (value: unknown, one: string, many: string): string => {
   const n = Array.isArray(value) ? value.length : typeof value === 'number' ? value : 0;
@@ -111,16 +122,17 @@ const SENTENCES: Record<AuditAction, (c: Context) => string> = {
   'campaign.pause': did('paused', 'campaign'),
   'campaign.resume': did('resumed', 'campaign'),
   'campaign.archive': did('archived', 'campaign'),
-  'campaign.enroll': (c) => `${c.who} enrolled contacts in campaign${c.name}`,
-  'campaign.enrollment.pause': (c) => `${c.who} paused one contact's journey`,
-  'campaign.enrollment.resume': (c) => `${c.who} resumed one contact's journey`,
-  'campaign.enrollment.retry': (c) => `${c.who} retried a failed journey from the step it failed at`,
+  'campaign.enroll': (c) => `${c.who} enrolled ${Array.isArray(c.after.enrolled) ? count(c.after.enrolled, 'contact', 'contacts') : 'contacts'}${c.inCampaign || ' in a campaign'}`,
+  'campaign.enrollment.pause': (c) => `${c.who} paused one contact's journey${c.inCampaign}`,
+  'campaign.enrollment.resume': (c) => `${c.who} resumed one contact's journey${c.inCampaign}`,
+  'campaign.enrollment.retry': (c) => `${c.who} retried a failed journey${c.inCampaign} from the step it failed at`,
   'campaign.migrate_enrollments': (c) => `${c.who} moved running journeys to the new version of campaign${c.name}`,
-  'campaign.frequency_cap': (c) => `${c.who} changed the frequency cap of campaign${c.name}`,
+  'campaign.frequency_cap': (c) => `${c.who} changed the workspace's frequency cap on campaign emails`,
   'campaign.inbound_secret.rotate': (c) => `${c.who} rotated the inbound webhook secret of campaign${c.name}`,
-  'campaign.split_winner': (c) => `${c.who} picked the winning variant of an A/B split in campaign${c.name}`,
-  'campaign.split_inconclusive': (c) => `${c.who} ended an A/B test in campaign${c.name} without a winner`,
-  'campaign.split_winner_cleared': (c) => `${c.who} cleared the winner of an A/B split in campaign${c.name}`,
+  'campaign.split_winner': (c) =>
+    `${c.who} picked ${text(c.after.variant) ? variantName(text(c.after.variant)) : 'a variant'} as the winner of ${split(c)}${c.inCampaign}${c.after.decidedBy === 'auto' ? ' (the automatic test)' : ''}`,
+  'campaign.split_inconclusive': (c) => `${c.who} ended the A/B test${c.step}${c.inCampaign} without a winner`,
+  'campaign.split_winner_cleared': (c) => `${c.who} cleared ${text(c.before.variant) ? variantName(text(c.before.variant)) : 'the winner'} as the winner of ${split(c)}${c.inCampaign}`,
   'campaign.duplicate': (c) => `${c.who} duplicated campaign${c.name}`,
   'campaign.enroll_audience': (c) => `${c.who} enrolled a segment or list of contacts in campaign${c.name}`,
   'campaign.enrollments.exit': (c) => `${c.who} ended journeys in campaign${c.name}`,
@@ -159,13 +171,43 @@ const SENTENCES: Record<AuditAction, (c: Context) => string> = {
 
 const isKnown = (action: string): action is AuditAction => (AUDIT_ACTIONS as readonly string[]).includes(action);
 
-/** One sentence for one audit entry, naming who did what to which. */
+/** One sentence for one audit entry, naming who did what to which (and in which campaign and step). */
 export function auditSentence(entry: AuditLogEntry): string {
   const changes = changesOf(entry).map((change) => `the ${change.label}`);
-  const context: Context = { who: actorOf(entry), name: nameOf(entry), changed: changes.length > 0 && changes.length <= 4 ? list(changes) : '', before: record(entry.before), after: record(entry.after) };
+  const campaign = entry.campaign;
+  const step = campaign?.nodeId ? quoted(campaign.nodeName ?? campaign.nodeId) : '';
+  const context: Context = {
+    who: actorOf(entry),
+    name: nameOf(entry),
+    changed: changes.length > 0 && changes.length <= 4 ? list(changes) : '',
+    before: record(entry.before),
+    after: record(entry.after),
+    inCampaign: campaign ? ` in campaign${quoted(campaign.name)}` : '',
+    step,
+  };
   if (isKnown(entry.action)) return SENTENCES[entry.action](context);
   // An action recorded by a newer server than this page: still say who and what.
-  return `${context.who} did ${humanize(entry.action)}${context.name}`;
+  return `${context.who} did ${humanize(entry.action)}${context.name}${context.inCampaign}`;
+}
+
+/** A piece of a sentence: text, or text linking to a page of the app. */
+export interface SentencePart {
+  text: string;
+  href?: string;
+}
+
+/**
+ * The sentence in pieces, the campaign's quoted name (its first mention) a link to the campaign,
+ * so the log can render it with links; the pieces' text is exactly auditSentence's.
+ */
+export function auditParts(entry: AuditLogEntry): SentencePart[] {
+  const sentence = auditSentence(entry);
+  if (!entry.campaign) return [{ text: sentence }];
+  const name = quoted(entry.campaign.name).slice(1);
+  const at = sentence.indexOf(name);
+  if (at < 0) return [{ text: sentence }];
+  const parts: SentencePart[] = [{ text: sentence.slice(0, at) }, { text: name, href: `/campaigns/${entry.campaign.id}` }, { text: sentence.slice(at + name.length) }];
+  return parts.filter((p) => p.text !== '');
 }
 
 /** What an entry is about, for the filter: the action before its last part ("campaign.enrollment.pause" → "campaign.enrollment"). */

@@ -1,52 +1,10 @@
 /**
- * The forms of the simpler steps: an A/B split (variants and weights adding up to 100), an action
- * (tags, score, a field, a webhook, notifying a member) and an exit (its reason).
+ * The forms of the simpler steps: an action (tags, score, a field, a webhook, notifying a member)
+ * and an exit (its reason). The A/B split's form is SplitForm.tsx.
  */
-import type { ActionNodeConfig, ExitNodeConfig, SplitNodeConfig } from '@server/campaigns/definition.schemas.js';
+import type { ActionNodeConfig, ExitNodeConfig } from '@server/campaigns/definition.schemas.js';
 import { useMembers } from '../ops/ops-api';
 import { Choice, num, optional, str, Text, withField, type Draft } from './fields';
-
-type Variant = Draft<SplitNodeConfig['variants'][number]>;
-export type SplitDraft = { variants?: Variant[] };
-
-export function SplitForm({ config, onChange, onRenameHandle }: { config: SplitDraft; onChange: (config: SplitDraft) => void; onRenameHandle: (from: string, to: string) => void }) {
-  const variants = config.variants ?? [];
-  const setVariant = (index: number, variant: Variant) => onChange({ ...config, variants: variants.map((v, i) => (i === index ? variant : v)) });
-  const total = variants.reduce((sum, v) => sum + (v.weight ?? 0), 0);
-  return (
-    <div className="stack">
-      <p className={`small ${total === 100 ? 'muted' : 'field-error'}`}>Weights add up to {total} (must be 100). A contact always lands in the same variant.</p>
-      {variants.map((variant, index) => (
-        <div className="row" key={index}>
-          <Text
-            label={`Variant ${index + 1} id`}
-            id={`variant-${index}-id`} field={`config.variants.${index}.id`}
-            value={str(variant.id)}
-            onChange={(text) => {
-              onRenameHandle(str(variant.id), text);
-              setVariant(index, { ...variant, id: text });
-            }}
-          />
-          <Text label="Weight (%)" id={`variant-${index}-weight`} field={`config.variants.${index}.weight`} type="number" min={0} max={100} value={str(variant.weight)} onChange={(text) => setVariant(index, withField(variant, 'weight', num(text)))} />
-          <button type="button" className="button small ghost" onClick={() => onChange({ ...config, variants: variants.filter((_, i) => i !== index) })}>
-            Remove
-          </button>
-        </div>
-      ))}
-      <button
-        type="button"
-        className="button small"
-        onClick={() => {
-          let n = variants.length;
-          while (variants.some((v) => v.id === String.fromCharCode(97 + n))) n += 1;
-          onChange({ ...config, variants: [...variants, { id: String.fromCharCode(97 + n), weight: 0 }] });
-        }}
-      >
-        Add variant
-      </button>
-    </div>
-  );
-}
 
 type Action = Draft<ActionNodeConfig>;
 type ActionKind = ActionNodeConfig['kind'];

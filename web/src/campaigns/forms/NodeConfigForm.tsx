@@ -5,10 +5,11 @@
  */
 import type { ActionNodeConfig, EmailNodeConfig, ExitNodeConfig, TriggerNodeConfig, WaitNodeConfig } from '@server/campaigns/definition.schemas.js';
 import type { CampaignNode } from '../../api';
-import { ActionForm, ExitForm, SplitForm, type SplitDraft } from './ActionForms';
+import { ActionForm, ExitForm } from './ActionForms';
 import { ConditionForm, type ConditionDraft } from './ConditionForm';
 import { EmailForm } from './EmailForm';
 import type { Draft } from './fields';
+import { SplitForm, type SplitDraft } from './SplitForm';
 import { TriggerForm } from './TriggerForm';
 import { WaitForm } from './WaitForm';
 

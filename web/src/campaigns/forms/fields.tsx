@@ -51,8 +51,15 @@ export function FieldError({ id, messages }: { id: string; messages: string[] })
   );
 }
 
-export function Text({ label, id, value, onChange, multiline, type = 'text', example, hint, min, max, step, field }: { label: string; id: string; value: string; onChange: (text: string) => void; multiline?: boolean; type?: string; example?: string; hint?: ReactNode; min?: number; max?: number; step?: number; field?: string }) {
-  const problems = useFieldProblems(id, field, Boolean(hint));
+/**
+ * A labelled input; the problems of its setting (`field`, from the draft's validation) and a
+ * local `error` (a sentence, from the form's own checks) mark it invalid and are announced with it.
+ */
+export function Text({ label, id, value, onChange, multiline, type = 'text', example, hint, min, max, step, field, error }: { label: string; id: string; value: string; onChange: (text: string) => void; multiline?: boolean; type?: string; example?: string; hint?: ReactNode; min?: number; max?: number; step?: number; field?: string; error?: string | null }) {
+  const found = useFieldProblems(id, field, Boolean(hint));
+  const messages = error ? [error] : found.messages;
+  const describedBy = [hint ? `${id}-hint` : '', messages.length > 0 ? found.errorId : ''].filter(Boolean).join(' ');
+  const problems = { messages, errorId: found.errorId, inputProps: { 'aria-invalid': messages.length > 0 ? true : undefined, 'aria-describedby': describedBy === '' ? undefined : describedBy } };
   return (
     <div className={`field${problems.messages.length > 0 ? ' field-invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
