@@ -37,11 +37,14 @@ export function Badge({ tone, children }: { tone: string; children: ReactNode })
   return <span className={`badge badge-${tone}`}>{children}</span>;
 }
 
+/** What loads draws as shimmering lines where it will appear; its label is announced, not shown. */
 export function Spinner({ label = 'Loading…' }: { label?: string }) {
   return (
-    <p className="muted" role="status">
-      {label}
-    </p>
+    <div className="loading" role="status">
+      <span className="skeleton skeleton-line" aria-hidden="true" />
+      <span className="skeleton skeleton-line skeleton-line-short" aria-hidden="true" />
+      <span className="visually-hidden">{label}</span>
+    </div>
   );
 }
 
