@@ -30,6 +30,9 @@ const NOT_DISTRIBUTABLE_TODAY = [
   'ai_calls: unique index ai_calls_pkey without workspace_id',
   'ai_variants: foreign key ai_variants_contact_id_fkey to contacts without workspace_id',
   'ai_variants: unique index ai_variants_pkey without workspace_id',
+  // One row per enrollment and split, keyed and cascaded like enrollment_steps (migration 122).
+  'analytics_split_members: foreign key analytics_split_members_enrollment_id_fkey to enrollments without workspace_id',
+  'analytics_split_members: unique index analytics_split_members_pkey without workspace_id',
   'api_keys: unique index api_keys_hash_key without workspace_id',
   'api_keys: unique index api_keys_pkey without workspace_id',
   'audit_log: unique index audit_log_pkey without workspace_id',

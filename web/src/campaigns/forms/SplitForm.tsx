@@ -76,7 +76,6 @@ function AutoWinnerFields({ config, onChange }: { config: AutoWinnerDraft; onCha
       <Text
         label="Minimum contacts per variant"
         id="split-min-sample"
-        field="config.autoWinner.minSamplePerVariant"
         type="number"
         min={SAMPLE.minimum}
         max={SAMPLE.maximum}
@@ -88,7 +87,6 @@ function AutoWinnerFields({ config, onChange }: { config: AutoWinnerDraft; onCha
       <Text
         label="Minimum hours before the first look"
         id="split-min-hours"
-        field="config.autoWinner.minHours"
         type="number"
         min={HOURS.minimum}
         max={HOURS.maximum}
@@ -100,7 +98,6 @@ function AutoWinnerFields({ config, onChange }: { config: AutoWinnerDraft; onCha
       <Text
         label="Significance level (%)"
         id="split-alpha"
-        field="config.autoWinner.alpha"
         type="number"
         step={0.1}
         min={percent(ALPHA.minimum ?? 0)}
