@@ -48,7 +48,7 @@ export function ProblemsPanel({ problems, nodes, onShow }: { problems: Problem[]
   );
 }
 
-/** The shape of the builder while it loads: header, palette, canvas and panel placeholders. */
+/** The shape of the builder while it loads: grey blocks where the header, palette, canvas and panel will be. */
 export function BuilderSkeleton() {
   return (
     <div className="builder-skeleton" aria-busy="true" aria-label="Loading the campaign">
