@@ -3,6 +3,7 @@
  * the enrollments' current nodes), per email node (delivery and engagement), enrollments by
  * status, and goal conversions.
  */
+import { readCounts } from '../analytics/rollup.js';
 import type { Queryable } from '../db/database.js';
 import type { EnrollmentStatus } from './campaign-rows.js';
 
@@ -25,6 +26,16 @@ export interface EmailMetrics {
   bounced: number;
   unsubscribed: number;
 }
+
+/** Rollup metrics (src/analytics/rollup.ts) of the email engagement counts, by their name here. */
+const ENGAGEMENT: Record<string, 'delivered' | 'opened' | 'clicked' | 'replied' | 'bounced' | 'unsubscribed'> = {
+  delivered: 'delivered',
+  opened_any: 'opened',
+  clicked_any: 'clicked',
+  replied: 'replied',
+  bounced: 'bounced',
+  unsubscribed: 'unsubscribed',
+};
 
 /**
  * Per-node counts computed from the journey log (finished steps) and the enrollments' current
@@ -78,16 +89,12 @@ export async function campaignMetrics(
     else if (r.status === 'failed') m.failed += r.n;
     else if (r.status === 'suppressed') m.suppressed += r.n;
   }
-  // Engagement events name their message in properties.messageId; each message counts once per kind.
-  const engagement = await q.query<{ node_id: string; name: string; n: number }>(
-    `SELECT split_part(m.idempotency_key, ':node:', 2) AS node_id, ev.name, count(DISTINCT m.id)::int AS n
-       FROM messages m
-       JOIN events ev ON ev.workspace_id = m.workspace_id AND ev.contact_id = m.contact_id AND ev.type = 'email' AND ev.properties->>'messageId' = m.id::text
-      WHERE m.workspace_id = $1 AND m.source_type = 'campaign' AND m.source_id = $2
-        AND ev.name IN ('delivered', 'opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
-      GROUP BY 1, 2`,
-    [workspaceId, campaignId],
-  );
-  for (const r of engagement.rows) email(r.node_id)[r.name as 'opened'] += r.n;
+  // Engagement: each message counts once per kind (the first 'opened' of a message, machine opens
+  // included, and so on), as the analytics rollups count it when the event is recorded
+  // (migration 109: analytics_message_firsts), read from the rollups plus the ledger not yet
+  // folded, so an event counts as soon as it is committed. Reading the events themselves cost a
+  // scan of the workspace's email events on every opening of the campaign (docs/load.md).
+  const engagement = await readCounts(q, workspaceId, { level: { kind: 'detail', campaignId }, timeZone: 'UTC', by: ['node'], metrics: Object.keys(ENGAGEMENT) });
+  for (const r of engagement) email(r.node)[ENGAGEMENT[r.metric]!] += r.n;
   return { nodes, emails, enrollments, conversions };
 }

@@ -120,6 +120,8 @@ describe('condition node', () => {
     await engineOf(t).runDue();
     expect((await pathOf(campaignId, openerEnrollment!)).at(-1)!.nodeId).toBe('x_opened');
     expect((await pathOf(campaignId, ignorerEnrollment!)).at(-1)!.nodeId).toBe('x_default');
+    // Opened again: each message counts once per kind, from the moment the event is committed.
+    await recordEvents(t.db, NO_EVENT_SINK, caller.workspaceId, [{ contactId: opener, type: 'email', name: 'opened', properties: { messageId: message.rows[0]!.id } }], clock.now());
     const metrics = (await t.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}`, headers: caller.bearer })).json().metrics;
     expect(metrics.emails.mail).toMatchObject({ queued: 2, opened: 1, clicked: 1 });
   });

@@ -6,6 +6,9 @@
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { createNotifications } from './listener.js';
+import { pgQuery, rowsAsArrays } from './statements.js';
+
+export { arrayRows, preparedStatement } from './statements.js';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -42,45 +45,8 @@ export interface SessionLock {
 // int8 (count(*), sums) as JS numbers on both engines; PGlite already does this.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
-/**
- * Hot statements named once (`preparedStatement`): on PostgreSQL each pool connection parses and
- * plans them once and then only binds and executes them, instead of parsing and planning the text
- * on every request. Only fixed SQL texts belong here (each name is a prepared statement kept by
- * every connection); PGlite runs them as plain text.
- */
-const PREPARED = new Map<string, string>();
-
-/** Marks `sql` (a constant text) as a named prepared statement; returns it unchanged. */
-export function preparedStatement(name: string, sql: string): string {
-  const known = PREPARED.get(sql);
-  if (known !== undefined && known !== name) throw new Error(`statement already prepared as ${known}`);
-  for (const [text, other] of PREPARED) if (other === name && text !== sql) throw new Error(`prepared statement name ${name} is taken`);
-  PREPARED.set(sql, name);
-  return sql;
-}
-
-/**
- * Statements whose rows come back as arrays of the column values in select order (`arrayRows`),
- * on both engines: node-postgres builds an object per row by adding each column under its name,
- * which for a page of wide rows costs more than the caller building its own objects of one shape.
- */
-const ARRAY_ROWS = new Set<string>();
-
-/** Marks `sql` (a constant text) as answering rows as arrays; returns it unchanged. */
-export function arrayRows(sql: string): string {
-  ARRAY_ROWS.add(sql);
-  return sql;
-}
-
-function pgQuery(sql: string, params?: readonly unknown[]): string | pg.QueryConfig {
-  const name = PREPARED.get(sql);
-  const arrays = ARRAY_ROWS.has(sql);
-  if (name === undefined && !arrays) return sql;
-  return { ...(name === undefined ? {} : { name }), ...(arrays ? { rowMode: 'array' } : {}), text: sql, values: params as unknown[] | undefined };
-}
-
 function pgliteOptions(sql: string): { rowMode: 'array' } | undefined {
-  return ARRAY_ROWS.has(sql) ? { rowMode: 'array' } : undefined;
+  return rowsAsArrays(sql) ? { rowMode: 'array' } : undefined;
 }
 
 /** What a PostgreSQL database reports about its connections (for logs). */

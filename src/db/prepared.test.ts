@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers.js';
 import { arrayRows, preparedStatement } from './database.js';
+import { statementName } from './statements.js';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -41,5 +42,35 @@ describe('preparedStatement', () => {
     expect(await t.db.transaction(async (tx) => (await tx.query<unknown[]>(prepared, [7, 'w'])).rows)).toEqual([[7, 'w']]);
     // Other statements keep their rows as objects.
     expect((await t.db.query<{ sum: number }>(ADD, [1, 2])).rows).toEqual([{ sum: 3 }]);
+  });
+
+  it('names every statement with parameters once it has run a few times, and keeps it working when its table gains a column', async () => {
+    await t.db.exec(`CREATE TABLE prepared_auto (id int PRIMARY KEY, label text)`);
+    await t.db.query(`INSERT INTO prepared_auto (id, label) VALUES (1, 'one'), (2, 'two')`, []);
+    const read = `SELECT id, label FROM prepared_auto WHERE id = $1`;
+    const star = `SELECT * FROM prepared_auto WHERE id = $1`;
+    const names: Array<string | undefined> = [];
+    for (let i = 0; i < 4; i += 1) {
+      expect((await t.db.query<{ label: string }>(read, [1])).rows).toEqual([{ id: 1, label: 'one' }]);
+      names.push(statementName(read, [1]));
+      expect((await t.db.query(star, [2])).rows).toEqual([{ id: 2, label: 'two' }]);
+    }
+    // Named from the third run on, under one name; a text without parameters and a select-star never.
+    expect(names.slice(2).every((n) => n !== undefined && n === names[2])).toBe(true);
+    expect(statementName(star, [2])).toBeUndefined();
+    expect(statementName(`SELECT 1`)).toBeUndefined();
+    if (t.db.kind === 'postgres') {
+      const listed = await t.db.transaction(async (tx) => {
+        await tx.query(read, [2]);
+        return (await tx.query<{ statement: string }>(`SELECT statement FROM pg_prepared_statements WHERE name = $1`, [names[3]])).rows;
+      });
+      expect(listed).toEqual([{ statement: read }]);
+    }
+    // A migration adds a column while the statement is prepared on every connection: it still answers.
+    await t.db.exec(`ALTER TABLE prepared_auto ADD COLUMN extra text DEFAULT 'x'`);
+    for (let i = 0; i < 12; i += 1) {
+      expect((await t.db.query(read, [2])).rows).toEqual([{ id: 2, label: 'two' }]);
+      expect((await t.db.query(star, [1])).rows).toEqual([{ id: 1, label: 'one', extra: 'x' }]);
+    }
   });
 });
