@@ -4,34 +4,17 @@
  * each variant's real numbers and intervals, the automatic winner with its sentence, and lets the
  * owner clear it and pick another by hand. axe-core finds no serious or critical issue.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { NO_EVENT_SINK, recordEvents } from '../../src/core/events.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { engineOf } from '../campaign-support.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../helpers.js';
 import { insertContacts, publishCampaign, seededRandom } from '../split-support.js';
+import { browserTestsEnabled, ensureWebBuilt, openAppInBrowser, screenshotDir, seriousAxeViolations } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-// A screenshot of the panel worth a human look, kept out of git.
-const screenshots = process.env.E2E_SCREENSHOTS ?? path.join(root, 'dist/e2e-screenshots');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Serious and critical axe-core violations on the page as it is now. */
-async function axeProblems(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol, so the page's CSP (script-src 'self') stays in force.
-  await page.evaluate(`${axeSource};0`);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as { violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }> };
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-}
-
-describe.skipIf(!hasChromium && !mustRun)('A/B results in Chromium', () => {
+describe.skipIf(!browserTestsEnabled)('A/B results in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
@@ -39,16 +22,11 @@ describe.skipIf(!hasChromium && !mustRun)('A/B results in Chromium', () => {
   let owner: Caller;
   let campaignId: string;
   const clock = new ManualClock(new Date());
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
   const clicks = { a: 0, b: 0, assignedA: 0, assignedB: 0 };
 
   beforeAll(async () => {
-    if (!existsSync(path.join(root, 'dist/web/index.html'))) {
-      const { build } = await import('vite');
-      const nodeEnv = process.env.NODE_ENV;
-      await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await ensureWebBuilt();
     t = await createTestApp({ clock });
     owner = await signUp(t.app, 'Olive Owner');
 
@@ -97,21 +75,7 @@ describe.skipIf(!hasChromium && !mustRun)('A/B results in Chromium', () => {
     clock.advance(60_000);
     await engineOf(t).runBatch();
 
-    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = address.replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => browserErrors.push(error.message));
-    await page.goto(`${baseUrl}/login`);
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/dashboard`);
-    browserErrors.length = 0;
+    ({ baseUrl, browser, page, errors: browserErrors } = await openAppInBrowser(t, { viewport: { width: 1280, height: 900 }, logInAs: owner }));
   }, 120_000);
 
   afterAll(async () => {
@@ -135,8 +99,8 @@ describe.skipIf(!hasChromium && !mustRun)('A/B results in Chromium', () => {
     expect(await panel.getByRole('img', { name: 'Click rate per variant with 95 % intervals' }).count()).toBe(1);
     expect(await panel.textContent()).toContain(`Variant B won on click rate: ${rateB} % vs ${rateA} %, p `);
     expect(await panel.getByText('Winner chosen').count()).toBe(1);
-    await panel.screenshot({ path: path.join(screenshots, 'ab-results.png') });
-    expect(await axeProblems(page)).toEqual([]);
+    await panel.screenshot({ path: path.join(screenshotDir, 'ab-results.png') });
+    expect(await seriousAxeViolations(page)).toEqual([]);
     expect(browserErrors).toEqual([]);
   });
 
@@ -149,7 +113,7 @@ describe.skipIf(!hasChromium && !mustRun)('A/B results in Chromium', () => {
     await expect.poll(() => panel.textContent()).toContain('Variant A picked by hand');
     const stored = await t.db.query<{ winner_variant: string; decided_by: string }>('SELECT winner_variant, decided_by FROM split_tests WHERE campaign_id = $1', [campaignId]);
     expect(stored.rows).toEqual([{ winner_variant: 'a', decided_by: 'manual' }]);
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     expect(browserErrors).toEqual([]);
   });
 });

@@ -3,19 +3,13 @@
  * original in the template editor, a budget and a policy set on the AI page, a generated variant
  * approved from the review queue, and the usage log listing the calls.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { enqueueEmail } from '../../src/email/outbox.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../helpers.js';
+import { browserTestsEnabled, ensureWebBuilt, openAppInBrowser } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-
-describe.skipIf(!hasChromium && !mustRun)('AI pages in Chromium', () => {
+describe.skipIf(!browserTestsEnabled)('AI pages in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
@@ -23,37 +17,17 @@ describe.skipIf(!hasChromium && !mustRun)('AI pages in Chromium', () => {
   let owner: Caller;
   let contactId: string;
   let templateId: string;
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(path.join(root, 'dist/web/index.html'))) {
-      const { build } = await import('vite');
-      const nodeEnv = process.env.NODE_ENV;
-      await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await ensureWebBuilt();
     t = await createTestApp();
     owner = await signUp(t.app, 'Ada Owner');
     const contact = await t.app.inject({ method: 'POST', url: '/api/contacts', headers: owner.bearer, payload: { email: 'grace@example.com', firstName: 'Grace', company: 'Navy', jobTitle: 'Admiral' } });
     contactId = contact.json().id;
     const template = await t.app.inject({ method: 'POST', url: '/api/templates', headers: owner.bearer, payload: { name: 'Spring', subject: 'Spring offer', html: '<p>See <a href="https://shop.example.com/spring">the offer</a>.</p>' } });
     templateId = template.json().id;
-    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = address.replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => browserErrors.push(error.message));
-    await page.goto(`${baseUrl}/login`);
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/dashboard`);
-    // The login page's session check answers 401 before logging in; only errors after it count.
-    browserErrors.length = 0;
+    ({ baseUrl, browser, page, errors: browserErrors } = await openAppInBrowser(t, { viewport: { width: 1280, height: 900 }, logInAs: owner }));
   });
 
   afterAll(async () => {

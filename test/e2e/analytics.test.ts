@@ -5,38 +5,15 @@
  * campaign's report (funnel, emails, variants, CSV link) show those numbers; axe-core finds no
  * serious or critical issue on any of them, and no CSP violation is logged.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { recordClick, recordOpen } from '../../src/email/engagement.js';
 import { engineOf } from '../campaign-support.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../helpers.js';
+import { browserTestsEnabled, ensureWebBuilt, openAppInBrowser, seriousAxeViolations } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-const AXE = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 const HUMAN = { userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15', ip: '203.0.113.9' };
 const PROXY = { userAgent: 'Mozilla/5.0 (Windows NT 5.1) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)', ip: '66.249.1.1' };
-
-async function ensureWebBuilt(): Promise<void> {
-  if (existsSync(path.join(root, 'dist/web/index.html'))) return;
-  const { build } = await import('vite');
-  const nodeEnv = process.env.NODE_ENV;
-  await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-  process.env.NODE_ENV = nodeEnv;
-}
-
-async function seriousViolations(page: Page): Promise<Array<{ id: string; nodes: string[] }>> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
-  const results = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, options: unknown) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
-}
 
 const definition = {
   entryNodeId: 'start',
@@ -59,14 +36,14 @@ const definition = {
   settings: { goal: { eventName: 'purchased' } },
 };
 
-describe.skipIf(!hasChromium && !mustRun)('reports in Chromium', () => {
+describe.skipIf(!browserTestsEnabled)('reports in Chromium', () => {
   let t: TestApp;
   let owner: Caller;
   let browser: Browser;
   let page: Page;
   let baseUrl: string;
   let campaignId: string;
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
 
   beforeAll(async () => {
     await ensureWebBuilt();
@@ -92,21 +69,7 @@ describe.skipIf(!hasChromium && !mustRun)('reports in Chromium', () => {
     await recordClick(t.db, sink, { t: 'c', w: owner.workspaceId, m: sent[0]!.id, c: sent[0]!.contact_id, u: 'https://example.com/spring' }, HUMAN, now());
     for (const m of sent.slice(0, 2)) await t.app.inject({ method: 'POST', url: '/api/events', headers: owner.bearer, payload: { contactId: m.contact_id, name: 'purchased' } });
 
-    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = address.replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => browserErrors.push(error.message));
-    await page.goto(`${baseUrl}/login`);
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/dashboard`);
-    browserErrors.length = 0;
+    ({ baseUrl, browser, page, errors: browserErrors } = await openAppInBrowser(t, { viewport: { width: 1280, height: 900 }, logInAs: owner }));
   });
 
   afterAll(async () => {
@@ -129,7 +92,7 @@ describe.skipIf(!hasChromium && !mustRun)('reports in Chromium', () => {
     expect(await active.getByRole('row').nth(1).textContent()).toContain('25 %'); // conversion: 2 of 8
     await page.getByText('Show the numbers as a table').first().click();
     expect(await page.locator('.chart svg').count()).toBeGreaterThan(0);
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
   });
 
   it('lists the campaign with its numbers and sorts by a column', async () => {
@@ -145,7 +108,7 @@ describe.skipIf(!hasChromium && !mustRun)('reports in Chromium', () => {
     await page.getByRole('button', { name: 'Sent' }).click();
     expect(await page.getByRole('columnheader', { name: /Sent/ }).first().getAttribute('aria-sort')).toBe('descending');
     expect(await row.getByRole('img', { name: /Emails sent by Spring offer: 8 in 14 days/ }).count()).toBe(1);
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
   });
 
   it('opens the report from the campaign page: funnel, emails, variants, CSV', async () => {
@@ -170,7 +133,7 @@ describe.skipIf(!hasChromium && !mustRun)('reports in Chromium', () => {
     const response = await page.request.get(`${baseUrl}${csv}`);
     expect(response.status()).toBe(200);
     expect(await response.text()).toContain('email,mailA');
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     expect(browserErrors).toEqual([]);
   });
 });

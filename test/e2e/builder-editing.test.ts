@@ -6,45 +6,25 @@
  * draft as shown, an edit not saved yet included. axe-core finds no serious or critical violation
  * in any of these states. Screenshots of each state go to dist/e2e-screenshots/.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createTestApp, signUp, type Caller, type TestApp } from '../helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-const screenshots = process.env.E2E_SCREENSHOTS ?? path.join(root, 'dist/e2e-screenshots');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Serious and critical axe-core violations on the page as it is now. */
-async function axeProblems(page: Page): Promise<string[]> {
-  await page.evaluate(`${axeSource};0`);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as { violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }> };
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-}
+import { browserTestsEnabled, ensureWebBuilt, openAppInBrowser, screenshotDir, seriousAxeViolations } from './browser.js';
 
 const cardIds = (page: Page) => page.locator('.react-flow__node').evaluateAll((elements) => elements.map((e) => e.getAttribute('data-id') ?? '').sort());
 
-describe.skipIf(!hasChromium && !mustRun)('editing on the builder canvas in Chromium', () => {
+describe.skipIf(!browserTestsEnabled)('editing on the builder canvas in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
   let baseUrl: string;
   let owner: Caller;
   let campaignId: string;
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(path.join(root, 'dist/web/index.html'))) {
-      const { build } = await import('vite');
-      const nodeEnv = process.env.NODE_ENV;
-      await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await ensureWebBuilt();
     t = await createTestApp();
     owner = await signUp(t.app, 'Eddie Editor');
     const definition = (subject: string) => ({
@@ -69,22 +49,7 @@ describe.skipIf(!hasChromium && !mustRun)('editing on the builder canvas in Chro
     const emptied = await t.app.inject({ method: 'PUT', url: `/api/campaigns/${campaignId}`, headers: owner.bearer, payload: { definition: definition(''), draftRevision: campaign.draftRevision } });
     expect(emptied.statusCode, emptied.body).toBe(200);
 
-    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = address.replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => browserErrors.push(error.message));
-    await page.goto(`${baseUrl}/login`);
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/dashboard`);
-    // The login page's session check answers 401 before logging in; count errors from here on.
-    browserErrors.length = 0;
+    ({ baseUrl, browser, page, errors: browserErrors } = await openAppInBrowser(t, { viewport: { width: 1400, height: 1000 }, logInAs: owner }));
   });
 
   afterAll(async () => {
@@ -114,15 +79,15 @@ describe.skipIf(!hasChromium && !mustRun)('editing on the builder canvas in Chro
     expect(await panel.getByTestId('step-problems').textContent()).toContain('shown under the settings concerned');
     // Still listed in the problems panel too.
     expect(await page.getByRole('region', { name: /problem to fix before publishing/ }).getByTestId('problem').allTextContents()).toEqual([expect.stringContaining('Fill in the subject line')]);
-    await page.screenshot({ path: path.join(screenshots, 'builder-field-error.png') });
-    expect(await axeProblems(page)).toEqual([]);
+    await page.screenshot({ path: path.join(screenshotDir, 'builder-field-error.png') });
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     // Fixed: the error and aria-invalid go once the draft is saved.
     await subject.fill('Welcome, {{ contact.first_name }}');
     await page.getByText('No problems: this draft can be published.').waitFor();
     expect(await subject.getAttribute('aria-invalid')).toBeNull();
     expect(await panel.getByTestId('field-error').count()).toBe(0);
-    await page.screenshot({ path: path.join(screenshots, 'builder-field-fixed.png') });
+    await page.screenshot({ path: path.join(screenshotDir, 'builder-field-fixed.png') });
 
     // Copy and paste a step by keyboard: a copy with a fresh id, selected.
     await page.getByTestId('node-pause').click();
@@ -131,17 +96,17 @@ describe.skipIf(!hasChromium && !mustRun)('editing on the builder canvas in Chro
     await page.getByTestId('node-wait-1').getByText('Two days (copy)').waitFor();
     expect(await cardIds(page)).toEqual(['done', 'hello', 'pause', 'start', 'wait-1']);
     await panel.getByRole('heading', { name: 'Wait: Two days (copy)' }).waitFor();
-    await page.screenshot({ path: path.join(screenshots, 'builder-pasted.png') });
+    await page.screenshot({ path: path.join(screenshotDir, 'builder-pasted.png') });
 
     // Select two steps (Ctrl-click adds to the selection) and delete them together.
     // (its top-left corner: the pasted copy sits a little below and to the right of it)
     await page.getByTestId('node-pause').click({ modifiers: ['Control'], position: { x: 12, y: 8 } });
     await panel.getByText('2 steps selected').waitFor();
-    await page.screenshot({ path: path.join(screenshots, 'builder-multi-select.png') });
-    expect(await axeProblems(page)).toEqual([]);
+    await page.screenshot({ path: path.join(screenshotDir, 'builder-multi-select.png') });
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await page.keyboard.press('Delete');
     await expect.poll(() => cardIds(page)).toEqual(['done', 'hello', 'start']);
-    await page.screenshot({ path: path.join(screenshots, 'builder-deleted.png') });
+    await page.screenshot({ path: path.join(screenshotDir, 'builder-deleted.png') });
 
     // Undo brings both back (with their connections); redo deletes them again; undo once more.
     await page.keyboard.press('Control+z');
@@ -153,7 +118,7 @@ describe.skipIf(!hasChromium && !mustRun)('editing on the builder canvas in Chro
     await expect.poll(() => cardIds(page)).toEqual(['done', 'hello', 'pause', 'start', 'wait-1']);
     // Undone back to the saved draft within the autosave's moment: nothing is left pending.
     await expect.poll(() => page.getByTestId('save-state').textContent(), { timeout: 15_000 }).toMatch(/^Draft saved/);
-    await page.screenshot({ path: path.join(screenshots, 'builder-undone.png') });
+    await page.screenshot({ path: path.join(screenshotDir, 'builder-undone.png') });
     expect(browserErrors).toEqual([]);
   });
 
@@ -179,8 +144,8 @@ describe.skipIf(!hasChromium && !mustRun)('editing on the builder canvas in Chro
     await result.getByText('Emails that would be sent').click();
     await result.locator('details').getByText('“Not saved yet, Sim”').waitFor();
     await page.getByRole('region', { name: 'Path shown on the canvas' }).or(page.locator('.canvas-legend')).first().waitFor();
-    await page.screenshot({ path: path.join(screenshots, 'builder-simulate-unsaved.png'), fullPage: true });
-    expect(await axeProblems(page)).toEqual([]);
+    await page.screenshot({ path: path.join(screenshotDir, 'builder-simulate-unsaved.png'), fullPage: true });
+    expect(await seriousAxeViolations(page)).toEqual([]);
     // Changed after the run: the panel says the result is of the earlier draft.
     await panel.getByLabel('Subject').fill('Changed again');
     await page.getByText('The draft changed since this run').waitFor();

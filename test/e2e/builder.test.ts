@@ -8,34 +8,11 @@
  * and axe-core finds no serious or critical violation on the builder. Builds the web app first
  * when dist/web is missing.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createTestApp, type TestApp } from '../helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-const AXE = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
-
-async function ensureWebBuilt(): Promise<void> {
-  if (existsSync(path.join(root, 'dist/web/index.html'))) return;
-  const { build } = await import('vite');
-  const nodeEnv = process.env.NODE_ENV;
-  await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-  process.env.NODE_ENV = nodeEnv;
-}
-
-async function seriousViolations(page: Page): Promise<Array<{ id: string; nodes: string[] }>> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
-  const results = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, options: unknown) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
-}
+import { browserTestsEnabled, ensureWebBuilt, hasChromium, openAppInBrowser, screenshotDir, seriousAxeViolations, signUpInBrowser } from './browser.js';
 
 /** The screen point halfway along an edge's drawn path. */
 async function edgeMidpoint(page: Page, edgeId: string): Promise<{ x: number; y: number }> {
@@ -76,34 +53,23 @@ async function cardBoxes(page: Page): Promise<Array<{ id: string; x: number; y: 
   );
 }
 
-describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChromium ? '' : ' (skipped: /usr/bin/chromium is not installed)'}`, () => {
+describe.skipIf(!browserTestsEnabled)(`campaign builder in Chromium${hasChromium ? '' : ' (skipped: /usr/bin/chromium is not installed)'}`, () => {
   let testApp: TestApp;
   let browser: Browser;
   let page: Page;
   let baseUrl: string;
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
 
   beforeAll(async () => {
     await ensureWebBuilt();
     testApp = await createTestApp();
-    const address = await testApp.app.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = address.replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1100 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => browserErrors.push(error.message));
-    page.on('console', (message) => {
+    ({ baseUrl, browser, page, errors: browserErrors } = await openAppInBrowser(testApp, {
+      viewport: { width: 1440, height: 1100 },
+      extraArgs: ['--disable-component-update'],
       // Answers the page expects (401 before sign-up, 400 for the refused publish) are not errors of the page.
-      if (message.type() === 'error' && !/^Failed to load resource/.test(message.text())) browserErrors.push(message.text());
-    });
-    await page.goto(`${baseUrl}/signup`);
-    await page.getByLabel('Your name').fill('Mara Marketer');
-    await page.getByLabel('Organization').fill('Builder Co');
-    await page.getByLabel('Work email').fill(`builder-${Date.now()}@example.com`);
-    await page.getByLabel('Password').fill('correct horse battery staple');
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(`${baseUrl}/dashboard`);
+      ignoreConsole: /^Failed to load resource/,
+    }));
+    await signUpInBrowser(page, baseUrl, { name: 'Mara Marketer', organization: 'Builder Co', email: `builder-${Date.now()}@example.com`, password: 'correct horse battery staple' });
   });
 
   afterAll(async () => {
@@ -123,8 +89,8 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     await page.getByTestId('node-trigger').waitFor();
     const hint = (await page.getByTestId('canvas-empty').boundingBox())!;
     for (const card of await cardBoxes(page)) expect(card.y >= hint.y + hint.height || card.y + card.height <= hint.y, `the hint covers ${card.id}`).toBe(true);
-    await page.screenshot({ path: path.join(root, 'dist/e2e-screenshots/builder-empty.png') });
-    expect(await seriousViolations(page)).toEqual([]);
+    await page.screenshot({ path: path.join(screenshotDir, 'builder-empty.png') });
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     await dropOnEdge(page, 'email', 'trigger:next->exit');
     await page.locator('[data-id="email-1:next->exit"]').waitFor({ state: 'attached' });
@@ -165,7 +131,7 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     expect(listed.join('\n')).toContain('Fill in the subject line');
     expect(listed.join('\n')).toContain('Connect the path “b” to a next step.');
     for (const text of listed) expect(text).not.toMatch(/must NOT|config\./);
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     // Publishing now is refused and says why.
     await page.getByRole('button', { name: 'Publish…', exact: true }).click();
@@ -232,8 +198,8 @@ describe.skipIf(!hasChromium && !mustRun)(`campaign builder in Chromium${hasChro
     await page.getByRole('button', { name: 'Tidy up' }).click();
     await page.keyboard.press('Control+z');
     await page.keyboard.press('Control+Shift+z');
-    await page.screenshot({ path: path.join(root, 'dist/e2e-screenshots/builder.png') });
-    expect(await seriousViolations(page)).toEqual([]);
+    await page.screenshot({ path: path.join(screenshotDir, 'builder.png') });
+    expect(await seriousAxeViolations(page)).toEqual([]);
     expect(browserErrors).toEqual([]);
   });
 });

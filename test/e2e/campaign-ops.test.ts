@@ -6,28 +6,14 @@
  * and a scheduled broadcast is listed and cancelled. axe-core checks each view: no serious or
  * critical issue.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { engineOf } from '../campaign-support.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../helpers.js';
+import { browserTestsEnabled, ensureWebBuilt, openAppInBrowser, screenshotDir, seriousAxeViolations } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Serious and critical axe-core violations on the page as it is now. */
-async function axeProblems(page: Page): Promise<string[]> {
-  await page.evaluate(`${axeSource};0`);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as { violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }> };
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-}
-
-describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () => {
+describe.skipIf(!browserTestsEnabled)('campaign operations in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
@@ -35,7 +21,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
   let owner: Caller;
   let campaignId: string;
   let broadcastId: string;
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
 
   const api = async <T = { id: string }>(method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>): Promise<T> => {
     const response = await t.app.inject({ method, url, headers: owner.bearer, ...(payload ? { payload } : {}) });
@@ -44,12 +30,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
   };
 
   beforeAll(async () => {
-    if (!existsSync(path.join(root, 'dist/web/index.html'))) {
-      const { build } = await import('vite');
-      const nodeEnv = process.env.NODE_ENV;
-      await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await ensureWebBuilt();
     t = await createTestApp();
     owner = await signUp(t.app, 'Olive Owner');
     for (const [email, firstName] of [
@@ -96,22 +77,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     broadcastId = broadcast.campaign.id;
     await api('POST', `/api/campaigns/${broadcastId}/publish`);
 
-    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = address.replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => browserErrors.push(error.message));
-    await page.goto(`${baseUrl}/login`);
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/dashboard`);
-    // The login page's session check answers 401 before logging in; count errors from here on.
-    browserErrors.length = 0;
+    ({ baseUrl, browser, page, errors: browserErrors } = await openAppInBrowser(t, { viewport: { width: 1400, height: 1000 }, logInAs: owner }));
   });
 
   afterAll(async () => {
@@ -137,14 +103,14 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     await page.getByRole('link', { name: '← Back to the campaign' }).click();
     await panel.getByRole('heading', { name: 'Email: Hello email' }).waitFor();
     await page.waitForURL(`${baseUrl}/campaigns/${campaignId}`);
-    await page.screenshot({ path: path.join(root, 'dist/e2e-screenshots/back-from-template.png') });
+    await page.screenshot({ path: path.join(screenshotDir, 'back-from-template.png') });
     await panel.getByLabel('Notes').fill('Copy approved by the brand team');
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     await page.getByRole('button', { name: 'Publish…' }).click();
     const dialog = page.getByRole('dialog', { name: /Publish/ });
     await dialog.getByText('This is the first version').waitFor();
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await dialog.getByRole('button', { name: 'Publish now' }).click();
     await page.getByText('Published version 1: new enrollments follow it.').waitFor();
 
@@ -164,7 +130,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     const count = form.getByTestId('audience-count');
     await count.waitFor();
     expect(await count.textContent()).toContain('2 contacts match; 2 can enter now');
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await form.getByRole('button', { name: 'Enroll them' }).click();
     await page.getByText('Enrolled 2 contacts.').waitFor();
     await engineOf(t).runDue();
@@ -196,7 +162,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     await page.getByText(/The contact finished the campaign/).waitFor();
     // The canvas lights up the simulated path.
     await expect.poll(() => page.locator('.card-lit').count()).toBe(4);
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
   });
 
   it("opens a real contact's journey with timestamps", async () => {
@@ -209,7 +175,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     expect(steps[1]).toContain('Sent “Welcome, Ada”');
     expect(await journey.getByTestId('path-current').textContent()).toContain('Two days');
     expect(await journey.locator('time').count()).toBe(2);
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     // Any contact is found by name: the list narrows to their enrollment.
     await page.getByRole('button', { name: 'Close journey' }).click();
@@ -232,7 +198,7 @@ describe.skipIf(!hasChromium && !mustRun)('campaign operations in Chromium', () 
     expect(await row.textContent()).toContain('Spring newsletter');
     expect(await row.textContent()).toContain('VIP customers');
     expect(await row.textContent()).toContain('Scheduled');
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await row.getByRole('button', { name: /Cancel broadcast: Spring newsletter/ }).click();
     await page.getByText('Broadcast cancelled: nobody will be enrolled by it.').waitFor();
     await expect.poll(() => row.textContent()).toContain('Cancelled');

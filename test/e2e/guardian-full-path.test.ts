@@ -10,33 +10,18 @@
  * the delivery log with each attempt). axe-core: no serious or critical violation on these pages.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ManualClock } from '../../src/platform/clock.js';
 import { seedSends } from '../guardian-helpers.js';
 import { startSlackReceiver, type SlackReceiver } from '../guardian-support.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../helpers.js';
+import { browserTestsEnabled, ensureWebBuilt, openAppInBrowser, seriousAxeViolations } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const RULE = 'Bounce rate above 5 %';
 const ONCALL = 'oncall@example.com';
 
-/** Serious and critical axe-core violations on the page as it is now. */
-async function axeProblems(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol, so the page's CSP (script-src 'self') stays in force.
-  await page.evaluate(`${axeSource};0`);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as { violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }> };
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-}
-
-describe.skipIf(!hasChromium && !mustRun)('Guardian from bounce webhooks to Slack, email and in-app, in Chromium', () => {
+describe.skipIf(!browserTestsEnabled)('Guardian from bounce webhooks to Slack, email and in-app, in Chromium', () => {
   let t: TestApp;
   let slack: SlackReceiver;
   let browser: Browser;
@@ -44,36 +29,17 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian from bounce webhooks to Slac
   let baseUrl: string;
   let owner: Caller;
   const clock = new ManualClock(new Date());
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
   const secretBytes = randomBytes(24);
   const webhookSecret = `whsec_${secretBytes.toString('base64')}`;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(root, 'dist/web/index.html'))) {
-      const { build } = await import('vite');
-      const nodeEnv = process.env.NODE_ENV;
-      await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await ensureWebBuilt();
     slack = await startSlackReceiver();
     // The Slack stand-in listens on this machine: allowed by the operator setting, for tests only.
     t = await createTestApp({ clock, config: { GUARDIAN_SLACK_URL_PREFIXES: slack.prefix } });
     owner = await signUp(t.app, 'Nadia New');
-    baseUrl = (await t.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => browserErrors.push(error.message));
-    await page.goto(`${baseUrl}/login`);
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${baseUrl}/dashboard`);
-    // The login page's check for a session (401 before logging in) is expected.
-    browserErrors.length = 0;
+    ({ baseUrl, browser, page, errors: browserErrors } = await openAppInBrowser(t, { viewport: { width: 1280, height: 900 }, logInAs: owner }));
   });
 
   afterAll(async () => {
@@ -104,13 +70,13 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian from bounce webhooks to Slac
     await page.getByLabel('Name').fill('Team centre');
     await page.getByRole('button', { name: 'Add channel' }).click();
     await table.getByRole('cell', { name: 'Team centre', exact: true }).waitFor();
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     await page.getByRole('navigation', { name: 'Guardian sections' }).getByRole('link', { name: 'Rules' }).click();
     await page.getByRole('table', { name: 'Alert rules' }).getByRole('link', { name: RULE }).click();
     await page.waitForURL(/\/guardian\/rules\/[0-9a-f-]{36}$/);
     for (const name of ['Deliverability Slack', 'On-call email', 'Team centre']) await page.getByRole('checkbox', { name: new RegExp(`^${name}`) }).check();
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Save rule' }).click();
     await expect
       .poll(async () => {
@@ -163,11 +129,11 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian from bounce webhooks to Slac
     expect((await page.getByTestId('unread-count').textContent())?.trim()).toBe('1 unread');
     const alertLink = page.getByRole('table', { name: 'Alerts' }).getByRole('link', { name: RULE });
     await alertLink.waitFor();
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: /Notifications/ }).click();
     const panel = page.getByRole('region', { name: 'Notifications' });
     await panel.getByText(`Alert firing: ${RULE} (high)`).waitFor();
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await panel.getByRole('button', { name: `Mark read: Alert firing: ${RULE} (high)` }).click();
     await page.getByTestId('unread-count').waitFor({ state: 'detached' });
 
@@ -180,7 +146,7 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian from bounce webhooks to Slac
     await mail.click();
     await page.getByRole('tab', { name: 'Text' }).click();
     await expect.poll(() => page.getByRole('tabpanel').textContent()).toContain('Signal bounce_rate: 10 % > threshold 5 % (volume 200)');
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
   });
 
   it('acknowledges the alert and reads who was told when', async () => {
@@ -198,7 +164,7 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian from bounce webhooks to Slac
       const row = told.getByRole('row').filter({ hasText: channel });
       expect(await row.textContent()).toContain('Delivered');
     }
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     // The delivery log: the Slack delivery's attempt with its response code.
     await page.getByRole('link', { name: 'Delivery log' }).first().click();
@@ -207,7 +173,7 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian from bounce webhooks to Slac
     await log.getByRole('cell', { name: 'Deliverability Slack', exact: true }).waitFor();
     await log.getByRole('button', { name: new RegExp(`1 attempt of Alert firing: .* to Deliverability Slack`) }).click();
     await page.getByRole('table', { name: 'Attempts' }).getByRole('cell', { name: '200', exact: true }).waitFor();
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     const deliveries = await t.db.query<{ channel_kind: string; status: string }>(`SELECT channel_kind, status FROM guardian_deliveries WHERE workspace_id = $1 AND purpose = 'alert'`, [owner.workspaceId]);
     expect(deliveries.rows.map((d) => `${d.channel_kind}:${d.status}`).sort()).toEqual(['email:sent', 'in_app:sent', 'slack:sent']);

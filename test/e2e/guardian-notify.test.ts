@@ -6,61 +6,27 @@
  * in the top bar's notification centre and mark it read. axe-core finds no serious or critical
  * violation on these pages. Builds the web app first when dist/web is missing.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createTestApp, type TestApp } from '../helpers.js';
 import { fireAlert, insertRule, startWebhookReceiver, type WebhookReceiver } from '../guardian-support.js';
+import { browserTestsEnabled, ensureWebBuilt, openAppInBrowser, seriousAxeViolations } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-const AXE = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
-
-async function ensureWebBuilt(): Promise<void> {
-  if (existsSync(path.join(root, 'dist/web/index.html'))) return;
-  const { build } = await import('vite');
-  const nodeEnv = process.env.NODE_ENV;
-  await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-  process.env.NODE_ENV = nodeEnv;
-}
-
-/** axe-core's serious and critical violations on the page as it is now. */
-async function seriousViolations(page: Page): Promise<Array<{ id: string; nodes: string[] }>> {
-  // Through the DevTools protocol: the app's CSP (script-src 'self') rightly refuses inline scripts.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
-  const results = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, options: unknown) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
-}
-
-describe.skipIf(!hasChromium && !mustRun)('Guardian notifications in Chromium', () => {
+describe.skipIf(!browserTestsEnabled)('Guardian notifications in Chromium', () => {
   let testApp: TestApp;
   let browser: Browser;
   let page: Page;
   let baseUrl: string;
   let receiver: WebhookReceiver;
   let secret: string | null = null;
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
 
   beforeAll(async () => {
     await ensureWebBuilt();
     receiver = await startWebhookReceiver(() => secret);
     // The receiver listens on this machine: allowed by the operator setting, as in tests.
     testApp = await createTestApp({ config: { GUARDIAN_WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true' } });
-    baseUrl = (await testApp.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => browserErrors.push(error.message));
+    ({ baseUrl, browser, page, errors: browserErrors } = await openAppInBrowser(testApp, { viewport: { width: 1280, height: 800 }, extraArgs: ['--disable-component-update'] }));
   });
 
   afterAll(async () => {
@@ -83,7 +49,7 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian notifications in Chromium', 
     await page.getByRole('navigation', { name: 'Guardian sections' }).getByRole('link', { name: 'Channels' }).click();
     await page.waitForURL(`${baseUrl}/guardian/channels`);
     await page.getByText('No channels yet.').waitFor();
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     // A private URL without the operator setting would be refused; here, a bad Slack URL is.
     await page.getByLabel('Kind').selectOption('slack');
@@ -100,7 +66,7 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian notifications in Chromium', 
     await shown.waitFor();
     secret = (await shown.locator('code.secret').textContent())!.trim();
     expect(secret).toMatch(/^whsec_/);
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'I have copied it' }).click();
     expect(await page.getByTestId('signing-secret').count()).toBe(0);
     await page.getByRole('table', { name: 'Notification channels' }).getByRole('cell', { name: 'Pager', exact: true }).waitFor();
@@ -120,7 +86,7 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian notifications in Chromium', 
     await table.getByRole('button', { name: /1 attempt of Test notification to Pager/ }).click();
     const attempts = page.getByRole('table', { name: 'Attempts' });
     await attempts.getByRole('cell', { name: '204', exact: true }).waitFor();
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     await page.getByLabel('Status').selectOption('failed');
     await page.getByText('No deliveries match these filters').waitFor();
@@ -146,7 +112,7 @@ describe.skipIf(!hasChromium && !mustRun)('Guardian notifications in Chromium', 
     await page.getByRole('button', { name: /Notifications/ }).click();
     const panel = page.getByRole('region', { name: 'Notifications' });
     await panel.getByText('Alert firing: Bounce rate (high)').waitFor();
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await panel.getByRole('button', { name: 'Mark read: Alert firing: Bounce rate (high)' }).click();
     await page.getByTestId('unread-count').waitFor({ state: 'detached' });
     expect(browserErrors.filter((text) => !/Failed to load resource/.test(text))).toEqual([]);

@@ -6,26 +6,10 @@
  * test; the activity log then names the campaign (and the split step) of its entries and links
  * to it. axe-core finds no serious or critical issue with the form or the log open.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createTestApp, type TestApp } from '../helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-const AXE = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
-  const results = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, options: unknown) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-}
+import { browserTestsEnabled, ensureWebBuilt, openAppInBrowser, seriousAxeViolations, signUpInBrowser } from './browser.js';
 
 const DEFINITION = {
   entryNodeId: 't',
@@ -41,36 +25,18 @@ const DEFINITION = {
   ],
 };
 
-describe.skipIf(!hasChromium && !mustRun)('the A/B split form in Chromium', () => {
+describe.skipIf(!browserTestsEnabled)('the A/B split form in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let page: Page;
   let baseUrl: string;
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(path.join(root, 'dist/web/index.html'))) {
-      const { build } = await import('vite');
-      const nodeEnv = process.env.NODE_ENV;
-      await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-      process.env.NODE_ENV = nodeEnv;
-    }
+    await ensureWebBuilt();
     t = await createTestApp();
-    baseUrl = (await t.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await (await browser.newContext({ viewport: { width: 1440, height: 1100 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => browserErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/^Failed to load resource/.test(message.text())) browserErrors.push(message.text());
-    });
-    await page.goto(`${baseUrl}/signup`);
-    await page.getByLabel('Your name').fill('Sam Splitter');
-    await page.getByLabel('Organization').fill('Split Co');
-    await page.getByLabel('Work email').fill(`split-${Date.now()}@example.com`);
-    await page.getByLabel('Password').fill('correct horse battery staple');
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(`${baseUrl}/dashboard`);
+    ({ baseUrl, browser, page, errors: browserErrors } = await openAppInBrowser(t, { viewport: { width: 1440, height: 1100 }, extraArgs: ['--disable-component-update'], ignoreConsole: /^Failed to load resource/ }));
+    await signUpInBrowser(page, baseUrl, { name: 'Sam Splitter', organization: 'Split Co', email: `split-${Date.now()}@example.com`, password: 'correct horse battery staple' });
   });
 
   afterAll(async () => {
@@ -108,7 +74,7 @@ describe.skipIf(!hasChromium && !mustRun)('the A/B split form in Chromium', () =
     await panel.getByText('Enter how many hours to wait before the first look').waitFor();
     await alpha.fill('30');
     await panel.getByText('Choose between 0.1 % and 20 % (leave empty for 5 %).').waitFor();
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
 
     // Fixed: the errors go, and the draft holds exactly the settings chosen.
     await panel.getByLabel('Winning metric').selectOption('open');
@@ -138,7 +104,7 @@ describe.skipIf(!hasChromium && !mustRun)('the A/B split form in Chromium', () =
     await panel.getByLabel('Pick a winner automatically').uncheck();
     await page.getByTestId('save-state').getByText(/^Draft saved/).waitFor();
     await expect.poll(draft).toEqual({ variants: [{ id: 'a', weight: 50 }, { id: 'b', weight: 50 }] });
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     expect(browserErrors).toEqual([]);
   });
 
@@ -155,7 +121,7 @@ describe.skipIf(!hasChromium && !mustRun)('the A/B split form in Chromium', () =
     const winner = log.getByRole('listitem').filter({ hasText: "Sam Splitter picked Variant B as the winner of A/B split 'Subject line' in campaign 'Subject test'." });
     await winner.waitFor();
     await log.getByText("Sam Splitter published campaign 'Subject test'.").waitFor();
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     await winner.getByRole('link', { name: "'Subject test'" }).click();
     await page.waitForURL(`${baseUrl}/campaigns/${campaignId}`);
     await page.getByRole('heading', { name: 'Subject test', level: 1 }).waitFor();

@@ -11,38 +11,22 @@
  * score breakdown and timeline, and a duplicate merged and a contact erased from their pages. Builds the web app first
  * when dist/web is missing.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { enqueueEmail } from '../../src/email/outbox.js';
 import { engineOf } from '../campaign-support.js';
 import { createTestApp, invitationToken, type TestApp } from '../helpers.js';
+import { browserTestsEnabled, CHROMIUM, ensureWebBuilt, hasChromium, openAppInBrowser, screenshotDir } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const mustRun = process.env.CI === 'true';
-const root = path.resolve(import.meta.dirname, '../..');
-// Screenshots of pages worth a human look (members settings, the invitation page), kept out of git.
-const screenshots = process.env.E2E_SCREENSHOTS ?? path.join(root, 'dist/e2e-screenshots');
-
-async function ensureWebBuilt(): Promise<void> {
-  if (existsSync(path.join(root, 'dist/web/index.html'))) return;
-  const { build } = await import('vite');
-  const nodeEnv = process.env.NODE_ENV;
-  await build({ configFile: path.join(root, 'web/vite.config.ts'), logLevel: 'warn' });
-  // Vite's build() switches this process to NODE_ENV=production; the tests run as 'test'.
-  process.env.NODE_ENV = nodeEnv;
-}
-
-describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? '' : ` (skipped: ${CHROMIUM} is not installed; apt-get install chromium)`}`, () => {
+describe.skipIf(!browserTestsEnabled)(`web app in Chromium${hasChromium ? '' : ` (skipped: ${CHROMIUM} is not installed; apt-get install chromium)`}`, () => {
   let testApp: TestApp;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let baseUrl: string;
   /** Console errors and uncaught exceptions, CSP violations included. */
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
   const email = `e2e-${Date.now()}@example.com`;
   const password = 'correct horse battery staple';
 
@@ -57,20 +41,7 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     // A self-hoster's setting: the providers page tests a relay on this machine (provider-hosts.test.ts
     // covers the refusal of private hosts without it).
     testApp = await createTestApp({ config: { SMTP_ALLOW_PRIVATE_HOSTS: 'true' } });
-    const address = await testApp.app.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = address.replace('localhost', '127.0.0.1');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => browserErrors.push(error.message));
+    ({ baseUrl, browser, context, page, errors: browserErrors } = await openAppInBrowser(testApp, { viewport: { width: 1280, height: 800 }, extraArgs: ['--disable-quic', '--disable-component-update'] }));
   });
 
   afterAll(async () => {
@@ -168,7 +139,7 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await form.getByLabel('Email').fill('charles@example.com');
     await form.getByRole('button', { name: 'Send invitation' }).click();
     await page.getByText('charles@example.com already has a pending invitation; resend or revoke it').waitFor();
-    await settings.screenshot({ path: path.join(screenshots, 'members-settings.png') });
+    await settings.screenshot({ path: path.join(screenshotDir, 'members-settings.png') });
 
     // The email goes through the outbox to the dev inbox; the owner opens it and copies the link.
     while ((await testApp.runtime.deps.email.sender.runOnce()) > 0) {
@@ -190,7 +161,7 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
       await theirs.goto(`${baseUrl}${invitePath}`);
       await theirs.getByRole('heading', { name: 'Join Analytical Engines' }).waitFor();
       expect(await theirs.getByTestId('invitation-summary').textContent()).toBe('Ada Lovelace invited charles@example.com to join Analytical Engines as a member.');
-      await theirs.screenshot({ path: path.join(screenshots, 'invite-page.png') });
+      await theirs.screenshot({ path: path.join(screenshotDir, 'invite-page.png') });
       await theirs.getByLabel('Your name').fill('Charles Babbage');
       await theirs.getByLabel('Password').fill('difference engine 2');
       await theirs.getByRole('button', { name: 'Create account and join' }).click();
@@ -200,7 +171,7 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
       // The link works once, and says so in plain words.
       await theirs.goto(`${baseUrl}${invitePath}`);
       await theirs.getByRole('heading', { name: 'This invitation was already accepted' }).waitFor();
-      await theirs.screenshot({ path: path.join(screenshots, 'invite-used.png') });
+      await theirs.screenshot({ path: path.join(screenshotDir, 'invite-used.png') });
     } finally {
       await invitee.close();
     }
@@ -248,7 +219,7 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
       await theirs.getByLabel('Password').fill('not my password');
       await theirs.getByRole('button', { name: 'Log in and join' }).click();
       await theirs.getByRole('alert').getByText('Email or password is incorrect').waitFor();
-      await theirs.screenshot({ path: path.join(screenshots, 'invite-log-in.png') });
+      await theirs.screenshot({ path: path.join(screenshotDir, 'invite-log-in.png') });
       await theirs.getByLabel('Password').fill('difference engine 2');
       await theirs.getByRole('button', { name: 'Log in and join' }).click();
       await theirs.waitForURL(`${baseUrl}/contacts`);
@@ -259,7 +230,7 @@ describe.skipIf(!hasChromium && !mustRun)(`web app in Chromium${hasChromium ? ''
     await page.reload();
     await page.getByRole('table', { name: 'Members' }).getByRole('cell', { name: 'charles@example.com', exact: true }).waitFor();
     await page.getByRole('region', { name: 'Members' }).getByText('No pending invitations.').waitFor();
-    await page.getByRole('region', { name: 'Members' }).screenshot({ path: path.join(screenshots, 'members-after.png') });
+    await page.getByRole('region', { name: 'Members' }).screenshot({ path: path.join(screenshotDir, 'members-after.png') });
     // Later steps count their own sends: leave the outbox empty.
     while ((await testApp.runtime.deps.email.sender.runOnce()) > 0) {
       // drain the outbox
