@@ -48,7 +48,7 @@ export function searchTerms(search: string): string[] {
 // parsed per row and no to_char per row in PostgreSQL.
 const LIST_COLUMNS = contactTextColumns('c');
 
-/** How many of the newest contacts (after the cursor) the first phase of a filtered list reads. */
+/** The most of the newest contacts (after the cursor) the first phase of a filtered list reads (see LIST_FIRST). */
 export const LIST_WINDOW = 2000;
 /** How many matches the second phase collects and sorts before it gives way to the ordered scan. */
 export const LIST_CANDIDATE_CAP = 10_000;
@@ -237,8 +237,9 @@ const RARE_WORD_SHARE = 0.02;
  * takes it: walking the created_at index is fast for common words and filters but reads the
  * whole table for a rare one; the GIN index is fast for rare words but sorts hundreds of thousands
  * of rows for a common one. So the query runs in bounded phases, each exact when it answers:
- * (1) the newest `window` contacts, which fill the page whenever matches are not rare; (2) when
- * they hold some matches, reading on in order far enough for the rest of the page if that costs
+ * (1) the newest contacts, at most `window` of them, sized from the table's row count so that a
+ * window without a match means phase 3 is the cheaper way on (LIST_FIRST), which fill the page
+ * whenever matches are not rare; (2) when they hold some matches, reading on in order far enough for the rest of the page if that costs
  * less than fetching every match at random (again, from a better measured density, when a window
  * falls short); (3) rare matches: at most `candidateCap` of them collected through the
  * indexes (the rare search words alone driving GIN) and sorted; (4) only if there are more than
