@@ -3,10 +3,13 @@
  * GET /api/contacts/:id does (times read as text give the answer Dates gave), the cursor pages
  * through every contact once, newest first, whether the page size has a prepared statement of its
  * own or not, and PostgreSQL keeps one generic plan for a page size instead of planning each page.
+ * A search's first window is sized from the table's row count, and the search index keeps a short
+ * pending list.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
-import { listContacts, PAGE_STATEMENT_LIMIT } from './contact-list.js';
+import type { Queryable } from '../db/database.js';
+import { DEFAULT_LIST_PLAN, listContacts, PAGE_STATEMENT_LIMIT } from './contact-list.js';
 
 let t: TestApp;
 let a: Caller;
@@ -90,5 +93,44 @@ describe('the unfiltered contact list', () => {
     });
     expect(plans.map((p) => p.name)).toEqual(['list-contacts-page-4', 'list-contacts-page-after-4']);
     for (const plan of plans) expect(plan.generic_plans).toBeGreaterThan(0);
+  });
+});
+
+describe('a search', () => {
+  it('reads a first window sized from the table row count, never past the plan window, and answers exactly', async () => {
+    await t.db.query('ANALYZE contacts');
+    const reltuples = Number((await t.db.query<{ n: number }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'contacts'::regclass`)).rows[0]!.n);
+    expect(reltuples).toBeGreaterThan(CONTACTS);
+    const answered: Array<Array<Record<string, unknown>>> = [];
+    const recording: Queryable = {
+      async query<R>(sql: string, params?: readonly unknown[]) {
+        const result = await t.db.query<R>(sql, params);
+        answered.push(result.rows as Array<Record<string, unknown>>);
+        return result;
+      },
+    };
+    const everyone = (await listContacts(t.db, a.workspaceId, { limit: 3 })).contacts;
+    for (const [plan, window] of [
+      [DEFAULT_LIST_PLAN, Math.ceil(3 * Math.sqrt((DEFAULT_LIST_PLAN.randomFetchCost * reltuples) / 4))],
+      [{ ...DEFAULT_LIST_PLAN, window: 5 }, 5],
+      [{ ...DEFAULT_LIST_PLAN, window: 1 }, 4],
+    ] as const) {
+      answered.length = 0;
+      // Every contact of the workspace is a "List" one: the first window fills the page.
+      const page = await listContacts(recording, a.workspaceId, { search: 'list', limit: 3 }, plan);
+      expect(page.contacts).toEqual(everyone);
+      expect(answered).toHaveLength(1);
+      expect(answered[0]!.map((row) => Number(row.window_rows))).toEqual([window, window, window, window]);
+    }
+    expect(Math.ceil(3 * Math.sqrt((15 * reltuples) / 4))).toBeLessThan(DEFAULT_LIST_PLAN.window);
+    // A rare word: the window holds it or phase 3 finds it through the index, alone.
+    const rare = await listContacts(t.db, a.workspaceId, { search: 'list7', limit: 50 });
+    expect(rare.contacts.map((c) => c.email)).toEqual(['list7@example.com']);
+    expect(rare.nextCursor).toBeNull();
+  });
+
+  it('goes through a search index whose pending list stays short (migration 125)', async () => {
+    const options = await t.db.query<{ reloptions: string[] | null }>(`SELECT reloptions FROM pg_class WHERE oid = 'contacts_search_idx'::regclass`);
+    expect(options.rows[0]?.reloptions).toContain('gin_pending_list_limit=64');
   });
 });

@@ -48,7 +48,7 @@ export function searchTerms(search: string): string[] {
 // parsed per row and no to_char per row in PostgreSQL.
 const LIST_COLUMNS = contactTextColumns('c');
 
-/** How many of the newest contacts (after the cursor) the first phase of a filtered list reads. */
+/** The most of the newest contacts (after the cursor) the first phase of a filtered list reads (see LIST_FIRST). */
 export const LIST_WINDOW = 2000;
 /** How many matches the second phase collects and sorts before it gives way to the ordered scan. */
 export const LIST_CANDIDATE_CAP = 10_000;
@@ -97,6 +97,26 @@ const LIST_RECENT = `SELECT ${LIST_COLUMNS}
       LIMIT $10`;
 
 /**
+ * name: list-contacts-first — phase 1: LIST_RECENT over a window sized in the same statement from
+ * the table's row count (pg_class.reltuples), `window_rows` on every row. $16 is the largest
+ * window, $17 the random fetch cost. Matches fewer than one in `break-even` rows are cheaper to
+ * fetch at random through the indexes (count × cost) than to read in order until a page is full
+ * (page ÷ density): the break-even density is √(page ÷ (cost × rows)). A window of three times its
+ * inverse holds about three matches at that density, so one that holds none says the matches are
+ * below it (95 %) and phase 3 is the cheaper way on. At 10,000 contacts that is 163 rows instead
+ * of 2,000 (a rare word's search tested every one of them); at 1,000,000, 1,627; never more than
+ * $16. An unknown count (never analysed: -1, or 0) keeps $16.
+ */
+const LIST_FIRST = `WITH w AS MATERIALIZED (
+        SELECT CASE WHEN t.reltuples > 0 THEN greatest($10::int, least($16::int, ceil(3 * sqrt($17::float8 * t.reltuples / $10::int))::int)) ELSE $16::int END AS rows
+          FROM pg_class t WHERE t.oid = 'contacts'::regclass)
+     SELECT ${LIST_COLUMNS}, (SELECT rows FROM w) AS window_rows
+       FROM (SELECT * FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} ORDER BY c.created_at DESC, c.id DESC LIMIT coalesce((SELECT rows FROM w), $16::int)) c
+      WHERE ${FILTERS}
+      ORDER BY c.created_at DESC, c.id DESC
+      LIMIT $10`;
+
+/**
  * name: list-contacts-page-<limit> (and -after-<limit>) — an unfiltered page: the newest contacts
  * after the cursor, straight from the (workspace_id, created_at, id) index, one short query (no
  * filter expressions to plan). The page size is written into the text, one prepared statement per
@@ -137,6 +157,23 @@ const LIST_CANDIDATES = `WITH candidates AS MATERIALIZED (
         SELECT c.id, c.created_at FROM contacts c WHERE c.workspace_id = $1 AND ${AFTER_CURSOR} AND ${FILTERS} LIMIT $16)
      SELECT ${LIST_COLUMNS}, (SELECT count(*) FROM candidates) AS candidates
        FROM (SELECT id FROM candidates ORDER BY created_at DESC, id DESC LIMIT $10) top
+       JOIN contacts c ON c.id = top.id
+      ORDER BY c.created_at DESC, c.id DESC`;
+
+/**
+ * name: list-contacts-search-candidates — phase 3 of a search with no other filter: the same
+ * answer as list-contacts-candidates with only the search's conditions, $5 (the rarer words, or
+ * the whole query) driving the GIN index and $4 checked by ts_match_vq. PostgreSQL plans
+ * list-contacts-candidates again on every execution (its generic plan, blind to which of the
+ * optional filters are set, is a sequential scan); this short text costs about a quarter of that
+ * planning, and its generic plan goes through the GIN index too.
+ */
+const SEARCH_CANDIDATES = `WITH candidates AS MATERIALIZED (
+        SELECT c.id, c.created_at FROM contacts c
+         WHERE c.search_document @@ to_tsquery('simple'::regconfig, $5) AND ts_match_vq(c.search_document, to_tsquery('simple'::regconfig, $4))
+           AND c.workspace_id = $1 AND ${AFTER_CURSOR} LIMIT $7)
+     SELECT ${LIST_COLUMNS}, (SELECT count(*) FROM candidates) AS candidates
+       FROM (SELECT id FROM candidates ORDER BY created_at DESC, id DESC LIMIT $6) top
        JOIN contacts c ON c.id = top.id
       ORDER BY c.created_at DESC, c.id DESC`;
 
@@ -200,8 +237,9 @@ const RARE_WORD_SHARE = 0.02;
  * takes it: walking the created_at index is fast for common words and filters but reads the
  * whole table for a rare one; the GIN index is fast for rare words but sorts hundreds of thousands
  * of rows for a common one. So the query runs in bounded phases, each exact when it answers:
- * (1) the newest `window` contacts, which fill the page whenever matches are not rare; (2) when
- * they hold some matches, reading on in order far enough for the rest of the page if that costs
+ * (1) the newest contacts, at most `window` of them, sized from the table's row count so that a
+ * window without a match means phase 3 is the cheaper way on (LIST_FIRST), which fill the page
+ * whenever matches are not rare; (2) when they hold some matches, reading on in order far enough for the rest of the page if that costs
  * less than fetching every match at random (again, from a better measured density, when a window
  * falls short); (3) rare matches: at most `candidateCap` of them collected through the
  * indexes (the rare search words alone driving GIN) and sorted; (4) only if there are more than
@@ -216,6 +254,8 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
   const customFields = splitCustomFields(filters.customFields ?? {});
   const params = [workspaceId, position?.at ?? null, position?.id ?? null, search, filters.status ?? null, filters.tag ?? null, filters.minScore ?? null, filters.maxScore ?? null, customFields.text, filters.limit + 1, exactEmail, customFields.containment, null, filters.activeSince ?? null, filters.inactiveSince ?? null];
   const filtered = search !== null || exactEmail !== null || filters.status !== undefined || filters.tag !== undefined || filters.minScore !== undefined || filters.maxScore !== undefined || customFields.text !== null || customFields.containment !== null || filters.activeSince !== undefined || filters.inactiveSince !== undefined;
+  // Words and nothing else (search implies no exact email): phase 3 has a statement of its own.
+  const searchOnly = search !== null && filters.status === undefined && filters.tag === undefined && filters.minScore === undefined && filters.maxScore === undefined && customFields.text === null && customFields.containment === null && filters.activeSince === undefined && filters.inactiveSince === undefined;
   const needed = filters.limit + 1;
   const window = Math.max(plan.window, needed);
 
@@ -238,7 +278,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
     if (!page.sized) values.push(needed);
     rows = (await q.query<unknown[]>(page.sql, values)).rows.map(contactTextRowOf);
   } else if (!exactEmail) {
-    const recent = await q.query<Row>(LIST_RECENT, [...params, window]);
+    const recent = await q.query<Row & { window_rows: number }>(LIST_FIRST, [...params, window, plan.randomFetchCost]);
     // Complete when the page is full.
     if (recent.rows.length >= needed) rows = recent.rows;
     else if (recent.rows.length > 0) {
@@ -247,7 +287,7 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
       // through the indexes (density × table size). A window that falls short measured the density
       // on more rows: the next one is sized from that, for what is still missing.
       found.push(...recent.rows);
-      let scanned = window;
+      let scanned = Number(recent.rows[0]!.window_rows);
       let tableRows: number | null = null;
       for (let attempt = 0; attempt < LIST_WIDENINGS; attempt += 1) {
         const density = found.length / scanned;
@@ -283,7 +323,9 @@ export async function listContacts(q: Queryable, workspaceId: string, filters: C
       const drivers = rare.length > 0 ? rare : [terms.reduce((a, b) => ((share.get(a) ?? 0) <= (share.get(b) ?? 0) ? a : b))];
       if (drivers.length < terms.length) rest[12] = drivers.join(' & ');
     }
-    const candidates = await q.query<Row & { candidates: number }>(LIST_CANDIDATES, [...rest, plan.candidateCap + 1]);
+    const candidates = searchOnly
+      ? await q.query<Row & { candidates: number }>(SEARCH_CANDIDATES, [workspaceId, rest[1], rest[2], search, rest[12] ?? search, rest[9], plan.candidateCap + 1])
+      : await q.query<Row & { candidates: number }>(LIST_CANDIDATES, [...rest, plan.candidateCap + 1]);
     if (Number(candidates.rows[0]?.candidates ?? 0) <= plan.candidateCap) rows = [...found, ...candidates.rows];
     else {
       rest[12] = null;
