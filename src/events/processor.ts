@@ -9,8 +9,8 @@
  *      read, one update) and a `score_threshold_crossed` event per band change. Contacts are
  *      locked with SKIP LOCKED: one a producer holds right now is queued again as a
  *      recompute-only row instead of waited for, so the processor never deadlocks with producers;
- *   2. segments: every dynamic segment re-evaluated for the touched contacts (one statement per
- *      segment) and their time-window checks rescheduled;
+ *   2. segments: every dynamic segment re-evaluated for the touched contacts (one statement for
+ *      all of them) and their time-window checks rescheduled;
  *   3. the derived events recorded through the application's whole event sink, so the campaign
  *      engine's triggers, waits and goals see them in that same transaction.
  *
