@@ -343,4 +343,32 @@ describe('time-window segments', () => {
     expect(await members()).toEqual([contactId]);
     clock.set(new Date(start));
   });
+  it('opens no transaction when nothing is queued or due, and forces generic plans only inside a claim', async () => {
+    await t.runtime.eventProcessor.drain();
+    let transactions = 0;
+    const counted = { ...t.db, transaction: <T>(fn: Parameters<typeof t.db.transaction<T>>[0]) => ((transactions += 1), t.db.transaction(fn)) };
+    const scoring = createLeadScoring(new RulesReplyClassifier());
+    const modes: string[] = [];
+    const observing: LeadScoring = {
+      ...scoring,
+      async applyEvents(q, workspaceId, events, now) {
+        modes.push((await q.query<{ mode: string }>(`SELECT current_setting('plan_cache_mode') AS mode`)).rows[0]!.mode);
+        return scoring.applyEvents(q, workspaceId, events, now);
+      },
+    };
+    const processor = createEventProcessor({ db: counted, clock, logger: createLogger('silent'), config: testConfig(), scoring: observing, eventSink: () => t.runtime.deps.eventSink });
+    expect(await processor.runBatch()).toBe(0);
+    expect(transactions).toBe(0);
+
+    const contactId = await insertContact(t.db, caller.workspaceId);
+    await ingest(clicks(contactId, 1));
+    expect(await processor.runBatch()).toBe(1);
+    expect(transactions).toBe(1);
+    expect(modes).toEqual(['force_generic_plan']);
+    // SET LOCAL: no pooled connection keeps it after the claim's transaction.
+    const outside = await Promise.all(Array.from({ length: 4 }, () => t.db.query<{ mode: string }>(`SELECT current_setting('plan_cache_mode') AS mode`)));
+    expect(outside.map((r) => r.rows[0]!.mode)).toEqual(['auto', 'auto', 'auto', 'auto']);
+    expect(await processor.runBatch()).toBe(0);
+    expect(transactions).toBe(1);
+  });
 });

@@ -15,7 +15,8 @@ import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
-import { compileDefinition, windowConditions, type SegmentDefinition } from './definition.js';
+import { windowConditions, type SegmentDefinition } from './definition.js';
+import { evaluateSegment, evaluateSegmentsForContacts, type Change } from './evaluate.js';
 
 export type SegmentKind = 'dynamic' | 'static';
 
@@ -65,40 +66,6 @@ export async function listSegments(q: Queryable, workspaceId: string): Promise<S
   return result.rows.map(toSegment);
 }
 
-interface Change {
-  change: 'entered' | 'exited';
-  contact_id: string;
-}
-
-/**
- * name: evaluate-segment — inserts the contacts now matching and deletes those no longer
- * matching, in one statement; `contactIds` restricts it to those contacts (null: everyone).
- */
-async function evaluate(q: Queryable, workspaceId: string, segmentId: string, definition: SegmentDefinition, contactIds: string[] | null, now: Date): Promise<Change[]> {
-  const params: unknown[] = [workspaceId, segmentId, now, contactIds];
-  const condition = compileDefinition(definition, params, now);
-  const result = await q.query<Change>(
-    `WITH matching AS (
-        SELECT c.id FROM contacts c
-         WHERE c.workspace_id = $1 AND ($4::uuid[] IS NULL OR c.id = ANY($4::uuid[])) AND ${condition}),
-      entered AS (
-        INSERT INTO segment_members (segment_id, contact_id, workspace_id, added_at)
-        SELECT $2, id, $1, $3 FROM matching ORDER BY id
-        ON CONFLICT (segment_id, contact_id) DO NOTHING
-        RETURNING contact_id),
-      exited AS (
-        DELETE FROM segment_members m
-         WHERE m.segment_id = $2 AND ($4::uuid[] IS NULL OR m.contact_id = ANY($4::uuid[]))
-           AND NOT EXISTS (SELECT 1 FROM matching x WHERE x.id = m.contact_id)
-        RETURNING contact_id)
-     SELECT 'entered' AS change, contact_id FROM entered
-     UNION ALL
-     SELECT 'exited' AS change, contact_id FROM exited`,
-    params,
-  );
-  return result.rows;
-}
-
 /**
  * name: schedule-window-checks — for a segment with time-window conditions, sets each contact's
  * next check to the moment its oldest counted event leaves a window (1 ms after the edge, since
@@ -107,7 +74,9 @@ async function evaluate(q: Queryable, workspaceId: string, segmentId: string, de
  */
 export async function scheduleWindowChecks(q: Queryable, workspaceId: string, segment: { id: string; definition: SegmentDefinition }, contactIds: string[] | null, now: Date): Promise<void> {
   const windows = windowConditions(segment.definition);
-  await q.query(`DELETE FROM segment_window_checks WHERE segment_id = $1 AND ($2::uuid[] IS NULL OR contact_id = ANY($2::uuid[]))`, [segment.id, contactIds]);
+  // Two texts, so the per-contact one keeps a primary-key plan (no `$2 IS NULL OR`).
+  if (contactIds === null) await q.query(`DELETE FROM segment_window_checks WHERE segment_id = $1`, [segment.id]);
+  else await q.query(`DELETE FROM segment_window_checks WHERE segment_id = $1 AND contact_id = ANY($2::uuid[])`, [segment.id, contactIds]);
   if (windows.length === 0) return;
   await q.query(
     `WITH w AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS w(type text, name text, days int)),
@@ -142,7 +111,7 @@ export async function createSegment(deps: SegmentsDeps, workspaceId: string, act
     const id = inserted.rows[0]!.id;
     if (input.definition) {
       await scheduleWindowChecks(tx, workspaceId, { id, definition: input.definition }, null, now);
-      const changes = await evaluate(tx, workspaceId, id, input.definition, null, now);
+      const changes = await evaluateSegment(tx, workspaceId, id, input.definition, now);
       await recordEvents(tx, deps.eventSink, workspaceId, changeEvents({ id, name: input.name }, changes), now);
     }
     const segment = await getSegment(tx, workspaceId, id);
@@ -163,7 +132,7 @@ export async function updateSegment(deps: SegmentsDeps, workspaceId: string, act
     await tx.query(`UPDATE segments SET name = $3, definition = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2`, [workspaceId, id, name, definition ? JSON.stringify(definition) : null, now]);
     if (patch.definition) {
       await scheduleWindowChecks(tx, workspaceId, { id, definition: patch.definition }, null, now);
-      const changes = await evaluate(tx, workspaceId, id, patch.definition, null, now);
+      const changes = await evaluateSegment(tx, workspaceId, id, patch.definition, now);
       await recordEvents(tx, deps.eventSink, workspaceId, changeEvents({ id, name }, changes), now);
     }
     const segment = await getSegment(tx, workspaceId, id);
@@ -228,8 +197,8 @@ export async function listMembers(q: Queryable, workspaceId: string, id: string,
 }
 
 /**
- * Re-evaluates every dynamic segment of the workspace for the given contacts (one statement per
- * segment, whatever their number) and reschedules their window checks; returns the entries and
+ * Re-evaluates every dynamic segment of the workspace for the given contacts (one statement for
+ * all of them, `evaluateSegmentsForContacts`) and reschedules their window checks; returns the entries and
  * exits for the caller (the event processor) to record.
  */
 export async function reevaluateContacts(q: Queryable, workspaceId: string, contactIds: string[], now: Date): Promise<NewEvent[]> {
@@ -239,12 +208,11 @@ export async function reevaluateContacts(q: Queryable, workspaceId: string, cont
     [workspaceId],
   );
   const ids = [...new Set(contactIds)].sort();
-  const changes: NewEvent[] = [];
   for (const segment of segments.rows) {
     if (windowConditions(segment.definition).length > 0) await scheduleWindowChecks(q, workspaceId, segment, ids, now);
-    changes.push(...changeEvents(segment, await evaluate(q, workspaceId, segment.id, segment.definition, ids, now)));
   }
-  return changes;
+  const bySegment = await evaluateSegmentsForContacts(q, workspaceId, segments.rows, ids, now);
+  return segments.rows.flatMap((segment) => changeEvents(segment, bySegment.get(segment.id) ?? []));
 }
 
 /**
@@ -278,7 +246,8 @@ export async function runDueWindowChecks(q: Queryable, now: Date, limit: number)
     if (!definition || ids.length === 0) continue;
     await scheduleWindowChecks(q, segment.workspace_id, { id: segment.id, definition }, ids, now);
     const list = changes.get(segment.workspace_id) ?? [];
-    list.push(...changeEvents(segment, await evaluate(q, segment.workspace_id, segment.id, definition, ids, now)));
+    const evaluated = await evaluateSegmentsForContacts(q, segment.workspace_id, [{ id: segment.id, definition }], ids, now);
+    list.push(...changeEvents(segment, evaluated.get(segment.id) ?? []));
     changes.set(segment.workspace_id, list);
   }
   return { checked: due.rows.length, changes };
