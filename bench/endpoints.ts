@@ -5,8 +5,8 @@
  * them) and the load profiles' workspace (load/seed.ts); then each endpoint of
  * load/scenarios.yml alone, with autocannon at a few connections for a few seconds, rotating over
  * the seeded credentials, contacts and links. For each: requests/s, p99, and the CPU per request of
- * the API process, of the worker (what the request leaves it to do, measured until it is idle
- * again) and of the database's PostgreSQL backends. Ends with `BENCH endpoint_cpu_us_<name>` lines
+ * the API process, of the worker (what the request leaves it to do: its CPU until it is back to its
+ * idle rate, less that rate over the time) and of the database's PostgreSQL backends. Ends with `BENCH endpoint_cpu_us_<name>` lines
  * (all three processes together) and the mix's weighted mean, `BENCH load_mix_cpu_us_per_request`.
  * BENCH_ONLY=<substring> runs only the endpoints whose name contains it; BENCH_PG_SETTINGS sets
  * PostgreSQL settings for the server's sessions (see below); BENCH_SPLIT=user|system counts only that
@@ -136,15 +136,29 @@ async function waitReady(base: string, child: ChildProcess): Promise<void> {
   throw new Error('the server was not ready within 60 s');
 }
 
-/** Waits until the worker process has used no CPU for a second (the work a request left is done). */
-async function workerIdle(pid: number): Promise<void> {
+/**
+ * The worker's CPU rate (ms per second) when nothing is asked of it: its background loops (claims,
+ * heartbeats, Guardian) poll on their own. Measured over two seconds of quiet.
+ */
+async function idleRate(pid: number): Promise<number> {
+  const before = cpuMs(pid);
+  await new Promise((r) => setTimeout(r, 2000));
+  return (cpuMs(pid) - before) / 2;
+}
+
+/**
+ * Waits until the worker is back to its idle rate for a second (the work the requests left is
+ * done); returns when that happened, so the idle share can be taken out of what it used meanwhile.
+ */
+async function workerSettled(pid: number, idle: number): Promise<number> {
   let last = cpuMs(pid);
   for (let i = 0; i < 30; i += 1) {
     await new Promise((r) => setTimeout(r, 1000));
     const now = cpuMs(pid);
-    if (now - last <= 20) return;
+    if (now - last <= idle + 10) return Date.now();
     last = now;
   }
+  return Date.now();
 }
 
 async function main(): Promise<void> {
@@ -182,8 +196,9 @@ async function main(): Promise<void> {
     process.stdout.write('| endpoint | req/s | p99 ms | non-2xx | API µs/req | worker µs/req | PostgreSQL µs/req | total µs/req |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
     const totals: Array<{ endpoint: Endpoint; total: number }> = [];
     for (const endpoint of ENDPOINTS.filter((e) => !ONLY || e.name.includes(ONLY))) {
-      await workerIdle(worker.pid!);
+      const idle = await idleRate(worker.pid!);
       let n = 0;
+      const started = Date.now();
       const apiBefore = cpuMs(api.pid!);
       const workerBefore = cpuMs(worker.pid!);
       const pgBefore = await backendsMs(admin, database);
@@ -202,8 +217,9 @@ async function main(): Promise<void> {
         ],
       });
       const apiMs = cpuMs(api.pid!) - apiBefore;
-      await workerIdle(worker.pid!);
-      const workerMs = cpuMs(worker.pid!) - workerBefore;
+      const settled = await workerSettled(worker.pid!, idle);
+      // What the requests cost the worker: its CPU meanwhile, less its idle rate over that time.
+      const workerMs = Math.max(0, cpuMs(worker.pid!) - workerBefore - (idle * (settled - started)) / 1000);
       const pgMs = backendsDelta(pgBefore, await backendsMs(admin, database));
       const done = result.requests.total;
       const per = (ms: number) => Math.round((ms * 1000) / Math.max(1, done));
