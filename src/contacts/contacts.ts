@@ -8,13 +8,16 @@
 import type { Database, Queryable } from '../db/database.js';
 import { CONTACT_COLUMNS, type ContactRow } from '../core/contact.js';
 import type { Contact, ContactStatus, SubscriptionState } from '../core/contact.schemas.js';
-import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
+import type { EventSink, NewEvent } from '../core/events.js';
 import { AppError, notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import type { Clock } from '../platform/clock.js';
 import { NO_ENGAGEMENT, scoreInputs, scoreOf } from '../scoring/scoring.js';
 import { isUniqueViolation, normalizeTags, requireEmail, requireTimezone, statusRank, toContact } from './contact-model.js';
-import { applyFieldTypes, invalidCustomField, loadFieldTypes } from './custom-fields.js';
+import { applyFieldTypes, invalidCustomField, loadFieldTypes, type FieldTypes } from './custom-fields.js';
+import type { CustomFieldType } from './custom-fields.schemas.js';
+import { insertContact, writeContactUpdate, type WritableColumn } from './contact-write.js';
+import { randomUUID } from 'node:crypto';
 
 /** The writable fields; strings may be null to clear them (email excepted). */
 export interface ContactFields {
@@ -36,11 +39,27 @@ export interface ContactsDeps {
   clock: Clock;
   eventSink: EventSink;
 }
-async function lockContact(q: Queryable, workspaceId: string, id: string): Promise<ContactRow & { erased_at: Date | null }> {
-  const result = await q.query<ContactRow & { erased_at: Date | null }>(`SELECT ${CONTACT_COLUMNS}, erased_at FROM contacts WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, [workspaceId, id]);
+type LockedContact = ContactRow & { erased_at: Date | null };
+
+async function lockContact(q: Queryable, workspaceId: string, id: string): Promise<LockedContact> {
+  const result = await q.query<LockedContact>(`SELECT ${CONTACT_COLUMNS}, erased_at FROM contacts WHERE workspace_id = $1 AND id = $2 FOR UPDATE`, [workspaceId, id]);
   const row = result.rows[0];
   if (!row) throw notFound('Contact');
   return row;
+}
+
+/** lockContact that also reads the workspace's custom field types (one round trip for both). */
+async function lockContactWithFieldTypes(q: Queryable, workspaceId: string, id: string): Promise<{ row: LockedContact; types: FieldTypes }> {
+  const result = await q.query<LockedContact & { field_types: Array<[string, CustomFieldType]> }>(
+    `SELECT ${CONTACT_COLUMNS}, erased_at,
+            (SELECT COALESCE(json_agg(json_build_array(key, type)), '[]'::json) FROM custom_field_definitions WHERE workspace_id = $1) AS field_types
+       FROM contacts WHERE workspace_id = $1 AND id = $2 FOR UPDATE`,
+    [workspaceId, id],
+  );
+  const found = result.rows[0];
+  if (!found) throw notFound('Contact');
+  const { field_types: fieldTypes, ...row } = found;
+  return { row, types: new Map(fieldTypes) };
 }
 
 export async function getContact(q: Queryable, workspaceId: string, id: string): Promise<Contact> {
@@ -53,7 +72,14 @@ export async function getContact(q: Queryable, workspaceId: string, id: string):
 /** Custom field values converted to their declared types (400 INVALID_CUSTOM_FIELD when one does not fit). */
 async function typedCustomFields(q: Queryable, workspaceId: string, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
   if (Object.keys(fields).length === 0) return fields;
-  const typed = applyFieldTypes(await loadFieldTypes(q, workspaceId), fields);
+  return typedFields(await loadFieldTypes(q, workspaceId), fields);
+}
+
+/** typedCustomFields with the workspace's field types in hand (read with the contact's lock). */
+function typedFields(types: FieldTypes | null, fields: Record<string, unknown>): Record<string, unknown> {
+  if (Object.keys(fields).length === 0) return fields;
+  if (!types) throw new Error('custom fields given without their field types');
+  const typed = applyFieldTypes(types, fields);
   if ('problem' in typed) throw invalidCustomField(typed.problem);
   return typed.fields;
 }
@@ -68,37 +94,32 @@ export async function createContact(deps: ContactsDeps, workspaceId: string, act
   const inputs = scoreInputs({ jobTitle: input.jobTitle ?? null, status: input.status ?? 'prospect' }, NO_ENGAGEMENT);
   return deps.db.transaction(async (tx) => {
     const customFields = await typedCustomFields(tx, workspaceId, input.customFields ?? {});
-    // ON CONFLICT DO NOTHING: a duplicate returns no row instead of aborting the transaction.
-    const inserted = await tx.query<ContactRow>(
-      `INSERT INTO contacts (workspace_id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score, score_inputs, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $13, $13)
-       ON CONFLICT (workspace_id, email) DO NOTHING
-       RETURNING ${CONTACT_COLUMNS}`,
-      [
-        workspaceId,
-        email,
-        input.firstName ?? null,
-        input.lastName ?? null,
-        input.company ?? null,
-        input.jobTitle ?? null,
-        input.phone ?? null,
-        input.status ?? 'prospect',
-        tags,
-        JSON.stringify(customFields),
-        input.timezone ?? null,
-        input.subscriptionState ?? 'subscribed',
-        now,
-        scoreOf(inputs),
-        JSON.stringify(inputs),
-      ],
-    );
-    const row = inserted.rows[0];
+    const id = randomUUID();
+    const stored: ContactRow = {
+      id,
+      email,
+      first_name: input.firstName ?? null,
+      last_name: input.lastName ?? null,
+      company: input.company ?? null,
+      job_title: input.jobTitle ?? null,
+      phone: input.phone ?? null,
+      status: input.status ?? 'prospect',
+      tags,
+      custom_fields: customFields,
+      timezone: input.timezone ?? null,
+      subscription_state: input.subscriptionState ?? 'subscribed',
+      score: scoreOf(inputs),
+      score_inputs: inputs,
+      last_activity_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+    const events: NewEvent[] = [{ contactId: id, type: 'system', name: 'contact_created', properties: { email, source: actor.type } }];
+    for (const tag of tags) events.push({ contactId: id, type: 'system', name: 'tag_added', properties: { tag } });
+    const audit = { workspaceId, actor, action: 'contact.create', resourceType: 'contact', resourceId: id, after: toContact(stored) } as const;
+    const row = await insertContact(tx, deps.eventSink, workspaceId, stored, events, audit);
     if (!row) throw new AppError('CONTACT_EMAIL_EXISTS', `A contact with email ${email} already exists in this workspace`, { email });
-    const events: NewEvent[] = [{ contactId: row.id, type: 'system', name: 'contact_created', properties: { email, source: actor.type } }];
-    for (const tag of tags) events.push({ contactId: row.id, type: 'system', name: 'tag_added', properties: { tag } });
-    await recordEvents(tx, deps.eventSink, workspaceId, events, now);
-    await recordAudit(tx, { workspaceId, actor, action: 'contact.create', resourceType: 'contact', resourceId: row.id, after: toContact(row) });
-    return getContact(tx, workspaceId, row.id);
+    return toContact(row);
   });
 }
 
@@ -124,76 +145,76 @@ export interface ContactPatch extends ContactFields {
  * difference); `customFields` merges shallowly and a null value removes that key.
  */
 export async function updateContact(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, patch: ContactPatch): Promise<Contact> {
-  const email = patch.email === undefined ? undefined : requireEmail(patch.email);
+  if (patch.email !== undefined) requireEmail(patch.email);
   requireTimezone(patch.timezone);
-  const now = deps.clock.now();
+  const withFieldTypes = patch.customFields !== undefined && Object.keys(patch.customFields).length > 0;
+  return updateLockedContact(deps, workspaceId, actor, id, () => patch, withFieldTypes);
+}
+
+/**
+ * updateContact of the patch `patchOf` makes from the contact as locked in the transaction, so
+ * changes relative to the stored row (adding or removing a tag) never lose a concurrent one.
+ * Nothing is written (no event, no audit entry, updated_at kept) when the patch changes nothing.
+ */
+async function updateLockedContact(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, patchOf: (current: ContactRow) => ContactPatch, withFieldTypes = false): Promise<Contact> {
   return deps.db.transaction(async (tx) => {
-    const before = await lockContact(tx, workspaceId, id);
+    const { row: before, types } = withFieldTypes ? await lockContactWithFieldTypes(tx, workspaceId, id) : { row: await lockContact(tx, workspaceId, id), types: null };
+    const patch = patchOf(before);
+    const email = patch.email === undefined ? undefined : requireEmail(patch.email);
+    requireTimezone(patch.timezone);
     if (before.erased_at) throw new AppError('CONTACT_ERASED', 'This contact was erased; its personal data is gone and it cannot be edited');
     if (patch.status && !patch.force && statusRank(patch.status) < statusRank(before.status)) {
       throw new AppError('CONTACT_STATUS_REGRESSION', `Status cannot move back from ${before.status} to ${patch.status}; send "force": true to do so on purpose`, { from: before.status, to: patch.status });
     }
-    const next: Record<string, unknown> = {};
+    const set: Partial<Record<WritableColumn, unknown>> = {};
     const changes: Record<string, { from: unknown; to: unknown }> = {};
-    for (const [field, column] of Object.entries(FIELD_COLUMNS) as Array<[keyof typeof FIELD_COLUMNS, string]>) {
+    for (const [field, column] of Object.entries(FIELD_COLUMNS) as Array<[keyof typeof FIELD_COLUMNS, WritableColumn]>) {
       const value = field === 'email' ? email : patch[field];
       if (value === undefined) continue;
       const current = (before as unknown as Record<string, unknown>)[column];
       if (value !== current) {
-        next[column] = value;
+        set[column] = value;
         changes[field] = { from: current, to: value };
       }
     }
     let customFields = before.custom_fields;
     if (patch.customFields) {
       customFields = { ...before.custom_fields };
-      for (const [key, value] of Object.entries(await typedCustomFields(tx, workspaceId, patch.customFields))) {
+      for (const [key, value] of Object.entries(typedFields(types, patch.customFields))) {
         if (value === null) delete customFields[key];
         else customFields[key] = value;
       }
-      if (JSON.stringify(customFields) !== JSON.stringify(before.custom_fields)) changes.customFields = { from: before.custom_fields, to: customFields };
+      if (JSON.stringify(customFields) !== JSON.stringify(before.custom_fields)) {
+        changes.customFields = { from: before.custom_fields, to: customFields };
+        set.custom_fields = customFields;
+      }
     }
     const tags = patch.tags ? normalizeTags(patch.tags) : before.tags;
     const added = tags.filter((t) => !before.tags.includes(t));
     const removed = before.tags.filter((t) => !tags.includes(t));
-    if (Object.keys(changes).length === 0 && added.length === 0 && removed.length === 0) return toContact(before);
+    const { erased_at: _erased, ...current } = before;
+    if (Object.keys(changes).length === 0 && added.length === 0 && removed.length === 0) return toContact(current);
+    if (added.length > 0 || removed.length > 0) set.tags = tags;
 
-    let row: ContactRow;
-    try {
-      const updated = await tx.query<ContactRow>(
-        `UPDATE contacts SET email = $3, first_name = $4, last_name = $5, company = $6, job_title = $7, phone = $8, status = $9,
-                timezone = $10, subscription_state = $11, custom_fields = $12, tags = $13, updated_at = $14
-          WHERE workspace_id = $1 AND id = $2
-          RETURNING ${CONTACT_COLUMNS}`,
-        [
-          workspaceId,
-          id,
-          next.email ?? before.email,
-          'first_name' in next ? next.first_name : before.first_name,
-          'last_name' in next ? next.last_name : before.last_name,
-          'company' in next ? next.company : before.company,
-          'job_title' in next ? next.job_title : before.job_title,
-          'phone' in next ? next.phone : before.phone,
-          next.status ?? before.status,
-          'timezone' in next ? next.timezone : before.timezone,
-          next.subscription_state ?? before.subscription_state,
-          JSON.stringify(customFields),
-          tags,
-          now,
-        ],
-      );
-      row = updated.rows[0]!;
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new AppError('CONTACT_EMAIL_EXISTS', `A contact with email ${email} already exists in this workspace`, { email });
-      throw error;
-    }
     const events: NewEvent[] = [];
     if (Object.keys(changes).length > 0) events.push({ contactId: id, type: 'system', name: 'field_updated', properties: { changes } });
     for (const tag of added) events.push({ contactId: id, type: 'system', name: 'tag_added', properties: { tag } });
     for (const tag of removed) events.push({ contactId: id, type: 'system', name: 'tag_removed', properties: { tag } });
-    await recordEvents(tx, deps.eventSink, workspaceId, events, now);
-    await recordAudit(tx, { workspaceId, actor, action: 'contact.update', resourceType: 'contact', resourceId: id, before: toContact(before), after: toContact(row) });
-    return getContact(tx, workspaceId, id);
+    const after: ContactRow = { ...current, ...(set as Partial<ContactRow>), updated_at: deps.clock.now() };
+    try {
+      const row = await writeContactUpdate(tx, deps.eventSink, {
+        workspaceId,
+        id,
+        set,
+        now: after.updated_at,
+        events,
+        audit: { workspaceId, actor, action: 'contact.update', resourceType: 'contact', resourceId: id, before: toContact(current), after: toContact(after) },
+      });
+      return toContact(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('CONTACT_EMAIL_EXISTS', `A contact with email ${email} already exists in this workspace`, { email });
+      throw error;
+    }
   });
 }
 
@@ -207,14 +228,13 @@ export async function deleteContact(deps: ContactsDeps, workspaceId: string, act
   });
 }
 
-/** Adds tags (already present ones are ignored); records tag_added for each new one. */
+/** Adds tags (already present ones are ignored) to the stored set; records tag_added for each new one. */
 export async function addTags(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, tags: string[]): Promise<Contact> {
-  const current = await getContact(deps.db, workspaceId, id);
-  return updateContact(deps, workspaceId, actor, id, { tags: [...current.tags, ...normalizeTags(tags)] });
+  const adding = normalizeTags(tags);
+  return updateLockedContact(deps, workspaceId, actor, id, (current) => ({ tags: [...current.tags, ...adding] }));
 }
 
 export async function removeTag(deps: ContactsDeps, workspaceId: string, actor: Actor, id: string, tag: string): Promise<Contact> {
-  const current = await getContact(deps.db, workspaceId, id);
-  return updateContact(deps, workspaceId, actor, id, { tags: current.tags.filter((t) => t !== tag.trim()) });
+  const removing = tag.trim();
+  return updateLockedContact(deps, workspaceId, actor, id, (current) => ({ tags: current.tags.filter((t) => t !== removing) }));
 }
-

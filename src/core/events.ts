@@ -63,53 +63,68 @@ export function combineEventSinks(...sinks: EventSink[]): EventSink {
   };
 }
 
-/**
- * Stores events in one statement and hands the ones actually inserted (not deduplicated away)
- * to the sink. `now` is the received time.
- */
-export async function recordEvents(
-  q: Queryable,
-  sink: EventSink,
-  workspaceId: string,
-  events: NewEvent[],
-  now: Date,
-): Promise<RecordedEvent[]> {
-  if (events.length === 0) return [];
+/** The events of one batch as `insertEventsSql` reads them: fresh ids and one JSON parameter. */
+export interface EventBatch {
+  ids: string[];
+  payload: string;
+}
+
+export function eventBatch(events: NewEvent[]): EventBatch {
   const ids = events.map(() => uuidv7());
-  // name: insert-events — one statement for the batch; a repeated messageId is skipped (the
-  // unique index arbitrates concurrent batches) and only the inserted ids come back.
-  const result = await q.query<{ id: string }>(
-    `INSERT INTO events (id, workspace_id, contact_id, type, name, properties, message_id, occurred_at, received_at, anonymous_id, user_id, context)
-     SELECT e.id, $1, e.contact_id, e.type, e.name, e.properties, e.message_id, COALESCE(e.occurred_at, $3), $3, e.anonymous_id, e.user_id, e.context
-       FROM jsonb_to_recordset($2::jsonb) AS e(id uuid, contact_id uuid, type text, name text, properties jsonb, message_id text, occurred_at timestamptz, anonymous_id text, user_id text, context jsonb)
-     ON CONFLICT (workspace_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
-     RETURNING id`,
-    [
-      workspaceId,
-      JSON.stringify(
-        events.map((e, i) => ({
-          id: ids[i],
-          contact_id: e.contactId,
-          type: e.type,
-          name: e.name,
-          properties: e.properties ?? {},
-          message_id: e.messageId ?? null,
-          occurred_at: e.occurredAt?.toISOString() ?? null,
-          anonymous_id: e.anonymousId ?? null,
-          user_id: e.userId ?? null,
-          context: e.context ?? null,
-        })),
-      ),
-      now,
-    ],
+  const payload = JSON.stringify(
+    events.map((e, i) => ({
+      id: ids[i],
+      contact_id: e.contactId,
+      type: e.type,
+      name: e.name,
+      properties: e.properties ?? {},
+      message_id: e.messageId ?? null,
+      occurred_at: e.occurredAt?.toISOString() ?? null,
+      anonymous_id: e.anonymousId ?? null,
+      user_id: e.userId ?? null,
+      context: e.context ?? null,
+    })),
   );
-  const inserted = new Set(result.rows.map((r) => r.id));
+  return { ids, payload };
+}
+
+/**
+ * name: insert-events — the INSERT of an `EventBatch` (workspace, payload and received time in
+ * the given parameters), alone or as a CTE of a caller's statement (`onlyIf`: a condition the
+ * rows are inserted under). A repeated messageId is skipped (the unique index arbitrates
+ * concurrent batches) and only the inserted ids come back.
+ */
+export function insertEventsSql(workspaceParam: string, payloadParam: string, nowParam: string, onlyIf?: string): string {
+  return `INSERT INTO events (id, workspace_id, contact_id, type, name, properties, message_id, occurred_at, received_at, anonymous_id, user_id, context)
+     SELECT e.id, ${workspaceParam}, e.contact_id, e.type, e.name, e.properties, e.message_id, COALESCE(e.occurred_at, ${nowParam}), ${nowParam}, e.anonymous_id, e.user_id, e.context
+       FROM jsonb_to_recordset(${payloadParam}::jsonb) AS e(id uuid, contact_id uuid, type text, name text, properties jsonb, message_id text, occurred_at timestamptz, anonymous_id text, user_id text, context jsonb)${onlyIf ? `\n      WHERE ${onlyIf}` : ''}
+     ON CONFLICT (workspace_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
+     RETURNING id`;
+}
+
+/**
+ * Hands the events of a batch that were actually inserted (their ids in `inserted`) to the sink,
+ * in the transaction that inserted them; returns them.
+ */
+export async function deliverEvents(q: Queryable, sink: EventSink, workspaceId: string, events: NewEvent[], batch: EventBatch, inserted: Iterable<string>, now: Date): Promise<RecordedEvent[]> {
+  const stored = new Set(inserted);
   const recorded: RecordedEvent[] = [];
   events.forEach((e, i) => {
-    const id = ids[i]!;
-    if (!inserted.has(id)) return;
+    const id = batch.ids[i]!;
+    if (!stored.has(id)) return;
     recorded.push({ id, workspaceId, contactId: e.contactId, type: e.type, name: e.name, properties: e.properties ?? {}, occurredAt: e.occurredAt ?? now });
   });
   if (recorded.length > 0) await sink.onEvents(q, recorded);
   return recorded;
+}
+
+/**
+ * Stores events in one statement and hands the ones actually inserted (not deduplicated away)
+ * to the sink. `now` is the received time.
+ */
+export async function recordEvents(q: Queryable, sink: EventSink, workspaceId: string, events: NewEvent[], now: Date): Promise<RecordedEvent[]> {
+  if (events.length === 0) return [];
+  const batch = eventBatch(events);
+  const result = await q.query<{ id: string }>(insertEventsSql('$1', '$2', '$3'), [workspaceId, batch.payload, now]);
+  return deliverEvents(q, sink, workspaceId, events, batch, result.rows.map((r) => r.id), now);
 }

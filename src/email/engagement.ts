@@ -4,7 +4,7 @@
  * scores see it in the same transaction. Links are trusted only after their signature checked.
  */
 import type { Database, Queryable } from '../db/database.js';
-import { recordEvents, type EventSink } from '../core/events.js';
+import { deliverEvents, eventBatch, insertEventsSql, recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import { isMachineOpen, type ClickLink, type OpenLink, type UnsubscribeLink } from './links.js';
 import { addSuppression, getSuppression, removeSuppression } from './suppressions.js';
 import { optInToTopic, optOutOfTopic, topicsOfContact, type ContactTopic } from './topics.js';
@@ -14,33 +14,37 @@ export interface Visitor {
   ip: string;
 }
 
-async function messageExists(q: Queryable, workspaceId: string, messageId: string): Promise<boolean> {
-  const result = await q.query('SELECT 1 FROM messages WHERE workspace_id = $1 AND id = $2', [workspaceId, messageId]);
-  return result.rowCount > 0;
+/**
+ * Records one email event of a message in one statement that also checks the message still
+ * exists (nothing is stored when it does not: false), then hands it to the sink in the same
+ * transaction.
+ */
+async function recordMessageEvent(db: Database, sink: EventSink, workspaceId: string, messageId: string, event: NewEvent, now: Date): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const batch = eventBatch([event]);
+    const result = await tx.query<{ found: boolean; event_ids: string[] }>(
+      `WITH m AS (SELECT 1 FROM messages WHERE workspace_id = $1 AND id = $4),
+            e AS (${insertEventsSql('$1', '$2', '$3', 'EXISTS (SELECT 1 FROM m)')})
+       SELECT EXISTS (SELECT 1 FROM m) AS found, ARRAY(SELECT id::text FROM e) AS event_ids`,
+      [workspaceId, batch.payload, now, messageId],
+    );
+    const row = result.rows[0]!;
+    if (!row.found) return false;
+    await deliverEvents(tx, sink, workspaceId, [event], batch, row.event_ids, now);
+    return true;
+  });
 }
 
 /** Records an open; returns false when the message no longer exists. */
 export async function recordOpen(db: Database, sink: EventSink, link: OpenLink, visitor: Visitor, now: Date): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    if (!(await messageExists(tx, link.w, link.m))) return false;
-    await recordEvents(tx, sink, link.w, [{ contactId: link.c, type: 'email', name: 'opened', properties: { messageId: link.m, userAgent: visitor.userAgent, machineOpen: isMachineOpen(visitor.userAgent, visitor.ip) } }], now);
-    return true;
-  });
+  const properties = { messageId: link.m, userAgent: visitor.userAgent, machineOpen: isMachineOpen(visitor.userAgent, visitor.ip) };
+  return recordMessageEvent(db, sink, link.w, link.m, { contactId: link.c, type: 'email', name: 'opened', properties }, now);
 }
 
 /** Records a click; the caller redirects to the signed URL either way. */
 export async function recordClick(db: Database, sink: EventSink, link: ClickLink, visitor: Visitor, now: Date): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    if (!(await messageExists(tx, link.w, link.m))) return false;
-    await recordEvents(
-      tx,
-      sink,
-      link.w,
-      [{ contactId: link.c, type: 'email', name: 'clicked', properties: { messageId: link.m, url: link.u, userAgent: visitor.userAgent, machineOpen: isMachineOpen(visitor.userAgent, visitor.ip) } }],
-      now,
-    );
-    return true;
-  });
+  const properties = { messageId: link.m, url: link.u, userAgent: visitor.userAgent, machineOpen: isMachineOpen(visitor.userAgent, visitor.ip) };
+  return recordMessageEvent(db, sink, link.w, link.m, { contactId: link.c, type: 'email', name: 'clicked', properties }, now);
 }
 
 export interface SubscriptionStatus {

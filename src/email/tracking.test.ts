@@ -144,4 +144,25 @@ describe('unsubscribe', () => {
     expect((await t.app.inject({ method: 'POST', url: `/u/${forged}`, payload: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'GET', url: `/u/${forged}` })).statusCode).toBe(404);
   });
+  it('records an open or a click of an existing message in its statement, and nothing once the message is gone', async () => {
+    const goneId = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, sourceType: 'campaign', to: 'grace@example.com', idempotencyKey: 'tracking:gone', html: '<p>x</p>' });
+    const signer = t.runtime.deps.email.signer;
+    const open = `/t/o/${signer.sign({ t: 'o', w: caller.workspaceId, m: goneId, c: contactId })}`;
+    const click = `/t/c/${signer.sign({ t: 'c', w: caller.workspaceId, m: goneId, c: contactId, u: 'https://example.com/gone' })}`;
+    const ofGone = async () => (await t.db.query<{ name: string }>(`SELECT name FROM events WHERE workspace_id = $1 AND properties->>'messageId' = $2 ORDER BY name`, [caller.workspaceId, goneId])).rows.map((r) => r.name);
+    expect((await t.app.inject({ method: 'GET', url: open })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: click })).statusCode).toBe(302);
+    expect(await ofGone()).toEqual(['clicked', 'opened']);
+    const queued = await t.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM event_work w JOIN events e ON e.id = ANY (w.event_ids) WHERE w.workspace_id = $1 AND e.properties->>'messageId' = $2`,
+      [caller.workspaceId, goneId],
+    );
+    expect(queued.rows[0]!.n).toBe(2);
+    await t.db.query('DELETE FROM messages WHERE id = $1', [goneId]);
+    expect((await t.app.inject({ method: 'GET', url: open })).statusCode).toBe(200);
+    const redirect = await t.app.inject({ method: 'GET', url: click });
+    expect(redirect.statusCode).toBe(302);
+    expect(redirect.headers.location).toBe('https://example.com/gone');
+    expect(await ofGone()).toEqual(['clicked', 'opened']);
+  });
 });

@@ -12,9 +12,8 @@
  */
 import type { Database } from '../db/database.js';
 import type { Clock } from '../platform/clock.js';
-import type { Actor } from '../identity/audit.js';
-import { recordAudit } from '../identity/audit.js';
-import { recordEvents, type EventSink, type EventType, type NewEvent } from '../core/events.js';
+import { auditValues, insertAuditSql, type Actor, type AuditEntry } from '../identity/audit.js';
+import { deliverEvents, eventBatch, insertEventsSql, type EventSink, type EventType, type NewEvent } from '../core/events.js';
 import { attributeEarlierEvents, loadIdentities, mergeUpsert, saveLinks, typeTraits, upsertContacts, type IdentityKind, type Link } from './segment-identity.js';
 import { contactFromTraits, isObject, KNOWN_TRAITS, parseMessage, Refused, type ContactUpsertRow, type MessageError, type MessageType, type ParsedMessage } from './segment-message.js';
 
@@ -129,17 +128,20 @@ export async function ingestMessages(
 
     const linkRows = [...links.values()].sort((x, y) => (`${x.kind}:${x.value}` < `${y.kind}:${y.value}` ? -1 : 1));
     await saveLinks(tx, workspaceId, linkRows, now);
-    const recorded = await recordEvents(tx, deps.eventSink, workspaceId, events, now);
+    // The audit entry of the contacts the batch created or updated is stored by the events'
+    // statement (one round trip less), before the sink sees the events.
+    const audit: AuditEntry | null =
+      upserted.length > 0
+        ? { workspaceId, actor, action: 'contact.identify', resourceType: 'contact', after: { created: created.map((c) => c.id), updated: upserted.filter((u) => !u.inserted).map((u) => u.id) } }
+        : null;
+    const batch = eventBatch(events);
+    const inserted = await tx.query<{ event_ids: string[] }>(
+      `WITH e AS (${insertEventsSql('$1', '$2', '$3')})${audit ? `, a AS (${insertAuditSql(4)})` : ''}
+       SELECT ARRAY(SELECT id::text FROM e) AS event_ids`,
+      [workspaceId, batch.payload, now, ...(audit ? auditValues(audit) : [])],
+    );
+    const recorded = await deliverEvents(tx, deps.eventSink, workspaceId, events, batch, inserted.rows[0]!.event_ids, now);
     const attributed = await attributeEarlierEvents(tx, workspaceId, linkRows);
-    if (upserted.length > 0) {
-      await recordAudit(tx, {
-        workspaceId,
-        actor,
-        action: 'contact.identify',
-        resourceType: 'contact',
-        after: { created: created.map((c) => c.id), updated: upserted.filter((u) => !u.inserted).map((u) => u.id) },
-      });
-    }
     // Attributed events reach the whole sink like new ones: the engine (which applies its rule for
     // late events, src/campaigns/sink.ts) and the processor's queue (score, segments).
     if (attributed.length > 0) await deps.eventSink.onEvents(tx, attributed);

@@ -21,23 +21,35 @@ export interface AuditEntry {
   after?: unknown;
 }
 
+/**
+ * The INSERT of one audit entry whose ten values (`auditValues`) are the parameters from
+ * `$first` on, alone or as a CTE of a caller's statement (`onlyIf`: a condition it is inserted
+ * under), so a mutation can store its audit entry in the statement that makes it.
+ */
+export function insertAuditSql(first: number, onlyIf?: string): string {
+  const types = ['uuid', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'jsonb', 'text', 'text'];
+  const values = types.map((type, i) => `$${first + i}::${type}`).join(', ');
+  return `INSERT INTO audit_log (workspace_id, actor_type, actor_id, action, resource_type, resource_id, before, after, ip, request_id)
+     ${onlyIf ? `SELECT ${values} WHERE ${onlyIf}` : `VALUES (${values})`}`;
+}
+
+export function auditValues(entry: AuditEntry): unknown[] {
+  return [
+    entry.workspaceId,
+    entry.actor.type,
+    entry.actor.id,
+    entry.action,
+    entry.resourceType,
+    entry.resourceId ?? null,
+    entry.before === undefined ? null : JSON.stringify(entry.before),
+    entry.after === undefined ? null : JSON.stringify(entry.after),
+    entry.actor.ip ?? null,
+    entry.actor.requestId ?? null,
+  ];
+}
+
 export async function recordAudit(q: Queryable, entry: AuditEntry): Promise<void> {
-  await q.query(
-    `INSERT INTO audit_log (workspace_id, actor_type, actor_id, action, resource_type, resource_id, before, after, ip, request_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      entry.workspaceId,
-      entry.actor.type,
-      entry.actor.id,
-      entry.action,
-      entry.resourceType,
-      entry.resourceId ?? null,
-      entry.before === undefined ? null : JSON.stringify(entry.before),
-      entry.after === undefined ? null : JSON.stringify(entry.after),
-      entry.actor.ip ?? null,
-      entry.actor.requestId ?? null,
-    ],
-  );
+  await q.query(insertAuditSql(1), auditValues(entry));
 }
 
 export interface AuditRow {
