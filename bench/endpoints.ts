@@ -4,7 +4,8 @@
  * composition (one UNITE_ROLE=api process, one UNITE_ROLE=worker process, as load/run.ts starts
  * them) and the load profiles' workspace (load/seed.ts); then each endpoint of
  * load/scenarios.yml alone, with autocannon at a few connections for a few seconds, rotating over
- * the seeded credentials, contacts and links. For each: requests/s, p99, and the CPU per request of
+ * the seeded credentials, contacts and links (a tag or a job title new each time, so that every write
+ * changes something). For each: requests/s, p99, and the CPU per request of
  * the API process, of the worker (what the request leaves it to do: its CPU until it is back to its
  * idle rate, less that rate over the time) and of the database's PostgreSQL backends. Ends with `BENCH endpoint_cpu_us_<name>` lines
  * (all three processes together) and the mix's weighted mean, `BENCH load_mix_cpu_us_per_request`.
@@ -48,10 +49,10 @@ const ENDPOINTS: Endpoint[] = [
   { name: 'contact_timeline', perArrival: 0.2, request: (r) => ({ method: 'GET', path: `/api/contacts/${r.contactId}/timeline`, headers: session(r) }) },
   { name: 'campaigns_list', perArrival: 0.2, request: (r) => ({ method: 'GET', path: '/api/campaigns', headers: session(r) }) },
   { name: 'campaign_get', perArrival: 0.2, request: (r) => ({ method: 'GET', path: `/api/campaigns/${r.campaignId}`, headers: session(r) }) },
-  { name: 'contact_tag', perArrival: 0.22, request: (r) => ({ method: 'POST', path: `/api/contacts/${r.contactId}/tags`, headers: { ...session(r), 'x-csrf-token': r.csrf }, body: { tags: ['seen-in-app'] } }) },
+  { name: 'contact_tag', perArrival: 0.22, request: (r) => ({ method: 'POST', path: `/api/contacts/${r.contactId}/tags`, headers: { ...session(r), 'x-csrf-token': r.csrf }, body: { tags: [`seen-${randomBytes(3).toString('hex')}`] } }) },
   { name: 'login', perArrival: 0.02, request: (r, password) => ({ method: 'POST', path: '/api/auth/login', headers: { 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1` }, body: { email: r.loginEmail, password } }) },
   { name: 'contact_create', perArrival: 0.2, request: (r) => ({ method: 'POST', path: '/api/contacts', headers: bearer(r), body: { email: `bench-${randomBytes(6).toString('hex')}@example.com`, firstName: 'Load', company: 'Load Co', tags: ['api'] } }) },
-  { name: 'contact_update', perArrival: 0.2, request: (r) => ({ method: 'PATCH', path: `/api/contacts/${r.contactId}`, headers: bearer(r), body: { jobTitle: 'Buyer', customFields: { plan: 'pro' } } }) },
+  { name: 'contact_update', perArrival: 0.2, request: (r) => ({ method: 'PATCH', path: `/api/contacts/${r.contactId}`, headers: bearer(r), body: { jobTitle: `Buyer ${randomBytes(3).toString('hex')}`, customFields: { plan: 'pro' } } }) },
   { name: 'campaign_enroll', perArrival: 0.2, request: (r) => ({ method: 'POST', path: `/api/campaigns/${r.campaignId}/enroll`, headers: bearer(r), body: { contactIds: [r.contactId] } }) },
   { name: 'contacts_list_api_key', perArrival: 0.2, request: (r) => ({ method: 'GET', path: '/api/contacts?limit=50', headers: bearer(r) }) },
   {
