@@ -24,7 +24,7 @@ import pg from 'pg';
 import { createPostgresDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { seedWorkspace } from '../load/seed.js';
-import { requireDatabaseUrl } from './support.js';
+import { createScratchDatabase, requireDatabaseUrl } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
@@ -164,13 +164,11 @@ async function workerSettled(pid: number, idle: number): Promise<number> {
 
 async function main(): Promise<void> {
   const adminUrl = requireDatabaseUrl();
-  const database = `uh_bench_endpoints_${randomBytes(4).toString('hex')}`;
+  const scratch = await createScratchDatabase(adminUrl, 'uh_bench_endpoints');
+  const { name: database, url: databaseUrl } = scratch;
+  // The admin session reads the backends' pids (pg_stat_activity) and applies BENCH_PG_SETTINGS.
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  const databaseUrl = url.toString();
   const children: ChildProcess[] = [];
   try {
     const db = createPostgresDatabase(databaseUrl, 2);
@@ -243,8 +241,8 @@ async function main(): Promise<void> {
     }
     // BENCH_KEEP_DATABASE=1 leaves the seeded database for a closer look (EXPLAIN).
     if (process.env.BENCH_KEEP_DATABASE) process.stdout.write(`kept database ${database}\n`);
-    else await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
+    if (!process.env.BENCH_KEEP_DATABASE) await scratch.drop();
   }
 }
 

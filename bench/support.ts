@@ -26,15 +26,30 @@ export function requireDatabaseUrl(): string {
   return url;
 }
 
-export async function createBenchEnv(adminUrl: string, poolSize: number, env: Record<string, string> = {}): Promise<BenchEnv> {
-  const name = `uh_bench_${randomBytes(4).toString('hex')}`;
+/** A fresh, empty database on the admin URL's server (`<prefix>_<random>`): its name, its URL, and its drop. */
+export async function createScratchDatabase(adminUrl: string, prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const parsed = new URL(adminUrl);
   parsed.pathname = `/${name}`;
-  const url = parsed.toString();
+  return {
+    name,
+    url: parsed.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export async function createBenchEnv(adminUrl: string, poolSize: number, env: Record<string, string> = {}): Promise<BenchEnv> {
+  const scratch = await createScratchDatabase(adminUrl, 'uh_bench');
+  const url = scratch.url;
   const db = createPostgresDatabase(url, poolSize);
   await migrate(db);
   const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url, DATABASE_POOL_SIZE: String(poolSize), APP_SECRET: randomBytes(32).toString('hex'), PUBLIC_URL: 'http://127.0.0.1:3999', LOG_LEVEL: 'warn', DATA_DIR: '/tmp/uh-bench', ...env });
@@ -49,10 +64,7 @@ export async function createBenchEnv(adminUrl: string, poolSize: number, env: Re
       await app.close();
       await runtime.close();
       await db.close();
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+      await scratch.drop();
     },
   };
 }
