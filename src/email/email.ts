@@ -2,6 +2,7 @@
 import type { AppDeps } from '../app.js';
 import type { WorkHolder } from '../db/holder.js';
 import { createDevInboxProvider } from './dev-inbox.js';
+import { EngagementRecorder } from './engagement.js';
 import { LinkSigner } from './links.js';
 import type { EmailProvider } from './provider.js';
 import { ProviderSettings } from './provider-settings.js';
@@ -17,6 +18,8 @@ export interface EmailServices {
   http: HttpClient;
   /** SNS signing certificates already fetched, by URL. */
   snsCertificates: Map<string, string>;
+  /** Opens and clicks from recipients, group-committed (engagement.ts). */
+  engagement: EngagementRecorder;
 }
 
 export interface EmailServiceOptions {
@@ -54,5 +57,5 @@ export function createEmailServices(deps: Omit<AppDeps, 'email'>, options: Email
     pollMs: deps.config.workerPollMs,
     ...(options.personalize ? { personalize: options.personalize } : {}),
   });
-  return { signer, sender, providers, http, snsCertificates: new Map() };
+  return { signer, sender, providers, http, snsCertificates: new Map(), engagement: new EngagementRecorder(deps.db, () => deps.eventSink) };
 }

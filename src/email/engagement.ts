@@ -4,7 +4,9 @@
  * scores see it in the same transaction. Links are trusted only after their signature checked.
  */
 import type { Database, Queryable } from '../db/database.js';
-import { deliverEvents, eventBatch, insertEventsSql, recordEvents, type EventSink, type NewEvent } from '../core/events.js';
+import { recordEvents, type EventSink, type NewEvent, type RecordedEvent } from '../core/events.js';
+import { GroupCommit } from '../platform/group-commit.js';
+import { uuidv7 } from '../platform/uuid.js';
 import { isMachineOpen, type ClickLink, type OpenLink, type UnsubscribeLink } from './links.js';
 import { addSuppression, getSuppression, removeSuppression } from './suppressions.js';
 import { optInToTopic, optOutOfTopic, topicsOfContact, type ContactTopic } from './topics.js';
@@ -14,37 +16,120 @@ export interface Visitor {
   ip: string;
 }
 
+/** One email event of a message (an open or a click) and when it was received. */
+export interface MessageEvent {
+  workspaceId: string;
+  messageId: string;
+  event: NewEvent;
+  now: Date;
+}
+
+// name: record-message-events
+// The events of messages that still exist, in one statement: each is stored under the message's
+// current contact (a contact deleted since the send leaves the message with none, and the event
+// is kept without one rather than refused), in the order given. Returns the stored ones.
+const RECORD_MESSAGE_EVENTS_SQL = `
+  WITH r AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb)
+      AS r(ord integer, id uuid, workspace_id uuid, message uuid, type text, name text, properties jsonb, received_at timestamptz)
+  ), found AS (
+    SELECT r.*, m.contact_id FROM r JOIN messages m ON m.id = r.message AND m.workspace_id = r.workspace_id
+  ), stored AS (
+    INSERT INTO events (id, workspace_id, contact_id, type, name, properties, occurred_at, received_at)
+    SELECT id, workspace_id, contact_id, type, name, properties, received_at, received_at FROM found ORDER BY ord
+    RETURNING id
+  )
+  SELECT f.ord, f.id, f.contact_id FROM found f JOIN stored s ON s.id = f.id`;
+
 /**
- * Records one email event of a message in one statement that also checks the message still
- * exists (nothing is stored when it does not: false), then hands it to the sink in the same
- * transaction.
+ * Records email events of messages (opens, clicks) in one transaction: one statement stores the
+ * events of the messages that still exist, and the sink sees them in the same transaction. One
+ * result per item: false when its message no longer exists (nothing stored).
  */
-async function recordMessageEvent(db: Database, sink: EventSink, workspaceId: string, messageId: string, event: NewEvent, now: Date): Promise<boolean> {
+export async function recordMessageEvents(db: Database, sink: EventSink, items: MessageEvent[]): Promise<boolean[]> {
+  if (items.length === 0) return [];
+  const ids = items.map(() => uuidv7());
+  const payload = JSON.stringify(
+    items.map((item, ord) => ({ ord, id: ids[ord], workspace_id: item.workspaceId, message: item.messageId, type: item.event.type, name: item.event.name, properties: item.event.properties ?? {}, received_at: item.now.toISOString() })),
+  );
   return db.transaction(async (tx) => {
-    const batch = eventBatch([event]);
-    const result = await tx.query<{ found: boolean; event_ids: string[] }>(
-      `WITH m AS (SELECT 1 FROM messages WHERE workspace_id = $1 AND id = $4),
-            e AS (${insertEventsSql('$1', '$2', '$3', 'EXISTS (SELECT 1 FROM m)')})
-       SELECT EXISTS (SELECT 1 FROM m) AS found, ARRAY(SELECT id::text FROM e) AS event_ids`,
-      [workspaceId, batch.payload, now, messageId],
-    );
-    const row = result.rows[0]!;
-    if (!row.found) return false;
-    await deliverEvents(tx, sink, workspaceId, [event], batch, row.event_ids, now);
-    return true;
+    const result = await tx.query<{ ord: number; id: string; contact_id: string | null }>(RECORD_MESSAGE_EVENTS_SQL, [payload]);
+    const stored: RecordedEvent[] = result.rows.map((row) => {
+      const { workspaceId, event, now } = items[row.ord]!;
+      return { id: row.id, workspaceId, contactId: row.contact_id, type: event.type, name: event.name, properties: event.properties ?? {}, occurredAt: now };
+    });
+    if (stored.length > 0) await sink.onEvents(tx, stored);
+    const found = new Set(result.rows.map((row) => row.ord));
+    return items.map((_, ord) => found.has(ord));
   });
+}
+
+function openEvent(link: OpenLink, visitor: Visitor, now: Date): MessageEvent {
+  const properties = { messageId: link.m, userAgent: visitor.userAgent, machineOpen: isMachineOpen(visitor.userAgent, visitor.ip) };
+  return { workspaceId: link.w, messageId: link.m, event: { contactId: link.c, type: 'email', name: 'opened', properties }, now };
+}
+
+function clickEvent(link: ClickLink, visitor: Visitor, now: Date): MessageEvent {
+  const properties = { messageId: link.m, url: link.u, userAgent: visitor.userAgent, machineOpen: isMachineOpen(visitor.userAgent, visitor.ip) };
+  return { workspaceId: link.w, messageId: link.m, event: { contactId: link.c, type: 'email', name: 'clicked', properties }, now };
 }
 
 /** Records an open; returns false when the message no longer exists. */
 export async function recordOpen(db: Database, sink: EventSink, link: OpenLink, visitor: Visitor, now: Date): Promise<boolean> {
-  const properties = { messageId: link.m, userAgent: visitor.userAgent, machineOpen: isMachineOpen(visitor.userAgent, visitor.ip) };
-  return recordMessageEvent(db, sink, link.w, link.m, { contactId: link.c, type: 'email', name: 'opened', properties }, now);
+  return (await recordMessageEvents(db, sink, [openEvent(link, visitor, now)]))[0]!;
 }
 
 /** Records a click; the caller redirects to the signed URL either way. */
 export async function recordClick(db: Database, sink: EventSink, link: ClickLink, visitor: Visitor, now: Date): Promise<boolean> {
-  const properties = { messageId: link.m, url: link.u, userAgent: visitor.userAgent, machineOpen: isMachineOpen(visitor.userAgent, visitor.ip) };
-  return recordMessageEvent(db, sink, link.w, link.m, { contactId: link.c, type: 'email', name: 'clicked', properties }, now);
+  return (await recordMessageEvents(db, sink, [clickEvent(link, visitor, now)]))[0]!;
+}
+
+/**
+ * Opens and clicks as they arrive from recipients, group-committed (platform/group-commit.ts):
+ * every event that arrives while a write is under way goes into the next one, so a burst of
+ * opens after a send costs a few transactions rather than one per pixel, and each request waits
+ * about two writes. An event is stored before its request is answered, as when written alone.
+ * A write that fails is retried item by item, so that one event's failure fails only its own
+ * request.
+ */
+export class EngagementRecorder {
+  private readonly writes: GroupCommit<MessageEvent, boolean | Error>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly sink: () => EventSink,
+  ) {
+    this.writes = new GroupCommit({ write: (items) => this.write(items), maxBatch: 200, maxConcurrent: 2 });
+  }
+
+  /** Records an open; false when the message no longer exists. */
+  open(link: OpenLink, visitor: Visitor, now: Date): Promise<boolean> {
+    return this.submit(openEvent(link, visitor, now));
+  }
+
+  /** Records a click; false when the message no longer exists. */
+  click(link: ClickLink, visitor: Visitor, now: Date): Promise<boolean> {
+    return this.submit(clickEvent(link, visitor, now));
+  }
+
+  private async submit(item: MessageEvent): Promise<boolean> {
+    const result = await this.writes.submit(item);
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  private async write(items: MessageEvent[]): Promise<Array<boolean | Error>> {
+    try {
+      return await recordMessageEvents(this.db, this.sink(), items);
+    } catch (error) {
+      if (items.length === 1) return [error instanceof Error ? error : new Error(String(error))];
+      const results: Array<boolean | Error> = [];
+      for (const item of items) {
+        results.push(await recordMessageEvents(this.db, this.sink(), [item]).then((r) => r[0]!, (e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+      }
+      return results;
+    }
+  }
 }
 
 export interface SubscriptionStatus {

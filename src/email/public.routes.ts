@@ -16,7 +16,7 @@ import { typed } from '../http/typed.js';
 import { escapeHtml } from '../platform/html.js';
 import { ProviderParams, TokenParams } from './email.schemas.js';
 import { handleWebhook, WebhookRejected } from './webhooks.js';
-import { oneClickUnsubscribe, recordClick, recordOpen, resubscribe, savePreferences, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
+import { oneClickUnsubscribe, resubscribe, savePreferences, subscriptionStatus, unsubscribe, type SubscriptionStatus } from './engagement.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -98,14 +98,14 @@ export function emailPublicRoutes(app: FastifyInstance, deps: AppDeps): void {
   api.get('/t/o/*', { schema: { hide: true, params: TokenParams } }, async (request, reply) => {
     const link = signer.verify(request.params['*'].replace(/\.gif$/, ''), 'o');
     if (!link) return reply.code(404).send();
-    await recordOpen(deps.db, deps.eventSink, link, visitorOf(request), deps.clock.now());
+    await deps.email.engagement.open(link, visitorOf(request), deps.clock.now());
     return reply.header('cache-control', 'no-store, max-age=0').type('image/gif').send(PIXEL);
   });
 
   api.get('/t/c/*', { schema: { hide: true, params: TokenParams } }, async (request, reply) => {
     const link = signer.verify(request.params['*'], 'c');
     if (!link) return notFoundPage(reply);
-    await recordClick(deps.db, deps.eventSink, link, visitorOf(request), deps.clock.now());
+    await deps.email.engagement.click(link, visitorOf(request), deps.clock.now());
     return reply.header('cache-control', 'no-store').redirect(link.u, 302);
   });
 

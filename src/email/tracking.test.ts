@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContact, createEmailTestApp, enqueueTestEmail, messageRow, type EmailTestApp } from '../../test/email-helpers.js';
 import { signUp, type Caller } from '../../test/helpers.js';
 import { ManualClock } from '../platform/clock.js';
+import type { EventSink } from '../core/events.js';
+import { EngagementRecorder } from './engagement.js';
 import { isMachineOpen, LinkSigner } from './links.js';
 
 let t: EmailTestApp;
@@ -164,5 +166,66 @@ describe('unsubscribe', () => {
     expect(redirect.statusCode).toBe(302);
     expect(redirect.headers.location).toBe('https://example.com/gone');
     expect(await ofGone()).toEqual(['clicked', 'opened']);
+  });
+
+});
+
+describe('open and click writes', () => {
+  it('stores opens that arrive together in shared writes: every request answered, every open stored, fewer queue rows than opens', async () => {
+    const burstId = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, sourceType: 'campaign', to: 'grace@example.com', idempotencyKey: 'tracking:burst', html: '<p>x</p>' });
+    const open = `/t/o/${t.runtime.deps.email.signer.sign({ t: 'o', w: caller.workspaceId, m: burstId, c: contactId })}`;
+    const responses = await Promise.all(Array.from({ length: 40 }, () => t.app.inject({ method: 'GET', url: open })));
+    expect(responses.map((r) => r.statusCode)).toEqual(Array.from({ length: 40 }, () => 200));
+    const stored = await t.db.query<{ n: number; contacts: string[] }>(
+      `SELECT count(*)::int AS n, array_agg(DISTINCT contact_id::text) AS contacts FROM events WHERE workspace_id = $1 AND name = 'opened' AND properties->>'messageId' = $2`,
+      [caller.workspaceId, burstId],
+    );
+    expect(stored.rows[0]).toEqual({ n: 40, contacts: [contactId] });
+    // One queue row per write (each write's events go to the event processor together).
+    const work = await t.db.query<{ rows: number; events: number }>(
+      `SELECT count(DISTINCT w.id)::int AS rows, count(*)::int AS events FROM event_work w JOIN events e ON e.id = ANY (w.event_ids) WHERE w.workspace_id = $1 AND e.properties->>'messageId' = $2`,
+      [caller.workspaceId, burstId],
+    );
+    expect(work.rows[0]!.events).toBe(40);
+    expect(work.rows[0]!.rows).toBeLessThan(40);
+  });
+
+  it('records an open of a message whose contact was deleted since the send, without a contact', async () => {
+    const goneContact = await createContact(t.db, caller.workspaceId, 'deleted-later@example.com');
+    const sentId = await enqueueTestEmail(t.db, caller.workspaceId, { contactId: goneContact, sourceType: 'campaign', to: 'deleted-later@example.com', idempotencyKey: 'tracking:deleted-contact', html: '<p>x</p>' });
+    await t.db.query('DELETE FROM contacts WHERE id = $1', [goneContact]);
+    const signer = t.runtime.deps.email.signer;
+    expect((await t.app.inject({ method: 'GET', url: `/t/o/${signer.sign({ t: 'o', w: caller.workspaceId, m: sentId, c: goneContact })}` })).statusCode).toBe(200);
+    const click = await t.app.inject({ method: 'GET', url: `/t/c/${signer.sign({ t: 'c', w: caller.workspaceId, m: sentId, c: goneContact, u: 'https://example.com/d' })}` });
+    expect(click.statusCode).toBe(302);
+    const events = await t.db.query<{ name: string; contact_id: string | null }>(`SELECT name, contact_id FROM events WHERE workspace_id = $1 AND properties->>'messageId' = $2 ORDER BY name`, [caller.workspaceId, sentId]);
+    expect(events.rows).toEqual([
+      { name: 'clicked', contact_id: null },
+      { name: 'opened', contact_id: null },
+    ]);
+  });
+
+  it('fails only the event whose write fails when events share a write', async () => {
+    const a = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, sourceType: 'campaign', to: 'grace@example.com', idempotencyKey: 'tracking:share:a', html: '<p>x</p>' });
+    const b = await enqueueTestEmail(t.db, caller.workspaceId, { contactId, sourceType: 'campaign', to: 'grace@example.com', idempotencyKey: 'tracking:share:b', html: '<p>x</p>' });
+    const failing: EventSink = {
+      async onEvents(_q, events) {
+        if (events.some((e) => e.properties.messageId === b)) throw new Error('the sink refused this event');
+      },
+    };
+    const recorder = new EngagementRecorder(t.db, () => failing);
+    const visitor = { userAgent: 'Mozilla/5.0 (Windows NT 10.0) Chrome/120.0', ip: '203.0.113.9' };
+    const now = clock.now();
+    const results = await Promise.allSettled([
+      recorder.open({ t: 'o', w: caller.workspaceId, m: a, c: contactId }, visitor, now),
+      recorder.open({ t: 'o', w: caller.workspaceId, m: b, c: contactId }, visitor, now),
+      recorder.open({ t: 'o', w: caller.workspaceId, m: a, c: contactId }, visitor, now),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const stored = await t.db.query<{ message: string; n: number }>(
+      `SELECT properties->>'messageId' AS message, count(*)::int AS n FROM events WHERE workspace_id = $1 AND name = 'opened' AND properties->>'messageId' = ANY($2::text[]) GROUP BY 1`,
+      [caller.workspaceId, [a, b]],
+    );
+    expect(stored.rows).toEqual([{ message: a, n: 2 }]);
   });
 });
