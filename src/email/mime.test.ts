@@ -100,6 +100,28 @@ describe('buildMimeMessage', () => {
     expect(headerBlock.match(/^Content-Type:/gim)).toHaveLength(1);
   });
 
+  it('writes UTF-8 in an address header byte for byte, with the parts intact after it', () => {
+    const buffer = buildMimeMessage({ ...base, to: 'josé@exämple.com', text: 'Hi\nthere', html: '<p>Hi</p>\r\n' });
+    const raw = buffer.toString('utf8');
+    expect(Buffer.byteLength(raw, 'utf8')).toBe(buffer.length);
+    const { headers, parts } = parse(raw);
+    expect(headers.get('to')).toBe('josé@exämple.com');
+    expect(parts.map((p) => p.body)).toEqual(['Hi\r\nthere', '<p>Hi</p>\r\n']);
+  });
+
+  it("gives each message its own From and To when fields repeat or differ (parsed fields are shared)", () => {
+    const header = (from: string, to: string) => parse(buildMimeMessage({ ...base, from, to }).toString('utf8')).headers;
+    expect(header('Acme <news@acme.test>', 'ada@example.com').get('from')).toBe('Acme <news@acme.test>');
+    expect(header('Beta <news@beta.test>', 'ada@example.com').get('from')).toBe('Beta <news@beta.test>');
+    expect(header('Acme <news@acme.test>', 'Bob <bob@example.com>').get('to')).toBe('Bob <bob@example.com>');
+    const first = envelopeOf('Acme <news@acme.test>', 'Team: ada@example.com, bob@example.com;');
+    first.to.push('mallory@example.com');
+    expect(envelopeOf('Acme <news@acme.test>', 'Team: ada@example.com, bob@example.com;')).toEqual({ from: 'news@acme.test', to: ['ada@example.com', 'bob@example.com'] });
+    expect(envelopeOf('Beta <news@beta.test>', 'ada@example.com (Ada)')).toEqual({ from: 'news@beta.test', to: ['ada@example.com'] });
+    expect(header('Acme <news@acme.test>', 'ada@example.com (Ada)').get('to')).toBe('Ada <ada@example.com>');
+    expect(envelopeOf('news@acme.test', 'ada@example.com,bob@example.com').to).toEqual(['ada@example.com', 'bob@example.com']);
+  });
+
   it('uses a different boundary per message, never one that occurs in the content', () => {
     const a = parse(buildMimeMessage(base).toString('utf8')).headers.get('content-type');
     const b = parse(buildMimeMessage(base).toString('utf8')).headers.get('content-type');

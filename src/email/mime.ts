@@ -9,7 +9,7 @@
  * (no header injection); non-ASCII words in headers become RFC 2047 encoded-words.
  */
 import { randomBytes } from 'node:crypto';
-import { parseAddressList } from './address-list.js';
+import { parseAddressList, type Mailbox } from './address-list.js';
 import { encodeQuotedPrintable, encodeWords, foldHeader, quoteString } from './mime-encoding.js';
 import type { ProviderMessage } from './provider.js';
 
@@ -45,12 +45,31 @@ function headerLine(name: string, value: string): string {
   return foldHeader(`${name}: ${encoded}`);
 }
 
-function mailboxes(field: string): Array<{ name: string; address: string }> {
-  return parseAddressList(oneLine(field)).filter((m) => m.address !== '');
+/**
+ * A lone address with nothing RFC 5322 would read otherwise (no white space, quotes, comments,
+ * brackets or separators): parseAddressList gives exactly this mailbox for it, with no name.
+ */
+const BARE_ADDRESS = /^[^\s"(),:;<>@[\\\]]+@[^\s"(),:;<>@[\\\]]+$/;
+
+/** Parsed fields by their text: a sender's From is the same on all of its messages. */
+const parsedFields = new Map<string, readonly Mailbox[]>();
+const PARSED_FIELDS_MAX = 512;
+
+/** The mailboxes with an address in a From or To field (frozen: shared by every caller). */
+function mailboxes(field: string): readonly Mailbox[] {
+  if (BARE_ADDRESS.test(field)) return [{ name: '', address: field }];
+  let parsed = parsedFields.get(field);
+  if (parsed === undefined) {
+    parsed = Object.freeze(parseAddressList(oneLine(field)).filter((m) => m.address !== '').map((m) => Object.freeze(m)));
+    // A bound, not an LRU: fields other than a sender's few From are seldom repeated.
+    if (parsedFields.size >= PARSED_FIELDS_MAX) parsedFields.clear();
+    parsedFields.set(field, parsed);
+  }
+  return parsed;
 }
 
 /** `Name <address>` with the display name quoted or encoded as needed. */
-function formatMailbox(mailbox: { name: string; address: string }): string {
+function formatMailbox(mailbox: Mailbox): string {
   if (!mailbox.name) return mailbox.address;
   let name: string;
   if (NEEDS_ENCODING.test(mailbox.name)) name = encodeWords(mailbox.name);
@@ -74,9 +93,16 @@ function shortLines(normalized: string): boolean {
   }
 }
 
+const LINE_END = /\r\n|\r|\n/g;
+
+/** CRLF line ends. Rendered bodies have LF only, where a plain replaceAll is much faster than the regex. */
+function normalizeLineEnds(body: string): string {
+  return body.includes('\r') ? body.replace(LINE_END, '\r\n') : body.replaceAll('\n', '\r\n');
+}
+
 /** The body and its transfer encoding: 7bit when it already is, quoted-printable otherwise. */
 function encodeBody(body: string): { encoding: '7bit' | 'quoted-printable'; content: string } {
-  const normalized = body.replace(/\r\n|\r|\n/g, '\r\n');
+  const normalized = normalizeLineEnds(body);
   // eslint-disable-next-line no-control-regex -- 7bit allows no NUL and no 8-bit octets
   const sevenBit = !/[^\x01-\x7f]/.test(normalized) && shortLines(normalized);
   if (sevenBit) return { encoding: '7bit', content: normalized };
@@ -112,21 +138,19 @@ export function buildMimeMessage(message: MimeMessage): Buffer {
     lines.push(headerLine(name, value));
   }
   lines.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
-  const source = [
-    lines.join('\r\n'),
-    '',
-    `--${boundary}`,
-    'Content-Type: text/plain; charset=utf-8',
-    `Content-Transfer-Encoding: ${text.encoding}`,
-    '',
-    text.content,
-    `--${boundary}`,
-    'Content-Type: text/html; charset=utf-8',
-    `Content-Transfer-Encoding: ${html.encoding}`,
-    '',
-    html.content,
-    `--${boundary}--`,
-    '',
-  ].join('\r\n');
-  return Buffer.from(source, 'utf8');
+  const head = `${lines.join('\r\n')}\r\n\r\n--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: ${text.encoding}\r\n\r\n`;
+  const middle = `\r\n--${boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: ${html.encoding}\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  // Written straight into one buffer, without first joining a string of the whole message. Only
+  // the headers may hold UTF-8 (an address under SMTPUTF8); the bodies, 7bit or quoted-printable,
+  // and the part headers are ASCII: one byte per character.
+  const headBytes = Buffer.byteLength(head, 'utf8');
+  const raw = Buffer.allocUnsafe(headBytes + text.content.length + middle.length + html.content.length + tail.length);
+  let at = raw.write(head, 0, 'utf8');
+  at += raw.write(text.content, at, 'latin1');
+  at += raw.write(middle, at, 'latin1');
+  at += raw.write(html.content, at, 'latin1');
+  at += raw.write(tail, at, 'latin1');
+  if (at !== raw.length) throw new Error(`MIME source is ${at} bytes, expected ${raw.length}`);
+  return raw;
 }
