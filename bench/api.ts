@@ -4,8 +4,8 @@
  * contacts, then autocannon — in a process of its own — at 50 connections against
  * `GET /api/contacts?limit=50` with the key, and against the floor (a bare Fastify route doing one
  * `SELECT 1` through the same pool in the same server process), alternated floor, api, floor, api.
- * BENCH_PATH picks another authenticated GET (e.g. /api/auth/me). Prints requests/s, p99 and the CPU per request of the server process and of its PostgreSQL
- * backends. The load generator shares the machine's cores with the server and PostgreSQL.
+ * BENCH_PATH picks another authenticated GET (e.g. /api/auth/me). Prints requests/s, p99 and the CPU per request of the server process, of its PostgreSQL
+ * backends and of the load generator (its whole process, start-up included). The load generator shares the machine's cores with the server and PostgreSQL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -105,6 +105,14 @@ interface Run {
   requests: number;
   errors: number;
   non2xx: number;
+  /** CPU of the autocannon process over its whole run (µs per request), from this process's reaped children's times. */
+  generatorCpuPerReq: number;
+}
+
+/** utime + stime of this process's waited-for children in ms (/proc/self/stat cutime, cstime). */
+function childrenCpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
 function autocannon(url: string, headers: Record<string, string>, seconds: number): Promise<Run> {
@@ -112,13 +120,15 @@ function autocannon(url: string, headers: Record<string, string>, seconds: numbe
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
   args.push(url);
   return new Promise((resolve, reject) => {
+    const children0 = childrenCpuMs();
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`autocannon exited with ${code}`));
       const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p99: number; p50: number }; errors: number; non2xx: number; duration: number };
-      resolve({ reqPerS: r.requests.total / r.duration, p99: r.latency.p99, p50: r.latency.p50, requests: r.requests.total, errors: r.errors, non2xx: r.non2xx });
+      const generatorCpuPerReq = ((childrenCpuMs() - children0) * 1000) / Math.max(1, r.requests.total);
+      resolve({ reqPerS: r.requests.total / r.duration, p99: r.latency.p99, p50: r.latency.p50, requests: r.requests.total, errors: r.errors, non2xx: r.non2xx, generatorCpuPerReq });
     });
   });
 }
@@ -195,7 +205,7 @@ async function main(): Promise<void> {
         const load = os.loadavg()[0]!;
         const entry = { ...run, serverCpuPerReq: ((cpu1 - cpu0) * 1000) / run.requests, pgCpuPerReq: ((pg1 - pg0) * 1000) / run.requests, load };
         results[kind].push(entry);
-        process.stdout.write(`${kind.padEnd(5)} round ${round + 1}: ${run.reqPerS.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, errors ${run.errors}, non-2xx ${run.non2xx}, server CPU ${entry.serverCpuPerReq.toFixed(0)} µs/req (${(kernelShare * 100).toFixed(0)} % in the kernel), PostgreSQL CPU ${entry.pgCpuPerReq.toFixed(0)} µs/req, load ${load.toFixed(2)}\n`);
+        process.stdout.write(`${kind.padEnd(5)} round ${round + 1}: ${run.reqPerS.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, errors ${run.errors}, non-2xx ${run.non2xx}, server CPU ${entry.serverCpuPerReq.toFixed(0)} µs/req (${(kernelShare * 100).toFixed(0)} % in the kernel), PostgreSQL CPU ${entry.pgCpuPerReq.toFixed(0)} µs/req, load generator CPU ${run.generatorCpuPerReq.toFixed(0)} µs/req, load ${load.toFixed(2)}\n`);
         if (run.errors > 0 || run.non2xx > 0) throw new Error(`${kind}: ${run.errors} errors, ${run.non2xx} non-2xx answers`);
       }
     }
@@ -209,6 +219,7 @@ async function main(): Promise<void> {
     process.stdout.write(`BENCH api_read_share_of_floor ${(api.reqPerS / floor.reqPerS).toFixed(2)} ratio\n`);
     process.stdout.write(`BENCH api_read_server_cpu_per_req ${api.serverCpuPerReq.toFixed(0)} us\n`);
     process.stdout.write(`BENCH api_read_postgres_cpu_per_req ${api.pgCpuPerReq.toFixed(0)} us\n`);
+    process.stdout.write(`BENCH api_read_generator_cpu_per_req ${api.generatorCpuPerReq.toFixed(0)} us\n`);
     process.stdout.write(`BENCH api_floor_server_cpu_per_req ${floor.serverCpuPerReq.toFixed(0)} us\n`);
     process.stdout.write(`BENCH load_average_1m ${os.loadavg()[0]!.toFixed(2)} load\n`);
   } finally {
