@@ -53,7 +53,7 @@ function contactAnswer(row: Omit<ContactRow, 'last_activity_at' | 'created_at' |
     createdAt,
     updatedAt,
   };
-  if (row.score_inputs) contact.scoreBreakdown = explainScore(row.score_inputs);
+  if (row.score_inputs) contact.scoreBreakdown = explainScore(row.score_inputs, { jobTitle: row.job_title, status: row.status });
   return contact;
 }
 

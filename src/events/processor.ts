@@ -25,6 +25,7 @@ import type { Database, Queryable } from '../db/database.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
+import type { DueCheck } from '../platform/due-check.js';
 import { createWorkerLoop } from '../platform/worker-loop.js';
 import { isDerivedEvent, type LeadScoring } from '../scoring/scoring.js';
 import { reevaluateContacts, runDueWindowChecks } from '../segments/segments.js';
@@ -84,7 +85,16 @@ export interface EventProcessorDeps {
   scoring: LeadScoring;
   /** The application's whole event sink, read lazily (it is built around this processor's queue). */
   eventSink: () => EventSink;
+  /** The process's shared look for due work (src/platform/due-check.ts); without it, a look of its own every poll. */
+  dueCheck?: DueCheck;
 }
+
+/**
+ * name: pending-work — an unparked `event_work` row (queued, or a deferred recompute) or a due
+ * window check (segment_window_checks_due_idx): what `runBatch` would claim. Asked by `runBatch`
+ * itself and, in a worker process, by the due check.
+ */
+export const EVENTS_DUE = `EXISTS (SELECT 1 FROM event_work WHERE parked_at IS NULL) OR EXISTS (SELECT 1 FROM segment_window_checks WHERE due_at <= $1)`;
 
 export interface EventProcessor extends BackgroundWorker {
   /** Claims and applies one batch of queued events, then the due window checks; returns how many items it handled. */
@@ -213,7 +223,7 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
   }
 
   /**
-   * name: pending-work — one autocommit look at both queues before opening a transaction for
+   * One autocommit look at both queues (the parts of EVENTS_DUE) before opening a transaction for
    * either: after each batch the loop runs again until nothing is left, and most of those runs
    * (and every window-check run between edges) find nothing. A row committed after this look
    * NOTIFYs the loop, which runs again.
@@ -227,8 +237,16 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
     return (queued ? await processQueuedGuarded() : 0) + (due ? await processWindowChecks() : 0);
   }
 
-  // Woken at once by the producers' commits; the poll interval is the fallback.
-  const loop = createWorkerLoop({ name: 'event processor', db: deps.db, logger: deps.logger, channel: EVENT_WORK_CHANNEL, pollMs: deps.config.workerPollMs, runBatch });
+  // Woken at once by the producers' commits; the poll interval (the due check's look) is the fallback.
+  const loop = createWorkerLoop({
+    name: 'event processor',
+    db: deps.db,
+    logger: deps.logger,
+    channel: EVENT_WORK_CHANNEL,
+    pollMs: deps.config.workerPollMs,
+    runBatch,
+    ...(deps.dueCheck ? { due: { check: deps.dueCheck, condition: EVENTS_DUE } } : {}),
+  });
 
   return {
     name: 'event-processor',

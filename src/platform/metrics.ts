@@ -12,9 +12,15 @@ export interface Metrics {
   registry: Registry;
 }
 
-export function createMetrics(): Metrics {
+/**
+ * The registry, with the process defaults (CPU, memory, event-loop lag …) when `processDefaults`:
+ * only a process that serves `/metrics` (roles `api` and `all`) collects them. Their event-loop lag
+ * sampler wakes the process every 10 ms — about 4 ms of CPU per second in a worker that is
+ * otherwise idle (docs/benchmarks.md, `npm run bench:idle`), for figures nobody can read there.
+ */
+export function createMetrics(options: { processDefaults: boolean } = { processDefaults: true }): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  if (options.processDefaults) collectDefaultMetrics({ register: registry });
   return { registry };
 }
 

@@ -4,7 +4,7 @@ import { createTestApp, signUp, type Caller, type TestApp } from '../../test/hel
 import { engineOf } from '../../test/campaign-support.js';
 import { RulesReplyClassifier } from './classifier.js';
 import type { Engagement } from '../core/contact.js';
-import { bandOf, computeScore } from './scoring.js';
+import { bandOf, computeScore, createLeadScoring } from './scoring.js';
 
 describe('computeScore', () => {
   it('always sums its parts to the score, each part within its maximum', () => {
@@ -117,6 +117,39 @@ describe('lead scoring as events arrive', () => {
     expect(demoted.statusCode).toBe(200);
     expect((await contact(created.id)).score).toBe(94 - 10 - 7);
     expect((await crossings(created.id)).at(-1)).toEqual({ from: 'hot', to: 'warm', band: 'warm', score: 77, previousScore: 94, direction: 'down' });
+  });
+
+  it('writes a contact only when its score or last activity changes: a same-rank title is explained, not rewritten', async () => {
+    const created = (await t.app.inject({ method: 'POST', url: '/api/contacts', headers: a.bearer, payload: { email: 'rank@example.com', jobTitle: 'Buyer A', status: 'lead' } })).json();
+    await contact(created.id);
+    const version = async () => (await t.db.query<{ v: string }>('SELECT xmin::text AS v FROM contacts WHERE id = $1', [created.id])).rows[0]!.v;
+
+    // Another individual contributor's title: the same score, so the processor leaves the row alone.
+    expect((await t.app.inject({ method: 'PATCH', url: `/api/contacts/${created.id}`, headers: a.bearer, payload: { jobTitle: 'Buyer B' } })).statusCode).toBe(200);
+    const written = await version();
+    const same = await contact(created.id);
+    expect(await version()).toBe(written);
+    expect(same.score).toBe(3 + 5);
+    expect(same.scoreBreakdown.find((p) => p.part === 'role')?.explanation).toBe('Buyer B: individual contributor');
+    expect(same.scoreBreakdown.reduce((sum, p) => sum + p.points, 0)).toBe(same.score);
+
+    // A recomputation with nothing changed sends no UPDATE at all.
+    const sent: string[] = [];
+    const scoring = createLeadScoring(new RulesReplyClassifier());
+    const result = await t.db.transaction((tx) => scoring.recompute({ query: (sql, params) => (sent.push(sql), tx.query(sql, params)) }, a.workspaceId, [created.id]));
+    expect(result.recomputed).toEqual([created.id]);
+    expect(result.crossings).toEqual([]);
+    expect(sent.filter((sql) => /^\s*UPDATE contacts/.test(sql))).toEqual([]);
+    expect(await version()).toBe(written);
+
+    // A title of another rank changes the score: written, with the new title in the stored inputs.
+    expect((await t.app.inject({ method: 'PATCH', url: `/api/contacts/${created.id}`, headers: a.bearer, payload: { jobTitle: 'VP Sales' } })).statusCode).toBe(200);
+    const before = await version();
+    const raised = await contact(created.id);
+    expect(await version()).not.toBe(before);
+    expect(raised.score).toBe(9 + 5);
+    const stored = (await t.db.query<{ score_inputs: { jobTitle: string } }>('SELECT score_inputs FROM contacts WHERE id = $1', [created.id])).rows[0]!;
+    expect(stored.score_inputs.jobTitle).toBe('VP Sales');
   });
 
   it('counts track events as activity and intent, including events attributed later by identify', async () => {

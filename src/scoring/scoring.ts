@@ -5,8 +5,9 @@
  * (`explainScore`), so it always adds up to the stored score. The event processor
  * (`src/events/processor.ts`) hands it every stored event shortly after the producer committed:
  * it adds the batch's deltas to the contact's engagement counters (one upsert), recomputes the
- * touched contacts (one read, one update) and returns a `score_threshold_crossed` event for each
- * contact that changed band (cold < 60 ≤ warm < 80 ≤ hot), for the processor to record.
+ * touched contacts (one read, one update of those whose score or last activity changed) and returns
+ * a `score_threshold_crossed` event for each contact that changed band (cold < 60 ≤ warm < 80 ≤
+ * hot), for the processor to record.
  */
 import type { Queryable } from '../db/database.js';
 import type { Engagement, ScoreInputs } from '../core/contact.js';
@@ -65,9 +66,19 @@ export function scoreInputs(contact: { jobTitle: string | null; status: ContactS
   return { ...e, jobTitle: contact.jobTitle, status: contact.status, scoreAdjustment: contact.scoreAdjustment ?? 0 };
 }
 
-/** The explanation of a stored score, from the inputs stored with it. */
-export function explainScore(inputs: ScoreInputs): ScorePart[] {
-  return computeScore(inputs, inputs).breakdown;
+/**
+ * The explanation of a stored score, from the inputs stored with it. With the contact's `current`
+ * job title and status: those when they are worth the points of the stored ones — the processor
+ * does not rewrite a contact whose score did not change (`recompute`), so a new title of the same
+ * rank may not be in the stored inputs yet. The parts always add up to the stored score.
+ */
+export function explainScore(inputs: ScoreInputs, current?: { jobTitle: string | null; status: ContactStatus }): ScorePart[] {
+  let shown = inputs;
+  if (current && (current.jobTitle !== inputs.jobTitle || current.status !== inputs.status)) {
+    const samePoints = rolePart(current.jobTitle).points === rolePart(inputs.jobTitle).points && statusPart(current.status).points === statusPart(inputs.status).points;
+    if (samePoints) shown = { ...inputs, jobTitle: current.jobTitle, status: current.status };
+  }
+  return computeScore(shown, shown).breakdown;
 }
 
 /** The score alone (what the event processor stores), without writing the explanation. */
@@ -162,6 +173,9 @@ interface ScoreRow {
   status: ContactStatus;
   score: number;
   score_adjustment: number;
+  /** The contact's stored last activity (the engagement row's is `last_activity_at`). */
+  stored_activity_at: Date | null;
+  no_inputs: boolean;
   opens: number | null;
   clicks: number | null;
   replies: number | null;
@@ -240,7 +254,7 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
     if (contactIds.length === 0) return { crossings: [], recomputed: [], deferred: [] };
     const sorted = [...new Set(contactIds)].sort();
     const rows = await q.query<ScoreRow>(
-      `SELECT c.id, c.job_title, c.status, c.score, c.score_adjustment, e.last_activity_at, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
+      `SELECT c.id, c.job_title, c.status, c.score, c.score_adjustment, c.last_activity_at AS stored_activity_at, c.score_inputs IS NULL AS no_inputs, e.last_activity_at, e.opens, e.clicks, e.replies, e.activity, e.sentiment_sum, e.sentiment_count, e.max_intent, e.intent_reason
          FROM contacts c LEFT JOIN contact_engagement e ON e.contact_id = c.id
         WHERE c.workspace_id = $1 AND c.id = ANY($2::uuid[])
         ORDER BY c.id
@@ -268,6 +282,12 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
         },
       );
       const score = scoreOf(inputs);
+      // Only a real change is written: the score, or the last activity (lists filter and sort by
+      // it). Counters or a same-rank job title that move neither are not worth a new row version
+      // of a wide, much-indexed row (explainScore shows the current title; the counters catch up
+      // with the next change). A batch with nothing changed sends no statement.
+      const activityMoved = (row.stored_activity_at?.getTime() ?? null) !== (row.last_activity_at?.getTime() ?? null);
+      if (score === row.score && !activityMoved && !row.no_inputs) continue;
       updates.push({ id: row.id, score, inputs, last_activity_at: row.last_activity_at });
       const from = bandOf(row.score);
       const to = bandOf(score);
@@ -275,10 +295,10 @@ export function createLeadScoring(classifier: ReplyClassifier): LeadScoring {
         crossings.push({ contactId: row.id, type: 'system', name: 'score_threshold_crossed', properties: { from, to, band: to, score, previousScore: row.score, direction: score > row.score ? 'up' : 'down' } });
       }
     }
-    // name: update-scores — one statement for the batch, on the rows locked above. NO KEY UPDATE
-    // (not UPDATE) because rows that reference a contact by foreign key (enrollments, identities,
-    // segment members) take KEY SHARE locks on it when they are inserted.
-    await q.query(
+    // name: update-scores — one statement for the changed rows of the batch, locked above. NO KEY
+    // UPDATE (not UPDATE) because rows that reference a contact by foreign key (enrollments,
+    // identities, segment members) take KEY SHARE locks on it when they are inserted.
+    if (updates.length > 0) await q.query(
       `UPDATE contacts c SET score = u.score, score_inputs = u.inputs, last_activity_at = u.last_activity_at
          FROM jsonb_to_recordset($2::jsonb) AS u(id uuid, score int, inputs jsonb, last_activity_at timestamptz)
         WHERE c.workspace_id = $1 AND c.id = u.id
