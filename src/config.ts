@@ -57,6 +57,8 @@ export interface Config {
   /** Whether Guardian webhook channels may point at private, loopback or link-local hosts (GUARDIAN_WEBHOOK_ALLOW_PRIVATE_HOSTS). */
   readonly guardianWebhookAllowPrivateHosts: boolean;
   readonly workerPollMs: number;
+  /** How long the event processor waits after a wake-up before claiming, to claim bursts together (EVENT_GATHER_MS). */
+  readonly eventGatherMs: number;
   /** Enrollments the campaign engine claims per transaction. */
   readonly engineBatchSize: number;
   readonly shutdownTimeoutMs: number;
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     guardianSlackUrlPrefixes: Object.freeze(slackPrefixes(env)),
     guardianWebhookAllowPrivateHosts: oneOf(env, 'GUARDIAN_WEBHOOK_ALLOW_PRIVATE_HOSTS', ['true', 'false'] as const, 'false') === 'true',
     workerPollMs: int(env, 'WORKER_POLL_MS', 500, 10, 60_000),
+    eventGatherMs: int(env, 'EVENT_GATHER_MS', 20, 0, 1000),
     engineBatchSize: int(env, 'ENGINE_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 100, 600_000),
     rateLimits: Object.freeze({

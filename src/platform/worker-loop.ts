@@ -29,6 +29,12 @@ export interface WorkerLoopOptions {
    * something), asked every `pollMs`; without it the loop runs a batch every `pollMs`.
    */
   due?: { check: DueCheck; condition: string };
+  /**
+   * After a nap, how long to wait before the next batch, so that what producers commit meanwhile
+   * is claimed in one batch rather than one batch each (a batch's fixed cost outweighs its rows').
+   * Work waits this much longer when it trickles in; 0 (the default) runs at once.
+   */
+  gatherMs?: number;
 }
 
 export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
@@ -38,6 +44,7 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
   let woken = false;
   let unlisten: (() => Promise<void>) | null = null;
   let unwatch: (() => void) | null = null;
+  let endGather: (() => void) | null = null;
 
   /** Until a wake-up; with no due check, at most `ms`. */
   const nap = (ms: number) =>
@@ -55,6 +62,16 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
         resolve();
       }
       wake = done;
+    });
+  const gather = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        endGather = null;
+        resolve();
+      }
+      endGather = done;
     });
   const poke = () => {
     if (wake) wake();
@@ -80,6 +97,7 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
             options.logger.error({ err: error }, `${options.name} batch failed`);
           }
           if (running) await nap(options.pollMs);
+          if (running && options.gatherMs) await gather(options.gatherMs);
         }
       })();
     },
@@ -88,6 +106,7 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
       unwatch?.();
       unwatch = null;
       poke();
+      endGather?.();
       await loop;
       if (unlisten) await unlisten();
       unlisten = null;
