@@ -33,7 +33,6 @@ import { guardianHttpClient } from './guardian/http-client.js';
 import { createProcessMonitor, type ProcessMonitor } from './guardian/monitor.js';
 import { databaseCheck } from './health/health.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { createDueCheck } from './platform/due-check.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { createSentryReporter, type ErrorReporter } from './platform/sentry.js';
@@ -123,9 +122,6 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
   const workers: BackgroundWorker[] = [];
   const holder = new WorkHolder(db);
-  // The workers' polls, one statement for all of them: each is woken when its own condition holds
-  // (src/platform/due-check.ts); new work wakes them by NOTIFY.
-  const dueCheck = createDueCheck({ db, clock, logger });
 
   // Every stored event goes, in its producer's transaction, to the campaign engine (triggers,
   // waits, goals) and to the event processor's queue. The processor (a worker) then applies the
@@ -157,7 +153,6 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       publicUrl: config.publicUrl,
     },
     config.workerPollMs,
-    dueCheck,
   );
   const base: Omit<AppDeps, 'email'> = {
     config,
@@ -165,8 +160,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     clock,
     logger,
     eventSink,
-    // A worker serves no /metrics: no process metrics collected for nobody (platform/metrics.ts).
-    metrics: createMetrics({ processDefaults: config.role !== 'worker' }),
+    metrics: createMetrics(),
     healthChecks: [databaseCheck(db)],
     isShuttingDown: () => shuttingDown,
     dns,
@@ -178,21 +172,21 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.
   const deps: AppDeps = Object.assign(base, {
-    email: createEmailServices(base, { appSecret, personalize, holder, dueCheck, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }),
+    email: createEmailServices(base, { appSecret, personalize, holder, ...(overrides.emailProvider ? { provider: overrides.emailProvider } : {}), ...(overrides.emailHttp ? { http: overrides.emailHttp } : {}) }),
   });
   workers.push(deps.email.sender);
   circuitStates = () => deps.email.providers.circuitStates();
   deps.healthChecks.push(emailDeliveryCheck(db, clock, deps.email.providers, (now) => openCircuitProviders(db, now)), aiProviderCheck(db, clock, ai.settings));
   const campaignEngine = new CampaignEngine({ db, clock, logger, config, random: overrides.random ?? Math.random, eventSink: () => deps.eventSink }, { batchSize: config.engineBatchSize });
-  workers.push(createEngineWorker(campaignEngine, { db, logger, config, dueCheck }));
-  const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new ModelReplyClassifier({ service: ai.service, logger })), eventSink: () => deps.eventSink, dueCheck });
+  workers.push(createEngineWorker(campaignEngine, { db, logger, config }));
+  const eventProcessor = createEventProcessor({ db, clock, logger, config, scoring: createLeadScoring(new ModelReplyClassifier({ service: ai.service, logger })), eventSink: () => deps.eventSink });
   workers.push(eventProcessor);
-  const analyticsFolder = createAnalyticsFolder({ db, logger, dueCheck }, 1000);
+  const analyticsFolder = createAnalyticsFolder({ db, logger }, 1000);
   workers.push(analyticsFolder);
   const guardianEvaluator = new GuardianEvaluator({ db, clock, logger }, { intervalMs: config.guardianEvalIntervalMs });
-  workers.push(createEvaluatorWorker(guardianEvaluator, { db, logger, dueCheck }, Math.min(1000, config.guardianEvalIntervalMs)));
+  workers.push(createEvaluatorWorker(guardianEvaluator, { db, logger }, Math.min(1000, config.guardianEvalIntervalMs)));
   workers.push(guardianNotify.worker);
-  workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, holder, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs, dueCheck));
+  workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, holder, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs));
 
   return {
     deps,
@@ -207,7 +201,6 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     async close() {
       shuttingDown = true;
       await Promise.all(workers.map((worker) => worker.stop()));
-      await dueCheck.close();
       await processMonitor.stop();
       // After the workers finished what they held: anything still claimed becomes reclaimable.
       await holder.release();

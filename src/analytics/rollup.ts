@@ -7,7 +7,6 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import type { Logger } from '../platform/logger.js';
-import type { DueCheck } from '../platform/due-check.js';
 import { createWorkerLoop } from '../platform/worker-loop.js';
 
 /** Ledger rows moved per fold transaction. */
@@ -76,20 +75,9 @@ export interface AnalyticsFolder {
   drain(): Promise<void>;
 }
 
-/** name: foldDue — the folder's condition in the due check (src/platform/due-check.ts): the ledger is not empty. */
-export const FOLD_DUE = `EXISTS (SELECT 1 FROM analytics_delta)`;
-
-export function createAnalyticsFolder(deps: { db: Database; logger: Logger; dueCheck?: DueCheck }, intervalMs: number): AnalyticsFolder {
+export function createAnalyticsFolder(deps: { db: Database; logger: Logger }, intervalMs: number): AnalyticsFolder {
   const runBatch = () => foldAnalytics(deps.db);
-  const loop = createWorkerLoop({
-    name: 'analytics folder',
-    db: deps.db,
-    logger: deps.logger,
-    channel: FOLD_CHANNEL,
-    pollMs: intervalMs,
-    runBatch,
-    ...(deps.dueCheck ? { due: { check: deps.dueCheck, condition: FOLD_DUE } } : {}),
-  });
+  const loop = createWorkerLoop({ name: 'analytics folder', db: deps.db, logger: deps.logger, channel: FOLD_CHANNEL, pollMs: intervalMs, runBatch });
   return {
     name: 'analytics-folder',
     start: () => loop.start(),

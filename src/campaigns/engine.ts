@@ -22,7 +22,6 @@ import { RenderError } from '../email/render.js';
 import type { BackgroundWorker } from '../init.js';
 import { backoffDelay } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
-import type { DueCheck } from '../platform/due-check.js';
 import { createWorkerLoop } from '../platform/worker-loop.js';
 import { compileDefinition, type CampaignDefinition, type CompiledDefinition } from './definition.js';
 import { runEnrollment, type StepRunner } from './engine-interpreter.js';
@@ -283,32 +282,11 @@ export class CampaignEngine {
 }
 
 /**
- * name: engineDue — the engine's condition in the process's due check (src/platform/due-check.ts):
- * what `runBatch` would claim — a due enrollment of an active campaign (enrollments_due_idx), a
- * due broadcast of an active campaign's current version (campaign_broadcasts_due_idx), a due A/B
- * look (split_tests_due_idx). Paused campaigns' due rows do not count: the claim passes them over.
+ * Runs the engine in the background: wakes on NOTIFY (new or resumed enrollments) and polls every
+ * `workerPollMs` for waits that came due. `stop()` lets the batch in hand finish.
  */
-export const ENGINE_DUE = `EXISTS (SELECT 1 FROM enrollments e WHERE e.status = 'active' AND e.next_run_at <= $1
-                 AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = e.campaign_id AND c.status = 'active'))
-  OR EXISTS (SELECT 1 FROM campaign_broadcasts b JOIN campaigns c ON c.id = b.campaign_id AND c.status = 'active' AND c.current_version = b.version
-              WHERE b.status = 'scheduled' AND b.run_at <= $1)
-  OR EXISTS (SELECT 1 FROM split_tests WHERE status = 'running' AND next_check_at <= $1)`;
-
-/**
- * Runs the engine in the background: wakes on NOTIFY (new or resumed enrollments) and, for waits
- * that came due, every `workerPollMs` — through the process's due check when given (a batch only
- * when `ENGINE_DUE` holds), else a batch every interval. `stop()` lets the batch in hand finish.
- */
-export function createEngineWorker(engine: CampaignEngine, deps: { db: Database; logger: Logger; config: Config; dueCheck?: DueCheck }): BackgroundWorker & { engine: CampaignEngine } {
-  const loop = createWorkerLoop({
-    name: 'campaign engine',
-    db: deps.db,
-    logger: deps.logger,
-    channel: ENROLLMENTS_CHANNEL,
-    pollMs: deps.config.workerPollMs,
-    runBatch: () => engine.runBatch(),
-    ...(deps.dueCheck ? { due: { check: deps.dueCheck, condition: ENGINE_DUE } } : {}),
-  });
+export function createEngineWorker(engine: CampaignEngine, deps: { db: Database; logger: Logger; config: Config }): BackgroundWorker & { engine: CampaignEngine } {
+  const loop = createWorkerLoop({ name: 'campaign engine', db: deps.db, logger: deps.logger, channel: ENROLLMENTS_CHANNEL, pollMs: deps.config.workerPollMs, runBatch: () => engine.runBatch() });
 
   return {
     name: 'campaign-engine',

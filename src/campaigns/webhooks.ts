@@ -19,7 +19,6 @@ import type { Database } from '../db/database.js';
 import { holderIsDead, type WorkHolder } from '../db/holder.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
-import type { DueCheck } from '../platform/due-check.js';
 import type { Logger } from '../platform/logger.js';
 import { backoffDelay } from '../platform/backoff.js';
 
@@ -207,26 +206,11 @@ export async function deliverDueWebhooks(deps: WebhookDeliveryDeps, limit = 20):
   return claimed.rows.length;
 }
 
-/**
- * name: webhooksDue — the worker's condition in the due check (src/platform/due-check.ts): a row
- * the claim above would take (campaign_webhooks_due_idx, the same predicate) or a row a dead holder
- * has (campaign_webhooks_holder_idx), what reclaimDeadWebhookHolders releases.
- */
-export const WEBHOOKS_DUE = `EXISTS (SELECT 1 FROM campaign_webhooks WHERE status = 'queued' AND next_attempt_at <= $1 AND holder_id IS NULL AND (locked_until IS NULL OR locked_until <= $1))
-  OR EXISTS (SELECT 1 FROM campaign_webhooks c WHERE c.holder_id IS NOT NULL AND ${holderIsDead('c.holder_id')})`;
-
-/**
- * Reclaims and delivers a batch, then waits `pollMs` — or, with the process's due check, until its
- * look finds WEBHOOKS_DUE (asked every `pollMs`).
- */
-export function createWebhookWorker(deps: WebhookDeliveryDeps, pollMs: number, dueCheck?: DueCheck): BackgroundWorker & { runDue(): Promise<number> } {
+export function createWebhookWorker(deps: WebhookDeliveryDeps, pollMs: number): BackgroundWorker & { runDue(): Promise<number> } {
   let running = false;
   let loop: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let wake: (() => void) | null = null;
-  /** The look found work while a batch was running: go again at once. */
-  let woken = false;
-  let unwatch: (() => void) | null = null;
   const runDue = async () => {
     await reclaimDeadWebhookHolders(deps);
     let total = 0;
@@ -242,16 +226,6 @@ export function createWebhookWorker(deps: WebhookDeliveryDeps, pollMs: number, d
     start() {
       if (running) return;
       running = true;
-      unwatch =
-        dueCheck?.watch({
-          name: 'campaign webhooks',
-          condition: WEBHOOKS_DUE,
-          everyMs: pollMs,
-          wake: () => {
-            if (wake) wake();
-            else woken = true;
-          },
-        }) ?? null;
       loop = (async () => {
         while (running) {
           try {
@@ -262,26 +236,15 @@ export function createWebhookWorker(deps: WebhookDeliveryDeps, pollMs: number, d
             deps.logger.error({ err: error }, 'webhook delivery failed');
           }
           if (!running) break;
-          if (woken) {
-            woken = false;
-            continue;
-          }
           await new Promise<void>((resolve) => {
-            wake = () => {
-              wake = null;
-              if (timer) clearTimeout(timer);
-              timer = null;
-              resolve();
-            };
-            if (!dueCheck) timer = setTimeout(wake, pollMs);
+            wake = resolve;
+            timer = setTimeout(resolve, pollMs);
           });
         }
       })();
     },
     async stop() {
       running = false;
-      unwatch?.();
-      unwatch = null;
       if (timer) clearTimeout(timer);
       wake?.();
       await loop;

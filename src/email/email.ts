@@ -32,8 +32,6 @@ export interface EmailServiceOptions {
   http?: HttpClient;
   /** Campaign email personalization at send time (src/ai/variants.ts). */
   personalize?: EmailSenderOptions['personalize'];
-  /** The process's shared look for due work (src/platform/due-check.ts). */
-  dueCheck?: EmailSenderOptions['dueCheck'];
 }
 
 /** SMTP when SMTP_URL is set, otherwise the dev inbox. */
@@ -58,7 +56,6 @@ export function createEmailServices(deps: Omit<AppDeps, 'email'>, options: Email
     publicUrl: deps.config.publicUrl,
     pollMs: deps.config.workerPollMs,
     ...(options.personalize ? { personalize: options.personalize } : {}),
-    ...(options.dueCheck ? { dueCheck: options.dueCheck } : {}),
   });
   return { signer, sender, providers, http, snsCertificates: new Map(), engagement: new EngagementRecorder(deps.db, () => deps.eventSink) };
 }

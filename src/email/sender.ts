@@ -24,11 +24,10 @@
 import { randomUUID } from 'node:crypto';
 import { backoffDelay } from '../platform/backoff.js';
 import type { Database, Queryable } from '../db/database.js';
-import { holderIsDead, type WorkHolder } from '../db/holder.js';
+import type { WorkHolder } from '../db/holder.js';
 import type { EventSink } from '../core/events.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
-import type { DueCheck } from '../platform/due-check.js';
 import type { Logger } from '../platform/logger.js';
 import { addTracking, unsubscribeHeaders, type LinkSigner } from './links.js';
 import { MESSAGES_CHANNEL } from './outbox.js';
@@ -65,11 +64,6 @@ export interface EmailSenderOptions {
    */
   leaseMs?: number;
   pollMs?: number;
-  /**
-   * The process's shared look for due work (src/platform/due-check.ts): with it, idle lanes wait
-   * for a NOTIFY or for the look to find `SENDER_DUE`, instead of claiming every `pollMs`.
-   */
-  dueCheck?: DueCheck;
   /** How often dead holders' messages are looked for (reclaim.ts). */
   reclaimEveryMs?: number;
   maxAttempts?: number;
@@ -105,16 +99,6 @@ interface ClaimedMessage {
   ai_outcome: string | null;
 }
 
-/**
- * name: senderDue — the sender's condition in the due check (src/platform/due-check.ts): a message
- * the claim below would take (messages_due_idx, the same predicate), or a 'sending' message of a
- * dead holder for reclaim.ts (messages_sending_holder_idx, as its LOCK_SQL looks for them).
- */
-export const SENDER_DUE = `EXISTS (SELECT 1 FROM messages WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1
-                 AND (status = 'queued' OR (holder_id IS NULL AND locked_until <= $1)))
-  OR EXISTS (SELECT 1 FROM (SELECT DISTINCT holder_id AS holder FROM messages WHERE status = 'sending' AND holder_id IS NOT NULL) h
-              WHERE ${holderIsDead('h.holder')})`;
-
 /** Sources whose emails are marketing: they get tracking and unsubscribe headers. */
 const MARKETING_SOURCES = new Set(['campaign', 'broadcast']);
 
@@ -137,7 +121,6 @@ export class EmailSender implements BackgroundWorker {
   private readonly waiters = new Set<() => void>();
   private pendingWake = false;
   private unlisten: (() => Promise<void>) | null = null;
-  private unwatch: (() => void) | null = null;
 
   constructor(private readonly options: EmailSenderOptions) {
     this.batchSize = options.batchSize ?? 200;
@@ -166,14 +149,11 @@ export class EmailSender implements BackgroundWorker {
         this.unlisten = unlisten;
       })
       .catch((error: unknown) => this.options.logger.warn({ err: error }, 'email sender cannot LISTEN; polling only'));
-    this.unwatch = this.options.dueCheck?.watch({ name: this.name, condition: SENDER_DUE, everyMs: this.pollMs, wake: () => this.notify() }) ?? null;
     this.loops = Array.from({ length: this.lanes }, () => listening.then(() => this.lane()));
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.unwatch?.();
-    this.unwatch = null;
     this.notify();
     await Promise.all(this.loops);
     this.loops = [];
@@ -216,12 +196,11 @@ export class EmailSender implements BackgroundWorker {
       }
       await new Promise<void>((resolve) => {
         const wake = () => {
-          if (timer) clearTimeout(timer);
+          clearTimeout(timer);
           this.waiters.delete(wake);
           resolve();
         };
-        // With the due check, its look is the poll.
-        const timer = this.options.dueCheck ? undefined : setTimeout(wake, this.pollMs);
+        const timer = setTimeout(wake, this.pollMs);
         this.waiters.add(wake);
       });
     }

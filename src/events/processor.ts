@@ -25,7 +25,6 @@ import type { Database, Queryable } from '../db/database.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
-import type { DueCheck } from '../platform/due-check.js';
 import { createWorkerLoop } from '../platform/worker-loop.js';
 import { isDerivedEvent, type LeadScoring } from '../scoring/scoring.js';
 import { reevaluateContacts, runDueWindowChecks } from '../segments/segments.js';
@@ -85,16 +84,7 @@ export interface EventProcessorDeps {
   scoring: LeadScoring;
   /** The application's whole event sink, read lazily (it is built around this processor's queue). */
   eventSink: () => EventSink;
-  /** The process's shared look for due work (src/platform/due-check.ts); without it, a look of its own every poll. */
-  dueCheck?: DueCheck;
 }
-
-/**
- * name: pending-work — an unparked `event_work` row (queued, or a deferred recompute) or a due
- * window check (segment_window_checks_due_idx): what `runBatch` would claim. Asked by `runBatch`
- * itself and, in a worker process, by the due check.
- */
-export const EVENTS_DUE = `EXISTS (SELECT 1 FROM event_work WHERE parked_at IS NULL) OR EXISTS (SELECT 1 FROM segment_window_checks WHERE due_at <= $1)`;
 
 export interface EventProcessor extends BackgroundWorker {
   /** Claims and applies one batch of queued events, then the due window checks; returns how many items it handled. */
@@ -223,7 +213,7 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
   }
 
   /**
-   * One autocommit look at both queues (the parts of EVENTS_DUE) before opening a transaction for
+   * name: pending-work — one autocommit look at both queues before opening a transaction for
    * either: after each batch the loop runs again until nothing is left, and most of those runs
    * (and every window-check run between edges) find nothing. A row committed after this look
    * NOTIFYs the loop, which runs again.
@@ -237,7 +227,7 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
     return (queued ? await processQueuedGuarded() : 0) + (due ? await processWindowChecks() : 0);
   }
 
-  // Woken at once by the producers' commits; the poll interval (the due check's look) is the fallback.
+  // Woken at once by the producers' commits; the poll interval is the fallback.
   const loop = createWorkerLoop({
     name: 'event processor',
     db: deps.db,
@@ -248,7 +238,6 @@ export function createEventProcessor(deps: EventProcessorDeps): EventProcessor {
     // segments, the sink) cost about the same for one event as for fifty.
     gatherMs: deps.config.eventGatherMs,
     runBatch,
-    ...(deps.dueCheck ? { due: { check: deps.dueCheck, condition: EVENTS_DUE } } : {}),
   });
 
   return {

@@ -29,7 +29,6 @@ import type { Database, Queryable } from '../db/database.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
-import type { DueCheck } from '../platform/due-check.js';
 import { createWorkerLoop } from '../platform/worker-loop.js';
 import { floorHour, ROLLUP_DELAY_MS, rollUpSends } from './rollup.js';
 import { isSignalKey, type SignalKey } from './signal-catalog.schemas.js';
@@ -232,15 +231,8 @@ export class GuardianEvaluator {
   }
 }
 
-/**
- * name: evaluatorDue — the evaluator's condition in the due check (src/platform/due-check.ts): a
- * due rule (guardian_rule_state_due_idx), what the claim takes. The send rollup runs with the
- * batch: it only serves the rules' readings.
- */
-export const EVALUATOR_DUE = `EXISTS (SELECT 1 FROM guardian_rule_state s WHERE s.enabled AND s.next_eval_at <= $1)`;
-
-/** The evaluator as a background worker: a batch whenever rules are due, looked for every `pollMs`. */
-export function createEvaluatorWorker(evaluator: GuardianEvaluator, deps: { db: Database; logger: Logger; dueCheck?: DueCheck }, pollMs: number): BackgroundWorker {
+/** The evaluator as a background worker: a batch whenever rules are due, else a nap of `pollMs`. */
+export function createEvaluatorWorker(evaluator: GuardianEvaluator, deps: { db: Database; logger: Logger }, pollMs: number): BackgroundWorker {
   const loop = createWorkerLoop({
     name: 'guardian evaluator',
     db: deps.db,
@@ -252,7 +244,6 @@ export function createEvaluatorWorker(evaluator: GuardianEvaluator, deps: { db: 
       const outcome = await evaluator.runBatch();
       return outcome.evaluated + outcome.failed;
     },
-    ...(deps.dueCheck ? { due: { check: deps.dueCheck, condition: EVALUATOR_DUE } } : {}),
   });
   return { name: 'guardian_evaluator', start: () => loop.start(), stop: () => loop.stop() };
 }

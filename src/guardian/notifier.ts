@@ -4,9 +4,7 @@
  * out into deliveries, make due digests, deliver due deliveries on a few concurrent lanes; woken by
  * NOTIFY (fan-out and the evaluator notify at commit) or the poll.
  */
-import { holderIsDead } from '../db/holder.js';
 import type { BackgroundWorker } from '../init.js';
-import type { DueCheck } from '../platform/due-check.js';
 import { createWorkerLoop } from '../platform/worker-loop.js';
 import { getChannelRow, type ChannelDeps } from './channels.js';
 import { deliverDue, deliverNow, reclaimDeadNotifierHolders, type DeliveryDeps } from './delivery.js';
@@ -48,18 +46,7 @@ export interface GuardianNotifier {
   testSend(workspaceId: string, channelId: string): Promise<TestSendView>;
 }
 
-/**
- * name: notifierDue — the notifier's condition in the due check (src/platform/due-check.ts): an
- * outbox event to fan out (guardian_alert_events_outbox_idx), a due delivery
- * (guardian_deliveries_due_idx), a due digest (guardian_channels_digest_due_idx), or a delivery a
- * dead process holds (guardian_deliveries_held_idx) — what a batch would take.
- */
-export const NOTIFIER_DUE = `EXISTS (SELECT 1 FROM guardian_alert_events e WHERE e.fan_out AND e.fanned_out_at IS NULL)
-  OR EXISTS (SELECT 1 FROM guardian_deliveries WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $1)
-  OR EXISTS (SELECT 1 FROM guardian_channels WHERE next_digest_at IS NOT NULL AND next_digest_at <= $1)
-  OR EXISTS (SELECT 1 FROM guardian_deliveries g WHERE g.holder_id IS NOT NULL AND g.status = 'sending' AND ${holderIsDead('g.holder_id')})`;
-
-export function createGuardianNotifier(deps: NotifierDeps, pollMs: number, dueCheck?: DueCheck): GuardianNotifier {
+export function createGuardianNotifier(deps: NotifierDeps, pollMs: number): GuardianNotifier {
   // Dead holders and due digests are looked for once a second, not between every two batches.
   let lastHousekeeping = 0;
   const batch = async (): Promise<number> => {
@@ -76,15 +63,7 @@ export function createGuardianNotifier(deps: NotifierDeps, pollMs: number, dueCh
     const delivered = await deliverOnLanes(deps);
     return released + fanned + digests + delivered;
   };
-  const loop = createWorkerLoop({
-    name: 'guardian-notifier',
-    db: deps.db,
-    logger: deps.logger,
-    channel: GUARDIAN_DELIVERY_CHANNEL,
-    pollMs,
-    runBatch: batch,
-    ...(dueCheck ? { due: { check: dueCheck, condition: NOTIFIER_DUE } } : {}),
-  });
+  const loop = createWorkerLoop({ name: 'guardian-notifier', db: deps.db, logger: deps.logger, channel: GUARDIAN_DELIVERY_CHANNEL, pollMs, runBatch: batch });
   return {
     deps,
     worker: { name: 'guardian-notifier', start: () => loop.start(), stop: () => loop.stop() },

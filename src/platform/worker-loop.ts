@@ -1,13 +1,10 @@
 /**
  * The loop every background worker runs: work batch after batch while there is work, then nap
  * until a NOTIFY on its channel (delivered at the producer's commit) or the poll interval,
- * whichever comes first. With a due check (due-check.ts), the poll is the process's one shared
- * look, which wakes the loop only when its condition holds, instead of a batch of its own every
- * interval. A failed batch is logged and retried after a nap (its transaction rolled back, so its
- * rows are still there). `stop()` lets the batch in hand finish.
+ * whichever comes first. A failed batch is logged and retried after a nap (its transaction rolled
+ * back, so its rows are still there). `stop()` lets the batch in hand finish.
  */
 import type { Database } from '../db/database.js';
-import type { DueCheck } from './due-check.js';
 import type { Logger } from './logger.js';
 
 export interface WorkerLoop {
@@ -25,11 +22,6 @@ export interface WorkerLoopOptions {
   /** Runs one batch; returns how many items it handled (0 makes the loop nap). */
   runBatch(): Promise<number>;
   /**
-   * The shared look and this loop's condition (SQL, `$1` = now: true whenever `runBatch` would find
-   * something), asked every `pollMs`; without it the loop runs a batch every `pollMs`.
-   */
-  due?: { check: DueCheck; condition: string };
-  /**
    * After a nap, how long to wait before the next batch, so that what producers commit meanwhile
    * is claimed in one batch rather than one batch each (a batch's fixed cost outweighs its rows').
    * Work waits this much longer when it trickles in; 0 (the default) runs at once.
@@ -43,10 +35,8 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
   let wake: (() => void) | null = null;
   let woken = false;
   let unlisten: (() => Promise<void>) | null = null;
-  let unwatch: (() => void) | null = null;
   let endGather: (() => void) | null = null;
 
-  /** Until a wake-up; with no due check, at most `ms`. */
   const nap = (ms: number) =>
     new Promise<void>((resolve) => {
       if (woken) {
@@ -54,9 +44,9 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
         resolve();
         return;
       }
-      const timer = options.due ? undefined : setTimeout(done, ms);
+      const timer = setTimeout(done, ms);
       function done() {
-        if (timer) clearTimeout(timer);
+        clearTimeout(timer);
         wake = null;
         woken = false;
         resolve();
@@ -88,7 +78,6 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
         } catch (error) {
           options.logger.warn({ err: error }, `${options.name} could not LISTEN; polling only`);
         }
-        if (options.due && running) unwatch = options.due.check.watch({ name: options.name, condition: options.due.condition, everyMs: options.pollMs, wake: poke });
         while (running) {
           try {
             // One batch at a time, so stop() waits for the batch in hand only.
@@ -103,8 +92,6 @@ export function createWorkerLoop(options: WorkerLoopOptions): WorkerLoop {
     },
     async stop() {
       running = false;
-      unwatch?.();
-      unwatch = null;
       poke();
       endGather?.();
       await loop;
