@@ -3,9 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createPgliteDatabase } from '../src/db/database.js';
 import { databaseCheck } from '../src/health/health.js';
-import { createRuntime } from '../src/init.js';
 import { createLogger } from '../src/platform/logger.js';
-import { createTestApp, signUp, testConfig, type TestApp } from './helpers.js';
+import { createTestApp, signUp, type TestApp } from './helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -159,19 +158,6 @@ describe('metrics', () => {
     expect(r.headers['content-type']).toContain('text/plain');
     expect(r.body).toMatch(/http_requests_total\{method="GET",route="\/health\/live",status="200"\} \d+/);
     expect(r.body).toContain('process_resident_memory_bytes');
-  });
-
-  it('a worker process, which serves no /metrics, collects no process metrics (their event-loop sampler wakes it every 10 ms)', async () => {
-    expect(await t.runtime.deps.metrics.registry.metrics()).toContain('nodejs_eventloop_lag_seconds');
-    // UNITE_ROLE=worker needs a PostgreSQL URL; the runtime uses the test's own database either way.
-    const worker = await createRuntime(testConfig({ UNITE_ROLE: 'worker', DATABASE_URL: t.testDb.url ?? 'postgres://unused@127.0.0.1/unused' }), { db: t.db, logger: createLogger('silent') });
-    try {
-      const text = await worker.deps.metrics.registry.metrics();
-      expect(text).not.toContain('nodejs_eventloop_lag_seconds');
-      expect(text).not.toContain('process_cpu_user_seconds_total');
-    } finally {
-      await worker.close();
-    }
   });
 
   it('with METRICS_TOKEN, /metrics needs it as a Bearer token, which also shows /health/deep details', async () => {

@@ -12,15 +12,9 @@ export interface Metrics {
   registry: Registry;
 }
 
-/**
- * The registry, with the process defaults (CPU, memory, event-loop lag …) when `processDefaults`:
- * only a process that serves `/metrics` (roles `api` and `all`) collects them. Their event-loop lag
- * sampler wakes the process every 10 ms — about 4 ms of CPU per second in a worker that is
- * otherwise idle (docs/benchmarks.md, `npm run bench:idle`), for figures nobody can read there.
- */
-export function createMetrics(options: { processDefaults: boolean } = { processDefaults: true }): Metrics {
+export function createMetrics(): Metrics {
   const registry = new Registry();
-  if (options.processDefaults) collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry });
   return { registry };
 }
 
