@@ -230,6 +230,19 @@ describe('analytics from a campaign the engine and sender ran', () => {
     await checkAll();
   });
 
+  it('counts each sent email once without keeping a first-time row per email (its event is unique by key)', async () => {
+    const firsts = await t.db.query<{ metric: string; n: number }>(`SELECT metric, count(*)::int AS n FROM analytics_message_firsts WHERE workspace_id = $1 GROUP BY 1`, [caller.workspaceId]);
+    const byMetric = Object.fromEntries(firsts.rows.map((r) => [r.metric, r.n]));
+    expect(byMetric.sent).toBeUndefined();
+    // Opens still go through the first-time rows: an email opened twice counted once (checkAll).
+    expect(byMetric.opened).toBeGreaterThan(0);
+    const sent = await messages();
+    // The same sent event recorded again (a reclaim racing the outcome) is refused by its key.
+    await recordEvents(t.db, t.runtime.deps.eventSink, caller.workspaceId, [{ contactId: sent[0]!.contact_id, type: 'email', name: 'sent', properties: { messageId: sent[0]!.id }, messageId: `email:sent:${sent[0]!.id}` }], clock.now());
+    const o = await get<OverviewView>('/api/analytics/overview?from=2027-01-03&to=2027-01-06');
+    expect(o.totals.sent).toBe(12);
+  });
+
   it('matches them again after the ledger is folded, and a new open counts at once', async () => {
     await t.runtime.analyticsFolder.drain();
     const pending = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM analytics_delta');
