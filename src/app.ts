@@ -33,6 +33,7 @@ import { guardianNotifyRoutes } from './guardian/notify.routes.js';
 import type { HealthCheck } from './health/health.js';
 import { isOperator, registerAuth } from './http/auth.js';
 import type { ApiKeyCache } from './identity/api-key-cache.js';
+import type { SessionCache } from './identity/session-cache.js';
 import { AppError, type ErrorBody } from './http/errors.js';
 import { registerBodyDrain } from './http/body-drain.js';
 import { registerJsonBodyParser } from './http/json-body.js';
@@ -81,6 +82,8 @@ export interface AppDeps {
   dns: DnsResolver;
   /** Resolved API keys of this process, dropped when revoked (src/identity/api-key-cache.ts); listening once the app is built. */
   apiKeys: ApiKeyCache;
+  /** Resolved session cookies of this process, dropped when they change (src/identity/session-cache.ts); listening once the app is built. */
+  sessions: SessionCache;
   /** Shared rate-limit counters across processes (REDIS_URL); absent: counted in this process. */
   redis?: Redis;
 }
@@ -228,8 +231,9 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   });
   // Resolved API keys stay in this process until revoked (NOTIFY) or a minute old.
   await deps.apiKeys.start(deps.db);
-  app.addHook('onClose', () => deps.apiKeys.stop());
-  const authDeps = { db: deps.db, clock: deps.clock, config, apiKeys: deps.apiKeys };
+  await deps.sessions.start(deps.db);
+  app.addHook('onClose', () => Promise.all([deps.apiKeys.stop(), deps.sessions.stop()]).then(() => undefined));
+  const authDeps = { db: deps.db, clock: deps.clock, config, apiKeys: deps.apiKeys, sessions: deps.sessions };
   healthRoutes(typed(app), { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, authDeps) });
   trackingRoutes(typed(app), deps);
   await app.register(async (scope) => emailPublicRoutes(scope, deps));

@@ -10,6 +10,7 @@ import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { ApiKeyCache } from './identity/api-key-cache.js';
+import { SessionCache } from './identity/session-cache.js';
 import { WorkHolder } from './db/holder.js';
 import { migrate } from './db/migrate.js';
 import { combineEventSinks, type EventSink } from './core/events.js';
@@ -168,6 +169,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     processMonitor,
     guardianNotify,
     apiKeys: new ApiKeyCache(),
+    sessions: new SessionCache(),
     ...(redis ? { redis } : {}),
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Actor } from '../identity/audit.js';
 import type { ApiKeyCache } from '../identity/api-key-cache.js';
+import type { SessionCache } from '../identity/session-cache.js';
 import { resolveApiKey, resolveSession } from '../identity/identity.js';
 import { can, type Permission, type Role } from '../identity/permissions.js';
 import { safeEqual } from '../identity/tokens.js';
@@ -75,12 +76,13 @@ function allowedOrigin(config: Config, request: FastifyRequest, origin: string):
  * Whether the caller may see operator details (/health/deep): the METRICS_TOKEN as a Bearer token,
  * or an API key or session of an owner or admin. Outside the `/api` scope, so no CSRF (GET only).
  */
-/** What authentication needs: the database, the clock, the config and this process's API-key cache (if any). */
+/** What authentication needs: the database, the clock, the config and this process's API-key and session caches (if any). */
 export interface AuthDeps {
   db: Database;
   clock: Clock;
   config: Config;
   apiKeys?: ApiKeyCache | undefined;
+  sessions?: SessionCache | undefined;
 }
 
 export async function isOperator(request: FastifyRequest, deps: AuthDeps): Promise<boolean> {
@@ -92,7 +94,7 @@ export async function isOperator(request: FastifyRequest, deps: AuthDeps): Promi
     return key !== null && (key.role === 'owner' || key.role === 'admin');
   }
   const token = request.cookies[SESSION_COOKIE];
-  const session = token ? await resolveSession(deps.db, deps.clock, token) : null;
+  const session = token ? await resolveSession(deps.db, deps.clock, token, deps.sessions) : null;
   return session !== null && (session.role === 'owner' || session.role === 'admin');
 }
 
@@ -118,7 +120,7 @@ export function registerAuth(scope: FastifyInstance, deps: AuthDeps): void {
     } else {
       const token = request.cookies[SESSION_COOKIE];
       if (!token) throw new AppError('UNAUTHENTICATED', 'Sign in or send an API key');
-      const session = await resolveSession(deps.db, deps.clock, token);
+      const session = await resolveSession(deps.db, deps.clock, token, deps.sessions);
       if (!session) throw new AppError('UNAUTHENTICATED', 'The session has expired; sign in again');
       if (UNSAFE.has(request.method)) {
         const origin = request.headers.origin;

@@ -80,7 +80,7 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
 
   app.post('/auth/logout', { config: { permission: 'authenticated' }, schema: { tags: ['auth'], response: { 204: NoContent, ...apiErrors() } } }, async (request, reply) => {
     const auth = authOf(request);
-    if (auth.sessionToken) await logOut(db, auth.sessionToken);
+    if (auth.sessionToken) await logOut(db, auth.sessionToken, deps.sessions);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     reply.clearCookie(CSRF_COOKIE, { path: '/' });
     return reply.code(204).send(null);
@@ -109,6 +109,9 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
       const auth = authOf(request);
       if (!auth.sessionToken || !auth.userId) throw new AppError('FORBIDDEN', 'API keys are bound to one workspace');
       await switchWorkspace(db, auth.sessionToken, auth.userId, request.body.workspaceId);
+      // This process at once (the caller's next request must see the new workspace); the others
+      // when PostgreSQL's notification reaches them (migration 127).
+      deps.sessions.drop(auth.userId);
       return reply.code(204).send(null);
     },
   );
@@ -144,11 +147,16 @@ export function identityRoutes(app: ApiInstance, deps: AppDeps): void {
   app.patch(
     '/members/:userId',
     { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, body: MemberRoleBody, response: { 200: Member, ...apiErrors(400, 404, 409) } } },
-    async (request) => changeMemberRole(deps, authOf(request).workspaceId, actorOf(request), request.params.userId, request.body.role),
+    async (request) => {
+      const member = await changeMemberRole(deps, authOf(request).workspaceId, actorOf(request), request.params.userId, request.body.role);
+      deps.sessions.drop(request.params.userId);
+      return member;
+    },
   );
 
   app.delete('/members/:userId', { config: { permission: 'members:write' }, schema: { tags: ['members'], params: UserParams, response: { 204: NoContent, ...apiErrors(400, 404, 409) } } }, async (request, reply) => {
     await removeMember(deps, authOf(request).workspaceId, actorOf(request), request.params.userId);
+    deps.sessions.drop(request.params.userId);
     return reply.code(204).send(null);
   });
 

@@ -8,6 +8,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { ApiKeyCache } from './api-key-cache.js';
+import type { SessionCache } from './session-cache.js';
 import { recordAudit, type Actor } from './audit.js';
 import { clearLoginAttempts, countLoginAttempt, isKnownDevice, rememberDevice } from './login-throttle.js';
 import type { Role } from './permissions.js';
@@ -153,8 +154,10 @@ async function firstWorkspaceOf(q: Queryable, userId: string): Promise<string> {
   return workspaceId;
 }
 
-export async function logOut(q: Queryable, token: string): Promise<void> {
+export async function logOut(q: Queryable, token: string, cache?: SessionCache): Promise<void> {
   await q.query('DELETE FROM sessions WHERE token_hash = $1', [sha256(token)]);
+  // This process at once; the others when PostgreSQL's notification reaches them (migration 127).
+  cache?.forget(sha256(token));
 }
 
 export interface SessionAuth {
@@ -168,22 +171,33 @@ export interface SessionAuth {
 
 const RESOLVE_SESSION = preparedStatement(
   'resolve-session',
-  `SELECT s.user_id, u.email, u.name, s.workspace_id, m.role, s.csrf_token
+  `SELECT s.user_id, u.email, u.name, s.workspace_id, m.role, s.csrf_token, s.expires_at
      FROM sessions s
      JOIN users u ON u.id = s.user_id
      JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
     WHERE s.token_hash = $1 AND s.expires_at > $2`,
 );
 
-/** Resolves a session token to the user and the role in the session's current workspace. */
-export async function resolveSession(q: Queryable, clock: Clock, token: string): Promise<SessionAuth | null> {
-  const result = await q.query<{ user_id: string; email: string; name: string; workspace_id: string; role: Role; csrf_token: string }>(
+/**
+ * Resolves a session token to the user and the role in the session's current workspace: a read,
+ * or none when the process's cache (session-cache.ts) has it, until the session expires or
+ * PostgreSQL announces a change of it (migration 127).
+ */
+export async function resolveSession(q: Queryable, clock: Clock, token: string, cache?: SessionCache): Promise<SessionAuth | null> {
+  const tokenHash = sha256(token);
+  const now = clock.now().getTime();
+  const cached = cache?.get(tokenHash, now);
+  if (cached) return cached;
+  const generation = cache?.generation ?? 0;
+  const result = await q.query<{ user_id: string; email: string; name: string; workspace_id: string; role: Role; csrf_token: string; expires_at: Date }>(
     RESOLVE_SESSION,
-    [sha256(token), clock.now()],
+    [tokenHash, new Date(now)],
   );
   const row = result.rows[0];
   if (!row) return null;
-  return { userId: row.user_id, email: row.email, name: row.name, workspaceId: row.workspace_id, role: row.role, csrfToken: row.csrf_token };
+  const session = { userId: row.user_id, email: row.email, name: row.name, workspaceId: row.workspace_id, role: row.role, csrfToken: row.csrf_token };
+  cache?.set(tokenHash, session, now, generation, row.expires_at.getTime());
+  return session;
 }
 
 export async function switchWorkspace(q: Queryable, token: string, userId: string, workspaceId: string): Promise<void> {

@@ -60,7 +60,10 @@ export function invitationRoutes(app: ApiInstance, deps: AppDeps, setSessionCook
     async (request) => {
       const auth = authOf(request);
       if (!auth.sessionToken || !auth.userId) throw new AppError('FORBIDDEN', 'Accept an invitation signed in as its invitee, not with an API key');
-      return acceptInvitation(db, clock, request.body.token, { userId: auth.userId, sessionToken: auth.sessionToken }, { ip: request.ip, requestId: request.id });
+      const accepted = await acceptInvitation(db, clock, request.body.token, { userId: auth.userId, sessionToken: auth.sessionToken }, { ip: request.ip, requestId: request.id });
+      // The session moved to the invitation's workspace: this process at once, the others by notification.
+      deps.sessions.drop(auth.userId);
+      return accepted;
     },
   );
 
