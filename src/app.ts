@@ -34,6 +34,7 @@ import type { HealthCheck } from './health/health.js';
 import { isOperator, registerAuth } from './http/auth.js';
 import type { ApiKeyCache } from './identity/api-key-cache.js';
 import type { SessionCache } from './identity/session-cache.js';
+import type { WriteKeyCache } from './events/write-key-cache.js';
 import { AppError, type ErrorBody } from './http/errors.js';
 import { registerBodyDrain } from './http/body-drain.js';
 import { registerJsonBodyParser } from './http/json-body.js';
@@ -84,6 +85,8 @@ export interface AppDeps {
   apiKeys: ApiKeyCache;
   /** Resolved session cookies of this process, dropped when they change (src/identity/session-cache.ts); listening once the app is built. */
   sessions: SessionCache;
+  /** Resolved write keys of this process, dropped when revoked (src/events/write-key-cache.ts); listening once the app is built. */
+  writeKeys: WriteKeyCache;
   /** Shared rate-limit counters across processes (REDIS_URL); absent: counted in this process. */
   redis?: Redis;
 }
@@ -232,7 +235,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   // Resolved API keys stay in this process until revoked (NOTIFY) or a minute old.
   await deps.apiKeys.start(deps.db);
   await deps.sessions.start(deps.db);
-  app.addHook('onClose', () => Promise.all([deps.apiKeys.stop(), deps.sessions.stop()]).then(() => undefined));
+  await deps.writeKeys.start(deps.db);
+  app.addHook('onClose', () => Promise.all([deps.apiKeys.stop(), deps.sessions.stop(), deps.writeKeys.stop()]).then(() => undefined));
   const authDeps = { db: deps.db, clock: deps.clock, config, apiKeys: deps.apiKeys, sessions: deps.sessions };
   healthRoutes(typed(app), { checks: deps.healthChecks, isShuttingDown: deps.isShuttingDown, canSeeDetails: (request) => isOperator(request, authDeps) });
   trackingRoutes(typed(app), deps);

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from './db/database.js';
 import { ApiKeyCache } from './identity/api-key-cache.js';
 import { SessionCache } from './identity/session-cache.js';
+import { WriteKeyCache } from './events/write-key-cache.js';
 import { WorkHolder } from './db/holder.js';
 import { migrate } from './db/migrate.js';
 import { combineEventSinks, type EventSink } from './core/events.js';
@@ -170,6 +171,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     guardianNotify,
     apiKeys: new ApiKeyCache(),
     sessions: new SessionCache(),
+    writeKeys: new WriteKeyCache(),
     ...(redis ? { redis } : {}),
   };
   // The same object: services that read deps.eventSink later see a sink wired after them.

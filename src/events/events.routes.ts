@@ -27,6 +27,8 @@ export function eventsRoutes(app: ApiInstance, deps: AppDeps): void {
 
   app.delete('/write-keys/:id', { config: { permission: 'api_keys:write' }, schema: { tags: ['events'], params: IdParams, response: { 204: NoContent, ...apiErrors(400, 404) } } }, async (request, reply) => {
     await revokeWriteKey(keys, authOf(request).workspaceId, actorOf(request), request.params.id);
+    // This process at once; the others when PostgreSQL's notification reaches them (migration 128).
+    deps.writeKeys.drop(request.params.id);
     return reply.code(204).send(null);
   });
 }

@@ -40,7 +40,7 @@ export function trackingRoutes(app: ApiInstance, deps: AppDeps): void {
 
     async function authenticate(request: FastifyRequest): Promise<{ workspaceId: string; actor: Actor }> {
       const key = writeKeyOf(request);
-      const resolved = key ? await resolveWriteKey(deps.db, key) : null;
+      const resolved = key ? await resolveWriteKey(deps.db, deps.clock, key, deps.writeKeys) : null;
       if (!resolved) throw new AppError('INVALID_WRITE_KEY', 'Send a valid write key as the HTTP Basic user name');
       return { workspaceId: resolved.workspaceId, actor: { type: 'api_key', id: resolved.id, ip: request.ip, requestId: request.id } };
     }

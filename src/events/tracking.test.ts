@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Queryable } from '../db/database.js';
 import { ManualClock } from '../platform/clock.js';
+import { WriteKeyCache } from './write-key-cache.js';
+import { resolveWriteKey } from './write-keys.js';
 import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 
 let t: TestApp;
@@ -54,6 +57,32 @@ describe('write keys', () => {
     expect(after.json().error.code).toBe('INVALID_WRITE_KEY');
     const inBody = await t.app.inject({ method: 'POST', url: '/v1/track', payload: { writeKey: await newWriteKey(caller), userId: 'u1', event: 'y' } });
     expect(inBody.statusCode).toBe(200);
+  });
+
+  it('are resolved from the database once, then from memory; a key revoked by plain SQL stops within a second', async () => {
+    const caller = await signUp(t.app);
+    const key = await newWriteKey(caller);
+    let queries = 0;
+    const counting: Queryable = {
+      query: (sql, params) => {
+        queries += 1;
+        return t.db.query(sql, params);
+      },
+    };
+    const cache = new WriteKeyCache();
+    const first = await resolveWriteKey(counting, clock, key, cache);
+    expect(first).toMatchObject({ workspaceId: caller.workspaceId });
+    expect(await resolveWriteKey(counting, clock, key, cache)).toEqual(first);
+    expect(queries).toBe(1);
+
+    const track = async () => (await t.app.inject({ method: 'POST', url: '/v1/track', headers: basicOf(key), payload: { userId: 'u1', event: 'x' } })).statusCode;
+    expect(await track()).toBe(200);
+    await t.db.query('UPDATE write_keys SET revoked_at = now() WHERE workspace_id = $1', [caller.workspaceId]);
+    const started = Date.now();
+    while ((await track()) !== 401) {
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   });
 
   it('are managed by owners only (an admin API key gets 403)', async () => {

@@ -9,6 +9,7 @@ import { notFound } from '../http/errors.js';
 import { recordAudit, type Actor } from '../identity/audit.js';
 import { randomToken, sha256 } from '../identity/tokens.js';
 import type { Clock } from '../platform/clock.js';
+import type { CachedWriteKey, WriteKeyCache } from './write-key-cache.js';
 
 export interface WriteKeyView {
   id: string;
@@ -67,10 +68,21 @@ export async function revokeWriteKey(deps: WriteKeysDeps, workspaceId: string, a
   });
 }
 
-/** name: resolve-write-key — by the unique hash index; revoked keys resolve to nothing. */
-export async function resolveWriteKey(q: Queryable, key: string): Promise<{ id: string; workspaceId: string } | null> {
+/**
+ * name: resolve-write-key — by the unique hash index; revoked keys resolve to nothing. A read, or
+ * none when the process's cache (write-key-cache.ts, emptied of a key when it is revoked) has it.
+ */
+export async function resolveWriteKey(q: Queryable, clock: Clock, key: string, cache?: WriteKeyCache): Promise<CachedWriteKey | null> {
   if (!/^wk_[0-9a-f]{8}_[A-Za-z0-9_-]{20,64}$/.test(key)) return null;
-  const result = await q.query<{ id: string; workspace_id: string }>(`SELECT id, workspace_id FROM write_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [sha256(key)]);
+  const keyHash = sha256(key);
+  const now = clock.now().getTime();
+  const cached = cache?.get(keyHash, now);
+  if (cached) return cached;
+  const generation = cache?.generation ?? 0;
+  const result = await q.query<{ id: string; workspace_id: string }>(`SELECT id, workspace_id FROM write_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [keyHash]);
   const row = result.rows[0];
-  return row ? { id: row.id, workspaceId: row.workspace_id } : null;
+  if (!row) return null;
+  const resolved = { id: row.id, workspaceId: row.workspace_id };
+  cache?.set(keyHash, resolved, now, generation);
+  return resolved;
 }
