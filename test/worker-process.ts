@@ -71,3 +71,32 @@ export function startServerWorker(databaseUrl: string, env: Record<string, strin
     child.once('exit', onEarlyExit);
   });
 }
+
+/**
+ * Starts `src/server.ts` with UNITE_ROLE=api on `databaseUrl` and a free port of 42000–51999;
+ * resolves with its base URL once `/health/ready` answers 200 (within 90 s). `stop()`: SIGTERM,
+ * then the exit.
+ */
+export async function startServerApi(databaseUrl: string): Promise<{ base: string; stop(): Promise<void> }> {
+  const port = 42_000 + Math.floor(Math.random() * 10_000);
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server.ts')], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, UNITE_ROLE: 'api', PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', LOG_LEVEL: 'warn', APP_SECRET: 'test-secret-that-is-at-least-32-characters', PUBLIC_URL: base, DATA_DIR: '/tmp/unite-hub-test-data' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await exited(child);
+  };
+  const started = Date.now();
+  for (;;) {
+    const status = await fetch(`${base}/health/ready`).then((r) => r.status, () => 0);
+    if (status === 200) return { base, stop };
+    if (child.exitCode !== null || Date.now() - started > 90_000) {
+      await stop();
+      throw new Error(`the api process did not become ready (exit ${child.exitCode})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

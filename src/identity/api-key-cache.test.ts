@@ -3,10 +3,9 @@
  * anywhere stops working within a second — in this process, in another real server process
  * (through PostgreSQL NOTIFY, migration 114), and whatever path revoked it (plain SQL included).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type TestApp } from '../../test/helpers.js';
+import { startServerApi } from '../../test/worker-process.js';
 import type { Queryable } from '../db/database.js';
 import { systemClock } from '../platform/clock.js';
 import { ApiKeyCache } from './api-key-cache.js';
@@ -96,26 +95,16 @@ describe('API key cache', () => {
   });
 
   it.skipIf(!process.env.DATABASE_URL)('stops a key revoked here within a second on another server process', { timeout: 120_000 }, async () => {
-    const url = t.testDb.url!;
-    const port = 42_000 + Math.floor(Math.random() * 10_000);
-    const base = `http://127.0.0.1:${port}`;
-    const root = path.resolve(import.meta.dirname, '../..');
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: url, UNITE_ROLE: 'api', PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', LOG_LEVEL: 'warn', APP_SECRET: 'test-secret-that-is-at-least-32-characters', PUBLIC_URL: base, DATA_DIR: '/tmp/unite-hub-test-data' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const server = await startServerApi(t.testDb.url!);
     try {
-      await until(200, async () => (await fetch(`${base}/health/ready`).catch(() => ({ status: 0 }))).status, 90_000);
       const { key, id, session } = await newKey();
-      const other = async () => (await fetch(`${base}/api/auth/me`, { headers: { authorization: `Bearer ${key}` } })).status;
+      const other = async () => (await fetch(`${server.base}/api/auth/me`, { headers: { authorization: `Bearer ${key}` } })).status;
       expect(await other()).toBe(200);
       expect(await other()).toBe(200);
       expect((await t.app.inject({ method: 'DELETE', url: `/api/api-keys/${id}`, headers: session })).statusCode).toBe(204);
       expect(await until(401, other)).toBeLessThan(1_000);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await server.stop();
     }
   });
 });

@@ -4,10 +4,9 @@
  * second elsewhere — in another real server process (through PostgreSQL NOTIFY, migration 127),
  * and whatever path changed it (plain SQL included). An entry never outlives its session.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, invitationToken, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { startServerApi } from '../../test/worker-process.js';
 import type { Queryable } from '../db/database.js';
 import { ManualClock } from '../platform/clock.js';
 import { resolveSession } from './identity.js';
@@ -124,28 +123,18 @@ describe('session cache', () => {
   });
 
   it.skipIf(!process.env.DATABASE_URL)('ends a session logged out here within a second on another server process', { timeout: 120_000 }, async () => {
-    const url = t.testDb.url!;
-    const port = 42_000 + Math.floor(Math.random() * 10_000);
-    const base = `http://127.0.0.1:${port}`;
-    const root = path.resolve(import.meta.dirname, '../..');
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: url, UNITE_ROLE: 'api', PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', LOG_LEVEL: 'warn', APP_SECRET: 'test-secret-that-is-at-least-32-characters', PUBLIC_URL: base, DATA_DIR: '/tmp/unite-hub-test-data' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const server = await startServerApi(t.testDb.url!);
     try {
-      await until(200, async () => (await fetch(`${base}/health/ready`).catch(() => ({ status: 0 }))).status, 90_000);
       // This test's clock may have been moved on: the session is made to last in real time.
       const caller = await signUp(t.app);
       await t.db.query(`UPDATE sessions SET expires_at = now() + interval '1 hour' WHERE user_id = $1`, [caller.userId]);
-      const other = async () => (await fetch(`${base}/api/auth/me`, { headers: cookieOnly(caller) })).status;
+      const other = async () => (await fetch(`${server.base}/api/auth/me`, { headers: cookieOnly(caller) })).status;
       expect(await until(200, other)).toBeLessThan(1_000);
       expect(await other()).toBe(200);
       expect((await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: caller.session })).statusCode).toBe(204);
       expect(await until(401, other)).toBeLessThan(1_000);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await server.stop();
     }
   });
 });
