@@ -10,7 +10,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../src/app.js';
 import type { DnsResolver } from '../src/campaigns/webhooks.js';
 import { loadConfig, type Config } from '../src/config.js';
-import { createPgliteDatabase, createPostgresDatabase, type Database } from '../src/db/database.js';
+import { createPgliteDatabase, createPostgresDatabase, type Database, type Queryable } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createRuntime, type Runtime } from '../src/init.js';
 import type { Clock } from '../src/platform/clock.js';
@@ -155,4 +155,18 @@ export async function joinByInvitation(
   const joined = await app.inject({ method: 'POST', url: '/api/invitations/signup', payload: { token, name: input.name ?? 'Invitee', password } });
   if (joined.statusCode !== 201) throw new Error(`sign-up through invitation failed: ${joined.statusCode} ${joined.body}`);
   return { userId: (joined.json() as { user: { id: string } }).user.id, email: input.email.toLowerCase(), password, session: sessionHeaders(joined) };
+}
+
+/** `db` behind a Queryable that counts the statements sent through it (cache tests: "no query the second time"). */
+export function countingQueryable(db: Queryable): { q: Queryable; count: () => number } {
+  let queries = 0;
+  return {
+    q: {
+      query: (sql, params) => {
+        queries += 1;
+        return db.query(sql, params);
+      },
+    },
+    count: () => queries,
+  };
 }

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Queryable } from '../db/database.js';
 import { ManualClock } from '../platform/clock.js';
 import { WriteKeyCache } from './write-key-cache.js';
 import { resolveWriteKey } from './write-keys.js';
-import { createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { countingQueryable, createTestApp, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 
 let t: TestApp;
 let a: Caller;
@@ -62,18 +61,12 @@ describe('write keys', () => {
   it('are resolved from the database once, then from memory; a key revoked by plain SQL stops within a second', async () => {
     const caller = await signUp(t.app);
     const key = await newWriteKey(caller);
-    let queries = 0;
-    const counting: Queryable = {
-      query: (sql, params) => {
-        queries += 1;
-        return t.db.query(sql, params);
-      },
-    };
+    const { q: counting, count } = countingQueryable(t.db);
     const cache = new WriteKeyCache();
     const first = await resolveWriteKey(counting, clock, key, cache);
     expect(first).toMatchObject({ workspaceId: caller.workspaceId });
     expect(await resolveWriteKey(counting, clock, key, cache)).toEqual(first);
-    expect(queries).toBe(1);
+    expect(count()).toBe(1);
 
     const track = async () => (await t.app.inject({ method: 'POST', url: '/v1/track', headers: basicOf(key), payload: { userId: 'u1', event: 'x' } })).statusCode;
     expect(await track()).toBe(200);

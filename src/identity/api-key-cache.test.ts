@@ -4,7 +4,7 @@
  * (through PostgreSQL NOTIFY, migration 114), and whatever path revoked it (plain SQL included).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, signUp, type TestApp } from '../../test/helpers.js';
+import { countingQueryable, createTestApp, signUp, type TestApp } from '../../test/helpers.js';
 import { startServerApi } from '../../test/worker-process.js';
 import type { Queryable } from '../db/database.js';
 import { systemClock } from '../platform/clock.js';
@@ -39,20 +39,14 @@ async function until(expected: number, status: () => Promise<number>, limitMs = 
 describe('API key cache', () => {
   it('resolves a key once from the database, then from memory', async () => {
     const { key } = await newKey();
-    let queries = 0;
-    const counting: Queryable = {
-      query: (sql, params) => {
-        queries += 1;
-        return t.db.query(sql, params);
-      },
-    };
+    const { q: counting, count } = countingQueryable(t.db);
     const cache = new ApiKeyCache();
     const first = await resolveApiKey(counting, systemClock, key, cache);
-    const afterFirst = queries;
+    const afterFirst = count();
     expect(afterFirst).toBeGreaterThan(0);
     expect(await resolveApiKey(counting, systemClock, key, cache)).toEqual(first);
     expect(await resolveApiKey(counting, systemClock, key, cache)).toEqual(first);
-    expect(queries).toBe(afterFirst);
+    expect(count()).toBe(afterFirst);
   });
 
   it('does not keep a key that a revocation overtook while it was being read', async () => {
@@ -70,15 +64,9 @@ describe('API key cache', () => {
       },
     };
     await resolveApiKey(racing, systemClock, key, cache);
-    let queries = 0;
-    const counting: Queryable = {
-      query: (sql, params) => {
-        queries += 1;
-        return t.db.query(sql, params);
-      },
-    };
+    const { q: counting, count } = countingQueryable(t.db);
     await resolveApiKey(counting, systemClock, key, cache);
-    expect(queries).toBeGreaterThan(0);
+    expect(count()).toBeGreaterThan(0);
   });
 
   it('stops a key revoked in this process, or by plain SQL, within a second', async () => {

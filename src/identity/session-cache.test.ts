@@ -5,7 +5,7 @@
  * and whatever path changed it (plain SQL included). An entry never outlives its session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, invitationToken, signUp, type Caller, type TestApp } from '../../test/helpers.js';
+import { countingQueryable, createTestApp, invitationToken, signUp, type Caller, type TestApp } from '../../test/helpers.js';
 import { startServerApi } from '../../test/worker-process.js';
 import type { Queryable } from '../db/database.js';
 import { ManualClock } from '../platform/clock.js';
@@ -35,23 +35,10 @@ async function until<T>(expected: T, check: () => Promise<T>, limitMs = 5_000): 
   }
 }
 
-function counting(): { q: Queryable; count: () => number } {
-  let queries = 0;
-  return {
-    q: {
-      query: (sql, params) => {
-        queries += 1;
-        return t.db.query(sql, params);
-      },
-    },
-    count: () => queries,
-  };
-}
-
 describe('session cache', () => {
   it('resolves a session once from the database, then from memory', async () => {
     const caller = await signUp(t.app);
-    const { q, count } = counting();
+    const { q, count } = countingQueryable(t.db);
     const cache = new SessionCache();
     const first = await resolveSession(q, clock, tokenOf(caller), cache);
     expect(first).toMatchObject({ userId: caller.userId, workspaceId: caller.workspaceId, role: 'owner' });
@@ -72,7 +59,7 @@ describe('session cache', () => {
       },
     };
     await resolveSession(racing, clock, tokenOf(caller), cache);
-    const { q, count } = counting();
+    const { q, count } = countingQueryable(t.db);
     await resolveSession(q, clock, tokenOf(caller), cache);
     expect(count()).toBe(1);
   });
