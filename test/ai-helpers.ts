@@ -23,6 +23,8 @@ export interface FakeAiServer {
   /** The JSON content the model "writes" for ok answers. */
   content: (request: Record<string, unknown>) => string;
   slowMs: number;
+  /** The tokens every ok answer reports having used. */
+  usage: { input: number; output: number };
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
     behaviours: ['ok'],
     content: () => JSON.stringify({ subject: 'Hello there', preheader: '', html: '<p>Hello</p>', changes: ['greeting'] }),
     slowMs: 3000,
+    usage: { input: 120, output: 40 },
     close: async () => undefined,
   };
   const server: Server = createServer((req, res) => {
@@ -62,8 +65,8 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
       if (behaviour === 'adds_link') text = JSON.stringify({ subject: 'Hi', preheader: '', html: '<p>Visit <a href="https://evil.example.net/x">us</a></p>', changes: [] });
       const reply = () =>
         anthropic
-          ? send(200, { id: 'msg_1', type: 'message', role: 'assistant', model: parsed.model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 120, output_tokens: 40 } })
-          : send(200, { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: parsed.model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage: { prompt_tokens: 120, completion_tokens: 40, total_tokens: 160 } });
+          ? send(200, { id: 'msg_1', type: 'message', role: 'assistant', model: parsed.model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: state.usage.input, output_tokens: state.usage.output } })
+          : send(200, { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: parsed.model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage: { prompt_tokens: state.usage.input, completion_tokens: state.usage.output, total_tokens: state.usage.input + state.usage.output } });
       if (behaviour === 'slow') setTimeout(reply, state.slowMs);
       else reply();
     });

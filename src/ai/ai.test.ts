@@ -45,6 +45,7 @@ afterAll(async () => {
 beforeEach(() => {
   fake.seen.length = 0;
   fake.behaviours = ['ok'];
+  fake.usage = { input: 120, output: 40 };
   sleeps.length = 0;
   fake.content = (req) => {
     // Echo the email it was given, with a greeting added: a well-behaved model.
@@ -155,6 +156,9 @@ describe('budget', () => {
     const spentBefore = ((await api('GET', '/api/ai/budget')).json() as { spent: number }).spent;
     const put = await api('PUT', '/api/ai/budget', { monthlyLimit: spentBefore + 0.0022, warnRatio: 0.01 });
     expect(put.statusCode, put.body).toBe(200);
+    // Every answer costs at least its reservation, so a settled call frees nothing and how many fit
+    // does not depend on how the callers interleave.
+    fake.usage = { input: 100_000, output: 100_000 };
     // On PostgreSQL the second caller has its own connection pool, as a second worker process would.
     const otherDb = t.testDb.url ? createPostgresDatabase(t.testDb.url, 4) : t.db;
     const other = createAiServices({ db: otherDb, clock: systemClock, logger: createLogger('silent') }, { appSecret: t.runtime.appSecret, random: () => 0.5, sleep: async () => undefined });
