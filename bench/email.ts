@@ -10,8 +10,13 @@
  * for the delivery: SQL statements per email (counted on the pool), and the CPU per email of this
  * database's PostgreSQL backends and of the SMTP sink (from /proc, when the server is local), so
  * that the whole machine's cost of an email can be read on a busy machine.
+ *
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the delivery alone (email-delivery.cpuprofile).
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import { startSmtpSink } from './smtp-sink.js';
 import { backendCpuMs, countedDatabase, processCpuMs } from './support.js';
@@ -110,6 +115,12 @@ async function main(): Promise<void> {
     const sink0 = processCpuMs(sink.pid);
     const statements0 = statements();
     const kinds0 = byKind();
+    const profiler = process.env.BENCH_CPU_PROF ? new Session() : null;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const deliverStart = performance.now();
     const deliverCpu = process.cpuUsage();
     sender.start();
@@ -122,6 +133,11 @@ async function main(): Promise<void> {
     // CPU time of this process (the worker; the sink runs in its own) per email: steadier than
     // wall time on a shared machine. It includes the bench's own 100 ms progress query.
     const deliverCpuUs = cpuMicros(process.cpuUsage(deliverCpu));
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(join(process.env.BENCH_CPU_PROF!, 'email-delivery.cpuprofile'), JSON.stringify(profile));
+      profiler.disconnect();
+    }
     // The progress queries above (one per 100 ms) are the bench's, not the sender's.
     const deliverStatements = statements() - statements0 - Math.ceil((deliverSeconds * 1000) / 100);
     const kinds = [...byKind()].map(([kind, n]) => [kind, n - (kinds0.get(kind) ?? 0)] as const).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
