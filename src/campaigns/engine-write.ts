@@ -15,7 +15,7 @@ export async function writeBatch(tx: Queryable, eventSink: EventSink, batch: Bat
     changed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     // name: applyContactChanges — relative changes (tags added/removed, score delta, fields set)
     // so concurrent writers compose; rows are locked in id order first to avoid deadlocks.
-    await tx.query('SELECT id FROM contacts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [changed.map(([id]) => id)]);
+    await tx.query('SELECT id FROM contacts WHERE id = ANY((SELECT $1::uuid[])::uuid[]) ORDER BY id FOR UPDATE', [changed.map(([id]) => id)]);
     await tx.query(
       `UPDATE contacts c SET
           tags = ARRAY(SELECT t.x FROM unnest(c.tags || u.add_tags) WITH ORDINALITY AS t(x, n)

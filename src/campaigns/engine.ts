@@ -198,19 +198,19 @@ export class CampaignEngine {
     const contacts = new Map<string, ContactRow>();
     const contactRows = await tx.query<ContactRow>(
       `SELECT id, email, first_name, last_name, company, job_title, phone, status, tags, custom_fields, timezone, subscription_state, score
-         FROM contacts WHERE id = ANY($1::uuid[])`,
+         FROM contacts WHERE id = ANY((SELECT $1::uuid[])::uuid[])`,
       [[...new Set(enrollments.map((e) => e.contact_id))]],
     );
     for (const c of contactRows.rows) contacts.set(c.id, c);
     const names = await tx.query<{ id: string; campaign_name: string; workspace_name: string; cap: FrequencyCap | null }>(
       `SELECT c.id, c.name AS campaign_name, w.name AS workspace_name, w.settings->'campaigns'->'frequencyCap' AS cap
-         FROM campaigns c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = ANY($1::uuid[])`,
+         FROM campaigns c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = ANY((SELECT $1::uuid[])::uuid[])`,
       [[...new Set(enrollments.map((e) => e.campaign_id))]],
     );
     const campaignNames = new Map(names.rows.map((r) => [r.id, r]));
     // name: splitWinners — the batch's campaigns' decided A/B splits (split_tests primary key).
     const winnerRows = await tx.query<{ campaign_id: string; node_id: string; winner_variant: string }>(
-      `SELECT campaign_id, node_id, winner_variant FROM split_tests WHERE campaign_id = ANY($1::uuid[]) AND winner_variant IS NOT NULL`,
+      `SELECT campaign_id, node_id, winner_variant FROM split_tests WHERE campaign_id = ANY((SELECT $1::uuid[])::uuid[]) AND winner_variant IS NOT NULL`,
       [[...campaignNames.keys()]],
     );
     const winners = new Map<string, Map<string, string>>();

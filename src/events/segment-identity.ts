@@ -62,10 +62,10 @@ export async function loadIdentities(q: Queryable, workspaceId: string, messages
     linking
       ? `SELECT ci.kind, ci.value, ci.contact_id, c.email
            FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id
-          WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY($2::text[])`
+          WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY((SELECT $2::text[])::text[])`
       : `SELECT ci.kind, ci.value, ci.contact_id, NULL::text AS email
            FROM contact_identities ci
-          WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY($2::text[])`,
+          WHERE ci.workspace_id = $1 AND ci.kind IN ('user_id', 'anonymous_id') AND ci.value = ANY((SELECT $2::text[])::text[])`,
     [workspaceId, [...ids]],
   );
   return new Map(result.rows.map((r) => [`${r.kind}:${r.value}`, { contactId: r.contact_id, email: r.email }]));
