@@ -63,6 +63,9 @@ function dockerfileChecks(): string[] {
   check('dockerfile: runtime runs as a non-root user', user !== undefined && !['root', '0', '0:0'].includes(user), `USER ${user}`);
   const runs = all('RUN').map((i) => i.args).join(' && ');
   check('dockerfile: runtime installs production dependencies only', /npm ci\b[^&]*--omit=dev/.test(runs) && !/npm (ci|install)(?![^&]*--omit=dev)/.test(runs), runs);
+  // The embedded default (no DATABASE_URL) writes PGlite's files to ./data under WORKDIR.
+  const workdir = all('WORKDIR').at(-1)?.args ?? '/';
+  check(`dockerfile: ${workdir}/data exists and belongs to USER (the embedded default)`, new RegExp(`mkdir -p ${workdir}/data\\b.*chown ${user}(:\\S+)? ${workdir}/data\\b`).test(runs), runs);
   check('dockerfile: runtime copies the build from the build stage', all('COPY').some((i) => i.args.startsWith(`--from=${stages[0]!.name}`) && i.args.includes('dist')));
   const health = all('HEALTHCHECK').at(-1)?.args ?? '';
   check('dockerfile: HEALTHCHECK on /health/ready', health.includes('/health/ready'), health);
