@@ -19,20 +19,12 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, sleep } from './support.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const script = path.join(root, 'deploy/blue-green.sh');
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** One request on a connection of its own; resolves with the status (0: a connection error). */
 function request(port: number, method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; body: string; error?: string }> {

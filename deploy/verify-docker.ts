@@ -23,15 +23,14 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort, sleep } from './support.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const IMAGE = 'unite-hub:verify';
 const failures: string[] = [];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function check(name: string, ok: boolean, detail = ''): boolean {
   console.log(`CHECK ${name} ${ok ? 'ok' : `FAILED ${detail}`}`);
@@ -45,14 +44,6 @@ function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv
 
 function docker(...args: string[]): SpawnSyncReturns<string> {
   return run('docker', args);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitFor(ms: number, condition: () => boolean | Promise<boolean>): Promise<boolean> {
