@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createPostgresDatabase } from '../src/db/database.js';
+import { vacuumAsAutovacuumWould } from '../src/db/maintenance.js';
 import { migrate } from '../src/db/migrate.js';
 import { seedWorkspace } from './seed.js';
 import { summarize } from './summary.js';
@@ -53,34 +54,6 @@ async function waitReady(base: string, child: ChildProcess): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error('the server was not ready within 60 s');
-}
-
-/**
- * What autovacuum would do now, with the server's own autovacuum settings (which stay in force
- * when autovacuum is off): VACUUM each table whose dead rows, or rows inserted since its last
- * vacuum, pass the threshold plus scale factor × its rows, and ANALYZE each whose changed rows pass
- * the analyze threshold, throttled by autovacuum's cost delay and limit. Vacuuming and analyzing
- * every table every 10 s instead cost the load database about 1 s of a core each time.
- */
-async function vacuumAsAutovacuumWould(client: pg.Client): Promise<void> {
-  const setting = async (name: string) => Number((await client.query<{ setting: string }>('SELECT setting FROM pg_settings WHERE name = $1', [name])).rows[0]!.setting);
-  const [vacuumBase, vacuumScale, insertBase, insertScale, analyzeBase, analyzeScale, costDelay, costLimit] = await Promise.all(
-    ['autovacuum_vacuum_threshold', 'autovacuum_vacuum_scale_factor', 'autovacuum_vacuum_insert_threshold', 'autovacuum_vacuum_insert_scale_factor', 'autovacuum_analyze_threshold', 'autovacuum_analyze_scale_factor', 'autovacuum_vacuum_cost_delay', 'autovacuum_vacuum_cost_limit'].map(setting),
-  );
-  const due = await client.query<{ name: string; vacuum: boolean; analyze: boolean }>(
-    `SELECT format('%I.%I', s.schemaname, s.relname) AS name,
-            s.n_dead_tup > $1 + $2 * greatest(c.reltuples, 0) OR s.n_ins_since_vacuum > $3 + $4 * greatest(c.reltuples, 0) AS vacuum,
-            s.n_mod_since_analyze > $5 + $6 * greatest(c.reltuples, 0) AS analyze
-       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid`,
-    [vacuumBase, vacuumScale, insertBase, insertScale, analyzeBase, analyzeScale],
-  );
-  // -1: the plain vacuum settings apply, as for autovacuum itself.
-  if (costDelay >= 0) await client.query(`SET vacuum_cost_delay = ${costDelay}`);
-  if (costLimit > 0) await client.query(`SET vacuum_cost_limit = ${costLimit}`);
-  for (const table of due.rows) {
-    if (table.vacuum) await client.query(`VACUUM ${table.analyze ? '(ANALYZE) ' : ''}${table.name}`);
-    else if (table.analyze) await client.query(`ANALYZE ${table.name}`);
-  }
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -156,12 +129,13 @@ async function main(): Promise<number> {
     const artillery = path.join(root, 'node_modules', '.bin', 'artillery');
     // A server whose autovacuum is off (this machine's PostgreSQL: conf.d/90-ci.conf) lets the
     // queue tables' dead rows pile up during the run, which no deployment would: meanwhile, every
-    // 10 s, do what autovacuum would (docs/load.md).
-    const vacuum = new pg.Client({ connectionString: databaseUrl });
-    await vacuum.connect();
+    // 10 s, do what autovacuum would (docs/load.md): only the tables past its thresholds, throttled
+    // by its cost delay (a whole-database VACUUM (ANALYZE) every 10 s cost ~1 s of a core each time).
+    // One connection of its own: the throttle is a session setting (src/db/maintenance.ts).
+    const vacuum = createPostgresDatabase(databaseUrl!, 1);
     const autovacuum = (await vacuum.query<{ autovacuum: string }>('SHOW autovacuum')).rows[0]?.autovacuum;
     let vacuuming = Promise.resolve();
-    const vacuumer = autovacuum === 'off' ? setInterval(() => (vacuuming = vacuuming.then(() => vacuumAsAutovacuumWould(vacuum).then(() => undefined, () => undefined))), 10_000) : null;
+    const vacuumer = autovacuum === 'off' ? setInterval(() => (vacuuming = vacuuming.then(() => vacuumAsAutovacuumWould(vacuum, { throttle: true }).then(() => undefined, () => undefined))), 10_000) : null;
     if (vacuumer) process.stdout.write('autovacuum is off on this server: the load database is vacuumed and analyzed as autovacuum would, checked every 10 s\n');
     const code = await run(artillery, ['run', '--quiet', '--target', base, '--config', path.join(here, 'profiles', `${profile}.yml`), '--output', output, path.join(here, 'scenarios.yml')], {
       ...process.env,
@@ -172,7 +146,7 @@ async function main(): Promise<number> {
     });
     if (vacuumer) clearInterval(vacuumer);
     await vacuuming;
-    await vacuum.end();
+    await vacuum.close();
     const loadAfter = os.loadavg();
     process.stdout.write(
       `\n${summarize(JSON.parse(readFileSync(output, 'utf8')) as Parameters<typeof summarize>[0], {

@@ -40,6 +40,7 @@ import { createMetrics } from './platform/metrics.js';
 import { createSentryReporter, type ErrorReporter } from './platform/sentry.js';
 import { createLeadScoring } from './scoring/scoring.js';
 import { createAnalyticsFolder, type AnalyticsFolder } from './analytics/rollup.js';
+import { createEmbeddedAutovacuum } from './db/maintenance.js';
 
 /** Something that runs in the background until stopped (engine worker, email sender). */
 export interface BackgroundWorker {
@@ -191,6 +192,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   workers.push(createEvaluatorWorker(guardianEvaluator, { db, logger }, Math.min(1000, config.guardianEvalIntervalMs)));
   workers.push(guardianNotify.worker);
   workers.push(createWebhookWorker({ db, clock, logger, http: overrides.webhookHttp ?? nodeWebhookClient, holder, dns: deps.dns, random: overrides.random ?? Math.random }, config.workerPollMs));
+  // PostgreSQL in single-user mode has no autovacuum: the embedded database is kept analyzed and
+  // vacuumed by the process itself (db/maintenance.ts).
+  if (db.kind === 'pglite') workers.push(createEmbeddedAutovacuum({ db, logger }));
 
   return {
     deps,
