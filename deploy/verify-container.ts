@@ -15,12 +15,11 @@
  * Prints `CHECK <name> ok` per check and exits 1 when one fails.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { parse } from 'yaml';
+import { createScratchDatabase } from '../bench/support.js';
 import { freePort, sleep } from './support.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -90,12 +89,8 @@ async function runtimeChecks(healthcheck: string[]): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'unite-hub-image-'));
   const app = path.join(dir, 'app');
   mkdirSync(app);
-  const dbName = `uh_image_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
+  const scratch = await createScratchDatabase(adminUrl, 'uh_image');
+  const url = scratch.url;
   try {
     for (const file of ['package.json', 'package-lock.json']) cpSync(path.join(root, file), path.join(app, file));
     const install = spawnSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: app, encoding: 'utf8', timeout: 600_000 });
@@ -117,7 +112,7 @@ async function runtimeChecks(healthcheck: string[]): Promise<void> {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: String(port),
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: url,
       APP_SECRET: 'image-check-secret-that-is-at-least-32-characters',
       LOG_LEVEL: 'info',
       SENTRY_DSN: 'http://publickey@127.0.0.1:9/1',
@@ -152,8 +147,7 @@ async function runtimeChecks(healthcheck: string[]): Promise<void> {
     check('runtime: stops cleanly on SIGTERM (STOPSIGNAL)', code === 0 && output.includes('shutdown complete'), `exit ${String(code)}`);
     if (code === 'timeout') server.kill('SIGKILL');
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -24,7 +24,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import { createScratchDatabase } from '../bench/support.js';
 import { freePort, sleep } from './support.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -110,16 +110,12 @@ async function imageChecks(nodeImage: string): Promise<boolean> {
 }
 
 async function runChecks(): Promise<void> {
-  const dbName = `uh_docker_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
+  const scratch = await createScratchDatabase(adminUrl, 'uh_docker');
+  const url = scratch.url;
   const container = `uh-verify-${randomBytes(3).toString('hex')}`;
   const embedded = `${container}-embedded`;
   const port = await freePort();
-  const env = ['-e', `DATABASE_URL=${url.toString()}`, '-e', 'HOST=127.0.0.1', '-e', `PORT=${port}`, '-e', 'APP_SECRET=docker-check-secret-that-is-at-least-32-characters'];
+  const env = ['-e', `DATABASE_URL=${url}`, '-e', 'HOST=127.0.0.1', '-e', `PORT=${port}`, '-e', 'APP_SECRET=docker-check-secret-that-is-at-least-32-characters'];
   try {
     const started = docker('run', '-d', '--network', 'host', '--name', container, ...env, IMAGE);
     check('run: the image starts on PostgreSQL', started.status === 0, started.stderr);
@@ -148,8 +144,7 @@ async function runChecks(): Promise<void> {
     check('run: with no DATABASE_URL, the embedded database in /app/data', embeddedReady, (embeddedLogs.stdout + embeddedLogs.stderr).slice(-1500));
   } finally {
     docker('rm', '-f', container, embedded);
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 
