@@ -119,10 +119,14 @@ describe.skipIf(!process.env.DATABASE_URL)('Guardian notifications under SIGKILL
       });
       crashes.push({ held: held.rows.length, resumedMs: Date.now() - restartedAt });
     }
+    // One statement, one snapshot: counted in two, the deliveries could read 0 between two fan-out
+    // batches and the events 0 just after the last one, with its deliveries still to be sent.
     await until('every delivery settled', 180_000, async () => {
-      const open = await testDb.db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM guardian_deliveries WHERE status NOT IN ('sent', 'failed')`);
-      const events = await testDb.db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM guardian_alert_events WHERE fanned_out_at IS NULL`);
-      return open.rows[0]!.n === 0 && events.rows[0]!.n === 0 ? true : null;
+      const open = await testDb.db.query<{ deliveries: number; events: number }>(
+        `SELECT (SELECT count(*)::integer FROM guardian_deliveries WHERE status NOT IN ('sent', 'failed')) AS deliveries,
+                (SELECT count(*)::integer FROM guardian_alert_events WHERE fanned_out_at IS NULL) AS events`,
+      );
+      return open.rows[0]!.deliveries === 0 && open.rows[0]!.events === 0 ? true : null;
     });
     await kill(child);
 
