@@ -169,6 +169,12 @@ export class SendJournal {
   // few rows it touches (the set alone is estimated at 100 rows and made it scan the table). The
   // rows travel as typed arrays, one per column: parsing a JSON document per statement cost
   // about a sixth of this statement's backend CPU, which is paid once per handful of emails.
+  // The status is checked on the locked rows, outside the scan: in the scan, `status = 'sending'`
+  // let the planner read messages_sending_holder_idx, whose entries of messages sent since the
+  // last vacuum are dead but still read by a bitmap scan, so that every mark read one index entry
+  // per message sent (3,000 after 3,000 emails, 1 ms of the statement). The claim token alone
+  // decides which rows are locked; a row whose token matches is 'sending' (the claim sets both,
+  // every outcome and reclaim clears the token), and the check stays for what it guards.
   private async writeMarksAndAcceptances(items: JournalWrite[]): Promise<boolean[]> {
     const marks = items.filter((i): i is Extract<JournalWrite, { kind: 'mark' }> => i.kind === 'mark');
     const accepts = items.filter((i): i is Extract<JournalWrite, { kind: 'accept' }> => i.kind === 'accept');
@@ -223,16 +229,16 @@ export class SendJournal {
 
 const JOURNAL_SQL = preparedStatement(
   'mark-hand-off-and-accepted',
-  `WITH marked AS (
-     SELECT m.workspace_id, m.id, r.claim_token, r.provider, r.idempotent
+  `WITH marked AS MATERIALIZED (
+     SELECT m.workspace_id, m.id, m.status, r.claim_token, r.provider, r.idempotent
        FROM messages m
        JOIN unnest($1::uuid[], $2::uuid[], $3::text[], $4::boolean[]) AS r(id, claim_token, provider, idempotent)
          ON m.id = r.id AND m.claim_token = r.claim_token
-      WHERE m.id = ANY($1::uuid[]) AND m.status = 'sending'
+      WHERE m.id = ANY($1::uuid[])
         FOR KEY SHARE OF m
    )
    INSERT INTO message_handoffs (workspace_id, message_id, claim_token, accepted, provider, idempotent, provider_message_id, at)
-   SELECT workspace_id, id, claim_token, false, provider, idempotent, NULL, $10::timestamptz FROM marked
+   SELECT workspace_id, id, claim_token, false, provider, idempotent, NULL, $10::timestamptz FROM marked WHERE status = 'sending'
    UNION ALL
    SELECT a.workspace_id, a.id, a.claim_token, true, a.provider, NULL, a.provider_message_id, $10::timestamptz
      FROM unnest($5::uuid[], $6::uuid[], $7::uuid[], $8::text[], $9::text[]) AS a(id, workspace_id, claim_token, provider, provider_message_id)
