@@ -227,7 +227,8 @@ export class SendJournal {
   }
 }
 
-const JOURNAL_SQL = preparedStatement(
+/** The journal's short statement (exported for its plan test, send-journal.test.ts). */
+export const JOURNAL_SQL = preparedStatement(
   'mark-hand-off-and-accepted',
   `WITH marked AS MATERIALIZED (
      SELECT m.workspace_id, m.id, m.status, r.claim_token, r.provider, r.idempotent
