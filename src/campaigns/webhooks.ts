@@ -16,7 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import ipaddr from 'ipaddr.js';
 import type { Database } from '../db/database.js';
-import { holderIsDead, type WorkHolder } from '../db/holder.js';
+import { deadHoldersCtes, type WorkHolder } from '../db/holder.js';
 import type { BackgroundWorker } from '../init.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
@@ -136,11 +136,11 @@ const LEASE_MS = 60_000;
 // died, maybe mid-request): due at once, delivered again with the same x-unitehub-delivery id.
 export async function reclaimDeadWebhookHolders(deps: Pick<WebhookDeliveryDeps, 'db' | 'clock'>): Promise<number> {
   const released = await deps.db.query(
-    `UPDATE campaign_webhooks w
+    `WITH RECURSIVE ${deadHoldersCtes('campaign_webhooks', 'true')}
+     UPDATE campaign_webhooks w
         SET holder_id = NULL, locked_until = NULL, next_attempt_at = $1,
             last_error = 'the delivering process died; delivered again with the same x-unitehub-delivery id'
-       FROM (SELECT c.id FROM campaign_webhooks c
-              WHERE c.holder_id IS NOT NULL AND ${holderIsDead('c.holder_id')}
+       FROM (SELECT c.id FROM campaign_webhooks c JOIN dead_holders d ON c.holder_id = d.holder
                 FOR UPDATE OF c SKIP LOCKED) dead
       WHERE w.id = dead.id`,
     [deps.clock.now()],

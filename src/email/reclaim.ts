@@ -15,7 +15,7 @@
  * messages go out again within seconds of its death, or of a restart.
  */
 import type { Database } from '../db/database.js';
-import { holderIsDead } from '../db/holder.js';
+import { deadHoldersCtes } from '../db/holder.js';
 import { recordEvents, type EventSink, type NewEvent } from '../core/events.js';
 import type { Clock } from '../platform/clock.js';
 
@@ -31,24 +31,13 @@ export interface Reclaimed {
 }
 
 // name: lock-dead-holders-messages
-// The distinct holders of 'sending' messages come from messages_sending_holder_idx (in-flight
-// rows only), one ordered index probe per holder (the recursive CTE); a holder is dead when nobody
-// holds its lock. Probes, not `SELECT DISTINCT`: every claim adds an entry to that index, dead once
-// the message is sent, until a vacuum; a bitmap scan read them all on every pass (125 ms a second
-// after 100,000 sends), while an index scan marks the dead ones it meets and skips them on the next
-// pass (1 ms). SKIP LOCKED: a row another reclaim is updating, or a late mark of a holder taken for
-// dead is checking (KEY SHARE, send-journal.ts), is left for the next pass. Exported for its plan
-// test (reclaim.test.ts).
+// The holders of 'sending' messages by probes of messages_sending_holder_idx (in-flight rows only;
+// deadHoldersCtes, db/holder.ts); a holder is dead when nobody holds its lock. SKIP LOCKED: a row
+// another reclaim is updating, or a late mark of a holder taken for dead is checking (KEY SHARE,
+// send-journal.ts), is left for the next pass. Exported for its plan test (reclaim.test.ts).
 export const LOCK_SQL = `
-  WITH RECURSIVE holders AS (
-    (SELECT holder_id AS holder FROM messages WHERE status = 'sending' AND holder_id IS NOT NULL ORDER BY holder_id LIMIT 1)
-    UNION ALL
-    SELECT (SELECT m.holder_id FROM messages m WHERE m.status = 'sending' AND m.holder_id > h.holder ORDER BY m.holder_id LIMIT 1)
-      FROM holders h WHERE h.holder IS NOT NULL
-  ), dead AS (
-    SELECT h.holder FROM holders h WHERE h.holder IS NOT NULL AND ${holderIsDead('h.holder')}
-  )
-  SELECT m.id FROM messages m JOIN dead d ON m.holder_id = d.holder
+  WITH RECURSIVE ${deadHoldersCtes('messages', "status = 'sending'")}
+  SELECT m.id FROM messages m JOIN dead_holders d ON m.holder_id = d.holder
    WHERE m.status = 'sending'
      FOR UPDATE OF m SKIP LOCKED`;
 

@@ -16,7 +16,7 @@
  *   mid-request is logged failed ("outcome unknown") instead of being posted a second time.
  */
 import type { Database, Queryable } from '../db/database.js';
-import { holderIsDead, type WorkHolder } from '../db/holder.js';
+import { deadHoldersCtes, type WorkHolder } from '../db/holder.js';
 import { vetWebhookUrl, WebhookRefused, type DnsResolver, type ResolvedAddress, type WebhookHttpClient } from '../campaigns/webhooks.js';
 import type { CredentialVault } from '../email/provider-settings.js';
 import { enqueueEmail } from '../email/outbox.js';
@@ -76,7 +76,8 @@ const CLAIM_RETURNING = 'id, workspace_id, channel_id, purpose, payload, attempt
 export async function reclaimDeadNotifierHolders(deps: Pick<DeliveryDeps, 'db' | 'clock'>): Promise<number> {
   const now = deps.clock.now();
   const released = await deps.db.query(
-    `UPDATE guardian_deliveries d
+    `WITH RECURSIVE ${deadHoldersCtes('guardian_deliveries', "status = 'sending'")}
+     UPDATE guardian_deliveries d
         SET holder_id = NULL,
             status = CASE WHEN d.channel_kind = 'slack' THEN 'failed' ELSE 'retrying' END,
             next_attempt_at = $1,
@@ -84,8 +85,8 @@ export async function reclaimDeadNotifierHolders(deps: Pick<DeliveryDeps, 'db' |
             last_error = CASE WHEN d.channel_kind = 'slack'
                               THEN 'outcome unknown: the delivering process died during the request to Slack; not posted again, since Slack cannot drop a repeat'
                               ELSE 'the delivering process died; delivered again with the same webhook-id' END
-       FROM (SELECT g.id FROM guardian_deliveries g
-              WHERE g.holder_id IS NOT NULL AND g.status = 'sending' AND ${holderIsDead('g.holder_id')}
+       FROM (SELECT g.id FROM guardian_deliveries g JOIN dead_holders h ON g.holder_id = h.holder
+              WHERE g.status = 'sending'
                 FOR UPDATE OF g SKIP LOCKED) dead
       WHERE d.id = dead.id`,
     [now],
