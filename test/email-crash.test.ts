@@ -19,7 +19,7 @@ import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialVault } from '../src/email/provider-settings.js';
-import { createTestDatabase, type TestDatabase } from './helpers.js';
+import { createTestDatabase, insertWorkspaces, type TestDatabase } from './helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const PER_CHANNEL = 1500;
@@ -78,12 +78,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
 
-  const org = await testDb.db.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('Crash') RETURNING id`);
-  const workspaces: Record<string, string> = {};
-  for (const channel of ['smtp', 'http'] as const) {
-    const ws = await testDb.db.query<{ id: string }>(`INSERT INTO workspaces (organization_id, name) VALUES ($1, $2) RETURNING id`, [org.rows[0]!.id, channel]);
-    workspaces[channel] = ws.rows[0]!.id;
-  }
+  const [smtpWorkspace, httpWorkspace] = await insertWorkspaces(testDb.db, 'Crash', ['smtp', 'http']);
+  const workspaces = { smtp: smtpWorkspace!, http: httpWorkspace! };
   await testDb.db.query(`INSERT INTO email_providers (workspace_id, name, kind, credentials_encrypted) VALUES ($1, 'Postmark', 'postmark', $2)`, [
     workspaces.http,
     new CredentialVault(APP_SECRET).encrypt({ serverToken: 'pm-token' }),

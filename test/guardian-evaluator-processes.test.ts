@@ -16,7 +16,7 @@ import { CredentialVault } from '../src/email/provider-settings.js';
 import { newSigningSecret } from '../src/guardian/channels.js';
 import { seedOutcomes, seedSends } from './guardian-helpers.js';
 import { insertRule, startWebhookReceiver, type WebhookReceiver } from './guardian-support.js';
-import { createTestDatabase, type TestDatabase } from './helpers.js';
+import { createTestDatabase, insertWorkspaces, type TestDatabase } from './helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const WORKSPACES = 60;
@@ -35,10 +35,8 @@ beforeAll(async () => {
   if (!testDb.url) return;
   receiver = await startWebhookReceiver(() => secret);
   const vault = new CredentialVault(APP_SECRET);
-  const org = await testDb.db.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('Two evaluators') RETURNING id`);
-  for (let i = 0; i < WORKSPACES; i += 1) {
-    const ws = await testDb.db.query<{ id: string }>(`INSERT INTO workspaces (organization_id, name) VALUES ($1, $2) RETURNING id`, [org.rows[0]!.id, `Workspace ${i}`]);
-    const workspaceId = ws.rows[0]!.id;
+  const workspaceIds = await insertWorkspaces(testDb.db, 'Two evaluators', Array.from({ length: WORKSPACES }, (_, i) => `Workspace ${i}`));
+  for (const workspaceId of workspaceIds) {
     const channel = await testDb.db.query<{ id: string }>(
       `INSERT INTO guardian_channels (workspace_id, kind, name, config, secret_ciphertext) VALUES ($1, 'webhook', 'Receiver', $2, $3) RETURNING id`,
       [workspaceId, JSON.stringify({ host: new URL(receiver.url).host }), vault.encrypt({ url: receiver.url, secret })],

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialVault } from '../src/email/provider-settings.js';
 import { newSigningSecret } from '../src/guardian/channels.js';
 import { insertRule, startWebhookReceiver, type WebhookReceiver } from './guardian-support.js';
-import { createTestDatabase, type TestDatabase } from './helpers.js';
+import { createTestDatabase, insertWorkspace, type TestDatabase } from './helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const EVENTS = 1500;
@@ -32,9 +32,7 @@ const requestsTotal = () => [...receiver.accepted.values()].reduce((a, b) => a +
 beforeAll(async () => {
   testDb = await createTestDatabase();
   receiver = await startWebhookReceiver(() => secret);
-  const org = await testDb.db.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('Crash') RETURNING id`);
-  const ws = await testDb.db.query<{ id: string }>(`INSERT INTO workspaces (organization_id, name) VALUES ($1, 'Guardian crash') RETURNING id`, [org.rows[0]!.id]);
-  const workspaceId = ws.rows[0]!.id;
+  const workspaceId = await insertWorkspace(testDb.db, 'Guardian crash');
   const channel = await testDb.db.query<{ id: string }>(
     `INSERT INTO guardian_channels (workspace_id, kind, name, config, secret_ciphertext) VALUES ($1, 'webhook', 'Receiver', $2, $3) RETURNING id`,
     [workspaceId, JSON.stringify({ host: new URL(receiver.url).host }), new CredentialVault(APP_SECRET).encrypt({ url: receiver.url, secret })],

@@ -52,6 +52,26 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/**
+ * Workspaces inserted straight into the database (no owner, no sign-up), under one new
+ * organization; their ids in the order of `names`.
+ */
+export async function insertWorkspaces(q: Queryable, organization: string, names: string[]): Promise<string[]> {
+  const rows = await q.query<{ id: string }>(
+    `WITH o AS (INSERT INTO organizations (name) VALUES ($1) RETURNING id)
+     INSERT INTO workspaces (organization_id, name)
+     SELECT o.id, n.name FROM o, unnest($2::text[]) WITH ORDINALITY AS n(name, i) ORDER BY n.i
+     RETURNING id`,
+    [organization, names],
+  );
+  return rows.rows.map((r) => r.id);
+}
+
+/** One workspace inserted straight into the database, in an organization of the same name. */
+export async function insertWorkspace(q: Queryable, name: string): Promise<string> {
+  return (await insertWorkspaces(q, name, [name]))[0]!;
+}
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({ NODE_ENV: 'test', APP_SECRET: 'test-secret-that-is-at-least-32-characters', PUBLIC_URL: 'http://localhost:3008', DATA_DIR: '/tmp/unite-hub-test-data', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', ...overrides });
 }

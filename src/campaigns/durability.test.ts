@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/helpers.js';
+import { createTestDatabase, insertWorkspace, type TestDatabase } from '../../test/helpers.js';
 import { exited, startServerWorker } from '../../test/worker-process.js';
 import { SYSTEM_ACTOR } from '../identity/audit.js';
 import { systemClock } from '../platform/clock.js';
@@ -19,10 +19,7 @@ const onPostgres = Boolean(process.env.DATABASE_URL);
 beforeAll(async () => {
   if (!onPostgres) return;
   testDb = await createTestDatabase();
-  const ws = await testDb.db.query<{ id: string }>(
-    `WITH o AS (INSERT INTO organizations (name) VALUES ('Durable') RETURNING id) INSERT INTO workspaces (organization_id, name) SELECT id, 'Durable' FROM o RETURNING id`,
-  );
-  workspaceId = ws.rows[0]!.id;
+  workspaceId = await insertWorkspace(testDb.db, 'Durable');
   await testDb.db.query(`INSERT INTO contacts (workspace_id, email, first_name) SELECT $1, 'd' || i || '@example.com', 'D' || i FROM generate_series(1, $2::int) AS i`, [workspaceId, ENROLLMENTS * 2]);
 });
 afterAll(async () => {

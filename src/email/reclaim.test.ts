@@ -6,7 +6,7 @@
  * entries they meet and skip them afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/helpers.js';
+import { createTestDatabase, insertWorkspace, type TestDatabase } from '../../test/helpers.js';
 import { LOCK_SQL } from './reclaim.js';
 
 let t: TestDatabase;
@@ -19,8 +19,7 @@ afterAll(async () => {
 
 describe('the reclaim of dead senders', () => {
   it('finds the holders of in-flight messages by index probes, not a scan of every claim since the last vacuum', async () => {
-    const org = await t.db.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('Reclaim') RETURNING id`);
-    const ws = (await t.db.query<{ id: string }>(`INSERT INTO workspaces (organization_id, name) VALUES ($1, 'Reclaim') RETURNING id`, [org.rows[0]!.id])).rows[0]!.id;
+    const ws = await insertWorkspace(t.db, 'Reclaim');
     // 20,000 messages claimed and sent since the last vacuum (never analyzed); none in flight now.
     const holder = (await t.db.query<{ id: number }>(`SELECT nextval('work_holder_ids')::integer AS id`)).rows[0]!.id;
     await t.db.query(

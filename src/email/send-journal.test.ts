@@ -5,7 +5,7 @@
  * of that index read them all on every mark (one entry per message sent since the last vacuum).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/helpers.js';
+import { createTestDatabase, insertWorkspace, type TestDatabase } from '../../test/helpers.js';
 import { JOURNAL_SQL } from './send-journal.js';
 
 let t: TestDatabase;
@@ -18,8 +18,7 @@ afterAll(async () => {
 
 describe('the send journal statement', () => {
   it('reads the marked messages by their primary key, not by the index of every claim since the last vacuum', async () => {
-    const org = await t.db.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('Plan') RETURNING id`);
-    const ws = (await t.db.query<{ id: string }>(`INSERT INTO workspaces (organization_id, name) VALUES ($1, 'Plan') RETURNING id`, [org.rows[0]!.id])).rows[0]!.id;
+    const ws = await insertWorkspace(t.db, 'Plan');
     // A large send in flight, never analyzed (as between two autovacuum runs, or on a server without it).
     await t.db.query(
       `INSERT INTO messages (workspace_id, idempotency_key, source_type, from_address, to_address, subject, html, text_body, status, claim_token, holder_id, next_attempt_at)
